@@ -1,0 +1,459 @@
+/*
+ * qns_guest.c - spawning, observing and stopping one guest process.
+ * fork + exec rather than posix_spawn: the child must move descriptors onto
+ * fixed numbers, set its parent-death signal and its own process group.
+ */
+#define _GNU_SOURCE
+#include "qns_guest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct qns_guest {
+    char *name;
+    char *console_path;
+    pid_t pid;
+    int grant_fd; /* write end: simulator -> guest */
+    int reply_fd; /* read end: guest -> simulator */
+    int nic_count;
+    int nic_fd[QNS_GUEST_MAX_NICS];
+    int ended;
+    int status;
+};
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+void qns_guest_qqq_option(char *out, size_t size)
+{
+    snprintf(out, size, "write=%d,read=%d", QNS_GUEST_FD_REPLY, QNS_GUEST_FD_GRANT);
+}
+
+void qns_guest_netdev_option(char *out, size_t size, const char *id, int nic)
+{
+    snprintf(out, size, "qqq,id=%s,fd=%d", id, QNS_GUEST_FD_NIC0 + nic);
+}
+
+/* Marks every descriptor from `first` up close-on-exec (Linux 5.11+). */
+static int close_range_cloexec(int first)
+{
+#ifdef CLOSE_RANGE_CLOEXEC
+    return close_range((unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC);
+#else
+    (void)first;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Child side, after fork: only async-signal-safe calls until exec. */
+static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int console_fd,
+                       int err_fd, pid_t parent)
+{
+    int err;
+    int high = QNS_GUEST_FD_NIC0 + nsrc + 16;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+        _exit(127);
+    }
+    setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    /* Move every source above all targets first, so no dup2 clobbers one. */
+    int tmp[QNS_GUEST_MAX_NICS + 4];
+    for (int i = 0; i < nsrc; i++) {
+        tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, high);
+        if (tmp[i] < 0) {
+            goto fail;
+        }
+    }
+    int tmp_console = console_fd >= 0 ? fcntl(console_fd, F_DUPFD_CLOEXEC, high) : -1;
+    int tmp_err = fcntl(err_fd, F_DUPFD_CLOEXEC, high);
+    if (tmp_err < 0) {
+        goto fail;
+    }
+    err_fd = tmp_err;
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, 0) < 0) {
+        goto fail;
+    }
+    if (tmp_console >= 0) {
+        if (dup2(tmp_console, 1) < 0 || dup2(tmp_console, 2) < 0) {
+            goto fail;
+        }
+    } else if (dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0) {
+        goto fail;
+    }
+    for (int i = 0; i < nsrc; i++) {
+        int target = i == 0 ? QNS_GUEST_FD_REPLY : i == 1 ? QNS_GUEST_FD_GRANT
+                                                           : QNS_GUEST_FD_NIC0 + i - 2;
+        if (dup2(tmp[i], target) < 0) {
+            goto fail;
+        }
+    }
+    /* Nothing else crosses exec, whatever the embedding program left open. */
+    int first = QNS_GUEST_FD_NIC0 + nsrc - 2;
+    if (close_range_cloexec(first) < 0) {
+        for (int fd = first; fd < 4096; fd++) {
+            if (fd != err_fd) {
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
+            }
+        }
+    }
+    execvp(spec->argv[0], (char *const *)spec->argv);
+fail:
+    err = errno;
+    while (write(err_fd, &err, sizeof(err)) < 0 && errno == EINTR) {
+    }
+    _exit(127);
+}
+
+static int make_pipe(int fds[2], char *errbuf, const char *what)
+{
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot create %s pipe: %s", what, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int read_exec_error(int fd, int *err)
+{
+    for (;;) {
+        ssize_t n = read(fd, err, sizeof(*err));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        return n == (ssize_t)sizeof(*err);
+    }
+}
+
+static void free_fields(qns_guest *g)
+{
+    free(g->name);
+    free(g->console_path);
+    free(g);
+}
+
+qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
+{
+    int grant[2] = {-1, -1}, reply[2] = {-1, -1}, errp[2] = {-1, -1};
+    int nic_child[QNS_GUEST_MAX_NICS];
+    int console_fd = -1;
+    const char *name = spec->name ? spec->name : "guest";
+
+    if (spec->argv == NULL || spec->argv[0] == NULL) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: empty command line", name);
+        return NULL;
+    }
+    if (spec->nic_count < 0 || spec->nic_count > QNS_GUEST_MAX_NICS) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: %d NICs, at most %d", name, spec->nic_count,
+                 QNS_GUEST_MAX_NICS);
+        return NULL;
+    }
+    qns_guest *g = calloc(1, sizeof(*g));
+    if (g == NULL) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
+        return NULL;
+    }
+    g->name = strdup(name);
+    g->console_path = spec->console_path ? strdup(spec->console_path) : NULL;
+    g->grant_fd = g->reply_fd = -1;
+    g->pid = -1;
+    g->nic_count = spec->nic_count;
+    for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
+        g->nic_fd[i] = nic_child[i] = -1;
+    }
+    if (g->name == NULL || (spec->console_path && g->console_path == NULL)) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
+        goto fail;
+    }
+    if (make_pipe(grant, errbuf, "grant") < 0 || make_pipe(reply, errbuf, "reply") < 0 ||
+        make_pipe(errp, errbuf, "exec status") < 0) {
+        goto fail;
+    }
+    for (int i = 0; i < spec->nic_count; i++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot create NIC %d socket: %s", name,
+                     i, strerror(errno));
+            goto fail;
+        }
+        g->nic_fd[i] = sv[0];
+        nic_child[i] = sv[1];
+    }
+    if (spec->console_path) {
+        console_fd = open(spec->console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (console_fd < 0) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot open console file %s: %s", name,
+                     spec->console_path, strerror(errno));
+            goto fail;
+        }
+    }
+
+    int src[QNS_GUEST_MAX_NICS + 2];
+    int nsrc = 0;
+    src[nsrc++] = reply[1];
+    src[nsrc++] = grant[0];
+    for (int i = 0; i < spec->nic_count; i++) {
+        src[nsrc++] = nic_child[i];
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: fork failed: %s", name, strerror(errno));
+        goto fail;
+    }
+    if (pid == 0) {
+        child_exec(spec, src, nsrc, console_fd, errp[1], parent);
+    }
+    g->pid = pid;
+    /* Also from here, so the parent never races the child's own setpgid. */
+    setpgid(pid, pid);
+    close_fd(&errp[1]);
+    close_fd(&reply[1]);
+    close_fd(&grant[0]);
+    close_fd(&console_fd);
+    for (int i = 0; i < spec->nic_count; i++) {
+        close_fd(&nic_child[i]);
+    }
+    g->grant_fd = grant[1];
+    g->reply_fd = reply[0];
+    int err;
+    if (read_exec_error(errp[0], &err)) {
+        close_fd(&errp[0]);
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot execute %s: %s", name, spec->argv[0],
+                 strerror(err));
+        qns_guest_free(g);
+        return NULL;
+    }
+    close_fd(&errp[0]);
+    if (fcntl(g->reply_fd, F_SETFL, O_NONBLOCK) < 0 ||
+        fcntl(g->grant_fd, F_SETFL, O_NONBLOCK) < 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: fcntl: %s", name, strerror(errno));
+        qns_guest_free(g);
+        return NULL;
+    }
+    return g;
+
+fail:
+    close_fd(&grant[0]);
+    close_fd(&grant[1]);
+    close_fd(&reply[0]);
+    close_fd(&reply[1]);
+    close_fd(&errp[0]);
+    close_fd(&errp[1]);
+    close_fd(&console_fd);
+    for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
+        close_fd(&g->nic_fd[i]);
+        close_fd(&nic_child[i]);
+    }
+    free_fields(g);
+    return NULL;
+}
+
+const char *qns_guest_name(const qns_guest *g)
+{
+    return g->name;
+}
+
+pid_t qns_guest_pid(const qns_guest *g)
+{
+    return g->pid;
+}
+
+int qns_guest_grant_fd(const qns_guest *g)
+{
+    return g->grant_fd;
+}
+
+int qns_guest_reply_fd(const qns_guest *g)
+{
+    return g->reply_fd;
+}
+
+int qns_guest_nic_count(const qns_guest *g)
+{
+    return g->nic_count;
+}
+
+int qns_guest_take_nic_fd(qns_guest *g, int nic)
+{
+    if (nic < 0 || nic >= g->nic_count) {
+        return -1;
+    }
+    int fd = g->nic_fd[nic];
+    g->nic_fd[nic] = -1;
+    return fd;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int qns_guest_wait(qns_guest *g, int timeout_ms, char *errbuf)
+{
+    if (g->ended || g->pid < 0) {
+        return 1;
+    }
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int status;
+        pid_t r = waitpid(g->pid, &status, WNOHANG);
+        if (r == g->pid) {
+            g->ended = 1;
+            g->status = status;
+            return 1;
+        }
+        if (r < 0 && errno != EINTR) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: waitpid: %s", g->name, strerror(errno));
+            return -1;
+        }
+        if (now_ms() >= deadline) {
+            return 0;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int qns_guest_ended(const qns_guest *g)
+{
+    return g->ended;
+}
+
+int qns_guest_exit_status(const qns_guest *g)
+{
+    return g->status;
+}
+
+void qns_guest_describe_end(const qns_guest *g, char *out, size_t size)
+{
+    if (!g->ended) {
+        snprintf(out, size, "is still running");
+    } else if (WIFEXITED(g->status)) {
+        snprintf(out, size, "exited with status %d", WEXITSTATUS(g->status));
+    } else if (WIFSIGNALED(g->status)) {
+        snprintf(out, size, "was killed by signal %d (%s)", WTERMSIG(g->status),
+                 strsignal(WTERMSIG(g->status)));
+    } else {
+        snprintf(out, size, "ended with wait status 0x%x", (unsigned)g->status);
+    }
+}
+
+void qns_guest_console_tail(const qns_guest *g, int lines, char *out, size_t size)
+{
+    char buf[4096];
+    out[0] = '\0';
+    if (g->console_path == NULL || size == 0) {
+        return;
+    }
+    int fd = open(g->console_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > (off_t)sizeof(buf) - 1 ? end - (off_t)sizeof(buf) + 1 : 0;
+    ssize_t n = -1;
+    if (end >= 0) {
+        do {
+            n = pread(fd, buf, (size_t)(end - start), start);
+        } while (n < 0 && errno == EINTR);
+    }
+    close(fd);
+    if (n <= 0) {
+        return;
+    }
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        buf[--n] = '\0';
+    }
+    /* Walk back `lines` newlines. */
+    ssize_t i = n;
+    int seen = 0;
+    while (i > 0) {
+        if (buf[i - 1] == '\n' && ++seen == lines) {
+            break;
+        }
+        i--;
+    }
+    size_t o = 0;
+    for (ssize_t k = i; k < n && o + 4 < size; k++) {
+        char c = buf[k];
+        if (c == '\r') {
+            continue;
+        }
+        if (c == '\n') {
+            out[o++] = ' ';
+            out[o++] = '|';
+            out[o++] = ' ';
+        } else {
+            out[o++] = (c >= 32 && c < 127) ? c : '?';
+        }
+    }
+    out[o] = '\0';
+}
+
+void qns_guest_close(qns_guest *g)
+{
+    close_fd(&g->grant_fd);
+    close_fd(&g->reply_fd);
+    for (int i = 0; i < g->nic_count; i++) {
+        close_fd(&g->nic_fd[i]);
+    }
+}
+
+void qns_guest_shutdown(qns_guest *g, int timeout_ms)
+{
+    char errbuf[QNS_ERRBUF_SIZE];
+    qns_guest_close(g);
+    if (g->pid < 0 || g->ended) {
+        return;
+    }
+    if (qns_guest_wait(g, timeout_ms, errbuf) == 1) {
+        return;
+    }
+    kill(g->pid, SIGKILL);
+    for (;;) {
+        int status;
+        pid_t r = waitpid(g->pid, &status, 0);
+        if (r == g->pid) {
+            g->ended = 1;
+            g->status = status;
+            return;
+        }
+        if (r < 0 && errno != EINTR) {
+            return;
+        }
+    }
+}
+
+void qns_guest_free(qns_guest *g)
+{
+    if (g == NULL) {
+        return;
+    }
+    qns_guest_shutdown(g, 1000);
+    free_fields(g);
+}

@@ -1,0 +1,689 @@
+/*
+ * qns_sync.c - rounds of time grants across guests, with their frame
+ * channels drained while waiting. One poll() loop, no threads, no globals
+ * (except that SIGPIPE is ignored process-wide, as DESIGN.md section 2 asks).
+ */
+#define _GNU_SOURCE
+#include "qns_sync.h"
+
+#include "qns_record_io.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct sync_guest {
+    qns_guest *proc;
+    qns_record_channel *nic[QNS_GUEST_MAX_NICS];
+    int64_t clock_us;
+    int64_t granted_us;
+    uint64_t rounds;
+    int32_t last_reply_us;
+    /* this round */
+    int32_t grant_us;
+    int granted;
+    int grant_written;
+    int replied;
+    uint8_t reply_buf[sizeof(int32_t)];
+    size_t reply_have;
+} sync_guest;
+
+typedef struct rx_frame {
+    uint64_t time_ns;
+    uint64_t seq;
+    int guest;
+    int nic;
+    size_t offset;
+    uint32_t length;
+} rx_frame;
+
+struct qns_sync {
+    qns_sync_options opts;
+    sync_guest *guests;
+    int count;
+    int cap;
+    int failed;
+    uint64_t round_no;
+    qns_sync_frame_fn frame_fn;
+    void *frame_ctx;
+    /* frames received in the current round, delivered sorted at its end */
+    rx_frame *rx;
+    size_t rx_count;
+    size_t rx_cap;
+    uint8_t *arena;
+    size_t arena_used;
+    size_t arena_cap;
+    uint64_t rx_seq;
+    struct pollfd *pfd;
+    size_t pfd_cap;
+};
+
+qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf)
+{
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
+    qns_sync *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
+        return NULL;
+    }
+    if (opts) {
+        s->opts = *opts;
+    }
+    if (s->opts.shutdown_timeout_ms <= 0) {
+        s->opts.shutdown_timeout_ms = 2000;
+    }
+    if (s->opts.console_tail_lines <= 0) {
+        s->opts.console_tail_lines = 3;
+    }
+    if (s->opts.watchdog_ms < 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "watchdog %d ms is negative", s->opts.watchdog_ms);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int qns_sync_add_guest(qns_sync *s, const qns_guest_spec *spec, char *errbuf)
+{
+    if (s->failed) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot add guest: the simulation already failed");
+        return -1;
+    }
+    if (s->count == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 4;
+        sync_guest *p = realloc(s->guests, (size_t)cap * sizeof(*p));
+        if (p == NULL) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
+            return -1;
+        }
+        s->guests = p;
+        s->cap = cap;
+    }
+    sync_guest *g = &s->guests[s->count];
+    memset(g, 0, sizeof(*g));
+    g->proc = qns_guest_spawn(spec, errbuf);
+    if (g->proc == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < spec->nic_count; i++) {
+        int fd = qns_guest_take_nic_fd(g->proc, i);
+        g->nic[i] = qns_record_channel_new(fd, errbuf);
+        if (g->nic[i] == NULL || qns_record_channel_queue_hello(g->nic[i], errbuf) < 0) {
+            if (g->nic[i] == NULL) {
+                close(fd);
+            }
+            for (int k = 0; k <= i; k++) {
+                qns_record_channel_free(g->nic[k]);
+            }
+            qns_guest_free(g->proc);
+            return -1;
+        }
+    }
+    return s->count++;
+}
+
+int qns_sync_guest_count(const qns_sync *s)
+{
+    return s->count;
+}
+
+const qns_guest *qns_sync_guest(const qns_sync *s, int guest)
+{
+    return guest >= 0 && guest < s->count ? s->guests[guest].proc : NULL;
+}
+
+void qns_sync_set_frame_handler(qns_sync *s, qns_sync_frame_fn fn, void *ctx)
+{
+    s->frame_fn = fn;
+    s->frame_ctx = ctx;
+}
+
+static int check_nic(const qns_sync *s, int guest, int nic, char *errbuf)
+{
+    if (guest < 0 || guest >= s->count) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "no guest %d (have %d)", guest, s->count);
+        return -1;
+    }
+    if (nic < 0 || nic >= qns_guest_nic_count(s->guests[guest].proc)) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s has no NIC %d",
+                 qns_guest_name(s->guests[guest].proc), nic);
+        return -1;
+    }
+    return 0;
+}
+
+int qns_sync_send_frame(qns_sync *s, int guest, int nic, uint64_t time_ns, const uint8_t *data,
+                        uint32_t length, char *errbuf)
+{
+    if (check_nic(s, guest, nic, errbuf) < 0) {
+        return -1;
+    }
+    if (qns_record_channel_queue_frame(s->guests[guest].nic[nic], time_ns, data, length, errbuf) <
+        0) {
+        char why[QNS_ERRBUF_SIZE];
+        snprintf(why, sizeof(why), "%s", errbuf);
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s nic %d: %s",
+                 qns_guest_name(s->guests[guest].proc), nic, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+typedef struct rx_ctx {
+    qns_sync *s;
+    int guest;
+    int nic;
+} rx_ctx;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem, char *errbuf)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    size_t c = *cap ? *cap : 64;
+    while (c < need) {
+        c *= 2;
+    }
+    void *q = realloc(*p, c * elem);
+    if (q == NULL) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory buffering received frames");
+        return -1;
+    }
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+static int on_record(void *vctx, const qns_record_header *hdr, const uint8_t *frame, char *errbuf)
+{
+    rx_ctx *c = vctx;
+    qns_sync *s = c->s;
+    if (grow((void **)&s->rx, &s->rx_cap, s->rx_count + 1, sizeof(rx_frame), errbuf) < 0 ||
+        grow((void **)&s->arena, &s->arena_cap, s->arena_used + hdr->length, 1, errbuf) < 0) {
+        return -1;
+    }
+    memcpy(s->arena + s->arena_used, frame, hdr->length);
+    s->rx[s->rx_count++] = (rx_frame){
+        .time_ns = hdr->time_ns,
+        .seq = s->rx_seq++,
+        .guest = c->guest,
+        .nic = c->nic,
+        .offset = s->arena_used,
+        .length = hdr->length,
+    };
+    s->arena_used += hdr->length;
+    return 0;
+}
+
+static int rx_order(const void *a, const void *b)
+{
+    const rx_frame *x = a, *y = b;
+    if (x->time_ns != y->time_ns) {
+        return x->time_ns < y->time_ns ? -1 : 1;
+    }
+    if (x->guest != y->guest) {
+        return x->guest < y->guest ? -1 : 1;
+    }
+    if (x->nic != y->nic) {
+        return x->nic < y->nic ? -1 : 1;
+    }
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void deliver_round_frames(qns_sync *s)
+{
+    if (s->rx_count == 0) {
+        return;
+    }
+    qsort(s->rx, s->rx_count, sizeof(rx_frame), rx_order);
+    for (size_t i = 0; s->frame_fn && i < s->rx_count; i++) {
+        const rx_frame *r = &s->rx[i];
+        qns_sync_frame f = {
+            .guest = r->guest,
+            .nic = r->nic,
+            .time_ns = r->time_ns,
+            .data = s->arena + r->offset,
+            .length = r->length,
+        };
+        s->frame_fn(s->frame_ctx, &f);
+    }
+    s->rx_count = 0;
+    s->arena_used = 0;
+}
+
+/* ---- failures ----------------------------------------------------------- */
+
+static int fail(qns_sync *s, char *errbuf, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(qns_sync *s, char *errbuf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, QNS_ERRBUF_SIZE, fmt, ap);
+    va_end(ap);
+    s->failed = 1;
+    return -1;
+}
+
+/* The guest's pipe or socket closed: say how it ended and what it printed. */
+static int fail_ended(qns_sync *s, int i, const char *what, char *errbuf)
+{
+    sync_guest *g = &s->guests[i];
+    char end[128], tail[QNS_ERRBUF_SIZE / 2], werr[QNS_ERRBUF_SIZE];
+    qns_guest_wait(g->proc, s->opts.shutdown_timeout_ms, werr);
+    qns_guest_describe_end(g->proc, end, sizeof(end));
+    qns_guest_console_tail(g->proc, s->opts.console_tail_lines, tail, sizeof(tail));
+    return fail(s, errbuf, "guest %s %s (%s) at virtual time %lld us, round %llu%s%s",
+                qns_guest_name(g->proc), end, what, (long long)g->clock_us,
+                (unsigned long long)s->round_no, tail[0] ? "; console: " : "", tail);
+}
+
+/* ---- one round ---------------------------------------------------------- */
+
+/* Takes every record the guest's sockets hold; a protocol error on any NIC
+ * is reported before a closed socket, which says less. */
+static int drain_guest(qns_sync *s, int i, char *errbuf)
+{
+    sync_guest *g = &s->guests[i];
+    int closed = 0;
+    for (int n = 0; n < qns_guest_nic_count(g->proc); n++) {
+        rx_ctx c = {s, i, n};
+        int r = qns_record_channel_drain(g->nic[n], on_record, &c, errbuf);
+        if (r < 0) {
+            char why[QNS_ERRBUF_SIZE];
+            snprintf(why, sizeof(why), "%s", errbuf);
+            return fail(s, errbuf, "guest %s nic %d: %s", qns_guest_name(g->proc), n, why);
+        }
+        closed |= r == 1;
+    }
+    if (closed) {
+        return fail_ended(s, i, "closed its NIC socket", errbuf);
+    }
+    return 0;
+}
+
+static int flush_and_grant(qns_sync *s, int i, char *errbuf)
+{
+    sync_guest *g = &s->guests[i];
+    for (int n = 0; n < qns_guest_nic_count(g->proc); n++) {
+        if (qns_record_channel_flush(g->nic[n], errbuf) < 0) {
+            return fail_ended(s, i, "its NIC socket refused records", errbuf);
+        }
+        if (qns_record_channel_out_pending(g->nic[n]) > 0) {
+            return 0;
+        }
+    }
+    int32_t v = g->grant_us;
+    for (;;) {
+        ssize_t w = write(qns_guest_grant_fd(g->proc), &v, sizeof(v));
+        if (w == (ssize_t)sizeof(v)) {
+            break;
+        }
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0 && errno == EPIPE) {
+            return fail_ended(s, i, "its grant pipe is closed", errbuf);
+        }
+        if (w < 0 && errno == EAGAIN) {
+            return fail(s, errbuf, "guest %s has not read its previous grant",
+                        qns_guest_name(g->proc));
+        }
+        return fail(s, errbuf, "guest %s: grant write failed: %s", qns_guest_name(g->proc),
+                    w < 0 ? strerror(errno) : "short write");
+    }
+    g->grant_written = 1;
+    return 0;
+}
+
+static int take_reply(qns_sync *s, int i, char *errbuf)
+{
+    sync_guest *g = &s->guests[i];
+    int32_t reply;
+    memcpy(&reply, g->reply_buf, sizeof(reply));
+    g->replied = 1;
+    g->reply_have = 0;
+    if (reply < 0) {
+        return fail(s, errbuf, "guest %s replied %d us to a grant of %d us in round %llu",
+                    qns_guest_name(g->proc), reply, g->grant_us,
+                    (unsigned long long)s->round_no);
+    }
+    g->clock_us += reply;
+    g->last_reply_us = reply;
+    g->rounds++;
+    if (g->clock_us < g->granted_us) {
+        return fail(s, errbuf,
+                    "guest %s stopped short: its clock is %lld us after %lld us granted "
+                    "(reply %d us to a grant of %d us in round %llu)",
+                    qns_guest_name(g->proc), (long long)g->clock_us, (long long)g->granted_us,
+                    reply, g->grant_us, (unsigned long long)s->round_no);
+    }
+    /* Every record of the round was written before the reply: take them all. */
+    return drain_guest(s, i, errbuf);
+}
+
+static int read_reply(qns_sync *s, int i, char *errbuf)
+{
+    sync_guest *g = &s->guests[i];
+    for (;;) {
+        ssize_t n = read(qns_guest_reply_fd(g->proc), g->reply_buf + g->reply_have,
+                         sizeof(g->reply_buf) - g->reply_have);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN) {
+                return 0;
+            }
+            return fail(s, errbuf, "guest %s: reply read failed: %s", qns_guest_name(g->proc),
+                        strerror(errno));
+        }
+        if (n == 0) {
+            if (g->reply_have > 0) {
+                char what[64];
+                snprintf(what, sizeof(what), "truncated reply: %zu of 4 bytes", g->reply_have);
+                return fail_ended(s, i, what, errbuf);
+            }
+            return fail_ended(s, i, "no reply", errbuf);
+        }
+        g->reply_have += (size_t)n;
+        if (g->reply_have == sizeof(g->reply_buf)) {
+            return take_reply(s, i, errbuf);
+        }
+    }
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fail_watchdog(qns_sync *s, char *errbuf)
+{
+    char names[QNS_ERRBUF_SIZE / 2] = "";
+    size_t o = 0;
+    for (int i = 0; i < s->count; i++) {
+        sync_guest *g = &s->guests[i];
+        if (g->granted && !g->replied && o < sizeof(names)) {
+            o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "",
+                                  qns_guest_name(g->proc));
+        }
+    }
+    return fail(s, errbuf, "guest %s did not reply within %d ms in round %llu (hung?)", names,
+                s->opts.watchdog_ms, (unsigned long long)s->round_no);
+}
+
+static int prepare_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
+{
+    if (s->failed) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "the simulation already failed");
+        return -1;
+    }
+    for (int i = 0; i < s->count; i++) {
+        if (grants_us[i] < 0 && grants_us[i] != QNS_NO_GRANT) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "grant %d us for guest %s is negative",
+                     grants_us[i], qns_guest_name(s->guests[i].proc));
+            return -1;
+        }
+    }
+    s->round_no++;
+    for (int i = 0; i < s->count; i++) {
+        sync_guest *g = &s->guests[i];
+        g->granted = grants_us[i] != QNS_NO_GRANT;
+        g->grant_us = g->granted ? grants_us[i] : 0;
+        g->grant_written = 0;
+        g->replied = !g->granted;
+        g->reply_have = 0;
+        if (g->granted) {
+            g->granted_us += g->grant_us;
+        }
+    }
+    return 0;
+}
+
+static size_t build_pollset(qns_sync *s, char *errbuf)
+{
+    size_t need = 0;
+    for (int i = 0; i < s->count; i++) {
+        need += 1 + (size_t)qns_guest_nic_count(s->guests[i].proc);
+    }
+    if (grow((void **)&s->pfd, &s->pfd_cap, need, sizeof(struct pollfd), errbuf) < 0) {
+        return (size_t)-1;
+    }
+    size_t n = 0;
+    for (int i = 0; i < s->count; i++) {
+        sync_guest *g = &s->guests[i];
+        int waiting = g->granted && !g->replied;
+        s->pfd[n++] = (struct pollfd){
+            .fd = waiting && g->grant_written ? qns_guest_reply_fd(g->proc) : -1,
+            .events = POLLIN,
+        };
+        for (int k = 0; k < qns_guest_nic_count(g->proc); k++) {
+            short ev = 0;
+            if (waiting) {
+                ev = POLLIN;
+                if (qns_record_channel_out_pending(g->nic[k]) > 0) {
+                    ev |= POLLOUT;
+                }
+            }
+            s->pfd[n++] = (struct pollfd){
+                .fd = ev ? qns_record_channel_fd(g->nic[k]) : -1,
+                .events = ev,
+            };
+        }
+    }
+    return n;
+}
+
+static int handle_events(qns_sync *s, char *errbuf)
+{
+    size_t n = 0;
+    for (int i = 0; i < s->count; i++) {
+        sync_guest *g = &s->guests[i];
+        struct pollfd *rp = &s->pfd[n++];
+        int nics = qns_guest_nic_count(g->proc);
+        int nic_in = 0, nic_out = 0;
+        for (int k = 0; k < nics; k++) {
+            short re = s->pfd[n + (size_t)k].revents;
+            nic_in |= re & (POLLIN | POLLHUP | POLLERR);
+            nic_out |= re & POLLOUT;
+        }
+        n += (size_t)nics;
+        if (g->replied) {
+            continue;
+        }
+        if (nic_in && drain_guest(s, i, errbuf) < 0) {
+            return -1;
+        }
+        if ((nic_out || (nic_in && !g->grant_written)) && !g->grant_written &&
+            flush_and_grant(s, i, errbuf) < 0) {
+            return -1;
+        }
+        if (nic_out && g->grant_written) {
+            for (int k = 0; k < nics; k++) {
+                if (qns_record_channel_flush(g->nic[k], errbuf) < 0) {
+                    return fail_ended(s, i, "its NIC socket refused records", errbuf);
+                }
+            }
+        }
+        if (rp->revents && read_reply(s, i, errbuf) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int qns_sync_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
+{
+    if (prepare_round(s, grants_us, errbuf) < 0) {
+        return -1;
+    }
+    for (int i = 0; i < s->count; i++) {
+        if (s->guests[i].granted && flush_and_grant(s, i, errbuf) < 0) {
+            return -1;
+        }
+    }
+    int64_t deadline = s->opts.watchdog_ms > 0 ? now_ms() + s->opts.watchdog_ms : 0;
+    for (;;) {
+        int pending = 0;
+        for (int i = 0; i < s->count; i++) {
+            pending += !s->guests[i].replied;
+        }
+        if (pending == 0) {
+            break;
+        }
+        size_t n = build_pollset(s, errbuf);
+        if (n == (size_t)-1) {
+            return fail(s, errbuf, "%s", "out of memory");
+        }
+        int timeout = -1;
+        if (deadline) {
+            int64_t left = deadline - now_ms();
+            timeout = left > 0 ? (int)left : 0;
+        }
+        int r = poll(s->pfd, n, timeout);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return fail(s, errbuf, "poll failed: %s", strerror(errno));
+        }
+        if (r == 0) {
+            return fail_watchdog(s, errbuf);
+        }
+        if (handle_events(s, errbuf) < 0) {
+            return -1;
+        }
+    }
+    deliver_round_frames(s);
+    return 0;
+}
+
+int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf)
+{
+    int32_t stack[16] = {0};
+    int32_t *grants = s->count <= 16 ? stack : malloc((size_t)s->count * sizeof(int32_t));
+    if (grants == NULL) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->count; i++) {
+        const sync_guest *g = &s->guests[i];
+        /* Grants keep each guest's own target on the round grid. */
+        int64_t d = target_us - g->granted_us;
+        if (g->clock_us >= target_us || d < 0) {
+            grants[i] = QNS_NO_GRANT;
+        } else if (d > INT32_MAX) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "grant of %lld us for guest %s exceeds %d us",
+                     (long long)d, qns_guest_name(g->proc), INT32_MAX);
+            if (grants != stack) {
+                free(grants);
+            }
+            return -1;
+        } else {
+            grants[i] = (int32_t)d;
+        }
+    }
+    int r = qns_sync_round(s, grants, errbuf);
+    if (grants != stack) {
+        free(grants);
+    }
+    return r;
+}
+
+int64_t qns_sync_clock_us(const qns_sync *s, int guest)
+{
+    return s->guests[guest].clock_us;
+}
+
+int64_t qns_sync_granted_us(const qns_sync *s, int guest)
+{
+    return s->guests[guest].granted_us;
+}
+
+uint64_t qns_sync_rounds(const qns_sync *s, int guest)
+{
+    return s->guests[guest].rounds;
+}
+
+uint64_t qns_sync_frames_in(const qns_sync *s, int guest)
+{
+    uint64_t n = 0;
+    const sync_guest *g = &s->guests[guest];
+    for (int k = 0; k < qns_guest_nic_count(g->proc); k++) {
+        n += qns_record_channel_frames_in(g->nic[k]);
+    }
+    return n;
+}
+
+uint64_t qns_sync_frames_out(const qns_sync *s, int guest)
+{
+    uint64_t n = 0;
+    const sync_guest *g = &s->guests[guest];
+    for (int k = 0; k < qns_guest_nic_count(g->proc); k++) {
+        n += qns_record_channel_frames_out(g->nic[k]);
+    }
+    return n;
+}
+
+int32_t qns_sync_last_reply_us(const qns_sync *s, int guest)
+{
+    return s->guests[guest].last_reply_us;
+}
+
+int qns_sync_failed(const qns_sync *s)
+{
+    return s->failed;
+}
+
+void qns_sync_shutdown(qns_sync *s)
+{
+    for (int i = 0; i < s->count; i++) {
+        sync_guest *g = &s->guests[i];
+        for (int k = 0; k < qns_guest_nic_count(g->proc); k++) {
+            qns_record_channel_free(g->nic[k]);
+            g->nic[k] = NULL;
+        }
+    }
+    /* Close every guest's pipes first so they all exit in parallel. */
+    for (int i = 0; i < s->count; i++) {
+        qns_guest_close(s->guests[i].proc);
+    }
+    int64_t deadline = now_ms() + s->opts.shutdown_timeout_ms;
+    for (int i = 0; i < s->count; i++) {
+        int64_t left = deadline - now_ms();
+        qns_guest_shutdown(s->guests[i].proc, left > 0 ? (int)left : 0);
+    }
+}
+
+void qns_sync_free(qns_sync *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    qns_sync_shutdown(s);
+    for (int i = 0; i < s->count; i++) {
+        qns_guest_free(s->guests[i].proc);
+    }
+    free(s->guests);
+    free(s->rx);
+    free(s->arena);
+    free(s->pfd);
+    free(s);
+}

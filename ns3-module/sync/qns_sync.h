@@ -1,0 +1,104 @@
+/*
+ * qns_sync.h - the simulator side of the -qqq time-grant protocol across N
+ * guests (DESIGN.md section 2), with each guest's -netdev qqq record
+ * channels (section 3) drained while it waits so no buffer can deadlock.
+ *
+ * A round writes every pending record and then every grant, waits for every
+ * reply while draining records, and hands the round's received frames to the
+ * caller in a deterministic order: (time_ns, guest, nic, arrival). Each
+ * guest's virtual clock is the sum of its replies. Plain C, no ns-3.
+ */
+#ifndef QNS_SYNC_H
+#define QNS_SYNC_H
+
+#include "qns_guest.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A grant value meaning "this guest gets no grant this round". */
+#define QNS_NO_GRANT INT32_MIN
+
+typedef struct qns_sync_options {
+    int watchdog_ms;         /* wall-clock bound on one round; 0: none */
+    int shutdown_timeout_ms; /* wait after closing pipes before SIGKILL; 0: 2000 */
+    int console_tail_lines;  /* lines of console quoted in errors; 0: 3 */
+} qns_sync_options;
+
+/* A frame received from a guest NIC, valid during the callback only. */
+typedef struct qns_sync_frame {
+    int guest;
+    int nic;
+    uint64_t time_ns;
+    const uint8_t *data;
+    uint32_t length;
+} qns_sync_frame;
+
+typedef void (*qns_sync_frame_fn)(void *ctx, const qns_sync_frame *frame);
+
+typedef struct qns_sync qns_sync;
+
+/* Creates an empty set of guests. Ignores SIGPIPE process-wide. */
+qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf);
+
+/*
+ * Spawns a guest (see qns_guest_spec) and opens its NIC channels, queueing
+ * the hello record on each. Returns the guest index, or -1 with errbuf set.
+ */
+int qns_sync_add_guest(qns_sync *s, const qns_guest_spec *spec, char *errbuf);
+
+int qns_sync_guest_count(const qns_sync *s);
+const qns_guest *qns_sync_guest(const qns_sync *s, int guest);
+
+void qns_sync_set_frame_handler(qns_sync *s, qns_sync_frame_fn fn, void *ctx);
+
+/*
+ * Queues a frame for guest NIC delivery at time_ns; it is written before the
+ * guest's next grant. Returns 0, or -1 with errbuf set (bad index, length).
+ */
+int qns_sync_send_frame(qns_sync *s, int guest, int nic, uint64_t time_ns, const uint8_t *data,
+                        uint32_t length, char *errbuf);
+
+/*
+ * One round: grants_us[i] for guest i (>= 0, or QNS_NO_GRANT). Returns 0 when
+ * every granted guest replied; -1 with errbuf naming the guest and the cause
+ * (exit status or signal and its last console lines, malformed record,
+ * watchdog), after which the set is failed and only shutdown is allowed.
+ */
+int qns_sync_round(qns_sync *s, const int32_t *grants_us, char *errbuf);
+
+/*
+ * One round of the scheduling policy of DESIGN.md section 4: every guest
+ * whose clock is behind target_us is granted the difference; guests at or
+ * past it (after an overshoot) get none.
+ */
+int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf);
+
+/* Per guest: virtual clock (sum of replies) and granted total, in us; rounds. */
+int64_t qns_sync_clock_us(const qns_sync *s, int guest);
+int64_t qns_sync_granted_us(const qns_sync *s, int guest);
+uint64_t qns_sync_rounds(const qns_sync *s, int guest);
+uint64_t qns_sync_frames_in(const qns_sync *s, int guest);
+uint64_t qns_sync_frames_out(const qns_sync *s, int guest);
+int32_t qns_sync_last_reply_us(const qns_sync *s, int guest);
+
+/* Whether a round failed. */
+int qns_sync_failed(const qns_sync *s);
+
+/*
+ * Closes every guest's pipes and sockets, waits for them to exit (up to the
+ * shutdown timeout), then kills what is left. Idempotent.
+ */
+void qns_sync_shutdown(qns_sync *s);
+
+/* Shuts down if needed and frees everything. */
+void qns_sync_free(qns_sync *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

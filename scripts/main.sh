@@ -1,0 +1,11 @@
+#!/bin/bash
+# Sets up everything qns needs on Debian bookworm (packages; the patched QEMU
+# and the default guest, built once and then taken from the cache), builds
+# qns and runs the main job. Idempotent: a second run only re-runs the job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup-deps.sh
+cmake -S . -B build -G Ninja -Wno-dev >/dev/null
+cmake --build build
+exec build/scenarios/fake_lan_demo build/tests/qns-fake-guest build

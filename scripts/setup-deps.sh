@@ -1,0 +1,45 @@
+#!/bin/bash
+# Installs the Debian bookworm packages qns needs to build, test and run, and
+# only those that are missing: a second run does nothing and takes a moment.
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    build-essential cmake ninja-build pkg-config git ca-certificates
+    # plain-C cores, runner, captures
+    libglib2.0-dev libpcap-dev libjson-glib-dev libcmocka-dev
+    # ns-3 3.37 and what its CMake package files reference
+    libns3-dev libgsl-dev libxml2-dev libsqlite3-dev libpython3.11-dev
+    # patched QEMU build (meson >= 1.5 comes from bookworm-backports, privately)
+    python3 python3-venv flex bison zlib1g-dev libpixman-1-dev libslirp-dev
+    libzstd-dev dpkg-dev xz-utils debian-archive-keyring gpgv
+    # QEMU run-time firmware
+    seabios ipxe-qemu qemu-system-data
+    # default guest image
+    busybox-static cpio zstd kmod
+    # analysis: captures and plots
+    tshark gnuplot-nox
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+echo "qns: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing packages (${missing[*]}) and not root: install them or re-run as root" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# An index older than the packages it must find fails with 404: refresh once.
+if ! apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,81 @@
+/* Helpers shared by the guest-driving tests. */
+#define _GNU_SOURCE
+#include "test_support.h"
+
+#include "qns_guest.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void ts_add(ts_argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->store[a->n], sizeof(a->store[a->n]), fmt, ap);
+    va_end(ap);
+    a->v[a->n] = a->store[a->n];
+    a->n++;
+    a->v[a->n] = NULL;
+}
+
+void ts_fake_argv(ts_argv *a, const char *fake_path, int nics)
+{
+    char opt[64];
+    a->n = 0;
+    ts_add(a, "%s", fake_path);
+    ts_add(a, "-qqq");
+    qns_guest_qqq_option(opt, sizeof(opt));
+    ts_add(a, "%s", opt);
+    for (int i = 0; i < nics; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "n%d", i);
+        ts_add(a, "-netdev");
+        qns_guest_netdev_option(opt, sizeof(opt), id, i);
+        ts_add(a, "%s", opt);
+    }
+}
+
+int ts_child_count(void)
+{
+    DIR *d = opendir("/proc");
+    int count = 0;
+    pid_t self = getpid();
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (f == NULL) {
+            continue;
+        }
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* Fields after the command name, which may hold spaces: ") S PPID" */
+        char *p = strrchr(buf, ')');
+        int ppid;
+        char state;
+        if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == self) {
+            count++;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return count;
+}
+
+long long ts_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,27 @@
+/* Shared helpers for tests that drive guests: argv building for the fake
+ * guest and a check that no child process is left behind. */
+#ifndef QNS_TEST_SUPPORT_H
+#define QNS_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TS_MAX_ARGS 64
+
+typedef struct ts_argv {
+    const char *v[TS_MAX_ARGS];
+    int n;
+    char store[TS_MAX_ARGS][128];
+} ts_argv;
+
+/* argv for the fake guest with `nics` NICs; append actions with ts_add. */
+void ts_fake_argv(ts_argv *a, const char *fake_path, int nics);
+void ts_add(ts_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Children of this process that still exist (zombies included). */
+int ts_child_count(void);
+
+/* Milliseconds on the monotonic clock. */
+long long ts_now_ms(void);
+
+#endif

@@ -1,0 +1,499 @@
+/* The simulator side of the time-grant protocol (DESIGN.md section 2) and of
+ * the frame channel (section 3), driven against the fake guest. */
+#define _GNU_SOURCE
+#include "qns_sync.h"
+#include "test_support.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#ifndef QNS_FAKE_GUEST
+#error "QNS_FAKE_GUEST must name the fake guest binary"
+#endif
+
+static char err[QNS_ERRBUF_SIZE];
+
+typedef struct world {
+    qns_sync *s;
+    ts_argv argv;
+    char console[64];
+    /* frames received, in delivery order */
+    int frames;
+    int guest[8192];
+    int nic[8192];
+    uint64_t time_ns[8192];
+    uint32_t len[8192];
+    uint8_t first[8192];
+} world;
+
+static void on_frame(void *ctx, const qns_sync_frame *f)
+{
+    world *w = ctx;
+    if (w->frames < 8192) {
+        w->guest[w->frames] = f->guest;
+        w->nic[w->frames] = f->nic;
+        w->time_ns[w->frames] = f->time_ns;
+        w->len[w->frames] = f->length;
+        w->first[w->frames] = f->data[14];
+    }
+    w->frames++;
+}
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof(*w));
+    qns_sync_options o = {.watchdog_ms = 10000, .shutdown_timeout_ms = 1000};
+    w->s = qns_sync_new(&o, err);
+    assert_non_null(w->s);
+    qns_sync_set_frame_handler(w->s, on_frame, w);
+    snprintf(w->console, sizeof(w->console), "console-%d.log", getpid());
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    qns_sync_free(w->s);
+    unlink(w->console);
+    free(w);
+    assert_int_equal(ts_child_count(), 0);
+    return 0;
+}
+
+static int add_guest(world *w, const char *name, int nics)
+{
+    qns_guest_spec spec = {.name = name, .argv = w->argv.v, .nic_count = nics,
+                           .console_path = w->console};
+    int i = qns_sync_add_guest(w->s, &spec, err);
+    if (i < 0) {
+        fail_msg("add_guest: %s", err);
+    }
+    return i;
+}
+
+static void round_ok(world *w, int32_t grant)
+{
+    int32_t g[8] = {grant, grant, grant, grant, grant, grant, grant, grant};
+    if (qns_sync_round(w->s, g, err) != 0) {
+        fail_msg("round: %s", err);
+    }
+}
+
+static void replies_equal_grants_over_100000_rounds(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    add_guest(w, "g0", 0);
+    for (int k = 0; k < 100000; k++) {
+        round_ok(w, 10);
+        if (qns_sync_last_reply_us(w->s, 0) != 10) {
+            fail_msg("round %d: reply %d", k + 1, qns_sync_last_reply_us(w->s, 0));
+        }
+    }
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 1000000);
+    assert_int_equal(qns_sync_rounds(w->s, 0), 100000);
+}
+
+static void overshoot_is_accounted_and_ahead_guest_waits(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "overshoot:5:25");
+    add_guest(w, "g0", 0);
+    for (int k = 1; k <= 4; k++) {
+        assert_int_equal(qns_sync_round_to(w->s, 10 * k, err), 0);
+    }
+    assert_int_equal(qns_sync_round_to(w->s, 50, err), 0);
+    assert_int_equal(qns_sync_last_reply_us(w->s, 0), 35); /* 10 granted + 25 over */
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 75);
+    /* Ahead of T=60 and T=70: no grant, no round for the guest. */
+    assert_int_equal(qns_sync_round_to(w->s, 60, err), 0);
+    assert_int_equal(qns_sync_round_to(w->s, 70, err), 0);
+    assert_int_equal(qns_sync_rounds(w->s, 0), 5);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 75);
+    /* Behind T=80 again: granted up to its own target, replies what it ran. */
+    assert_int_equal(qns_sync_round_to(w->s, 80, err), 0);
+    assert_int_equal(qns_sync_last_reply_us(w->s, 0), 5);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 80);
+    assert_int_equal(qns_sync_granted_us(w->s, 0), 80);
+}
+
+static void barrier_grant_zero_answers_zero(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    add_guest(w, "g0", 0);
+    round_ok(w, 0);
+    assert_int_equal(qns_sync_last_reply_us(w->s, 0), 0);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 0);
+    round_ok(w, 7);
+    round_ok(w, 0);
+    assert_int_equal(qns_sync_last_reply_us(w->s, 0), 0);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 7);
+    assert_int_equal(qns_sync_rounds(w->s, 0), 3);
+}
+
+static void negative_grant_is_refused_before_anything_is_sent(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    add_guest(w, "g0", 0);
+    int32_t g = -5;
+    assert_int_equal(qns_sync_round(w->s, &g, err), -1);
+    assert_string_equal(err, "grant -5 us for guest g0 is negative");
+    assert_false(qns_sync_failed(w->s));
+    round_ok(w, 10);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 10);
+}
+
+static void expect_round_error(world *w, int rounds, const char *want)
+{
+    for (int k = 0; k < rounds - 1; k++) {
+        round_ok(w, 10);
+    }
+    int32_t g = 10;
+    assert_int_equal(qns_sync_round(w->s, &g, err), -1);
+    assert_string_equal(err, want);
+    assert_true(qns_sync_failed(w->s));
+}
+
+static void negative_reply_is_an_error(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "negreply:3");
+    add_guest(w, "g0", 0);
+    expect_round_error(w, 3, "guest g0 replied -1 us to a grant of 10 us in round 3");
+}
+
+static void short_reply_is_an_error(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "shortreply:2");
+    add_guest(w, "g0", 0);
+    expect_round_error(w, 2,
+                       "guest g0 exited with status 0 (truncated reply: 2 of 4 bytes) at "
+                       "virtual time 10 us, round 2");
+}
+
+static void exit_is_reported_with_status_and_console(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "print:1000:booting");
+    ts_add(&w->argv, "exit:25000:3");
+    add_guest(w, "web", 0);
+    expect_round_error(w, 3,
+                       "guest web exited with status 3 (no reply) at virtual time 20 us, "
+                       "round 3; console: booting | fake guest exiting with status 3 at "
+                       "25000 ns");
+}
+
+static void crash_is_reported_with_signal(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "crash:5000");
+    add_guest(w, "g0", 0);
+    expect_round_error(w, 1,
+                       "guest g0 was killed by signal 11 (Segmentation fault) (no reply) at "
+                       "virtual time 0 us, round 1; console: fake guest crashing at 5000 ns");
+}
+
+static void hang_is_caught_by_watchdog_and_killed(void **state)
+{
+    world *w = *state;
+    qns_sync_free(w->s);
+    qns_sync_options o = {.watchdog_ms = 200, .shutdown_timeout_ms = 300};
+    w->s = qns_sync_new(&o, err);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "hang:4");
+    add_guest(w, "stuck", 0);
+    long long t0 = ts_now_ms();
+    expect_round_error(w, 4, "guest stuck did not reply within 200 ms in round 4 (hung?)");
+    qns_sync_shutdown(w->s);
+    long long took = ts_now_ms() - t0;
+    assert_true(took < 2000);
+    assert_true(qns_guest_ended(qns_sync_guest(w->s, 0)));
+    char how[128];
+    qns_guest_describe_end(qns_sync_guest(w->s, 0), how, sizeof(how));
+    assert_string_equal(how, "was killed by signal 9 (Killed)");
+    assert_int_equal(ts_child_count(), 0);
+}
+
+static void exec_failure_is_reported(void **state)
+{
+    world *w = *state;
+    const char *argv[] = {"/nonexistent/qemu-system-x86_64", NULL};
+    qns_guest_spec spec = {.name = "g0", .argv = argv};
+    assert_int_equal(qns_sync_add_guest(w->s, &spec, err), -1);
+    assert_string_equal(err,
+                        "guest g0: cannot execute /nonexistent/qemu-system-x86_64: No such file "
+                        "or directory");
+    assert_int_equal(ts_child_count(), 0);
+}
+
+static void console_file_error_is_reported(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    qns_guest_spec spec = {.name = "g0", .argv = w->argv.v, .console_path = "no/such/dir/c.log"};
+    assert_int_equal(qns_sync_add_guest(w->s, &spec, err), -1);
+    assert_string_equal(err, "guest g0: cannot open console file no/such/dir/c.log: No such file "
+                             "or directory");
+}
+
+static void frames_cross_both_ways_at_exact_instants(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "send:5000:0:60");
+    ts_add(&w->argv, "echo:2500");
+    add_guest(w, "g0", 1);
+    round_ok(w, 10); /* [0,10) us: the scripted send */
+    assert_int_equal(w->frames, 1);
+    assert_int_equal(w->time_ns[0], 5000);
+    assert_int_equal(w->len[0], 60);
+    uint8_t f[100];
+    memset(f, 0, sizeof(f));
+    f[14] = 0x42;
+    assert_int_equal(qns_sync_send_frame(w->s, 0, 0, 12345, f, 100, err), 0);
+    round_ok(w, 10); /* [10,20): delivered at 12345, echoed at 14845 */
+    assert_int_equal(w->frames, 2);
+    assert_int_equal(w->time_ns[1], 14845);
+    assert_int_equal(w->len[1], 100);
+    assert_int_equal(w->first[1], 0x42);
+    assert_int_equal(qns_sync_frames_in(w->s, 0), 2);
+    assert_int_equal(qns_sync_frames_out(w->s, 0), 1);
+}
+
+static void frames_at_the_grant_boundary_belong_to_the_next_round(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "send:10000:0:60");
+    add_guest(w, "g0", 1);
+    round_ok(w, 10);
+    assert_int_equal(w->frames, 0);
+    round_ok(w, 10);
+    assert_int_equal(w->frames, 1);
+    assert_int_equal(w->time_ns[0], 10000);
+}
+
+static void frames_are_delivered_in_time_guest_nic_order(void **state)
+{
+    world *w = *state;
+    /* Guest 1 sends earlier than guest 0; equal times go by guest, then NIC. */
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 2);
+    ts_add(&w->argv, "send:3000:1:60");
+    ts_add(&w->argv, "send:3000:0:60");
+    ts_add(&w->argv, "send:7000:0:60");
+    add_guest(w, "a", 2);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 2);
+    ts_add(&w->argv, "send:3000:0:60");
+    ts_add(&w->argv, "send:1000:1:60");
+    add_guest(w, "b", 2);
+    round_ok(w, 10);
+    assert_int_equal(w->frames, 5);
+    const int want_guest[] = {1, 0, 0, 1, 0};
+    const int want_nic[] = {1, 0, 1, 0, 0};
+    const uint64_t want_t[] = {1000, 3000, 3000, 3000, 7000};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(w->guest[i], want_guest[i]);
+        assert_int_equal(w->nic[i], want_nic[i]);
+        assert_int_equal(w->time_ns[i], want_t[i]);
+    }
+}
+
+static void expect_malformed(world *w, const char *kind, const char *want)
+{
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 2);
+    char a[64];
+    snprintf(a, sizeof(a), "malformed:5000:1:%s", kind);
+    ts_add(&w->argv, "%s", a);
+    add_guest(w, "g0", 2);
+    expect_round_error(w, 1, want);
+}
+
+static void malformed_version_names_guest_and_nic(void **state)
+{
+    expect_malformed(*state, "version",
+                     "guest g0 nic 1: malformed record: record version 2, expected 1");
+}
+
+static void malformed_length_names_guest_and_nic(void **state)
+{
+    expect_malformed(*state, "length",
+                     "guest g0 nic 1: malformed record: frame length 5 out of range 14..65535");
+}
+
+static void malformed_type_names_guest_and_nic(void **state)
+{
+    expect_malformed(*state, "type", "guest g0 nic 1: malformed record: unknown record type 7");
+}
+
+static void truncated_record_names_guest_and_nic(void **state)
+{
+    expect_malformed(*state, "truncated",
+                     "guest g0 nic 1: truncated record: connection closed after 26 bytes of a "
+                     "record");
+}
+
+static void full_buffers_both_ways_do_not_deadlock(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "flood:1000:0:3000:1500");
+    ts_add(&w->argv, "echo:100");
+    add_guest(w, "g0", 1);
+    uint8_t f[1500];
+    memset(f, 0x5a, sizeof(f));
+    for (int i = 0; i < 3000; i++) {
+        assert_int_equal(qns_sync_send_frame(w->s, 0, 0, 2000, f, sizeof(f), err), 0);
+    }
+    round_ok(w, 10); /* 4.5 MB each way, then 4.5 MB of echoes */
+    assert_int_equal(w->frames, 6000);
+    assert_int_equal(w->time_ns[0], 1000);
+    assert_int_equal(w->time_ns[2999], 1000);
+    assert_int_equal(w->time_ns[3000], 2100);
+    assert_int_equal(w->time_ns[5999], 2100);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 10);
+}
+
+static void four_guests_run_in_one_round(void **state)
+{
+    world *w = *state;
+    for (int i = 0; i < 4; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "g%d", i);
+        ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+        ts_add(&w->argv, "every:0:1000:0:64:100");
+        add_guest(w, name, 1);
+    }
+    for (int k = 0; k < 10; k++) {
+        round_ok(w, 10);
+    }
+    assert_int_equal(w->frames, 400);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(qns_sync_clock_us(w->s, i), 100);
+        assert_int_equal(qns_sync_frames_in(w->s, i), 100);
+    }
+    /* Delivered in time order, guests interleaved by index. */
+    assert_int_equal(w->guest[0], 0);
+    assert_int_equal(w->guest[3], 3);
+    assert_int_equal(w->time_ns[4], 1000);
+}
+
+static void well_behaved_guest_exits_by_itself_on_shutdown(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    add_guest(w, "g0", 1);
+    round_ok(w, 10);
+    long long t0 = ts_now_ms();
+    qns_sync_shutdown(w->s);
+    assert_true(ts_now_ms() - t0 < 500);
+    char how[128];
+    qns_guest_describe_end(qns_sync_guest(w->s, 0), how, sizeof(how));
+    assert_string_equal(how, "exited with status 0");
+}
+
+static void free_without_shutdown_leaves_no_process(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "hang:2");
+    add_guest(w, "g0", 0);
+    round_ok(w, 10);
+    qns_sync_free(w->s);
+    w->s = qns_sync_new(NULL, err);
+    assert_int_equal(ts_child_count(), 0);
+}
+
+static void guest_dies_with_its_simulator(void **state)
+{
+    (void)state;
+    /* Become the reaper of orphaned descendants, so we can watch the guest. */
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t sim = fork();
+    if (sim == 0) {
+        qns_sync *s = qns_sync_new(NULL, err);
+        ts_argv a;
+        ts_fake_argv(&a, QNS_FAKE_GUEST, 0);
+        ts_add(&a, "hang:1");
+        qns_guest_spec spec = {.name = "orphan", .argv = a.v};
+        if (s == NULL || qns_sync_add_guest(s, &spec, err) < 0) {
+            _exit(2);
+        }
+        pid_t gp = qns_guest_pid(qns_sync_guest(s, 0));
+        if (write(p[1], &gp, sizeof(gp)) != sizeof(gp)) {
+            _exit(3);
+        }
+        _exit(0); /* no shutdown: the parent "crashes" */
+    }
+    close(p[1]);
+    pid_t guest;
+    assert_int_equal(read(p[0], &guest, sizeof(guest)), sizeof(guest));
+    close(p[0]);
+    int st;
+    assert_int_equal(waitpid(sim, &st, 0), sim);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* The guest was re-parented to us and must already be dying of SIGKILL. */
+    assert_int_equal(waitpid(guest, &st, 0), guest);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGKILL);
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(replies_equal_grants_over_100000_rounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(overshoot_is_accounted_and_ahead_guest_waits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(barrier_grant_zero_answers_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(negative_grant_is_refused_before_anything_is_sent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(negative_reply_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(short_reply_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(exit_is_reported_with_status_and_console, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(crash_is_reported_with_signal, setup, teardown),
+        cmocka_unit_test_setup_teardown(hang_is_caught_by_watchdog_and_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(exec_failure_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(console_file_error_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(frames_cross_both_ways_at_exact_instants, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(frames_at_the_grant_boundary_belong_to_the_next_round,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(frames_are_delivered_in_time_guest_nic_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(malformed_version_names_guest_and_nic, setup, teardown),
+        cmocka_unit_test_setup_teardown(malformed_length_names_guest_and_nic, setup, teardown),
+        cmocka_unit_test_setup_teardown(malformed_type_names_guest_and_nic, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncated_record_names_guest_and_nic, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_buffers_both_ways_do_not_deadlock, setup, teardown),
+        cmocka_unit_test_setup_teardown(four_guests_run_in_one_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(well_behaved_guest_exits_by_itself_on_shutdown, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(free_without_shutdown_leaves_no_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(guest_dies_with_its_simulator, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
