@@ -8,8 +8,9 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config git ca-certificates
     # plain-C cores, runner, captures
     libglib2.0-dev libpcap-dev libjson-glib-dev libcmocka-dev
-    # ns-3 3.37 and what its CMake package files reference
-    libns3-dev libgsl-dev libxml2-dev libsqlite3-dev libpython3.11-dev
+    # ns-3 3.37 and what its CMake package files reference (ns3 ships the
+    # helper binaries its exported targets name)
+    libns3-dev ns3 libgsl-dev libxml2-dev libsqlite3-dev libpython3.11-dev
     # patched QEMU build (meson >= 1.5 comes from bookworm-backports, privately)
     python3 python3-venv flex bison zlib1g-dev libpixman-1-dev libslirp-dev
     libzstd-dev dpkg-dev xz-utils debian-archive-keyring gpgv

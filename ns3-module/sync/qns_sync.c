@@ -50,6 +50,7 @@ struct qns_sync {
     int count;
     int cap;
     int failed;
+    int in_round;
     uint64_t round_no;
     qns_sync_frame_fn frame_fn;
     void *frame_ctx;
@@ -529,15 +530,33 @@ static int handle_events(qns_sync *s, char *errbuf)
     return 0;
 }
 
-int qns_sync_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
+int qns_sync_round_begin(qns_sync *s, const int32_t *grants_us, char *errbuf)
 {
+    if (s->in_round) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "a round is already under way");
+        return -1;
+    }
     if (prepare_round(s, grants_us, errbuf) < 0) {
         return -1;
     }
+    s->in_round = 1;
     for (int i = 0; i < s->count; i++) {
         if (s->guests[i].granted && flush_and_grant(s, i, errbuf) < 0) {
             return -1;
         }
+    }
+    return 0;
+}
+
+int qns_sync_round_end(qns_sync *s, char *errbuf)
+{
+    if (!s->in_round) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "no round under way");
+        return -1;
+    }
+    if (s->failed) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "the simulation already failed");
+        return -1;
     }
     int64_t deadline = s->opts.watchdog_ms > 0 ? now_ms() + s->opts.watchdog_ms : 0;
     for (;;) {
@@ -571,17 +590,25 @@ int qns_sync_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
             return -1;
         }
     }
+    s->in_round = 0;
     deliver_round_frames(s);
     return 0;
 }
 
-int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf)
+int qns_sync_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
 {
-    int32_t stack[16] = {0};
+    if (qns_sync_round_begin(s, grants_us, errbuf) < 0) {
+        return -1;
+    }
+    return qns_sync_round_end(s, errbuf);
+}
+
+static int32_t *grants_to(qns_sync *s, int64_t target_us, int32_t *stack, char *errbuf)
+{
     int32_t *grants = s->count <= 16 ? stack : malloc((size_t)s->count * sizeof(int32_t));
     if (grants == NULL) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
-        return -1;
+        return NULL;
     }
     for (int i = 0; i < s->count; i++) {
         const sync_guest *g = &s->guests[i];
@@ -595,16 +622,34 @@ int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf)
             if (grants != stack) {
                 free(grants);
             }
-            return -1;
+            return NULL;
         } else {
             grants[i] = (int32_t)d;
         }
     }
-    int r = qns_sync_round(s, grants, errbuf);
+    return grants;
+}
+
+int qns_sync_round_begin_to(qns_sync *s, int64_t target_us, char *errbuf)
+{
+    int32_t stack[16] = {0};
+    int32_t *grants = grants_to(s, target_us, stack, errbuf);
+    if (grants == NULL) {
+        return -1;
+    }
+    int r = qns_sync_round_begin(s, grants, errbuf);
     if (grants != stack) {
         free(grants);
     }
     return r;
+}
+
+int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf)
+{
+    if (qns_sync_round_begin_to(s, target_us, errbuf) < 0) {
+        return -1;
+    }
+    return qns_sync_round_end(s, errbuf);
 }
 
 int64_t qns_sync_clock_us(const qns_sync *s, int guest)

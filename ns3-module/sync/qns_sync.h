@@ -71,11 +71,20 @@ int qns_sync_send_frame(qns_sync *s, int guest, int nic, uint64_t time_ns, const
 int qns_sync_round(qns_sync *s, const int32_t *grants_us, char *errbuf);
 
 /*
+ * A round in two halves, so the caller can work while guests run: begin
+ * writes pending records and grants; end waits for every reply (draining
+ * records) and delivers the round's frames. qns_sync_round is both at once.
+ */
+int qns_sync_round_begin(qns_sync *s, const int32_t *grants_us, char *errbuf);
+int qns_sync_round_end(qns_sync *s, char *errbuf);
+
+/*
  * One round of the scheduling policy of DESIGN.md section 4: every guest
  * whose clock is behind target_us is granted the difference; guests at or
  * past it (after an overshoot) get none.
  */
 int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf);
+int qns_sync_round_begin_to(qns_sync *s, int64_t target_us, char *errbuf);
 
 /* Per guest: virtual clock (sum of replies) and granted total, in us; rounds. */
 int64_t qns_sync_clock_us(const qns_sync *s, int guest);

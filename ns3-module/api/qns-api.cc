@@ -1,0 +1,505 @@
+/*
+ * qns-api.cc - the C API (qns.h) over the ns-3 classes: it records the
+ * description, then at run time spawns the guests, builds the ns-3 topology
+ * with ghost nodes and bridges, runs the simulator and collects results.
+ */
+#include "qns.h"
+
+#include "qns-bridge.h"
+#include "qns-guest-argv.h"
+#include "qns-sync-scheduler.h"
+
+#include "ns3/applications-module.h"
+#include "ns3/core-module.h"
+#include "ns3/csma-module.h"
+#include "ns3/internet-module.h"
+#include "ns3/network-module.h"
+#include "ns3/point-to-point-module.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace ns3;
+
+namespace
+{
+
+struct Member {
+    bool isGuest;
+    int guest;
+    int nic;
+    uint64_t latencyNs;
+    int node;
+    std::string ipv4;
+};
+
+struct LinkDesc {
+    qns_link_config cfg;
+    std::string name;
+    std::vector<Member> members;
+};
+
+struct AppDesc {
+    bool server;
+    int node;
+    uint16_t port;
+    std::string server_ip;
+    uint32_t count;
+    uint64_t interval;
+    uint32_t size;
+    uint64_t start;
+};
+
+void SetErr(char *errbuf, const std::string &msg)
+{
+    if (errbuf != nullptr) {
+        std::snprintf(errbuf, QNS_ERRBUF_SIZE, "%s", msg.c_str());
+    }
+}
+
+bool ParseCidr(const std::string &s, Ipv4Address &addr, Ipv4Mask &mask)
+{
+    auto slash = s.find('/');
+    if (slash == std::string::npos) {
+        return false;
+    }
+    std::string a = s.substr(0, slash), p = s.substr(slash + 1);
+    unsigned b[4];
+    char tail;
+    if (std::sscanf(a.c_str(), "%u.%u.%u.%u%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
+        b[0] > 255 || b[1] > 255 || b[2] > 255 || b[3] > 255) {
+        return false;
+    }
+    char *end;
+    long prefix = std::strtol(p.c_str(), &end, 10);
+    if (p.empty() || *end != '\0' || prefix < 1 || prefix > 32) {
+        return false;
+    }
+    addr = Ipv4Address(a.c_str());
+    mask = Ipv4Mask(("/" + p).c_str());
+    return true;
+}
+
+} // namespace
+
+struct qns_sim {
+    qns_sim_config cfg;
+    std::string outDir;
+    std::string qemu;
+    std::string guestDir;
+    std::vector<QnsGuestDesc> guests;
+    std::vector<std::string> nodeNames;
+    std::vector<LinkDesc> links;
+    std::vector<AppDesc> apps;
+    std::vector<qns_guest_stats> stats;
+    uint64_t rounds = 0;
+    uint64_t late = 0;
+    bool ran = false;
+};
+
+extern "C" {
+
+qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
+{
+    auto sim = new qns_sim();
+    if (config != nullptr) {
+        sim->cfg = *config;
+    } else {
+        std::memset(&sim->cfg, 0, sizeof(sim->cfg));
+    }
+    if (sim->cfg.quantum_us == 0) {
+        sim->cfg.quantum_us = 10;
+    }
+    if (sim->cfg.seed == 0) {
+        sim->cfg.seed = 1;
+    }
+    if (sim->cfg.watchdog_ms == 0) {
+        sim->cfg.watchdog_ms = 60000;
+    }
+    sim->outDir = sim->cfg.out_dir ? sim->cfg.out_dir : ".";
+    sim->qemu = QnsDefaultQemu(sim->cfg.qemu);
+    sim->guestDir = QnsDefaultGuestDir(sim->cfg.guest_dir);
+    sim->cfg.out_dir = nullptr;
+    sim->cfg.qemu = nullptr;
+    sim->cfg.guest_dir = nullptr;
+    (void)errbuf;
+    return sim;
+}
+
+int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
+{
+    std::string err;
+    QnsGuestDesc d;
+    if (!QnsGuestDescribe(*guest, static_cast<int>(sim->guests.size()), sim->cfg.seed,
+                          sim->qemu, sim->guestDir, sim->outDir, d, err)) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    for (const auto &g : sim->guests) {
+        if (g.name == d.name) {
+            SetErr(errbuf, "guest " + d.name + " is defined twice");
+            return -1;
+        }
+    }
+    sim->guests.push_back(d);
+    return static_cast<int>(sim->guests.size()) - 1;
+}
+
+int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf)
+{
+    std::string n = name ? name : "node" + std::to_string(sim->nodeNames.size());
+    for (const auto &x : sim->nodeNames) {
+        if (x == n) {
+            SetErr(errbuf, "node " + n + " is defined twice");
+            return -1;
+        }
+    }
+    sim->nodeNames.push_back(n);
+    return static_cast<int>(sim->nodeNames.size()) - 1;
+}
+
+int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf)
+{
+    LinkDesc l;
+    l.cfg = *link;
+    l.name = link->name ? link->name : "link" + std::to_string(sim->links.size());
+    l.cfg.name = nullptr;
+    if (l.cfg.rate_bps == 0) {
+        l.cfg.rate_bps = 100000000;
+    }
+    if (l.cfg.queue_packets == 0) {
+        l.cfg.queue_packets = 100;
+    }
+    if (!(l.cfg.loss >= 0.0 && l.cfg.loss <= 1.0)) {
+        SetErr(errbuf, "link " + l.name + ": loss rate must be between 0 and 1");
+        return -1;
+    }
+    if (l.cfg.type != QNS_LINK_CSMA && l.cfg.type != QNS_LINK_P2P) {
+        SetErr(errbuf, "link " + l.name + ": unknown link type");
+        return -1;
+    }
+    sim->links.push_back(l);
+    return static_cast<int>(sim->links.size()) - 1;
+}
+
+static bool CheckLink(qns_sim *sim, int link, char *errbuf)
+{
+    if (link < 0 || link >= static_cast<int>(sim->links.size())) {
+        SetErr(errbuf, "no link " + std::to_string(link));
+        return false;
+    }
+    auto &l = sim->links[static_cast<size_t>(link)];
+    if (l.cfg.type == QNS_LINK_P2P && l.members.size() >= 2) {
+        SetErr(errbuf, "link " + l.name + ": a point-to-point link has two ends");
+        return false;
+    }
+    return true;
+}
+
+int qns_sim_attach_guest(qns_sim *sim, int link, int guest, int nic, uint64_t latency_ns,
+                         char *errbuf)
+{
+    if (!CheckLink(sim, link, errbuf)) {
+        return -1;
+    }
+    if (guest < 0 || guest >= static_cast<int>(sim->guests.size())) {
+        SetErr(errbuf, "no guest " + std::to_string(guest));
+        return -1;
+    }
+    const auto &g = sim->guests[static_cast<size_t>(guest)];
+    if (nic < 0 || nic >= g.nicCount) {
+        SetErr(errbuf, "guest " + g.name + " has no NIC " + std::to_string(nic));
+        return -1;
+    }
+    for (const auto &l : sim->links) {
+        for (const auto &m : l.members) {
+            if (m.isGuest && m.guest == guest && m.nic == nic) {
+                SetErr(errbuf, "guest " + g.name + " NIC " + std::to_string(nic) +
+                                   " is already attached to link " + l.name);
+                return -1;
+            }
+        }
+    }
+    if (latency_ns != 0 && latency_ns < 1000ull * sim->cfg.quantum_us) {
+        SetErr(errbuf, "guest " + g.name + " NIC " + std::to_string(nic) + ": bridge latency " +
+                           std::to_string(latency_ns) + " ns is below the quantum of " +
+                           std::to_string(1000ull * sim->cfg.quantum_us) + " ns");
+        return -1;
+    }
+    Member m{true, guest, nic, latency_ns, -1, ""};
+    sim->links[static_cast<size_t>(link)].members.push_back(m);
+    return 0;
+}
+
+int qns_sim_attach_node(qns_sim *sim, int link, int node, const char *ipv4, char *errbuf)
+{
+    if (!CheckLink(sim, link, errbuf)) {
+        return -1;
+    }
+    if (node < 0 || node >= static_cast<int>(sim->nodeNames.size())) {
+        SetErr(errbuf, "no node " + std::to_string(node));
+        return -1;
+    }
+    Ipv4Address a;
+    Ipv4Mask m;
+    if (ipv4 == nullptr || !ParseCidr(ipv4, a, m)) {
+        SetErr(errbuf, "node " + sim->nodeNames[static_cast<size_t>(node)] + ": bad address '" +
+                           std::string(ipv4 ? ipv4 : "") + "', expected A.B.C.D/PREFIX");
+        return -1;
+    }
+    Member mem{false, -1, -1, 0, node, ipv4};
+    sim->links[static_cast<size_t>(link)].members.push_back(mem);
+    return 0;
+}
+
+int qns_sim_udp_echo_server(qns_sim *sim, int node, uint16_t port, char *errbuf)
+{
+    if (node < 0 || node >= static_cast<int>(sim->nodeNames.size())) {
+        SetErr(errbuf, "no node " + std::to_string(node));
+        return -1;
+    }
+    sim->apps.push_back(AppDesc{true, node, port, "", 0, 0, 0, 0});
+    return 0;
+}
+
+int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uint16_t port,
+                            uint32_t count, uint64_t interval_ns, uint32_t size,
+                            uint64_t start_ns, char *errbuf)
+{
+    if (node < 0 || node >= static_cast<int>(sim->nodeNames.size())) {
+        SetErr(errbuf, "no node " + std::to_string(node));
+        return -1;
+    }
+    Ipv4Address a;
+    Ipv4Mask m;
+    if (server_ipv4 == nullptr || !ParseCidr(std::string(server_ipv4) + "/32", a, m)) {
+        SetErr(errbuf, "bad server address '" + std::string(server_ipv4 ? server_ipv4 : "") + "'");
+        return -1;
+    }
+    sim->apps.push_back(AppDesc{false, node, port, server_ipv4, count, interval_ns, size,
+                                start_ns});
+    return 0;
+}
+
+static Ptr<NetDevice> InstallLinkDevices(const LinkDesc &l, NodeContainer &members,
+                                         NetDeviceContainer &devs, const std::string &prefix)
+{
+    QueueSize q(std::to_string(l.cfg.queue_packets) + "p");
+    if (l.cfg.type == QNS_LINK_CSMA) {
+        CsmaHelper csma;
+        csma.SetChannelAttribute("DataRate", DataRateValue(DataRate(l.cfg.rate_bps)));
+        csma.SetChannelAttribute("Delay",
+                                 TimeValue(NanoSeconds(static_cast<int64_t>(l.cfg.delay_ns))));
+        csma.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", QueueSizeValue(q));
+        devs = csma.Install(members);
+        if (l.cfg.capture) {
+            csma.EnablePcap(prefix, devs, true);
+        }
+    } else {
+        PointToPointHelper p2p;
+        p2p.SetDeviceAttribute("DataRate", DataRateValue(DataRate(l.cfg.rate_bps)));
+        p2p.SetChannelAttribute("Delay",
+                                TimeValue(NanoSeconds(static_cast<int64_t>(l.cfg.delay_ns))));
+        p2p.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", QueueSizeValue(q));
+        devs = p2p.Install(members);
+        if (l.cfg.capture) {
+            p2p.EnablePcap(prefix, devs, true);
+        }
+    }
+    if (l.cfg.loss > 0) {
+        for (uint32_t i = 0; i < devs.GetN(); i++) {
+            Ptr<RateErrorModel> em = CreateObject<RateErrorModel>();
+            em->SetAttribute("ErrorRate", DoubleValue(l.cfg.loss));
+            em->SetAttribute("ErrorUnit", StringValue("ERROR_UNIT_PACKET"));
+            devs.Get(i)->SetAttribute("ReceiveErrorModel", PointerValue(em));
+        }
+    }
+    return nullptr;
+}
+
+static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
+                  std::vector<std::vector<Ptr<QnsBridge>>> &bridges, std::string &err)
+{
+    NodeContainer nodes;
+    nodes.Create(static_cast<uint32_t>(sim->nodeNames.size()));
+    for (size_t i = 0; i < sim->nodeNames.size(); i++) {
+        Names::Add(sim->nodeNames[i], nodes.Get(static_cast<uint32_t>(i)));
+    }
+    InternetStackHelper stack;
+    stack.Install(nodes);
+
+    bridges.assign(sim->guests.size(), {});
+    for (size_t i = 0; i < sim->guests.size(); i++) {
+        QnsGuestDesc &g = sim->guests[i];
+        bridges[i].resize(static_cast<size_t>(g.nicCount));
+        std::vector<const char *> argv;
+        for (const auto &a : g.argv) {
+            argv.push_back(a.c_str());
+        }
+        argv.push_back(nullptr);
+        qns_guest_spec spec = {};
+        spec.name = g.name.c_str();
+        spec.argv = argv.data();
+        spec.nic_count = g.nicCount;
+        spec.console_path = g.console.c_str();
+        if (sched->AddGuest(spec) < 0) {
+            err = sched->GetError();
+            return false;
+        }
+    }
+
+    for (const auto &l : sim->links) {
+        if (l.cfg.type == QNS_LINK_P2P && l.members.size() != 2) {
+            err = "link " + l.name + ": a point-to-point link needs exactly two members";
+            return false;
+        }
+        if (l.members.empty()) {
+            continue;
+        }
+        NodeContainer members;
+        for (const auto &m : l.members) {
+            members.Add(m.isGuest ? CreateObject<Node>() : nodes.Get(static_cast<uint32_t>(m.node)));
+        }
+        NetDeviceContainer devs;
+        InstallLinkDevices(l, members, devs, sim->outDir + "/" + l.name);
+        for (size_t k = 0; k < l.members.size(); k++) {
+            const Member &m = l.members[k];
+            Ptr<NetDevice> dev = devs.Get(static_cast<uint32_t>(k));
+            if (m.isGuest) {
+                const QnsGuestDesc &g = sim->guests[static_cast<size_t>(m.guest)];
+                Ptr<QnsBridge> b = CreateObject<QnsBridge>();
+                if (m.latencyNs) {
+                    b->SetAttribute("Latency",
+                                    TimeValue(NanoSeconds(static_cast<int64_t>(m.latencyNs))));
+                }
+                dev->GetNode()->AddDevice(b);
+                b->SetAddress(Mac48Address(g.macs[static_cast<size_t>(m.nic)].c_str()));
+                std::string e;
+                if (!b->Connect(sched, m.guest, m.nic, dev, e) ||
+                    !b->EnableCapture(sim->outDir + "/" + g.name + "-nic" + std::to_string(m.nic) +
+                                          ".pcap",
+                                      e)) {
+                    err = "guest " + g.name + " NIC " + std::to_string(m.nic) + ": " + e;
+                    return false;
+                }
+                bridges[static_cast<size_t>(m.guest)][static_cast<size_t>(m.nic)] = b;
+            } else {
+                Ipv4Address a;
+                Ipv4Mask mask;
+                ParseCidr(m.ipv4, a, mask);
+                Ptr<Ipv4> ip = dev->GetNode()->GetObject<Ipv4>();
+                int32_t ifi = static_cast<int32_t>(ip->AddInterface(dev));
+                ip->AddAddress(ifi, Ipv4InterfaceAddress(a, mask));
+                ip->SetUp(ifi);
+            }
+        }
+    }
+    Ipv4GlobalRoutingHelper::PopulateRoutingTables();
+
+    for (const auto &app : sim->apps) {
+        Ptr<Node> n = nodes.Get(static_cast<uint32_t>(app.node));
+        if (app.server) {
+            UdpEchoServerHelper h(app.port);
+            h.Install(n).Start(Seconds(0));
+        } else {
+            UdpEchoClientHelper h(Ipv4Address(app.server_ip.c_str()), app.port);
+            h.SetAttribute("MaxPackets", UintegerValue(app.count));
+            h.SetAttribute("Interval", TimeValue(NanoSeconds(static_cast<int64_t>(app.interval))));
+            h.SetAttribute("PacketSize", UintegerValue(app.size));
+            h.Install(n).Start(NanoSeconds(static_cast<int64_t>(app.start)));
+        }
+    }
+    return true;
+}
+
+int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
+{
+    if (sim->ran) {
+        SetErr(errbuf, "a simulation runs once; create another for another run");
+        return -1;
+    }
+    sim->ran = true;
+    Time::SetResolution(Time::NS);
+    Config::SetDefault("ns3::PcapFileWrapper::NanosecMode", BooleanValue(true));
+    GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
+    RngSeedManager::SetSeed(sim->cfg.seed);
+    RngSeedManager::SetRun(1);
+
+    Ptr<QnsSyncScheduler> sched = CreateObject<QnsSyncScheduler>();
+    sched->SetAttribute("Quantum", TimeValue(MicroSeconds(sim->cfg.quantum_us)));
+    sched->SetAttribute("WatchdogMs", UintegerValue(sim->cfg.watchdog_ms));
+    std::vector<std::vector<Ptr<QnsBridge>>> bridges;
+    std::string err;
+    bool ok = Build(sim, sched, bridges, err);
+    if (ok) {
+        sched->Start();
+        Simulator::Stop(NanoSeconds(static_cast<int64_t>(duration_ns)));
+        Simulator::Run();
+        sched->Finish();
+        if (sched->Failed()) {
+            ok = false;
+            err = sched->GetError();
+        }
+    } else {
+        sched->Finish();
+    }
+    sim->rounds = sched->GetRounds();
+    sim->late = sched->GetLateFrames();
+    sim->stats.assign(sim->guests.size(), qns_guest_stats{});
+    const qns_sync *sync = sched->GetSync();
+    for (size_t i = 0; sync != nullptr && i < sim->guests.size() &&
+                       static_cast<int>(i) < qns_sync_guest_count(sync);
+         i++) {
+        qns_guest_stats &st = sim->stats[i];
+        int gi = static_cast<int>(i);
+        st.rounds = qns_sync_rounds(sync, gi);
+        st.clock_us = qns_sync_clock_us(sync, gi);
+        for (const auto &b : bridges[i]) {
+            if (b) {
+                st.frames_from_guest += b->GetFramesFromGuest();
+                st.frames_to_guest += b->GetFramesToGuest();
+            }
+        }
+        const qns_guest *proc = qns_sync_guest(sync, gi);
+        st.ended = qns_guest_ended(proc);
+        st.exit_status = qns_guest_exit_status(proc);
+        std::snprintf(st.console_path, sizeof(st.console_path), "%s",
+                      sim->guests[i].console.c_str());
+    }
+    sched->Dispose();
+    Simulator::Destroy();
+    Names::Clear();
+    if (!ok) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    return 0;
+}
+
+int qns_sim_guest_stats(const qns_sim *sim, int guest, qns_guest_stats *out)
+{
+    if (guest < 0 || guest >= static_cast<int>(sim->stats.size())) {
+        return -1;
+    }
+    *out = sim->stats[static_cast<size_t>(guest)];
+    return 0;
+}
+
+uint64_t qns_sim_rounds(const qns_sim *sim)
+{
+    return sim->rounds;
+}
+
+uint64_t qns_sim_late_frames(const qns_sim *sim)
+{
+    return sim->late;
+}
+
+void qns_sim_free(qns_sim *sim)
+{
+    delete sim;
+}
+
+} // extern "C"

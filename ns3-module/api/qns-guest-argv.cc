@@ -1,0 +1,259 @@
+/*
+ * qns-guest-argv.cc - QEMU command lines for guests.
+ */
+#include "qns-guest-argv.h"
+
+#include "qns_guest.h"
+
+#include <glib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#ifndef QNS_BUILD_QEMU
+#define QNS_BUILD_QEMU "qemu-system-x86_64"
+#endif
+#ifndef QNS_BUILD_GUEST_DIR
+#define QNS_BUILD_GUEST_DIR "guest"
+#endif
+
+std::string QnsDefaultQemu(const char *configured)
+{
+    if (configured && *configured) {
+        return configured;
+    }
+    const char *env = std::getenv("QNS_QEMU");
+    return env && *env ? env : QNS_BUILD_QEMU;
+}
+
+std::string QnsDefaultGuestDir(const char *configured)
+{
+    if (configured && *configured) {
+        return configured;
+    }
+    const char *env = std::getenv("QNS_GUEST_DIR");
+    return env && *env ? env : QNS_BUILD_GUEST_DIR;
+}
+
+namespace
+{
+
+struct GuestInfo {
+    std::string kernel, initrd, cmdline, nicE1000, nicVirtio;
+    std::vector<std::string> machine;
+};
+
+std::vector<std::string> SplitWords(const std::string &s)
+{
+    std::vector<std::string> w;
+    std::istringstream in(s);
+    std::string x;
+    while (in >> x) {
+        w.push_back(x);
+    }
+    return w;
+}
+
+bool ReadGuestInfo(const std::string &dir, GuestInfo &gi, std::string &err)
+{
+    std::string path = dir + "/GUEST-INFO";
+    GKeyFile *kf = g_key_file_new();
+    GError *ge = nullptr;
+    if (!g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, &ge)) {
+        err = "default guest: cannot read " + path + ": " + ge->message;
+        g_error_free(ge);
+        g_key_file_free(kf);
+        return false;
+    }
+    auto get = [&](const char *key, std::string &to) {
+        gchar *v = g_key_file_get_string(kf, "guest", key, nullptr);
+        if (v == nullptr) {
+            err = "default guest: " + path + " has no " + key;
+            return false;
+        }
+        to = v;
+        g_free(v);
+        return true;
+    };
+    std::string qemuArgs;
+    bool ok = get("kernel", gi.kernel) && get("initrd", gi.initrd) && get("cmdline", gi.cmdline) &&
+              get("qemu_args", qemuArgs) && get("nic_e1000", gi.nicE1000) &&
+              get("nic_virtio", gi.nicVirtio);
+    g_key_file_free(kf);
+    if (!ok) {
+        return false;
+    }
+    /* Machine options without the kernel and initrd, which are placed below. */
+    auto words = SplitWords(qemuArgs);
+    for (size_t i = 0; i < words.size(); i++) {
+        if ((words[i] == "-kernel" || words[i] == "-initrd") && i + 1 < words.size()) {
+            i++;
+            continue;
+        }
+        gi.machine.push_back(words[i]);
+    }
+    return true;
+}
+
+std::string Replace(std::string s, const std::string &from, const std::string &to)
+{
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) {
+        s.replace(p, from.size(), to);
+    }
+    return s;
+}
+
+bool ValidMac(const std::string &m)
+{
+    unsigned b[6];
+    char tail;
+    return m.size() == 17 && std::sscanf(m.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1],
+                                         &b[2], &b[3], &b[4], &b[5], &tail) == 6;
+}
+
+bool ValidName(const std::string &n)
+{
+    if (n.empty() || n.size() > 32) {
+        return false;
+    }
+    for (char c : n) {
+        if (!g_ascii_isalnum(c) && c != '-' && c != '_') {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed,
+                      const std::string &qemu, const std::string &guestDir,
+                      const std::string &outDir, QnsGuestDesc &out, std::string &err)
+{
+    out.name = cfg.name ? cfg.name : "guest" + std::to_string(index);
+    if (!ValidName(out.name)) {
+        err = "guest name '" + out.name + "' must be 1-32 letters, digits, '-' or '_'";
+        return false;
+    }
+    if (cfg.nic_count < 0 || cfg.nic_count > QNS_MAX_NICS) {
+        err = "guest " + out.name + ": " + std::to_string(cfg.nic_count) + " NICs, at most " +
+              std::to_string(QNS_MAX_NICS);
+        return false;
+    }
+    out.nicCount = cfg.nic_count;
+    out.console = outDir + "/" + out.name + ".console";
+    for (int i = 0; i < cfg.nic_count; i++) {
+        std::string mac;
+        if (cfg.nics[i].mac) {
+            mac = cfg.nics[i].mac;
+        } else {
+            char m[18];
+            std::snprintf(m, sizeof(m), "52:54:00:%02x:%02x:%02x", (index >> 8) & 0xff,
+                          index & 0xff, i + 1);
+            mac = m;
+        }
+        if (!ValidMac(mac)) {
+            err = "guest " + out.name + " NIC " + std::to_string(i) + ": bad MAC address '" + mac +
+                  "'";
+            return false;
+        }
+        out.macs.push_back(mac);
+    }
+
+    char opt[64];
+    if (cfg.program != nullptr) {
+        for (const char *const *p = cfg.program; *p; p++) {
+            out.argv.push_back(*p);
+        }
+        if (out.argv.empty()) {
+            err = "guest " + out.name + ": empty program";
+            return false;
+        }
+        qns_guest_qqq_option(opt, sizeof(opt));
+        out.argv.insert(out.argv.begin() + 1, {"-qqq", opt});
+        for (int i = 0; i < cfg.nic_count; i++) {
+            qns_guest_netdev_option(opt, sizeof(opt), ("n" + std::to_string(i)).c_str(), i);
+            out.argv.insert(out.argv.begin() + 3 + 2 * i, {"-netdev", opt});
+        }
+        return true;
+    }
+
+    GuestInfo gi;
+    bool ownKernel = cfg.kernel != nullptr;
+    if (!ownKernel && !ReadGuestInfo(guestDir, gi, err)) {
+        return false;
+    }
+    if (ownKernel) {
+        gi.machine = {"-machine", "pc", "-cpu", "qemu64", "-smp", "1", "-accel", "tcg",
+                      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"};
+        gi.nicE1000 = "e1000,netdev=ID,mac=MAC";
+        gi.nicVirtio = "virtio-net-pci,netdev=ID,mac=MAC";
+    }
+    out.argv.push_back(qemu);
+    for (size_t i = 0; i < gi.machine.size(); i++) {
+        if (gi.machine[i] == "-m" && i + 1 < gi.machine.size()) {
+            i++; /* memory is ours to set */
+            continue;
+        }
+        out.argv.push_back(gi.machine[i]);
+    }
+    out.argv.push_back("-m");
+    out.argv.push_back(std::to_string(cfg.memory_mb ? cfg.memory_mb : 256) + "M");
+    out.argv.insert(out.argv.end(), {"-icount", "shift=1,sleep=off", "-rtc",
+                                     "base=2020-01-01T00:00:00,clock=vm", "-seed",
+                                     std::to_string(seed + static_cast<uint32_t>(index)),
+                                     "-serial", "stdio"});
+    out.argv.push_back("-kernel");
+    out.argv.push_back(ownKernel ? cfg.kernel : guestDir + "/" + gi.kernel);
+    if (cfg.initrd || !ownKernel) {
+        out.argv.push_back("-initrd");
+        out.argv.push_back(cfg.initrd ? cfg.initrd : guestDir + "/" + gi.initrd);
+    }
+    std::string append;
+    if (cfg.append) {
+        append = cfg.append;
+    } else if (!ownKernel) {
+        append = gi.cmdline + " qns.hostname=" + out.name;
+        for (int i = 0; i < cfg.nic_count; i++) {
+            if (cfg.nics[i].ipv4) {
+                append += " qns.net=eth" + std::to_string(i) + "," + cfg.nics[i].ipv4;
+            }
+        }
+        if (cfg.services && *cfg.services) {
+            append += std::string(" qns.services=") + cfg.services;
+        }
+        if (cfg.command) {
+            gchar *b64 = g_base64_encode(reinterpret_cast<const guchar *>(cfg.command),
+                                         std::strlen(cfg.command));
+            append += std::string(" qns.cmd=") + b64;
+            g_free(b64);
+        }
+    }
+    if (!append.empty()) {
+        out.argv.push_back("-append");
+        out.argv.push_back(append);
+    }
+    if (cfg.disk) {
+        out.argv.push_back("-drive");
+        out.argv.push_back(std::string("file=") + cfg.disk + ",if=virtio,snapshot=on");
+    }
+    qns_guest_qqq_option(opt, sizeof(opt));
+    out.argv.push_back("-qqq");
+    out.argv.push_back(opt);
+    for (int i = 0; i < cfg.nic_count; i++) {
+        std::string id = "n" + std::to_string(i);
+        qns_guest_netdev_option(opt, sizeof(opt), id.c_str(), i);
+        out.argv.push_back("-netdev");
+        out.argv.push_back(opt);
+        const std::string &tmpl = cfg.nics[i].model == QNS_NIC_E1000 ? gi.nicE1000 : gi.nicVirtio;
+        out.argv.push_back("-device");
+        out.argv.push_back(Replace(Replace(tmpl, "netdev=ID", "netdev=" + id), "mac=MAC",
+                                   "mac=" + out.macs[static_cast<size_t>(i)]));
+    }
+    for (const char *const *p = cfg.extra_args; p && *p; p++) {
+        out.argv.push_back(*p);
+    }
+    return true;
+}

@@ -1,0 +1,121 @@
+/*
+ * qns.h - the public C API of qns: describe a network of QEMU guests and
+ * ns-3 nodes, run it on one virtual clock, read what happened.
+ *
+ * One simulation per process (ns-3's simulator is process-wide). Every call
+ * that can fail returns a negative value (or NULL) and writes a one-line
+ * reason to errbuf (QNS_ERRBUF_SIZE bytes). Times are integer nanoseconds
+ * unless the name says otherwise.
+ */
+#ifndef QNS_H
+#define QNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef QNS_ERRBUF_SIZE
+#define QNS_ERRBUF_SIZE 512
+#endif
+#define QNS_MAX_NICS 8
+
+typedef struct qns_sim qns_sim;
+
+typedef struct qns_sim_config {
+    uint32_t quantum_us;  /* round length; 0: 10 */
+    uint32_t seed;        /* ns-3 RNG and guest RNG seed; 0: 1 */
+    const char *out_dir;  /* captures and consoles go here (must exist); NULL: "." */
+    uint32_t watchdog_ms; /* wall-clock bound on one round; 0: 60000 */
+    const char *qemu;     /* qemu-system-x86_64 to run; NULL: QNS_QEMU or the build's */
+    const char *guest_dir; /* default guest image folder; NULL: QNS_GUEST_DIR or the build's */
+} qns_sim_config;
+
+typedef enum qns_nic_model {
+    QNS_NIC_VIRTIO = 0,
+    QNS_NIC_E1000 = 1,
+} qns_nic_model;
+
+typedef struct qns_nic_config {
+    const char *mac;  /* "52:54:00:00:00:01"; NULL: derived from guest and NIC index */
+    const char *ipv4; /* "10.0.0.1/24", configured by the default guest; NULL: none */
+    qns_nic_model model;
+} qns_nic_config;
+
+typedef struct qns_guest_config {
+    const char *name;
+    uint32_t memory_mb;   /* 0: 256 */
+    const char *command;  /* shell command the default guest runs, then powers off */
+    const char *services; /* default guest services: "udp-echo,tcp-sink,iperf3,httpd" */
+    const char *kernel;   /* own kernel instead of the default guest's */
+    const char *initrd;   /* own initrd */
+    const char *append;   /* own kernel command line (replaces the default's) */
+    const char *disk;     /* a disk image, attached as a virtio disk, snapshot mode */
+    const char *const *extra_args; /* more QEMU arguments, NULL-terminated */
+    int nic_count;
+    qns_nic_config nics[QNS_MAX_NICS];
+    /* Test kit: run this program instead of QEMU (it gets -qqq and -netdev
+     * options appended, as the fake guest expects). */
+    const char *const *program;
+} qns_guest_config;
+
+typedef enum qns_link_type {
+    QNS_LINK_CSMA = 0,
+    QNS_LINK_P2P = 1,
+} qns_link_type;
+
+typedef struct qns_link_config {
+    const char *name;
+    qns_link_type type;
+    uint64_t rate_bps;     /* 0: 100 Mbit/s */
+    uint64_t delay_ns;
+    double loss;           /* packet loss rate on receive, 0 .. 1 */
+    uint32_t queue_packets; /* 0: 100 */
+    int capture;           /* write ns-3 pcaps of every device on the link */
+} qns_link_config;
+
+typedef struct qns_guest_stats {
+    uint64_t rounds;
+    uint64_t frames_from_guest; /* frames the guest sent into ns-3 */
+    uint64_t frames_to_guest;   /* frames ns-3 handed to the guest */
+    int64_t clock_us;           /* the guest's virtual clock */
+    int ended;                  /* the process ended during the run */
+    int exit_status;            /* raw wait status when ended */
+    char console_path[256];
+} qns_guest_stats;
+
+qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf);
+
+/* Each returns the new object's index, or -1. */
+int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf);
+int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf);
+int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf);
+
+/* Connects guest NIC `nic` to `link` through a bridge with latency_ns (0: quantum). */
+int qns_sim_attach_guest(qns_sim *sim, int link, int guest, int nic, uint64_t latency_ns,
+                         char *errbuf);
+/* Connects ns-3 node `node` to `link` with address "10.0.0.3/24". */
+int qns_sim_attach_node(qns_sim *sim, int link, int node, const char *ipv4, char *errbuf);
+
+/* ns-3 applications on nodes. */
+int qns_sim_udp_echo_server(qns_sim *sim, int node, uint16_t port, char *errbuf);
+int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uint16_t port,
+                            uint32_t count, uint64_t interval_ns, uint32_t size,
+                            uint64_t start_ns, char *errbuf);
+
+/* Runs for duration_ns of virtual time. 0 on success. */
+int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf);
+
+int qns_sim_guest_stats(const qns_sim *sim, int guest, qns_guest_stats *out);
+uint64_t qns_sim_rounds(const qns_sim *sim);
+uint64_t qns_sim_late_frames(const qns_sim *sim);
+
+void qns_sim_free(qns_sim *sim);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * QnsSyncScheduler - time-grant rounds as ns-3 events.
+ */
+#include "qns-sync-scheduler.h"
+
+#include "qns-bridge.h"
+
+#include "ns3/log.h"
+#include "ns3/simulator.h"
+#include "ns3/uinteger.h"
+
+namespace ns3
+{
+
+NS_LOG_COMPONENT_DEFINE("QnsSyncScheduler");
+NS_OBJECT_ENSURE_REGISTERED(QnsSyncScheduler);
+
+TypeId QnsSyncScheduler::GetTypeId()
+{
+    static TypeId tid =
+        TypeId("ns3::QnsSyncScheduler")
+            .SetParent<Object>()
+            .SetGroupName("Qns")
+            .AddConstructor<QnsSyncScheduler>()
+            .AddAttribute("Quantum", "Time between rounds of grants (whole microseconds).",
+                          TimeValue(MicroSeconds(10)),
+                          MakeTimeAccessor(&QnsSyncScheduler::m_quantum),
+                          MakeTimeChecker(MicroSeconds(1)))
+            .AddAttribute("WatchdogMs",
+                          "Wall-clock bound on one round in ms; a guest that does not reply "
+                          "by then is reported as hung (0: no bound).",
+                          UintegerValue(0),
+                          MakeUintegerAccessor(&QnsSyncScheduler::m_watchdogMs),
+                          MakeUintegerChecker<uint32_t>())
+            .AddAttribute("ShutdownTimeoutMs",
+                          "Wall-clock wait for guests to exit before they are killed.",
+                          UintegerValue(2000),
+                          MakeUintegerAccessor(&QnsSyncScheduler::m_shutdownMs),
+                          MakeUintegerChecker<uint32_t>(1))
+            .AddTraceSource("Round", "A round began: its number and simulation time.",
+                            MakeTraceSourceAccessor(&QnsSyncScheduler::m_roundTrace),
+                            "ns3::QnsSyncScheduler::RoundCallback")
+            .AddTraceSource("LateDelivery",
+                            "A frame was sent to a guest for an instant already in its "
+                            "past (guest, nic, time in ns). Must never fire.",
+                            MakeTraceSourceAccessor(&QnsSyncScheduler::m_lateTrace),
+                            "ns3::QnsSyncScheduler::LateCallback");
+    return tid;
+}
+
+QnsSyncScheduler::QnsSyncScheduler()
+    : m_quantum(MicroSeconds(10)),
+      m_watchdogMs(0),
+      m_shutdownMs(2000),
+      m_sync(nullptr),
+      m_inRound(false),
+      m_started(false),
+      m_rounds(0),
+      m_late(0)
+{
+    NS_LOG_FUNCTION(this);
+}
+
+QnsSyncScheduler::~QnsSyncScheduler()
+{
+    qns_sync_free(m_sync);
+}
+
+int QnsSyncScheduler::AddGuest(const qns_guest_spec &spec)
+{
+    char err[QNS_ERRBUF_SIZE];
+    if (m_sync == nullptr) {
+        qns_sync_options o = {};
+        o.watchdog_ms = static_cast<int>(m_watchdogMs);
+        o.shutdown_timeout_ms = static_cast<int>(m_shutdownMs);
+        m_sync = qns_sync_new(&o, err);
+        if (m_sync == nullptr) {
+            m_error = err;
+            return -1;
+        }
+        qns_sync_set_frame_handler(m_sync, &QnsSyncScheduler::OnFrame, this);
+    }
+    if (m_started) {
+        m_error = "guests must be added before the simulation starts";
+        return -1;
+    }
+    int i = qns_sync_add_guest(m_sync, &spec, err);
+    if (i < 0) {
+        m_error = err;
+        return -1;
+    }
+    m_bridges.resize(static_cast<size_t>(i) + 1);
+    m_bridges[static_cast<size_t>(i)].resize(static_cast<size_t>(spec.nic_count));
+    NS_LOG_INFO("guest " << spec.name << " is pid " << qns_guest_pid(qns_sync_guest(m_sync, i)));
+    return i;
+}
+
+int QnsSyncScheduler::GetGuestCount() const
+{
+    return m_sync ? qns_sync_guest_count(m_sync) : 0;
+}
+
+bool QnsSyncScheduler::Attach(int guest, int nic, Ptr<QnsBridge> bridge)
+{
+    if (guest < 0 || guest >= GetGuestCount() || nic < 0 ||
+        nic >= static_cast<int>(m_bridges[static_cast<size_t>(guest)].size())) {
+        m_error = "no such guest NIC to attach a bridge to";
+        return false;
+    }
+    auto &slot = m_bridges[static_cast<size_t>(guest)][static_cast<size_t>(nic)];
+    if (slot) {
+        m_error = "guest NIC is already attached to a bridge";
+        return false;
+    }
+    slot = bridge;
+    return true;
+}
+
+void QnsSyncScheduler::Start()
+{
+    NS_ABORT_MSG_IF(m_quantum.GetNanoSeconds() % 1000 != 0,
+                    "Quantum must be whole microseconds, not " << m_quantum);
+    m_started = true;
+    if (m_sync != nullptr) {
+        Simulator::ScheduleNow(&QnsSyncScheduler::Round, this);
+    }
+}
+
+void QnsSyncScheduler::Fail(const std::string &why)
+{
+    NS_LOG_ERROR(why);
+    if (m_error.empty()) {
+        m_error = why;
+    }
+    Simulator::Stop();
+}
+
+void QnsSyncScheduler::OnFrame(void *ctx, const qns_sync_frame *frame)
+{
+    auto self = static_cast<QnsSyncScheduler *>(ctx);
+    Ptr<QnsBridge> b =
+        self->m_bridges[static_cast<size_t>(frame->guest)][static_cast<size_t>(frame->nic)];
+    if (b) {
+        b->FromGuest(frame->time_ns, frame->data, frame->length);
+    }
+}
+
+void QnsSyncScheduler::FlushCaptures(uint64_t beforeNs)
+{
+    for (auto &nics : m_bridges) {
+        for (auto &b : nics) {
+            if (b) {
+                b->FlushCapture(beforeNs);
+            }
+        }
+    }
+}
+
+void QnsSyncScheduler::Round()
+{
+    char err[QNS_ERRBUF_SIZE];
+    uint64_t now = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
+    if (m_inRound) {
+        m_inRound = false;
+        if (qns_sync_round_end(m_sync, err) < 0) {
+            Fail(err);
+            return;
+        }
+    }
+    /* Every frame stamped before now is known in both directions. */
+    FlushCaptures(now);
+    int64_t next = (Simulator::Now() + m_quantum).GetMicroSeconds();
+    m_rounds++;
+    m_roundTrace(m_rounds, Simulator::Now());
+    if (qns_sync_round_begin_to(m_sync, next, err) < 0) {
+        Fail(err);
+        return;
+    }
+    m_inRound = true;
+    Simulator::Schedule(m_quantum, &QnsSyncScheduler::Round, this);
+}
+
+void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const uint8_t *data,
+                                   uint32_t length)
+{
+    char err[QNS_ERRBUF_SIZE];
+    if (m_sync == nullptr || qns_sync_failed(m_sync)) {
+        return;
+    }
+    if (static_cast<int64_t>(timeNs) < qns_sync_clock_us(m_sync, guest) * 1000) {
+        m_late++;
+        m_lateTrace(guest, nic, timeNs);
+    }
+    if (qns_sync_send_frame(m_sync, guest, nic, timeNs, data, length, err) < 0) {
+        Fail(err);
+    }
+}
+
+void QnsSyncScheduler::Finish()
+{
+    char err[QNS_ERRBUF_SIZE];
+    if (m_inRound && m_sync != nullptr && !qns_sync_failed(m_sync)) {
+        m_inRound = false;
+        if (qns_sync_round_end(m_sync, err) < 0) {
+            Fail(err);
+        }
+    }
+    /* Frames past the end of the run are not part of it. */
+    FlushCaptures(static_cast<uint64_t>(Simulator::Now().GetNanoSeconds()) + 1);
+    for (auto &nics : m_bridges) {
+        for (auto &b : nics) {
+            if (b) {
+                b->CloseCapture();
+            }
+        }
+    }
+    if (m_sync != nullptr) {
+        qns_sync_shutdown(m_sync);
+    }
+}
+
+Time QnsSyncScheduler::GetQuantum() const
+{
+    return m_quantum;
+}
+
+bool QnsSyncScheduler::Failed() const
+{
+    return !m_error.empty();
+}
+
+const std::string &QnsSyncScheduler::GetError() const
+{
+    return m_error;
+}
+
+const qns_sync *QnsSyncScheduler::GetSync() const
+{
+    return m_sync;
+}
+
+uint64_t QnsSyncScheduler::GetRounds() const
+{
+    return m_rounds;
+}
+
+uint64_t QnsSyncScheduler::GetLateFrames() const
+{
+    return m_late;
+}
+
+void QnsSyncScheduler::DoDispose()
+{
+    NS_LOG_FUNCTION(this);
+    for (auto &nics : m_bridges) {
+        for (auto &b : nics) {
+            if (b) {
+                b->CloseCapture();
+            }
+        }
+    }
+    m_bridges.clear();
+    qns_sync_free(m_sync);
+    m_sync = nullptr;
+    Object::DoDispose();
+}
+
+} // namespace ns3

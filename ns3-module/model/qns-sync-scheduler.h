@@ -1,0 +1,81 @@
+/*
+ * QnsSyncScheduler - runs the time-grant rounds of every guest as ns-3
+ * events at k * Quantum (DESIGN.md section 4). At each round event it takes
+ * the guests' replies and frames, hands the frames to their bridges, then
+ * writes the frames pending for the guests and the next grants, so guests
+ * run in parallel with ns-3's own events of the round. A guest's death or
+ * hang stops the simulation with an error that names it.
+ */
+#ifndef QNS_SYNC_SCHEDULER_H
+#define QNS_SYNC_SCHEDULER_H
+
+#include "qns_sync.h"
+
+#include "ns3/nstime.h"
+#include "ns3/object.h"
+#include "ns3/traced-callback.h"
+
+#include <string>
+#include <vector>
+
+namespace ns3
+{
+
+class QnsBridge;
+
+class QnsSyncScheduler : public Object
+{
+  public:
+    static TypeId GetTypeId();
+    QnsSyncScheduler();
+    ~QnsSyncScheduler() override;
+
+    /* Spawns a guest now; returns its index, or -1 with the reason in GetError(). */
+    int AddGuest(const qns_guest_spec &spec);
+    int GetGuestCount() const;
+
+    /* Routes frames of (guest, nic) to and from this bridge. */
+    bool Attach(int guest, int nic, Ptr<QnsBridge> bridge);
+
+    /* Schedules the first round at the current simulation time (normally 0). */
+    void Start();
+
+    /* Queues a frame for delivery to the guest NIC at time_ns (virtual). */
+    void SendToGuest(int guest, int nic, uint64_t timeNs, const uint8_t *data, uint32_t length);
+
+    /* After Simulator::Run: ends the round in flight and flushes captures. */
+    void Finish();
+
+    Time GetQuantum() const;
+    bool Failed() const;
+    const std::string &GetError() const;
+    const qns_sync *GetSync() const;
+    uint64_t GetRounds() const;
+    uint64_t GetLateFrames() const;
+
+  protected:
+    void DoDispose() override;
+
+  private:
+    void Round();
+    void Fail(const std::string &why);
+    void FlushCaptures(uint64_t beforeNs);
+    static void OnFrame(void *ctx, const qns_sync_frame *frame);
+
+    Time m_quantum;
+    uint32_t m_watchdogMs;
+    uint32_t m_shutdownMs;
+    qns_sync *m_sync;
+    bool m_inRound;
+    bool m_started;
+    uint64_t m_rounds;
+    uint64_t m_late;
+    std::string m_error;
+    std::vector<std::vector<Ptr<QnsBridge>>> m_bridges;
+    TracedCallback<uint64_t, Time> m_roundTrace;
+    TracedCallback<int, int, uint64_t> m_lateTrace;
+};
+
+} // namespace ns3
+
+#endif

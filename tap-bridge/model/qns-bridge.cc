@@ -1,0 +1,351 @@
+/*
+ * QnsBridge - a guest NIC bridged onto an ns-3 device with exact latency.
+ */
+#include "qns-bridge.h"
+
+#include "qns-sync-scheduler.h"
+
+#include "ns3/boolean.h"
+#include "ns3/channel.h"
+#include "ns3/ethernet-header.h"
+#include "ns3/log.h"
+#include "ns3/simulator.h"
+#include "ns3/uinteger.h"
+
+#include <vector>
+
+namespace ns3
+{
+
+NS_LOG_COMPONENT_DEFINE("QnsBridge");
+NS_OBJECT_ENSURE_REGISTERED(QnsBridge);
+
+TypeId QnsBridge::GetTypeId()
+{
+    static TypeId tid =
+        TypeId("ns3::QnsBridge")
+            .SetParent<NetDevice>()
+            .SetGroupName("Qns")
+            .AddConstructor<QnsBridge>()
+            .AddAttribute("Latency",
+                          "Fixed delay between the guest NIC and the bridged device, each "
+                          "way; at least the scheduler's quantum (0: the quantum).",
+                          TimeValue(Time(0)), MakeTimeAccessor(&QnsBridge::m_latency),
+                          MakeTimeChecker(Time(0)))
+            .AddAttribute("Mtu", "The MAC-level MTU.", UintegerValue(1500),
+                          MakeUintegerAccessor(&QnsBridge::SetMtu, &QnsBridge::GetMtu),
+                          MakeUintegerChecker<uint16_t>())
+            .AddTraceSource("FromGuest", "A guest frame entered ns-3 (with Ethernet header).",
+                            MakeTraceSourceAccessor(&QnsBridge::m_fromGuestTrace),
+                            "ns3::Packet::TracedCallback")
+            .AddTraceSource("ToGuest", "A frame was handed to the guest (with Ethernet header).",
+                            MakeTraceSourceAccessor(&QnsBridge::m_toGuestTrace),
+                            "ns3::Packet::TracedCallback")
+            .AddTraceSource("Drop", "A guest frame ns-3 cannot carry (not Ethernet II).",
+                            MakeTraceSourceAccessor(&QnsBridge::m_dropTrace),
+                            "ns3::Packet::TracedCallback");
+    return tid;
+}
+
+QnsBridge::QnsBridge()
+    : m_latency(Time(0)),
+      m_guest(-1),
+      m_nic(-1),
+      m_ifIndex(0),
+      m_mtu(1500),
+      m_capture(nullptr),
+      m_fromGuest(0),
+      m_toGuest(0),
+      m_dropped(0)
+{
+    NS_LOG_FUNCTION(this);
+}
+
+QnsBridge::~QnsBridge()
+{
+    CloseCapture();
+}
+
+bool QnsBridge::Connect(Ptr<QnsSyncScheduler> scheduler, int guest, int nic,
+                        Ptr<NetDevice> bridged, std::string &err)
+{
+    if (m_latency.IsZero()) {
+        m_latency = scheduler->GetQuantum();
+    }
+    if (m_latency < scheduler->GetQuantum()) {
+        err = "bridge latency " + std::to_string(m_latency.GetNanoSeconds()) +
+              " ns is below the quantum of " +
+              std::to_string(scheduler->GetQuantum().GetNanoSeconds()) + " ns";
+        return false;
+    }
+    if (!bridged->SupportsSendFrom()) {
+        err = "the bridged device cannot send frames from the guest's address";
+        return false;
+    }
+    if (m_node == nullptr || bridged->GetNode() != m_node) {
+        err = "the bridge and the bridged device must be on the same node";
+        return false;
+    }
+    if (!scheduler->Attach(guest, nic, this)) {
+        err = scheduler->GetError();
+        return false;
+    }
+    m_scheduler = scheduler;
+    m_guest = guest;
+    m_nic = nic;
+    m_bridged = bridged;
+    m_node->RegisterProtocolHandler(MakeCallback(&QnsBridge::ReceiveFromBridgedDevice, this), 0,
+                                    bridged, true);
+    return true;
+}
+
+bool QnsBridge::EnableCapture(const std::string &path, std::string &err)
+{
+    char e[QNS_ERRBUF_SIZE];
+    CloseCapture();
+    m_capture = qns_capture_open(path.c_str(), e);
+    if (m_capture == nullptr) {
+        err = e;
+        return false;
+    }
+    return true;
+}
+
+void QnsBridge::FlushCapture(uint64_t beforeNs)
+{
+    char e[QNS_ERRBUF_SIZE];
+    if (m_capture != nullptr && qns_capture_flush_before(m_capture, beforeNs, e) < 0) {
+        NS_LOG_ERROR(e);
+    }
+}
+
+void QnsBridge::CloseCapture()
+{
+    char e[QNS_ERRBUF_SIZE];
+    if (m_capture != nullptr && qns_capture_close(m_capture, e) < 0) {
+        NS_LOG_ERROR(e);
+    }
+    m_capture = nullptr;
+}
+
+void QnsBridge::FromGuest(uint64_t timeNs, const uint8_t *data, uint32_t length)
+{
+    char e[QNS_ERRBUF_SIZE];
+    if (m_capture != nullptr && qns_capture_add(m_capture, timeNs, data, length, e) < 0) {
+        NS_LOG_ERROR(e);
+    }
+    Ptr<Packet> frame = Create<Packet>(data, length);
+    Time at = NanoSeconds(static_cast<int64_t>(timeNs)) + m_latency;
+    NS_ASSERT_MSG(at >= Simulator::Now(), "guest frame would enter ns-3 in the past");
+    Simulator::Schedule(at - Simulator::Now(), &QnsBridge::ForwardToBridgedDevice, this, frame);
+}
+
+void QnsBridge::ForwardToBridgedDevice(Ptr<Packet> frame)
+{
+    m_fromGuestTrace(frame);
+    EthernetHeader eth(false);
+    if (frame->GetSize() < eth.GetSerializedSize()) {
+        m_dropped++;
+        m_dropTrace(frame);
+        return;
+    }
+    frame->RemoveHeader(eth);
+    if (eth.GetLengthType() <= 1500) {
+        /* 802.3 length field: ns-3 devices carry Ethernet II only. */
+        m_dropped++;
+        m_dropTrace(frame);
+        return;
+    }
+    m_fromGuest++;
+    NS_LOG_LOGIC("guest " << m_guest << " nic " << m_nic << " -> ns-3 at " << Simulator::Now());
+    m_bridged->SendFrom(frame, eth.GetSource(), eth.GetDestination(), eth.GetLengthType());
+}
+
+bool QnsBridge::ReceiveFromBridgedDevice(Ptr<NetDevice> device, Ptr<const Packet> packet,
+                                         uint16_t protocol, const Address &src,
+                                         const Address &dst, NetDevice::PacketType packetType)
+{
+    (void)device;
+    (void)packetType;
+    Ptr<Packet> frame = packet->Copy();
+    EthernetHeader eth(false);
+    eth.SetSource(Mac48Address::ConvertFrom(src));
+    eth.SetDestination(Mac48Address::ConvertFrom(dst));
+    eth.SetLengthType(protocol);
+    frame->AddHeader(eth);
+    std::vector<uint8_t> bytes(frame->GetSize());
+    frame->CopyData(bytes.data(), bytes.size());
+    uint64_t at = static_cast<uint64_t>((Simulator::Now() + m_latency).GetNanoSeconds());
+    m_toGuest++;
+    m_toGuestTrace(frame);
+    char e[QNS_ERRBUF_SIZE];
+    if (m_capture != nullptr &&
+        qns_capture_add(m_capture, at, bytes.data(), static_cast<uint32_t>(bytes.size()), e) <
+            0) {
+        NS_LOG_ERROR(e);
+    }
+    m_scheduler->SendToGuest(m_guest, m_nic, at, bytes.data(),
+                             static_cast<uint32_t>(bytes.size()));
+    return true;
+}
+
+Ptr<NetDevice> QnsBridge::GetBridgedNetDevice() const
+{
+    return m_bridged;
+}
+
+Time QnsBridge::GetLatency() const
+{
+    return m_latency;
+}
+
+uint64_t QnsBridge::GetFramesFromGuest() const
+{
+    return m_fromGuest;
+}
+
+uint64_t QnsBridge::GetFramesToGuest() const
+{
+    return m_toGuest;
+}
+
+void QnsBridge::SetIfIndex(const uint32_t index)
+{
+    m_ifIndex = index;
+}
+
+uint32_t QnsBridge::GetIfIndex() const
+{
+    return m_ifIndex;
+}
+
+Ptr<Channel> QnsBridge::GetChannel() const
+{
+    return nullptr;
+}
+
+void QnsBridge::SetAddress(Address address)
+{
+    m_address = Mac48Address::ConvertFrom(address);
+}
+
+Address QnsBridge::GetAddress() const
+{
+    return m_address;
+}
+
+bool QnsBridge::SetMtu(const uint16_t mtu)
+{
+    m_mtu = mtu;
+    return true;
+}
+
+uint16_t QnsBridge::GetMtu() const
+{
+    return m_mtu;
+}
+
+bool QnsBridge::IsLinkUp() const
+{
+    return true;
+}
+
+void QnsBridge::AddLinkChangeCallback(Callback<void> callback)
+{
+    (void)callback;
+}
+
+bool QnsBridge::IsBroadcast() const
+{
+    return true;
+}
+
+Address QnsBridge::GetBroadcast() const
+{
+    return Mac48Address::GetBroadcast();
+}
+
+bool QnsBridge::IsMulticast() const
+{
+    return true;
+}
+
+Address QnsBridge::GetMulticast(Ipv4Address multicastGroup) const
+{
+    return Mac48Address::GetMulticast(multicastGroup);
+}
+
+Address QnsBridge::GetMulticast(Ipv6Address addr) const
+{
+    return Mac48Address::GetMulticast(addr);
+}
+
+bool QnsBridge::IsPointToPoint() const
+{
+    return false;
+}
+
+bool QnsBridge::IsBridge() const
+{
+    return true;
+}
+
+bool QnsBridge::Send(Ptr<Packet> packet, const Address &dest, uint16_t protocolNumber)
+{
+    (void)packet;
+    (void)dest;
+    (void)protocolNumber;
+    /* The ghost node sends nothing of its own. */
+    return false;
+}
+
+bool QnsBridge::SendFrom(Ptr<Packet> packet, const Address &source, const Address &dest,
+                         uint16_t protocolNumber)
+{
+    (void)packet;
+    (void)source;
+    (void)dest;
+    (void)protocolNumber;
+    return false;
+}
+
+Ptr<Node> QnsBridge::GetNode() const
+{
+    return m_node;
+}
+
+void QnsBridge::SetNode(Ptr<Node> node)
+{
+    m_node = node;
+}
+
+bool QnsBridge::NeedsArp() const
+{
+    return false;
+}
+
+void QnsBridge::SetReceiveCallback(NetDevice::ReceiveCallback cb)
+{
+    (void)cb;
+}
+
+void QnsBridge::SetPromiscReceiveCallback(NetDevice::PromiscReceiveCallback cb)
+{
+    (void)cb;
+}
+
+bool QnsBridge::SupportsSendFrom() const
+{
+    return false;
+}
+
+void QnsBridge::DoDispose()
+{
+    CloseCapture();
+    m_bridged = nullptr;
+    m_scheduler = nullptr;
+    m_node = nullptr;
+    NetDevice::DoDispose();
+}
+
+} // namespace ns3

@@ -1,0 +1,355 @@
+/* The ns-3 module and tap bridge through the public C API, with fake
+ * guests: exact frame instants in both directions (guest stamp + L into
+ * ns-3, ns-3 delivery + L into the guest), nanosecond captures, many guests,
+ * guest death reported, bad descriptions refused, byte-identical reruns. */
+#define _GNU_SOURCE
+#include "qns.h"
+#include "test_support.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define MAX_PKTS 64
+
+typedef struct capture {
+    int n;
+    uint64_t t[MAX_PKTS];
+    uint32_t len[MAX_PKTS];
+} capture;
+
+static void read_pcap(const char *path, capture *c)
+{
+    char e[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
+    if (p == NULL) {
+        fail_msg("%s", e);
+    }
+    assert_int_equal(pcap_datalink(p), DLT_EN10MB);
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    c->n = 0;
+    while (pcap_next_ex(p, &h, &d) == 1 && c->n < MAX_PKTS) {
+        c->t[c->n] = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
+        c->len[c->n] = h->caplen;
+        c->n++;
+    }
+    pcap_close(p);
+}
+
+static char *file_sha256(const char *path)
+{
+    gchar *data;
+    gsize len;
+    if (!g_file_get_contents(path, &data, &len, NULL)) {
+        fail_msg("cannot read %s", path);
+    }
+    char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+    g_free(data);
+    return sum;
+}
+
+static const char *fake(void)
+{
+    return QNS_FAKE_GUEST;
+}
+
+/* Two fake guests on a CSMA LAN (100 Mbit/s, 1 us): a sends one frame at
+ * 5 us, b echoes it at once. Runs in a child: one simulation per process. */
+static int run_echo_lan(const char *dir, uint64_t latency_ns)
+{
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.quantum_us = 10, .seed = 7, .out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    char alog[256], blog[256];
+    snprintf(alog, sizeof(alog), "%s/a.log", dir);
+    snprintf(blog, sizeof(blog), "%s/b.log", dir);
+    const char *pa[] = {fake(), "-log", alog, "send:5000:0:98", NULL};
+    const char *pb[] = {fake(), "-log", blog, "echo:0", NULL};
+    qns_guest_config a = {.name = "a", .nic_count = 1, .program = pa};
+    qns_guest_config b = {.name = "b", .nic_count = 1, .program = pb};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .rate_bps = 100000000,
+                           .delay_ns = 1000, .capture = 1};
+    int ga = qns_sim_add_guest(sim, &a, err);
+    int gb = qns_sim_add_guest(sim, &b, err);
+    int l = qns_sim_add_link(sim, &lan, err);
+    if (ga < 0 || gb < 0 || l < 0 || qns_sim_attach_guest(sim, l, ga, 0, latency_ns, err) < 0 ||
+        qns_sim_attach_guest(sim, l, gb, 0, latency_ns, err) < 0 ||
+        qns_sim_run(sim, 200000, err) < 0) {
+        fprintf(stderr, "run_echo_lan: %s\n", err);
+        return 1;
+    }
+    qns_guest_stats st;
+    qns_sim_guest_stats(sim, ga, &st);
+    int bad = st.frames_from_guest != 1 || st.frames_to_guest != 1 || st.clock_us != 200 ||
+              qns_sim_late_frames(sim) != 0;
+    qns_sim_free(sim);
+    return bad ? 3 : 0;
+}
+
+static int in_child(int (*fn)(const char *, uint64_t), const char *dir, uint64_t arg)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        _exit(fn(dir, arg));
+    }
+    int st;
+    assert_int_equal(waitpid(p, &st, 0), p);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static char *make_dir(const char *tag)
+{
+    char *d = g_strdup_printf("bridge-%s-%d", tag, getpid());
+    g_mkdir_with_parents(d, 0755);
+    return d;
+}
+
+static void read_log_rx(const char *path, uint64_t *t, int *n)
+{
+    gchar *data;
+    assert_true(g_file_get_contents(path, &data, NULL, NULL));
+    *n = 0;
+    gchar **lines = g_strsplit(data, "\n", -1);
+    for (gchar **l = lines; *l; l++) {
+        uint64_t x;
+        if (sscanf(*l, "rx %" SCNu64, &x) == 1) {
+            t[(*n)++] = x;
+        }
+        assert_null(strstr(*l, "late"));
+    }
+    g_strfreev(lines);
+    g_free(data);
+}
+
+static void frames_cross_at_stamp_plus_latency_both_ways(void **state)
+{
+    (void)state;
+    char *dir = make_dir("exact");
+    assert_int_equal(in_child(run_echo_lan, dir, 0), 0);
+    /* a sends at s = 5000 ns; L = 10 us; 98-byte frame + 4 FCS on 100 Mbit/s
+     * is 8160 ns; channel 1000 ns. ns-3 takes it at s + L = 15000, b's
+     * device has it at 24160, b's NIC at 34160; b echoes at once, ns-3
+     * takes it at 44160, a's device has it at 53320, a's NIC at 63320. */
+    uint64_t t[8];
+    int n;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/b.log", dir);
+    read_log_rx(path, t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(t[0], 34160);
+    snprintf(path, sizeof(path), "%s/a.log", dir);
+    read_log_rx(path, t, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(t[0], 63320);
+
+    /* Guest-side captures carry the guests' own instants. */
+    capture c;
+    snprintf(path, sizeof(path), "%s/a-nic0.pcap", dir);
+    read_pcap(path, &c);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.t[0], 5000);
+    assert_int_equal(c.t[1], 63320);
+    assert_int_equal(c.len[0], 98);
+    assert_int_equal(c.len[1], 98);
+    snprintf(path, sizeof(path), "%s/b-nic0.pcap", dir);
+    read_pcap(path, &c);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.t[0], 34160);
+    assert_int_equal(c.t[1], 34160);
+
+    /* ns-3's own capture of a's bridged device (node 0, device 0): sent at
+     * s + L, received at 53320, nanosecond timestamps. */
+    snprintf(path, sizeof(path), "%s/lan-0-0.pcap", dir);
+    read_pcap(path, &c);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.t[0], 15000);
+    assert_int_equal(c.t[1], 53320);
+    g_free(dir);
+}
+
+static void larger_latency_shifts_every_instant(void **state)
+{
+    (void)state;
+    char *dir = make_dir("latency");
+    assert_int_equal(in_child(run_echo_lan, dir, 25000), 0);
+    uint64_t t[8];
+    int n;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/a.log", dir);
+    read_log_rx(path, t, &n);
+    assert_int_equal(n, 1);
+    /* four crossings of 25 us, two transmissions of 9160 ns */
+    assert_int_equal(t[0], 5000 + 4 * 25000 + 2 * 9160);
+    g_free(dir);
+}
+
+static void reruns_give_byte_identical_captures(void **state)
+{
+    (void)state;
+    char *d1 = make_dir("rerun1"), *d2 = make_dir("rerun2");
+    assert_int_equal(in_child(run_echo_lan, d1, 0), 0);
+    assert_int_equal(in_child(run_echo_lan, d2, 0), 0);
+    const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap"};
+    for (size_t i = 0; i < 4; i++) {
+        char p1[256], p2[256];
+        snprintf(p1, sizeof(p1), "%s/%s", d1, files[i]);
+        snprintf(p2, sizeof(p2), "%s/%s", d2, files[i]);
+        char *h1 = file_sha256(p1), *h2 = file_sha256(p2);
+        assert_string_equal(h1, h2);
+        g_free(h1);
+        g_free(h2);
+    }
+    g_free(d1);
+    g_free(d2);
+}
+
+static int run_many(const char *dir, uint64_t guests)
+{
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA};
+    int l = qns_sim_add_link(sim, &lan, err);
+    char names[16][8], sends[16][32];
+    for (uint64_t i = 0; i < guests; i++) {
+        snprintf(names[i], sizeof(names[i]), "g%" PRIu64, i);
+        snprintf(sends[i], sizeof(sends[i]), "send:%" PRIu64 ":0:64", 1000 + 20000 * i);
+        const char *prog[] = {fake(), sends[i], NULL};
+        qns_guest_config g = {.name = names[i], .nic_count = 1, .program = prog};
+        int gi = qns_sim_add_guest(sim, &g, err);
+        if (gi < 0 || qns_sim_attach_guest(sim, l, gi, 0, 0, err) < 0) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+    }
+    if (qns_sim_run(sim, 1000000, err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    for (uint64_t i = 0; i < guests; i++) {
+        qns_guest_stats st;
+        qns_sim_guest_stats(sim, (int)i, &st);
+        if (st.frames_from_guest != 1 || st.frames_to_guest != guests - 1 || st.clock_us != 1000) {
+            fprintf(stderr, "guest %" PRIu64 ": from %" PRIu64 " to %" PRIu64 " clock %" PRId64
+                            "\n",
+                    i, st.frames_from_guest, st.frames_to_guest, st.clock_us);
+            return 2;
+        }
+    }
+    qns_sim_free(sim);
+    return 0;
+}
+
+static void eight_guests_share_one_lan(void **state)
+{
+    (void)state;
+    char *dir = make_dir("many");
+    assert_int_equal(in_child(run_many, dir, 8), 0);
+    assert_int_equal(ts_child_count(), 0);
+    g_free(dir);
+}
+
+static int run_dying(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *prog[] = {fake(), "print:100:about to fail", "exit:55000:4", NULL};
+    qns_guest_config g = {.name = "doomed", .nic_count = 1, .program = prog};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA};
+    int l = qns_sim_add_link(sim, &lan, err);
+    int gi = qns_sim_add_guest(sim, &g, err);
+    qns_sim_attach_guest(sim, l, gi, 0, 0, err);
+    int r = qns_sim_run(sim, 1000000, err);
+    qns_sim_free(sim);
+    if (r != -1) {
+        return 1;
+    }
+    const char *want = "guest doomed exited with status 4 (";
+    if (strncmp(err, want, strlen(want)) != 0 ||
+        strstr(err, "at virtual time 50 us, round 6; console: about to fail | fake guest "
+                    "exiting with status 4 at 55000 ns") == NULL) {
+        fprintf(stderr, "unexpected: %s\n", err);
+        return 2;
+    }
+    return ts_child_count() == 0 ? 0 : 3;
+}
+
+static void guest_death_stops_the_run_with_its_reason(void **state)
+{
+    (void)state;
+    char *dir = make_dir("dying");
+    assert_int_equal(in_child(run_dying, dir, 0), 0);
+    g_free(dir);
+}
+
+static void bad_descriptions_are_refused(void **state)
+{
+    (void)state;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim *sim = qns_sim_new(NULL, err);
+    const char *prog[] = {fake(), NULL};
+    qns_guest_config g = {.name = "g", .nic_count = 1, .program = prog};
+    int gi = qns_sim_add_guest(sim, &g, err);
+    assert_int_equal(gi, 0);
+    assert_int_equal(qns_sim_add_guest(sim, &g, err), -1);
+    assert_string_equal(err, "guest g is defined twice");
+    qns_guest_config bad = {.name = "bad name", .program = prog};
+    assert_int_equal(qns_sim_add_guest(sim, &bad, err), -1);
+    assert_string_equal(err, "guest name 'bad name' must be 1-32 letters, digits, '-' or '_'");
+    qns_guest_config badmac = {.name = "m", .nic_count = 1, .program = prog};
+    badmac.nics[0].mac = "52:54:00:zz:00:01";
+    assert_int_equal(qns_sim_add_guest(sim, &badmac, err), -1);
+    assert_string_equal(err, "guest m NIC 0: bad MAC address '52:54:00:zz:00:01'");
+
+    qns_link_config p2p = {.name = "wan", .type = QNS_LINK_P2P};
+    int l = qns_sim_add_link(sim, &p2p, err);
+    assert_int_equal(qns_sim_attach_guest(sim, l, gi, 0, 5000, err), -1);
+    assert_string_equal(err, "guest g NIC 0: bridge latency 5000 ns is below the quantum of "
+                             "10000 ns");
+    assert_int_equal(qns_sim_attach_guest(sim, l, gi, 1, 0, err), -1);
+    assert_string_equal(err, "guest g has no NIC 1");
+    assert_int_equal(qns_sim_attach_guest(sim, l, gi, 0, 0, err), 0);
+    assert_int_equal(qns_sim_attach_guest(sim, l, gi, 0, 0, err), -1);
+    assert_string_equal(err, "guest g NIC 0 is already attached to link wan");
+    int n = qns_sim_add_node(sim, "r1", err);
+    assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.300/24", err), -1);
+    assert_string_equal(err, "node r1: bad address '10.0.0.300/24', expected A.B.C.D/PREFIX");
+    assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.3/24", err), 0);
+    assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.4/24", err), -1);
+    assert_string_equal(err, "link wan: a point-to-point link has two ends");
+    qns_link_config lossy = {.name = "x", .loss = 1.5};
+    assert_int_equal(qns_sim_add_link(sim, &lossy, err), -1);
+    assert_string_equal(err, "link x: loss rate must be between 0 and 1");
+    qns_sim_free(sim);
+    assert_int_equal(ts_child_count(), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(frames_cross_at_stamp_plus_latency_both_ways),
+        cmocka_unit_test(larger_latency_shifts_every_instant),
+        cmocka_unit_test(reruns_give_byte_identical_captures),
+        cmocka_unit_test(eight_guests_share_one_lan),
+        cmocka_unit_test(guest_death_stops_the_run_with_its_reason),
+        cmocka_unit_test(bad_descriptions_are_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
