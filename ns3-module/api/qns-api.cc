@@ -396,7 +396,17 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
             }
         }
     }
-    Ipv4GlobalRoutingHelper::PopulateRoutingTables();
+    /* ns-3's global routing cannot see past a ghost node on a point-to-point
+     * link (it aborts); nodes then reach their directly attached subnets. */
+    bool ghostP2p = false;
+    for (const auto &l : sim->links) {
+        for (const auto &m : l.members) {
+            ghostP2p |= m.isGuest && l.cfg.type == QNS_LINK_P2P;
+        }
+    }
+    if (!ghostP2p) {
+        Ipv4GlobalRoutingHelper::PopulateRoutingTables();
+    }
 
     for (const auto &app : sim->apps) {
         Ptr<Node> n = nodes.Get(static_cast<uint32_t>(app.node));

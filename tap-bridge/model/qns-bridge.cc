@@ -5,6 +5,7 @@
 
 #include "qns-sync-scheduler.h"
 
+#include "ns3/arp-header.h"
 #include "ns3/boolean.h"
 #include "ns3/channel.h"
 #include "ns3/ethernet-header.h"
@@ -53,6 +54,7 @@ QnsBridge::QnsBridge()
       m_nic(-1),
       m_ifIndex(0),
       m_mtu(1500),
+      m_p2p(false),
       m_capture(nullptr),
       m_fromGuest(0),
       m_toGuest(0),
@@ -78,7 +80,8 @@ bool QnsBridge::Connect(Ptr<QnsSyncScheduler> scheduler, int guest, int nic,
               std::to_string(scheduler->GetQuantum().GetNanoSeconds()) + " ns";
         return false;
     }
-    if (!bridged->SupportsSendFrom()) {
+    m_p2p = bridged->IsPointToPoint() && !bridged->SupportsSendFrom();
+    if (!bridged->SupportsSendFrom() && !m_p2p) {
         err = "the bridged device cannot send frames from the guest's address";
         return false;
     }
@@ -150,7 +153,8 @@ void QnsBridge::ForwardToBridgedDevice(Ptr<Packet> frame)
         return;
     }
     frame->RemoveHeader(eth);
-    if (eth.GetLengthType() <= 1500) {
+    uint16_t type = eth.GetLengthType();
+    if (type <= 1500) {
         /* 802.3 length field: ns-3 devices carry Ethernet II only. */
         m_dropped++;
         m_dropTrace(frame);
@@ -158,7 +162,59 @@ void QnsBridge::ForwardToBridgedDevice(Ptr<Packet> frame)
     }
     m_fromGuest++;
     NS_LOG_LOGIC("guest " << m_guest << " nic " << m_nic << " -> ns-3 at " << Simulator::Now());
-    m_bridged->SendFrom(frame, eth.GetSource(), eth.GetDestination(), eth.GetLengthType());
+    if (!m_p2p) {
+        m_bridged->SendFrom(frame, eth.GetSource(), eth.GetDestination(), type);
+    } else if (type == 0x0806) {
+        AnswerArp(frame);
+    } else if (type == 0x0800 || type == 0x86DD) {
+        m_bridged->Send(frame, m_bridged->GetBroadcast(), type);
+    } else {
+        m_dropped++;
+        m_dropTrace(frame);
+    }
+}
+
+void QnsBridge::AnswerArp(Ptr<Packet> arpPayload)
+{
+    ArpHeader req;
+    if (arpPayload->GetSize() < req.GetSerializedSize()) {
+        return;
+    }
+    arpPayload->RemoveHeader(req);
+    Ipv4Address sender = req.GetSourceIpv4Address();
+    Ipv4Address target = req.GetDestinationIpv4Address();
+    /* Probes and announcements (RFC 5227) ask about the guest itself. */
+    if (!req.IsRequest() || sender == Ipv4Address::GetAny() || sender == target) {
+        return;
+    }
+    ArpHeader reply;
+    reply.SetReply(m_bridged->GetAddress(), target, req.GetSourceHardwareAddress(), sender);
+    Ptr<Packet> p = Create<Packet>();
+    p->AddHeader(reply);
+    p->AddPaddingAtEnd(18); /* to Ethernet's 60-byte minimum */
+    EthernetHeader eth(false);
+    eth.SetSource(Mac48Address::ConvertFrom(m_bridged->GetAddress()));
+    eth.SetDestination(Mac48Address::ConvertFrom(req.GetSourceHardwareAddress()));
+    eth.SetLengthType(0x0806);
+    p->AddHeader(eth);
+    ToGuest(p, Simulator::Now() + m_latency);
+}
+
+void QnsBridge::ToGuest(Ptr<Packet> frame, Time at)
+{
+    std::vector<uint8_t> bytes(frame->GetSize());
+    frame->CopyData(bytes.data(), bytes.size());
+    uint64_t atNs = static_cast<uint64_t>(at.GetNanoSeconds());
+    m_toGuest++;
+    m_toGuestTrace(frame);
+    char e[QNS_ERRBUF_SIZE];
+    if (m_capture != nullptr &&
+        qns_capture_add(m_capture, atNs, bytes.data(), static_cast<uint32_t>(bytes.size()), e) <
+            0) {
+        NS_LOG_ERROR(e);
+    }
+    m_scheduler->SendToGuest(m_guest, m_nic, atNs, bytes.data(),
+                             static_cast<uint32_t>(bytes.size()));
 }
 
 bool QnsBridge::ReceiveFromBridgedDevice(Ptr<NetDevice> device, Ptr<const Packet> packet,
@@ -169,23 +225,17 @@ bool QnsBridge::ReceiveFromBridgedDevice(Ptr<NetDevice> device, Ptr<const Packet
     (void)packetType;
     Ptr<Packet> frame = packet->Copy();
     EthernetHeader eth(false);
-    eth.SetSource(Mac48Address::ConvertFrom(src));
-    eth.SetDestination(Mac48Address::ConvertFrom(dst));
+    if (m_p2p) {
+        /* The link is the guest's only peer: it speaks with the device's MAC. */
+        eth.SetSource(Mac48Address::ConvertFrom(m_bridged->GetAddress()));
+        eth.SetDestination(m_address);
+    } else {
+        eth.SetSource(Mac48Address::ConvertFrom(src));
+        eth.SetDestination(Mac48Address::ConvertFrom(dst));
+    }
     eth.SetLengthType(protocol);
     frame->AddHeader(eth);
-    std::vector<uint8_t> bytes(frame->GetSize());
-    frame->CopyData(bytes.data(), bytes.size());
-    uint64_t at = static_cast<uint64_t>((Simulator::Now() + m_latency).GetNanoSeconds());
-    m_toGuest++;
-    m_toGuestTrace(frame);
-    char e[QNS_ERRBUF_SIZE];
-    if (m_capture != nullptr &&
-        qns_capture_add(m_capture, at, bytes.data(), static_cast<uint32_t>(bytes.size()), e) <
-            0) {
-        NS_LOG_ERROR(e);
-    }
-    m_scheduler->SendToGuest(m_guest, m_nic, at, bytes.data(),
-                             static_cast<uint32_t>(bytes.size()));
+    ToGuest(frame, Simulator::Now() + m_latency);
     return true;
 }
 

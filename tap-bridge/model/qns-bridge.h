@@ -5,6 +5,11 @@
  * enters ns-3 at exactly s + L; a frame ns-3 delivers to the bridged device
  * at r reaches the guest NIC at exactly r + L (DESIGN.md section 4). It can
  * write the guest-side capture (guest timestamps, nanoseconds).
+ *
+ * On a point-to-point device, whose PPP framing carries no Ethernet
+ * addresses and no ARP, the bridge answers the guest's ARP requests with the
+ * device's own MAC (the reply reaches the guest 2L after its request) and
+ * addresses every frame from the link to the guest's MAC.
  */
 #ifndef QNS_BRIDGE_H
 #define QNS_BRIDGE_H
@@ -89,6 +94,8 @@ class QnsBridge : public NetDevice
                                   uint16_t protocol, const Address &src, const Address &dst,
                                   NetDevice::PacketType packetType);
     void ForwardToBridgedDevice(Ptr<Packet> frame);
+    void AnswerArp(Ptr<Packet> arpPayload);
+    void ToGuest(Ptr<Packet> frame, Time at);
 
     Time m_latency;
     Ptr<Node> m_node;
@@ -98,6 +105,7 @@ class QnsBridge : public NetDevice
     int m_nic;
     uint32_t m_ifIndex;
     uint16_t m_mtu;
+    bool m_p2p; /* bridged device is point-to-point: answer ARP, map MACs */
     Mac48Address m_address;
     qns_capture *m_capture;
     uint64_t m_fromGuest;

@@ -299,6 +299,124 @@ static void guest_death_stops_the_run_with_its_reason(void **state)
     g_free(dir);
 }
 
+/* Internet checksum over `n` bytes, folded with `sum`. */
+static uint16_t inet_sum(const uint8_t *d, size_t n, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        sum += (uint32_t)(d[i] << 8 | d[i + 1]);
+    }
+    if (n & 1) {
+        sum += (uint32_t)(d[n - 1] << 8);
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return (uint16_t)~sum;
+}
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        sprintf(out + 2 * i, "%02x", d[i]);
+    }
+}
+
+/* The guest (10.0.1.1, 52:54:00:00:00:01) asks ARP for 10.0.1.2 at 1 us,
+ * then sends an 18-byte UDP datagram to its echo port at 100 us. */
+static void p2p_frames(char *arp_hex, char *udp_hex)
+{
+    const uint8_t gmac[6] = {0x52, 0x54, 0, 0, 0, 1};
+    uint8_t arp[42] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x06,
+                       0, 1, 0x08, 0, 6, 4, 0, 1};
+    memcpy(arp + 22, gmac, 6);
+    const uint8_t sip[4] = {10, 0, 1, 1}, tip[4] = {10, 0, 1, 2};
+    memcpy(arp + 28, sip, 4);
+    memset(arp + 32, 0, 6);
+    memcpy(arp + 38, tip, 4);
+    hex(arp, sizeof(arp), arp_hex);
+
+    uint8_t f[60] = {0x02, 0, 0, 0, 0, 9, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x00};
+    uint8_t *ip = f + 14, *udp = f + 34;
+    ip[0] = 0x45;
+    ip[3] = 46; /* total length */
+    ip[8] = 64; /* ttl */
+    ip[9] = 17; /* udp */
+    memcpy(ip + 12, sip, 4);
+    memcpy(ip + 16, tip, 4);
+    uint16_t c = inet_sum(ip, 20, 0);
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    udp[0] = 0x30; /* source port 12345 */
+    udp[1] = 0x39;
+    udp[3] = 9; /* echo */
+    udp[5] = 26;
+    for (int i = 0; i < 18; i++) {
+        udp[8 + i] = (uint8_t)('a' + i);
+    }
+    uint8_t pseudo[12 + 26];
+    memcpy(pseudo, sip, 4);
+    memcpy(pseudo + 4, tip, 4);
+    pseudo[8] = 0;
+    pseudo[9] = 17;
+    pseudo[10] = 0;
+    pseudo[11] = 26;
+    memcpy(pseudo + 12, udp, 26);
+    c = inet_sum(pseudo, sizeof(pseudo), 0);
+    udp[6] = (uint8_t)(c >> 8);
+    udp[7] = (uint8_t)c;
+    hex(f, sizeof(f), udp_hex);
+}
+
+static int run_p2p(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    char err[QNS_ERRBUF_SIZE], arp_hex[100], udp_hex[130], a1[160], a2[160], log[256];
+    p2p_frames(arp_hex, udp_hex);
+    snprintf(a1, sizeof(a1), "sendhex:1000:0:%s", arp_hex);
+    snprintf(a2, sizeof(a2), "sendhex:100000:0:%s", udp_hex);
+    snprintf(log, sizeof(log), "%s/g.log", dir);
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *prog[] = {fake(), "-log", log, a1, a2, NULL};
+    qns_guest_config g = {.name = "g", .nic_count = 1, .program = prog};
+    g.nics[0].mac = "52:54:00:00:00:01";
+    qns_link_config wan = {.name = "wan", .type = QNS_LINK_P2P, .rate_bps = 10000000,
+                           .delay_ns = 5000000, .capture = 1};
+    int gi = qns_sim_add_guest(sim, &g, err);
+    int n = qns_sim_add_node(sim, "server", err);
+    int l = qns_sim_add_link(sim, &wan, err);
+    if (gi < 0 || n < 0 || l < 0 || qns_sim_attach_guest(sim, l, gi, 0, 0, err) < 0 ||
+        qns_sim_attach_node(sim, l, n, "10.0.1.2/24", err) < 0 ||
+        qns_sim_udp_echo_server(sim, n, 9, err) < 0 || qns_sim_run(sim, 11000000, err) < 0) {
+        fprintf(stderr, "run_p2p: %s\n", err);
+        return 1;
+    }
+    qns_sim_free(sim);
+    return 0;
+}
+
+static void point_to_point_bridge_answers_arp_and_carries_ip(void **state)
+{
+    (void)state;
+    char *dir = make_dir("p2p");
+    assert_int_equal(in_child(run_p2p, dir, 0), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/g-nic0.pcap", dir);
+    capture c;
+    read_pcap(path, &c);
+    assert_int_equal(c.n, 4);
+    /* ARP request at 1 us, answered by the bridge 2L later. */
+    assert_int_equal(c.t[0], 1000);
+    assert_int_equal(c.t[1], 21000);
+    assert_int_equal(c.len[1], 60);
+    /* UDP at 100 us; 48 bytes with PPP at 10 Mbit/s take 38400 ns; 5 ms each
+     * way; the ns-3 echo server answers at once. */
+    assert_int_equal(c.t[2], 100000);
+    assert_int_equal(c.t[3], 100000 + 2 * 10000 + 2 * 38400 + 2 * 5000000);
+    assert_int_equal(c.len[3], 60);
+    g_free(dir);
+}
+
 static void bad_descriptions_are_refused(void **state)
 {
     (void)state;
@@ -349,6 +467,7 @@ int main(void)
         cmocka_unit_test(reruns_give_byte_identical_captures),
         cmocka_unit_test(eight_guests_share_one_lan),
         cmocka_unit_test(guest_death_stops_the_run_with_its_reason),
+        cmocka_unit_test(point_to_point_bridge_answers_arp_and_carries_ip),
         cmocka_unit_test(bad_descriptions_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
