@@ -96,6 +96,7 @@ struct qns_sim {
     std::vector<qns_guest_stats> stats;
     uint64_t rounds = 0;
     uint64_t late = 0;
+    uint64_t endNs = 0;
     bool ran = false;
 };
 
@@ -344,9 +345,13 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
         spec.argv = argv.data();
         spec.nic_count = g.nicCount;
         spec.console_path = g.console.c_str();
-        if (sched->AddGuest(spec) < 0) {
+        int gi = sched->AddGuest(spec);
+        if (gi < 0) {
             err = sched->GetError();
             return false;
+        }
+        if (g.endsRun) {
+            sched->EndRunWithGuest(gi);
         }
     }
 
@@ -455,6 +460,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     } else {
         sched->Finish();
     }
+    sim->endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
     sim->rounds = sched->GetRounds();
     sim->late = sched->GetLateFrames();
     sim->stats.assign(sim->guests.size(), qns_guest_stats{});
@@ -473,6 +479,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
             }
         }
         const qns_guest *proc = qns_sync_guest(sync, gi);
+        st.done = qns_sync_guest_done(sync, gi);
         st.ended = qns_guest_ended(proc);
         st.exit_status = qns_guest_exit_status(proc);
         std::snprintf(st.console_path, sizeof(st.console_path), "%s",
@@ -500,6 +507,11 @@ int qns_sim_guest_stats(const qns_sim *sim, int guest, qns_guest_stats *out)
 uint64_t qns_sim_rounds(const qns_sim *sim)
 {
     return sim->rounds;
+}
+
+uint64_t qns_sim_end_ns(const qns_sim *sim)
+{
+    return sim->endNs;
 }
 
 uint64_t qns_sim_late_frames(const qns_sim *sim)

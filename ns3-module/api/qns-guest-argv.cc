@@ -143,6 +143,7 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed,
         return false;
     }
     out.nicCount = cfg.nic_count;
+    out.endsRun = cfg.ends_run != 0;
     out.console = outDir + "/" + out.name + ".console";
     for (int i = 0; i < cfg.nic_count; i++) {
         std::string mac;

@@ -16,6 +16,7 @@ struct QnsGuestDesc {
     std::string name;
     std::vector<std::string> argv;
     int nicCount = 0;
+    bool endsRun = false;
     std::string console;
     std::vector<std::string> macs;
 };

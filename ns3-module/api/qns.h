@@ -54,6 +54,7 @@ typedef struct qns_guest_config {
     const char *append;   /* own kernel command line (replaces the default's) */
     const char *disk;     /* a disk image, attached as a virtio disk, snapshot mode */
     const char *const *extra_args; /* more QEMU arguments, NULL-terminated */
+    int ends_run;         /* the run ends once every guest with ends_run powered off */
     int nic_count;
     qns_nic_config nics[QNS_MAX_NICS];
     /* Test kit: run this program instead of QEMU (it gets -qqq and -netdev
@@ -81,6 +82,7 @@ typedef struct qns_guest_stats {
     uint64_t frames_from_guest; /* frames the guest sent into ns-3 */
     uint64_t frames_to_guest;   /* frames ns-3 handed to the guest */
     int64_t clock_us;           /* the guest's virtual clock */
+    int done;                   /* the guest powered off (exit status 0) */
     int ended;                  /* the process ended during the run */
     int exit_status;            /* raw wait status when ended */
     char console_path[256];
@@ -105,12 +107,15 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
                             uint32_t count, uint64_t interval_ns, uint32_t size,
                             uint64_t start_ns, char *errbuf);
 
-/* Runs for duration_ns of virtual time. 0 on success. */
+/* Runs for duration_ns of virtual time, or until every guest with ends_run
+ * has powered off. 0 on success. */
 int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf);
 
 int qns_sim_guest_stats(const qns_sim *sim, int guest, qns_guest_stats *out);
 uint64_t qns_sim_rounds(const qns_sim *sim);
 uint64_t qns_sim_late_frames(const qns_sim *sim);
+/* Virtual time the run ended at, in ns. */
+uint64_t qns_sim_end_ns(const qns_sim *sim);
 
 void qns_sim_free(qns_sim *sim);
 

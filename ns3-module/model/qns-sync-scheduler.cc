@@ -73,6 +73,7 @@ int QnsSyncScheduler::AddGuest(const qns_guest_spec &spec)
         qns_sync_options o = {};
         o.watchdog_ms = static_cast<int>(m_watchdogMs);
         o.shutdown_timeout_ms = static_cast<int>(m_shutdownMs);
+        o.exit_zero_is_done = 1; /* a guest OS powering off is done, not dead */
         m_sync = qns_sync_new(&o, err);
         if (m_sync == nullptr) {
             m_error = err;
@@ -114,6 +115,11 @@ bool QnsSyncScheduler::Attach(int guest, int nic, Ptr<QnsBridge> bridge)
     }
     slot = bridge;
     return true;
+}
+
+void QnsSyncScheduler::EndRunWithGuest(int guest)
+{
+    m_endsRun.push_back(guest);
 }
 
 void QnsSyncScheduler::Start()
@@ -169,6 +175,17 @@ void QnsSyncScheduler::Round()
     }
     /* Every frame stamped before now is known in both directions. */
     FlushCaptures(now);
+    if (!m_endsRun.empty()) {
+        bool all = true;
+        for (int g : m_endsRun) {
+            all = all && qns_sync_guest_done(m_sync, g);
+        }
+        if (all) {
+            NS_LOG_INFO("every guest the run ends with has powered off at " << Simulator::Now());
+            Simulator::Stop();
+            return;
+        }
+    }
     int64_t next = (Simulator::Now() + m_quantum).GetMicroSeconds();
     m_rounds++;
     m_roundTrace(m_rounds, Simulator::Now());

@@ -37,6 +37,9 @@ class QnsSyncScheduler : public Object
     /* Routes frames of (guest, nic) to and from this bridge. */
     bool Attach(int guest, int nic, Ptr<QnsBridge> bridge);
 
+    /* The run stops once every guest marked so has powered off (exit 0). */
+    void EndRunWithGuest(int guest);
+
     /* Schedules the first round at the current simulation time (normally 0). */
     void Start();
 
@@ -72,6 +75,7 @@ class QnsSyncScheduler : public Object
     uint64_t m_late;
     std::string m_error;
     std::vector<std::vector<Ptr<QnsBridge>>> m_bridges;
+    std::vector<int> m_endsRun;
     TracedCallback<uint64_t, Time> m_roundTrace;
     TracedCallback<int, int, uint64_t> m_lateTrace;
 };

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,8 @@ typedef struct sync_guest {
     int64_t granted_us;
     uint64_t rounds;
     int32_t last_reply_us;
+    int done;
+    uint64_t dropped;
     /* this round */
     int32_t grant_us;
     int granted;
@@ -170,6 +173,10 @@ int qns_sync_send_frame(qns_sync *s, int guest, int nic, uint64_t time_ns, const
     if (check_nic(s, guest, nic, errbuf) < 0) {
         return -1;
     }
+    if (s->guests[guest].done) {
+        s->guests[guest].dropped++;
+        return 0;
+    }
     if (qns_record_channel_queue_frame(s->guests[guest].nic[nic], time_ns, data, length, errbuf) <
         0) {
         char why[QNS_ERRBUF_SIZE];
@@ -280,12 +287,23 @@ static int fail(qns_sync *s, char *errbuf, const char *fmt, ...)
     return -1;
 }
 
-/* The guest's pipe or socket closed: say how it ended and what it printed. */
-static int fail_ended(qns_sync *s, int i, const char *what, char *errbuf)
+/*
+ * The guest's pipe or socket closed: say how it ended and what it printed.
+ * With `may_finish`, a clean exit under exit_zero_is_done marks the guest
+ * done instead, and 0 is returned.
+ */
+static int guest_closed(qns_sync *s, int i, const char *what, int may_finish, char *errbuf)
 {
     sync_guest *g = &s->guests[i];
     char end[128], tail[QNS_ERRBUF_SIZE / 2], werr[QNS_ERRBUF_SIZE];
     qns_guest_wait(g->proc, s->opts.shutdown_timeout_ms, werr);
+    if (may_finish && s->opts.exit_zero_is_done && qns_guest_ended(g->proc) &&
+        WIFEXITED(qns_guest_exit_status(g->proc)) &&
+        WEXITSTATUS(qns_guest_exit_status(g->proc)) == 0) {
+        g->done = 1;
+        g->replied = 1;
+        return 0;
+    }
     qns_guest_describe_end(g->proc, end, sizeof(end));
     qns_guest_console_tail(g->proc, s->opts.console_tail_lines, tail, sizeof(tail));
     return fail(s, errbuf, "guest %s %s (%s) at virtual time %lld us, round %llu%s%s",
@@ -311,8 +329,8 @@ static int drain_guest(qns_sync *s, int i, char *errbuf)
         }
         closed |= r == 1;
     }
-    if (closed) {
-        return fail_ended(s, i, "closed its NIC socket", errbuf);
+    if (closed && !g->done) {
+        return guest_closed(s, i, "closed its NIC socket", 1, errbuf);
     }
     return 0;
 }
@@ -322,7 +340,7 @@ static int flush_and_grant(qns_sync *s, int i, char *errbuf)
     sync_guest *g = &s->guests[i];
     for (int n = 0; n < qns_guest_nic_count(g->proc); n++) {
         if (qns_record_channel_flush(g->nic[n], errbuf) < 0) {
-            return fail_ended(s, i, "its NIC socket refused records", errbuf);
+            return guest_closed(s, i, "its NIC socket refused records", 1, errbuf);
         }
         if (qns_record_channel_out_pending(g->nic[n]) > 0) {
             return 0;
@@ -338,7 +356,7 @@ static int flush_and_grant(qns_sync *s, int i, char *errbuf)
             continue;
         }
         if (w < 0 && errno == EPIPE) {
-            return fail_ended(s, i, "its grant pipe is closed", errbuf);
+            return guest_closed(s, i, "its grant pipe is closed", 1, errbuf);
         }
         if (w < 0 && errno == EAGAIN) {
             return fail(s, errbuf, "guest %s has not read its previous grant",
@@ -397,9 +415,9 @@ static int read_reply(qns_sync *s, int i, char *errbuf)
             if (g->reply_have > 0) {
                 char what[64];
                 snprintf(what, sizeof(what), "truncated reply: %zu of 4 bytes", g->reply_have);
-                return fail_ended(s, i, what, errbuf);
+                return guest_closed(s, i, what, 0, errbuf);
             }
-            return fail_ended(s, i, "no reply", errbuf);
+            return guest_closed(s, i, "no reply", 1, errbuf);
         }
         g->reply_have += (size_t)n;
         if (g->reply_have == sizeof(g->reply_buf)) {
@@ -446,7 +464,7 @@ static int prepare_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
     s->round_no++;
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
-        g->granted = grants_us[i] != QNS_NO_GRANT;
+        g->granted = grants_us[i] != QNS_NO_GRANT && !g->done;
         g->grant_us = g->granted ? grants_us[i] : 0;
         g->grant_written = 0;
         g->replied = !g->granted;
@@ -512,6 +530,9 @@ static int handle_events(qns_sync *s, char *errbuf)
         if (nic_in && drain_guest(s, i, errbuf) < 0) {
             return -1;
         }
+        if (g->done) {
+            continue;
+        }
         if ((nic_out || (nic_in && !g->grant_written)) && !g->grant_written &&
             flush_and_grant(s, i, errbuf) < 0) {
             return -1;
@@ -519,11 +540,11 @@ static int handle_events(qns_sync *s, char *errbuf)
         if (nic_out && g->grant_written) {
             for (int k = 0; k < nics; k++) {
                 if (qns_record_channel_flush(g->nic[k], errbuf) < 0) {
-                    return fail_ended(s, i, "its NIC socket refused records", errbuf);
+                    return guest_closed(s, i, "its NIC socket refused records", 1, errbuf);
                 }
             }
         }
-        if (rp->revents && read_reply(s, i, errbuf) < 0) {
+        if (!g->done && rp->revents && read_reply(s, i, errbuf) < 0) {
             return -1;
         }
     }
@@ -690,6 +711,16 @@ uint64_t qns_sync_frames_out(const qns_sync *s, int guest)
 int32_t qns_sync_last_reply_us(const qns_sync *s, int guest)
 {
     return s->guests[guest].last_reply_us;
+}
+
+int qns_sync_guest_done(const qns_sync *s, int guest)
+{
+    return s->guests[guest].done;
+}
+
+uint64_t qns_sync_frames_dropped(const qns_sync *s, int guest)
+{
+    return s->guests[guest].dropped;
 }
 
 int qns_sync_failed(const qns_sync *s)

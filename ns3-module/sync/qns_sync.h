@@ -26,6 +26,9 @@ typedef struct qns_sync_options {
     int watchdog_ms;         /* wall-clock bound on one round; 0: none */
     int shutdown_timeout_ms; /* wait after closing pipes before SIGKILL; 0: 2000 */
     int console_tail_lines;  /* lines of console quoted in errors; 0: 3 */
+    int exit_zero_is_done;   /* a guest exiting with status 0 (a guest OS powering
+                                off) is done, not failed: it gets no more grants
+                                and frames for it are dropped */
 } qns_sync_options;
 
 /* A frame received from a guest NIC, valid during the callback only. */
@@ -93,6 +96,11 @@ uint64_t qns_sync_rounds(const qns_sync *s, int guest);
 uint64_t qns_sync_frames_in(const qns_sync *s, int guest);
 uint64_t qns_sync_frames_out(const qns_sync *s, int guest);
 int32_t qns_sync_last_reply_us(const qns_sync *s, int guest);
+
+/* Whether the guest exited with status 0 under exit_zero_is_done. */
+int qns_sync_guest_done(const qns_sync *s, int guest);
+/* Frames dropped because their guest was done. */
+uint64_t qns_sync_frames_dropped(const qns_sync *s, int guest);
 
 /* Whether a round failed. */
 int qns_sync_failed(const qns_sync *s);

@@ -398,6 +398,37 @@ static void four_guests_run_in_one_round(void **state)
     assert_int_equal(w->time_ns[4], 1000);
 }
 
+static void clean_exit_can_mean_done(void **state)
+{
+    world *w = *state;
+    qns_sync_free(w->s);
+    qns_sync_options o = {.watchdog_ms = 10000, .exit_zero_is_done = 1};
+    w->s = qns_sync_new(&o, err);
+    qns_sync_set_frame_handler(w->s, on_frame, w);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "send:21000:0:60");
+    ts_add(&w->argv, "exit:25000:0");
+    add_guest(w, "finisher", 1);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    add_guest(w, "runner", 1);
+    for (int k = 1; k <= 10; k++) {
+        if (qns_sync_round_to(w->s, 10 * k, err) < 0) {
+            fail_msg("round %d: %s", k, err);
+        }
+    }
+    assert_true(qns_sync_guest_done(w->s, 0));
+    assert_false(qns_sync_guest_done(w->s, 1));
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 20);
+    assert_int_equal(qns_sync_clock_us(w->s, 1), 100);
+    /* Its last frame, written before it exited, still arrived. */
+    assert_int_equal(w->frames, 1);
+    assert_int_equal(w->time_ns[0], 21000);
+    uint8_t f[60] = {0};
+    assert_int_equal(qns_sync_send_frame(w->s, 0, 0, 200000, f, 60, err), 0);
+    assert_int_equal(qns_sync_frames_dropped(w->s, 0), 1);
+    assert_false(qns_sync_failed(w->s));
+}
+
 static void well_behaved_guest_exits_by_itself_on_shutdown(void **state)
 {
     world *w = *state;
@@ -490,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncated_record_names_guest_and_nic, setup, teardown),
         cmocka_unit_test_setup_teardown(full_buffers_both_ways_do_not_deadlock, setup, teardown),
         cmocka_unit_test_setup_teardown(four_guests_run_in_one_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(clean_exit_can_mean_done, setup, teardown),
         cmocka_unit_test_setup_teardown(well_behaved_guest_exits_by_itself_on_shutdown, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(free_without_shutdown_leaves_no_process, setup, teardown),
