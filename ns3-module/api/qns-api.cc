@@ -18,6 +18,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,14 @@ struct qns_sim {
     uint64_t late = 0;
     uint64_t endNs = 0;
     bool ran = false;
+    qns_progress_fn progressFn = nullptr;
+    void *progressCtx = nullptr;
+    uint32_t progressMs = 1000;
+    /* during a run */
+    uint64_t durationNs = 0;
+    struct timespec start = {};
+    std::vector<std::vector<Ptr<QnsBridge>>> *bridges = nullptr;
+    QnsSyncScheduler *sched = nullptr;
 };
 
 extern "C" {
@@ -284,6 +293,27 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
     return 0;
 }
 
+static int ReportProgress(void *ctx)
+{
+    auto sim = static_cast<qns_sim *>(ctx);
+    qns_progress p = {};
+    p.virtual_ns = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
+    p.duration_ns = sim->durationNs;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    p.wall_s = static_cast<double>(now.tv_sec - sim->start.tv_sec) +
+               static_cast<double>(now.tv_nsec - sim->start.tv_nsec) / 1e9;
+    p.rounds = sim->sched->GetRounds();
+    for (const auto &nics : *sim->bridges) {
+        for (const auto &b : nics) {
+            if (b) {
+                p.frames += b->GetFramesFromGuest() + b->GetFramesToGuest();
+            }
+        }
+    }
+    return sim->progressFn(sim->progressCtx, &p);
+}
+
 static Ptr<NetDevice> InstallLinkDevices(const LinkDesc &l, NodeContainer &members,
                                          NetDeviceContainer &devs, const std::string &prefix)
 {
@@ -448,15 +478,28 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     std::vector<std::vector<Ptr<QnsBridge>>> bridges;
     std::string err;
     bool ok = Build(sim, sched, bridges, err);
+    bool interrupted = false;
     if (ok) {
+        sim->durationNs = duration_ns;
+        sim->bridges = &bridges;
+        sim->sched = PeekPointer(sched);
+        clock_gettime(CLOCK_MONOTONIC, &sim->start);
+        if (sim->progressFn != nullptr) {
+            sched->SetProgress(ReportProgress, sim, sim->progressMs);
+        }
         sched->Start();
         Simulator::Stop(NanoSeconds(static_cast<int64_t>(duration_ns)));
         Simulator::Run();
         sched->Finish();
+        interrupted = sched->Interrupted();
         if (sched->Failed()) {
             ok = false;
             err = sched->GetError();
+        } else if (sim->progressFn != nullptr && !interrupted) {
+            ReportProgress(sim);
         }
+        sim->bridges = nullptr;
+        sim->sched = nullptr;
     } else {
         sched->Finish();
     }
@@ -492,7 +535,14 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         SetErr(errbuf, err);
         return -1;
     }
-    return 0;
+    return interrupted ? 1 : 0;
+}
+
+void qns_sim_set_progress(qns_sim *sim, qns_progress_fn fn, void *ctx, uint32_t interval_ms)
+{
+    sim->progressFn = fn;
+    sim->progressCtx = ctx;
+    sim->progressMs = interval_ms;
 }
 
 int qns_sim_guest_stats(const qns_sim *sim, int guest, qns_guest_stats *out)

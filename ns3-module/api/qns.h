@@ -88,7 +88,23 @@ typedef struct qns_guest_stats {
     char console_path[256];
 } qns_guest_stats;
 
+/* What a running simulation reports to a progress callback. */
+typedef struct qns_progress {
+    uint64_t virtual_ns;  /* simulation time now */
+    uint64_t duration_ns; /* the run's end, if no guest ends it first */
+    double wall_s;        /* wall-clock seconds since the run started */
+    uint64_t rounds;
+    uint64_t frames;      /* frames that crossed bridges, both ways */
+} qns_progress;
+
+/* Return non-zero to stop the run (captures are still written in full). */
+typedef int (*qns_progress_fn)(void *ctx, const qns_progress *progress);
+
 qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf);
+
+/* Calls fn about every interval_ms of wall time during qns_sim_run, and once
+ * at the end. */
+void qns_sim_set_progress(qns_sim *sim, qns_progress_fn fn, void *ctx, uint32_t interval_ms);
 
 /* Each returns the new object's index, or -1. */
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf);
@@ -108,7 +124,8 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
                             uint64_t start_ns, char *errbuf);
 
 /* Runs for duration_ns of virtual time, or until every guest with ends_run
- * has powered off. 0 on success. */
+ * has powered off. 0 on success, 1 when the progress callback stopped it,
+ * -1 on error. */
 int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf);
 
 int qns_sim_guest_stats(const qns_sim *sim, int guest, qns_guest_stats *out);

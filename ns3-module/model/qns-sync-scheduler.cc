@@ -9,6 +9,8 @@
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
 
+#include <ctime>
+
 namespace ns3
 {
 
@@ -56,7 +58,12 @@ QnsSyncScheduler::QnsSyncScheduler()
       m_inRound(false),
       m_started(false),
       m_rounds(0),
-      m_late(0)
+      m_late(0),
+      m_progressFn(nullptr),
+      m_progressCtx(nullptr),
+      m_progressMs(0),
+      m_lastProgressMs(0),
+      m_interrupted(false)
 {
     NS_LOG_FUNCTION(this);
 }
@@ -115,6 +122,26 @@ bool QnsSyncScheduler::Attach(int guest, int nic, Ptr<QnsBridge> bridge)
     }
     slot = bridge;
     return true;
+}
+
+static int64_t WallMs()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void QnsSyncScheduler::SetProgress(ProgressFn fn, void *ctx, uint32_t intervalMs)
+{
+    m_progressFn = fn;
+    m_progressCtx = ctx;
+    m_progressMs = intervalMs;
+    m_lastProgressMs = WallMs();
+}
+
+bool QnsSyncScheduler::Interrupted() const
+{
+    return m_interrupted;
 }
 
 void QnsSyncScheduler::EndRunWithGuest(int guest)
@@ -184,6 +211,17 @@ void QnsSyncScheduler::Round()
             NS_LOG_INFO("every guest the run ends with has powered off at " << Simulator::Now());
             Simulator::Stop();
             return;
+        }
+    }
+    if (m_progressFn != nullptr) {
+        int64_t wall = WallMs();
+        if (wall - m_lastProgressMs >= static_cast<int64_t>(m_progressMs)) {
+            m_lastProgressMs = wall;
+            if (m_progressFn(m_progressCtx) != 0) {
+                m_interrupted = true;
+                Simulator::Stop();
+                return;
+            }
         }
     }
     int64_t next = (Simulator::Now() + m_quantum).GetMicroSeconds();

@@ -40,6 +40,12 @@ class QnsSyncScheduler : public Object
     /* The run stops once every guest marked so has powered off (exit 0). */
     void EndRunWithGuest(int guest);
 
+    /* Called from round events about every intervalMs of wall time; a
+     * non-zero return stops the simulation. */
+    typedef int (*ProgressFn)(void *ctx);
+    void SetProgress(ProgressFn fn, void *ctx, uint32_t intervalMs);
+    bool Interrupted() const;
+
     /* Schedules the first round at the current simulation time (normally 0). */
     void Start();
 
@@ -76,6 +82,11 @@ class QnsSyncScheduler : public Object
     std::string m_error;
     std::vector<std::vector<Ptr<QnsBridge>>> m_bridges;
     std::vector<int> m_endsRun;
+    ProgressFn m_progressFn;
+    void *m_progressCtx;
+    uint32_t m_progressMs;
+    int64_t m_lastProgressMs;
+    bool m_interrupted;
     TracedCallback<uint64_t, Time> m_roundTrace;
     TracedCallback<int, int, uint64_t> m_lateTrace;
 };

@@ -417,6 +417,52 @@ static void point_to_point_bridge_answers_arp_and_carries_ip(void **state)
     g_free(dir);
 }
 
+static int stop_at_100us(void *ctx, const qns_progress *p)
+{
+    int *calls = ctx;
+    (*calls)++;
+    return p->virtual_ns >= 100000;
+}
+
+static int run_interrupted(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *prog[] = {fake(), "every:0:20000:0:64:1000", NULL};
+    qns_guest_config g = {.name = "talker", .nic_count = 1, .program = prog};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .capture = 1};
+    int l = qns_sim_add_link(sim, &lan, err);
+    int gi = qns_sim_add_guest(sim, &g, err);
+    qns_sim_attach_guest(sim, l, gi, 0, 0, err);
+    int calls = 0;
+    qns_sim_set_progress(sim, stop_at_100us, &calls, 0);
+    int r = qns_sim_run(sim, 1000000000, err);
+    uint64_t end = qns_sim_end_ns(sim);
+    qns_sim_free(sim);
+    if (r != 1 || end != 100000 || calls != 11) {
+        fprintf(stderr, "r=%d end=%" PRIu64 " calls=%d\n", r, end, calls);
+        return 1;
+    }
+    return ts_child_count() == 0 ? 0 : 2;
+}
+
+static void progress_callback_can_stop_a_run_with_captures_complete(void **state)
+{
+    (void)state;
+    char *dir = make_dir("stop");
+    assert_int_equal(in_child(run_interrupted, dir, 0), 0);
+    char path[256];
+    capture c;
+    snprintf(path, sizeof(path), "%s/talker-nic0.pcap", dir);
+    read_pcap(path, &c);
+    /* sent at 0, 20, 40, 60, 80 us: all before the stop at 100 us */
+    assert_int_equal(c.n, 5);
+    assert_int_equal(c.t[4], 80000);
+    g_free(dir);
+}
+
 static void bad_descriptions_are_refused(void **state)
 {
     (void)state;
@@ -468,6 +514,7 @@ int main(void)
         cmocka_unit_test(eight_guests_share_one_lan),
         cmocka_unit_test(guest_death_stops_the_run_with_its_reason),
         cmocka_unit_test(point_to_point_bridge_answers_arp_and_carries_ip),
+        cmocka_unit_test(progress_callback_can_stop_a_run_with_captures_complete),
         cmocka_unit_test(bad_descriptions_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
