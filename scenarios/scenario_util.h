@@ -20,4 +20,9 @@ int scenario_make_dir(const char *dir);
 int scenario_run(qns_sim *sim, const char *name, uint64_t duration_ns, int guests,
                  const char *out_dir);
 
+/* The ready scenarios (scenario_defs.c); NULL with err set on failure. */
+qns_sim *scenario_lan_ping(const char *out, uint32_t quantum_us, char *err);
+qns_sim *scenario_udp_echo_p2p(const char *out, uint32_t quantum_us, char *err);
+qns_sim *scenario_iperf_bottleneck(const char *out, uint32_t quantum_us, char *err);
+
 #endif
