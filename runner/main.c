@@ -1,0 +1,176 @@
+/*
+ * main.c - the qns command: subcommands run, verify, pack and report, each
+ * with its own GOptionContext and --help. What they do lives in run.c,
+ * verify.c and report.c.
+ */
+#define _GNU_SOURCE
+#include "runner.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char commands_text[] =
+    "Commands:\n"
+    "  run FILE [-o DIR]     run a scenario file; outputs, a copy of the scenario and\n"
+    "                        manifest.json go to DIR (default results/NAME-TIMESTAMP)\n"
+    "  verify DIR            re-run the scenario recorded in DIR and compare every\n"
+    "                        output's SHA-256 with DIR/manifest.json\n"
+    "  pack DIR              write DIR.tar.gz: scenario, manifest, outputs, README.txt\n"
+    "  report DIR            per-flow packets, bytes, throughput and RTT from DIR's\n"
+    "                        pcaps; PNG plots in DIR/report/\n"
+    "\n"
+    "Run 'qns COMMAND --help' for a command's options.\n"
+    "Exit status: 0 success, 1 the run failed or verify found a difference, 2 bad\n"
+    "command line or scenario file, 128+N stopped by signal N (130 for Ctrl-C).";
+
+/* Parses a subcommand's options; exactly `want` positional arguments. */
+static int parse(const char *usage, const char *summary, GOptionEntry *entries, int *argc,
+                 char ***argv, int want)
+{
+    GOptionContext *ctx = g_option_context_new(usage);
+    g_option_context_set_summary(ctx, summary);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    GError *ge = NULL;
+    int ok = g_option_context_parse(ctx, argc, argv, &ge);
+    if (!ok) {
+        fprintf(stderr, "qns: %s\n", ge->message);
+        g_error_free(ge);
+    } else if (*argc != want + 1) {
+        fprintf(stderr, "qns: expected %s\n%s", usage, "");
+        char *help = g_option_context_get_help(ctx, TRUE, NULL);
+        fputs(help, stderr);
+        g_free(help);
+        ok = 0;
+    }
+    g_option_context_free(ctx);
+    return ok ? 0 : -1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    char *out = NULL;
+    gboolean quiet = FALSE;
+    GOptionEntry entries[] = {
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+         "Write outputs to DIR (default results/NAME-YYYYmmdd-HHMMSS)", "DIR"},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress display", NULL},
+        G_OPTION_ENTRY_NULL};
+    if (parse("FILE - run a scenario file",
+              "Builds the simulation FILE describes, runs it on one virtual clock and writes\n"
+              "pcaps, guest consoles, a copy of FILE (scenario.ini) and manifest.json into DIR.\n"
+              "Progress: one live line on a terminal, a line every 5 s otherwise. Ctrl-C or\n"
+              "SIGTERM stops the run cleanly (captures complete, manifest written).",
+              entries, &argc, &argv, 1) < 0) {
+        g_free(out);
+        return RN_EXIT_USAGE;
+    }
+    rn_run_options opt = {.scenario_path = argv[1], .out_dir = out, .quiet = quiet};
+    int status = rn_run(&opt);
+    g_free(opt.out_dir_used);
+    g_free(out);
+    return status;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    char *out = NULL;
+    GOptionEntry entries[] = {{"output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+                               "Re-run into DIR (default RUNDIR/verify-YYYYmmdd-HHMMSS)", "DIR"},
+                              G_OPTION_ENTRY_NULL};
+    if (parse("RUNDIR - re-run a finished run and compare its outputs",
+              "Runs RUNDIR/scenario.ini again and compares the SHA-256 of every output file\n"
+              "with RUNDIR/manifest.json (and with the files kept in RUNDIR). Prints one line\n"
+              "per file; exits 0 only when every file matches.",
+              entries, &argc, &argv, 1) < 0) {
+        g_free(out);
+        return RN_EXIT_USAGE;
+    }
+    int status = rn_verify(argv[1], out);
+    g_free(out);
+    return status;
+}
+
+static int cmd_pack(int argc, char **argv)
+{
+    GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+    if (parse("RUNDIR - make RUNDIR.tar.gz of a run",
+              "Writes RUNDIR/README.txt (how to re-run and verify) and packs it with the\n"
+              "scenario, the manifest and every output file into RUNDIR.tar.gz.",
+              entries, &argc, &argv, 1) < 0) {
+        return RN_EXIT_USAGE;
+    }
+    return rn_pack(argv[1]);
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    gboolean no_plots = FALSE;
+    GOptionEntry entries[] = {{"no-plots", 0, 0, G_OPTION_ARG_NONE, &no_plots,
+                               "Print the tables only, no gnuplot", NULL},
+                              G_OPTION_ENTRY_NULL};
+    if (parse("DIR - flows, throughput and RTT from a run's captures",
+              "Reads every DIR/*.pcap and prints, per capture, each IPv4 flow (protocol,\n"
+              "addresses, ports) with packets, IP bytes, throughput over the flow's span and\n"
+              "RTT statistics (ICMP echo request to reply; TCP data to its ACK, retransmitted\n"
+              "segments excluded). Plots throughput and RTT over virtual time into\n"
+              "DIR/report/*.png with gnuplot.",
+              entries, &argc, &argv, 1) < 0) {
+        return RN_EXIT_USAGE;
+    }
+    return rn_report(argv[1], !no_plots);
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {{"run", cmd_run}, {"verify", cmd_verify}, {"pack", cmd_pack},
+                {"report", cmd_report}};
+    if (argc >= 2 && argv[1][0] != '-') {
+        for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
+            if (strcmp(argv[1], cmds[i].name) == 0) {
+                /* "qns run ..." parses as program "qns run" with the rest. */
+                char *prog = g_strdup_printf("qns %s", argv[1]);
+                g_set_prgname(prog);
+                argv[1] = prog;
+                int status = cmds[i].fn(argc - 1, argv + 1);
+                g_free(prog);
+                return status;
+            }
+        }
+        fprintf(stderr, "qns: unknown command '%s'; run 'qns --help'\n", argv[1]);
+        return RN_EXIT_USAGE;
+    }
+    gboolean version = FALSE;
+    GOptionEntry entries[] = {{"version", 0, 0, G_OPTION_ARG_NONE, &version,
+                               "Print the qns version", NULL},
+                              G_OPTION_ENTRY_NULL};
+    GOptionContext *ctx = g_option_context_new("COMMAND [ARGS...] - QEMU guests inside ns-3");
+    g_option_context_set_summary(ctx, "Runs scenarios of QEMU guests and ns-3 nodes on one "
+                                      "virtual clock, and checks that re-runs are identical.");
+    g_option_context_set_description(ctx, commands_text);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    GError *ge = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &ge)) {
+        fprintf(stderr, "qns: %s\n", ge->message);
+        g_error_free(ge);
+        g_option_context_free(ctx);
+        return RN_EXIT_USAGE;
+    }
+    int status = RN_EXIT_OK;
+    if (version) {
+        printf("qns %s\n", QNS_VERSION);
+    } else {
+        char *help = g_option_context_get_help(ctx, TRUE, NULL);
+        fputs(help, argc > 1 ? stdout : stderr);
+        g_free(help);
+        status = argc > 1 ? RN_EXIT_OK : RN_EXIT_USAGE;
+    }
+    g_option_context_free(ctx);
+    return status;
+}

@@ -1,0 +1,89 @@
+/*
+ * runner.h - the parts of the qns command-line runner: unit parsing,
+ * scenario files, run/verify/pack, report. Internal to runner/; the only
+ * simulation interface underneath is qns.h.
+ */
+#ifndef QNS_RUNNER_H
+#define QNS_RUNNER_H
+
+#include "qns.h"
+
+#include <glib.h>
+#include <stdint.h>
+
+/* Exit statuses of the qns command. */
+enum {
+    RN_EXIT_OK = 0,
+    RN_EXIT_FAIL = 1,        /* the run failed, or verify found a difference */
+    RN_EXIT_USAGE = 2,       /* bad command line or bad scenario file */
+    RN_EXIT_INTERRUPTED = 130,
+};
+
+/* ---- units.c: values as people write them. Each returns 0, or -1 with a
+ * reason in *why (g_free it) that names the value and what was expected. */
+int rn_parse_duration_ns(const char *s, uint64_t *out, char **why);
+int rn_parse_rate_bps(const char *s, uint64_t *out, char **why);
+int rn_parse_loss(const char *s, double *out, char **why);
+int rn_parse_queue(const char *s, uint32_t *out, char **why);
+int rn_parse_memory_mb(const char *s, uint32_t *out, char **why);
+int rn_parse_uint(const char *s, uint64_t max, uint64_t *out, char **why);
+int rn_parse_bool(const char *s, int *out, char **why);
+int rn_parse_ipv4(const char *s, int with_prefix, char **why);
+/* "1.5 s", "250 us": a duration for people, in the largest exact-ish unit. */
+char *rn_format_duration(uint64_t ns);
+
+/* ---- scenario.c: a scenario file, checked completely before anything runs. */
+typedef struct rn_scenario rn_scenario;
+
+/* Reads and checks FILE. Relative kernel/initrd/disk paths resolve against
+ * base_dir (NULL: the file's folder). On mistakes returns NULL and appends
+ * one "FILE:LINE: what is wrong\n" per mistake to errors. */
+rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *errors);
+void rn_scenario_free(rn_scenario *sc);
+
+const char *rn_scenario_name(const rn_scenario *sc);
+uint64_t rn_scenario_duration_ns(const rn_scenario *sc);
+uint32_t rn_scenario_quantum_us(const rn_scenario *sc);
+uint32_t rn_scenario_seed(const rn_scenario *sc);
+const char *rn_scenario_base_dir(const rn_scenario *sc);
+int rn_scenario_guest_count(const rn_scenario *sc);
+const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
+/* Whether any guest runs QEMU (not a test-kit program), and whether any of
+ * those boots the default guest image's kernel or initramfs. */
+int rn_scenario_uses_qemu(const rn_scenario *sc);
+int rn_scenario_uses_default_guest(const rn_scenario *sc);
+/* Own kernels, initrds and disks the guests use (absolute or base-relative
+ * resolved paths), for the manifest. */
+GPtrArray *rn_scenario_input_files(const rn_scenario *sc);
+
+/* Builds the simulation described by sc. On an error the API reports,
+ * appends "FILE:LINE: message\n" to errors and returns NULL. */
+qns_sim *rn_scenario_build(const rn_scenario *sc, const qns_sim_config *config,
+                           GString *errors);
+
+/* ---- util.c */
+char *rn_file_sha256(const char *path, char **why);
+char *rn_timestamp(void); /* YYYYmmdd-HHMMSS, local time */
+const char *rn_default_qemu(void);
+const char *rn_default_guest_dir(void);
+/* Regular files below dir (relative paths, sorted), skipping names in skip. */
+GPtrArray *rn_list_files(const char *dir, const char *const *skip);
+
+/* ---- run.c, verify.c, report.c: the subcommands. Each returns an exit status. */
+typedef struct rn_run_options {
+    const char *scenario_path;
+    const char *out_dir;  /* NULL: results/NAME-TIMESTAMP */
+    const char *base_dir; /* NULL: the scenario file's folder */
+    int quiet;            /* no progress display */
+    char *out_dir_used;   /* set by rn_run: the folder written (g_free it) */
+} rn_run_options;
+
+int rn_run(rn_run_options *opt);
+int rn_verify(const char *dir, const char *out_dir);
+int rn_pack(const char *dir);
+int rn_report(const char *dir, int plots);
+
+#define RN_SCENARIO_COPY "scenario.ini"
+#define RN_MANIFEST "manifest.json"
+
+#endif

@@ -1,0 +1,1050 @@
+/*
+ * scenario.c - scenario files: INI read with GLib's GKeyFile, checked in
+ * full before anything runs, then turned into qns.h calls.
+ *
+ * GKeyFile keeps no line numbers, so the file text is scanned here too: the
+ * scan finds each section's and key's line (and what GKeyFile would silently
+ * merge: a section or key given twice); GKeyFile still reads every value.
+ * Every mistake is reported as "FILE:LINE: what is wrong", all of them, not
+ * just the first. Not here: running, manifests (run.c).
+ */
+#define _GNU_SOURCE
+#include "runner.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct rn_key {
+    char *key;
+    int line;
+} rn_key;
+
+typedef enum { SEC_SCENARIO, SEC_GUEST, SEC_NODE, SEC_LINK, SEC_UNKNOWN } sec_kind;
+
+typedef struct rn_section {
+    char *group; /* the text between [ and ], as GKeyFile knows it */
+    sec_kind kind;
+    char *name;
+    int line;
+    GPtrArray *keys; /* rn_key *, file order */
+} rn_section;
+
+typedef struct rn_guest {
+    const rn_section *sec;
+    qns_guest_config cfg;
+    int nic_line[QNS_MAX_NICS]; /* where each NIC was first mentioned */
+    uint64_t latency_ns[QNS_MAX_NICS];
+    char *kernel_path, *initrd_path, *disk_path; /* resolved */
+} rn_guest;
+
+typedef struct rn_client {
+    int line;
+    char *ip;
+    uint16_t port;
+    uint32_t count, size;
+    uint64_t interval_ns, start_ns;
+} rn_client;
+
+typedef struct rn_server {
+    int line;
+    uint16_t port;
+} rn_server;
+
+typedef struct rn_node {
+    const rn_section *sec;
+    GArray *servers; /* rn_server */
+    GArray *clients; /* rn_client */
+} rn_node;
+
+typedef struct rn_member {
+    int line;
+    int is_guest;
+    int index;
+    int nic;
+    char *ipv4;
+} rn_member;
+
+typedef struct rn_link {
+    const rn_section *sec;
+    qns_link_config cfg;
+    GArray *members; /* rn_member */
+} rn_link;
+
+struct rn_scenario {
+    char *path;
+    char *base_dir;
+    char *text;
+    GKeyFile *kf;
+    GPtrArray *sections; /* rn_section * */
+    char *name;
+    uint64_t duration_ns;
+    uint32_t quantum_us, seed;
+    GPtrArray *guests, *nodes, *links;
+    GPtrArray *owned;      /* strings the configs point into */
+    GPtrArray *owned_strv; /* argv vectors the configs point into */
+    GString *errors;
+    int error_count;
+};
+
+static void err(rn_scenario *sc, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void err(rn_scenario *sc, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (line > 0) {
+        g_string_append_printf(sc->errors, "%s:%d: %s\n", sc->path, line, msg);
+    } else {
+        g_string_append_printf(sc->errors, "%s: %s\n", sc->path, msg);
+    }
+    sc->error_count++;
+    g_free(msg);
+}
+
+/* Reports a unit parser's reason as "KEY: reason". */
+static void err_why(rn_scenario *sc, const rn_key *k, char *why)
+{
+    err(sc, k->line, "%s: %s", k->key, why);
+    g_free(why);
+}
+
+static char *own(rn_scenario *sc, char *s)
+{
+    g_ptr_array_add(sc->owned, s);
+    return s;
+}
+
+static void section_free(gpointer p)
+{
+    rn_section *s = p;
+    for (guint i = 0; i < s->keys->len; i++) {
+        rn_key *k = g_ptr_array_index(s->keys, i);
+        g_free(k->key);
+        g_free(k);
+    }
+    g_ptr_array_free(s->keys, TRUE);
+    g_free(s->group);
+    g_free(s->name);
+    g_free(s);
+}
+
+static int valid_name(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > 32) {
+        return 0;
+    }
+    for (const char *p = n; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *kind_word(sec_kind k)
+{
+    static const char *w[] = {"scenario", "guest", "node", "link", "?"};
+    return w[k];
+}
+
+/* ---- pass 1: the text, for lines ---------------------------------------- */
+
+static void scan_group(rn_scenario *sc, const char *text, int line, GHashTable *names)
+{
+    rn_section *s = g_new0(rn_section, 1);
+    s->group = g_strdup(text);
+    s->line = line;
+    s->keys = g_ptr_array_new();
+    g_ptr_array_add(sc->sections, s);
+
+    char *t = g_strstrip(g_strdup(text));
+    char *space = strpbrk(t, " \t");
+    char *word = g_strndup(t, space ? (size_t)(space - t) : strlen(t));
+    s->name = g_strstrip(g_strdup(space ? space : ""));
+    s->kind = SEC_UNKNOWN;
+    for (int k = SEC_SCENARIO; k < SEC_UNKNOWN; k++) {
+        if (strcmp(word, kind_word((sec_kind)k)) == 0) {
+            s->kind = (sec_kind)k;
+        }
+    }
+    if (s->kind == SEC_UNKNOWN) {
+        err(sc, line,
+            "unknown section [%s]; expected [scenario], [guest NAME], [node NAME] or [link NAME]",
+            t);
+    } else if (s->kind == SEC_SCENARIO && *s->name) {
+        err(sc, line, "section [scenario] takes no name");
+        s->kind = SEC_UNKNOWN;
+    } else if (s->kind != SEC_SCENARIO && !*s->name) {
+        err(sc, line, "section [%s] needs a name: [%s NAME]", word, word);
+        s->kind = SEC_UNKNOWN;
+    } else if (s->kind != SEC_SCENARIO && !valid_name(s->name)) {
+        err(sc, line, "bad name '%s' in [%s]: 1-32 letters, digits, '-' or '_'", s->name, t);
+        s->kind = SEC_UNKNOWN;
+    } else {
+        const char *id = s->kind == SEC_SCENARIO ? "" : s->name;
+        rn_section *first = g_hash_table_lookup(names, id);
+        if (first && s->kind == SEC_SCENARIO) {
+            err(sc, line, "section [scenario] is given twice (first at line %d)", first->line);
+            s->kind = SEC_UNKNOWN;
+        } else if (first) {
+            err(sc, line, "name %s is already used by [%s %s] at line %d", s->name,
+                kind_word(first->kind), first->name, first->line);
+            s->kind = SEC_UNKNOWN;
+        } else {
+            g_hash_table_insert(names, (gpointer)id, s);
+        }
+    }
+    g_free(word);
+    g_free(t);
+}
+
+static void scan_text(rn_scenario *sc)
+{
+    GHashTable *names = g_hash_table_new(g_str_hash, g_str_equal);
+    gchar **lines = g_strsplit(sc->text, "\n", -1);
+    rn_section *cur = NULL;
+    for (int i = 0; lines[i]; i++) {
+        int line = i + 1;
+        char *l = g_strstrip(lines[i]);
+        if (*l == '\0' || *l == '#') {
+            continue;
+        }
+        if (*l == '[') {
+            char *close = strrchr(l, ']');
+            if (close == NULL || close[1] != '\0') {
+                err(sc, line, "expected a section header [KIND NAME]");
+                cur = NULL;
+                continue;
+            }
+            *close = '\0';
+            scan_group(sc, l + 1, line, names);
+            cur = g_ptr_array_index(sc->sections, sc->sections->len - 1);
+            continue;
+        }
+        char *eq = strchr(l, '=');
+        if (eq == NULL || eq == l) {
+            err(sc, line, "expected KEY = VALUE or [section], got '%s'", l);
+            continue;
+        }
+        char *key = g_strstrip(g_strndup(l, (size_t)(eq - l)));
+        if (cur == NULL) {
+            err(sc, line, "key '%s' is outside any section", key);
+            g_free(key);
+            continue;
+        }
+        for (guint k = 0; k < cur->keys->len; k++) {
+            rn_key *o = g_ptr_array_index(cur->keys, k);
+            if (strcmp(o->key, key) == 0) {
+                err(sc, line, "key '%s' is set twice in [%s] (first at line %d)", key, cur->group,
+                    o->line);
+                g_free(key);
+                key = NULL;
+                break;
+            }
+        }
+        if (key) {
+            rn_key *k = g_new0(rn_key, 1);
+            k->key = key;
+            k->line = line;
+            g_ptr_array_add(cur->keys, k);
+        }
+    }
+    g_strfreev(lines);
+    g_hash_table_destroy(names);
+}
+
+/* ---- pass 2: values ------------------------------------------------------ */
+
+static char *value(rn_scenario *sc, const rn_section *s, const rn_key *k)
+{
+    GError *ge = NULL;
+    char *v = g_key_file_get_string(sc->kf, s->group, k->key, &ge);
+    if (v == NULL) {
+        err(sc, k->line, "%s: %s", k->key, ge ? ge->message : "cannot read");
+        g_clear_error(&ge);
+        return NULL;
+    }
+    return own(sc, g_strstrip(v));
+}
+
+static void unknown_key(rn_scenario *sc, const rn_section *s, const rn_key *k, const char *known)
+{
+    err(sc, k->line, "unknown key '%s' in [%s]; expected one of: %s", k->key, s->group, known);
+}
+
+static void parse_scenario(rn_scenario *sc, const rn_section *s)
+{
+    for (guint i = 0; i < s->keys->len; i++) {
+        const rn_key *k = g_ptr_array_index(s->keys, i);
+        char *v = value(sc, s, k), *why = NULL;
+        uint64_t n;
+        if (v == NULL) {
+            continue;
+        }
+        if (strcmp(k->key, "name") == 0) {
+            if (!valid_name(v)) {
+                err(sc, k->line, "name: bad name '%s': 1-32 letters, digits, '-' or '_'", v);
+            } else {
+                sc->name = v;
+            }
+        } else if (strcmp(k->key, "duration") == 0) {
+            if (rn_parse_duration_ns(v, &sc->duration_ns, &why) < 0) {
+                err_why(sc, k, why);
+            } else if (sc->duration_ns == 0) {
+                err(sc, k->line, "duration: must be more than 0");
+            }
+        } else if (strcmp(k->key, "quantum") == 0) {
+            if (rn_parse_duration_ns(v, &n, &why) < 0) {
+                err_why(sc, k, why);
+            } else if (n == 0 || n % 1000 != 0 || n / 1000 > UINT32_MAX) {
+                err(sc, k->line, "quantum: '%s' is not a whole, non-zero number of microseconds",
+                    v);
+            } else {
+                sc->quantum_us = (uint32_t)(n / 1000);
+            }
+        } else if (strcmp(k->key, "seed") == 0) {
+            if (rn_parse_uint(v, UINT32_MAX, &n, &why) < 0) {
+                err_why(sc, k, why);
+            } else {
+                sc->seed = (uint32_t)n;
+            }
+        } else {
+            unknown_key(sc, s, k, "name, duration, quantum, seed");
+        }
+    }
+}
+
+/* An existing, readable file, resolved against the base folder. */
+static char *input_file(rn_scenario *sc, const rn_key *k, const char *v)
+{
+    char *p = g_path_is_absolute(v) ? g_strdup(v) : g_build_filename(sc->base_dir, v, NULL);
+    if (access(p, R_OK) != 0) {
+        err(sc, k->line, "%s: cannot read '%s': %s", k->key, v, g_strerror(errno));
+    } else if (!g_file_test(p, G_FILE_TEST_IS_REGULAR)) {
+        err(sc, k->line, "%s: '%s' is not a regular file", k->key, v);
+    }
+    return own(sc, p);
+}
+
+static char **split_args(rn_scenario *sc, const rn_key *k, const char *v)
+{
+    char **argv = NULL;
+    GError *ge = NULL;
+    if (!g_shell_parse_argv(v, NULL, &argv, &ge)) {
+        err(sc, k->line, "%s: cannot split '%s': %s", k->key, v, ge->message);
+        g_error_free(ge);
+        return NULL;
+    }
+    g_ptr_array_add(sc->owned_strv, argv);
+    return argv;
+}
+
+static void guest_nic(rn_scenario *sc, rn_guest *g, const rn_key *k, const char *v, int nic,
+                      const char *field)
+{
+    char *why = NULL;
+    qns_nic_config *c = &g->cfg.nics[nic];
+    if (g->nic_line[nic] == 0) {
+        g->nic_line[nic] = k->line;
+    }
+    if (nic + 1 > g->cfg.nic_count) {
+        g->cfg.nic_count = nic + 1;
+    }
+    if (strcmp(field, "ip") == 0) {
+        if (rn_parse_ipv4(v, 1, &why) < 0) {
+            err_why(sc, k, why);
+        } else {
+            c->ipv4 = v;
+        }
+    } else if (strcmp(field, "mac") == 0) {
+        c->mac = v; /* the API checks it and says what is wrong */
+    } else if (strcmp(field, "model") == 0) {
+        if (strcmp(v, "virtio") == 0) {
+            c->model = QNS_NIC_VIRTIO;
+        } else if (strcmp(v, "e1000") == 0) {
+            c->model = QNS_NIC_E1000;
+        } else {
+            err(sc, k->line, "%s: unknown NIC model '%s'; expected virtio or e1000", k->key, v);
+        }
+    } else if (strcmp(field, "latency") == 0) {
+        if (rn_parse_duration_ns(v, &g->latency_ns[nic], &why) < 0) {
+            err_why(sc, k, why);
+        }
+    }
+}
+
+/* "nic3.ip" -> 3, "ip"; -1 when the key is no NIC key. */
+static int nic_key(const char *key, const char **field)
+{
+    if (!g_str_has_prefix(key, "nic") || !g_ascii_isdigit(key[3])) {
+        return -1;
+    }
+    char *end;
+    long n = strtol(key + 3, &end, 10);
+    if (*end != '.') {
+        return -1;
+    }
+    *field = end + 1;
+    if (strcmp(*field, "ip") && strcmp(*field, "mac") && strcmp(*field, "model") &&
+        strcmp(*field, "latency")) {
+        return -1;
+    }
+    return n > 1000 ? 1000 : (int)n;
+}
+
+static const char guest_keys[] =
+    "memory, command, services, kernel, initrd, append, disk, extra_args, ends_run, program, "
+    "nicN.ip, nicN.mac, nicN.model, nicN.latency";
+
+static void parse_guest(rn_scenario *sc, const rn_section *s)
+{
+    rn_guest *g = g_new0(rn_guest, 1);
+    g->sec = s;
+    g->cfg.name = s->name;
+    g_ptr_array_add(sc->guests, g);
+    for (guint i = 0; i < s->keys->len; i++) {
+        const rn_key *k = g_ptr_array_index(s->keys, i);
+        const char *field;
+        char *why = NULL;
+        int nic = nic_key(k->key, &field);
+        if (nic < 0 && strcmp(k->key, "memory") && strcmp(k->key, "command") &&
+            strcmp(k->key, "services") && strcmp(k->key, "kernel") && strcmp(k->key, "initrd") &&
+            strcmp(k->key, "append") && strcmp(k->key, "disk") && strcmp(k->key, "extra_args") &&
+            strcmp(k->key, "ends_run") && strcmp(k->key, "program")) {
+            unknown_key(sc, s, k, guest_keys);
+            continue;
+        }
+        char *v = value(sc, s, k);
+        if (v == NULL) {
+            continue;
+        }
+        if (nic >= QNS_MAX_NICS) {
+            err(sc, k->line, "%s: a guest has at most %d NICs, nic0 .. nic%d", k->key,
+                QNS_MAX_NICS, QNS_MAX_NICS - 1);
+        } else if (nic >= 0) {
+            guest_nic(sc, g, k, v, nic, field);
+        } else if (strcmp(k->key, "memory") == 0) {
+            if (rn_parse_memory_mb(v, &g->cfg.memory_mb, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else if (strcmp(k->key, "command") == 0) {
+            g->cfg.command = v;
+        } else if (strcmp(k->key, "services") == 0) {
+            g->cfg.services = v;
+        } else if (strcmp(k->key, "append") == 0) {
+            g->cfg.append = v;
+        } else if (strcmp(k->key, "kernel") == 0) {
+            g->cfg.kernel = g->kernel_path = input_file(sc, k, v);
+        } else if (strcmp(k->key, "initrd") == 0) {
+            g->cfg.initrd = g->initrd_path = input_file(sc, k, v);
+        } else if (strcmp(k->key, "disk") == 0) {
+            g->cfg.disk = g->disk_path = input_file(sc, k, v);
+        } else if (strcmp(k->key, "ends_run") == 0) {
+            if (rn_parse_bool(v, &g->cfg.ends_run, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else if (strcmp(k->key, "extra_args") == 0 || strcmp(k->key, "program") == 0) {
+            char **argv = split_args(sc, k, v);
+            if (argv == NULL) {
+                continue;
+            }
+            if (strcmp(k->key, "program") == 0) {
+                char *found = g_find_program_in_path(argv[0]);
+                if (found == NULL) {
+                    err(sc, k->line, "program: '%s' is not an executable program", argv[0]);
+                }
+                g_free(found);
+                g->cfg.program = (const char *const *)argv;
+            } else {
+                g->cfg.extra_args = (const char *const *)argv;
+            }
+        }
+    }
+}
+
+static int parse_port(const char *s, uint16_t *port, char **why)
+{
+    uint64_t n;
+    if (rn_parse_uint(s, 65535, &n, why) < 0 || n == 0) {
+        if (*why == NULL) {
+            *why = g_strdup_printf("bad port '%s' (expected 1 .. 65535)", s);
+        }
+        return -1;
+    }
+    *port = (uint16_t)n;
+    return 0;
+}
+
+/* "10.0.0.1:9 count=5 interval=1s size=64 start=2s" */
+static void parse_client(rn_scenario *sc, rn_node *n, const rn_key *k, const char *v)
+{
+    rn_client c = {.line = k->line, .count = 1, .interval_ns = 1000000000, .size = 64};
+    char *why = NULL;
+    gchar **w = g_strsplit_set(v, " \t", -1);
+    int ok = 1, first = 1;
+    for (int i = 0; w[i] && ok; i++) {
+        if (*w[i] == '\0') {
+            continue;
+        }
+        if (first) {
+            first = 0;
+            char *colon = strrchr(w[i], ':');
+            if (colon == NULL) {
+                err(sc, k->line, "%s: expected SERVER_IP:PORT first, got '%s'", k->key, w[i]);
+                ok = 0;
+                break;
+            }
+            *colon = '\0';
+            if (rn_parse_ipv4(w[i], 0, &why) < 0 || parse_port(colon + 1, &c.port, &why) < 0) {
+                err_why(sc, k, why);
+                ok = 0;
+                break;
+            }
+            c.ip = own(sc, g_strdup(w[i]));
+            continue;
+        }
+        char *eq = strchr(w[i], '=');
+        uint64_t x;
+        if (eq == NULL) {
+            err(sc, k->line, "%s: expected OPTION=VALUE, got '%s'", k->key, w[i]);
+            ok = 0;
+            break;
+        }
+        *eq = '\0';
+        const char *opt = w[i], *val = eq + 1;
+        if (strcmp(opt, "count") == 0 && rn_parse_uint(val, UINT32_MAX, &x, &why) == 0) {
+            c.count = (uint32_t)x;
+        } else if (strcmp(opt, "size") == 0 && rn_parse_uint(val, 65507, &x, &why) == 0) {
+            c.size = (uint32_t)x;
+        } else if (strcmp(opt, "interval") == 0 &&
+                   rn_parse_duration_ns(val, &c.interval_ns, &why) == 0) {
+        } else if (strcmp(opt, "start") == 0 && rn_parse_duration_ns(val, &c.start_ns, &why) == 0) {
+        } else if (why) {
+            err(sc, k->line, "%s: %s: %s", k->key, opt, why);
+            g_free(why);
+            ok = 0;
+        } else {
+            err(sc, k->line, "%s: unknown option '%s'; expected count, interval, size, start",
+                k->key, opt);
+            ok = 0;
+        }
+    }
+    if (ok && first) {
+        err(sc, k->line, "%s: expected SERVER_IP:PORT [count=N] [interval=DUR] [size=BYTES] "
+                         "[start=DUR]",
+            k->key);
+        ok = 0;
+    }
+    if (ok) {
+        g_array_append_val(n->clients, c);
+    }
+    g_strfreev(w);
+}
+
+static void parse_node(rn_scenario *sc, const rn_section *s)
+{
+    rn_node *n = g_new0(rn_node, 1);
+    n->sec = s;
+    n->servers = g_array_new(FALSE, FALSE, sizeof(rn_server));
+    n->clients = g_array_new(FALSE, FALSE, sizeof(rn_client));
+    g_ptr_array_add(sc->nodes, n);
+    for (guint i = 0; i < s->keys->len; i++) {
+        const rn_key *k = g_ptr_array_index(s->keys, i);
+        int server = strcmp(k->key, "udp-echo-server") == 0;
+        if (!server && strcmp(k->key, "udp-echo-client") != 0) {
+            unknown_key(sc, s, k, "udp-echo-server, udp-echo-client");
+            continue;
+        }
+        char *v = value(sc, s, k);
+        if (v == NULL) {
+            continue;
+        }
+        if (!server) {
+            parse_client(sc, n, k, v);
+            continue;
+        }
+        gchar **ports = g_strsplit_set(v, ", ", -1);
+        for (int p = 0; ports[p]; p++) {
+            rn_server srv = {.line = k->line};
+            char *why = NULL;
+            if (*ports[p] == '\0') {
+                continue;
+            }
+            if (parse_port(ports[p], &srv.port, &why) < 0) {
+                err_why(sc, k, why);
+            } else {
+                g_array_append_val(n->servers, srv);
+            }
+        }
+        g_strfreev(ports);
+    }
+}
+
+static int find_index(GPtrArray *a, const char *name)
+{
+    for (guint i = 0; i < a->len; i++) {
+        const rn_section *s = *(const rn_section **)g_ptr_array_index(a, i);
+        if (strcmp(s->name, name) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Where each guest NIC is attached: key "guest/nic" -> link section. */
+static void parse_members(rn_scenario *sc, rn_link *l, const rn_key *k, const char *v,
+                          GHashTable *attached)
+{
+    gchar **items = g_strsplit(v, ",", -1);
+    for (int i = 0; items[i]; i++) {
+        char *m = g_strstrip(items[i]);
+        rn_member mb = {.line = k->line};
+        if (*m == '\0') {
+            err(sc, k->line, "members: empty member in '%s'", v);
+            continue;
+        }
+        char *eq = strchr(m, '=');
+        char *addr = NULL;
+        if (eq) {
+            *eq = '\0';
+            addr = g_strstrip(eq + 1);
+            g_strstrip(m);
+        }
+        char *dot = strchr(m, '.');
+        const char *nicpart = NULL;
+        if (dot) {
+            *dot = '\0';
+            nicpart = dot + 1;
+        }
+        int gi = find_index(sc->guests, m), ni = find_index(sc->nodes, m);
+        if (gi < 0 && ni < 0) {
+            err(sc, k->line, "members: '%s' is neither a [guest %s] nor a [node %s] of this file",
+                m, m, m);
+            continue;
+        }
+        if (gi >= 0) {
+            rn_guest *g = g_ptr_array_index(sc->guests, gi);
+            mb.is_guest = 1;
+            mb.index = gi;
+            if (addr) {
+                err(sc, k->line,
+                    "members: '%s' is a guest; give its address as nicN.ip in [guest %s]", m, m);
+                continue;
+            }
+            if (nicpart) {
+                char *end;
+                long nic = -1;
+                if (g_str_has_prefix(nicpart, "nic") && g_ascii_isdigit(nicpart[3])) {
+                    nic = strtol(nicpart + 3, &end, 10);
+                    if (*end != '\0') {
+                        nic = -1;
+                    }
+                }
+                if (nic < 0 || nic >= QNS_MAX_NICS) {
+                    err(sc, k->line, "members: bad NIC '%s' of guest %s (expected nic0 .. nic%d)",
+                        nicpart, m, QNS_MAX_NICS - 1);
+                    continue;
+                }
+                mb.nic = (int)nic;
+            }
+            if (mb.nic + 1 > g->cfg.nic_count) {
+                g->cfg.nic_count = mb.nic + 1;
+            }
+            char *id = g_strdup_printf("%s.nic%d", m, mb.nic);
+            const rn_link *other = g_hash_table_lookup(attached, id);
+            if (other) {
+                err(sc, k->line, "members: %s is already on link %s (line %d)", id,
+                    other->sec->name, other->sec->line);
+                g_free(id);
+                continue;
+            }
+            g_hash_table_insert(attached, own(sc, id), l);
+        } else {
+            char *why = NULL;
+            mb.index = ni;
+            if (nicpart) {
+                err(sc, k->line, "members: node %s has no NICs to choose; write %s=A.B.C.D/P", m,
+                    m);
+                continue;
+            }
+            if (addr == NULL) {
+                err(sc, k->line, "members: node %s needs an address: %s=A.B.C.D/P", m, m);
+                continue;
+            }
+            if (rn_parse_ipv4(addr, 1, &why) < 0) {
+                err(sc, k->line, "members: %s: %s", m, why);
+                g_free(why);
+                continue;
+            }
+            mb.ipv4 = own(sc, g_strdup(addr));
+        }
+        g_array_append_val(l->members, mb);
+    }
+    g_strfreev(items);
+    if (l->cfg.type == QNS_LINK_P2P && l->members->len != 2) {
+        err(sc, k->line, "members: a p2p link has exactly two members, got %u", l->members->len);
+    }
+}
+
+static void parse_link(rn_scenario *sc, rn_link *l, GHashTable *attached)
+{
+    const rn_section *s = l->sec;
+    const rn_key *members = NULL;
+    for (guint i = 0; i < s->keys->len; i++) {
+        const rn_key *k = g_ptr_array_index(s->keys, i);
+        char *why = NULL;
+        if (strcmp(k->key, "type") && strcmp(k->key, "rate") && strcmp(k->key, "delay") &&
+            strcmp(k->key, "loss") && strcmp(k->key, "queue") && strcmp(k->key, "capture") &&
+            strcmp(k->key, "members")) {
+            unknown_key(sc, s, k, "type, rate, delay, loss, queue, capture, members");
+            continue;
+        }
+        char *v = value(sc, s, k);
+        if (v == NULL) {
+            continue;
+        }
+        if (strcmp(k->key, "type") == 0) {
+            if (strcmp(v, "csma") == 0) {
+                l->cfg.type = QNS_LINK_CSMA;
+            } else if (strcmp(v, "p2p") == 0) {
+                l->cfg.type = QNS_LINK_P2P;
+            } else {
+                err(sc, k->line, "type: unknown link type '%s'; expected csma or p2p", v);
+            }
+        } else if (strcmp(k->key, "rate") == 0) {
+            if (rn_parse_rate_bps(v, &l->cfg.rate_bps, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else if (strcmp(k->key, "delay") == 0) {
+            if (rn_parse_duration_ns(v, &l->cfg.delay_ns, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else if (strcmp(k->key, "loss") == 0) {
+            if (rn_parse_loss(v, &l->cfg.loss, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else if (strcmp(k->key, "queue") == 0) {
+            if (rn_parse_queue(v, &l->cfg.queue_packets, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else if (strcmp(k->key, "capture") == 0) {
+            if (rn_parse_bool(v, &l->cfg.capture, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else {
+            members = k;
+        }
+    }
+    /* After type, wherever it was written: p2p checks the member count. */
+    if (members) {
+        char *v = value(sc, s, members);
+        if (v) {
+            parse_members(sc, l, members, v, attached);
+        }
+    } else {
+        err(sc, s->line, "[link %s] has no members", s->name);
+    }
+}
+
+static void check_environment(rn_scenario *sc)
+{
+    for (guint i = 0; i < sc->guests->len; i++) {
+        rn_guest *g = g_ptr_array_index(sc->guests, i);
+        if (g->cfg.program) {
+            continue;
+        }
+        const char *qemu = rn_default_qemu();
+        if (access(qemu, X_OK) != 0) {
+            err(sc, g->sec->line, "guest %s needs QEMU, but '%s' is not there (set QNS_QEMU)",
+                g->sec->name, qemu);
+        }
+        if (g->cfg.kernel == NULL) {
+            char *info = g_build_filename(rn_default_guest_dir(), "GUEST-INFO", NULL);
+            if (access(info, R_OK) != 0) {
+                err(sc, g->sec->line,
+                    "guest %s boots the default guest, but '%s' is not there (set "
+                    "QNS_GUEST_DIR)",
+                    g->sec->name, info);
+            }
+            g_free(info);
+        }
+    }
+}
+
+void rn_scenario_free(rn_scenario *sc)
+{
+    if (sc == NULL) {
+        return;
+    }
+    for (guint i = 0; i < sc->guests->len; i++) {
+        g_free(g_ptr_array_index(sc->guests, i));
+    }
+    for (guint i = 0; i < sc->nodes->len; i++) {
+        rn_node *n = g_ptr_array_index(sc->nodes, i);
+        g_array_free(n->servers, TRUE);
+        g_array_free(n->clients, TRUE);
+        g_free(n);
+    }
+    for (guint i = 0; i < sc->links->len; i++) {
+        rn_link *l = g_ptr_array_index(sc->links, i);
+        g_array_free(l->members, TRUE);
+        g_free(l);
+    }
+    g_ptr_array_free(sc->guests, TRUE);
+    g_ptr_array_free(sc->nodes, TRUE);
+    g_ptr_array_free(sc->links, TRUE);
+    g_ptr_array_free(sc->sections, TRUE);
+    g_ptr_array_free(sc->owned, TRUE);
+    g_ptr_array_free(sc->owned_strv, TRUE);
+    if (sc->kf) {
+        g_key_file_free(sc->kf);
+    }
+    g_free(sc->text);
+    g_free(sc->path);
+    g_free(sc->base_dir);
+    g_free(sc);
+}
+
+rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *errors)
+{
+    rn_scenario *sc = g_new0(rn_scenario, 1);
+    sc->path = g_strdup(path);
+    sc->errors = errors;
+    sc->sections = g_ptr_array_new_with_free_func(section_free);
+    sc->guests = g_ptr_array_new();
+    sc->nodes = g_ptr_array_new();
+    sc->links = g_ptr_array_new();
+    sc->owned = g_ptr_array_new_with_free_func(g_free);
+    sc->owned_strv = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    sc->quantum_us = 10;
+    sc->seed = 1;
+    char *dir = g_path_get_dirname(path);
+    sc->base_dir = g_canonicalize_filename(base_dir ? base_dir : dir, NULL);
+    g_free(dir);
+
+    GError *ge = NULL;
+    if (!g_file_get_contents(path, &sc->text, NULL, &ge)) {
+        err(sc, 0, "cannot read the scenario: %s", ge->message);
+        g_error_free(ge);
+        rn_scenario_free(sc);
+        return NULL;
+    }
+    scan_text(sc);
+    sc->kf = g_key_file_new();
+    if (sc->error_count == 0 &&
+        !g_key_file_load_from_data(sc->kf, sc->text, (gsize)-1, G_KEY_FILE_NONE, &ge)) {
+        err(sc, 0, "%s", ge->message);
+        g_error_free(ge);
+    }
+    if (sc->error_count) {
+        rn_scenario_free(sc);
+        return NULL;
+    }
+
+    const rn_section *scen = NULL;
+    for (guint i = 0; i < sc->sections->len; i++) {
+        rn_section *s = g_ptr_array_index(sc->sections, i);
+        if (s->kind == SEC_SCENARIO) {
+            scen = s;
+            parse_scenario(sc, s);
+        } else if (s->kind == SEC_GUEST) {
+            parse_guest(sc, s);
+        } else if (s->kind == SEC_NODE) {
+            parse_node(sc, s);
+        } else if (s->kind == SEC_LINK) {
+            rn_link *l = g_new0(rn_link, 1);
+            l->sec = s;
+            l->cfg.name = s->name;
+            l->members = g_array_new(FALSE, FALSE, sizeof(rn_member));
+            g_ptr_array_add(sc->links, l);
+        }
+    }
+    GHashTable *attached = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < sc->links->len; i++) {
+        parse_link(sc, g_ptr_array_index(sc->links, i), attached);
+    }
+    g_hash_table_destroy(attached);
+    if (scen == NULL) {
+        err(sc, 1, "no [scenario] section (it needs at least duration = ...)");
+    } else if (sc->duration_ns == 0 && sc->error_count == 0) {
+        err(sc, scen->line, "[scenario] needs duration = ..., e.g. duration = 10s");
+    }
+    if (sc->name == NULL) {
+        char *b = g_path_get_basename(path);
+        char *dot = strrchr(b, '.');
+        if (dot && dot != b) {
+            *dot = '\0';
+        }
+        sc->name = own(sc, b);
+    }
+    if (sc->error_count == 0) {
+        check_environment(sc);
+    }
+    if (sc->error_count) {
+        rn_scenario_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+/* ---- building the simulation --------------------------------------------- */
+
+qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config, GString *errors)
+{
+    rn_scenario *sc = (rn_scenario *)csc;
+    char e[QNS_ERRBUF_SIZE];
+    sc->errors = errors;
+    qns_sim *sim = qns_sim_new(config, e);
+    if (sim == NULL) {
+        err(sc, 0, "%s", e);
+        return NULL;
+    }
+    for (guint i = 0; i < sc->guests->len; i++) {
+        rn_guest *g = g_ptr_array_index(sc->guests, i);
+        if (qns_sim_add_guest(sim, &g->cfg, e) < 0) {
+            err(sc, g->sec->line, "%s", e);
+            goto fail;
+        }
+    }
+    for (guint i = 0; i < sc->nodes->len; i++) {
+        rn_node *n = g_ptr_array_index(sc->nodes, i);
+        if (qns_sim_add_node(sim, n->sec->name, e) < 0) {
+            err(sc, n->sec->line, "%s", e);
+            goto fail;
+        }
+    }
+    for (guint i = 0; i < sc->links->len; i++) {
+        rn_link *l = g_ptr_array_index(sc->links, i);
+        int li = qns_sim_add_link(sim, &l->cfg, e);
+        if (li < 0) {
+            err(sc, l->sec->line, "%s", e);
+            goto fail;
+        }
+        for (guint m = 0; m < l->members->len; m++) {
+            rn_member *mb = &g_array_index(l->members, rn_member, m);
+            int r;
+            if (mb->is_guest) {
+                rn_guest *g = g_ptr_array_index(sc->guests, mb->index);
+                r = qns_sim_attach_guest(sim, li, mb->index, mb->nic, g->latency_ns[mb->nic], e);
+            } else {
+                r = qns_sim_attach_node(sim, li, mb->index, mb->ipv4, e);
+            }
+            if (r < 0) {
+                err(sc, mb->line, "%s", e);
+                goto fail;
+            }
+        }
+    }
+    for (guint i = 0; i < sc->nodes->len; i++) {
+        rn_node *n = g_ptr_array_index(sc->nodes, i);
+        for (guint k = 0; k < n->servers->len; k++) {
+            rn_server *s = &g_array_index(n->servers, rn_server, k);
+            if (qns_sim_udp_echo_server(sim, (int)i, s->port, e) < 0) {
+                err(sc, s->line, "%s", e);
+                goto fail;
+            }
+        }
+        for (guint k = 0; k < n->clients->len; k++) {
+            rn_client *c = &g_array_index(n->clients, rn_client, k);
+            if (qns_sim_udp_echo_client(sim, (int)i, c->ip, c->port, c->count, c->interval_ns,
+                                        c->size, c->start_ns, e) < 0) {
+                err(sc, c->line, "%s", e);
+                goto fail;
+            }
+        }
+    }
+    return sim;
+fail:
+    qns_sim_free(sim);
+    return NULL;
+}
+
+/* ---- accessors ------------------------------------------------------------ */
+
+const char *rn_scenario_name(const rn_scenario *sc)
+{
+    return sc->name;
+}
+
+uint64_t rn_scenario_duration_ns(const rn_scenario *sc)
+{
+    return sc->duration_ns;
+}
+
+uint32_t rn_scenario_quantum_us(const rn_scenario *sc)
+{
+    return sc->quantum_us;
+}
+
+uint32_t rn_scenario_seed(const rn_scenario *sc)
+{
+    return sc->seed;
+}
+
+const char *rn_scenario_base_dir(const rn_scenario *sc)
+{
+    return sc->base_dir;
+}
+
+int rn_scenario_guest_count(const rn_scenario *sc)
+{
+    return (int)sc->guests->len;
+}
+
+const char *rn_scenario_guest_name(const rn_scenario *sc, int i)
+{
+    const rn_guest *g = g_ptr_array_index(sc->guests, i);
+    return g->sec->name;
+}
+
+int rn_scenario_uses_qemu(const rn_scenario *sc)
+{
+    for (guint i = 0; i < sc->guests->len; i++) {
+        const rn_guest *g = g_ptr_array_index(sc->guests, i);
+        if (g->cfg.program == NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int rn_scenario_uses_default_guest(const rn_scenario *sc)
+{
+    for (guint i = 0; i < sc->guests->len; i++) {
+        const rn_guest *g = g_ptr_array_index(sc->guests, i);
+        if (g->cfg.program == NULL && (g->cfg.kernel == NULL || g->cfg.initrd == NULL)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+GPtrArray *rn_scenario_input_files(const rn_scenario *sc)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < sc->guests->len; i++) {
+        const rn_guest *g = g_ptr_array_index(sc->guests, i);
+        const char *files[] = {g->kernel_path, g->initrd_path, g->disk_path};
+        for (int k = 0; k < 3; k++) {
+            if (files[k] == NULL) {
+                continue;
+            }
+            int seen = 0;
+            for (guint j = 0; j < a->len; j++) {
+                seen |= strcmp(g_ptr_array_index(a, j), files[k]) == 0;
+            }
+            if (!seen) {
+                g_ptr_array_add(a, g_strdup(files[k]));
+            }
+        }
+    }
+    return a;
+}

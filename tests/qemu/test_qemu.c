@@ -1,0 +1,443 @@
+/* The patched QEMU against DESIGN.md sections 2 and 3, driven by the
+ * time-grant core: replies equal grants, nothing runs before the first
+ * grant, barrier, negative grant, EOF, every refusal, frame stamps inside
+ * their round, and identical record streams run after run, idle or loaded.
+ * No guest OS: the firmware (SeaBIOS, and iPXE's DHCP with -boot n) is the
+ * guest code. */
+#define _GNU_SOURCE
+#include "qns_sync.h"
+#include "test_support.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#ifndef QNS_QEMU_BINARY
+#error "QNS_QEMU_BINARY must name the patched qemu-system-x86_64"
+#endif
+
+static char err[QNS_ERRBUF_SIZE];
+
+typedef enum nic_kind { NIC_NONE, NIC_VIRTIO, NIC_E1000 } nic_kind;
+
+/* argv for QEMU under -qqq; `extra` (NULL-terminated) goes at the end. */
+static void qemu_argv(ts_argv *a, nic_kind nic, const char *debugcon, const char *const *extra)
+{
+    char opt[64];
+    a->n = 0;
+    ts_add(a, "%s", QNS_QEMU_BINARY);
+    const char *base[] = {"-machine", "pc", "-accel", "tcg", "-nodefaults", "-no-user-config",
+                          "-display", "none", "-m", "128M", "-icount", "shift=1,sleep=off",
+                          "-rtc", "clock=vm,base=2020-01-01T00:00:00", "-seed", "1", NULL};
+    for (const char *const *p = base; *p; p++) {
+        ts_add(a, "%s", *p);
+    }
+    ts_add(a, "-qqq");
+    qns_guest_qqq_option(opt, sizeof(opt));
+    ts_add(a, "%s", opt);
+    if (nic != NIC_NONE) {
+        ts_add(a, "-netdev");
+        qns_guest_netdev_option(opt, sizeof(opt), "n0", 0);
+        ts_add(a, "%s", opt);
+        ts_add(a, "-device");
+        ts_add(a, "%s,netdev=n0,mac=52:54:00:12:34:56",
+               nic == NIC_VIRTIO ? "virtio-net-pci" : "e1000");
+        ts_add(a, "-boot");
+        ts_add(a, "n");
+    }
+    if (debugcon) {
+        ts_add(a, "-debugcon");
+        ts_add(a, "file:%s", debugcon);
+        ts_add(a, "-global");
+        ts_add(a, "isa-debugcon.iobase=0x402");
+    }
+    for (const char *const *p = extra; p && *p; p++) {
+        ts_add(a, "%s", *p);
+    }
+}
+
+typedef struct frames {
+    size_t n;
+    uint64_t t[4096];
+    uint32_t sum[4096];
+    uint32_t len[4096];
+    int outside_window;
+    int out_of_order;
+    uint64_t last;
+    qns_sync *s;
+} frames;
+
+static uint32_t fnv(const uint8_t *d, uint32_t n)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < n; i++) {
+        h = (h ^ d[i]) * 16777619u;
+    }
+    return h;
+}
+
+static void on_frame(void *ctx, const qns_sync_frame *f)
+{
+    frames *fr = ctx;
+    /* Delivered at the end of its round: the round covered [clock - reply, clock). */
+    int64_t end = qns_sync_clock_us(fr->s, f->guest) * 1000;
+    int64_t start = end - (int64_t)qns_sync_last_reply_us(fr->s, f->guest) * 1000;
+    if ((int64_t)f->time_ns < start || (int64_t)f->time_ns >= end) {
+        fr->outside_window++;
+    }
+    if (f->time_ns < fr->last) {
+        fr->out_of_order++;
+    }
+    fr->last = f->time_ns;
+    if (fr->n < 4096) {
+        fr->t[fr->n] = f->time_ns;
+        fr->sum[fr->n] = fnv(f->data, f->length);
+        fr->len[fr->n] = f->length;
+        fr->n++;
+    }
+}
+
+static qns_sync *start_qemu(ts_argv *a, int nics, const char *console, frames *fr)
+{
+    qns_sync_options o = {.watchdog_ms = 60000, .shutdown_timeout_ms = 3000};
+    qns_sync *s = qns_sync_new(&o, err);
+    assert_non_null(s);
+    if (fr) {
+        fr->s = s;
+        qns_sync_set_frame_handler(s, on_frame, fr);
+    }
+    qns_guest_spec spec = {.name = "qemu", .argv = a->v, .nic_count = nics,
+                           .console_path = console};
+    if (qns_sync_add_guest(s, &spec, err) < 0) {
+        fail_msg("%s", err);
+    }
+    return s;
+}
+
+static void grant(qns_sync *s, int32_t g)
+{
+    if (qns_sync_round(s, &g, err) < 0) {
+        fail_msg("grant %d: %s", g, err);
+    }
+}
+
+static char *console_name(const char *tag)
+{
+    return g_strdup_printf("qemu-%s-%d.console", tag, getpid());
+}
+
+static void replies_equal(int32_t g, int rounds, nic_kind nic)
+{
+    ts_argv a;
+    char *con = console_name("replies");
+    qemu_argv(&a, nic, NULL, NULL);
+    frames *fr = calloc(1, sizeof(*fr));
+    qns_sync *s = start_qemu(&a, nic != NIC_NONE, con, fr);
+    for (int k = 0; k < rounds; k++) {
+        grant(s, g);
+        if (qns_sync_last_reply_us(s, 0) != g) {
+            fail_msg("round %d: reply %d to grant %d", k + 1, qns_sync_last_reply_us(s, 0), g);
+        }
+    }
+    assert_int_equal(qns_sync_clock_us(s, 0), (int64_t)g * rounds);
+    assert_int_equal(fr->outside_window, 0);
+    qns_sync_free(s);
+    free(fr);
+    unlink(con);
+    g_free(con);
+    assert_int_equal(ts_child_count(), 0);
+}
+
+static void replies_equal_grants_at_1us(void **state)
+{
+    (void)state;
+    replies_equal(1, 10000, NIC_NONE);
+}
+
+static void replies_equal_grants_at_10us_with_network_boot(void **state)
+{
+    (void)state;
+    replies_equal(10, 10000, NIC_VIRTIO);
+}
+
+static void replies_equal_grants_at_1000us(void **state)
+{
+    (void)state;
+    replies_equal(1000, 10000, NIC_NONE);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static void nothing_runs_before_the_first_grant(void **state)
+{
+    (void)state;
+    ts_argv a;
+    char *con = console_name("first"), *dbg = g_strdup_printf("qemu-debugcon-%d.log", getpid());
+    qemu_argv(&a, NIC_NONE, dbg, NULL);
+    qns_sync *s = start_qemu(&a, 0, con, NULL);
+    usleep(700000);
+    /* SeaBIOS writes to the debug console from its first instructions. */
+    assert_int_equal(file_size(dbg), 0);
+    grant(s, 0);
+    assert_int_equal(file_size(dbg), 0);
+    grant(s, 20000);
+    assert_true(file_size(dbg) > 0);
+    qns_sync_free(s);
+    unlink(con);
+    unlink(dbg);
+    g_free(con);
+    g_free(dbg);
+}
+
+static void barrier_answers_zero_without_running(void **state)
+{
+    (void)state;
+    ts_argv a;
+    char *con = console_name("barrier");
+    qemu_argv(&a, NIC_NONE, NULL, NULL);
+    qns_sync *s = start_qemu(&a, 0, con, NULL);
+    grant(s, 0);
+    assert_int_equal(qns_sync_last_reply_us(s, 0), 0);
+    grant(s, 500);
+    grant(s, 0);
+    assert_int_equal(qns_sync_last_reply_us(s, 0), 0);
+    assert_int_equal(qns_sync_clock_us(s, 0), 500);
+    grant(s, 500);
+    assert_int_equal(qns_sync_last_reply_us(s, 0), 500);
+    qns_sync_free(s);
+    unlink(con);
+    g_free(con);
+}
+
+static char *slurp(const char *path)
+{
+    gchar *d = NULL;
+    if (!g_file_get_contents(path, &d, NULL, NULL)) {
+        return g_strdup("");
+    }
+    return d;
+}
+
+static void negative_grant_stops_qemu_with_status_1(void **state)
+{
+    (void)state;
+    ts_argv a;
+    char *con = console_name("negative");
+    qemu_argv(&a, NIC_NONE, NULL, NULL);
+    qns_sync *s = start_qemu(&a, 0, con, NULL);
+    grant(s, 100);
+    qns_guest *g = (qns_guest *)qns_sync_guest(s, 0);
+    int32_t bad = -5;
+    assert_int_equal(write(qns_guest_grant_fd(g), &bad, sizeof(bad)), sizeof(bad));
+    assert_int_equal(qns_guest_wait(g, 5000, err), 1);
+    int st = qns_guest_exit_status(g);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    char *out = slurp(con);
+    assert_non_null(strstr(out, "qqq: negative grant -5"));
+    g_free(out);
+    qns_sync_free(s);
+    unlink(con);
+    g_free(con);
+}
+
+static void eof_ends_qemu_with_status_0_promptly(void **state)
+{
+    (void)state;
+    ts_argv a;
+    char *con = console_name("eof");
+    qemu_argv(&a, NIC_VIRTIO, NULL, NULL);
+    qns_sync *s = start_qemu(&a, 1, con, NULL);
+    grant(s, 1000);
+    qns_guest *g = (qns_guest *)qns_sync_guest(s, 0);
+    long long t0 = ts_now_ms();
+    qns_guest_close(g);
+    assert_int_equal(qns_guest_wait(g, 1000, err), 1);
+    assert_true(ts_now_ms() - t0 < 1000);
+    char how[128];
+    qns_guest_describe_end(g, how, sizeof(how));
+    assert_string_equal(how, "exited with status 0");
+    qns_sync_free(s);
+    unlink(con);
+    g_free(con);
+}
+
+static void sigterm_while_waiting_ends_qemu_promptly(void **state)
+{
+    (void)state;
+    ts_argv a;
+    char *con = console_name("sigterm");
+    qemu_argv(&a, NIC_NONE, NULL, NULL);
+    qns_sync *s = start_qemu(&a, 0, con, NULL);
+    grant(s, 1000);
+    qns_guest *g = (qns_guest *)qns_sync_guest(s, 0);
+    long long t0 = ts_now_ms();
+    kill(qns_guest_pid(g), SIGTERM);
+    assert_int_equal(qns_guest_wait(g, 1000, err), 1);
+    assert_true(ts_now_ms() - t0 < 1000);
+    qns_sync_free(s);
+    unlink(con);
+    g_free(con);
+}
+
+/* Starts QEMU with a bad configuration: it must exit 1 before any grant,
+ * with `want` on its stderr. `qqq` replaces the -qqq option's value. */
+static void expect_refusal(const char *qqq, const char *const *extra, int drop_icount,
+                           int drop_rtc, const char *want)
+{
+    ts_argv a, b;
+    char *con = console_name("refuse");
+    qemu_argv(&a, NIC_NONE, NULL, extra);
+    b.n = 0;
+    for (int i = 0; i < a.n; i++) {
+        if ((drop_icount && !strcmp(a.v[i], "-icount")) ||
+            (drop_rtc && !strcmp(a.v[i], "-rtc"))) {
+            i++;
+            continue;
+        }
+        if (qqq && i > 0 && !strcmp(a.v[i - 1], "-qqq")) {
+            ts_add(&b, "%s", qqq);
+        } else {
+            ts_add(&b, "%s", a.v[i]);
+        }
+    }
+    qns_guest_spec spec = {.name = "qemu", .argv = b.v, .console_path = con};
+    qns_guest *g = qns_guest_spawn(&spec, err);
+    assert_non_null(g);
+    assert_int_equal(qns_guest_wait(g, 20000, err), 1);
+    int st = qns_guest_exit_status(g);
+    char *out = slurp(con);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || strstr(out, want) == NULL) {
+        fail_msg("wanted status 1 and '%s', got status 0x%x and: %s", want, st, out);
+    }
+    g_free(out);
+    qns_guest_free(g);
+    unlink(con);
+    g_free(con);
+}
+
+static void refusals_name_the_problem(void **state)
+{
+    (void)state;
+    expect_refusal("read=4", NULL, 0, 0, "-qqq: write=FD is required");
+    expect_refusal("write=3", NULL, 0, 0, "-qqq: read=FD is required");
+    expect_refusal("write=77,read=4", NULL, 0, 0, "-qqq: write=77 is not an open file descriptor");
+    expect_refusal("write=3,read=0", NULL, 0, 0, "-qqq: read=0 is not a pipe");
+    expect_refusal("write=4,read=3", NULL, 0, 0, "is not open for");
+    expect_refusal(NULL, NULL, 1, 0, "-qqq: requires -icount shift=N,sleep=off");
+    const char *sleep_on[] = {"-icount", "shift=1,sleep=on", NULL};
+    expect_refusal(NULL, sleep_on, 1, 0, "-qqq: requires -icount sleep=off");
+    const char *shift10[] = {"-icount", "shift=10,sleep=off", NULL};
+    expect_refusal(NULL, shift10, 1, 0,
+                   "-qqq: icount shift=10 is above 9 (one instruction would outweigh 1 us)");
+    const char *autoshift[] = {"-icount", "shift=auto,sleep=off", NULL};
+    expect_refusal(NULL, autoshift, 1, 0, "-qqq: requires a fixed -icount shift=N, not auto");
+    const char *hostclock[] = {"-rtc", "clock=host", NULL};
+    expect_refusal(NULL, hostclock, 0, 1, "-qqq: requires -rtc clock=vm");
+    expect_refusal(NULL, NULL, 0, 1, "-qqq: requires -rtc clock=vm");
+    const char *txbh[] = {"-netdev", "hubport,id=u0,hubid=0", "-device",
+                          "virtio-net-pci,netdev=u0,tx=bh",
+                          NULL};
+    expect_refusal(NULL, txbh, 0, 0, "tx=bh is not deterministic under -qqq, use tx=timer");
+    assert_int_equal(ts_child_count(), 0);
+}
+
+/* Runs the firmware's network boot for `rounds` rounds of 1 ms and records
+ * every frame. With `load`, a CPU-bound process competes the whole time. */
+static void network_boot_frames(nic_kind nic, int rounds, int load, frames *fr)
+{
+    pid_t burner = -1;
+    if (load) {
+        burner = fork();
+        if (burner == 0) {
+            volatile unsigned long x = 0;
+            for (;;) {
+                x++;
+            }
+        }
+    }
+    ts_argv a;
+    char *con = console_name("net");
+    qemu_argv(&a, nic, NULL, NULL);
+    memset(fr, 0, sizeof(*fr));
+    qns_sync *s = start_qemu(&a, 1, con, fr);
+    for (int k = 0; k < rounds; k++) {
+        grant(s, 1000);
+    }
+    qns_sync_free(s);
+    if (burner > 0) {
+        kill(burner, SIGKILL);
+        waitpid(burner, NULL, 0);
+    }
+    char *out = slurp(con);
+    assert_null(strstr(out, "late records"));
+    g_free(out);
+    unlink(con);
+    g_free(con);
+}
+
+static void identical_runs(nic_kind nic)
+{
+    frames *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+    network_boot_frames(nic, 6000, 0, a);
+    network_boot_frames(nic, 6000, 1, b);
+    /* iPXE sent DHCP discovers within the 6 s. */
+    assert_true(a->n >= 2);
+    assert_int_equal(a->outside_window, 0);
+    assert_int_equal(a->out_of_order, 0);
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        assert_int_equal(a->t[i], b->t[i]);
+        assert_int_equal(a->len[i], b->len[i]);
+        assert_int_equal(a->sum[i], b->sum[i]);
+    }
+    free(a);
+    free(b);
+    assert_int_equal(ts_child_count(), 0);
+}
+
+static void virtio_net_record_streams_are_identical_idle_and_loaded(void **state)
+{
+    (void)state;
+    identical_runs(NIC_VIRTIO);
+}
+
+static void e1000_record_streams_are_identical_idle_and_loaded(void **state)
+{
+    (void)state;
+    identical_runs(NIC_E1000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(replies_equal_grants_at_1us),
+        cmocka_unit_test(replies_equal_grants_at_10us_with_network_boot),
+        cmocka_unit_test(replies_equal_grants_at_1000us),
+        cmocka_unit_test(nothing_runs_before_the_first_grant),
+        cmocka_unit_test(barrier_answers_zero_without_running),
+        cmocka_unit_test(negative_grant_stops_qemu_with_status_1),
+        cmocka_unit_test(eof_ends_qemu_with_status_0_promptly),
+        cmocka_unit_test(sigterm_while_waiting_ends_qemu_promptly),
+        cmocka_unit_test(refusals_name_the_problem),
+        cmocka_unit_test(virtio_net_record_streams_are_identical_idle_and_loaded),
+        cmocka_unit_test(e1000_record_streams_are_identical_idle_and_loaded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

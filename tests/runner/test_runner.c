@@ -1,0 +1,635 @@
+/* The qns command-line runner, run as a subprocess on scenarios of fake
+ * guests: every class of scenario mistake with its exact FILE:LINE message
+ * and exit status 2; run + verify; a changed output fails verify and is
+ * named; pack -> unpack -> verify; report numbers on a capture of known
+ * content; SIGINT stops a run with valid captures and no process left. */
+#define _GNU_SOURCE
+#include "runner.h"
+#include "test_support.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <pcap/pcap.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+typedef struct result {
+    int status; /* exit status, or 128 + signal */
+    char *out, *err;
+} result;
+
+static void result_clear(result *r)
+{
+    g_free(r->out);
+    g_free(r->err);
+}
+
+/* Runs `qns ARGS...` and waits for it. */
+static result qns(const char *first, ...)
+{
+    const char *argv[16] = {QNS_BIN, first};
+    int n = 2;
+    va_list ap;
+    va_start(ap, first);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 15) {
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    result r = {0};
+    int ws = 0;
+    GError *ge = NULL;
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, &r.out, &r.err, &ws, &ge)) {
+        fail_msg("spawn: %s", ge->message);
+    }
+    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    return r;
+}
+
+static char *make_dir(const char *tag)
+{
+    char *d = g_strdup_printf("runner-%s-%d", tag, getpid());
+    g_mkdir_with_parents(d, 0755);
+    return d;
+}
+
+static char *write_file(const char *dir, const char *name, const char *text)
+{
+    char *p = g_build_filename(dir, name, NULL);
+    assert_true(g_file_set_contents(p, text, -1, NULL));
+    return p;
+}
+
+/* ---- scenario mistakes --------------------------------------------------------- */
+
+typedef struct bad_case {
+    const char *name;
+    const char *text;
+    const char *want; /* the stderr line after "FILE:" */
+} bad_case;
+
+#define HEAD "[scenario]\nduration = 1ms\n"
+#define GUEST_A "[guest a]\nprogram = " QNS_FAKE_GUEST "\n"
+#define GUEST_B "[guest b]\nprogram = " QNS_FAKE_GUEST "\n"
+
+static const bad_case bad_cases[] = {
+    {"unknown-section", HEAD "[router r1]\nx = 1\n",
+     "3: unknown section [router r1]; expected [scenario], [guest NAME], [node NAME] or "
+     "[link NAME]"},
+    {"unknown-key", HEAD GUEST_A "memroy = 256\n",
+     "5: unknown key 'memroy' in [guest a]; expected one of: memory, command, services, kernel, "
+     "initrd, append, disk, extra_args, ends_run, program, nicN.ip, nicN.mac, nicN.model, "
+     "nicN.latency"},
+    {"bad-duration", HEAD GUEST_A "[link lan]\ndelay = 5 parsecs\nmembers = a\n",
+     "6: delay: bad duration '5 parsecs' (expected a number and a unit: ns, us, ms, s, e.g. "
+     "100ns, 10us, 5ms, 1.5s)"},
+    {"unitless-duration", "[scenario]\nduration = 10\n",
+     "2: duration: bad duration '10' (expected a number and a unit: ns, us, ms, s, e.g. 100ns, "
+     "10us, 5ms, 1.5s)"},
+    {"bad-rate", HEAD GUEST_A "[link lan]\nrate = 100MBps\nmembers = a\n",
+     "6: rate: bad rate '100MBps' (expected a number and bps, kbps, Mbps or Gbps, or bit/s, "
+     "kbit/s, Mbit/s, Gbit/s, e.g. 100Mbps)"},
+    {"bad-loss", HEAD GUEST_A "[link lan]\nloss = 150%\nmembers = a\n",
+     "6: loss: bad loss rate '150%' (expected 0 .. 1 or 0% .. 100%, e.g. 0.01 or 1%)"},
+    {"bad-queue", HEAD GUEST_A "[link lan]\nqueue = 10kB\nmembers = a\n",
+     "6: queue: bad queue size '10kB' (expected a number of packets, e.g. 100p)"},
+    {"bad-quantum", "[scenario]\nduration = 1ms\nquantum = 1500ns\n",
+     "3: quantum: '1500ns' is not a whole, non-zero number of microseconds"},
+    {"dangling-member", HEAD GUEST_A "[link lan]\nmembers = a, c\n",
+     "6: members: 'c' is neither a [guest c] nor a [node c] of this file"},
+    {"node-without-address", HEAD GUEST_A "[node r]\n[link lan]\nmembers = a, r\n",
+     "7: members: node r needs an address: r=A.B.C.D/P"},
+    {"p2p-three-members", HEAD GUEST_A GUEST_B "[node r]\n[link w]\ntype = p2p\n"
+                                               "members = a, b, r=10.0.0.3/24\n",
+     "10: members: a p2p link has exactly two members, got 3"},
+    {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
+     "4: kernel: cannot read 'no-such-bzImage': No such file or directory"},
+    {"missing-disk", HEAD "[guest k]\ndisk = /nonexistent/disk.qcow2\n",
+     "4: disk: cannot read '/nonexistent/disk.qcow2': No such file or directory"},
+    {"duplicate-name", HEAD GUEST_A "[node a]\n",
+     "5: name a is already used by [guest a] at line 3"},
+    {"duplicate-key", HEAD GUEST_A "nic0.ip = 10.0.0.1/24\nnic0.ip = 10.0.0.2/24\n",
+     "6: key 'nic0.ip' is set twice in [guest a] (first at line 5)"},
+    {"not-key-value", HEAD GUEST_A "members a b\n",
+     "5: expected KEY = VALUE or [section], got 'members a b'"},
+    {"bad-ip", HEAD GUEST_A "nic0.ip = 10.0.0.300/24\n",
+     "5: nic0.ip: bad IPv4 address '10.0.0.300/24' (expected A.B.C.D/PREFIX, e.g. 10.0.0.1/24)"},
+    {"bad-model", HEAD GUEST_A "nic1.model = rtl8139\n",
+     "5: nic1.model: unknown NIC model 'rtl8139'; expected virtio or e1000"},
+    {"bad-link-type", HEAD GUEST_A "[link l]\ntype = wifi\nmembers = a\n",
+     "6: type: unknown link type 'wifi'; expected csma or p2p"},
+    {"bad-client", HEAD "[node n]\nudp-echo-client = 10.0.0.1:9 count=3 every=1s\n",
+     "4: udp-echo-client: unknown option 'every'; expected count, interval, size, start"},
+    {"no-duration", "[scenario]\nseed = 3\n",
+     "1: [scenario] needs duration = ..., e.g. duration = 10s"},
+    /* An error the C API finds while building: still FILE:LINE, still 2. */
+    {"api-bad-mac", HEAD GUEST_A "nic0.mac = 52:54:00:zz:00:01\n",
+     "3: guest a NIC 0: bad MAC address '52:54:00:zz:00:01'"},
+};
+
+static void each_scenario_mistake_names_file_and_line_and_exits_2(void **state)
+{
+    (void)state;
+    char *dir = make_dir("bad");
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+        const bad_case *c = &bad_cases[i];
+        char *name = g_strdup_printf("%s.ini", c->name);
+        char *path = write_file(dir, name, c->text);
+        char *out = g_build_filename(dir, c->name, NULL);
+        result r = qns("run", path, "-o", out, NULL);
+        char *want = g_strdup_printf("%s:%s\n", path, c->want);
+        if (r.status != 2 || strstr(r.err, want) == NULL) {
+            fail_msg("%s: status %d, stderr:\n%s\nwanted:\n%s", c->name, r.status, r.err, want);
+        }
+        /* Nothing ran: no output folder for file mistakes. */
+        if (strcmp(c->name, "api-bad-mac") != 0) {
+            assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+        }
+        result_clear(&r);
+        g_free(want);
+        g_free(out);
+        g_free(path);
+        g_free(name);
+    }
+    assert_int_equal(ts_child_count(), 0);
+    g_free(dir);
+}
+
+static void every_mistake_of_a_file_is_reported_not_only_the_first(void **state)
+{
+    (void)state;
+    char *dir = make_dir("many");
+    char *path = write_file(dir, "x.ini",
+                            HEAD GUEST_A "colour = red\n[link l]\nrate = fast\nmembers = a, zz\n");
+    result r = qns("run", path, "-o", "never", NULL);
+    assert_int_equal(r.status, 2);
+    gchar **lines = g_strsplit(r.err, "\n", -1);
+    assert_int_equal(g_strv_length(lines), 4); /* three messages and the empty tail */
+    assert_true(g_str_has_prefix(lines[0], path));
+    assert_non_null(strstr(lines[0], ":5: unknown key 'colour'"));
+    assert_non_null(strstr(lines[1], ":7: rate: bad rate 'fast'"));
+    assert_non_null(strstr(lines[2], ":8: members: 'zz' is neither"));
+    g_strfreev(lines);
+    result_clear(&r);
+    g_free(path);
+    g_free(dir);
+}
+
+static void units_are_read_as_people_write_them(void **state)
+{
+    (void)state;
+    char *why = NULL;
+    uint64_t v;
+    const struct {
+        const char *s;
+        uint64_t ns;
+    } d[] = {{"100ns", 100},         {"10us", 10000},   {"5ms", 5000000},
+             {"2s", 2000000000},     {"1.5s", 1500000000}, {"0.1s", 100000000},
+             {"2.5 ms", 2500000}};
+    for (size_t i = 0; i < G_N_ELEMENTS(d); i++) {
+        assert_int_equal(rn_parse_duration_ns(d[i].s, &v, &why), 0);
+        assert_int_equal(v, d[i].ns);
+    }
+    assert_int_equal(rn_parse_duration_ns("1.5ns", &v, &why), -1);
+    g_free(why);
+    const struct {
+        const char *s;
+        uint64_t bps;
+    } r[] = {{"10Mbps", 10000000},     {"100Mbit/s", 100000000}, {"1Gbps", 1000000000},
+             {"500kbps", 500000},      {"9600bps", 9600},        {"1.5Mbps", 1500000}};
+    for (size_t i = 0; i < G_N_ELEMENTS(r); i++) {
+        assert_int_equal(rn_parse_rate_bps(r[i].s, &v, &why), 0);
+        assert_int_equal(v, r[i].bps);
+    }
+    double loss;
+    assert_int_equal(rn_parse_loss("1%", &loss, &why), 0);
+    assert_true(loss > 0.00999 && loss < 0.01001);
+    assert_int_equal(rn_parse_loss("0.01", &loss, &why), 0);
+    assert_true(loss > 0.00999 && loss < 0.01001);
+    uint32_t q;
+    assert_int_equal(rn_parse_queue("100p", &q, &why), 0);
+    assert_int_equal(q, 100);
+    assert_int_equal(rn_parse_queue("100", &q, &why), 0);
+    assert_int_equal(q, 100);
+}
+
+/* ---- run, verify, pack ------------------------------------------------------------- */
+
+/* Two fake guests on a CSMA LAN: a sends six frames, b echoes them. */
+static char *fake_lan(const char *dir, const char *duration, const char *every)
+{
+    char *text = g_strdup_printf("# generated by test_runner\n"
+                                 "[scenario]\nname = fakelan\nduration = %s\nseed = 7\n\n"
+                                 "[guest a]\nprogram = %s send:5000:0:98 %s\n"
+                                 "nic0.mac = 52:54:00:00:00:01\n\n"
+                                 "[guest b]\nprogram = %s echo:0\n\n"
+                                 "[link lan]\ntype = csma\nrate = 100Mbps\ndelay = 1us\n"
+                                 "capture = true\nmembers = a, b\n",
+                                 duration, QNS_FAKE_GUEST, every, QNS_FAKE_GUEST);
+    char *p = write_file(dir, "fakelan.ini", text);
+    g_free(text);
+    return p;
+}
+
+static char *run_fake_lan(const char *dir)
+{
+    char *ini = fake_lan(dir, "2ms", "every:100000:100000:0:98:5");
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "guest a: 6 frames out, 6 frames in, clock 0.002000 s\n"));
+    result_clear(&r);
+    g_free(ini);
+    const char *files[] = {"manifest.json", "scenario.ini", "a-nic0.pcap", "b-nic0.pcap",
+                           "lan-0-0.pcap", "lan-1-0.pcap", "a.console", "b.console"};
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+        char *p = g_build_filename(out, files[i], NULL);
+        assert_true(g_file_test(p, G_FILE_TEST_IS_REGULAR));
+        g_free(p);
+    }
+    return out;
+}
+
+static void run_then_verify_matches_every_output(void **state)
+{
+    (void)state;
+    char *dir = make_dir("verify");
+    char *out = run_fake_lan(dir);
+    result r = qns("verify", out, NULL);
+    if (r.status != 0) {
+        fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "verify: OK: all 6 files match"));
+    assert_non_null(strstr(r.out, "\nlan-0-0.pcap "));
+    result_clear(&r);
+    assert_int_equal(ts_child_count(), 0);
+    g_free(out);
+    g_free(dir);
+}
+
+static void changed_output_fails_verify_and_is_named(void **state)
+{
+    (void)state;
+    char *dir = make_dir("tamper");
+    char *out = run_fake_lan(dir);
+    /* A file kept in the folder no longer matches its manifest hash. */
+    char *pcap = g_build_filename(out, "lan-1-0.pcap", NULL);
+    gchar *data;
+    gsize len;
+    assert_true(g_file_get_contents(pcap, &data, &len, NULL));
+    data[len - 1] ^= 1;
+    assert_true(g_file_set_contents(pcap, data, (gssize)len, NULL));
+    g_free(data);
+    result r = qns("verify", out, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "MISMATCH (folder copy changed)"));
+    assert_non_null(strstr(r.out, "verify: FAILED: 1 of 6 files differ: lan-1-0.pcap\n"));
+    result_clear(&r);
+
+    /* The manifest expects other bytes than the re-run gives. */
+    char *man = g_build_filename(out, "manifest.json", NULL);
+    assert_true(g_file_get_contents(man, &data, &len, NULL));
+    char *at = strstr(data, "\"a-nic0.pcap\" : \"");
+    assert_non_null(at);
+    at += strlen("\"a-nic0.pcap\" : \"");
+    *at = *at == '0' ? '1' : '0';
+    assert_true(g_file_set_contents(man, data, (gssize)len, NULL));
+    g_free(data);
+    r = qns("verify", out, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "verify: FAILED: 2 of 6 files differ: a-nic0.pcap, "
+                                  "lan-1-0.pcap\n"));
+    gchar **lines = g_strsplit(r.out, "\n", -1);
+    int seen = 0;
+    for (gchar **l = lines; *l; l++) {
+        if (g_str_has_prefix(*l, "a-nic0.pcap ")) {
+            assert_true(g_str_has_suffix(*l, "  MISMATCH"));
+            seen = 1;
+        }
+    }
+    assert_true(seen);
+    g_strfreev(lines);
+    result_clear(&r);
+    g_free(man);
+    g_free(pcap);
+    g_free(out);
+    g_free(dir);
+}
+
+static void pack_unpack_elsewhere_then_verify_passes(void **state)
+{
+    (void)state;
+    char *dir = make_dir("pack");
+    char *out = run_fake_lan(dir);
+    result r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "into "));
+    result_clear(&r);
+    char *tarball = g_strdup_printf("%s.tar.gz", out);
+    char *fresh = g_build_filename(dir, "fresh", NULL);
+    g_mkdir_with_parents(fresh, 0755);
+    const char *tar[] = {"tar", "-xzf", tarball, "-C", fresh, NULL};
+    int ws;
+    assert_true(g_spawn_sync(NULL, (char **)tar, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, &ws, NULL));
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    char *unpacked = g_build_filename(fresh, "run", NULL);
+    char *readme = g_build_filename(unpacked, "README.txt", NULL);
+    gchar *text;
+    assert_true(g_file_get_contents(readme, &text, NULL, NULL));
+    assert_non_null(strstr(text, "qns verify run\n"));
+    g_free(text);
+    r = qns("verify", unpacked, NULL);
+    if (r.status != 0) {
+        fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "verify: OK: all 6 files match"));
+    result_clear(&r);
+    g_free(readme);
+    g_free(unpacked);
+    g_free(fresh);
+    g_free(tarball);
+    g_free(out);
+    g_free(dir);
+}
+
+/* ---- report ------------------------------------------------------------------------- */
+
+static uint16_t csum(const uint8_t *d, size_t n)
+{
+    uint32_t s = 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        s += (uint32_t)(d[i] << 8 | d[i + 1]);
+    }
+    while (s >> 16) {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    return (uint16_t)~s;
+}
+
+/* Ethernet + IPv4 header from src to dst (last octets), protocol, payload. */
+static size_t frame(uint8_t *f, int src, int dst, uint8_t proto, const uint8_t *l4, size_t n)
+{
+    memset(f, 0, 14 + 20);
+    f[5] = (uint8_t)dst;
+    f[11] = (uint8_t)src;
+    f[12] = 0x08;
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)((20 + n) >> 8);
+    ip[3] = (uint8_t)(20 + n);
+    ip[8] = 64;
+    ip[9] = proto;
+    ip[12] = 10;
+    ip[15] = (uint8_t)src;
+    ip[16] = 10;
+    ip[19] = (uint8_t)dst;
+    uint16_t c = csum(ip, 20);
+    ip[10] = (uint8_t)(c >> 8);
+    ip[11] = (uint8_t)c;
+    memcpy(f + 34, l4, n);
+    return 34 + n;
+}
+
+static void dump(pcap_dumper_t *d, uint64_t t_ns, const uint8_t *f, size_t n)
+{
+    struct pcap_pkthdr h = {.caplen = (bpf_u_int32)n, .len = (bpf_u_int32)n};
+    h.ts.tv_sec = (time_t)(t_ns / 1000000000u);
+    h.ts.tv_usec = (suseconds_t)(t_ns % 1000000000u); /* nanoseconds in a nano pcap */
+    pcap_dump((u_char *)d, &h, f);
+}
+
+static void write_known_capture(const char *path)
+{
+    pcap_t *p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535,
+                                                     PCAP_TSTAMP_PRECISION_NANO);
+    pcap_dumper_t *d = pcap_dump_open(p, path);
+    assert_non_null(d);
+    uint8_t f[200], icmp[64];
+    /* Three pings 10.0.0.1 -> 10.0.0.2 at 1, 2, 3 s; replies after 100, 200, 300 us. */
+    for (int k = 0; k < 3; k++) {
+        memset(icmp, 0, sizeof(icmp));
+        icmp[0] = 8;
+        icmp[5] = 7;           /* id 7 */
+        icmp[7] = (uint8_t)k;  /* seq */
+        size_t n = frame(f, 1, 2, 1, icmp, sizeof(icmp));
+        dump(d, (uint64_t)(k + 1) * 1000000000u, f, n);
+        icmp[0] = 0;
+        n = frame(f, 2, 1, 1, icmp, sizeof(icmp));
+        dump(d, (uint64_t)(k + 1) * 1000000000u + (uint64_t)(k + 1) * 100000u, f, n);
+    }
+    /* TCP 10.0.0.1:5000 -> 10.0.0.2:80: 100 bytes at 4 s, ACKed 2 ms later;
+     * 100 more at 4.010 s, sent again at 4.020 s, ACKed at 4.025 s (no sample). */
+    uint8_t tcp[120];
+    const uint64_t sends[] = {4000000000u, 4010000000u, 4020000000u};
+    const uint32_t seqs[] = {1000, 1100, 1100};
+    for (int k = 0; k < 3; k++) {
+        memset(tcp, 0, sizeof(tcp));
+        tcp[0] = 0x13;
+        tcp[1] = 0x88; /* 5000 */
+        tcp[3] = 80;
+        tcp[4] = (uint8_t)(seqs[k] >> 24);
+        tcp[5] = (uint8_t)(seqs[k] >> 16);
+        tcp[6] = (uint8_t)(seqs[k] >> 8);
+        tcp[7] = (uint8_t)seqs[k];
+        tcp[12] = 0x50;
+        tcp[13] = 0x18; /* PSH ACK */
+        size_t n = frame(f, 1, 2, 6, tcp, 120);
+        dump(d, sends[k], f, n);
+        if (k != 1) {
+            uint32_t ack = seqs[k] + 100;
+            memset(tcp, 0, 20);
+            tcp[1] = 80;
+            tcp[2] = 0x13;
+            tcp[3] = 0x88;
+            tcp[8] = (uint8_t)(ack >> 24);
+            tcp[9] = (uint8_t)(ack >> 16);
+            tcp[10] = (uint8_t)(ack >> 8);
+            tcp[11] = (uint8_t)ack;
+            tcp[12] = 0x50;
+            tcp[13] = 0x10;
+            n = frame(f, 2, 1, 6, tcp, 20);
+            dump(d, sends[k] + (k == 0 ? 2000000u : 5000000u), f, n);
+        }
+    }
+    pcap_dump_close(d);
+    pcap_close(p);
+}
+
+static void report_prints_flows_and_rtts_of_a_known_capture(void **state)
+{
+    (void)state;
+    char *dir = make_dir("report");
+    char *pcap = g_build_filename(dir, "known.pcap", NULL);
+    write_known_capture(pcap);
+    result r = qns("report", dir, NULL);
+    if (r.status != 0) {
+        fail_msg("report: %d\n%s%s", r.status, r.out, r.err);
+    }
+    char want[1024];
+    assert_non_null(strstr(r.out, "capture known.pcap: Ethernet, 11 packets (11 IPv4), "
+                                  "1.000000000 s .. 4.025000000 s\n"));
+    /* 3 x 84 bytes over 2 s; RTTs 0.1, 0.2, 0.3 ms. */
+    snprintf(want, sizeof(want), "  %-46s %8d %10d %16s %6d %10s %10s %10s\n",
+             "ICMP 10.0.0.1 -> 10.0.0.2", 3, 252, "1.008 kbit/s", 3, "0.100", "0.200", "0.300");
+    assert_non_null(strstr(r.out, want));
+    snprintf(want, sizeof(want), "  %-46s %8d %10d %16s %6s %10s %10s %10s\n",
+             "ICMP 10.0.0.2 -> 10.0.0.1", 3, 252, "1.008 kbit/s", "-", "-", "-", "-");
+    assert_non_null(strstr(r.out, want));
+    /* 3 x 140 bytes over 20 ms = 168 kbit/s; one RTT sample of 2 ms (Karn). */
+    snprintf(want, sizeof(want), "  %-46s %8d %10d %16s %6d %10s %10s %10s\n",
+             "TCP 10.0.0.1:5000 -> 10.0.0.2:80", 3, 420, "168.000 kbit/s", 1, "2.000", "2.000",
+             "2.000");
+    assert_non_null(strstr(r.out, want));
+    result_clear(&r);
+    char *gnuplot = g_find_program_in_path("gnuplot");
+    if (gnuplot) {
+        const char *pngs[] = {"known-throughput.png", "known-rtt.png"};
+        for (int i = 0; i < 2; i++) {
+            char *p = g_build_filename(dir, "report", pngs[i], NULL);
+            assert_true(g_file_test(p, G_FILE_TEST_IS_REGULAR));
+            g_free(p);
+        }
+    }
+    g_free(gnuplot);
+    g_free(pcap);
+    g_free(dir);
+}
+
+/* ---- SIGINT -------------------------------------------------------------------------- */
+
+static int count_packets(const char *path)
+{
+    char e[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
+    if (p == NULL) {
+        fail_msg("%s: %s", path, e);
+    }
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    int n = 0, r;
+    while ((r = pcap_next_ex(p, &h, &d)) == 1) {
+        n++;
+    }
+    assert_int_equal(r, PCAP_ERROR_BREAK); /* clean end of file, not a truncated record */
+    pcap_close(p);
+    return n;
+}
+
+static void sigint_stops_the_run_with_valid_captures_and_no_process(void **state)
+{
+    (void)state;
+    /* Orphaned guests would become our children: ts_child_count sees them. */
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    char *dir = make_dir("sigint");
+    /* a and b echo each other's frames: traffic until the end of time. */
+    char *ini = fake_lan(dir, "100s", "echo:0");
+    char *out = g_build_filename(dir, "run", NULL);
+    char *log = g_build_filename(dir, "stdout.txt", NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (freopen(log, "w", stdout) == NULL) {
+            _exit(126);
+        }
+        execl(QNS_BIN, QNS_BIN, "run", ini, "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait until the run is under way, then interrupt it. */
+    long long t0 = ts_now_ms();
+    char *data = NULL;
+    while (ts_now_ms() - t0 < 10000) {
+        g_free(data);
+        data = NULL;
+        g_file_get_contents(log, &data, NULL, NULL);
+        if (data && strstr(data, "qns: running")) {
+            break;
+        }
+        g_usleep(20000);
+    }
+    g_free(data);
+    g_usleep(300000);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 130);
+    g_usleep(100000);
+    assert_int_equal(ts_child_count(), 0);
+
+    assert_true(g_file_get_contents(log, &data, NULL, NULL));
+    assert_non_null(strstr(data, "qns: stopped by SIGINT at virtual time"));
+    g_free(data);
+    const char *pcaps[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap"};
+    for (size_t i = 0; i < G_N_ELEMENTS(pcaps); i++) {
+        char *p = g_build_filename(out, pcaps[i], NULL);
+        assert_true(count_packets(p) > 0);
+        g_free(p);
+    }
+    char *man = g_build_filename(out, "manifest.json", NULL);
+    assert_true(g_file_get_contents(man, &data, NULL, NULL));
+    assert_non_null(strstr(data, "\"status\" : \"interrupted\""));
+    g_free(data);
+    /* An interrupted run depends on when it stopped: verify refuses it. */
+    result r = qns("verify", out, NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "did not complete (interrupted)"));
+    result_clear(&r);
+    g_free(man);
+    g_free(log);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+static void help_lists_every_command(void **state)
+{
+    (void)state;
+    result r = qns("--help", NULL);
+    assert_int_equal(r.status, 0);
+    const char *cmds[] = {"run FILE", "verify DIR", "pack DIR", "report DIR"};
+    for (int i = 0; i < 4; i++) {
+        assert_non_null(strstr(r.out, cmds[i]));
+    }
+    result_clear(&r);
+    const char *sub[] = {"run", "verify", "pack", "report"};
+    for (int i = 0; i < 4; i++) {
+        r = qns(sub[i], "--help", NULL);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "Usage:"));
+        result_clear(&r);
+    }
+    r = qns("frobnicate", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "qns: unknown command 'frobnicate'; run 'qns --help'\n");
+    result_clear(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(units_are_read_as_people_write_them),
+        cmocka_unit_test(each_scenario_mistake_names_file_and_line_and_exits_2),
+        cmocka_unit_test(every_mistake_of_a_file_is_reported_not_only_the_first),
+        cmocka_unit_test(help_lists_every_command),
+        cmocka_unit_test(run_then_verify_matches_every_output),
+        cmocka_unit_test(changed_output_fails_verify_and_is_named),
+        cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
+        cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
+        cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
