@@ -4,6 +4,7 @@
  * processes, measured in the same run. Prints one table.
  */
 #define _GNU_SOURCE
+#include "bench_util.h"
 #include "qns_sync.h"
 
 #include <errno.h>
@@ -14,60 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int xfer(int fd, void *p, int out)
-{
-    for (;;) {
-        ssize_t n = out ? write(fd, p, 4) : read(fd, p, 4);
-        if (n == 4) {
-            return 0;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        return -1;
-    }
-}
-
-static double raw_pipe(long rounds)
-{
-    int a[2], b[2];
-    if (pipe2(a, O_CLOEXEC) < 0 || pipe2(b, O_CLOEXEC) < 0) {
-        perror("pipe");
-        exit(1);
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        int v;
-        close(a[1]);
-        close(b[0]);
-        while (xfer(a[0], &v, 0) == 0 && xfer(b[1], &v, 1) == 0) {
-        }
-        _exit(0);
-    }
-    close(a[0]);
-    close(b[1]);
-    int v = 10;
-    double t0 = now_s();
-    for (long i = 0; i < rounds; i++) {
-        if (xfer(a[1], &v, 1) < 0 || xfer(b[0], &v, 0) < 0) {
-            fprintf(stderr, "raw pipe failed\n");
-            exit(1);
-        }
-    }
-    double dt = now_s() - t0;
-    close(a[1]);
-    close(b[0]);
-    waitpid(pid, NULL, 0);
-    return rounds / dt;
-}
 
 static double core(const char *fake, int guests, int nics, long rounds)
 {
@@ -91,16 +38,16 @@ static double core(const char *fake, int guests, int nics, long rounds)
             exit(1);
         }
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long k = 1; k <= rounds; k++) {
         if (qns_sync_round_to(s, 10 * k, err) < 0) {
             fprintf(stderr, "bench: %s\n", err);
             exit(1);
         }
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     qns_sync_free(s);
-    return rounds / dt;
+    return (double)rounds / dt;
 }
 
 int main(int argc, char **argv)
@@ -110,7 +57,7 @@ int main(int argc, char **argv)
         return 2;
     }
     long rounds = argc > 2 ? atol(argv[2]) : 100000;
-    double raw = raw_pipe(rounds);
+    double raw = bench_raw_pipe(rounds);
     double c1 = core(argv[1], 1, 0, rounds);
     double c1n = core(argv[1], 1, 1, rounds);
     double c4 = core(argv[1], 4, 0, rounds / 4);

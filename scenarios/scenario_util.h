@@ -21,6 +21,7 @@ int scenario_run(qns_sim *sim, const char *name, uint64_t duration_ns, int guest
                  const char *out_dir);
 
 /* The ready scenarios (scenario_defs.c); NULL with err set on failure. */
+typedef qns_sim *(*scenario_fn_t)(const char *out, uint32_t quantum_us, char *err);
 qns_sim *scenario_lan_ping(const char *out, uint32_t quantum_us, char *err);
 qns_sim *scenario_udp_echo_p2p(const char *out, uint32_t quantum_us, char *err);
 qns_sim *scenario_iperf_bottleneck(const char *out, uint32_t quantum_us, char *err);

@@ -91,6 +91,7 @@ struct qns_sim {
     std::string qemu;
     std::string guestDir;
     std::vector<QnsGuestDesc> guests;
+    std::vector<std::vector<const char *>> argvs;
     std::vector<std::string> nodeNames;
     std::vector<LinkDesc> links;
     std::vector<AppDesc> apps;
@@ -154,7 +155,26 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
         }
     }
     sim->guests.push_back(d);
+    sim->argvs.clear(); /* pointers into guests may have moved */
     return static_cast<int>(sim->guests.size()) - 1;
+}
+
+const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest)
+{
+    if (guest < 0 || guest >= static_cast<int>(sim->guests.size())) {
+        return nullptr;
+    }
+    auto self = const_cast<qns_sim *>(sim);
+    if (self->argvs.size() != sim->guests.size()) {
+        self->argvs.assign(sim->guests.size(), {});
+        for (size_t i = 0; i < sim->guests.size(); i++) {
+            for (const auto &a : sim->guests[i].argv) {
+                self->argvs[i].push_back(a.c_str());
+            }
+            self->argvs[i].push_back(nullptr);
+        }
+    }
+    return self->argvs[static_cast<size_t>(guest)].data();
 }
 
 int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf)

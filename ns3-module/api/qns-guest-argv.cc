@@ -225,6 +225,9 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed,
         if (cfg.services && *cfg.services) {
             append += std::string(" qns.services=") + cfg.services;
         }
+        if (cfg.kernel_args && *cfg.kernel_args) {
+            append += std::string(" ") + cfg.kernel_args;
+        }
         if (cfg.command) {
             gchar *b64 = g_base64_encode(reinterpret_cast<const guchar *>(cfg.command),
                                          std::strlen(cfg.command));

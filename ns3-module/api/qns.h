@@ -52,6 +52,8 @@ typedef struct qns_guest_config {
     const char *kernel;   /* own kernel instead of the default guest's */
     const char *initrd;   /* own initrd */
     const char *append;   /* own kernel command line (replaces the default's) */
+    const char *kernel_args; /* appended to the default guest's command line,
+                                e.g. "qns.route=10.0.9.0/24,10.0.0.254" */
     const char *disk;     /* a disk image, attached as a virtio disk, snapshot mode */
     const char *const *extra_args; /* more QEMU arguments, NULL-terminated */
     int ends_run;         /* the run ends once every guest with ends_run powered off */
@@ -105,6 +107,9 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf);
 /* Calls fn about every interval_ms of wall time during qns_sim_run, and once
  * at the end. */
 void qns_sim_set_progress(qns_sim *sim, qns_progress_fn fn, void *ctx, uint32_t interval_ms);
+
+/* The command line a guest will run with (NULL-terminated, owned by sim). */
+const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest);
 
 /* Each returns the new object's index, or -1. */
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf);

@@ -1,0 +1,227 @@
+/*
+ * bench_qemu - what the patched QEMU, the default guest and the scenarios
+ * cost in wall time, each against its baseline measured in the same run:
+ *   - rounds/s of an idle QEMU at 10 us and 1 ms grants vs raw pipe ping-pong
+ *   - a CPU-bound guest under -qqq at 1 ms grants vs the same QEMU free-running
+ *   - the default guest's boot to power-off under grants, in wall and virtual s
+ *   - lan_ping and iperf_bottleneck: wall s per virtual s and rounds/s at 10/100 us
+ *
+ * Usage: bench_qemu QEMU GUEST_DIR
+ */
+#define _GNU_SOURCE
+#include "bench_util.h"
+#include "qns.h"
+#include "qns_sync.h"
+#include "scenario_util.h"
+
+#include <fcntl.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char err[QNS_ERRBUF_SIZE];
+
+static void die(const char *what)
+{
+    fprintf(stderr, "bench_qemu: %s: %s\n", what, err);
+    exit(1);
+}
+
+/* The default guest's QEMU command line for `command`, no NIC. */
+static char **guest_argv(const char *command)
+{
+    qns_sim *sim = qns_sim_new(NULL, err);
+    qns_guest_config g = {.name = "bench", .command = command};
+    if (qns_sim_add_guest(sim, &g, err) < 0) {
+        die("guest");
+    }
+    const char *const *a = qns_sim_guest_argv(sim, 0);
+    int n = 0;
+    while (a[n]) {
+        n++;
+    }
+    char **copy = calloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        copy[i] = strdup(a[i]);
+    }
+    qns_sim_free(sim);
+    return copy;
+}
+
+/* Grants of `grant_us` until the guest powers off; returns wall seconds. */
+static double run_granted(char **argv, int32_t grant_us, int64_t *virtual_us, uint64_t *rounds)
+{
+    qns_sync_options o = {.watchdog_ms = 60000, .exit_zero_is_done = 1};
+    qns_sync *s = qns_sync_new(&o, err);
+    qns_guest_spec spec = {.name = "bench", .argv = (const char *const *)argv};
+    if (qns_sync_add_guest(s, &spec, err) < 0) {
+        die("spawn");
+    }
+    double t0 = bench_now_s();
+    while (!qns_sync_guest_done(s, 0)) {
+        if (qns_sync_round(s, &grant_us, err) < 0) {
+            die("round");
+        }
+    }
+    double dt = bench_now_s() - t0;
+    *virtual_us = qns_sync_clock_us(s, 0);
+    *rounds = qns_sync_rounds(s, 0);
+    qns_sync_free(s);
+    return dt;
+}
+
+/* The same command line without -qqq: QEMU runs free under icount. */
+static double run_free(char **argv)
+{
+    const char *a[128];
+    int n = 0;
+    for (int i = 0; argv[i] && n < 127; i++) {
+        if (!strcmp(argv[i], "-qqq")) {
+            i++;
+            continue;
+        }
+        a[n++] = argv[i];
+    }
+    a[n] = NULL;
+    double t0 = bench_now_s();
+    pid_t p = fork();
+    if (p == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execv(a[0], (char *const *)a);
+        _exit(127);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        snprintf(err, sizeof(err), "free-running QEMU ended with 0x%x", st);
+        die("free run");
+    }
+    return bench_now_s() - t0;
+}
+
+static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds)
+{
+    char q[64];
+    qns_guest_qqq_option(q, sizeof(q));
+    const char *argv[] = {qemu, "-machine", "pc", "-accel", "tcg", "-nodefaults",
+                          "-no-user-config", "-display", "none", "-m", "128M", "-icount",
+                          "shift=1,sleep=off", "-rtc", "clock=vm", "-qqq", q, NULL};
+    qns_sync *s = qns_sync_new(NULL, err);
+    qns_guest_spec spec = {.name = "idle", .argv = argv};
+    if (qns_sync_add_guest(s, &spec, err) < 0) {
+        die("spawn");
+    }
+    /* Let the firmware give up booting and halt first. */
+    int32_t warm = 1000;
+    for (int k = 0; k < 3000; k++) {
+        if (qns_sync_round(s, &warm, err) < 0) {
+            die("warm-up");
+        }
+    }
+    double t0 = bench_now_s();
+    for (long k = 0; k < rounds; k++) {
+        if (qns_sync_round(s, &grant_us, err) < 0) {
+            die("round");
+        }
+    }
+    double dt = bench_now_s() - t0;
+    qns_sync_free(s);
+    return (double)rounds / dt;
+}
+
+static void scenario_row(const char *name, scenario_fn_t fn, uint32_t quantum_us)
+{
+    int p[2];
+    if (pipe(p) < 0) {
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *dir = g_strdup_printf("bench-%s-%u", name, quantum_us);
+        g_mkdir_with_parents(dir, 0755);
+        qns_sim *sim = fn(dir, quantum_us, err);
+        double t0 = bench_now_s();
+        if (sim == NULL || qns_sim_run(sim, 120000000000ull, err) != 0) {
+            fprintf(stderr, "bench_qemu: %s: %s\n", name, err);
+            _exit(1);
+        }
+        double r[3] = {bench_now_s() - t0, (double)qns_sim_end_ns(sim) / 1e9,
+                       (double)qns_sim_rounds(sim)};
+        if (write(p[1], r, sizeof(r)) != sizeof(r)) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    close(p[1]);
+    double r[3];
+    int ok = read(p[0], r, sizeof(r)) == sizeof(r);
+    close(p[0]);
+    waitpid(pid, NULL, 0);
+    if (!ok) {
+        printf("%-44s %12s\n", name, "failed");
+        return;
+    }
+    char label[96];
+    snprintf(label, sizeof(label), "%s, quantum %u us", name, quantum_us);
+    printf("%-44s %9.2f s %9.2f s %12.1f %12.0f\n", label, r[0], r[1], r[0] / r[1],
+           r[2] / r[0]);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s QEMU GUEST_DIR\n", argv[0]);
+        return 2;
+    }
+    setenv("QNS_QEMU", argv[1], 1);
+    setenv("QNS_GUEST_DIR", argv[2], 1);
+
+    double raw = bench_raw_pipe(50000);
+    double idle10 = idle_rounds_per_s(argv[1], 10, 20000);
+    double idle1000 = idle_rounds_per_s(argv[1], 1000, 2000);
+    printf("\npatched QEMU, idle guest (firmware halted)\n");
+    printf("%-44s %12s %10s\n", "what", "rounds/s", "vs raw");
+    printf("%-44s %12.0f %9.1f%%\n", "raw pipe ping-pong (baseline)", raw, 100.0);
+    printf("%-44s %12.0f %9.1f%%\n", "-qqq, 10 us grants", idle10, 100 * idle10 / raw);
+    printf("%-44s %12.0f %9.1f%%\n", "-qqq, 1 ms grants", idle1000, 100 * idle1000 / raw);
+
+    char **busy = guest_argv("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i");
+    int64_t vus;
+    uint64_t rounds;
+    double wq = run_granted(busy, 1000, &vus, &rounds);
+    double wf = run_free(busy);
+    printf("\nCPU-bound default guest (boot, 300000 shell loop turns, power-off)\n");
+    printf("%-44s %12s %10s\n", "what", "wall s", "ratio");
+    printf("%-44s %12.2f %10.3f\n", "free-running -icount (baseline)", wf, 1.0);
+    printf("%-44s %12.2f %10.3f   (%.3f s virtual, %llu rounds)\n", "-qqq, 1 ms grants", wq,
+           wq / wf, (double)vus / 1e6, (unsigned long long)rounds);
+
+    char **boot = guest_argv("true");
+    printf("\ndefault guest, boot to power-off under grants\n");
+    printf("%-44s %12s %12s %10s\n", "grant", "wall s", "virtual s", "rounds");
+    int32_t grants[] = {10, 1000};
+    for (int i = 0; i < 2; i++) {
+        double w = run_granted(boot, grants[i], &vus, &rounds);
+        char label[64];
+        snprintf(label, sizeof(label), "%d us", grants[i]);
+        printf("%-44s %12.2f %12.3f %10llu\n", label, w, (double)vus / 1e6,
+               (unsigned long long)rounds);
+    }
+
+    printf("\nscenarios (raw pipe baseline above: %.0f rounds/s)\n", raw);
+    printf("%-44s %11s %11s %12s %12s\n", "scenario", "wall", "virtual", "wall/virt",
+           "rounds/s");
+    uint32_t quanta[] = {10, 100};
+    for (int i = 0; i < 2; i++) {
+        scenario_row("lan_ping", scenario_lan_ping, quanta[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        scenario_row("iperf_bottleneck", scenario_iperf_bottleneck, quanta[i]);
+    }
+    return 0;
+}

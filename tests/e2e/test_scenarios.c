@@ -1,0 +1,251 @@
+/* The ready scenarios end to end, with the patched QEMU and default guests:
+ * exact instants on the simulated wire, byte-identical captures run after
+ * run (also while another process loads the CPU), the ns-3 echo server
+ * reached through a lossy point-to-point link, and iperf3 filling a
+ * 10 Mbit/s bottleneck. */
+#define _GNU_SOURCE
+#include "scenario_util.h"
+#include "test_support.h"
+
+#include <glib.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+typedef scenario_fn_t scenario_fn;
+
+/* Runs a scenario in a child process (one simulation per process); with
+ * `load`, a CPU-bound process competes with it the whole time. */
+static void run_scenario(scenario_fn fn, const char *dir, int load)
+{
+    g_mkdir_with_parents(dir, 0755);
+    pid_t burner = -1;
+    if (load) {
+        burner = fork();
+        if (burner == 0) {
+            volatile unsigned long x = 0;
+            for (;;) {
+                x++;
+            }
+        }
+    }
+    pid_t p = fork();
+    if (p == 0) {
+        char err[QNS_ERRBUF_SIZE];
+        qns_sim *sim = fn(dir, 10, err);
+        if (sim == NULL) {
+            fprintf(stderr, "%s\n", err);
+            _exit(1);
+        }
+        int r = qns_sim_run(sim, 120000000000ull, err);
+        if (r != 0) {
+            fprintf(stderr, "%s\n", err);
+            _exit(1);
+        }
+        _exit(qns_sim_late_frames(sim) == 0 ? 0 : 2);
+    }
+    int st;
+    assert_int_equal(waitpid(p, &st, 0), p);
+    if (burner > 0) {
+        kill(burner, SIGKILL);
+        waitpid(burner, NULL, 0);
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(ts_child_count(), 0);
+}
+
+static char *sha256_of(const char *dir, const char *file)
+{
+    char *path = g_strdup_printf("%s/%s", dir, file);
+    gchar *data;
+    gsize len;
+    if (!g_file_get_contents(path, &data, &len, NULL)) {
+        fail_msg("cannot read %s", path);
+    }
+    char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+    g_free(data);
+    g_free(path);
+    return sum;
+}
+
+static char *read_text(const char *dir, const char *file)
+{
+    char *path = g_strdup_printf("%s/%s", dir, file);
+    gchar *data = NULL;
+    if (!g_file_get_contents(path, &data, NULL, NULL)) {
+        fail_msg("cannot read %s", path);
+    }
+    g_free(path);
+    return data;
+}
+
+#define MAX_ICMP 64
+
+typedef struct icmp_seen {
+    int n;
+    uint64_t t[MAX_ICMP];
+    uint8_t type[MAX_ICMP]; /* 8 request, 0 reply */
+    uint16_t seq[MAX_ICMP];
+    uint32_t len[MAX_ICMP];
+} icmp_seen;
+
+/* ICMP echo frames of an Ethernet capture, in file order. */
+static void read_icmp(const char *dir, const char *file, icmp_seen *s)
+{
+    char e[PCAP_ERRBUF_SIZE];
+    char *path = g_strdup_printf("%s/%s", dir, file);
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
+    if (p == NULL) {
+        fail_msg("%s", e);
+    }
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    s->n = 0;
+    while (pcap_next_ex(p, &h, &d) == 1) {
+        if (h->caplen < 42 || d[12] != 0x08 || d[13] != 0x00 || d[23] != 1) {
+            continue;
+        }
+        const u_char *icmp = d + 14 + (d[14] & 0x0f) * 4;
+        if ((icmp[0] != 8 && icmp[0] != 0) || s->n == MAX_ICMP) {
+            continue;
+        }
+        s->t[s->n] = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
+        s->type[s->n] = icmp[0];
+        s->seq[s->n] = (uint16_t)(icmp[6] << 8 | icmp[7]);
+        s->len[s->n] = h->caplen;
+        s->n++;
+    }
+    pcap_close(p);
+    g_free(path);
+}
+
+static int find(const icmp_seen *s, uint8_t type, uint16_t seq)
+{
+    for (int i = 0; i < s->n; i++) {
+        if (s->type[i] == type && s->seq[i] == seq) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void lan_ping_is_exact_and_identical_run_after_run(void **state)
+{
+    (void)state;
+    char *d1 = g_strdup_printf("e2e-ping1-%d", getpid());
+    char *d2 = g_strdup_printf("e2e-ping2-%d", getpid());
+    run_scenario(scenario_lan_ping, d1, 0);
+    run_scenario(scenario_lan_ping, d2, 1);
+
+    /* Byte-identical captures and consoles, idle or loaded. */
+    const char *files[] = {"lan-0-0.pcap", "lan-1-0.pcap", "h1-nic0.pcap", "h2-nic0.pcap",
+                           "h1.console", "h2.console"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *a = sha256_of(d1, files[i]), *b = sha256_of(d2, files[i]);
+        if (strcmp(a, b) != 0) {
+            fail_msg("%s differs between runs", files[i]);
+        }
+        g_free(a);
+        g_free(b);
+    }
+
+    /* Every echo crosses the wire exactly as configured: h1's frame leaves
+     * its ns-3 device at T and reaches h2's at T + 98 B x 8 / 100 Mbit/s
+     * (plus 4 B FCS: 8160 ns) + 50 us; and the same for each reply. The
+     * guests' own captures are L = 10 us further out. */
+    icmp_seen dev1, dev2, nic1, nic2;
+    read_icmp(d1, "lan-0-0.pcap", &dev1);
+    read_icmp(d1, "lan-1-0.pcap", &dev2);
+    read_icmp(d1, "h1-nic0.pcap", &nic1);
+    read_icmp(d1, "h2-nic0.pcap", &nic2);
+    const uint64_t wire = 8160 + 50000, L = 10000;
+    for (uint16_t seq = 0; seq < 5; seq++) {
+        int q1 = find(&dev1, 8, seq), q2 = find(&dev2, 8, seq);
+        int r1 = find(&dev1, 0, seq), r2 = find(&dev2, 0, seq);
+        int qn1 = find(&nic1, 8, seq), qn2 = find(&nic2, 8, seq);
+        int rn1 = find(&nic1, 0, seq), rn2 = find(&nic2, 0, seq);
+        assert_true(q1 >= 0 && q2 >= 0 && r1 >= 0 && r2 >= 0);
+        assert_true(qn1 >= 0 && qn2 >= 0 && rn1 >= 0 && rn2 >= 0);
+        assert_int_equal(dev1.len[q1], 98);
+        assert_int_equal(dev2.t[q2] - dev1.t[q1], wire);
+        assert_int_equal(dev1.t[r1] - dev2.t[r2], wire);
+        assert_int_equal(dev1.t[q1] - nic1.t[qn1], L);
+        assert_int_equal(nic2.t[qn2] - dev2.t[q2], L);
+        assert_int_equal(dev2.t[r2] - nic2.t[rn2], L);
+        assert_int_equal(nic1.t[rn1] - dev1.t[r1], L);
+    }
+
+    /* The guest saw all five answers. */
+    char *con = read_text(d1, "h1.console");
+    assert_non_null(strstr(con, "5 packets transmitted, 5 packets received, 0% packet loss"));
+    assert_non_null(strstr(con, "QNS-CMD-END status=0"));
+    g_free(con);
+    g_free(d1);
+    g_free(d2);
+}
+
+static void udp_echo_reaches_the_ns3_server_through_a_lossy_link(void **state)
+{
+    (void)state;
+    char *d = g_strdup_printf("e2e-udp-%d", getpid());
+    run_scenario(scenario_udp_echo_p2p, d, 0);
+    char *con = read_text(d, "client.console");
+    int ok = -1;
+    const char *p = strstr(con, "echoed ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "echoed %d of 100", &ok), 1);
+    /* 1% loss each way over 200 crossings: a few lost, most echoed. */
+    assert_true(ok >= 90 && ok <= 100);
+    assert_non_null(strstr(con, "QNS-CMD-END status=0"));
+    g_free(con);
+    g_free(d);
+}
+
+static void iperf3_fills_the_10_mbit_bottleneck(void **state)
+{
+    (void)state;
+    char *d = g_strdup_printf("e2e-iperf-%d", getpid());
+    run_scenario(scenario_iperf_bottleneck, d, 0);
+    char *con = read_text(d, "client.console");
+    /* "[  5]   0.00-10.04  sec  11.4 MBytes  9.52 Mbits/sec   receiver" */
+    double mbps = -1;
+    gchar **lines = g_strsplit(con, "\n", -1);
+    for (gchar **l = lines; *l; l++) {
+        if (strstr(*l, "receiver") != NULL) {
+            const char *m = strstr(*l, "MBytes");
+            if (m != NULL) {
+                sscanf(m, "MBytes %lf Mbits/sec", &mbps);
+            }
+        }
+    }
+    g_strfreev(lines);
+    /* TCP payload on a 10 Mbit/s PPP link: 1448 of every 1502 bytes. */
+    double ideal = 10.0 * 1448.0 / 1502.0;
+    if (mbps < ideal * 0.95 || mbps > ideal * 1.05) {
+        fail_msg("iperf3 measured %.2f Mbit/s, want %.2f +- 5%%:\n%s", mbps, ideal, con);
+    }
+    g_free(con);
+    g_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lan_ping_is_exact_and_identical_run_after_run),
+        cmocka_unit_test(udp_echo_reaches_the_ns3_server_through_a_lossy_link),
+        cmocka_unit_test(iperf3_fills_the_10_mbit_bottleneck),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
