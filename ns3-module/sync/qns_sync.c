@@ -369,6 +369,26 @@ static int flush_and_grant(qns_sync *s, int i, char *errbuf)
     return 0;
 }
 
+/* After a short reply: whether the reply pipe reaches EOF within the
+ * shutdown timeout, i.e. the guest is ending rather than misbehaving. */
+static int stopped_for_good(qns_sync *s, int i)
+{
+    struct pollfd p = {.fd = qns_guest_reply_fd(s->guests[i].proc), .events = POLLIN};
+    int r;
+    do {
+        r = poll(&p, 1, s->opts.shutdown_timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+        return 0;
+    }
+    char c;
+    ssize_t n;
+    do {
+        n = read(p.fd, &c, 1);
+    } while (n < 0 && errno == EINTR);
+    return n == 0;
+}
+
 static int take_reply(qns_sync *s, int i, char *errbuf)
 {
     sync_guest *g = &s->guests[i];
@@ -385,6 +405,16 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
     g->last_reply_us = reply;
     g->rounds++;
     if (g->clock_us < g->granted_us) {
+        /* A guest that stops mid-grant (a guest OS powering off) replies with
+         * what it ran and exits: that is its end, not a protocol error. */
+        if (drain_guest(s, i, errbuf) < 0 || g->done) {
+            return g->done ? 0 : -1;
+        }
+        if (stopped_for_good(s, i)) {
+            char what[96];
+            snprintf(what, sizeof(what), "reply %d us to a grant of %d us", reply, g->grant_us);
+            return guest_closed(s, i, what, 1, errbuf);
+        }
         return fail(s, errbuf,
                     "guest %s stopped short: its clock is %lld us after %lld us granted "
                     "(reply %d us to a grant of %d us in round %llu)",

@@ -14,7 +14,9 @@
  *   flood:T:NIC:COUNT:LEN   COUNT frames of LEN bytes, all at T
  *   echo:D                  send every received frame back after D ns
  *   overshoot:ROUND:K       run K us past the target in that round
- *   exit:T:STATUS           exit with STATUS at T
+ *   exit:T:STATUS           exit with STATUS at T, without replying
+ *   stop:T:STATUS           at T, reply with the time run so far, then exit
+ *                           with STATUS (a guest OS powering off mid-grant)
  *   crash:T                 die of SIGSEGV at T
  *   hang:ROUND              stop answering in that round (until killed)
  *   shortreply:ROUND        write 2 of the 4 reply bytes, then exit
@@ -47,6 +49,7 @@ enum kind {
     EV_CRASH,
     EV_MALFORMED,
     EV_PRINT,
+    EV_STOP,
 };
 
 typedef struct event {
@@ -259,6 +262,11 @@ static void parse_action(fake *g, const char *arg)
         g->overshoot_us = num(f[2], "overshoot");
     } else if (!strcmp(f[0], "exit") && n == 3) {
         e.kind = EV_EXIT;
+        e.time_ns = num(f[1], "time");
+        e.status = (int)num(f[2], "status");
+        push(&g->todo, e);
+    } else if (!strcmp(f[0], "stop") && n == 3) {
+        e.kind = EV_STOP;
         e.time_ns = num(f[1], "time");
         e.status = (int)num(f[2], "status");
         push(&g->todo, e);
@@ -537,6 +545,12 @@ static void run_event(fake *g, event *e)
         printf("fake guest exiting with status %d at %" PRIu64 " ns\n", e->status, g->clock_ns);
         fflush(stdout);
         exit(e->status);
+    case EV_STOP: {
+        flush_blocking(g);
+        int32_t reply = (int32_t)((int64_t)(g->clock_ns / 1000) - g->replies_us);
+        write_all(g->reply_fd, &reply, sizeof(reply));
+        exit(e->status);
+    }
     case EV_CRASH: {
         printf("fake guest crashing at %" PRIu64 " ns\n", g->clock_ns);
         fflush(stdout);

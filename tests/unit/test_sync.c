@@ -429,6 +429,39 @@ static void clean_exit_can_mean_done(void **state)
     assert_false(qns_sync_failed(w->s));
 }
 
+static void stop_mid_grant(world *w, int status)
+{
+    qns_sync_free(w->s);
+    qns_sync_options o = {.watchdog_ms = 10000, .shutdown_timeout_ms = 2000,
+                          .exit_zero_is_done = 1};
+    w->s = qns_sync_new(&o, err);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "stop:23000:%d", status);
+    add_guest(w, "g0", 0);
+    round_ok(w, 10);
+    round_ok(w, 10);
+}
+
+static void guest_powering_off_mid_grant_is_done(void **state)
+{
+    world *w = *state;
+    stop_mid_grant(w, 0);
+    round_ok(w, 10); /* replies 3 us of 10, then exits 0 */
+    assert_true(qns_sync_guest_done(w->s, 0));
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 23);
+    assert_false(qns_sync_failed(w->s));
+}
+
+static void guest_failing_mid_grant_is_reported(void **state)
+{
+    world *w = *state;
+    stop_mid_grant(w, 2);
+    int32_t g = 10;
+    assert_int_equal(qns_sync_round(w->s, &g, err), -1);
+    assert_string_equal(err, "guest g0 exited with status 2 (reply 3 us to a grant of 10 us) at "
+                             "virtual time 23 us, round 3");
+}
+
 static void well_behaved_guest_exits_by_itself_on_shutdown(void **state)
 {
     world *w = *state;
@@ -522,6 +555,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(full_buffers_both_ways_do_not_deadlock, setup, teardown),
         cmocka_unit_test_setup_teardown(four_guests_run_in_one_round, setup, teardown),
         cmocka_unit_test_setup_teardown(clean_exit_can_mean_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(guest_powering_off_mid_grant_is_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(guest_failing_mid_grant_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(well_behaved_guest_exits_by_itself_on_shutdown, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(free_without_shutdown_leaves_no_process, setup, teardown),
