@@ -272,6 +272,13 @@ static void deliver_round_frames(qns_sync *s)
     s->arena_used = 0;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- failures ----------------------------------------------------------- */
 
 static int fail(qns_sync *s, char *errbuf, const char *fmt, ...)
@@ -369,24 +376,39 @@ static int flush_and_grant(qns_sync *s, int i, char *errbuf)
     return 0;
 }
 
-/* After a short reply: whether the reply pipe reaches EOF within the
- * shutdown timeout, i.e. the guest is ending rather than misbehaving. */
+/*
+ * After a short reply: whether the reply pipe reaches EOF within the
+ * shutdown timeout, i.e. the guest is ending rather than misbehaving. A
+ * QEMU whose guest stopped the machine may write a last reply for the time
+ * it stood still before it exits; those bytes say nothing more and are
+ * skipped (a bounded number of them).
+ */
 static int stopped_for_good(qns_sync *s, int i)
 {
     struct pollfd p = {.fd = qns_guest_reply_fd(s->guests[i].proc), .events = POLLIN};
-    int r;
-    do {
-        r = poll(&p, 1, s->opts.shutdown_timeout_ms);
-    } while (r < 0 && errno == EINTR);
-    if (r <= 0) {
-        return 0;
+    int64_t deadline = now_ms() + s->opts.shutdown_timeout_ms;
+    size_t skipped = 0;
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        int r = poll(&p, 1, left > 0 ? (int)left : 0);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return 0;
+        }
+        char buf[16];
+        ssize_t n = read(p.fd, buf, sizeof(buf));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+        if (n == 0) {
+            return 1;
+        }
+        if (n < 0 || (skipped += (size_t)n) > 64) {
+            return 0;
+        }
     }
-    char c;
-    ssize_t n;
-    do {
-        n = read(p.fd, &c, 1);
-    } while (n < 0 && errno == EINTR);
-    return n == 0;
 }
 
 static int take_reply(qns_sync *s, int i, char *errbuf)
@@ -454,13 +476,6 @@ static int read_reply(qns_sync *s, int i, char *errbuf)
             return take_reply(s, i, errbuf);
         }
     }
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int fail_watchdog(qns_sync *s, char *errbuf)
