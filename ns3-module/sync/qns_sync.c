@@ -379,15 +379,14 @@ static int flush_and_grant(qns_sync *s, int i, char *errbuf)
 /*
  * After a short reply: whether the reply pipe reaches EOF within the
  * shutdown timeout, i.e. the guest is ending rather than misbehaving. A
- * QEMU whose guest stopped the machine may write a last reply for the time
- * it stood still before it exits; those bytes say nothing more and are
- * skipped (a bounded number of them).
+ * QEMU whose guest stopped the machine may keep replying 0 for the time it
+ * stands still until its main loop exits; those bytes say nothing more and
+ * are skipped until EOF or the timeout.
  */
 static int stopped_for_good(qns_sync *s, int i)
 {
     struct pollfd p = {.fd = qns_guest_reply_fd(s->guests[i].proc), .events = POLLIN};
     int64_t deadline = now_ms() + s->opts.shutdown_timeout_ms;
-    size_t skipped = 0;
     for (;;) {
         int64_t left = deadline - now_ms();
         int r = poll(&p, 1, left > 0 ? (int)left : 0);
@@ -397,7 +396,7 @@ static int stopped_for_good(qns_sync *s, int i)
         if (r <= 0) {
             return 0;
         }
-        char buf[16];
+        char buf[256];
         ssize_t n = read(p.fd, buf, sizeof(buf));
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
@@ -405,7 +404,7 @@ static int stopped_for_good(qns_sync *s, int i)
         if (n == 0) {
             return 1;
         }
-        if (n < 0 || (skipped += (size_t)n) > 64) {
+        if (n < 0) {
             return 0;
         }
     }
