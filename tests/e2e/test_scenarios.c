@@ -1,8 +1,8 @@
 /* The ready scenarios end to end, with the patched QEMU and default guests:
- * exact instants on the simulated wire, byte-identical captures run after
- * run (also while another process loads the CPU), the ns-3 echo server
- * reached through a lossy point-to-point link, and iperf3 filling a
- * 10 Mbit/s bottleneck. */
+ * exact instants on the simulated wire, byte-identical captures over two
+ * runs of every scenario (the second while another process loads the CPU),
+ * the ns-3 echo server reached through a lossy point-to-point link, and
+ * iperf3 filling a 10 Mbit/s bottleneck. */
 #define _GNU_SOURCE
 #include "scenario_util.h"
 #include "test_support.h"
@@ -80,6 +80,26 @@ static char *sha256_of(const char *dir, const char *file)
     return sum;
 }
 
+/* Two runs of a scenario, the second under CPU load, and the SHA-256 of
+ * each of `files` must agree. The first run's folder is returned. */
+static char *run_twice_identically(scenario_fn fn, const char *tag, const char *const *files)
+{
+    char *d1 = g_strdup_printf("e2e-%s1-%d", tag, getpid());
+    char *d2 = g_strdup_printf("e2e-%s2-%d", tag, getpid());
+    run_scenario(fn, d1, 0);
+    run_scenario(fn, d2, 1);
+    for (const char *const *f = files; *f; f++) {
+        char *a = sha256_of(d1, *f), *b = sha256_of(d2, *f);
+        if (strcmp(a, b) != 0) {
+            fail_msg("%s differs between runs", *f);
+        }
+        g_free(a);
+        g_free(b);
+    }
+    g_free(d2);
+    return d1;
+}
+
 static char *read_text(const char *dir, const char *file)
 {
     char *path = g_strdup_printf("%s/%s", dir, file);
@@ -144,22 +164,9 @@ static int find(const icmp_seen *s, uint8_t type, uint16_t seq)
 static void lan_ping_is_exact_and_identical_run_after_run(void **state)
 {
     (void)state;
-    char *d1 = g_strdup_printf("e2e-ping1-%d", getpid());
-    char *d2 = g_strdup_printf("e2e-ping2-%d", getpid());
-    run_scenario(scenario_lan_ping, d1, 0);
-    run_scenario(scenario_lan_ping, d2, 1);
-
-    /* Byte-identical captures and consoles, idle or loaded. */
     const char *files[] = {"lan-0-0.pcap", "lan-1-0.pcap", "h1-nic0.pcap", "h2-nic0.pcap",
-                           "h1.console", "h2.console"};
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        char *a = sha256_of(d1, files[i]), *b = sha256_of(d2, files[i]);
-        if (strcmp(a, b) != 0) {
-            fail_msg("%s differs between runs", files[i]);
-        }
-        g_free(a);
-        g_free(b);
-    }
+                           "h1.console", "h2.console", NULL};
+    char *d1 = run_twice_identically(scenario_lan_ping, "ping", files);
 
     /* Every echo crosses the wire exactly as configured: h1's frame leaves
      * its ns-3 device at T and reaches h2's at T + 98 B x 8 / 100 Mbit/s
@@ -195,14 +202,14 @@ static void lan_ping_is_exact_and_identical_run_after_run(void **state)
     assert_non_null(strstr(con, "QNS-CMD-END status=0"));
     g_free(con);
     g_free(d1);
-    g_free(d2);
 }
 
 static void udp_echo_reaches_the_ns3_server_through_a_lossy_link(void **state)
 {
     (void)state;
-    char *d = g_strdup_printf("e2e-udp-%d", getpid());
-    run_scenario(scenario_udp_echo_p2p, d, 0);
+    const char *files[] = {"wan-1-0.pcap", "wan-server-1.pcap", "client-nic0.pcap",
+                           "client.console", NULL};
+    char *d = run_twice_identically(scenario_udp_echo_p2p, "udp", files);
     char *con = read_text(d, "client.console");
     int ok = -1;
     const char *p = strstr(con, "echoed ");
@@ -218,8 +225,9 @@ static void udp_echo_reaches_the_ns3_server_through_a_lossy_link(void **state)
 static void iperf3_fills_the_10_mbit_bottleneck(void **state)
 {
     (void)state;
-    char *d = g_strdup_printf("e2e-iperf-%d", getpid());
-    run_scenario(scenario_iperf_bottleneck, d, 0);
+    const char *files[] = {"bottleneck-0-0.pcap", "bottleneck-1-0.pcap", "client-nic0.pcap",
+                           "server-nic0.pcap", "client.console", "server.console", NULL};
+    char *d = run_twice_identically(scenario_iperf_bottleneck, "iperf", files);
     char *con = read_text(d, "client.console");
     /* "[  5]   0.00-10.04  sec  11.4 MBytes  9.52 Mbits/sec   receiver" */
     double mbps = -1;
