@@ -299,11 +299,18 @@ static int fail(qns_sync *s, char *errbuf, const char *fmt, ...)
  * With `may_finish`, a clean exit under exit_zero_is_done marks the guest
  * done instead, and 0 is returned.
  */
+static const char closed_nic[] = "closed its NIC socket";
+
 static int guest_closed(qns_sync *s, int i, const char *what, int may_finish, char *errbuf)
 {
     sync_guest *g = &s->guests[i];
     char end[128], tail[QNS_ERRBUF_SIZE / 2], werr[QNS_ERRBUF_SIZE];
     qns_guest_wait(g->proc, s->opts.shutdown_timeout_ms, werr);
+    /* A guest that died closes its pipe and its sockets at once; whichever
+     * the poll reported first, the message is the same. */
+    if (what == closed_nic && qns_guest_ended(g->proc)) {
+        what = "no reply";
+    }
     if (may_finish && s->opts.exit_zero_is_done && qns_guest_ended(g->proc) &&
         WIFEXITED(qns_guest_exit_status(g->proc)) &&
         WEXITSTATUS(qns_guest_exit_status(g->proc)) == 0) {
@@ -337,7 +344,7 @@ static int drain_guest(qns_sync *s, int i, char *errbuf)
         closed |= r == 1;
     }
     if (closed && !g->done) {
-        return guest_closed(s, i, "closed its NIC socket", 1, errbuf);
+        return guest_closed(s, i, closed_nic, 1, errbuf);
     }
     return 0;
 }

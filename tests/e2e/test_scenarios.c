@@ -30,16 +30,7 @@ typedef scenario_fn_t scenario_fn;
 static void run_scenario(scenario_fn fn, const char *dir, int load)
 {
     g_mkdir_with_parents(dir, 0755);
-    pid_t burner = -1;
-    if (load) {
-        burner = fork();
-        if (burner == 0) {
-            volatile unsigned long x = 0;
-            for (;;) {
-                x++;
-            }
-        }
-    }
+    pid_t burner = load ? ts_start_cpu_burner() : -1;
     pid_t p = fork();
     if (p == 0) {
         char err[QNS_ERRBUF_SIZE];
@@ -57,10 +48,7 @@ static void run_scenario(scenario_fn fn, const char *dir, int load)
     }
     int st;
     assert_int_equal(waitpid(p, &st, 0), p);
-    if (burner > 0) {
-        kill(burner, SIGKILL);
-        waitpid(burner, NULL, 0);
-    }
+    ts_stop_cpu_burner(burner);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_int_equal(ts_child_count(), 0);

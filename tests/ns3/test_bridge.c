@@ -299,6 +299,60 @@ static void guest_death_stops_the_run_with_its_reason(void **state)
     g_free(dir);
 }
 
+/* One fake guest with `action` on a LAN; the run must fail with `want` at
+ * the start of its message and leave no process. */
+static int run_failing(const char *dir, const char *action, const char *want)
+{
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 300};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *prog[] = {fake(), action, NULL};
+    qns_guest_config g = {.name = "bad", .nic_count = 1, .program = prog};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA};
+    int l = qns_sim_add_link(sim, &lan, err);
+    int gi = qns_sim_add_guest(sim, &g, err);
+    qns_sim_attach_guest(sim, l, gi, 0, 0, err);
+    int r = qns_sim_run(sim, 1000000, err);
+    qns_sim_free(sim);
+    if (r != -1 || strncmp(err, want, strlen(want)) != 0) {
+        fprintf(stderr, "r=%d: %s\n", r, err);
+        return 1;
+    }
+    return ts_child_count() == 0 ? 0 : 2;
+}
+
+static int run_crashing(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    return run_failing(dir, "crash:35000",
+                       "guest bad was killed by signal 11 (Segmentation fault) (no reply) at "
+                       "virtual time 30 us, round 4");
+}
+
+static int run_hanging(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    return run_failing(dir, "hang:7", "guest bad did not reply within 300 ms in round 7 (hung?)");
+}
+
+static void guest_crash_stops_the_run_with_its_signal(void **state)
+{
+    (void)state;
+    char *dir = make_dir("crash");
+    assert_int_equal(in_child(run_crashing, dir, 0), 0);
+    g_free(dir);
+}
+
+static void guest_hang_is_caught_by_the_watchdog(void **state)
+{
+    (void)state;
+    char *dir = make_dir("hang");
+    long long t0 = ts_now_ms();
+    assert_int_equal(in_child(run_hanging, dir, 0), 0);
+    assert_true(ts_now_ms() - t0 < 5000);
+    g_free(dir);
+}
+
 /* Internet checksum over `n` bytes, folded with `sum`. */
 static uint16_t inet_sum(const uint8_t *d, size_t n, uint32_t sum)
 {
@@ -513,6 +567,8 @@ int main(void)
         cmocka_unit_test(reruns_give_byte_identical_captures),
         cmocka_unit_test(eight_guests_share_one_lan),
         cmocka_unit_test(guest_death_stops_the_run_with_its_reason),
+        cmocka_unit_test(guest_crash_stops_the_run_with_its_signal),
+        cmocka_unit_test(guest_hang_is_caught_by_the_watchdog),
         cmocka_unit_test(point_to_point_bridge_answers_arp_and_carries_ip),
         cmocka_unit_test(progress_callback_can_stop_a_run_with_captures_complete),
         cmocka_unit_test(bad_descriptions_are_refused),

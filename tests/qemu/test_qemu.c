@@ -368,16 +368,7 @@ static void refusals_name_the_problem(void **state)
  * every frame. With `load`, a CPU-bound process competes the whole time. */
 static void network_boot_frames(nic_kind nic, int rounds, int load, frames *fr)
 {
-    pid_t burner = -1;
-    if (load) {
-        burner = fork();
-        if (burner == 0) {
-            volatile unsigned long x = 0;
-            for (;;) {
-                x++;
-            }
-        }
-    }
+    pid_t burner = load ? ts_start_cpu_burner() : -1;
     ts_argv a;
     char *con = console_name("net");
     qemu_argv(&a, nic, NULL, NULL);
@@ -387,10 +378,7 @@ static void network_boot_frames(nic_kind nic, int rounds, int load, frames *fr)
         grant(s, 1000);
     }
     qns_sync_free(s);
-    if (burner > 0) {
-        kill(burner, SIGKILL);
-        waitpid(burner, NULL, 0);
-    }
+    ts_stop_cpu_burner(burner);
     char *out = slurp(con);
     assert_null(strstr(out, "late records"));
     g_free(out);

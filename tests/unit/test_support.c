@@ -5,10 +5,12 @@
 #include "qns_guest.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,4 +80,24 @@ long long ts_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+pid_t ts_start_cpu_burner(void)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        volatile unsigned long x = 0;
+        for (;;) {
+            x++;
+        }
+    }
+    return p;
+}
+
+void ts_stop_cpu_burner(pid_t burner)
+{
+    if (burner > 0) {
+        kill(burner, SIGKILL);
+        waitpid(burner, NULL, 0);
+    }
 }

@@ -21,6 +21,11 @@ void ts_add(ts_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Children of this process that still exist (zombies included). */
 int ts_child_count(void);
 
+/* A child process that only burns CPU, to load the machine; stop it with
+ * ts_stop_cpu_burner (killed and reaped). */
+pid_t ts_start_cpu_burner(void);
+void ts_stop_cpu_burner(pid_t burner);
+
 /* Milliseconds on the monotonic clock. */
 long long ts_now_ms(void);
 
