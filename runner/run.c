@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "runner.h"
+#include "scenario_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -102,32 +103,6 @@ static int copy_file(const char *from, const char *to)
     }
     g_free(data);
     return 0;
-}
-
-/* Prints what the default guest's command printed (between its markers);
- * returns the command's exit status, or -1 when there was none. */
-static int print_command_output(const char *guest, const char *console)
-{
-    gchar *data = NULL;
-    if (!g_file_get_contents(console, &data, NULL, NULL)) {
-        return -1;
-    }
-    int status = -1, inside = 0;
-    gchar **lines = g_strsplit(data, "\n", -1);
-    for (gchar **l = lines; *l; l++) {
-        g_strchomp(*l);
-        if (g_str_has_prefix(*l, "QNS-CMD-BEGIN")) {
-            inside = 1;
-        } else if (g_str_has_prefix(*l, "QNS-CMD-END")) {
-            inside = 0;
-            sscanf(*l, "QNS-CMD-END status=%d", &status);
-        } else if (inside || g_str_has_prefix(*l, "QNS-GUEST: error")) {
-            printf("  %s| %s\n", guest, *l);
-        }
-    }
-    g_strfreev(lines);
-    g_free(data);
-    return status;
 }
 
 /* ---- manifest -------------------------------------------------------------- */
@@ -423,7 +398,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in, clock %.6f s%s\n", name,
                st->frames_from_guest, st->frames_to_guest, (double)st->clock_us / 1e6,
                st->done ? ", powered off" : "");
-        if (print_command_output(name, st->console_path) > 0 && status == RN_EXIT_OK) {
+        if (scenario_print_command_output(name, st->console_path) > 0 && status == RN_EXIT_OK) {
             status = RN_EXIT_FAIL;
         }
     }

@@ -16,8 +16,7 @@ int scenario_print_command_output(const char *guest, const char *console_path)
 {
     gchar *data = NULL;
     if (!g_file_get_contents(console_path, &data, NULL, NULL)) {
-        printf("  %s: no console output\n", guest);
-        return -1;
+        return -2;
     }
     int status = -1, inside = 0;
     gchar **lines = g_strsplit(data, "\n", -1);
@@ -28,9 +27,7 @@ int scenario_print_command_output(const char *guest, const char *console_path)
         } else if (g_str_has_prefix(*l, "QNS-CMD-END")) {
             inside = 0;
             sscanf(*l, "QNS-CMD-END status=%d", &status);
-        } else if (inside) {
-            printf("  %s| %s\n", guest, *l);
-        } else if (g_str_has_prefix(*l, "QNS-GUEST: error")) {
+        } else if (inside || g_str_has_prefix(*l, "QNS-GUEST: error")) {
             printf("  %s| %s\n", guest, *l);
         }
     }
@@ -77,6 +74,9 @@ int scenario_run(qns_sim *sim, const char *name, uint64_t duration_ns, int guest
                gname, st.frames_from_guest, st.frames_to_guest, (double)st.clock_us / 1e6,
                st.done ? ", powered off" : "");
         int s = scenario_print_command_output(gname, st.console_path);
+        if (s == -2) {
+            printf("  %s: no console output\n", gname);
+        }
         if (s > 0) {
             status = 1;
         }
