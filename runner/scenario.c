@@ -4,13 +4,16 @@
  *
  * GKeyFile keeps no line numbers, so the file text is scanned here too: the
  * scan finds each section's and key's line (and what GKeyFile would silently
- * merge: a section or key given twice); GKeyFile still reads every value.
+ * merge: a section or key given twice); GKeyFile still reads every value,
+ * except a [node]'s route, the one key that may repeat: GKeyFile would keep
+ * only the last, so route values come from the scan.
  * Every mistake is reported as "FILE:LINE: what is wrong", all of them, not
  * just the first. Not here: running, manifests (run.c).
  */
 #define _GNU_SOURCE
 #include "runner.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -21,6 +24,7 @@
 
 typedef struct rn_key {
     char *key;
+    char *text; /* the value as written (read for keys that may repeat) */
     int line;
 } rn_key;
 
@@ -55,10 +59,16 @@ typedef struct rn_server {
     uint16_t port;
 } rn_server;
 
+typedef struct rn_route {
+    int line;
+    char *destination, *gateway;
+} rn_route;
+
 typedef struct rn_node {
     const rn_section *sec;
     GArray *servers; /* rn_server */
     GArray *clients; /* rn_client */
+    GArray *routes;  /* rn_route */
 } rn_node;
 
 typedef struct rn_member {
@@ -127,6 +137,7 @@ static void section_free(gpointer p)
     for (guint i = 0; i < s->keys->len; i++) {
         rn_key *k = g_ptr_array_index(s->keys, i);
         g_free(k->key);
+        g_free(k->text);
         g_free(k);
     }
     g_ptr_array_free(s->keys, TRUE);
@@ -240,7 +251,8 @@ static void scan_text(rn_scenario *sc)
             g_free(key);
             continue;
         }
-        for (guint k = 0; k < cur->keys->len; k++) {
+        int repeats = cur->kind == SEC_NODE && strcmp(key, "route") == 0;
+        for (guint k = 0; k < cur->keys->len && !repeats; k++) {
             rn_key *o = g_ptr_array_index(cur->keys, k);
             if (strcmp(o->key, key) == 0) {
                 err(sc, line, "key '%s' is set twice in [%s] (first at line %d)", key, cur->group,
@@ -253,6 +265,7 @@ static void scan_text(rn_scenario *sc)
         if (key) {
             rn_key *k = g_new0(rn_key, 1);
             k->key = key;
+            k->text = g_strstrip(g_strdup(eq + 1));
             k->line = line;
             g_ptr_array_add(cur->keys, k);
         }
@@ -549,18 +562,55 @@ static void parse_client(rn_scenario *sc, rn_node *n, const rn_key *k, const cha
     g_strfreev(w);
 }
 
+/* "10.0.2.0/24 via 10.0.1.1"; whether the gateway is on one of the node's
+ * subnets is checked once every link is read (check_routes). */
+static void parse_route(rn_scenario *sc, rn_node *n, const rn_key *k)
+{
+    gchar **w = g_strsplit_set(k->text, " \t", -1);
+    const char *word[3] = {NULL, NULL, NULL};
+    int count = 0;
+    for (int i = 0; w[i]; i++) {
+        if (*w[i] == '\0') {
+            continue;
+        }
+        if (count < 3) {
+            word[count] = w[i];
+        }
+        count++;
+    }
+    char *why = NULL;
+    if (count != 3 || strcmp(word[1], "via") != 0) {
+        err(sc, k->line,
+            "route: expected DEST/PREFIX via GATEWAY, e.g. 10.0.2.0/24 via 10.0.1.1, got '%s'",
+            k->text);
+    } else if (rn_parse_ipv4(word[0], 1, &why) < 0 || rn_parse_ipv4(word[2], 0, &why) < 0) {
+        err_why(sc, k, why);
+    } else {
+        rn_route r = {.line = k->line,
+                      .destination = own(sc, g_strdup(word[0])),
+                      .gateway = own(sc, g_strdup(word[2]))};
+        g_array_append_val(n->routes, r);
+    }
+    g_strfreev(w);
+}
+
 static void parse_node(rn_scenario *sc, const rn_section *s)
 {
     rn_node *n = g_new0(rn_node, 1);
     n->sec = s;
     n->servers = g_array_new(FALSE, FALSE, sizeof(rn_server));
     n->clients = g_array_new(FALSE, FALSE, sizeof(rn_client));
+    n->routes = g_array_new(FALSE, FALSE, sizeof(rn_route));
     g_ptr_array_add(sc->nodes, n);
     for (guint i = 0; i < s->keys->len; i++) {
         const rn_key *k = g_ptr_array_index(s->keys, i);
         int server = strcmp(k->key, "udp-echo-server") == 0;
+        if (strcmp(k->key, "route") == 0) {
+            parse_route(sc, n, k);
+            continue;
+        }
         if (!server && strcmp(k->key, "udp-echo-client") != 0) {
-            unknown_key(sc, s, k, "udp-echo-server, udp-echo-client");
+            unknown_key(sc, s, k, "udp-echo-server, udp-echo-client, route");
             continue;
         }
         char *v = value(sc, s, k);
@@ -754,6 +804,52 @@ static void parse_link(rn_scenario *sc, rn_link *l, GHashTable *attached)
     }
 }
 
+/* Whether address is on the subnet of cidr ("10.0.1.2/24"); both were
+ * checked by rn_parse_ipv4. */
+static int on_subnet(const char *cidr, const char *address)
+{
+    char host[INET_ADDRSTRLEN];
+    const char *slash = strchr(cidr, '/');
+    struct in_addr a, b;
+    snprintf(host, sizeof(host), "%.*s", (int)(slash - cidr), cidr);
+    if (inet_pton(AF_INET, host, &a) != 1 || inet_pton(AF_INET, address, &b) != 1) {
+        return 0;
+    }
+    long prefix = strtol(slash + 1, NULL, 10);
+    uint32_t mask = prefix == 0 ? 0 : UINT32_MAX << (32 - prefix);
+    return ((ntohl(a.s_addr) ^ ntohl(b.s_addr)) & mask) == 0;
+}
+
+/* Each route's gateway is on a subnet of its node's links: the C API checks
+ * it only when the run starts, this says where in the file. */
+static void check_routes(rn_scenario *sc)
+{
+    for (guint i = 0; i < sc->nodes->len; i++) {
+        rn_node *n = g_ptr_array_index(sc->nodes, i);
+        for (guint r = 0; r < n->routes->len; r++) {
+            const rn_route *rt = &g_array_index(n->routes, rn_route, r);
+            GString *subnets = g_string_new(NULL);
+            int found = 0;
+            for (guint li = 0; li < sc->links->len; li++) {
+                const rn_link *l = g_ptr_array_index(sc->links, li);
+                for (guint m = 0; m < l->members->len; m++) {
+                    const rn_member *mb = &g_array_index(l->members, rn_member, m);
+                    if (mb->is_guest || mb->index != (int)i) {
+                        continue;
+                    }
+                    found |= on_subnet(mb->ipv4, rt->gateway);
+                    g_string_append_printf(subnets, "%s%s", subnets->len ? ", " : "", mb->ipv4);
+                }
+            }
+            if (!found) {
+                err(sc, rt->line, "route: gateway %s is on none of node %s's subnets (%s)",
+                    rt->gateway, n->sec->name, subnets->len ? subnets->str : "it is on no link");
+            }
+            g_string_free(subnets, TRUE);
+        }
+    }
+}
+
 static void check_environment(rn_scenario *sc)
 {
     for (guint i = 0; i < sc->guests->len; i++) {
@@ -791,6 +887,7 @@ void rn_scenario_free(rn_scenario *sc)
         rn_node *n = g_ptr_array_index(sc->nodes, i);
         g_array_free(n->servers, TRUE);
         g_array_free(n->clients, TRUE);
+        g_array_free(n->routes, TRUE);
         g_free(n);
     }
     for (guint i = 0; i < sc->links->len; i++) {
@@ -872,6 +969,7 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *e
         parse_link(sc, g_ptr_array_index(sc->links, i), attached);
     }
     g_hash_table_destroy(attached);
+    check_routes(sc);
     if (scen == NULL) {
         err(sc, 1, "no [scenario] section (it needs at least duration = ...)");
     } else if (sc->duration_ns == 0 && sc->error_count == 0) {
@@ -957,6 +1055,13 @@ qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config,
             if (qns_sim_udp_echo_client(sim, (int)i, c->ip, c->port, c->count, c->interval_ns,
                                         c->size, c->start_ns, e) < 0) {
                 err(sc, c->line, "%s", e);
+                goto fail;
+            }
+        }
+        for (guint k = 0; k < n->routes->len; k++) {
+            rn_route *r = &g_array_index(n->routes, rn_route, k);
+            if (qns_sim_add_route(sim, (int)i, r->destination, r->gateway, e) < 0) {
+                err(sc, r->line, "%s", e);
                 goto fail;
             }
         }

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ struct LinkDesc {
     std::vector<Member> members;
 };
 
+struct RouteDesc {
+    int node;
+    std::string destination, gatewayText; /* as given, for messages */
+    Ipv4Address network;
+    Ipv4Mask mask;
+    Ipv4Address gateway;
+};
+
 struct AppDesc {
     bool server;
     int node;
@@ -60,25 +69,31 @@ void SetErr(char *errbuf, const std::string &msg)
     }
 }
 
-bool ParseCidr(const std::string &s, Ipv4Address &addr, Ipv4Mask &mask)
+bool ParseAddress(const std::string &s, Ipv4Address &addr)
 {
-    auto slash = s.find('/');
-    if (slash == std::string::npos) {
-        return false;
-    }
-    std::string a = s.substr(0, slash), p = s.substr(slash + 1);
     unsigned b[4];
     char tail;
-    if (std::sscanf(a.c_str(), "%u.%u.%u.%u%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
+    if (std::sscanf(s.c_str(), "%u.%u.%u.%u%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
         b[0] > 255 || b[1] > 255 || b[2] > 255 || b[3] > 255) {
         return false;
     }
-    char *end;
-    long prefix = std::strtol(p.c_str(), &end, 10);
-    if (p.empty() || *end != '\0' || prefix < 1 || prefix > 32) {
+    addr = Ipv4Address(s.c_str());
+    return true;
+}
+
+/* "A.B.C.D/PREFIX", PREFIX from minPrefix to 32. */
+bool ParseCidr(const std::string &s, Ipv4Address &addr, Ipv4Mask &mask, long minPrefix = 1)
+{
+    auto slash = s.find('/');
+    if (slash == std::string::npos || !ParseAddress(s.substr(0, slash), addr)) {
         return false;
     }
-    addr = Ipv4Address(a.c_str());
+    std::string p = s.substr(slash + 1);
+    char *end;
+    long prefix = std::strtol(p.c_str(), &end, 10);
+    if (p.empty() || *end != '\0' || prefix < minPrefix || prefix > 32) {
+        return false;
+    }
     mask = Ipv4Mask(("/" + p).c_str());
     return true;
 }
@@ -95,6 +110,7 @@ struct qns_sim {
     std::vector<std::string> nodeNames;
     std::vector<LinkDesc> links;
     std::vector<AppDesc> apps;
+    std::vector<RouteDesc> routes;
     std::vector<qns_guest_stats> stats;
     uint64_t rounds = 0;
     uint64_t late = 0;
@@ -284,6 +300,36 @@ int qns_sim_attach_node(qns_sim *sim, int link, int node, const char *ipv4, char
     return 0;
 }
 
+int qns_sim_add_route(qns_sim *sim, int node, const char *destination, const char *gateway,
+                      char *errbuf)
+{
+    if (node < 0 || node >= static_cast<int>(sim->nodeNames.size())) {
+        SetErr(errbuf, "no node " + std::to_string(node));
+        return -1;
+    }
+    const std::string &name = sim->nodeNames[static_cast<size_t>(node)];
+    RouteDesc r{node, destination ? destination : "", gateway ? gateway : "", {}, {}, {}};
+    if (!ParseCidr(r.destination, r.network, r.mask, 0)) {
+        SetErr(errbuf, "node " + name + ": bad route destination '" + r.destination +
+                           "', expected A.B.C.D/PREFIX (0.0.0.0/0 for the default route)");
+        return -1;
+    }
+    if (r.network != r.network.CombineMask(r.mask)) {
+        std::ostringstream net;
+        net << r.network.CombineMask(r.mask) << "/" << r.mask.GetPrefixLength();
+        SetErr(errbuf, "node " + name + ": route destination " + r.destination +
+                           " has host bits set; the network is " + net.str());
+        return -1;
+    }
+    if (!ParseAddress(r.gatewayText, r.gateway)) {
+        SetErr(errbuf, "node " + name + ": bad route gateway '" + r.gatewayText +
+                           "', expected A.B.C.D");
+        return -1;
+    }
+    sim->routes.push_back(r);
+    return 0;
+}
+
 int qns_sim_udp_echo_server(qns_sim *sim, int node, uint16_t port, char *errbuf)
 {
     if (node < 0 || node >= static_cast<int>(sim->nodeNames.size())) {
@@ -370,9 +416,56 @@ static Ptr<NetDevice> InstallLinkDevices(const LinkDesc &l, NodeContainer &membe
     return nullptr;
 }
 
+/* Each route's gateway must be on a subnet of one of its node's attachments:
+ * checked on the description, before any guest starts. */
+static bool CheckRoutes(const qns_sim *sim, std::string &err)
+{
+    for (const auto &r : sim->routes) {
+        bool onSubnet = false;
+        std::string subnets;
+        for (const auto &l : sim->links) {
+            for (const auto &m : l.members) {
+                Ipv4Address a;
+                Ipv4Mask mask;
+                if (m.isGuest || m.node != r.node || !ParseCidr(m.ipv4, a, mask)) {
+                    continue;
+                }
+                onSubnet |= mask.IsMatch(a, r.gateway);
+                subnets += (subnets.empty() ? "" : ", ") + m.ipv4;
+            }
+        }
+        if (!onSubnet) {
+            err = "node " + sim->nodeNames[static_cast<size_t>(r.node)] + ": gateway " +
+                  r.gatewayText + " of the route to " + r.destination +
+                  " is on none of the node's subnets (" +
+                  (subnets.empty() ? "the node is on no link" : subnets) + ")";
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The first interface of ip whose subnet holds address (CheckRoutes made
+ * sure there is one). */
+static uint32_t InterfaceOnSubnetOf(Ptr<Ipv4> ip, Ipv4Address address)
+{
+    for (uint32_t i = 0; i < ip->GetNInterfaces(); i++) {
+        for (uint32_t j = 0; j < ip->GetNAddresses(i); j++) {
+            Ipv4InterfaceAddress ia = ip->GetAddress(i, j);
+            if (ia.GetMask().IsMatch(ia.GetLocal(), address)) {
+                return i;
+            }
+        }
+    }
+    NS_FATAL_ERROR("no interface on the subnet of " << address);
+}
+
 static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
                   std::vector<std::vector<Ptr<QnsBridge>>> &bridges, std::string &err)
 {
+    if (!CheckRoutes(sim, err)) {
+        return false;
+    }
     NodeContainer nodes;
     nodes.Create(static_cast<uint32_t>(sim->nodeNames.size()));
     for (size_t i = 0; i < sim->nodeNames.size(); i++) {
@@ -451,8 +544,17 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
             }
         }
     }
+    /* Static routing has priority 0 in InternetStackHelper's list routing,
+     * global routing -10: a static route wins over a global one. */
+    Ipv4StaticRoutingHelper staticRouting;
+    for (const auto &r : sim->routes) {
+        Ptr<Ipv4> ip = nodes.Get(static_cast<uint32_t>(r.node))->GetObject<Ipv4>();
+        staticRouting.GetStaticRouting(ip)->AddNetworkRouteTo(
+            r.network, r.mask, r.gateway, InterfaceOnSubnetOf(ip, r.gateway));
+    }
     /* ns-3's global routing cannot see past a ghost node on a point-to-point
-     * link (it aborts); nodes then reach their directly attached subnets. */
+     * link (it aborts); nodes then reach their directly attached subnets and
+     * what static routes name. */
     bool ghostP2p = false;
     for (const auto &l : sim->links) {
         for (const auto &m : l.members) {

@@ -122,6 +122,17 @@ int qns_sim_attach_guest(qns_sim *sim, int link, int guest, int nic, uint64_t la
 /* Connects ns-3 node `node` to `link` with address "10.0.0.3/24". */
 int qns_sim_attach_node(qns_sim *sim, int link, int node, const char *ipv4, char *errbuf);
 
+/* A static IPv4 route on ns-3 node `node`: packets to `destination`
+ * ("10.0.2.0/24", "0.0.0.0/0" for the default route) go to `gateway`
+ * ("10.0.1.1"), out of the node's interface on the gateway's subnet. Routes
+ * are installed when the run builds the network, so they may be added before
+ * or after the node's attachments; qns_sim_run refuses a gateway on none of
+ * the node's subnets. Static routes are consulted before ns-3's global
+ * routing, which qns populates only when no guest is on a point-to-point
+ * link. ns-3 nodes forward IPv4 between their interfaces. */
+int qns_sim_add_route(qns_sim *sim, int node, const char *destination, const char *gateway,
+                      char *errbuf);
+
 /* ns-3 applications on nodes. */
 int qns_sim_udp_echo_server(qns_sim *sim, int node, uint16_t port, char *errbuf);
 int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uint16_t port,

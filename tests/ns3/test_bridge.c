@@ -25,10 +25,13 @@
 
 #define MAX_PKTS 64
 
+#define CAPTURE_HEAD 64
+
 typedef struct capture {
     int n;
     uint64_t t[MAX_PKTS];
     uint32_t len[MAX_PKTS];
+    uint8_t head[MAX_PKTS][CAPTURE_HEAD]; /* each frame's first bytes */
 } capture;
 
 static void read_pcap(const char *path, capture *c)
@@ -45,6 +48,7 @@ static void read_pcap(const char *path, capture *c)
     while (pcap_next_ex(p, &h, &d) == 1 && c->n < MAX_PKTS) {
         c->t[c->n] = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
         c->len[c->n] = h->caplen;
+        memcpy(c->head[c->n], d, h->caplen < CAPTURE_HEAD ? h->caplen : CAPTURE_HEAD);
         c->n++;
     }
     pcap_close(p);
@@ -375,28 +379,36 @@ static void hex(const uint8_t *d, size_t n, char *out)
     }
 }
 
-/* The guest (10.0.1.1, 52:54:00:00:00:01) asks ARP for 10.0.1.2 at 1 us,
- * then sends an 18-byte UDP datagram to its echo port at 100 us. */
-static void p2p_frames(char *arp_hex, char *udp_hex)
+static const uint8_t guest_mac[6] = {0x52, 0x54, 0, 0, 0, 1};
+static const uint8_t guest_ip[4] = {10, 0, 1, 1};
+
+/* The guest's ARP request for tip. */
+static void arp_request(const uint8_t tip[4], char *arp_hex)
 {
-    const uint8_t gmac[6] = {0x52, 0x54, 0, 0, 0, 1};
     uint8_t arp[42] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x06,
                        0, 1, 0x08, 0, 6, 4, 0, 1};
-    memcpy(arp + 22, gmac, 6);
-    const uint8_t sip[4] = {10, 0, 1, 1}, tip[4] = {10, 0, 1, 2};
-    memcpy(arp + 28, sip, 4);
+    memcpy(arp + 22, guest_mac, 6);
+    memcpy(arp + 28, guest_ip, 4);
     memset(arp + 32, 0, 6);
     memcpy(arp + 38, tip, 4);
     hex(arp, sizeof(arp), arp_hex);
+}
 
-    uint8_t f[60] = {0x02, 0, 0, 0, 0, 9, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x00};
+/* A 60-byte frame from the guest to dst_mac: an 18-byte UDP datagram
+ * ("abc...r") from 10.0.1.1:12345 to dst_ip, port 9 (echo). */
+static void udp_frame(const uint8_t dst_mac[6], const uint8_t dst_ip[4], char *udp_hex)
+{
+    uint8_t f[60] = {0};
+    memcpy(f, dst_mac, 6);
+    memcpy(f + 6, guest_mac, 6);
+    f[12] = 0x08;
     uint8_t *ip = f + 14, *udp = f + 34;
     ip[0] = 0x45;
     ip[3] = 46; /* total length */
     ip[8] = 64; /* ttl */
     ip[9] = 17; /* udp */
-    memcpy(ip + 12, sip, 4);
-    memcpy(ip + 16, tip, 4);
+    memcpy(ip + 12, guest_ip, 4);
+    memcpy(ip + 16, dst_ip, 4);
     uint16_t c = inet_sum(ip, 20, 0);
     ip[10] = (uint8_t)(c >> 8);
     ip[11] = (uint8_t)c;
@@ -408,8 +420,8 @@ static void p2p_frames(char *arp_hex, char *udp_hex)
         udp[8 + i] = (uint8_t)('a' + i);
     }
     uint8_t pseudo[12 + 26];
-    memcpy(pseudo, sip, 4);
-    memcpy(pseudo + 4, tip, 4);
+    memcpy(pseudo, guest_ip, 4);
+    memcpy(pseudo + 4, dst_ip, 4);
     pseudo[8] = 0;
     pseudo[9] = 17;
     pseudo[10] = 0;
@@ -419,6 +431,15 @@ static void p2p_frames(char *arp_hex, char *udp_hex)
     udp[6] = (uint8_t)(c >> 8);
     udp[7] = (uint8_t)c;
     hex(f, sizeof(f), udp_hex);
+}
+
+/* The guest (10.0.1.1, 52:54:00:00:00:01) asks ARP for 10.0.1.2 at 1 us,
+ * then sends an 18-byte UDP datagram to its echo port at 100 us. */
+static void p2p_frames(char *arp_hex, char *udp_hex)
+{
+    const uint8_t peer_mac[6] = {0x02, 0, 0, 0, 0, 9}, peer_ip[4] = {10, 0, 1, 2};
+    arp_request(peer_ip, arp_hex);
+    udp_frame(peer_mac, peer_ip, udp_hex);
 }
 
 static int run_p2p(const char *dir, uint64_t unused)
@@ -468,6 +489,205 @@ static void point_to_point_bridge_answers_arp_and_carries_ip(void **state)
     assert_int_equal(c.t[2], 100000);
     assert_int_equal(c.t[3], 100000 + 2 * 10000 + 2 * 38400 + 2 * 5000000);
     assert_int_equal(c.len[3], 60);
+    g_free(dir);
+}
+
+/* guest g (10.0.1.1) --wan: p2p 10 Mbit/s, 5 ms-- router (10.0.1.2, 10.0.2.1)
+ * --lan: csma 100 Mbit/s, 2 us-- server (10.0.2.2, UDP echo on port 9).
+ * The guest's default gateway is the router: it sends two datagrams to the
+ * server, at 100 us and at 50 ms. The server answers through the router only
+ * with its route to 10.0.1.0/24, given before its attachment: any order. */
+#define ROUTED_SEND1 100000u
+#define ROUTED_SEND2 50000000u
+
+/* The MAC the bridge answers ARP for the router with, and sends from: its
+ * p2p device's, ns-3's first allocated one. */
+static const uint8_t wan_mac[6] = {0, 0, 0, 0, 0, 1};
+
+static int run_routed(const char *dir, uint64_t with_route)
+{
+    char err[QNS_ERRBUF_SIZE], udp_hex[130], a1[160], a2[160];
+    const uint8_t server_ip[4] = {10, 0, 2, 2};
+    udp_frame(wan_mac, server_ip, udp_hex);
+    snprintf(a1, sizeof(a1), "sendhex:%u:0:%s", ROUTED_SEND1, udp_hex);
+    snprintf(a2, sizeof(a2), "sendhex:%u:0:%s", ROUTED_SEND2, udp_hex);
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *prog[] = {fake(), a1, a2, NULL};
+    qns_guest_config g = {.name = "g", .nic_count = 1, .program = prog};
+    g.nics[0].mac = "52:54:00:00:00:01";
+    qns_link_config wan = {.name = "wan", .type = QNS_LINK_P2P, .rate_bps = 10000000,
+                           .delay_ns = 5000000, .capture = 1};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .rate_bps = 100000000,
+                           .delay_ns = 2000, .capture = 1};
+    int gi = qns_sim_add_guest(sim, &g, err);
+    int router = qns_sim_add_node(sim, "router", err);
+    int server = qns_sim_add_node(sim, "server", err);
+    int w = qns_sim_add_link(sim, &wan, err);
+    int l = qns_sim_add_link(sim, &lan, err);
+    if (gi < 0 || router < 0 || server < 0 || w < 0 || l < 0 ||
+        (with_route && qns_sim_add_route(sim, server, "10.0.1.0/24", "10.0.2.1", err) < 0) ||
+        qns_sim_attach_guest(sim, w, gi, 0, 0, err) < 0 ||
+        qns_sim_attach_node(sim, w, router, "10.0.1.2/24", err) < 0 ||
+        qns_sim_attach_node(sim, l, router, "10.0.2.1/24", err) < 0 ||
+        qns_sim_attach_node(sim, l, server, "10.0.2.2/24", err) < 0 ||
+        qns_sim_udp_echo_server(sim, server, 9, err) < 0 ||
+        qns_sim_run(sim, 61000000, err) < 0) {
+        fprintf(stderr, "run_routed: %s\n", err);
+        return 1;
+    }
+    qns_sim_free(sim);
+    return 0;
+}
+
+/* The frame is the server's echo of the guest's datagram: 10.0.2.2:9 to
+ * 10.0.1.1:12345, the same 18 bytes. */
+static void assert_echo_from_server(const capture *c, int i)
+{
+    const uint8_t *ip = c->head[i] + 14, *udp = ip + 20;
+    const uint8_t from[4] = {10, 0, 2, 2}, to[4] = {10, 0, 1, 1};
+    assert_int_equal(c->len[i], 60);
+    assert_memory_equal(c->head[i], guest_mac, 6);
+    assert_memory_equal(c->head[i] + 6, wan_mac, 6);
+    assert_int_equal(c->head[i][12] << 8 | c->head[i][13], 0x0800);
+    assert_memory_equal(ip + 12, from, 4);
+    assert_memory_equal(ip + 16, to, 4);
+    assert_int_equal(ip[9], 17);
+    assert_int_equal(udp[0] << 8 | udp[1], 9);
+    assert_int_equal(udp[2] << 8 | udp[3], 12345);
+    assert_memory_equal(udp + 8, "abcdefghijklmnopqr", 18);
+}
+
+static void static_route_lets_a_node_answer_a_guest_across_a_router(void **state)
+{
+    (void)state;
+    char *dir = make_dir("routed");
+    assert_int_equal(in_child(run_routed, dir, 1), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/g-nic0.pcap", dir);
+    capture c;
+    read_pcap(path, &c);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.t[0], ROUTED_SEND1);
+    assert_int_equal(c.t[2], ROUTED_SEND2);
+    assert_echo_from_server(&c, 1);
+    assert_echo_from_server(&c, 3);
+    /* Once ARP caches are warm (second datagram), the path is fixed:
+     *   bridge into ns-3                                  L =    10000
+     *   wan: 46 IP bytes + 2 PPP = 48 B at 10 Mbit/s           38400
+     *        + 5 ms delay                                    5000000
+     *   lan: 46 IP + 14 Ethernet + 4 FCS = 64 B at 100 Mbit/s   5120
+     *        + 2 us delay                                       2000
+     * and the same back, plus one CSMA backoff slot (1 us): the echo
+     * server answers in the nanosecond the request arrives, when ns-3's
+     * CSMA channel still counts as busy (its propagation-complete event
+     * runs after the deliveries of that instant), and a first retry waits
+     * between 1 and 2^1 - 1 slots, so exactly one. */
+    const uint64_t hops = 2 * (10000 + 38400 + 5000000 + 5120 + 2000) + 1000; /* 10112040 */
+    assert_int_equal(c.t[3], ROUTED_SEND2 + hops);
+    /* The first datagram waits for ARP on the lan, twice: the router asks for
+     * 10.0.2.2 (request 7120, reply 1000 + 7120, the datagram then backs off
+     * 1000 too), then the server for 10.0.2.1 (7120 + 8120). Each request
+     * leaves after ns-3's ARP request jitter, whole milliseconds from 0 to
+     * 10 (seeded). */
+    const uint64_t arp = 7120 + 8120 + 1000 + 7120 + 8120; /* 31480 */
+    assert_true(c.t[1] >= ROUTED_SEND1 + hops + arp);
+    uint64_t jitter = c.t[1] - (ROUTED_SEND1 + hops + arp);
+    assert_int_equal(jitter % 1000000, 0);
+    assert_true(jitter <= 2 * 10000000);
+    g_free(dir);
+}
+
+static void without_a_static_route_the_node_cannot_answer_the_guest(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unrouted");
+    assert_int_equal(in_child(run_routed, dir, 0), 0);
+    char path[256];
+    capture c;
+    /* The datagrams reach the server (its device 1, after the loopback):
+     * the router's ARP request, the server's reply, both datagrams... */
+    snprintf(path, sizeof(path), "%s/lan-server-1.pcap", dir);
+    read_pcap(path, &c);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.head[2][12] << 8 | c.head[2][13], 0x0800);
+    assert_int_equal(c.head[3][12] << 8 | c.head[3][13], 0x0800);
+    /* ...but with no route back to 10.0.1.0/24 nothing returns. */
+    snprintf(path, sizeof(path), "%s/g-nic0.pcap", dir);
+    read_pcap(path, &c);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.t[0], ROUTED_SEND1);
+    assert_int_equal(c.t[1], ROUTED_SEND2);
+    g_free(dir);
+}
+
+/* A route whose gateway is on none of its node's subnets: on the only LAN
+ * of the node (on_a_link), or of a node on no link. */
+static int run_off_subnet_gateway(const char *dir, uint64_t on_a_link)
+{
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    qns_link_config lan = {.name = "lan"};
+    int l = qns_sim_add_link(sim, &lan, err);
+    int n = qns_sim_add_node(sim, "server", err);
+    int lonely = qns_sim_add_node(sim, "lonely", err);
+    qns_sim_attach_node(sim, l, n, "10.0.2.2/24", err);
+    const char *want;
+    if (on_a_link) {
+        qns_sim_add_route(sim, n, "10.0.1.0/24", "10.0.9.1", err);
+        want = "node server: gateway 10.0.9.1 of the route to 10.0.1.0/24 is on none of the "
+               "node's subnets (10.0.2.2/24)";
+    } else {
+        qns_sim_add_route(sim, lonely, "0.0.0.0/0", "10.0.2.1", err);
+        want = "node lonely: gateway 10.0.2.1 of the route to 0.0.0.0/0 is on none of the "
+               "node's subnets (the node is on no link)";
+    }
+    int r = qns_sim_run(sim, 1000000, err);
+    qns_sim_free(sim);
+    if (r != -1 || strcmp(err, want) != 0) {
+        fprintf(stderr, "r=%d: %s\n", r, err);
+        return 1;
+    }
+    return 0;
+}
+
+static void bad_routes_are_refused(void **state)
+{
+    (void)state;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim *sim = qns_sim_new(NULL, err);
+    int n = qns_sim_add_node(sim, "server", err);
+    assert_int_equal(qns_sim_add_route(sim, 1, "10.0.1.0/24", "10.0.2.1", err), -1);
+    assert_string_equal(err, "no node 1");
+    assert_int_equal(qns_sim_add_route(sim, -1, "10.0.1.0/24", "10.0.2.1", err), -1);
+    assert_string_equal(err, "no node -1");
+    const char *dests[] = {"10.0.1/24", "10.0.1.0", "10.0.1.0/33", "", NULL};
+    for (int i = 0; i < 5; i++) {
+        char want[200];
+        snprintf(want, sizeof(want),
+                 "node server: bad route destination '%s', expected A.B.C.D/PREFIX (0.0.0.0/0 "
+                 "for the default route)",
+                 dests[i] ? dests[i] : "");
+        assert_int_equal(qns_sim_add_route(sim, n, dests[i], "10.0.2.1", err), -1);
+        assert_string_equal(err, want);
+    }
+    assert_int_equal(qns_sim_add_route(sim, n, "10.0.1.7/24", "10.0.2.1", err), -1);
+    assert_string_equal(err, "node server: route destination 10.0.1.7/24 has host bits set; the "
+                             "network is 10.0.1.0/24");
+    assert_int_equal(qns_sim_add_route(sim, n, "10.0.1.0/24", "10.0.2.256", err), -1);
+    assert_string_equal(err, "node server: bad route gateway '10.0.2.256', expected A.B.C.D");
+    assert_int_equal(qns_sim_add_route(sim, n, "10.0.1.0/24", NULL, err), -1);
+    assert_string_equal(err, "node server: bad route gateway '', expected A.B.C.D");
+    assert_int_equal(qns_sim_add_route(sim, n, "10.0.1.0/24", "10.0.2.1", err), 0);
+    assert_int_equal(qns_sim_add_route(sim, n, "0.0.0.0/0", "10.0.2.1", err), 0);
+    assert_int_equal(qns_sim_add_route(sim, n, "10.0.3.4/32", "10.0.2.1", err), 0);
+    qns_sim_free(sim);
+
+    /* The gateway is checked when the run starts, on the node's subnets. */
+    char *dir = make_dir("badroute");
+    assert_int_equal(in_child(run_off_subnet_gateway, dir, 1), 0);
+    assert_int_equal(in_child(run_off_subnet_gateway, dir, 0), 0);
     g_free(dir);
 }
 
@@ -570,6 +790,9 @@ int main(void)
         cmocka_unit_test(guest_crash_stops_the_run_with_its_signal),
         cmocka_unit_test(guest_hang_is_caught_by_the_watchdog),
         cmocka_unit_test(point_to_point_bridge_answers_arp_and_carries_ip),
+        cmocka_unit_test(static_route_lets_a_node_answer_a_guest_across_a_router),
+        cmocka_unit_test(without_a_static_route_the_node_cannot_answer_the_guest),
+        cmocka_unit_test(bad_routes_are_refused),
         cmocka_unit_test(progress_callback_can_stop_a_run_with_captures_complete),
         cmocka_unit_test(bad_descriptions_are_refused),
     };
