@@ -327,6 +327,8 @@ static int guest_closed(qns_sync *s, int i, const char *what, int may_finish, ch
 
 /* ---- one round ---------------------------------------------------------- */
 
+static int read_reply(qns_sync *s, int i, char *errbuf);
+
 /* Takes every record the guest's sockets hold; a protocol error on any NIC
  * is reported before a closed socket, which says less. */
 static int drain_guest(qns_sync *s, int i, char *errbuf)
@@ -344,6 +346,12 @@ static int drain_guest(qns_sync *s, int i, char *errbuf)
         closed |= r == 1;
     }
     if (closed && !g->done) {
+        /* A guest that shut down wrote its last reply before its sockets
+         * closed: take it first, so its clock is the instant it stopped. */
+        if (g->granted && g->grant_written && !g->replied &&
+            (read_reply(s, i, errbuf) < 0 || g->done)) {
+            return g->done ? 0 : -1;
+        }
         return guest_closed(s, i, closed_nic, 1, errbuf);
     }
     return 0;
@@ -385,10 +393,10 @@ static int flush_and_grant(qns_sync *s, int i, char *errbuf)
 
 /*
  * After a short reply: whether the reply pipe reaches EOF within the
- * shutdown timeout, i.e. the guest is ending rather than misbehaving. A
- * QEMU whose guest stopped the machine may keep replying 0 for the time it
- * stands still until its main loop exits; those bytes say nothing more and
- * are skipped until EOF or the timeout.
+ * shutdown timeout, i.e. the guest is ending rather than misbehaving. The
+ * short reply is a guest's last word (a QEMU whose guest shut the machine
+ * down answers the grant in flight with the time reached and exits), so
+ * any byte after it means the guest is not ending.
  */
 static int stopped_for_good(qns_sync *s, int i)
 {
@@ -403,17 +411,12 @@ static int stopped_for_good(qns_sync *s, int i)
         if (r <= 0) {
             return 0;
         }
-        char buf[256];
-        ssize_t n = read(p.fd, buf, sizeof(buf));
+        char byte;
+        ssize_t n = read(p.fd, &byte, 1);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }
-        if (n == 0) {
-            return 1;
-        }
-        if (n < 0) {
-            return 0;
-        }
+        return n == 0;
     }
 }
 

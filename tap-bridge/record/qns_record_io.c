@@ -177,6 +177,9 @@ int qns_record_channel_drain(qns_record_channel *ch, qns_record_fn fn, void *ctx
     uint8_t buf[65536];
     for (;;) {
         ssize_t n = recv(ch->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n < 0 && errno == ECONNRESET) {
+            n = 0; /* the peer closed with records of ours unread: it is gone */
+        }
         if (n < 0) {
             if (errno == EINTR) {
                 continue;

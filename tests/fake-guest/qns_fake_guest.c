@@ -15,8 +15,9 @@
  *   echo:D                  send every received frame back after D ns
  *   overshoot:ROUND:K       run K us past the target in that round
  *   exit:T:STATUS           exit with STATUS at T, without replying
- *   stop:T:STATUS           at T, reply with the time run so far, then exit
- *                           with STATUS (a guest OS powering off mid-grant)
+ *   stop:T:STATUS[:EXTRA]   at T, reply with the time run so far, then exit
+ *                           with STATUS (a guest OS powering off mid-grant);
+ *                           EXTRA zero replies after that one break the rule
  *   crash:T                 die of SIGSEGV at T
  *   hang:ROUND              stop answering in that round (until killed)
  *   shortreply:ROUND        write 2 of the 4 reply bytes, then exit
@@ -265,10 +266,11 @@ static void parse_action(fake *g, const char *arg)
         e.time_ns = num(f[1], "time");
         e.status = (int)num(f[2], "status");
         push(&g->todo, e);
-    } else if (!strcmp(f[0], "stop") && n == 3) {
+    } else if (!strcmp(f[0], "stop") && (n == 3 || n == 4)) {
         e.kind = EV_STOP;
         e.time_ns = num(f[1], "time");
         e.status = (int)num(f[2], "status");
+        e.len = n == 4 ? (uint32_t)num(f[3], "extra replies") : 0;
         push(&g->todo, e);
     } else if (!strcmp(f[0], "crash") && n == 2) {
         e.kind = EV_CRASH;
@@ -549,6 +551,10 @@ static void run_event(fake *g, event *e)
         flush_blocking(g);
         int32_t reply = (int32_t)((int64_t)(g->clock_ns / 1000) - g->replies_us);
         write_all(g->reply_fd, &reply, sizeof(reply));
+        reply = 0;
+        for (uint32_t k = 0; k < e->len; k++) {
+            write_all(g->reply_fd, &reply, sizeof(reply));
+        }
         exit(e->status);
     }
     case EV_CRASH: {

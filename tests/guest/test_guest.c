@@ -1,7 +1,8 @@
 /* The default guest under the patched QEMU and real time grants, through
  * the C API: it boots to its end marker under 10 us and 1 ms quanta, a
  * command's output and exit status come back, two runs print byte-identical
- * consoles (virtual-time uptimes included), and a bad parameter is reported
+ * consoles (virtual-time uptimes included), the power-off instant is the
+ * same under any quantum and under load, and a bad parameter is reported
  * and ends in a clean power-off. */
 #define _GNU_SOURCE
 #include "qns.h"
@@ -54,10 +55,16 @@ static int run_boot(const boot *b)
         fprintf(stderr, "run_boot: the guest did not power off\n");
         return 2;
     }
-    return 0;
+    char *path = g_strdup_printf("%s/clock_us", b->dir);
+    char *text = g_strdup_printf("%" PRId64, st.clock_us);
+    int ok = g_file_set_contents(path, text, -1, NULL);
+    g_free(path);
+    g_free(text);
+    return ok ? 0 : 3;
 }
 
-static void boot_in_child(const boot *b)
+/* `others`: children of ours that are not the simulation (a CPU burner). */
+static void boot_in_child_beside(const boot *b, int others)
 {
     pid_t p = fork();
     if (p == 0) {
@@ -67,7 +74,12 @@ static void boot_in_child(const boot *b)
     assert_int_equal(waitpid(p, &st, 0), p);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
-    assert_int_equal(ts_child_count(), 0);
+    assert_int_equal(ts_child_count(), others);
+}
+
+static void boot_in_child(const boot *b)
+{
+    boot_in_child_beside(b, 0);
 }
 
 static char *console(const char *dir)
@@ -77,6 +89,18 @@ static char *console(const char *dir)
     assert_true(g_file_get_contents(path, &data, NULL, NULL));
     g_free(path);
     return data;
+}
+
+/* The guest's virtual clock when it powered off, as the simulator saw it. */
+static int64_t final_clock_us(const char *dir)
+{
+    char *path = g_strdup_printf("%s/clock_us", dir);
+    gchar *data = NULL;
+    assert_true(g_file_get_contents(path, &data, NULL, NULL));
+    int64_t v = g_ascii_strtoll(data, NULL, 10);
+    g_free(data);
+    g_free(path);
+    return v;
 }
 
 static char *fresh_dir(const char *tag)
@@ -128,6 +152,32 @@ static void two_runs_print_identical_consoles(void **state)
     g_free(d2);
 }
 
+/*
+ * The guest stops at the power-off instruction and QEMU answers the grant in
+ * flight with the time reached: the final clock is that instant, whatever
+ * the quantum and however loaded the host is.
+ */
+static void power_off_instant_is_the_same_at_any_quantum(void **state)
+{
+    (void)state;
+    const uint32_t quanta[] = {10, 1000, 1000};
+    int64_t clock[3];
+    for (int i = 0; i < 3; i++) {
+        char tag[16];
+        snprintf(tag, sizeof(tag), "off%d", i);
+        char *dir = fresh_dir(tag);
+        boot b = {dir, quanta[i], "true", NULL, QNS_NIC_VIRTIO};
+        pid_t burner = i == 2 ? ts_start_cpu_burner() : 0;
+        boot_in_child_beside(&b, burner ? 1 : 0);
+        ts_stop_cpu_burner(burner);
+        clock[i] = final_clock_us(dir);
+        g_free(dir);
+    }
+    assert_true(clock[0] > 500000);
+    assert_int_equal(clock[1], clock[0]);
+    assert_int_equal(clock[2], clock[0]);
+}
+
 static void bad_parameter_is_reported_and_powers_off(void **state)
 {
     (void)state;
@@ -147,6 +197,7 @@ int main(void)
         cmocka_unit_test(boots_under_10us_grants_virtio),
         cmocka_unit_test(boots_under_1ms_grants_e1000),
         cmocka_unit_test(two_runs_print_identical_consoles),
+        cmocka_unit_test(power_off_instant_is_the_same_at_any_quantum),
         cmocka_unit_test(bad_parameter_is_reported_and_powers_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -358,9 +358,6 @@ static void refusals_name_the_problem(void **state)
      * accelerator other than TCG is never reached. */
     const char *kvm[] = {"-accel", "kvm", NULL};
     expect_refusal(NULL, kvm, "-accel", "-accel kvm: invalid accelerator kvm");
-    const char *txbh[] = {"-netdev", "hubport,id=u0,hubid=0", "-device",
-                          "virtio-net-pci,netdev=u0,tx=bh", NULL};
-    expect_refusal(NULL, txbh, NULL, "tx=bh is not deterministic under -qqq, use tx=timer");
     assert_int_equal(ts_child_count(), 0);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -86,6 +87,8 @@ pid_t ts_start_cpu_burner(void)
 {
     pid_t p = fork();
     if (p == 0) {
+        /* A failed assertion skips ts_stop_cpu_burner: die with the test. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         volatile unsigned long x = 0;
         for (;;) {
             x++;

@@ -429,17 +429,22 @@ static void clean_exit_can_mean_done(void **state)
     assert_false(qns_sync_failed(w->s));
 }
 
-static void stop_mid_grant(world *w, int status)
+static void stop_mid_grant_then(world *w, int status, int extra_replies, int nics)
 {
     qns_sync_free(w->s);
     qns_sync_options o = {.watchdog_ms = 10000, .shutdown_timeout_ms = 2000,
                           .exit_zero_is_done = 1};
     w->s = qns_sync_new(&o, err);
     ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
-    ts_add(&w->argv, "stop:23000:%d", status);
-    add_guest(w, "g0", 0);
+    ts_add(&w->argv, "stop:23000:%d:%d", status, extra_replies);
+    add_guest(w, "g0", nics);
     round_ok(w, 10);
     round_ok(w, 10);
+}
+
+static void stop_mid_grant(world *w, int status)
+{
+    stop_mid_grant_then(w, status, 0, 0);
 }
 
 static void guest_powering_off_mid_grant_is_done(void **state)
@@ -460,6 +465,34 @@ static void guest_failing_mid_grant_is_reported(void **state)
     assert_int_equal(qns_sync_round(w->s, &g, err), -1);
     assert_string_equal(err, "guest g0 exited with status 2 (reply 3 us to a grant of 10 us) at "
                              "virtual time 23 us, round 3");
+}
+
+/* The guest's NIC socket closes right after its last reply; seen in the same
+ * poll, the reply still counts: the clock is the instant the guest stopped. */
+static void last_reply_counts_when_the_sockets_close_with_it(void **state)
+{
+    world *w = *state;
+    stop_mid_grant_then(w, 0, 0, 1);
+    int32_t g = 10;
+    assert_int_equal(qns_sync_round_begin(w->s, &g, err), 0);
+    usleep(300000); /* the guest replies 3 us of 10 and exits meanwhile */
+    if (qns_sync_round_end(w->s, err) != 0) {
+        fail_msg("round_end: %s", err);
+    }
+    assert_true(qns_sync_guest_done(w->s, 0));
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 23);
+    assert_false(qns_sync_failed(w->s));
+}
+
+/* The short reply is a guest's last word: anything after it is an error. */
+static void reply_after_the_final_short_reply_is_reported(void **state)
+{
+    world *w = *state;
+    stop_mid_grant_then(w, 0, 2, 0);
+    int32_t g = 10;
+    assert_int_equal(qns_sync_round(w->s, &g, err), -1);
+    assert_string_equal(err, "guest g0 stopped short: its clock is 23 us after 30 us granted "
+                             "(reply 3 us to a grant of 10 us in round 3)");
 }
 
 static void well_behaved_guest_exits_by_itself_on_shutdown(void **state)
@@ -557,6 +590,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(clean_exit_can_mean_done, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_powering_off_mid_grant_is_done, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_failing_mid_grant_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(last_reply_counts_when_the_sockets_close_with_it, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(reply_after_the_final_short_reply_is_reported, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(well_behaved_guest_exits_by_itself_on_shutdown, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(free_without_shutdown_leaves_no_process, setup, teardown),
