@@ -52,9 +52,10 @@ static char **guest_argv(const char *command)
 }
 
 /* Grants of `grant_us` until the guest powers off; returns wall seconds. */
-static double run_granted(char **argv, int32_t grant_us, int64_t *virtual_us, uint64_t *rounds)
+static double run_granted_spin(char **argv, int32_t grant_us, int spin_us, int64_t *virtual_us,
+                               uint64_t *rounds)
 {
-    qns_sync_options o = {.watchdog_ms = 60000, .exit_zero_is_done = 1};
+    qns_sync_options o = {.watchdog_ms = 60000, .exit_zero_is_done = 1, .spin_us = spin_us};
     qns_sync *s = qns_sync_new(&o, err);
     qns_guest_spec spec = {.name = "bench", .argv = (const char *const *)argv};
     if (qns_sync_add_guest(s, &spec, err) < 0) {
@@ -71,6 +72,26 @@ static double run_granted(char **argv, int32_t grant_us, int64_t *virtual_us, ui
     *rounds = qns_sync_rounds(s, 0);
     qns_sync_free(s);
     return dt;
+}
+
+static double run_granted(char **argv, int32_t grant_us, int64_t *virtual_us, uint64_t *rounds)
+{
+    return run_granted_spin(argv, grant_us, 0, virtual_us, rounds);
+}
+
+/* A copy of argv whose -qqq option also asks QEMU to spin for `spin_us`. */
+static char **with_qemu_spin(char **argv, int spin_us)
+{
+    int n = 0;
+    while (argv[n]) {
+        n++;
+    }
+    char **copy = calloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        int qqq_value = i > 0 && !strcmp(argv[i - 1], "-qqq");
+        copy[i] = qqq_value ? g_strdup_printf("%s,spin=%d", argv[i], spin_us) : strdup(argv[i]);
+    }
+    return copy;
 }
 
 /* The same command line without -qqq: QEMU runs free under icount. */
@@ -186,18 +207,27 @@ static int cmp_double(const void *a, const void *b)
  */
 static void cpu_bound_table(void)
 {
-    enum { REPEATS = 5 };
+    enum { REPEATS = 5, SPIN_US = 2000 };
     char **busy = guest_argv("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i");
-    double wq[REPEATS], wf[REPEATS];
-    int64_t vus = 0;
-    uint64_t rounds = 0;
+    char **busy_spin = with_qemu_spin(busy, SPIN_US);
+    double wq[REPEATS], wf[REPEATS], ws[REPEATS];
+    int64_t vus = 0, vus_spin = 0;
+    uint64_t rounds = 0, rounds_spin = 0;
     for (int i = 0; i < REPEATS; i++) {
         wq[i] = run_granted(busy, 1000, &vus, &rounds);
         wf[i] = run_free(busy);
+        ws[i] = run_granted_spin(busy_spin, 1000, SPIN_US, &vus_spin, &rounds_spin);
+    }
+    if (vus_spin != vus || rounds_spin != rounds) {
+        snprintf(err, sizeof(err), "spinning changed the run: %lld us in %llu rounds, not %lld in %llu",
+                 (long long)vus_spin, (unsigned long long)rounds_spin, (long long)vus,
+                 (unsigned long long)rounds);
+        die("cpu-bound");
     }
     qsort(wq, REPEATS, sizeof(double), cmp_double);
     qsort(wf, REPEATS, sizeof(double), cmp_double);
-    double mq = wq[REPEATS / 2], mf = wf[REPEATS / 2];
+    qsort(ws, REPEATS, sizeof(double), cmp_double);
+    double mq = wq[REPEATS / 2], mf = wf[REPEATS / 2], ms = ws[REPEATS / 2];
     printf("\nCPU-bound default guest (boot, 300000 shell loop turns, power-off), "
            "median of %d\n", REPEATS);
     printf("%-44s %12s %10s %10s %10s\n", "what", "wall s", "min", "max", "ratio");
@@ -205,8 +235,11 @@ static void cpu_bound_table(void)
            wf[REPEATS - 1], 1.0);
     printf("%-44s %12.2f %10.2f %10.2f %10.3f\n", "-qqq, 1 ms grants", mq, wq[0],
            wq[REPEATS - 1], mq / mf);
-    printf("%-44s %12.1f us per round (%.3f s virtual, %llu rounds)\n", "-qqq cost",
-           1e6 * (mq - mf) / (double)rounds, (double)vus / 1e6, (unsigned long long)rounds);
+    printf("%-44s %12.2f %10.2f %10.2f %10.3f\n", "-qqq, 1 ms grants, both sides spin 2 ms", ms,
+           ws[0], ws[REPEATS - 1], ms / mf);
+    printf("-qqq cost per round: %.1f us sleeping, %.1f us spinning (%.3f s virtual, %llu rounds)\n",
+           1e6 * (mq - mf) / (double)rounds, 1e6 * (ms - mf) / (double)rounds, (double)vus / 1e6,
+           (unsigned long long)rounds);
 }
 
 int main(int argc, char **argv)

@@ -93,7 +93,7 @@ struct rn_scenario {
     GPtrArray *sections; /* rn_section * */
     char *name;
     uint64_t duration_ns;
-    uint32_t quantum_us, seed;
+    uint32_t quantum_us, seed, spin_us;
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -323,6 +323,14 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             } else {
                 sc->quantum_us = (uint32_t)(n / 1000);
             }
+        } else if (strcmp(k->key, "spin") == 0) {
+            if (rn_parse_duration_ns(v, &n, &why) < 0) {
+                err_why(sc, k, why);
+            } else if (n % 1000 != 0 || n > 1000000000) {
+                err(sc, k->line, "spin: '%s' is not a whole number of microseconds up to 1s", v);
+            } else {
+                sc->spin_us = (uint32_t)(n / 1000);
+            }
         } else if (strcmp(k->key, "seed") == 0) {
             if (rn_parse_uint(v, UINT32_MAX, &n, &why) < 0) {
                 err_why(sc, k, why);
@@ -330,7 +338,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 sc->seed = (uint32_t)n;
             }
         } else {
-            unknown_key(sc, s, k, "name, duration, quantum, seed");
+            unknown_key(sc, s, k, "name, duration, quantum, seed, spin");
         }
     }
 }
@@ -1087,6 +1095,11 @@ uint64_t rn_scenario_duration_ns(const rn_scenario *sc)
 uint32_t rn_scenario_quantum_us(const rn_scenario *sc)
 {
     return sc->quantum_us;
+}
+
+uint32_t rn_scenario_spin_us(const rn_scenario *sc)
+{
+    return sc->spin_us;
 }
 
 uint32_t rn_scenario_seed(const rn_scenario *sc)

@@ -130,6 +130,11 @@ extern "C" {
 
 qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
 {
+    if (config != nullptr && config->spin_us > 1000000) {
+        SetErr(errbuf, "spin_us " + std::to_string(config->spin_us) +
+                           " is above 1000000 (a second of busy-waiting per round)");
+        return nullptr;
+    }
     auto sim = new qns_sim();
     if (config != nullptr) {
         sim->cfg = *config;
@@ -151,7 +156,6 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
     sim->cfg.out_dir = nullptr;
     sim->cfg.qemu = nullptr;
     sim->cfg.guest_dir = nullptr;
-    (void)errbuf;
     return sim;
 }
 
@@ -163,6 +167,11 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
                           sim->qemu, sim->guestDir, sim->outDir, d, err)) {
         SetErr(errbuf, err);
         return -1;
+    }
+    for (size_t i = 1; sim->cfg.spin_us && !guest->program && i < d.argv.size(); i++) {
+        if (d.argv[i - 1] == "-qqq") {
+            d.argv[i] += ",spin=" + std::to_string(sim->cfg.spin_us);
+        }
     }
     for (const auto &g : sim->guests) {
         if (g.name == d.name) {
@@ -597,6 +606,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     Ptr<QnsSyncScheduler> sched = CreateObject<QnsSyncScheduler>();
     sched->SetAttribute("Quantum", TimeValue(MicroSeconds(sim->cfg.quantum_us)));
     sched->SetAttribute("WatchdogMs", UintegerValue(sim->cfg.watchdog_ms));
+    sched->SetAttribute("SpinUs", UintegerValue(sim->cfg.spin_us));
     std::vector<std::vector<Ptr<QnsBridge>>> bridges;
     std::string err;
     bool ok = Build(sim, sched, bridges, err);

@@ -31,6 +31,11 @@ typedef struct qns_sim_config {
     uint32_t watchdog_ms; /* wall-clock bound on one round; 0: 60000 */
     const char *qemu;     /* qemu-system-x86_64 to run; NULL: QNS_QEMU or the build's */
     const char *guest_dir; /* default guest image folder; NULL: QNS_GUEST_DIR or the build's */
+    uint32_t spin_us;     /* QEMU and the simulator each poll up to this much wall
+                             time for the other before sleeping (-qqq spin=): a
+                             CPU-bound guest then runs as fast as without grants,
+                             at the price of busy cores; pays while guests + 1 fit
+                             the host's cores. Never changes results. 0: off */
 } qns_sim_config;
 
 typedef enum qns_nic_model {
@@ -102,6 +107,7 @@ typedef struct qns_progress {
 /* Return non-zero to stop the run (captures are still written in full). */
 typedef int (*qns_progress_fn)(void *ctx, const qns_progress *progress);
 
+/* NULL (with errbuf set) when the configuration is refused. */
 qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf);
 
 /* Calls fn about every interval_ms of wall time during qns_sim_run, and once

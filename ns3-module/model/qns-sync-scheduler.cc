@@ -34,6 +34,12 @@ TypeId QnsSyncScheduler::GetTypeId()
                           UintegerValue(0),
                           MakeUintegerAccessor(&QnsSyncScheduler::m_watchdogMs),
                           MakeUintegerChecker<uint32_t>())
+            .AddAttribute("SpinUs",
+                          "Wall-clock time to poll for replies without sleeping before "
+                          "blocking, each round (0: never).",
+                          UintegerValue(0),
+                          MakeUintegerAccessor(&QnsSyncScheduler::m_spinUs),
+                          MakeUintegerChecker<uint32_t>(0, 1000000))
             .AddAttribute("ShutdownTimeoutMs",
                           "Wall-clock wait for guests to exit before they are killed.",
                           UintegerValue(2000),
@@ -53,6 +59,7 @@ TypeId QnsSyncScheduler::GetTypeId()
 QnsSyncScheduler::QnsSyncScheduler()
     : m_quantum(MicroSeconds(10)),
       m_watchdogMs(0),
+      m_spinUs(0),
       m_shutdownMs(2000),
       m_sync(nullptr),
       m_inRound(false),
@@ -79,6 +86,7 @@ int QnsSyncScheduler::AddGuest(const qns_guest_spec &spec)
     if (m_sync == nullptr) {
         qns_sync_options o = {};
         o.watchdog_ms = static_cast<int>(m_watchdogMs);
+        o.spin_us = static_cast<int>(m_spinUs);
         o.shutdown_timeout_ms = static_cast<int>(m_shutdownMs);
         o.exit_zero_is_done = 1; /* a guest OS powering off is done, not dead */
         m_sync = qns_sync_new(&o, err);

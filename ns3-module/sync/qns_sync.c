@@ -272,11 +272,16 @@ static void deliver_round_frames(qns_sync *s)
     s->arena_used = 0;
 }
 
-static int64_t now_ms(void)
+static int64_t now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_ms(void)
+{
+    return now_us() / 1000;
 }
 
 /* ---- failures ----------------------------------------------------------- */
@@ -634,6 +639,7 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
         return -1;
     }
     int64_t deadline = s->opts.watchdog_ms > 0 ? now_ms() + s->opts.watchdog_ms : 0;
+    int64_t spin_until = s->opts.spin_us > 0 ? now_us() + s->opts.spin_us : 0;
     for (;;) {
         int pending = 0;
         for (int i = 0; i < s->count; i++) {
@@ -651,7 +657,15 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
             int64_t left = deadline - now_ms();
             timeout = left > 0 ? (int)left : 0;
         }
-        int r = poll(s->pfd, n, timeout);
+        /* A sleeping simulator is woken by every reply; spinning spends a
+         * core to save that (see qns_sync_options.spin_us). */
+        int r = poll(s->pfd, n, 0);
+        while (r == 0 && now_us() < spin_until) {
+            r = poll(s->pfd, n, 0);
+        }
+        if (r == 0) {
+            r = poll(s->pfd, n, timeout);
+        }
         if (r < 0) {
             if (errno == EINTR) {
                 continue;

@@ -29,6 +29,10 @@ typedef struct qns_sync_options {
     int exit_zero_is_done;   /* a guest exiting with status 0 (a guest OS powering
                                 off) is done, not failed: it gets no more grants
                                 and frames for it are dropped */
+    int spin_us;             /* poll for replies without sleeping for up to this
+                                much wall time per round before blocking; pays
+                                while guests plus simulator fit the host's cores
+                                (pair it with -qqq spin=); 0: never */
 } qns_sync_options;
 
 /* A frame received from a guest NIC, valid during the callback only. */

@@ -343,6 +343,8 @@ static void refusals_name_the_problem(void **state)
     expect_refusal("write=77,read=4", NULL, NULL, "-qqq: write=77 is not an open file descriptor");
     expect_refusal("write=3,read=0", NULL, NULL, "-qqq: read=0 is not a pipe");
     expect_refusal("write=4,read=3", NULL, NULL, "is not open for");
+    expect_refusal("write=3,read=4,spin=2000000", NULL, NULL,
+                   "-qqq: spin=2000000 is above 1000000 us");
     expect_refusal(NULL, NULL, "-icount", "-qqq: requires -icount shift=N,sleep=off");
     const char *sleep_on[] = {"-icount", "shift=1,sleep=on", NULL};
     expect_refusal(NULL, sleep_on, "-icount", "-qqq: requires -icount sleep=off");

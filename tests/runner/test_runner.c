@@ -107,6 +107,8 @@ static const bad_case bad_cases[] = {
      "6: queue: bad queue size '10kB' (expected a number of packets, e.g. 100p)"},
     {"bad-quantum", "[scenario]\nduration = 1ms\nquantum = 1500ns\n",
      "3: quantum: '1500ns' is not a whole, non-zero number of microseconds"},
+    {"spin-too-long", "[scenario]\nduration = 1ms\nspin = 2s\n",
+     "3: spin: '2s' is not a whole number of microseconds up to 1s"},
     {"dangling-member", HEAD GUEST_A "[link lan]\nmembers = a, c\n",
      "6: members: 'c' is neither a [guest c] nor a [node c] of this file"},
     {"node-without-address", HEAD GUEST_A "[node r]\n[link lan]\nmembers = a, r\n",

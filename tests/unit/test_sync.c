@@ -429,6 +429,24 @@ static void clean_exit_can_mean_done(void **state)
     assert_false(qns_sync_failed(w->s));
 }
 
+/* Spinning changes how the simulator waits, never what it gets. */
+static void spinning_simulator_gets_the_same_replies(void **state)
+{
+    world *w = *state;
+    qns_sync_free(w->s);
+    qns_sync_options o = {.watchdog_ms = 10000, .spin_us = 200};
+    w->s = qns_sync_new(&o, err);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    add_guest(w, "g0", 0);
+    for (int k = 0; k < 10000; k++) {
+        round_ok(w, 10);
+        if (qns_sync_last_reply_us(w->s, 0) != 10) {
+            fail_msg("round %d: reply %d", k + 1, qns_sync_last_reply_us(w->s, 0));
+        }
+    }
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 100000);
+}
+
 static void stop_mid_grant_then(world *w, int status, int extra_replies, int nics)
 {
     qns_sync_free(w->s);
@@ -590,6 +608,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(clean_exit_can_mean_done, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_powering_off_mid_grant_is_done, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_failing_mid_grant_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(spinning_simulator_gets_the_same_replies, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(last_reply_counts_when_the_sockets_close_with_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(reply_after_the_final_short_reply_is_reported, setup,
