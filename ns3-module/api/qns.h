@@ -32,10 +32,11 @@ typedef struct qns_sim_config {
     const char *qemu;     /* qemu-system-x86_64 to run; NULL: QNS_QEMU or the build's */
     const char *guest_dir; /* default guest image folder; NULL: QNS_GUEST_DIR or the build's */
     uint32_t spin_us;     /* QEMU and the simulator each poll up to this much wall
-                             time for the other before sleeping (-qqq spin=): a
-                             CPU-bound guest then runs as fast as without grants,
-                             at the price of busy cores; pays while guests + 1 fit
-                             the host's cores. Never changes results. 0: off */
+                             time for the other before sleeping (-qqq spin=),
+                             which saves a CPU-bound guest the wake-up per round
+                             at the price of busy cores: pays only while guests + 1
+                             fit the host's idle cores. Never changes results.
+                             0: off */
 } qns_sim_config;
 
 typedef enum qns_nic_model {
