@@ -30,10 +30,12 @@ static void die(const char *what)
     exit(1);
 }
 
-/* The default guest's QEMU command line for `command`, no NIC. */
-static char **guest_argv(const char *command)
+/* The default guest's QEMU command line for `command`, no NIC; -qqq spin=
+ * `spin_us` unless 0. */
+static char **guest_argv_spin(const char *command, uint32_t spin_us)
 {
-    qns_sim *sim = qns_sim_new(NULL, err);
+    qns_sim_config sc = {.spin_us = spin_us};
+    qns_sim *sim = qns_sim_new(&sc, err);
     qns_guest_config g = {.name = "bench", .command = command};
     if (qns_sim_add_guest(sim, &g, err) < 0) {
         die("guest");
@@ -49,6 +51,11 @@ static char **guest_argv(const char *command)
     }
     qns_sim_free(sim);
     return copy;
+}
+
+static char **guest_argv(const char *command)
+{
+    return guest_argv_spin(command, 0);
 }
 
 /* Grants of `grant_us` until the guest powers off; returns wall seconds. */
@@ -77,21 +84,6 @@ static double run_granted_spin(char **argv, int32_t grant_us, int spin_us, int64
 static double run_granted(char **argv, int32_t grant_us, int64_t *virtual_us, uint64_t *rounds)
 {
     return run_granted_spin(argv, grant_us, 0, virtual_us, rounds);
-}
-
-/* A copy of argv whose -qqq option also asks QEMU to spin for `spin_us`. */
-static char **with_qemu_spin(char **argv, int spin_us)
-{
-    int n = 0;
-    while (argv[n]) {
-        n++;
-    }
-    char **copy = calloc((size_t)n + 1, sizeof(char *));
-    for (int i = 0; i < n; i++) {
-        int qqq_value = i > 0 && !strcmp(argv[i - 1], "-qqq");
-        copy[i] = qqq_value ? g_strdup_printf("%s,spin=%d", argv[i], spin_us) : strdup(argv[i]);
-    }
-    return copy;
 }
 
 /* The same command line without -qqq: QEMU runs free under icount. */
@@ -208,8 +200,9 @@ static int cmp_double(const void *a, const void *b)
 static void cpu_bound_table(void)
 {
     enum { REPEATS = 5, SPIN_US = 2000 };
-    char **busy = guest_argv("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i");
-    char **busy_spin = with_qemu_spin(busy, SPIN_US);
+    const char *loop = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i";
+    char **busy = guest_argv(loop);
+    char **busy_spin = guest_argv_spin(loop, SPIN_US);
     double wq[REPEATS], wf[REPEATS], ws[REPEATS];
     int64_t vus = 0, vus_spin = 0;
     uint64_t rounds = 0, rounds_spin = 0;

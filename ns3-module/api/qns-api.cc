@@ -164,14 +164,9 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
     std::string err;
     QnsGuestDesc d;
     if (!QnsGuestDescribe(*guest, static_cast<int>(sim->guests.size()), sim->cfg.seed,
-                          sim->qemu, sim->guestDir, sim->outDir, d, err)) {
+                          sim->cfg.spin_us, sim->qemu, sim->guestDir, sim->outDir, d, err)) {
         SetErr(errbuf, err);
         return -1;
-    }
-    for (size_t i = 1; sim->cfg.spin_us && !guest->program && i < d.argv.size(); i++) {
-        if (d.argv[i - 1] == "-qqq") {
-            d.argv[i] += ",spin=" + std::to_string(sim->cfg.spin_us);
-        }
     }
     for (const auto &g : sim->guests) {
         if (g.name == d.name) {

@@ -128,7 +128,7 @@ bool ValidName(const std::string &n)
 
 } // namespace
 
-bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed,
+bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
                       const std::string &qemu, const std::string &guestDir,
                       const std::string &outDir, QnsGuestDesc &out, std::string &err)
 {
@@ -245,7 +245,7 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed,
     }
     qns_guest_qqq_option(opt, sizeof(opt));
     out.argv.push_back("-qqq");
-    out.argv.push_back(opt);
+    out.argv.push_back(spinUs ? opt + std::string(",spin=") + std::to_string(spinUs) : opt);
     for (int i = 0; i < cfg.nic_count; i++) {
         std::string id = "n" + std::to_string(i);
         qns_guest_netdev_option(opt, sizeof(opt), id.c_str(), i);

@@ -26,7 +26,8 @@ std::string QnsDefaultQemu(const char *configured);
 /* The default guest folder: the config's, else $QNS_GUEST_DIR, else the build's. */
 std::string QnsDefaultGuestDir(const char *configured);
 
-bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed,
+/* spinUs: -qqq spin= for QEMU (a program, the test kit, gets none). */
+bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
                       const std::string &qemu, const std::string &guestDir,
                       const std::string &outDir, QnsGuestDesc &out, std::string &err);
 
