@@ -182,6 +182,25 @@ static void power_off_instant_is_the_same_at_any_quantum(void **state)
     assert_int_equal(clock[3], clock[0]);
 }
 
+/* spin_us reaches QEMU as -qqq spin=; test-kit programs get none. */
+static void spin_is_passed_to_qemu(void **state)
+{
+    (void)state;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.spin_us = 2000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    qns_guest_config g = {.name = "g", .command = "true"};
+    assert_int_equal(qns_sim_add_guest(sim, &g, err), 0);
+    const char *const *a = qns_sim_guest_argv(sim, 0);
+    int i = 0;
+    while (a[i] && strcmp(a[i], "-qqq")) {
+        i++;
+    }
+    assert_non_null(a[i]);
+    assert_string_equal(a[i + 1], "write=3,read=4,spin=2000");
+    qns_sim_free(sim);
+}
+
 static void bad_parameter_is_reported_and_powers_off(void **state)
 {
     (void)state;
@@ -202,6 +221,7 @@ int main(void)
         cmocka_unit_test(boots_under_1ms_grants_e1000),
         cmocka_unit_test(two_runs_print_identical_consoles),
         cmocka_unit_test(power_off_instant_is_the_same_at_any_quantum),
+        cmocka_unit_test(spin_is_passed_to_qemu),
         cmocka_unit_test(bad_parameter_is_reported_and_powers_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

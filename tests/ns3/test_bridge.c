@@ -741,6 +741,9 @@ static void bad_descriptions_are_refused(void **state)
 {
     (void)state;
     char err[QNS_ERRBUF_SIZE];
+    qns_sim_config spin = {.spin_us = 2000000};
+    assert_null(qns_sim_new(&spin, err));
+    assert_string_equal(err, "spin_us 2000000 is above 1000000 (a second of busy-waiting per round)");
     qns_sim *sim = qns_sim_new(NULL, err);
     const char *prog[] = {fake(), NULL};
     qns_guest_config g = {.name = "g", .nic_count = 1, .program = prog};
