@@ -58,11 +58,13 @@ static char **guest_argv(const char *command)
     return guest_argv_spin(command, 0);
 }
 
-/* Grants of `grant_us` until the guest powers off; returns wall seconds. */
-static double run_granted_spin(char **argv, int32_t grant_us, int spin_us, int64_t *virtual_us,
-                               uint64_t *rounds)
+/* Grants of `grant_us` until the guest powers off; returns wall seconds.
+ * spin_us and pin as in qns_sync_options. */
+static double run_granted_opts(char **argv, int32_t grant_us, int spin_us, int pin,
+                               int64_t *virtual_us, uint64_t *rounds)
 {
-    qns_sync_options o = {.watchdog_ms = 60000, .exit_zero_is_done = 1, .spin_us = spin_us};
+    qns_sync_options o = {
+        .watchdog_ms = 60000, .exit_zero_is_done = 1, .spin_us = spin_us, .pin = pin};
     qns_sync *s = qns_sync_new(&o, err);
     qns_guest_spec spec = {.name = "bench", .argv = (const char *const *)argv};
     if (qns_sync_add_guest(s, &spec, err) < 0) {
@@ -83,7 +85,7 @@ static double run_granted_spin(char **argv, int32_t grant_us, int spin_us, int64
 
 static double run_granted(char **argv, int32_t grant_us, int64_t *virtual_us, uint64_t *rounds)
 {
-    return run_granted_spin(argv, grant_us, 0, virtual_us, rounds);
+    return run_granted_opts(argv, grant_us, 0, 0, virtual_us, rounds);
 }
 
 /* The same command line without -qqq: QEMU runs free under icount. */
@@ -117,14 +119,15 @@ static double run_free(char **argv)
     return bench_now_s() - t0;
 }
 
-static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds)
+static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds, int pin)
 {
     char q[64];
     qns_guest_qqq_option(q, sizeof(q));
     const char *argv[] = {qemu, "-machine", "pc", "-accel", "tcg", "-nodefaults",
                           "-no-user-config", "-display", "none", "-m", "128M", "-icount",
                           "shift=1,sleep=off", "-rtc", "clock=vm", "-qqq", q, NULL};
-    qns_sync *s = qns_sync_new(NULL, err);
+    qns_sync_options o = {.pin = pin};
+    qns_sync *s = qns_sync_new(&o, err);
     qns_guest_spec spec = {.name = "idle", .argv = argv};
     if (qns_sync_add_guest(s, &spec, err) < 0) {
         die("spawn");
@@ -203,13 +206,20 @@ static void cpu_bound_table(void)
     const char *loop = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i";
     char **busy = guest_argv(loop);
     char **busy_spin = guest_argv_spin(loop, SPIN_US);
-    double wq[REPEATS], wf[REPEATS], ws[REPEATS];
-    int64_t vus = 0, vus_spin = 0;
-    uint64_t rounds = 0, rounds_spin = 0;
+    double wq[REPEATS], wf[REPEATS], ws[REPEATS], wp[REPEATS];
+    int64_t vus = 0, vus_spin = 0, vus_pin = 0;
+    uint64_t rounds = 0, rounds_spin = 0, rounds_pin = 0;
     for (int i = 0; i < REPEATS; i++) {
         wq[i] = run_granted(busy, 1000, &vus, &rounds);
         wf[i] = run_free(busy);
-        ws[i] = run_granted_spin(busy_spin, 1000, SPIN_US, &vus_spin, &rounds_spin);
+        wp[i] = run_granted_opts(busy, 1000, 0, 1, &vus_pin, &rounds_pin);
+        ws[i] = run_granted_opts(busy_spin, 1000, SPIN_US, 0, &vus_spin, &rounds_spin);
+    }
+    if (vus_pin != vus || rounds_pin != rounds) {
+        snprintf(err, sizeof(err), "pinning changed the run: %lld us in %llu rounds, not %lld in %llu",
+                 (long long)vus_pin, (unsigned long long)rounds_pin, (long long)vus,
+                 (unsigned long long)rounds);
+        die("cpu-bound");
     }
     if (vus_spin != vus || rounds_spin != rounds) {
         snprintf(err, sizeof(err), "spinning changed the run: %lld us in %llu rounds, not %lld in %llu",
@@ -220,7 +230,8 @@ static void cpu_bound_table(void)
     qsort(wq, REPEATS, sizeof(double), cmp_double);
     qsort(wf, REPEATS, sizeof(double), cmp_double);
     qsort(ws, REPEATS, sizeof(double), cmp_double);
-    double mq = wq[REPEATS / 2], mf = wf[REPEATS / 2], ms = ws[REPEATS / 2];
+    qsort(wp, REPEATS, sizeof(double), cmp_double);
+    double mq = wq[REPEATS / 2], mf = wf[REPEATS / 2], ms = ws[REPEATS / 2], mp = wp[REPEATS / 2];
     printf("\nCPU-bound default guest (boot, 300000 shell loop turns, power-off), "
            "median of %d\n", REPEATS);
     printf("%-44s %12s %10s %10s %10s\n", "what", "wall s", "min", "max", "ratio");
@@ -228,10 +239,14 @@ static void cpu_bound_table(void)
            wf[REPEATS - 1], 1.0);
     printf("%-44s %12.2f %10.2f %10.2f %10.3f\n", "-qqq, 1 ms grants", mq, wq[0],
            wq[REPEATS - 1], mq / mf);
+    printf("%-44s %12.2f %10.2f %10.2f %10.3f\n", "-qqq, 1 ms grants, pinned: guest on sim's CPU", mp,
+           wp[0], wp[REPEATS - 1], mp / mf);
     printf("%-44s %12.2f %10.2f %10.2f %10.3f\n", "-qqq, 1 ms grants, both sides spin 2 ms", ms,
            ws[0], ws[REPEATS - 1], ms / mf);
-    printf("-qqq cost per round: %.1f us sleeping, %.1f us spinning (%.3f s virtual, %llu rounds)\n",
-           1e6 * (mq - mf) / (double)rounds, 1e6 * (ms - mf) / (double)rounds, (double)vus / 1e6,
+    printf("-qqq cost per round: %.1f us sleeping, %.1f us pinned, %.1f us spinning "
+           "(%.3f s virtual, %llu rounds)\n",
+           1e6 * (mq - mf) / (double)rounds, 1e6 * (mp - mf) / (double)rounds,
+           1e6 * (ms - mf) / (double)rounds, (double)vus / 1e6,
            (unsigned long long)rounds);
 }
 
@@ -249,13 +264,18 @@ int main(int argc, char **argv)
         return 0;
     }
     double raw = bench_raw_pipe(50000);
-    double idle10 = idle_rounds_per_s(argv[1], 10, 20000);
-    double idle1000 = idle_rounds_per_s(argv[1], 1000, 2000);
+    double idle10 = idle_rounds_per_s(argv[1], 10, 20000, 0);
+    double idle1000 = idle_rounds_per_s(argv[1], 1000, 2000, 0);
+    double idle10p = idle_rounds_per_s(argv[1], 10, 20000, 1);
+    double idle1000p = idle_rounds_per_s(argv[1], 1000, 2000, 1);
     printf("\npatched QEMU, idle guest (firmware halted)\n");
     printf("%-44s %12s %10s\n", "what", "rounds/s", "vs raw");
     printf("%-44s %12.0f %9.1f%%\n", "raw pipe ping-pong (baseline)", raw, 100.0);
     printf("%-44s %12.0f %9.1f%%\n", "-qqq, 10 us grants", idle10, 100 * idle10 / raw);
     printf("%-44s %12.0f %9.1f%%\n", "-qqq, 1 ms grants", idle1000, 100 * idle1000 / raw);
+    printf("%-44s %12.0f %9.1f%%\n", "-qqq, 10 us grants, pinned", idle10p, 100 * idle10p / raw);
+    printf("%-44s %12.0f %9.1f%%\n", "-qqq, 1 ms grants, pinned", idle1000p,
+           100 * idle1000p / raw);
 
     cpu_bound_table();
 

@@ -229,6 +229,8 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     add_u64(b, "seed", rn_scenario_seed(sc));
     add_u64(b, "quantum_us", rn_scenario_quantum_us(sc));
     add_u64(b, "spin_us", rn_scenario_spin_us(sc));
+    json_builder_set_member_name(b, "pin");
+    json_builder_add_boolean_value(b, rn_scenario_pin(sc) != 0);
     add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
     add_str(b, "status", rr->status);
     add_str(b, "error", rr->error);
@@ -334,7 +336,8 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     qns_sim_config cfg = {.quantum_us = rn_scenario_quantum_us(sc),
                           .seed = rn_scenario_seed(sc),
                           .out_dir = dir,
-                          .spin_us = rn_scenario_spin_us(sc)};
+                          .spin_us = rn_scenario_spin_us(sc),
+                          .pin = rn_scenario_pin(sc)};
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
         fputs(errors->str, stderr);

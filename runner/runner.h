@@ -46,6 +46,7 @@ uint64_t rn_scenario_duration_ns(const rn_scenario *sc);
 uint32_t rn_scenario_quantum_us(const rn_scenario *sc);
 /* -qqq spin= and the simulator's spin, in microseconds (0: off). */
 uint32_t rn_scenario_spin_us(const rn_scenario *sc);
+int rn_scenario_pin(const rn_scenario *sc);
 uint32_t rn_scenario_seed(const rn_scenario *sc);
 const char *rn_scenario_base_dir(const rn_scenario *sc);
 int rn_scenario_guest_count(const rn_scenario *sc);

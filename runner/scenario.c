@@ -94,6 +94,7 @@ struct rn_scenario {
     char *name;
     uint64_t duration_ns;
     uint32_t quantum_us, seed, spin_us;
+    int pin;
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -331,6 +332,10 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             } else {
                 sc->spin_us = (uint32_t)(n / 1000);
             }
+        } else if (strcmp(k->key, "pin") == 0) {
+            if (rn_parse_bool(v, &sc->pin, &why) < 0) {
+                err_why(sc, k, why);
+            }
         } else if (strcmp(k->key, "seed") == 0) {
             if (rn_parse_uint(v, UINT32_MAX, &n, &why) < 0) {
                 err_why(sc, k, why);
@@ -338,7 +343,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 sc->seed = (uint32_t)n;
             }
         } else {
-            unknown_key(sc, s, k, "name, duration, quantum, seed, spin");
+            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin");
         }
     }
 }
@@ -422,7 +427,8 @@ static int nic_key(const char *key, const char **field)
 }
 
 static const char guest_keys[] =
-    "memory, command, services, kernel, initrd, append, disk, extra_args, ends_run, program, "
+    "memory, command, services, kernel, initrd, append, kernel_args, disk, extra_args, ends_run, "
+    "program, "
     "nicN.ip, nicN.mac, nicN.model, nicN.latency";
 
 static void parse_guest(rn_scenario *sc, const rn_section *s)
@@ -438,7 +444,8 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
         int nic = nic_key(k->key, &field);
         if (nic < 0 && strcmp(k->key, "memory") && strcmp(k->key, "command") &&
             strcmp(k->key, "services") && strcmp(k->key, "kernel") && strcmp(k->key, "initrd") &&
-            strcmp(k->key, "append") && strcmp(k->key, "disk") && strcmp(k->key, "extra_args") &&
+            strcmp(k->key, "append") && strcmp(k->key, "kernel_args") && strcmp(k->key, "disk") &&
+            strcmp(k->key, "extra_args") &&
             strcmp(k->key, "ends_run") && strcmp(k->key, "program")) {
             unknown_key(sc, s, k, guest_keys);
             continue;
@@ -462,6 +469,8 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             g->cfg.services = v;
         } else if (strcmp(k->key, "append") == 0) {
             g->cfg.append = v;
+        } else if (strcmp(k->key, "kernel_args") == 0) {
+            g->cfg.kernel_args = v;
         } else if (strcmp(k->key, "kernel") == 0) {
             g->cfg.kernel = g->kernel_path = input_file(sc, k, v);
         } else if (strcmp(k->key, "initrd") == 0) {
@@ -1095,6 +1104,11 @@ uint64_t rn_scenario_duration_ns(const rn_scenario *sc)
 uint32_t rn_scenario_quantum_us(const rn_scenario *sc)
 {
     return sc->quantum_us;
+}
+
+int rn_scenario_pin(const rn_scenario *sc)
+{
+    return sc->pin;
 }
 
 uint32_t rn_scenario_spin_us(const rn_scenario *sc)

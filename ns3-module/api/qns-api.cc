@@ -602,6 +602,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     sched->SetAttribute("Quantum", TimeValue(MicroSeconds(sim->cfg.quantum_us)));
     sched->SetAttribute("WatchdogMs", UintegerValue(sim->cfg.watchdog_ms));
     sched->SetAttribute("SpinUs", UintegerValue(sim->cfg.spin_us));
+    sched->SetAttribute("Pin", BooleanValue(sim->cfg.pin != 0));
     std::vector<std::vector<Ptr<QnsBridge>>> bridges;
     std::string err;
     bool ok = Build(sim, sched, bridges, err);

@@ -37,6 +37,13 @@ typedef struct qns_sim_config {
                              at the price of busy cores: pays only while guests + 1
                              fit the host's idle cores. Never changes results.
                              0: off */
+    int pin;              /* 1: the simulator stays on the CPU it starts on and
+                             guest k runs on the k-th CPU after it (guest 0
+                             shares the simulator's), so each round's hand-over
+                             stays on one core: a CPU-bound guest then runs
+                             about as fast as without -qqq. For a machine the
+                             run has to itself (runs started side by side may
+                             pick the same CPU). Never changes results. 0: off */
 } qns_sim_config;
 
 typedef enum qns_nic_model {

@@ -5,6 +5,7 @@
 
 #include "qns-bridge.h"
 
+#include "ns3/boolean.h"
 #include "ns3/log.h"
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
@@ -40,6 +41,13 @@ TypeId QnsSyncScheduler::GetTypeId()
                           UintegerValue(0),
                           MakeUintegerAccessor(&QnsSyncScheduler::m_spinUs),
                           MakeUintegerChecker<uint32_t>(0, 1000000))
+            .AddAttribute("Pin",
+                          "Keep the simulator on the CPU it runs on and guest k on the "
+                          "k-th allowed CPU after it, so a round's hand-over between a "
+                          "guest and the simulator stays on one core.",
+                          BooleanValue(false),
+                          MakeBooleanAccessor(&QnsSyncScheduler::m_pin),
+                          MakeBooleanChecker())
             .AddAttribute("ShutdownTimeoutMs",
                           "Wall-clock wait for guests to exit before they are killed.",
                           UintegerValue(2000),
@@ -60,6 +68,7 @@ QnsSyncScheduler::QnsSyncScheduler()
     : m_quantum(MicroSeconds(10)),
       m_watchdogMs(0),
       m_spinUs(0),
+      m_pin(false),
       m_shutdownMs(2000),
       m_sync(nullptr),
       m_inRound(false),
@@ -87,6 +96,7 @@ int QnsSyncScheduler::AddGuest(const qns_guest_spec &spec)
         qns_sync_options o = {};
         o.watchdog_ms = static_cast<int>(m_watchdogMs);
         o.spin_us = static_cast<int>(m_spinUs);
+        o.pin = m_pin ? 1 : 0;
         o.shutdown_timeout_ms = static_cast<int>(m_shutdownMs);
         o.exit_zero_is_done = 1; /* a guest OS powering off is done, not dead */
         m_sync = qns_sync_new(&o, err);

@@ -74,6 +74,7 @@ class QnsSyncScheduler : public Object
     Time m_quantum;
     uint32_t m_watchdogMs;
     uint32_t m_spinUs;
+    bool m_pin;
     uint32_t m_shutdownMs;
     qns_sync *m_sync;
     bool m_inRound;

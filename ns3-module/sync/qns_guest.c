@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,9 @@ static int close_range_cloexec(int first)
 #endif
 }
 
+/* Added to the errno the child reports when it could not take its CPU. */
+#define CHILD_ERR_AFFINITY 0x10000
+
 /* Child side, after fork: only async-signal-safe calls until exec. */
 static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int console_fd,
                        int err_fd, pid_t parent)
@@ -109,6 +113,15 @@ static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int conso
             goto fail;
         }
     }
+    if (spec->pin_cpu > 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(spec->pin_cpu - 1, &one);
+        if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+            err = errno | CHILD_ERR_AFFINITY;
+            goto report;
+        }
+    }
     /* Nothing else crosses exec, whatever the embedding program left open. */
     int first = QNS_GUEST_FD_NIC0 + nsrc - 2;
     if (close_range_cloexec(first) < 0) {
@@ -121,6 +134,7 @@ static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int conso
     execvp(spec->argv[0], (char *const *)spec->argv);
 fail:
     err = errno;
+report:
     while (write(err_fd, &err, sizeof(err)) < 0 && errno == EINTR) {
     }
     _exit(127);
@@ -162,6 +176,11 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
 
     if (spec->argv == NULL || spec->argv[0] == NULL) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: empty command line", name);
+        return NULL;
+    }
+    if (spec->pin_cpu < 0 || spec->pin_cpu > CPU_SETSIZE) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: no CPU %d (0 .. %d)", name, spec->pin_cpu - 1,
+                 CPU_SETSIZE - 1);
         return NULL;
     }
     if (spec->nic_count < 0 || spec->nic_count > QNS_GUEST_MAX_NICS) {
@@ -240,8 +259,13 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
     int err;
     if (read_exec_error(errp[0], &err)) {
         close_fd(&errp[0]);
-        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot execute %s: %s", name, spec->argv[0],
-                 strerror(err));
+        if (err & CHILD_ERR_AFFINITY) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot run on CPU %d: %s", name,
+                     spec->pin_cpu - 1, strerror(err & ~CHILD_ERR_AFFINITY));
+        } else {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot execute %s: %s", name,
+                     spec->argv[0], strerror(err));
+        }
         qns_guest_free(g);
         return NULL;
     }

@@ -32,6 +32,8 @@ typedef struct qns_guest_spec {
     const char *const *argv;   /* NULL-terminated; argv[0] is looked up in PATH */
     int nic_count;             /* 0 .. QNS_GUEST_MAX_NICS */
     const char *console_path;  /* receives the child's stdout and stderr; NULL: discarded */
+    int pin_cpu;               /* N > 0: the process (and every thread it starts) runs on
+                                  CPU N - 1 only; 0: on the CPUs the caller may use */
 } qns_guest_spec;
 
 typedef struct qns_guest qns_guest;

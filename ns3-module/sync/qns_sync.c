@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,7 +68,65 @@ struct qns_sync {
     uint64_t rx_seq;
     struct pollfd *pfd;
     size_t pfd_cap;
+    /* opts.pin: the CPUs the thread had, and where guests go */
+    int pinned;
+    cpu_set_t saved_cpus;
+    int *cpus;
+    int cpu_count;
 };
+
+/* Moves the calling thread to the CPU it is on and lists the CPUs it had,
+ * that one first, for guests to take in turn. */
+static int pin_home(qns_sync *s, char *errbuf)
+{
+    if (sched_getaffinity(0, sizeof(s->saved_cpus), &s->saved_cpus) < 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "pin: cannot read this thread's CPUs: %s",
+                 strerror(errno));
+        return -1;
+    }
+    int n = CPU_COUNT(&s->saved_cpus);
+    s->cpus = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    if (s->cpus == NULL) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
+        return -1;
+    }
+    int home = sched_getcpu();
+    int first = -1;
+    for (int c = 0; c < CPU_SETSIZE && s->cpu_count < n; c++) {
+        if (CPU_ISSET(c, &s->saved_cpus)) {
+            if (c == home) {
+                first = s->cpu_count;
+            }
+            s->cpus[s->cpu_count++] = c;
+        }
+    }
+    if (s->cpu_count == 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "pin: this thread may run on no CPU");
+        return -1;
+    }
+    if (first > 0) { /* rotate: the home CPU first, the others in order after it */
+        int *rot = calloc((size_t)s->cpu_count, sizeof(int));
+        if (rot == NULL) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
+            return -1;
+        }
+        for (int i = 0; i < s->cpu_count; i++) {
+            rot[i] = s->cpus[(first + i) % s->cpu_count];
+        }
+        free(s->cpus);
+        s->cpus = rot;
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(s->cpus[0], &one);
+    if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "pin: cannot move to CPU %d: %s", s->cpus[0],
+                 strerror(errno));
+        return -1;
+    }
+    s->pinned = 1;
+    return 0;
+}
 
 qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf)
 {
@@ -95,6 +154,11 @@ qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf)
         free(s);
         return NULL;
     }
+    if (s->opts.pin && pin_home(s, errbuf) < 0) {
+        free(s->cpus);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -116,7 +180,11 @@ int qns_sync_add_guest(qns_sync *s, const qns_guest_spec *spec, char *errbuf)
     }
     sync_guest *g = &s->guests[s->count];
     memset(g, 0, sizeof(*g));
-    g->proc = qns_guest_spawn(spec, errbuf);
+    qns_guest_spec placed = *spec;
+    if (s->pinned) {
+        placed.pin_cpu = 1 + s->cpus[s->count % s->cpu_count];
+    }
+    g->proc = qns_guest_spawn(&placed, errbuf);
     if (g->proc == NULL) {
         return -1;
     }
@@ -829,5 +897,9 @@ void qns_sync_free(qns_sync *s)
     free(s->rx);
     free(s->arena);
     free(s->pfd);
+    if (s->pinned) {
+        sched_setaffinity(0, sizeof(s->saved_cpus), &s->saved_cpus);
+    }
+    free(s->cpus);
     free(s);
 }

@@ -33,6 +33,14 @@ typedef struct qns_sync_options {
                                 much wall time per round before blocking; pays
                                 while guests plus simulator fit the host's cores
                                 (pair it with -qqq spin=); 0: never */
+    int pin;                 /* 1: the calling thread stays on the CPU it runs on
+                                at qns_sync_new, guest k on the k-th allowed CPU
+                                after it (guest 0 shares it), so a guest and the
+                                simulator, which take turns, wake each other
+                                without crossing cores; qns_sync_free gives the
+                                thread its CPUs back. For a machine a run has to
+                                itself: runs started side by side may pick the
+                                same CPU. 0: the OS places everything */
 } qns_sync_options;
 
 /* A frame received from a guest NIC, valid during the callback only. */

@@ -90,8 +90,10 @@ static const bad_case bad_cases[] = {
      "[link NAME]"},
     {"unknown-key", HEAD GUEST_A "memroy = 256\n",
      "5: unknown key 'memroy' in [guest a]; expected one of: memory, command, services, kernel, "
-     "initrd, append, disk, extra_args, ends_run, program, nicN.ip, nicN.mac, nicN.model, "
-     "nicN.latency"},
+     "initrd, append, kernel_args, disk, extra_args, ends_run, program, nicN.ip, nicN.mac, "
+     "nicN.model, nicN.latency"},
+    {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
+     "3: pin: bad boolean 'sometimes' (expected true or false)"},
     {"bad-duration", HEAD GUEST_A "[link lan]\ndelay = 5 parsecs\nmembers = a\n",
      "6: delay: bad duration '5 parsecs' (expected a number and a unit: ns, us, ms, s, e.g. "
      "100ns, 10us, 5ms, 1.5s)"},
@@ -209,6 +211,53 @@ static void every_mistake_of_a_file_is_reported_not_only_the_first(void **state)
     g_strfreev(lines);
     result_clear(&r);
     g_free(path);
+    g_free(dir);
+}
+
+/* kernel_args lands on the default guest's kernel command line after qns's
+ * own parameters; pin = yes reaches the scenario. */
+static void guest_kernel_args_and_pin_reach_the_simulation(void **state)
+{
+    (void)state;
+    char *dir = make_dir("keys");
+    g_free(write_file(dir, "GUEST-INFO",
+                      "[guest]\nkernel=vmlinux\ninitrd=initrd.cpio\ncmdline=console=ttyS0 quiet\n"
+                      "qemu_args=-machine pc\nnic_e1000=e1000,netdev=ID,mac=MAC\n"
+                      "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n"));
+    char *ini = write_file(dir, "keys.ini",
+                           "[scenario]\nduration = 1ms\npin = yes\n"
+                           "[guest a]\nnic0.ip = 10.0.0.1/24\n"
+                           "kernel_args = qns.route=10.9.0.0/16,10.0.0.254 qns.debug=1\n");
+    GString *errors = g_string_new(NULL);
+    rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
+    if (sc == NULL) {
+        fail_msg("%s", errors->str);
+    }
+    assert_int_equal(rn_scenario_pin(sc), 1);
+    qns_sim_config cfg = {.out_dir = dir, .guest_dir = dir, .qemu = "/bin/true"};
+    qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
+    if (sim == NULL) {
+        fail_msg("%s", errors->str);
+    }
+    const char *const *argv = qns_sim_guest_argv(sim, 0);
+    const char *append = NULL;
+    for (int i = 0; argv[i] && argv[i + 1]; i++) {
+        if (strcmp(argv[i], "-append") == 0) {
+            append = argv[i + 1];
+        }
+    }
+    assert_non_null(append);
+    assert_string_equal(append, "console=ttyS0 quiet qns.hostname=a qns.net=eth0,10.0.0.1/24 "
+                                "qns.route=10.9.0.0/16,10.0.0.254 qns.debug=1");
+    qns_sim_free(sim);
+    rn_scenario_free(sc);
+    g_string_free(errors, TRUE);
+    char *info = g_build_filename(dir, "GUEST-INFO", NULL);
+    assert_int_equal(g_remove(info), 0);
+    assert_int_equal(g_remove(ini), 0);
+    assert_int_equal(g_rmdir(dir), 0);
+    g_free(info);
+    g_free(ini);
     g_free(dir);
 }
 
@@ -704,6 +753,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(units_are_read_as_people_write_them),
+        cmocka_unit_test(guest_kernel_args_and_pin_reach_the_simulation),
         cmocka_unit_test(each_scenario_mistake_names_file_and_line_and_exits_2),
         cmocka_unit_test(every_mistake_of_a_file_is_reported_not_only_the_first),
         cmocka_unit_test(help_lists_every_command),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -447,6 +448,92 @@ static void spinning_simulator_gets_the_same_replies(void **state)
     assert_int_equal(qns_sync_clock_us(w->s, 0), 100000);
 }
 
+/* The one CPU in /proc/PID/status's Cpus_allowed_list, or -1 if not one. */
+static int only_cpu_of(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int cpu = -2;
+    while (fgets(line, sizeof(line), f)) {
+        char rest[64];
+        if (sscanf(line, "Cpus_allowed_list: %d%63s", &cpu, rest) == 2) {
+            cpu = -1; /* a list or a range */
+        }
+        if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
+            break;
+        }
+    }
+    fclose(f);
+    return cpu;
+}
+
+static int only_cpu(const cpu_set_t *set)
+{
+    if (CPU_COUNT(set) != 1) {
+        return -1;
+    }
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, set)) {
+            return c;
+        }
+    }
+    return -1;
+}
+
+/* pin: the simulator keeps its CPU, guest 0 shares it, guest 1 takes the
+ * next allowed one, and the thread gets all its CPUs back at the end. */
+static void pinned_guests_take_cpus_in_turn(void **state)
+{
+    world *w = *state;
+    cpu_set_t before, during, after;
+    assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
+    int allowed[CPU_SETSIZE], n = 0;
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &before)) {
+            allowed[n++] = c;
+        }
+    }
+    qns_sync_free(w->s);
+    qns_sync_options o = {.watchdog_ms = 10000, .pin = 1};
+    w->s = qns_sync_new(&o, err);
+    assert_non_null(w->s);
+    assert_int_equal(sched_getaffinity(0, sizeof(during), &during), 0);
+    int home = only_cpu(&during);
+    assert_true(home >= 0 && CPU_ISSET(home, &before));
+    int next = home;
+    for (int i = 0; i < n; i++) {
+        if (allowed[i] == home) {
+            next = allowed[(i + 1) % n];
+        }
+    }
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    add_guest(w, "g0", 0);
+    add_guest(w, "g1", 0);
+    round_ok(w, 10);
+    assert_int_equal(qns_sync_last_reply_us(w->s, 1), 10);
+    assert_int_equal(only_cpu_of(qns_guest_pid(qns_sync_guest(w->s, 0))), home);
+    assert_int_equal(only_cpu_of(qns_guest_pid(qns_sync_guest(w->s, 1))), next);
+    qns_sync_free(w->s);
+    w->s = NULL;
+    assert_int_equal(sched_getaffinity(0, sizeof(after), &after), 0);
+    assert_true(CPU_EQUAL(&before, &after));
+}
+
+/* A CPU the guest cannot run on is reported as such, not as a failed exec. */
+static void guest_on_a_missing_cpu_is_refused(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    qns_guest_spec spec = {.name = "g0", .argv = w->argv.v, .pin_cpu = 1 + 1000};
+    assert_int_equal(qns_sync_add_guest(w->s, &spec, err), -1);
+    assert_string_equal(err, "guest g0: cannot run on CPU 1000: Invalid argument");
+    spec.pin_cpu = 1 + CPU_SETSIZE;
+    assert_int_equal(qns_sync_add_guest(w->s, &spec, err), -1);
+    assert_string_equal(err, "guest g0: no CPU 1024 (0 .. 1023)");
+}
+
 static void stop_mid_grant_then(world *w, int status, int extra_replies, int nics)
 {
     qns_sync_free(w->s);
@@ -610,6 +697,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(guest_failing_mid_grant_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(spinning_simulator_gets_the_same_replies, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(pinned_guests_take_cpus_in_turn, setup, teardown),
+        cmocka_unit_test_setup_teardown(guest_on_a_missing_cpu_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(last_reply_counts_when_the_sockets_close_with_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(reply_after_the_final_short_reply_is_reported, setup,
