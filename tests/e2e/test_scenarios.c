@@ -27,14 +27,14 @@ typedef scenario_fn_t scenario_fn;
 
 /* Runs a scenario in a child process (one simulation per process); with
  * `load`, a CPU-bound process competes with it the whole time. */
-static void run_scenario(scenario_fn fn, const char *dir, int load)
+static void run_scenario_at(scenario_fn fn, const char *dir, int load, uint32_t quantum_us)
 {
     g_mkdir_with_parents(dir, 0755);
     pid_t burner = load ? ts_start_cpu_burner() : -1;
     pid_t p = fork();
     if (p == 0) {
         char err[QNS_ERRBUF_SIZE];
-        qns_sim *sim = fn(dir, 10, err);
+        qns_sim *sim = fn(dir, quantum_us, err);
         if (sim == NULL) {
             fprintf(stderr, "%s\n", err);
             _exit(1);
@@ -52,6 +52,11 @@ static void run_scenario(scenario_fn fn, const char *dir, int load)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_int_equal(ts_child_count(), 0);
+}
+
+static void run_scenario(scenario_fn fn, const char *dir, int load)
+{
+    run_scenario_at(fn, dir, load, 10);
 }
 
 static char *sha256_of(const char *dir, const char *file)
@@ -192,6 +197,90 @@ static void lan_ping_is_exact_and_identical_run_after_run(void **state)
     g_free(d1);
 }
 
+/* lan_ping with ten echoes. */
+static qns_sim *ten_pings(const char *out, uint32_t quantum_us, char *err)
+{
+    qns_sim_config sc = {.quantum_us = quantum_us, .seed = 1, .out_dir = out};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    qns_guest_config h1 = {.name = "h1", .command = "ping -c 10 -i 0.2 10.0.0.2", .ends_run = 1,
+                           .nic_count = 1};
+    h1.nics[0].ipv4 = "10.0.0.1/24";
+    qns_guest_config h2 = {.name = "h2", .nic_count = 1};
+    h2.nics[0].ipv4 = "10.0.0.2/24";
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .rate_bps = 100000000,
+                           .delay_ns = 50000};
+    int g1 = sim ? qns_sim_add_guest(sim, &h1, err) : -1;
+    int g2 = g1 < 0 ? -1 : qns_sim_add_guest(sim, &h2, err);
+    int l = g2 < 0 ? -1 : qns_sim_add_link(sim, &lan, err);
+    if (l < 0 || qns_sim_attach_guest(sim, l, g1, 0, 0, err) < 0 ||
+        qns_sim_attach_guest(sim, l, g2, 0, 0, err) < 0) {
+        qns_sim_free(sim);
+        return NULL;
+    }
+    return sim;
+}
+
+/* The RTTs busybox ping printed, in microseconds, by sequence number. */
+static void read_rtts_us(const char *dir, int want, int *rtt)
+{
+    char *con = read_text(dir, "h1.console");
+    int n = 0;
+    for (char *p = strstr(con, " seq="); p; p = strstr(p + 1, " seq=")) {
+        int seq, ms, frac;
+        if (sscanf(p, " seq=%d ttl=64 time=%d.%3d ms", &seq, &ms, &frac) != 3) {
+            fail_msg("cannot read ping's line at '%.40s'", p);
+        }
+        assert_int_equal(seq, n);
+        rtt[n++] = ms * 1000 + frac;
+    }
+    assert_int_equal(n, want);
+    g_free(con);
+}
+
+/*
+ * What the guests report is as exact as the wire. A larger quantum moves
+ * every RTT by exactly four bridge crossings: the bridge latency is the
+ * quantum (10 and 100 us), so 4 x 90 us = 360 us, to ping's microsecond,
+ * and whatever else varies from echo to echo is the guests' own doing, the
+ * same at both quanta. Once the first echoes are past (the first resolves
+ * h2's address; in the next two a guest kernel grows its socket-buffer slab
+ * by a page, ~24 us: h1 as it hands the reply to ping's raw socket, h2 as it
+ * builds a reply) the RTTs stay within 2 us (measured: 252 250 251 252 251
+ * 252 251 at 10 us).
+ */
+static void guest_rtts_are_flat_and_move_with_the_bridge_latency(void **state)
+{
+    (void)state;
+    int rtt[2][10];
+    const uint32_t quanta[2] = {10, 100};
+    for (int q = 0; q < 2; q++) {
+        char *dir = g_strdup_printf("rtt-%u-%d", quanta[q], getpid());
+        run_scenario_at(ten_pings, dir, 0, quanta[q]);
+        read_rtts_us(dir, 10, rtt[q]);
+        int lo = rtt[q][3], hi = rtt[q][3];
+        for (int i = 3; i < 10; i++) {
+            lo = rtt[q][i] < lo ? rtt[q][i] : lo;
+            hi = rtt[q][i] > hi ? rtt[q][i] : hi;
+        }
+        printf("quantum %u us: RTTs", quanta[q]);
+        for (int i = 0; i < 10; i++) {
+            printf(" %d", rtt[q][i]);
+        }
+        printf(" us\n");
+        if (hi - lo > 2) {
+            fail_msg("quantum %u us: RTTs of seq 3..9 span %d .. %d us", quanta[q], lo, hi);
+        }
+        g_free(dir);
+    }
+    for (int i = 1; i < 10; i++) {
+        int d = rtt[1][i] - rtt[0][i];
+        if (d != 360) {
+            fail_msg("seq %d: RTT %d us at quantum 100 us, %d us at 10 us: not 360 us apart", i,
+                     rtt[1][i], rtt[0][i]);
+        }
+    }
+}
+
 static void udp_echo_reaches_the_ns3_server_through_a_lossy_link(void **state)
 {
     (void)state;
@@ -242,8 +331,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lan_ping_is_exact_and_identical_run_after_run),
+        cmocka_unit_test(guest_rtts_are_flat_and_move_with_the_bridge_latency),
         cmocka_unit_test(udp_echo_reaches_the_ns3_server_through_a_lossy_link),
         cmocka_unit_test(iperf3_fills_the_10_mbit_bottleneck),
     };
+    /* QNS_TEST_FILTER=guest_rtts* runs the matching tests only. */
+    if (getenv("QNS_TEST_FILTER")) {
+        cmocka_set_test_filter(getenv("QNS_TEST_FILTER"));
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
