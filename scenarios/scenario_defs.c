@@ -10,15 +10,25 @@
  * h1 pings h2 five times. The main job of the README. */
 qns_sim *scenario_lan_ping(const char *out, uint32_t quantum_us, char *err)
 {
+    return scenario_lan_ping_n(out, quantum_us, 5, 1, err);
+}
+
+qns_sim *scenario_lan_ping_n(const char *out, uint32_t quantum_us, int count, int capture,
+                             char *err)
+{
     qns_sim_config sc = {.quantum_us = quantum_us, .seed = 1, .out_dir = out};
     qns_sim *sim = qns_sim_new(&sc, err);
-    qns_guest_config h1 = {.name = "h1", .command = "ping -c 5 -i 0.2 10.0.0.2", .ends_run = 1,
-                           .nic_count = 1};
+    if (sim == NULL) {
+        return NULL;
+    }
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "ping -c %d -i 0.2 10.0.0.2", count);
+    qns_guest_config h1 = {.name = "h1", .command = cmd, .ends_run = 1, .nic_count = 1};
     h1.nics[0].ipv4 = "10.0.0.1/24";
     qns_guest_config h2 = {.name = "h2", .nic_count = 1};
     h2.nics[0].ipv4 = "10.0.0.2/24";
     qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .rate_bps = 100000000,
-                           .delay_ns = 50000, .capture = 1};
+                           .delay_ns = 50000, .capture = capture};
     int g1 = qns_sim_add_guest(sim, &h1, err);
     int g2 = g1 < 0 ? -1 : qns_sim_add_guest(sim, &h2, err);
     int l = g2 < 0 ? -1 : qns_sim_add_link(sim, &lan, err);

@@ -23,6 +23,9 @@ int scenario_run(qns_sim *sim, const char *name, uint64_t duration_ns, int guest
 /* The ready scenarios (scenario_defs.c); NULL with err set on failure. */
 typedef qns_sim *(*scenario_fn_t)(const char *out, uint32_t quantum_us, char *err);
 qns_sim *scenario_lan_ping(const char *out, uint32_t quantum_us, char *err);
+/* The same with `count` echoes, and ns-3 captures only if `capture`. */
+qns_sim *scenario_lan_ping_n(const char *out, uint32_t quantum_us, int count, int capture,
+                             char *err);
 qns_sim *scenario_udp_echo_p2p(const char *out, uint32_t quantum_us, char *err);
 qns_sim *scenario_iperf_bottleneck(const char *out, uint32_t quantum_us, char *err);
 

@@ -200,24 +200,7 @@ static void lan_ping_is_exact_and_identical_run_after_run(void **state)
 /* lan_ping with ten echoes. */
 static qns_sim *ten_pings(const char *out, uint32_t quantum_us, char *err)
 {
-    qns_sim_config sc = {.quantum_us = quantum_us, .seed = 1, .out_dir = out};
-    qns_sim *sim = qns_sim_new(&sc, err);
-    qns_guest_config h1 = {.name = "h1", .command = "ping -c 10 -i 0.2 10.0.0.2", .ends_run = 1,
-                           .nic_count = 1};
-    h1.nics[0].ipv4 = "10.0.0.1/24";
-    qns_guest_config h2 = {.name = "h2", .nic_count = 1};
-    h2.nics[0].ipv4 = "10.0.0.2/24";
-    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .rate_bps = 100000000,
-                           .delay_ns = 50000};
-    int g1 = sim ? qns_sim_add_guest(sim, &h1, err) : -1;
-    int g2 = g1 < 0 ? -1 : qns_sim_add_guest(sim, &h2, err);
-    int l = g2 < 0 ? -1 : qns_sim_add_link(sim, &lan, err);
-    if (l < 0 || qns_sim_attach_guest(sim, l, g1, 0, 0, err) < 0 ||
-        qns_sim_attach_guest(sim, l, g2, 0, 0, err) < 0) {
-        qns_sim_free(sim);
-        return NULL;
-    }
-    return sim;
+    return scenario_lan_ping_n(out, quantum_us, 10, 0, err);
 }
 
 /* The RTTs busybox ping printed, in microseconds, by sequence number. */
