@@ -296,6 +296,7 @@ static void unknown_key(rn_scenario *sc, const rn_section *s, const rn_key *k, c
 
 static void parse_scenario(rn_scenario *sc, const rn_section *s)
 {
+    int pin_line = s->line;
     for (guint i = 0; i < s->keys->len; i++) {
         const rn_key *k = g_ptr_array_index(s->keys, i);
         char *v = value(sc, s, k), *why = NULL;
@@ -336,6 +337,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             if (rn_parse_bool(v, &sc->pin, &why) < 0) {
                 err_why(sc, k, why);
             }
+            pin_line = k->line;
         } else if (strcmp(k->key, "seed") == 0) {
             if (rn_parse_uint(v, UINT32_MAX, &n, &why) < 0) {
                 err_why(sc, k, why);
@@ -345,6 +347,10 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
         } else {
             unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin");
         }
+    }
+    if (sc->pin && sc->spin_us) {
+        err(sc, pin_line, "pin and spin do not go together: guest 0 shares the simulator's "
+                         "CPU, where either side's spinning holds the other off");
     }
 }
 

@@ -135,6 +135,11 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
                            " is above 1000000 (a second of busy-waiting per round)");
         return nullptr;
     }
+    if (config != nullptr && config->pin && config->spin_us) {
+        SetErr(errbuf, "pin and spin_us do not go together: guest 0 shares the simulator's CPU, "
+                       "where either side's spinning holds the other off");
+        return nullptr;
+    }
     auto sim = new qns_sim();
     if (config != nullptr) {
         sim->cfg = *config;

@@ -154,6 +154,12 @@ qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf)
         free(s);
         return NULL;
     }
+    if (s->opts.pin && s->opts.spin_us > 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE,
+                 "pin and spin do not go together: guest 0 shares the simulator's CPU");
+        free(s);
+        return NULL;
+    }
     if (s->opts.pin && pin_home(s, errbuf) < 0) {
         free(s->cpus);
         free(s);

@@ -744,6 +744,10 @@ static void bad_descriptions_are_refused(void **state)
     qns_sim_config spin = {.spin_us = 2000000};
     assert_null(qns_sim_new(&spin, err));
     assert_string_equal(err, "spin_us 2000000 is above 1000000 (a second of busy-waiting per round)");
+    qns_sim_config pin_spin = {.spin_us = 2000, .pin = 1};
+    assert_null(qns_sim_new(&pin_spin, err));
+    assert_string_equal(err, "pin and spin_us do not go together: guest 0 shares the simulator's "
+                             "CPU, where either side's spinning holds the other off");
     qns_sim *sim = qns_sim_new(NULL, err);
     const char *prog[] = {fake(), NULL};
     qns_guest_config g = {.name = "g", .nic_count = 1, .program = prog};

@@ -94,6 +94,9 @@ static const bad_case bad_cases[] = {
      "nicN.model, nicN.latency"},
     {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
      "3: pin: bad boolean 'sometimes' (expected true or false)"},
+    {"pin-and-spin", "[scenario]\nduration = 1ms\nspin = 2ms\npin = yes\n",
+     "4: pin and spin do not go together: guest 0 shares the simulator's CPU, where either "
+     "side's spinning holds the other off"},
     {"bad-duration", HEAD GUEST_A "[link lan]\ndelay = 5 parsecs\nmembers = a\n",
      "6: delay: bad duration '5 parsecs' (expected a number and a unit: ns, us, ms, s, e.g. "
      "100ns, 10us, 5ms, 1.5s)"},

@@ -521,6 +521,15 @@ static void pinned_guests_take_cpus_in_turn(void **state)
     assert_true(CPU_EQUAL(&before, &after));
 }
 
+/* Spinning next to a guest on one CPU would hold it off. */
+static void pin_with_spin_is_refused(void **state)
+{
+    (void)state;
+    qns_sync_options o = {.pin = 1, .spin_us = 100};
+    assert_null(qns_sync_new(&o, err));
+    assert_string_equal(err, "pin and spin do not go together: guest 0 shares the simulator's CPU");
+}
+
 /* A CPU the guest cannot run on is reported as such, not as a failed exec. */
 static void guest_on_a_missing_cpu_is_refused(void **state)
 {
@@ -699,6 +708,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(pinned_guests_take_cpus_in_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_on_a_missing_cpu_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(pin_with_spin_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(last_reply_counts_when_the_sockets_close_with_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(reply_after_the_final_short_reply_is_reported, setup,
