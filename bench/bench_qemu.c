@@ -123,9 +123,10 @@ static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds,
 {
     char q[64];
     qns_guest_qqq_option(q, sizeof(q));
-    const char *argv[] = {qemu, "-machine", "pc", "-accel", "tcg", "-nodefaults",
-                          "-no-user-config", "-display", "none", "-m", "128M", "-icount",
-                          "shift=1,sleep=off", "-rtc", "clock=vm", "-qqq", q, NULL};
+    const char *argv[] = {
+        qemu,       "-machine", "pc", "-accel", "tcg",     "-nodefaults",       "-no-user-config",
+        "-display", "none",     "-m", "128M",   "-icount", "shift=1,sleep=off", "-rtc",
+        "clock=vm", "-qqq",     q,    NULL};
     qns_sync_options o = {.pin = pin};
     qns_sync *s = qns_sync_new(&o, err);
     qns_guest_spec spec = {.name = "idle", .argv = argv};
@@ -184,8 +185,7 @@ static void scenario_row(const char *name, scenario_fn_t fn, uint32_t quantum_us
     }
     char label[96];
     snprintf(label, sizeof(label), "%s, quantum %u us", name, quantum_us);
-    printf("%-44s %9.2f s %9.2f s %12.1f %12.0f\n", label, r[0], r[1], r[0] / r[1],
-           r[2] / r[0]);
+    printf("%-44s %9.2f s %9.2f s %12.1f %12.0f\n", label, r[0], r[1], r[0] / r[1], r[2] / r[0]);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -203,7 +203,10 @@ static int cmp_double(const void *a, const void *b)
  */
 static void cpu_bound_table(void)
 {
-    enum { REPEATS = 5, SPIN_US = 2000 };
+    enum {
+        REPEATS = 5,
+        SPIN_US = 2000
+    };
     const char *loop = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo $i";
     char **busy = guest_argv(loop);
     char **busy_spin = guest_argv_spin(loop, SPIN_US);
@@ -217,13 +220,15 @@ static void cpu_bound_table(void)
         ws[i] = run_granted_opts(busy_spin, 1000, SPIN_US, 0, &vus_spin, &rounds_spin);
     }
     if (vus_pin != vus || rounds_pin != rounds) {
-        snprintf(err, sizeof(err), "pinning changed the run: %lld us in %llu rounds, not %lld in %llu",
+        snprintf(err, sizeof(err),
+                 "pinning changed the run: %lld us in %llu rounds, not %lld in %llu",
                  (long long)vus_pin, (unsigned long long)rounds_pin, (long long)vus,
                  (unsigned long long)rounds);
         die("cpu-bound");
     }
     if (vus_spin != vus || rounds_spin != rounds) {
-        snprintf(err, sizeof(err), "spinning changed the run: %lld us in %llu rounds, not %lld in %llu",
+        snprintf(err, sizeof(err),
+                 "spinning changed the run: %lld us in %llu rounds, not %lld in %llu",
                  (long long)vus_spin, (unsigned long long)rounds_spin, (long long)vus,
                  (unsigned long long)rounds);
         die("cpu-bound");
@@ -234,11 +239,12 @@ static void cpu_bound_table(void)
     qsort(wp, REPEATS, sizeof(double), cmp_double);
     double mf = wf[REPEATS / 2];
     printf("\nCPU-bound default guest (boot, 300000 shell loop turns, power-off), "
-           "%d runs each, interleaved\n", REPEATS);
+           "%d runs each, interleaved\n",
+           REPEATS);
     printf("(this machine's load comes and goes: the fastest run of each is the steadiest "
            "figure of its cost)\n");
-    printf("%-44s %10s %10s %10s %12s %12s\n", "what", "median s", "min s", "max s",
-           "median ratio", "min ratio");
+    printf("%-44s %10s %10s %10s %12s %12s\n", "what", "median s", "min s", "max s", "median ratio",
+           "min ratio");
     const struct {
         const char *what;
         const double *w;
@@ -254,8 +260,7 @@ static void cpu_bound_table(void)
     printf("-qqq cost per round, fastest runs: %.1f us sleeping, %.1f us pinned, %.1f us "
            "spinning (%.3f s virtual, %llu rounds)\n",
            1e6 * (wq[0] - wf[0]) / (double)rounds, 1e6 * (wp[0] - wf[0]) / (double)rounds,
-           1e6 * (ws[0] - wf[0]) / (double)rounds, (double)vus / 1e6,
-           (unsigned long long)rounds);
+           1e6 * (ws[0] - wf[0]) / (double)rounds, (double)vus / 1e6, (unsigned long long)rounds);
 }
 
 int main(int argc, char **argv)
@@ -282,8 +287,7 @@ int main(int argc, char **argv)
     printf("%-44s %12.0f %9.1f%%\n", "-qqq, 10 us grants", idle10, 100 * idle10 / raw);
     printf("%-44s %12.0f %9.1f%%\n", "-qqq, 1 ms grants", idle1000, 100 * idle1000 / raw);
     printf("%-44s %12.0f %9.1f%%\n", "-qqq, 10 us grants, pinned", idle10p, 100 * idle10p / raw);
-    printf("%-44s %12.0f %9.1f%%\n", "-qqq, 1 ms grants, pinned", idle1000p,
-           100 * idle1000p / raw);
+    printf("%-44s %12.0f %9.1f%%\n", "-qqq, 1 ms grants, pinned", idle1000p, 100 * idle1000p / raw);
 
     cpu_bound_table();
 
@@ -302,8 +306,7 @@ int main(int argc, char **argv)
     }
 
     printf("\nscenarios (raw pipe baseline above: %.0f rounds/s)\n", raw);
-    printf("%-44s %11s %11s %12s %12s\n", "scenario", "wall", "virtual", "wall/virt",
-           "rounds/s");
+    printf("%-44s %11s %11s %12s %12s\n", "scenario", "wall", "virtual", "wall/virt", "rounds/s");
     uint32_t quanta[] = {10, 100};
     for (int i = 0; i < 2; i++) {
         scenario_row("lan_ping", scenario_lan_ping, quanta[i]);

@@ -29,17 +29,24 @@ typedef struct boot {
     const char *command;
     const char *kernel_args;
     qns_nic_model model;
+    int pin;
 } boot;
 
 /* One guest with one NIC on a LAN of its own; runs until it powers off. */
 static int run_boot(const boot *b)
 {
     char err[QNS_ERRBUF_SIZE];
-    qns_sim_config sc = {.quantum_us = b->quantum_us, .seed = 3, .out_dir = b->dir,
-                         .spin_us = b->spin_us};
+    qns_sim_config sc = {.quantum_us = b->quantum_us,
+                         .seed = 3,
+                         .out_dir = b->dir,
+                         .spin_us = b->spin_us,
+                         .pin = b->pin};
     qns_sim *sim = qns_sim_new(&sc, err);
-    qns_guest_config g = {.name = "g", .command = b->command, .kernel_args = b->kernel_args,
-                          .ends_run = 1, .nic_count = 1};
+    qns_guest_config g = {.name = "g",
+                          .command = b->command,
+                          .kernel_args = b->kernel_args,
+                          .ends_run = 1,
+                          .nic_count = 1};
     g.nics[0].ipv4 = "10.0.0.1/24";
     g.nics[0].model = b->model;
     qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA};
@@ -115,7 +122,7 @@ static char *fresh_dir(const char *tag)
 static void boots_and_returns_output_and_status(uint32_t quantum_us, qns_nic_model model)
 {
     char *dir = fresh_dir("boot");
-    boot b = {dir, quantum_us, 0, "echo hello from $(hostname); uname -r; exit 3", NULL, model};
+    boot b = {dir, quantum_us, 0, "echo hello from $(hostname); uname -r; exit 3", NULL, model, 0};
     boot_in_child(&b);
     char *out = console(dir);
     assert_non_null(strstr(out, "QNS-GUEST: ready "));
@@ -142,7 +149,8 @@ static void two_runs_print_identical_consoles(void **state)
     (void)state;
     char *d1 = fresh_dir("same1"), *d2 = fresh_dir("same2");
     const char *cmd = "cat /proc/uptime; head -c 16 /dev/urandom | od -An -tx1; cat /proc/uptime";
-    boot b1 = {d1, 10, 0, cmd, NULL, QNS_NIC_VIRTIO}, b2 = {d2, 10, 0, cmd, NULL, QNS_NIC_VIRTIO};
+    boot b1 = {d1, 10, 0, cmd, NULL, QNS_NIC_VIRTIO, 0},
+         b2 = {d2, 10, 0, cmd, NULL, QNS_NIC_VIRTIO, 0};
     boot_in_child(&b1);
     boot_in_child(&b2);
     char *c1 = console(d1), *c2 = console(d2);
@@ -162,14 +170,14 @@ static void two_runs_print_identical_consoles(void **state)
 static void power_off_instant_is_the_same_at_any_quantum(void **state)
 {
     (void)state;
-    /* 10 us; 1 ms; 1 ms under load; 1 ms with both sides spinning */
-    const uint32_t quanta[] = {10, 1000, 1000, 1000}, spin[] = {0, 0, 0, 2000};
-    int64_t clock[4];
-    for (int i = 0; i < 4; i++) {
+    /* 10 us; 1 ms; 1 ms under load; 1 ms with both sides spinning; 1 ms pinned */
+    const uint32_t quanta[] = {10, 1000, 1000, 1000, 1000}, spin[] = {0, 0, 0, 2000, 0};
+    int64_t clock[5];
+    for (int i = 0; i < 5; i++) {
         char tag[16];
         snprintf(tag, sizeof(tag), "off%d", i);
         char *dir = fresh_dir(tag);
-        boot b = {dir, quanta[i], spin[i], "true", NULL, QNS_NIC_VIRTIO};
+        boot b = {dir, quanta[i], spin[i], "true", NULL, QNS_NIC_VIRTIO, i == 4};
         pid_t burner = i == 2 ? ts_start_cpu_burner() : 0;
         boot_in_child_beside(&b, burner ? 1 : 0);
         ts_stop_cpu_burner(burner);
@@ -180,6 +188,7 @@ static void power_off_instant_is_the_same_at_any_quantum(void **state)
     assert_int_equal(clock[1], clock[0]);
     assert_int_equal(clock[2], clock[0]);
     assert_int_equal(clock[3], clock[0]);
+    assert_int_equal(clock[4], clock[0]);
 }
 
 /* spin_us reaches QEMU as -qqq spin=; test-kit programs get none. */
@@ -205,7 +214,7 @@ static void bad_parameter_is_reported_and_powers_off(void **state)
 {
     (void)state;
     char *dir = fresh_dir("bad");
-    boot b = {dir, 100, 0, "echo never", "qns.ipv6=maybe", QNS_NIC_VIRTIO};
+    boot b = {dir, 100, 0, "echo never", "qns.ipv6=maybe", QNS_NIC_VIRTIO, 0};
     boot_in_child(&b);
     char *out = console(dir);
     assert_non_null(strstr(out, "QNS-GUEST: error: qns.ipv6 must be 0 or 1, not 'maybe'"));
