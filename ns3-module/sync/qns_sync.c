@@ -903,8 +903,8 @@ void qns_sync_free(qns_sync *s)
     free(s->rx);
     free(s->arena);
     free(s->pfd);
-    if (s->pinned) {
-        sched_setaffinity(0, sizeof(s->saved_cpus), &s->saved_cpus);
+    if (s->pinned && sched_setaffinity(0, sizeof(s->saved_cpus), &s->saved_cpus) < 0) {
+        /* Nothing to report it to: the thread merely stays on its one CPU. */
     }
     free(s->cpus);
     free(s);

@@ -653,7 +653,12 @@ static void guest_dies_with_its_simulator(void **state)
             _exit(2);
         }
         pid_t gp = qns_guest_pid(qns_sync_guest(s, 0));
-        if (write(p[1], &gp, sizeof(gp)) != sizeof(gp)) {
+        /* A grant in the pipe, so the guest hangs in round 1 rather than
+         * seeing the pipe's EOF and exiting by itself when we are gone. */
+        int32_t grant = 10;
+        if (write(qns_guest_grant_fd(qns_sync_guest(s, 0)), &grant, sizeof(grant)) !=
+                sizeof(grant) ||
+            write(p[1], &gp, sizeof(gp)) != sizeof(gp)) {
             _exit(3);
         }
         _exit(0); /* no shutdown: the parent "crashes" */
