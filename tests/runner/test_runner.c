@@ -231,6 +231,11 @@ static void guest_kernel_args_and_pin_reach_the_simulation(void **state)
                            "[scenario]\nduration = 1ms\npin = yes\n"
                            "[guest a]\nnic0.ip = 10.0.0.1/24\n"
                            "kernel_args = qns.route=10.9.0.0/16,10.0.0.254 qns.debug=1\n");
+    /* The file is checked against the QEMU and guest image it would use. */
+    char *old_qemu = g_strdup(g_getenv("QNS_QEMU"));
+    char *old_guest = g_strdup(g_getenv("QNS_GUEST_DIR"));
+    g_setenv("QNS_QEMU", "/bin/true", TRUE);
+    g_setenv("QNS_GUEST_DIR", dir, TRUE);
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
     if (sc == NULL) {
@@ -255,6 +260,18 @@ static void guest_kernel_args_and_pin_reach_the_simulation(void **state)
     qns_sim_free(sim);
     rn_scenario_free(sc);
     g_string_free(errors, TRUE);
+    if (old_qemu) {
+        g_setenv("QNS_QEMU", old_qemu, TRUE);
+    } else {
+        g_unsetenv("QNS_QEMU");
+    }
+    if (old_guest) {
+        g_setenv("QNS_GUEST_DIR", old_guest, TRUE);
+    } else {
+        g_unsetenv("QNS_GUEST_DIR");
+    }
+    g_free(old_qemu);
+    g_free(old_guest);
     char *info = g_build_filename(dir, "GUEST-INFO", NULL);
     assert_int_equal(g_remove(info), 0);
     assert_int_equal(g_remove(ini), 0);
