@@ -68,15 +68,16 @@ struct qns_sync {
     uint64_t rx_seq;
     struct pollfd *pfd;
     size_t pfd_cap;
-    /* opts.pin: the CPUs the thread had, and where guests go */
+    /* opts.pin: the CPUs the thread had; guest k goes to cpus[(home + k) % cpu_count] */
     int pinned;
     cpu_set_t saved_cpus;
     int *cpus;
     int cpu_count;
+    int home;
 };
 
-/* Moves the calling thread to the CPU it is on and lists the CPUs it had,
- * that one first, for guests to take in turn. */
+/* Lists the CPUs the calling thread may use and keeps it on the one it is on
+ * (or the first, if the OS cannot say), where guest 0 will run beside it. */
 static int pin_home(qns_sync *s, char *errbuf)
 {
     if (sched_getaffinity(0, sizeof(s->saved_cpus), &s->saved_cpus) < 0) {
@@ -84,18 +85,16 @@ static int pin_home(qns_sync *s, char *errbuf)
                  strerror(errno));
         return -1;
     }
-    int n = CPU_COUNT(&s->saved_cpus);
-    s->cpus = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    s->cpus = calloc((size_t)CPU_COUNT(&s->saved_cpus) + 1, sizeof(int));
     if (s->cpus == NULL) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
         return -1;
     }
-    int home = sched_getcpu();
-    int first = -1;
-    for (int c = 0; c < CPU_SETSIZE && s->cpu_count < n; c++) {
+    int now = sched_getcpu();
+    for (int c = 0; c < CPU_SETSIZE; c++) {
         if (CPU_ISSET(c, &s->saved_cpus)) {
-            if (c == home) {
-                first = s->cpu_count;
+            if (c == now) {
+                s->home = s->cpu_count;
             }
             s->cpus[s->cpu_count++] = c;
         }
@@ -104,23 +103,11 @@ static int pin_home(qns_sync *s, char *errbuf)
         snprintf(errbuf, QNS_ERRBUF_SIZE, "pin: this thread may run on no CPU");
         return -1;
     }
-    if (first > 0) { /* rotate: the home CPU first, the others in order after it */
-        int *rot = calloc((size_t)s->cpu_count, sizeof(int));
-        if (rot == NULL) {
-            snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
-            return -1;
-        }
-        for (int i = 0; i < s->cpu_count; i++) {
-            rot[i] = s->cpus[(first + i) % s->cpu_count];
-        }
-        free(s->cpus);
-        s->cpus = rot;
-    }
     cpu_set_t one;
     CPU_ZERO(&one);
-    CPU_SET(s->cpus[0], &one);
+    CPU_SET(s->cpus[s->home], &one);
     if (sched_setaffinity(0, sizeof(one), &one) < 0) {
-        snprintf(errbuf, QNS_ERRBUF_SIZE, "pin: cannot move to CPU %d: %s", s->cpus[0],
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "pin: cannot move to CPU %d: %s", s->cpus[s->home],
                  strerror(errno));
         return -1;
     }
@@ -188,7 +175,7 @@ int qns_sync_add_guest(qns_sync *s, const qns_guest_spec *spec, char *errbuf)
     memset(g, 0, sizeof(*g));
     qns_guest_spec placed = *spec;
     if (s->pinned) {
-        placed.pin_cpu = 1 + s->cpus[s->count % s->cpu_count];
+        placed.pin_cpu = 1 + s->cpus[(s->home + s->count) % s->cpu_count];
     }
     g->proc = qns_guest_spawn(&placed, errbuf);
     if (g->proc == NULL) {
