@@ -24,6 +24,8 @@
  *   negreply:ROUND          reply -1
  *   malformed:T:NIC:KIND    KIND = version | length | type | truncated
  *   print:T:TEXT            print TEXT on stdout (the console) at T
+ *   cpus:T                  print "cpus: LIST" at T, LIST the CPUs this process
+ *                           may run on (/proc/self/status Cpus_allowed_list)
  * The -log file gets one line per frame: "tx|rx TIME_NS NIC LEN SUM [late]".
  */
 #define _GNU_SOURCE
@@ -50,6 +52,7 @@ enum kind {
     EV_CRASH,
     EV_MALFORMED,
     EV_PRINT,
+    EV_CPUS,
     EV_STOP,
 };
 
@@ -292,6 +295,10 @@ static void parse_action(fake *g, const char *arg)
             die("bad malformed kind '%s'", e.text);
         }
         push(&g->todo, e);
+    } else if (!strcmp(f[0], "cpus") && n == 2) {
+        e.kind = EV_CPUS;
+        e.time_ns = num(f[1], "time");
+        push(&g->todo, e);
     } else if (!strcmp(f[0], "print") && n >= 3) {
         e.kind = EV_PRINT;
         e.time_ns = num(f[1], "time");
@@ -529,6 +536,26 @@ static void log_rx(fake *g, const event *e, int late)
     }
 }
 
+static void print_cpus(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (f == NULL) {
+        die("cannot open /proc/self/status: %s", strerror(errno));
+    }
+    char line[512], list[512] = "";
+    while (fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "Cpus_allowed_list: %511s", list) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    if (list[0] == '\0') {
+        die("no Cpus_allowed_list in /proc/self/status");
+    }
+    printf("cpus: %s\n", list);
+    fflush(stdout);
+}
+
 static void run_event(fake *g, event *e)
 {
     switch (e->kind) {
@@ -538,6 +565,9 @@ static void run_event(fake *g, event *e)
     case EV_PRINT:
         printf("%s\n", e->text);
         fflush(stdout);
+        break;
+    case EV_CPUS:
+        print_cpus();
         break;
     case EV_MALFORMED:
         send_malformed(g, e);

@@ -737,6 +737,60 @@ static void progress_callback_can_stop_a_run_with_captures_complete(void **state
     g_free(dir);
 }
 
+/* One fake guest that prints the CPUs it may use; `pin` as qns_sim_config's. */
+static int run_cpus(const char *dir, uint64_t pin)
+{
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000, .pin = (int)pin};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *prog[] = {fake(), "cpus:0", NULL};
+    qns_guest_config g = {.name = "g", .program = prog};
+    if (sim == NULL || qns_sim_add_guest(sim, &g, err) < 0 || qns_sim_run(sim, 100000, err) != 0) {
+        fprintf(stderr, "run_cpus: %s\n", err);
+        return 1;
+    }
+    qns_sim_free(sim);
+    return ts_child_count() == 0 ? 0 : 2;
+}
+
+/* The CPU list from a "cpus: LIST" console line or a status file's
+ * "Cpus_allowed_list:\tLIST" line. */
+static char *cpu_list(const char *path, const char *key)
+{
+    gchar *data;
+    assert_true(g_file_get_contents(path, &data, NULL, NULL));
+    const char *p = strstr(data, key);
+    assert_non_null(p);
+    p += strlen(key);
+    p += strspn(p, " \t");
+    char *list = g_strndup(p, strcspn(p, "\n"));
+    g_free(data);
+    return list;
+}
+
+/* pin reaches the guest through the API: a pinned guest may run on one CPU
+ * only, an unpinned one wherever the test may. */
+static void pinned_guest_runs_on_one_cpu(void **state)
+{
+    (void)state;
+    char *mine = cpu_list("/proc/self/status", "Cpus_allowed_list:");
+    for (uint64_t pin = 0; pin < 2; pin++) {
+        char *dir = make_dir(pin ? "pinned" : "unpinned");
+        assert_int_equal(in_child(run_cpus, dir, pin), 0);
+        char *console = g_strdup_printf("%s/g.console", dir);
+        char *list = cpu_list(console, "cpus:");
+        if (pin) {
+            assert_int_equal(strspn(list, "0123456789"), strlen(list));
+        } else {
+            assert_string_equal(list, mine);
+        }
+        g_free(list);
+        g_free(console);
+        g_free(dir);
+    }
+    g_free(mine);
+}
+
 static void bad_descriptions_are_refused(void **state)
 {
     (void)state;
@@ -802,6 +856,7 @@ int main(void)
         cmocka_unit_test(bad_routes_are_refused),
         cmocka_unit_test(progress_callback_can_stop_a_run_with_captures_complete),
         cmocka_unit_test(bad_descriptions_are_refused),
+        cmocka_unit_test(pinned_guest_runs_on_one_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,6 +321,42 @@ static void units_are_read_as_people_write_them(void **state)
 
 /* ---- run, verify, pack ------------------------------------------------------------- */
 
+/* pin = yes reaches the run: the guest may use one CPU only, and the
+ * manifest says the run was pinned. */
+static void pinned_run_puts_the_guest_on_one_cpu(void **state)
+{
+    (void)state;
+    char *dir = make_dir("pin");
+    char *text = g_strdup_printf("[scenario]\nduration = 100us\npin = yes\n"
+                                 "[guest a]\nprogram = %s cpus:0\n",
+                                 QNS_FAKE_GUEST);
+    char *ini = write_file(dir, "pin.ini", text);
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    result_clear(&r);
+    char *console = g_build_filename(out, "a.console", NULL), *data = NULL;
+    assert_true(g_file_get_contents(console, &data, NULL, NULL));
+    unsigned cpu;
+    char tail;
+    if (sscanf(data, "cpus: %u%c", &cpu, &tail) != 2 || tail != '\n') {
+        fail_msg("a.console: not one CPU: %s", data);
+    }
+    g_free(data);
+    char *manifest = g_build_filename(out, "manifest.json", NULL);
+    assert_true(g_file_get_contents(manifest, &data, NULL, NULL));
+    assert_non_null(strstr(data, "\"pin\" : true"));
+    g_free(data);
+    g_free(manifest);
+    g_free(console);
+    g_free(out);
+    g_free(ini);
+    g_free(text);
+    g_free(dir);
+}
+
 /* Two fake guests on a CSMA LAN: a sends six frames, b echoes them. */
 static char *fake_lan(const char *dir, const char *duration, const char *every)
 {
@@ -774,6 +810,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(units_are_read_as_people_write_them),
         cmocka_unit_test(guest_kernel_args_and_pin_reach_the_simulation),
+        cmocka_unit_test(pinned_run_puts_the_guest_on_one_cpu),
         cmocka_unit_test(each_scenario_mistake_names_file_and_line_and_exits_2),
         cmocka_unit_test(every_mistake_of_a_file_is_reported_not_only_the_first),
         cmocka_unit_test(help_lists_every_command),
