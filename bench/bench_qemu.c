@@ -188,6 +188,18 @@ static void scenario_row(const char *name, scenario_fn_t fn, uint32_t quantum_us
     printf("%-44s %9.2f s %9.2f s %12.1f %12.0f\n", label, r[0], r[1], r[0] / r[1], r[2] / r[0]);
 }
 
+/* How QEMU and the simulator wait must not change what the guest does. */
+static void same_run(const char *how, int64_t vus, uint64_t rounds, int64_t want_vus,
+                     uint64_t want_rounds)
+{
+    if (vus != want_vus || rounds != want_rounds) {
+        snprintf(err, sizeof(err), "%s changed the run: %lld us in %llu rounds, not %lld in %llu",
+                 how, (long long)vus, (unsigned long long)rounds, (long long)want_vus,
+                 (unsigned long long)want_rounds);
+        die("cpu-bound");
+    }
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -219,20 +231,8 @@ static void cpu_bound_table(void)
         wp[i] = run_granted_opts(busy, 1000, 0, 1, &vus_pin, &rounds_pin);
         ws[i] = run_granted_opts(busy_spin, 1000, SPIN_US, 0, &vus_spin, &rounds_spin);
     }
-    if (vus_pin != vus || rounds_pin != rounds) {
-        snprintf(err, sizeof(err),
-                 "pinning changed the run: %lld us in %llu rounds, not %lld in %llu",
-                 (long long)vus_pin, (unsigned long long)rounds_pin, (long long)vus,
-                 (unsigned long long)rounds);
-        die("cpu-bound");
-    }
-    if (vus_spin != vus || rounds_spin != rounds) {
-        snprintf(err, sizeof(err),
-                 "spinning changed the run: %lld us in %llu rounds, not %lld in %llu",
-                 (long long)vus_spin, (unsigned long long)rounds_spin, (long long)vus,
-                 (unsigned long long)rounds);
-        die("cpu-bound");
-    }
+    same_run("pinning", vus_pin, rounds_pin, vus, rounds);
+    same_run("spinning", vus_spin, rounds_spin, vus, rounds);
     qsort(wq, REPEATS, sizeof(double), cmp_double);
     qsort(wf, REPEATS, sizeof(double), cmp_double);
     qsort(ws, REPEATS, sizeof(double), cmp_double);
