@@ -76,6 +76,31 @@ int ts_child_count(void)
     return count;
 }
 
+void ts_cpus_allowed(pid_t pid, char *list, size_t size)
+{
+    char path[64], line[512];
+    if (pid == 0) {
+        snprintf(path, sizeof(path), "/proc/self/status");
+    } else {
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    }
+    list[0] = '\0';
+    FILE *f = fopen(path, "re");
+    if (f == NULL) {
+        return;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        const char *key = "Cpus_allowed_list:";
+        if (strncmp(line, key, strlen(key)) == 0) {
+            const char *v = line + strlen(key);
+            v += strspn(v, " \t");
+            snprintf(list, size, "%.*s", (int)strcspn(v, "\n"), v);
+            break;
+        }
+    }
+    fclose(f);
+}
+
 long long ts_now_ms(void)
 {
     struct timespec ts;

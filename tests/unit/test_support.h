@@ -26,6 +26,10 @@ int ts_child_count(void);
 pid_t ts_start_cpu_burner(void);
 void ts_stop_cpu_burner(pid_t burner);
 
+/* The CPUs process `pid` (0: this one) may run on, as /proc/PID/status's
+ * Cpus_allowed_list gives them ("0-1", "3"); "" if it cannot be read. */
+void ts_cpus_allowed(pid_t pid, char *list, size_t size);
+
 /* Milliseconds on the monotonic clock. */
 long long ts_now_ms(void);
 

@@ -448,25 +448,13 @@ static void spinning_simulator_gets_the_same_replies(void **state)
     assert_int_equal(qns_sync_clock_us(w->s, 0), 100000);
 }
 
-/* The one CPU in /proc/PID/status's Cpus_allowed_list, or -1 if not one. */
+/* The one CPU process `pid` may run on, or -1 if not one. */
 static int only_cpu_of(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    int cpu = -2;
-    while (fgets(line, sizeof(line), f)) {
-        char rest[64];
-        if (sscanf(line, "Cpus_allowed_list: %d%63s", &cpu, rest) == 2) {
-            cpu = -1; /* a list or a range */
-        }
-        if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
-            break;
-        }
-    }
-    fclose(f);
-    return cpu;
+    char list[256];
+    ts_cpus_allowed(pid, list, sizeof(list));
+    size_t digits = strspn(list, "0123456789");
+    return digits > 0 && list[digits] == '\0' ? atoi(list) : -1;
 }
 
 static int only_cpu(const cpu_set_t *set)
