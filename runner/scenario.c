@@ -443,6 +443,7 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
     g->sec = s;
     g->cfg.name = s->name;
     g_ptr_array_add(sc->guests, g);
+    int kernel_args_line = 0;
     for (guint i = 0; i < s->keys->len; i++) {
         const rn_key *k = g_ptr_array_index(s->keys, i);
         const char *field;
@@ -477,6 +478,7 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             g->cfg.append = v;
         } else if (strcmp(k->key, "kernel_args") == 0) {
             g->cfg.kernel_args = v;
+            kernel_args_line = k->line;
         } else if (strcmp(k->key, "kernel") == 0) {
             g->cfg.kernel = g->kernel_path = input_file(sc, k, v);
         } else if (strcmp(k->key, "initrd") == 0) {
@@ -503,6 +505,11 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
                 g->cfg.extra_args = (const char *const *)argv;
             }
         }
+    }
+    if (kernel_args_line && (g->cfg.program || g->cfg.kernel || g->cfg.append)) {
+        err(sc, kernel_args_line,
+            "kernel_args adds to the default guest's command line; %s",
+            g->cfg.program ? "a program has none" : "with kernel or append, put them in append");
     }
 }
 

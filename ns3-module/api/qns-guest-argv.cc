@@ -163,6 +163,12 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
         out.macs.push_back(mac);
     }
 
+    if (cfg.kernel_args && *cfg.kernel_args && (cfg.program || cfg.kernel || cfg.append)) {
+        err = "guest " + out.name + ": kernel_args adds to the default guest's command line; " +
+              (cfg.program ? "a program has none"
+                           : "with an own kernel or append, put them in append");
+        return false;
+    }
     char opt[64];
     if (cfg.program != nullptr) {
         for (const char *const *p = cfg.program; *p; p++) {

@@ -66,7 +66,8 @@ typedef struct qns_guest_config {
     const char *initrd;   /* own initrd */
     const char *append;   /* own kernel command line (replaces the default's) */
     const char *kernel_args; /* appended to the default guest's command line,
-                                e.g. "qns.route=10.0.9.0/24,10.0.0.254" */
+                                e.g. "qns.route=10.0.9.0/24,10.0.0.254"; refused
+                                with a program, an own kernel or append */
     const char *disk;     /* a disk image, attached as a virtio disk, snapshot mode */
     const char *const *extra_args; /* more QEMU arguments, NULL-terminated */
     int ends_run;         /* the run ends once every guest with ends_run powered off */

@@ -814,6 +814,15 @@ static void bad_descriptions_are_refused(void **state)
     badmac.nics[0].mac = "52:54:00:zz:00:01";
     assert_int_equal(qns_sim_add_guest(sim, &badmac, err), -1);
     assert_string_equal(err, "guest m NIC 0: bad MAC address '52:54:00:zz:00:01'");
+    qns_guest_config args = {.name = "k", .kernel_args = "qns.debug=1", .program = prog};
+    assert_int_equal(qns_sim_add_guest(sim, &args, err), -1);
+    assert_string_equal(err, "guest k: kernel_args adds to the default guest's command line; a "
+                             "program has none");
+    args.program = NULL;
+    args.append = "console=ttyS0";
+    assert_int_equal(qns_sim_add_guest(sim, &args, err), -1);
+    assert_string_equal(err, "guest k: kernel_args adds to the default guest's command line; "
+                             "with an own kernel or append, put them in append");
 
     qns_link_config p2p = {.name = "wan", .type = QNS_LINK_P2P};
     int l = qns_sim_add_link(sim, &p2p, err);

@@ -94,6 +94,12 @@ static const bad_case bad_cases[] = {
      "nicN.model, nicN.latency"},
     {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
      "3: pin: bad boolean 'sometimes' (expected true or false)"},
+    {"kernel-args-for-a-program", HEAD GUEST_A "kernel_args = qns.debug=1\n",
+     "5: kernel_args adds to the default guest's command line; a program has none"},
+    {"kernel-args-with-append",
+     HEAD "[guest k]\nappend = console=ttyS0\nkernel_args = qns.debug=1\n",
+     "5: kernel_args adds to the default guest's command line; with kernel or append, put them "
+     "in append"},
     {"pin-and-spin", "[scenario]\nduration = 1ms\nspin = 2ms\npin = yes\n",
      "4: pin and spin do not go together: guest 0 shares the simulator's CPU, where either "
      "side's spinning holds the other off"},
