@@ -469,6 +469,49 @@ static uint32_t InterfaceOnSubnetOf(Ptr<Ipv4> ip, Ipv4Address address)
     NS_FATAL_ERROR("no interface on the subnet of " << address);
 }
 
+/*
+ * Global routing over links with guests. A guest is a host, not a router:
+ * on a CSMA link its ghost node has no IP stack, and ns-3 sees the link as a
+ * stub or transit network of its nodes. On a point-to-point link ns-3's
+ * global routing requires an IP stack on the far end: the ghost gets one
+ * without a global router (and without interfaces, so it never answers a
+ * frame), and the ns-3 node at the near end announces the link's subnet as
+ * an external route, so every ns-3 node reaches the guest. The stacks are
+ * installed after every other object, so the random streams ns-3 assigns
+ * to the scenario's own objects stay what they were.
+ */
+static void InstallRoutingOnGuestLinks(const qns_sim *sim, NodeContainer &nodes,
+                                       NodeContainer &p2pGhosts)
+{
+    InternetStackHelper ghostStack;
+    Ipv4StaticRoutingHelper staticOnly;
+    ghostStack.SetRoutingHelper(staticOnly);
+    ghostStack.SetIpv6StackInstall(false);
+    ghostStack.Install(p2pGhosts);
+    for (const auto &l : sim->links) {
+        bool guestEnd = false;
+        for (const auto &m : l.members) {
+            guestEnd |= m.isGuest;
+        }
+        if (l.cfg.type != QNS_LINK_P2P || !guestEnd) {
+            continue;
+        }
+        for (const auto &m : l.members) {
+            Ipv4Address a;
+            Ipv4Mask mask;
+            if (m.isGuest || !ParseCidr(m.ipv4, a, mask)) {
+                continue;
+            }
+            Ptr<GlobalRouter> router =
+                nodes.Get(static_cast<uint32_t>(m.node))->GetObject<GlobalRouter>();
+            if (router) {
+                router->InjectRoute(a.CombineMask(mask), mask);
+            }
+        }
+    }
+    Ipv4GlobalRoutingHelper::PopulateRoutingTables();
+}
+
 static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
                   std::vector<std::vector<Ptr<QnsBridge>>> &bridges, std::string &err)
 {
@@ -483,6 +526,7 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
     InternetStackHelper stack;
     stack.Install(nodes);
 
+    NodeContainer p2pGhosts;
     bridges.assign(sim->guests.size(), {});
     for (size_t i = 0; i < sim->guests.size(); i++) {
         QnsGuestDesc &g = sim->guests[i];
@@ -517,7 +561,11 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
         }
         NodeContainer members;
         for (const auto &m : l.members) {
-            members.Add(m.isGuest ? CreateObject<Node>() : nodes.Get(static_cast<uint32_t>(m.node)));
+            Ptr<Node> n = m.isGuest ? CreateObject<Node>() : nodes.Get(static_cast<uint32_t>(m.node));
+            members.Add(n);
+            if (m.isGuest && l.cfg.type == QNS_LINK_P2P) {
+                p2pGhosts.Add(n);
+            }
         }
         NetDeviceContainer devs;
         InstallLinkDevices(l, members, devs, sim->outDir + "/" + l.name);
@@ -561,19 +609,6 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
         staticRouting.GetStaticRouting(ip)->AddNetworkRouteTo(
             r.network, r.mask, r.gateway, InterfaceOnSubnetOf(ip, r.gateway));
     }
-    /* ns-3's global routing cannot see past a ghost node on a point-to-point
-     * link (it aborts); nodes then reach their directly attached subnets and
-     * what static routes name. */
-    bool ghostP2p = false;
-    for (const auto &l : sim->links) {
-        for (const auto &m : l.members) {
-            ghostP2p |= m.isGuest && l.cfg.type == QNS_LINK_P2P;
-        }
-    }
-    if (!ghostP2p) {
-        Ipv4GlobalRoutingHelper::PopulateRoutingTables();
-    }
-
     for (const auto &app : sim->apps) {
         Ptr<Node> n = nodes.Get(static_cast<uint32_t>(app.node));
         if (app.server) {
@@ -587,6 +622,7 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
             h.Install(n).Start(NanoSeconds(static_cast<int64_t>(app.start)));
         }
     }
+    InstallRoutingOnGuestLinks(sim, nodes, p2pGhosts);
     return true;
 }
 

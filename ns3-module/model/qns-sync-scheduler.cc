@@ -10,6 +10,7 @@
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
 
+#include <algorithm>
 #include <ctime>
 
 namespace ns3
@@ -191,8 +192,11 @@ void QnsSyncScheduler::OnFrame(void *ctx, const qns_sync_frame *frame)
     auto self = static_cast<QnsSyncScheduler *>(ctx);
     Ptr<QnsBridge> b =
         self->m_bridges[static_cast<size_t>(frame->guest)][static_cast<size_t>(frame->nic)];
-    if (b) {
-        b->FromGuest(frame->time_ns, frame->data, frame->length);
+    if (b && !b->FromGuest(frame->time_ns, frame->data, frame->length)) {
+        self->Fail("guest " + std::string(qns_guest_name(qns_sync_guest(self->m_sync, frame->guest))) +
+                   " nic " + std::to_string(frame->nic) + ": frame stamped " +
+                   std::to_string(frame->time_ns) + " ns would enter ns-3 in its past, at " +
+                   std::to_string(Simulator::Now().GetNanoSeconds()) + " ns");
     }
 }
 
@@ -260,9 +264,17 @@ void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const ui
     if (m_sync == nullptr || qns_sync_failed(m_sync)) {
         return;
     }
-    if (static_cast<int64_t>(timeNs) < qns_sync_clock_us(m_sync, guest) * 1000) {
+    /* The guest may already run up to what it was granted (or further, after
+     * an overshoot): a frame stamped before that reaches it late. */
+    int64_t ranTo = std::max(qns_sync_granted_us(m_sync, guest), qns_sync_clock_us(m_sync, guest));
+    if (static_cast<int64_t>(timeNs) < ranTo * 1000) {
         m_late++;
         m_lateTrace(guest, nic, timeNs);
+        Fail("a frame for guest " + std::string(qns_guest_name(qns_sync_guest(m_sync, guest))) +
+             " nic " + std::to_string(nic) + " is stamped " + std::to_string(timeNs) +
+             " ns, in the guest's past: it may already run to " + std::to_string(ranTo * 1000) +
+             " ns");
+        return;
     }
     if (qns_sync_send_frame(m_sync, guest, nic, timeNs, data, length, err) < 0) {
         Fail(err);
@@ -319,7 +331,11 @@ uint64_t QnsSyncScheduler::GetRounds() const
 
 uint64_t QnsSyncScheduler::GetLateFrames() const
 {
-    return m_late;
+    uint64_t inGuests = 0;
+    for (int g = 0; g < GetGuestCount(); g++) {
+        inGuests += qns_sync_late_records(m_sync, g);
+    }
+    return m_late + inGuests;
 }
 
 void QnsSyncScheduler::DoDispose()

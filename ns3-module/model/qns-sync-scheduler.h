@@ -60,6 +60,8 @@ class QnsSyncScheduler : public Object
     const std::string &GetError() const;
     const qns_sync *GetSync() const;
     uint64_t GetRounds() const;
+    /* Frames late on either side: sent for an instant the guest may have
+     * passed, or reported late by the guest. Either fails the run. */
     uint64_t GetLateFrames() const;
 
   protected:

@@ -9,6 +9,7 @@
 #include "qns_record_io.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -30,7 +31,11 @@ typedef struct sync_guest {
     int32_t last_reply_us;
     int done;
     uint64_t dropped;
+    uint64_t late;                             /* late records the guest sent */
+    uint64_t last_tx_ns[QNS_GUEST_MAX_NICS];   /* stamp of each NIC's last frame */
     /* this round */
+    int64_t start_us;                          /* the guest's clock when it began */
+    uint64_t max_tx_ns;                        /* latest stamp of its frames */
     int32_t grant_us;
     int granted;
     int grant_written;
@@ -276,10 +281,53 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem, char *errbuf)
     return 0;
 }
 
+/*
+ * What a guest sends must fit the protocol: each frame stamped inside the
+ * round that carried it (checked against the round's end once the guest
+ * replied), no earlier than its NIC's previous one; a late record means the
+ * guest saw one of our frames after its instant, which must never happen.
+ * The caller names the guest and NIC.
+ */
+static int check_record(sync_guest *g, int nic, const qns_record_header *hdr,
+                        const uint8_t *payload, char *errbuf)
+{
+    if (hdr->type == QNS_RECORD_LATE) {
+        g->late++;
+        snprintf(errbuf, QNS_ERRBUF_SIZE,
+                 "a frame stamped %" PRIu64 " ns reached the NIC late, at %" PRIu64
+                 " ns of the guest's clock",
+                 qns_record_late_wanted(payload), hdr->time_ns);
+        return -1;
+    }
+    uint64_t start_ns = (uint64_t)g->start_us * 1000;
+    if (hdr->time_ns < start_ns) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE,
+                 "frame stamped %" PRIu64 " ns is before its round, which began at %" PRIu64
+                 " ns",
+                 hdr->time_ns, start_ns);
+        return -1;
+    }
+    if (hdr->time_ns < g->last_tx_ns[nic]) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE,
+                 "frame stamped %" PRIu64 " ns is earlier than the NIC's previous frame, stamped "
+                 "%" PRIu64 " ns",
+                 hdr->time_ns, g->last_tx_ns[nic]);
+        return -1;
+    }
+    g->last_tx_ns[nic] = hdr->time_ns;
+    if (hdr->time_ns > g->max_tx_ns) {
+        g->max_tx_ns = hdr->time_ns;
+    }
+    return 0;
+}
+
 static int on_record(void *vctx, const qns_record_header *hdr, const uint8_t *frame, char *errbuf)
 {
     rx_ctx *c = vctx;
     qns_sync *s = c->s;
+    if (check_record(&s->guests[c->guest], c->nic, hdr, frame, errbuf) < 0) {
+        return -1;
+    }
     if (grow((void **)&s->rx, &s->rx_cap, s->rx_count + 1, sizeof(rx_frame), errbuf) < 0 ||
         grow((void **)&s->arena, &s->arena_cap, s->arena_used + hdr->length, 1, errbuf) < 0) {
         return -1;
@@ -486,6 +534,22 @@ static int stopped_for_good(qns_sync *s, int i)
     }
 }
 
+/* A frame stamped after the instant the guest's reply says it reached (in
+ * whole microseconds, so within the microsecond after it) was not sent in
+ * this round. */
+static int check_round_end(qns_sync *s, int i, char *errbuf)
+{
+    sync_guest *g = &s->guests[i];
+    uint64_t end_ns = (uint64_t)(g->clock_us + 1) * 1000;
+    if (g->max_tx_ns >= end_ns) {
+        return fail(s, errbuf,
+                    "guest %s: frame stamped %" PRIu64 " ns is after the end of its round at %"
+                    PRIu64 " ns",
+                    qns_guest_name(g->proc), g->max_tx_ns, (uint64_t)g->clock_us * 1000);
+    }
+    return 0;
+}
+
 static int take_reply(qns_sync *s, int i, char *errbuf)
 {
     sync_guest *g = &s->guests[i];
@@ -519,7 +583,10 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
                     reply, g->grant_us, (unsigned long long)s->round_no);
     }
     /* Every record of the round was written before the reply: take them all. */
-    return drain_guest(s, i, errbuf);
+    if (drain_guest(s, i, errbuf) < 0) {
+        return -1;
+    }
+    return check_round_end(s, i, errbuf);
 }
 
 static int read_reply(qns_sync *s, int i, char *errbuf)
@@ -584,6 +651,7 @@ static int prepare_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
     s->round_no++;
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
+        g->start_us = g->clock_us;
         g->granted = grants_us[i] != QNS_NO_GRANT && !g->done;
         g->grant_us = g->granted ? grants_us[i] : 0;
         g->grant_written = 0;
@@ -845,6 +913,11 @@ int32_t qns_sync_last_reply_us(const qns_sync *s, int guest)
 int qns_sync_guest_done(const qns_sync *s, int guest)
 {
     return s->guests[guest].done;
+}
+
+uint64_t qns_sync_late_records(const qns_sync *s, int guest)
+{
+    return s->guests[guest].late;
 }
 
 uint64_t qns_sync_frames_dropped(const qns_sync *s, int guest)

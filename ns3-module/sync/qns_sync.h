@@ -80,8 +80,10 @@ int qns_sync_send_frame(qns_sync *s, int guest, int nic, uint64_t time_ns, const
 /*
  * One round: grants_us[i] for guest i (>= 0, or QNS_NO_GRANT). Returns 0 when
  * every granted guest replied; -1 with errbuf naming the guest and the cause
- * (exit status or signal and its last console lines, malformed record,
- * watchdog), after which the set is failed and only shutdown is allowed.
+ * (exit status or signal and its last console lines, malformed record, a
+ * frame stamped outside its round or before its NIC's previous one, a late
+ * record, watchdog), after which the set is failed and only shutdown is
+ * allowed.
  */
 int qns_sync_round(qns_sync *s, const int32_t *grants_us, char *errbuf);
 
@@ -111,6 +113,9 @@ int32_t qns_sync_last_reply_us(const qns_sync *s, int guest);
 
 /* Whether the guest exited with status 0 under exit_zero_is_done. */
 int qns_sync_guest_done(const qns_sync *s, int guest);
+/* Late records the guest sent: frames it received after their instant.
+ * The first one fails the round. */
+uint64_t qns_sync_late_records(const qns_sync *s, int guest);
 /* Frames dropped because their guest was done. */
 uint64_t qns_sync_frames_dropped(const qns_sync *s, int guest);
 

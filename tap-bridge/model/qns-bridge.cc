@@ -131,16 +131,19 @@ void QnsBridge::CloseCapture()
     m_capture = nullptr;
 }
 
-void QnsBridge::FromGuest(uint64_t timeNs, const uint8_t *data, uint32_t length)
+bool QnsBridge::FromGuest(uint64_t timeNs, const uint8_t *data, uint32_t length)
 {
+    Time at = NanoSeconds(static_cast<int64_t>(timeNs)) + m_latency;
+    if (at < Simulator::Now()) {
+        return false;
+    }
     char e[QNS_ERRBUF_SIZE];
     if (m_capture != nullptr && qns_capture_add(m_capture, timeNs, data, length, e) < 0) {
         NS_LOG_ERROR(e);
     }
     Ptr<Packet> frame = Create<Packet>(data, length);
-    Time at = NanoSeconds(static_cast<int64_t>(timeNs)) + m_latency;
-    NS_ASSERT_MSG(at >= Simulator::Now(), "guest frame would enter ns-3 in the past");
     Simulator::Schedule(at - Simulator::Now(), &QnsBridge::ForwardToBridgedDevice, this, frame);
+    return true;
 }
 
 void QnsBridge::ForwardToBridgedDevice(Ptr<Packet> frame)
@@ -189,9 +192,11 @@ void QnsBridge::AnswerArp(Ptr<Packet> arpPayload)
     }
     ArpHeader reply;
     reply.SetReply(m_bridged->GetAddress(), target, req.GetSourceHardwareAddress(), sender);
-    Ptr<Packet> p = Create<Packet>();
+    /* Padded to Ethernet's 60-byte minimum with zeros: ns-3's
+     * AddPaddingAtEnd leaves its bytes uninitialised. */
+    static const uint8_t zeros[18] = {0};
+    Ptr<Packet> p = Create<Packet>(zeros, sizeof(zeros));
     p->AddHeader(reply);
-    p->AddPaddingAtEnd(18); /* to Ethernet's 60-byte minimum */
     EthernetHeader eth(false);
     eth.SetSource(Mac48Address::ConvertFrom(m_bridged->GetAddress()));
     eth.SetDestination(Mac48Address::ConvertFrom(req.GetSourceHardwareAddress()));
@@ -337,7 +342,9 @@ bool QnsBridge::IsPointToPoint() const
 
 bool QnsBridge::IsBridge() const
 {
-    return true;
+    /* Not a BridgeNetDevice: ns-3's global routing casts every device that
+     * says it is a bridge to one. Like ns-3's TapBridge, it says no. */
+    return false;
 }
 
 bool QnsBridge::Send(Ptr<Packet> packet, const Address &dest, uint16_t protocolNumber)

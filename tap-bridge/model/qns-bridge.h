@@ -51,8 +51,9 @@ class QnsBridge : public NetDevice
     void FlushCapture(uint64_t beforeNs);
     void CloseCapture();
 
-    /* Called by the scheduler with a frame the guest sent at timeNs. */
-    void FromGuest(uint64_t timeNs, const uint8_t *data, uint32_t length);
+    /* Called by the scheduler with a frame the guest sent at timeNs; false
+     * (and nothing done) when timeNs + latency is already past. */
+    bool FromGuest(uint64_t timeNs, const uint8_t *data, uint32_t length);
 
     Ptr<NetDevice> GetBridgedNetDevice() const;
     Time GetLatency() const;

@@ -81,6 +81,13 @@ int qns_record_header_check(const qns_record_header *hdr, char *errbuf)
             return -1;
         }
         return 0;
+    case QNS_RECORD_LATE:
+        if (hdr->length != QNS_RECORD_LATE_LENGTH) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "late record with length %u, expected %d",
+                     hdr->length, QNS_RECORD_LATE_LENGTH);
+            return -1;
+        }
+        return 0;
     default:
         snprintf(errbuf, QNS_ERRBUF_SIZE, "unknown record type %u", hdr->type);
         return -1;
@@ -125,6 +132,24 @@ void qns_record_encode_hello(uint8_t out[QNS_RECORD_HEADER_SIZE])
         .version = QNS_RECORD_VERSION,
     };
     qns_record_header_encode(&hdr, out);
+}
+
+void qns_record_encode_late(uint64_t time_ns, uint64_t wanted_ns,
+                            uint8_t out[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH])
+{
+    qns_record_header hdr = {
+        .time_ns = time_ns,
+        .length = QNS_RECORD_LATE_LENGTH,
+        .type = QNS_RECORD_LATE,
+        .version = QNS_RECORD_VERSION,
+    };
+    qns_record_header_encode(&hdr, out);
+    put_le64(out + QNS_RECORD_HEADER_SIZE, wanted_ns);
+}
+
+uint64_t qns_record_late_wanted(const uint8_t payload[QNS_RECORD_LATE_LENGTH])
+{
+    return get_le64(payload);
 }
 
 struct qns_record_decoder {

@@ -25,7 +25,13 @@ extern "C" {
 enum qns_record_type {
     QNS_RECORD_FRAME = 0,
     QNS_RECORD_HELLO = 1,
+    /* Guest to simulator: a frame from the simulator reached the NIC after
+     * its instant. time_ns is the guest's clock when it was handed over; the
+     * 8-byte payload is the instant it was stamped with (u64 LE). */
+    QNS_RECORD_LATE = 2,
 };
+
+#define QNS_RECORD_LATE_LENGTH 8
 
 typedef struct qns_record_header {
     uint64_t time_ns;
@@ -54,6 +60,13 @@ long qns_record_encode_frame(uint64_t time_ns, const uint8_t *frame, size_t fram
 
 /* The hello record that opens each direction of a channel. */
 void qns_record_encode_hello(uint8_t out[QNS_RECORD_HEADER_SIZE]);
+
+/* A late record: handed to the NIC at time_ns, stamped wanted_ns. */
+void qns_record_encode_late(uint64_t time_ns, uint64_t wanted_ns,
+                            uint8_t out[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH]);
+
+/* The stamped instant a late record's payload carries. */
+uint64_t qns_record_late_wanted(const uint8_t payload[QNS_RECORD_LATE_LENGTH]);
 
 /*
  * Incremental decoder: feed it bytes as they arrive, in pieces of any size,

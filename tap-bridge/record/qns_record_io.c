@@ -168,7 +168,7 @@ static int take_record(qns_record_channel *ch, qns_record_fn fn, void *ctx, char
         snprintf(errbuf, QNS_ERRBUF_SIZE, "unexpected second hello record");
         return -1;
     }
-    ch->frames_in++;
+    ch->frames_in += hdr->type == QNS_RECORD_FRAME;
     return fn(ctx, hdr, qns_record_decoder_frame(ch->dec), errbuf);
 }
 

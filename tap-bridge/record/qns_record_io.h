@@ -16,7 +16,8 @@ extern "C" {
 
 typedef struct qns_record_channel qns_record_channel;
 
-/* Called for every frame record drained; return 0, or -1 with errbuf set. */
+/* Called for every frame or late record drained (hdr->type says which);
+ * return 0, or -1 with errbuf set. */
 typedef int (*qns_record_fn)(void *ctx, const qns_record_header *hdr, const uint8_t *frame,
                              char *errbuf);
 

@@ -23,9 +23,16 @@
  *   shortreply:ROUND        write 2 of the 4 reply bytes, then exit
  *   negreply:ROUND          reply -1
  *   malformed:T:NIC:KIND    KIND = version | length | type | truncated
+ *   stamp:T:NIC:STAMP:LEN   at T, send a LEN-byte frame stamped STAMP instead
+ *                           of T (a guest breaking the protocol)
+ *   late:T:NIC:WANTED       at T, send a late record for a frame stamped WANTED
+ *   arp:NIC:MAC:IP          answer ARP requests for IPv4 address IP on NIC
+ *                           with MAC, at the instant they arrive
  *   print:T:TEXT            print TEXT on stdout (the console) at T
  *   cpus:T                  print "cpus: LIST" at T, LIST the CPUs this process
  *                           may run on (/proc/self/status Cpus_allowed_list)
+ * A frame received after its instant is handed over at once, counted and
+ * reported with a late record, as QEMU does.
  * The -log file gets one line per frame: "tx|rx TIME_NS NIC LEN SUM [late]".
  */
 #define _GNU_SOURCE
@@ -54,6 +61,8 @@ enum kind {
     EV_PRINT,
     EV_CPUS,
     EV_STOP,
+    EV_STAMP,
+    EV_LATE,
 };
 
 typedef struct event {
@@ -62,6 +71,7 @@ typedef struct event {
     enum kind kind;
     int nic;
     int status;
+    uint64_t stamp_ns; /* EV_STAMP: the stamp; EV_LATE: the late frame's */
     uint8_t *data;
     uint32_t len;
     char *text;
@@ -83,6 +93,9 @@ typedef struct fake {
     queue todo;    /* scripted events and echoes, by (time, seq) */
     queue inbound; /* frames from the simulator, by (time, arrival) */
     int64_t echo_ns; /* -1: off */
+    int arp_nic;     /* -1: off */
+    uint8_t arp_mac[6];
+    uint8_t arp_ip[4];
     uint64_t overshoot_round, overshoot_us;
     uint64_t hang_round, shortreply_round, negreply_round;
     uint64_t clock_ns;
@@ -259,6 +272,36 @@ static void parse_action(fake *g, const char *arg)
             x.data = make_frame(t, nic, len, k);
             push(&g->todo, x);
         }
+    } else if (!strcmp(f[0], "stamp") && n == 5) {
+        e.kind = EV_STAMP;
+        e.time_ns = num(f[1], "time");
+        e.nic = check_nic(g, num(f[2], "nic"));
+        e.stamp_ns = num(f[3], "stamp");
+        e.len = (uint32_t)num(f[4], "length");
+        e.data = make_frame(e.time_ns, e.nic, e.len, 0);
+        push(&g->todo, e);
+    } else if (!strcmp(f[0], "late") && n == 4) {
+        e.kind = EV_LATE;
+        e.time_ns = num(f[1], "time");
+        e.nic = check_nic(g, num(f[2], "nic"));
+        e.stamp_ns = num(f[3], "stamp");
+        push(&g->todo, e);
+    } else if (!strcmp(f[0], "arp") && n >= 3) {
+        /* The MAC's colons split it into fields: put it back together. */
+        const char *rest = arg + (size_t)(f[2] - s);
+        unsigned m[6], a[4];
+        char tail;
+        g->arp_nic = check_nic(g, num(f[1], "nic"));
+        if (sscanf(rest, "%2x:%2x:%2x:%2x:%2x:%2x:%u.%u.%u.%u%c", &m[0], &m[1], &m[2], &m[3],
+                   &m[4], &m[5], &a[0], &a[1], &a[2], &a[3], &tail) != 10) {
+            die("bad arp action '%s': want arp:NIC:MAC:IP", arg);
+        }
+        for (int k = 0; k < 6; k++) {
+            g->arp_mac[k] = (uint8_t)m[k];
+        }
+        for (int k = 0; k < 4; k++) {
+            g->arp_ip[k] = (uint8_t)a[k];
+        }
     } else if (!strcmp(f[0], "echo") && n == 2) {
         g->echo_ns = (int64_t)num(f[1], "delay");
     } else if (!strcmp(f[0], "overshoot") && n == 3) {
@@ -315,6 +358,7 @@ static void parse_args(fake *g, int argc, char **argv)
     const char *log = NULL;
     g->reply_fd = g->grant_fd = -1;
     g->echo_ns = -1;
+    g->arp_nic = -1;
     int i;
     /* Options first (fds must be known before actions name NICs). */
     for (i = 1; i < argc; i++) {
@@ -426,6 +470,39 @@ static void send_frame(fake *g, int nic, uint64_t t, const uint8_t *d, uint32_t 
     if (g->log) {
         fprintf(g->log, "tx %" PRIu64 " %d %u %08x\n", t, nic, len, checksum(d, len));
     }
+}
+
+static void send_late(fake *g, int nic, uint64_t t, uint64_t wanted)
+{
+    char err[QNS_ERRBUF_SIZE];
+    uint8_t b[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH];
+    qns_record_encode_late(t, wanted, b);
+    if (qns_record_channel_queue_raw(g->nic[nic], b, sizeof(b), err) < 0) {
+        die("netdev %d: %s", nic, err);
+    }
+}
+
+/* The ARP reply to request `req` from the NIC's address, or NULL when the
+ * frame is no ARP request for it. */
+static uint8_t *arp_reply(const fake *g, const uint8_t *req, uint32_t len)
+{
+    static const uint8_t head[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+    if (len < 42 || req[12] != 0x08 || req[13] != 0x06 || memcmp(req + 14, head, 8) != 0 ||
+        memcmp(req + 38, g->arp_ip, 4) != 0) {
+        return NULL;
+    }
+    uint8_t *r = calloc(1, 60);
+    if (r == NULL) {
+        die("out of memory");
+    }
+    memcpy(r, req + 6, 6);
+    memcpy(r + 6, g->arp_mac, 6);
+    memcpy(r + 12, req + 12, 8);
+    r[21] = 2;
+    memcpy(r + 22, g->arp_mac, 6);
+    memcpy(r + 28, g->arp_ip, 4);
+    memcpy(r + 32, req + 22, 10);
+    return r;
 }
 
 static void send_malformed(fake *g, const event *e)
@@ -562,6 +639,12 @@ static void run_event(fake *g, event *e)
     case EV_SEND:
         send_frame(g, e->nic, g->clock_ns, e->data, e->len);
         break;
+    case EV_STAMP:
+        send_frame(g, e->nic, e->stamp_ns, e->data, e->len);
+        break;
+    case EV_LATE:
+        send_late(g, e->nic, g->clock_ns, e->stamp_ns);
+        break;
     case EV_PRINT:
         printf("%s\n", e->text);
         fflush(stdout);
@@ -619,10 +702,16 @@ static void run_until_target(fake *g)
             int late = e.time_ns < g->clock_ns;
             if (late) {
                 g->late++;
+                send_late(g, e.nic, g->clock_ns, e.time_ns);
             } else {
                 g->clock_ns = e.time_ns;
             }
             log_rx(g, &e, late);
+            uint8_t *reply = e.nic == g->arp_nic ? arp_reply(g, e.data, e.len) : NULL;
+            if (reply != NULL) {
+                send_frame(g, e.nic, g->clock_ns, reply, 60);
+                free(reply);
+            }
             if (g->echo_ns >= 0) {
                 event x = e;
                 x.time_ns = g->clock_ns + (uint64_t)g->echo_ns;

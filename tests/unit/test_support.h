@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define TS_MAX_ARGS 64
 
 typedef struct ts_argv {
@@ -32,5 +36,9 @@ void ts_cpus_allowed(pid_t pid, char *list, size_t size);
 
 /* Milliseconds on the monotonic clock. */
 long long ts_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -354,6 +354,70 @@ static void truncated_record_names_guest_and_nic(void **state)
                      "record");
 }
 
+static void frame_stamped_before_its_round_is_a_protocol_error(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "stamp:15000:0:9000:60");
+    add_guest(w, "g0", 1);
+    expect_round_error(w, 2,
+                       "guest g0 nic 0: frame stamped 9000 ns is before its round, which began "
+                       "at 10000 ns");
+}
+
+static void frame_stamped_after_its_round_is_a_protocol_error(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 2);
+    ts_add(&w->argv, "stamp:5000:1:11000:60");
+    add_guest(w, "g0", 2);
+    expect_round_error(w, 1,
+                       "guest g0: frame stamped 11000 ns is after the end of its round at 10000 "
+                       "ns");
+}
+
+static void frame_stamped_before_its_nics_previous_is_a_protocol_error(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 2);
+    ts_add(&w->argv, "send:5000:1:60");
+    ts_add(&w->argv, "stamp:6000:1:4000:60");
+    ts_add(&w->argv, "stamp:6000:0:4000:60"); /* another NIC: its own order */
+    add_guest(w, "g0", 2);
+    expect_round_error(w, 1,
+                       "guest g0 nic 1: frame stamped 4000 ns is earlier than the NIC's previous "
+                       "frame, stamped 5000 ns");
+}
+
+static void late_record_from_the_guest_fails_the_round(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "late:17000:0:12000");
+    add_guest(w, "g0", 1);
+    expect_round_error(w, 2,
+                       "guest g0 nic 0: a frame stamped 12000 ns reached the NIC late, at 17000 "
+                       "ns of the guest's clock");
+    assert_int_equal(qns_sync_late_records(w->s, 0), 1);
+}
+
+/* A frame sent for an instant the guest has passed reaches it at once; the
+ * guest (as QEMU does) reports it with a late record. */
+static void frame_in_the_guests_past_comes_back_as_a_late_record(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    add_guest(w, "g0", 1);
+    round_ok(w, 10);
+    uint8_t f[60] = {0};
+    assert_int_equal(qns_sync_send_frame(w->s, 0, 0, 4000, f, sizeof(f), err), 0);
+    expect_round_error(w, 1,
+                       "guest g0 nic 0: a frame stamped 4000 ns reached the NIC late, at 10000 "
+                       "ns of the guest's clock");
+    assert_int_equal(qns_sync_late_records(w->s, 0), 1);
+    assert_int_equal(qns_sync_frames_in(w->s, 0), 0);
+}
+
 static void full_buffers_both_ways_do_not_deadlock(void **state)
 {
     world *w = *state;
@@ -692,6 +756,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_length_names_guest_and_nic, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_type_names_guest_and_nic, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_record_names_guest_and_nic, setup, teardown),
+        cmocka_unit_test_setup_teardown(frame_stamped_before_its_round_is_a_protocol_error,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(frame_stamped_after_its_round_is_a_protocol_error, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(frame_stamped_before_its_nics_previous_is_a_protocol_error,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(late_record_from_the_guest_fails_the_round, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(frame_in_the_guests_past_comes_back_as_a_late_record,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(full_buffers_both_ways_do_not_deadlock, setup, teardown),
         cmocka_unit_test_setup_teardown(four_guests_run_in_one_round, setup, teardown),
         cmocka_unit_test_setup_teardown(clean_exit_can_mean_done, setup, teardown),
