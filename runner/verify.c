@@ -127,9 +127,7 @@ int rn_verify(const char *dir, const char *out_dir)
     }
 
     /* Every file of the manifest, and every file the re-run wrote. */
-    static const char *const skip[] = {RN_MANIFEST, RN_SCENARIO_COPY, "README.txt", "verify-*",
-                                       "report", NULL};
-    GPtrArray *rerun = rn_list_files(new_dir, skip);
+    GPtrArray *rerun = rn_list_files(new_dir, rn_not_outputs);
     GPtrArray *names = g_ptr_array_new();
     GList *members = json_object_get_members(m.outputs);
     for (GList *l = members; l; l = l->next) {
