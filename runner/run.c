@@ -80,16 +80,16 @@ static char *make_out_dir(const rn_run_options *opt, const rn_scenario *sc, int 
     char *manifest = g_build_filename(dir, RN_MANIFEST, NULL);
     int taken = g_file_test(manifest, G_FILE_TEST_EXISTS);
     if (taken) {
-        fprintf(stderr, "qns: %s already holds a run (manifest.json); choose another -o\n", shown);
+        rn_error("%s already holds a run (manifest.json); choose another -o", shown);
     } else if (g_mkdir_with_parents(dir, 0755) < 0) {
-        fprintf(stderr, "qns: cannot create %s: %s\n", shown, g_strerror(errno));
+        rn_error("cannot create %s: %s", shown, g_strerror(errno));
         taken = 1;
     } else if ((*lock_fd = rn_lock_dir(dir, &why)) < 0) {
-        fprintf(stderr, "qns: %s\n", why);
+        rn_error("%s", why);
         taken = 1;
     } else if (g_file_test(manifest, G_FILE_TEST_EXISTS)) {
         /* A run that held the lock until a moment ago. */
-        fprintf(stderr, "qns: %s already holds a run (manifest.json); choose another -o\n", shown);
+        rn_error("%s already holds a run (manifest.json); choose another -o", shown);
         rn_unlock_dir(*lock_fd);
         *lock_fd = -1;
         taken = 1;
@@ -111,7 +111,7 @@ static int copy_file(const char *from, const char *to)
     GError *ge = NULL;
     if (!g_file_get_contents(from, &data, &len, &ge) ||
         !g_file_set_contents(to, data, (gssize)len, &ge)) {
-        fprintf(stderr, "qns: cannot copy %s to %s: %s\n", from, to, ge->message);
+        rn_error("cannot copy %s to %s: %s", from, to, ge->message);
         g_error_free(ge);
         return -1;
     }
@@ -312,7 +312,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     GError *ge = NULL;
     int ok = json_generator_to_file(gen, path, &ge);
     if (!ok) {
-        fprintf(stderr, "qns: cannot write %s: %s\n", path, ge->message);
+        rn_error("cannot write %s: %s", path, ge->message);
         g_error_free(ge);
     }
     g_free(path);
@@ -398,7 +398,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 
     int status = RN_EXIT_OK;
     if (r < 0) {
-        fprintf(stderr, "qns: %s\n", err);
+        rn_error("%s", err);
         status = RN_EXIT_FAIL;
     } else if (r == 1) {
         printf("qns: stopped by %s at virtual time %.6f s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",

@@ -81,6 +81,9 @@ extern const char *const rn_not_outputs[];
 char *rn_quote(const char *s);
 char *rn_quote_path(const char *s);
 char *rn_escape(const char *s);
+/* Prints "qns: MESSAGE" and a newline to stderr, control bytes escaped:
+ * messages name paths and words of the command line. */
+void rn_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* NULL when access(path, mode) allows it; else what is wrong, to follow
  * "'PATH' ": "is not there", or "cannot be read: Permission denied (folder
  * '/x' cannot be searched)" (g_free). */

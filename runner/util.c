@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,18 @@ char *rn_escape(const char *s)
 char *rn_quote_path(const char *s)
 {
     return escape(s ? s : "", RN_QUOTE_MAX_PATH);
+}
+
+void rn_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    char *text = rn_escape(msg);
+    fprintf(stderr, "qns: %s\n", text);
+    g_free(text);
+    g_free(msg);
 }
 
 /* ---- why a path cannot be used ----------------------------------------------- */

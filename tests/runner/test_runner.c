@@ -330,6 +330,28 @@ static void long_keys_and_values_are_shortened_in_messages(void **state)
     g_free(dir);
 }
 
+/* Words of the command line are quoted as the file's values are. */
+static void command_line_words_are_quoted_in_messages(void **state)
+{
+    (void)state;
+    /* 64 characters: x, ESC, [2J and 59 of the 100 y. */
+    char *y100 = g_strnfill(100, 'y'), *y59 = g_strnfill(59, 'y');
+    char *word = g_strdup_printf("x\x1b[2J%s", y100);
+    char *want = g_strdup_printf("qns: unknown command 'x\\x1b[2J%s...'; run 'qns --help'\n", y59);
+    result r = qns(word, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    r = qns("report", "no\x07such", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "qns: cannot open no\\x07such: No such file or directory\n");
+    result_clear(&r);
+    g_free(want);
+    g_free(y59);
+    g_free(y100);
+    g_free(word);
+}
+
 /* The scenario must be a regular file of at most 1 MiB: a FIFO is refused
  * instead of read forever, a device instead of eaten. */
 static void a_scenario_that_is_no_text_file_is_refused(void **state)
@@ -1266,6 +1288,7 @@ int main(void)
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
         cmocka_unit_test(a_scenario_that_is_no_text_file_is_refused),
+        cmocka_unit_test(command_line_words_are_quoted_in_messages),
         cmocka_unit_test(a_folder_in_use_is_refused_to_a_second_run_and_to_verify),
         cmocka_unit_test(a_capture_that_cannot_be_written_fails_the_run_and_says_which),
         cmocka_unit_test(an_ns3_capture_that_lost_writes_fails_the_run),
