@@ -1174,36 +1174,6 @@ static void an_unreadable_qemu_or_guest_image_is_named_as_such(void **state)
 
 /* ---- guest process groups ------------------------------------------------------------ */
 
-/* Processes of group pgid that are alive (not zombies). */
-static int live_in_group(pid_t pgid)
-{
-    int n = 0;
-    GDir *d = g_dir_open("/proc", 0, NULL);
-    const char *e;
-    while (d && (e = g_dir_read_name(d)) != NULL) {
-        if (!g_ascii_isdigit(*e)) {
-            continue;
-        }
-        char *path = g_strdup_printf("/proc/%s/stat", e), *data = NULL;
-        if (g_file_get_contents(path, &data, NULL, NULL)) {
-            /* pid (comm) state ppid pgrp ...; comm may hold spaces */
-            const char *close = strrchr(data, ')');
-            char state;
-            int ppid, pgrp;
-            if (close && sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
-                pgrp == pgid && state != 'Z') {
-                n++;
-            }
-        }
-        g_free(data);
-        g_free(path);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    return n;
-}
-
 /* A guest program that starts a child which ignores SIGTERM and would run
  * on: when the run ends, the guest's whole process group goes with it. */
 static void a_guest_leaves_no_process_of_its_group_behind(void **state)
@@ -1233,10 +1203,10 @@ static void a_guest_leaves_no_process_of_its_group_behind(void **state)
     g_free(data);
     assert_true(pgid > 1);
     long long t0 = ts_now_ms();
-    while (live_in_group(pgid) > 0 && ts_now_ms() - t0 < 2000) {
+    while (ts_live_in_group(pgid) > 0 && ts_now_ms() - t0 < 2000) {
         g_usleep(10000);
     }
-    assert_int_equal(live_in_group(pgid), 0);
+    assert_int_equal(ts_live_in_group(pgid), 0);
     while (waitpid(-1, NULL, WNOHANG) > 0) {
     }
     g_free(out);
