@@ -419,10 +419,11 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
             status = RN_EXIT_FAIL;
         }
     }
-    if (write_manifest(dir, sc, src_abs, &rr) < 0 && status == RN_EXIT_OK) {
-        status = RN_EXIT_FAIL;
+    if (write_manifest(dir, sc, src_abs, &rr) < 0) {
+        status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
+    } else {
+        printf("qns: outputs and manifest in %s/\n", dir);
     }
-    printf("qns: outputs and manifest in %s/\n", dir);
     g_free(rr.guests);
     g_free(src_abs);
     return status;

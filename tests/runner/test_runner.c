@@ -1070,6 +1070,33 @@ static void a_capture_that_cannot_be_written_fails_the_run_and_says_which(void *
     g_free(dir);
 }
 
+/* A manifest that cannot be written is a failed run, not "outputs and
+ * manifest in". */
+static void a_manifest_that_cannot_be_written_fails_the_run(void **state)
+{
+    (void)state;
+    char *dir = make_dir("efbig-manifest");
+    char *text =
+        g_strdup_printf("[scenario]\nduration = 100us\n[guest a]\nprogram = %s\n", QNS_FAKE_GUEST);
+    char *ini = write_file(dir, "one.ini", text);
+    char *out = g_build_filename(dir, "run", NULL);
+    const char *argv[] = {QNS_BIN, "run", "-q", ini, "-o", out, NULL};
+    spawn_setup s = {.fsize = 512}; /* the scenario's copy fits, the manifest does not */
+    result r = run_argv(argv, &s);
+    char *want = g_strdup_printf("qns: cannot write %s/manifest.json: ", out);
+    if (r.status != 1 || !g_str_has_prefix(r.err, want) ||
+        strstr(r.err, "File too large\n") == NULL) {
+        fail_msg("status %d, stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    }
+    assert_null(strstr(r.out, "outputs and manifest in"));
+    result_clear(&r);
+    g_free(want);
+    g_free(out);
+    g_free(ini);
+    g_free(text);
+    g_free(dir);
+}
+
 /* ns-3's own pcaps write through a stream that says nothing: after the run
  * each is checked, and one that lost a write fails the run. */
 static void an_ns3_capture_that_lost_writes_fails_the_run(void **state)
@@ -1262,6 +1289,7 @@ int main(void)
         cmocka_unit_test(a_folder_in_use_is_refused_to_a_second_run_and_to_verify),
         cmocka_unit_test(a_capture_that_cannot_be_written_fails_the_run_and_says_which),
         cmocka_unit_test(an_ns3_capture_that_lost_writes_fails_the_run),
+        cmocka_unit_test(a_manifest_that_cannot_be_written_fails_the_run),
         cmocka_unit_test(an_unreadable_qemu_or_guest_image_is_named_as_such),
         cmocka_unit_test(a_guest_leaves_no_process_of_its_group_behind),
     };
