@@ -35,7 +35,7 @@ static int parse(const char *usage, const char *summary, GOptionEntry *entries, 
     GError *ge = NULL;
     int ok = g_option_context_parse(ctx, argc, argv, &ge);
     if (!ok) {
-        fprintf(stderr, "qns: %s\n", ge->message);
+        rn_error("%s", ge->message);
         g_error_free(ge);
     } else if (*argc != want + 1) {
         fprintf(stderr, "qns: expected %s\n%s", usage, "");
@@ -143,7 +143,9 @@ int main(int argc, char **argv)
                 return status;
             }
         }
-        fprintf(stderr, "qns: unknown command '%s'; run 'qns --help'\n", argv[1]);
+        char *word = rn_quote(argv[1]);
+        rn_error("unknown command '%s'; run 'qns --help'", word);
+        g_free(word);
         return RN_EXIT_USAGE;
     }
     gboolean version = FALSE;
@@ -157,7 +159,7 @@ int main(int argc, char **argv)
     g_option_context_add_main_entries(ctx, entries, NULL);
     GError *ge = NULL;
     if (!g_option_context_parse(ctx, &argc, &argv, &ge)) {
-        fprintf(stderr, "qns: %s\n", ge->message);
+        rn_error("%s", ge->message);
         g_error_free(ge);
         g_option_context_free(ctx);
         return RN_EXIT_USAGE;

@@ -258,7 +258,7 @@ static capture *read_capture(const char *dir, const char *name)
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
     g_free(path);
     if (p == NULL) {
-        fprintf(stderr, "qns: %s: %s\n", name, e);
+        rn_error("%s: %s", name, e);
         return NULL;
     }
     capture *c = g_new0(capture, 1);
@@ -275,7 +275,7 @@ static capture *read_capture(const char *dir, const char *name)
         packet(c, t, d, h->caplen);
     }
     if (r == PCAP_ERROR) {
-        fprintf(stderr, "qns: %s: %s (reading stopped there)\n", name, pcap_geterr(p));
+        rn_error("%s: %s (reading stopped there)", name, pcap_geterr(p));
     }
     pcap_close(p);
     return c;
@@ -496,7 +496,7 @@ int rn_report(const char *dir, int plots)
 {
     GDir *d = g_dir_open(dir, 0, NULL);
     if (d == NULL) {
-        fprintf(stderr, "qns: cannot open %s: %s\n", dir, g_strerror(errno));
+        rn_error("cannot open %s: %s", dir, g_strerror(errno));
         return RN_EXIT_USAGE;
     }
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
@@ -508,14 +508,14 @@ int rn_report(const char *dir, int plots)
     }
     g_dir_close(d);
     if (names->len == 0) {
-        fprintf(stderr, "qns: no .pcap files in %s\n", dir);
+        rn_error("no .pcap files in %s", dir);
         g_ptr_array_free(names, TRUE);
         return RN_EXIT_USAGE;
     }
     g_ptr_array_sort(names, cmp_names);
     char *out = g_build_filename(dir, "report", NULL);
     if (plots && g_mkdir_with_parents(out, 0755) < 0) {
-        fprintf(stderr, "qns: cannot create %s: %s\n", out, g_strerror(errno));
+        rn_error("cannot create %s: %s", out, g_strerror(errno));
         plots = 0;
     }
     int status = RN_EXIT_OK;

@@ -62,7 +62,9 @@ static int on_progress(void *ctx, const qns_progress *p)
     return stop_signal != 0;
 }
 
-static char *make_out_dir(const rn_run_options *opt, const rn_scenario *sc)
+/* Creates and locks the output folder (*lock_fd) for the whole run, and
+ * only then looks for a finished run in it, so two runs never share it. */
+static char *make_out_dir(const rn_run_options *opt, const rn_scenario *sc, int *lock_fd)
 {
     char *dir;
     if (opt->out_dir) {
@@ -74,16 +76,28 @@ static char *make_out_dir(const rn_run_options *opt, const rn_scenario *sc)
         g_free(leaf);
         g_free(ts);
     }
+    char *shown = rn_quote_path(dir), *why = NULL;
     char *manifest = g_build_filename(dir, RN_MANIFEST, NULL);
     int taken = g_file_test(manifest, G_FILE_TEST_EXISTS);
-    g_free(manifest);
     if (taken) {
-        fprintf(stderr, "qns: %s already holds a run (manifest.json); choose another -o\n", dir);
-        g_free(dir);
-        return NULL;
+        rn_error("%s already holds a run (manifest.json); choose another -o", shown);
+    } else if (g_mkdir_with_parents(dir, 0755) < 0) {
+        rn_error("cannot create %s: %s", shown, g_strerror(errno));
+        taken = 1;
+    } else if ((*lock_fd = rn_lock_dir(dir, &why)) < 0) {
+        rn_error("%s", why);
+        taken = 1;
+    } else if (g_file_test(manifest, G_FILE_TEST_EXISTS)) {
+        /* A run that held the lock until a moment ago. */
+        rn_error("%s already holds a run (manifest.json); choose another -o", shown);
+        rn_unlock_dir(*lock_fd);
+        *lock_fd = -1;
+        taken = 1;
     }
-    if (g_mkdir_with_parents(dir, 0755) < 0) {
-        fprintf(stderr, "qns: cannot create %s: %s\n", dir, g_strerror(errno));
+    g_free(why);
+    g_free(manifest);
+    g_free(shown);
+    if (taken) {
         g_free(dir);
         return NULL;
     }
@@ -97,7 +111,7 @@ static int copy_file(const char *from, const char *to)
     GError *ge = NULL;
     if (!g_file_get_contents(from, &data, &len, &ge) ||
         !g_file_set_contents(to, data, (gssize)len, &ge)) {
-        fprintf(stderr, "qns: cannot copy %s to %s: %s\n", from, to, ge->message);
+        rn_error("cannot copy %s to %s: %s", from, to, ge->message);
         g_error_free(ge);
         return -1;
     }
@@ -280,9 +294,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
 
     json_builder_set_member_name(b, "outputs");
     json_builder_begin_object(b);
-    static const char *const skip[] = {RN_MANIFEST, RN_SCENARIO_COPY, "README.txt", "verify-*",
-                                       "report", NULL};
-    GPtrArray *files = rn_list_files(dir, skip);
+    GPtrArray *files = rn_list_files(dir, rn_not_outputs);
     for (guint i = 0; i < files->len; i++) {
         char *p = g_build_filename(dir, g_ptr_array_index(files, i), NULL);
         add_sha(b, g_ptr_array_index(files, i), p);
@@ -300,7 +312,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     GError *ge = NULL;
     int ok = json_generator_to_file(gen, path, &ge);
     if (!ok) {
-        fprintf(stderr, "qns: cannot write %s: %s\n", path, ge->message);
+        rn_error("cannot write %s: %s", path, ge->message);
         g_error_free(ge);
     }
     g_free(path);
@@ -386,7 +398,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 
     int status = RN_EXIT_OK;
     if (r < 0) {
-        fprintf(stderr, "qns: %s\n", err);
+        rn_error("%s", err);
         status = RN_EXIT_FAIL;
     } else if (r == 1) {
         printf("qns: stopped by %s at virtual time %.6f s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -407,10 +419,11 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
             status = RN_EXIT_FAIL;
         }
     }
-    if (write_manifest(dir, sc, src_abs, &rr) < 0 && status == RN_EXIT_OK) {
-        status = RN_EXIT_FAIL;
+    if (write_manifest(dir, sc, src_abs, &rr) < 0) {
+        status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
+    } else {
+        printf("qns: outputs and manifest in %s/\n", dir);
     }
-    printf("qns: outputs and manifest in %s/\n", dir);
     g_free(rr.guests);
     g_free(src_abs);
     return status;
@@ -426,12 +439,14 @@ int rn_run(rn_run_options *opt)
         return RN_EXIT_USAGE;
     }
     g_string_free(errors, TRUE);
-    char *dir = make_out_dir(opt, sc);
+    int lock_fd = -1;
+    char *dir = make_out_dir(opt, sc, &lock_fd);
     if (dir == NULL) {
         rn_scenario_free(sc);
         return RN_EXIT_USAGE;
     }
     int status = run_loaded(opt, sc, dir);
+    rn_unlock_dir(lock_fd);
     opt->out_dir_used = dir;
     rn_scenario_free(sc);
     return status;

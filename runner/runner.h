@@ -71,6 +71,29 @@ const char *rn_default_qemu(void);
 const char *rn_default_guest_dir(void);
 /* Regular files below dir (relative paths, sorted), skipping names in skip. */
 GPtrArray *rn_list_files(const char *dir, const char *const *skip);
+/* What a run folder holds besides outputs: manifest, scenario copy, lock, ... */
+extern const char *const rn_not_outputs[];
+/* User input as messages quote it: control bytes as \xNN, at most
+ * RN_QUOTE_MAX_CHARS characters then "..." (a path: RN_QUOTE_MAX_PATH).
+ * rn_escape only escapes. g_free each. */
+#define RN_QUOTE_MAX_CHARS 64
+#define RN_QUOTE_MAX_PATH 4096
+char *rn_quote(const char *s);
+char *rn_quote_path(const char *s);
+char *rn_escape(const char *s);
+/* Prints "qns: MESSAGE" and a newline to stderr, control bytes escaped:
+ * messages name paths and words of the command line. */
+void rn_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* NULL when access(path, mode) allows it; else what is wrong, to follow
+ * "'PATH' ": "is not there", or "cannot be read: Permission denied (folder
+ * '/x' cannot be searched)" (g_free). */
+char *rn_path_problem(const char *path, int mode);
+/* Locks an output folder against every other qns (flock on DIR/.qns.lock,
+ * close-on-exec, holding this process's pid) until rn_unlock_dir. Returns
+ * the descriptor, or -1 with *why set (g_free): "DIR is in use by another
+ * qns (pid N); ...". The lock file stays, so it is never two files. */
+int rn_lock_dir(const char *dir, char **why);
+void rn_unlock_dir(int fd);
 
 /* ---- run.c, verify.c, report.c: the subcommands. Each returns an exit status. */
 typedef struct rn_run_options {
@@ -88,5 +111,6 @@ int rn_report(const char *dir, int plots);
 
 #define RN_SCENARIO_COPY "scenario.ini"
 #define RN_MANIFEST "manifest.json"
+#define RN_LOCK_FILE ".qns.lock"
 
 #endif

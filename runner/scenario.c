@@ -15,12 +15,17 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* A scenario is a short text file: anything larger is not one. */
+#define RN_SCENARIO_MAX_BYTES (1024 * 1024)
 
 typedef struct rn_key {
     char *key;
@@ -42,6 +47,7 @@ typedef struct rn_guest {
     const rn_section *sec;
     qns_guest_config cfg;
     int nic_line[QNS_MAX_NICS]; /* where each NIC was first mentioned */
+    int mac_line[QNS_MAX_NICS], ip_line[QNS_MAX_NICS]; /* nicN.mac, nicN.ip; 0: not given */
     uint64_t latency_ns[QNS_MAX_NICS];
     char *kernel_path, *initrd_path, *disk_path; /* resolved */
 } rn_guest;
@@ -110,12 +116,17 @@ static void err(rn_scenario *sc, int line, const char *fmt, ...)
     va_start(ap, fmt);
     char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    /* Control bytes never reach the terminal, wherever they came from (the
+     * path, a message of the C API); values are shortened where quoted. */
+    char *file = rn_quote_path(sc->path), *text = rn_escape(msg);
     if (line > 0) {
-        g_string_append_printf(sc->errors, "%s:%d: %s\n", sc->path, line, msg);
+        g_string_append_printf(sc->errors, "%s:%d: %s\n", file, line, text);
     } else {
-        g_string_append_printf(sc->errors, "%s: %s\n", sc->path, msg);
+        g_string_append_printf(sc->errors, "%s: %s\n", file, text);
     }
     sc->error_count++;
+    g_free(text);
+    g_free(file);
     g_free(msg);
 }
 
@@ -130,6 +141,18 @@ static char *own(rn_scenario *sc, char *s)
 {
     g_ptr_array_add(sc->owned, s);
     return s;
+}
+
+/* User input as a message quotes it (rn_quote), owned by sc. */
+static const char *shown(rn_scenario *sc, const char *s)
+{
+    return own(sc, rn_quote(s));
+}
+
+/* A path as a message quotes it: escaped, cut only past PATH_MAX. */
+static const char *shown_path(rn_scenario *sc, const char *s)
+{
+    return own(sc, rn_quote_path(s));
 }
 
 static void section_free(gpointer p)
@@ -190,15 +213,16 @@ static void scan_group(rn_scenario *sc, const char *text, int line, GHashTable *
     if (s->kind == SEC_UNKNOWN) {
         err(sc, line,
             "unknown section [%s]; expected [scenario], [guest NAME], [node NAME] or [link NAME]",
-            t);
+            shown(sc, t));
     } else if (s->kind == SEC_SCENARIO && *s->name) {
         err(sc, line, "section [scenario] takes no name");
         s->kind = SEC_UNKNOWN;
     } else if (s->kind != SEC_SCENARIO && !*s->name) {
-        err(sc, line, "section [%s] needs a name: [%s NAME]", word, word);
+        err(sc, line, "section [%s] needs a name: [%s NAME]", shown(sc, word), shown(sc, word));
         s->kind = SEC_UNKNOWN;
     } else if (s->kind != SEC_SCENARIO && !valid_name(s->name)) {
-        err(sc, line, "bad name '%s' in [%s]: 1-32 letters, digits, '-' or '_'", s->name, t);
+        err(sc, line, "bad name '%s' in [%s]: 1-32 letters, digits, '-' or '_'", shown(sc, s->name),
+            shown(sc, t));
         s->kind = SEC_UNKNOWN;
     } else {
         const char *id = s->kind == SEC_SCENARIO ? "" : s->name;
@@ -243,12 +267,12 @@ static void scan_text(rn_scenario *sc)
         }
         char *eq = strchr(l, '=');
         if (eq == NULL || eq == l) {
-            err(sc, line, "expected KEY = VALUE or [section], got '%s'", l);
+            err(sc, line, "expected KEY = VALUE or [section], got '%s'", shown(sc, l));
             continue;
         }
         char *key = g_strstrip(g_strndup(l, (size_t)(eq - l)));
         if (cur == NULL) {
-            err(sc, line, "key '%s' is outside any section", key);
+            err(sc, line, "key '%s' is outside any section", shown(sc, key));
             g_free(key);
             continue;
         }
@@ -256,8 +280,8 @@ static void scan_text(rn_scenario *sc)
         for (guint k = 0; k < cur->keys->len && !repeats; k++) {
             rn_key *o = g_ptr_array_index(cur->keys, k);
             if (strcmp(o->key, key) == 0) {
-                err(sc, line, "key '%s' is set twice in [%s] (first at line %d)", key, cur->group,
-                    o->line);
+                err(sc, line, "key '%s' is set twice in [%s] (first at line %d)", shown(sc, key),
+                    cur->group, o->line);
                 g_free(key);
                 key = NULL;
                 break;
@@ -282,7 +306,7 @@ static char *value(rn_scenario *sc, const rn_section *s, const rn_key *k)
     GError *ge = NULL;
     char *v = g_key_file_get_string(sc->kf, s->group, k->key, &ge);
     if (v == NULL) {
-        err(sc, k->line, "%s: %s", k->key, ge ? ge->message : "cannot read");
+        err(sc, k->line, "%s: %s", shown(sc, k->key), ge ? ge->message : "cannot read");
         g_clear_error(&ge);
         return NULL;
     }
@@ -291,7 +315,8 @@ static char *value(rn_scenario *sc, const rn_section *s, const rn_key *k)
 
 static void unknown_key(rn_scenario *sc, const rn_section *s, const rn_key *k, const char *known)
 {
-    err(sc, k->line, "unknown key '%s' in [%s]; expected one of: %s", k->key, s->group, known);
+    err(sc, k->line, "unknown key '%s' in [%s]; expected one of: %s", shown(sc, k->key), s->group,
+        known);
 }
 
 static void parse_scenario(rn_scenario *sc, const rn_section *s)
@@ -306,7 +331,8 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
         }
         if (strcmp(k->key, "name") == 0) {
             if (!valid_name(v)) {
-                err(sc, k->line, "name: bad name '%s': 1-32 letters, digits, '-' or '_'", v);
+                err(sc, k->line, "name: bad name '%s': 1-32 letters, digits, '-' or '_'",
+                    shown(sc, v));
             } else {
                 sc->name = v;
             }
@@ -321,7 +347,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 err_why(sc, k, why);
             } else if (n == 0 || n % 1000 != 0 || n / 1000 > UINT32_MAX) {
                 err(sc, k->line, "quantum: '%s' is not a whole, non-zero number of microseconds",
-                    v);
+                    shown(sc, v));
             } else {
                 sc->quantum_us = (uint32_t)(n / 1000);
             }
@@ -329,7 +355,8 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             if (rn_parse_duration_ns(v, &n, &why) < 0) {
                 err_why(sc, k, why);
             } else if (n % 1000 != 0 || n > 1000000000) {
-                err(sc, k->line, "spin: '%s' is not a whole number of microseconds up to 1s", v);
+                err(sc, k->line, "spin: '%s' is not a whole number of microseconds up to 1s",
+                    shown(sc, v));
             } else {
                 sc->spin_us = (uint32_t)(n / 1000);
             }
@@ -359,9 +386,9 @@ static char *input_file(rn_scenario *sc, const rn_key *k, const char *v)
 {
     char *p = g_path_is_absolute(v) ? g_strdup(v) : g_build_filename(sc->base_dir, v, NULL);
     if (access(p, R_OK) != 0) {
-        err(sc, k->line, "%s: cannot read '%s': %s", k->key, v, g_strerror(errno));
+        err(sc, k->line, "%s: cannot read '%s': %s", k->key, shown_path(sc, v), g_strerror(errno));
     } else if (!g_file_test(p, G_FILE_TEST_IS_REGULAR)) {
-        err(sc, k->line, "%s: '%s' is not a regular file", k->key, v);
+        err(sc, k->line, "%s: '%s' is not a regular file", k->key, shown_path(sc, v));
     }
     return own(sc, p);
 }
@@ -371,7 +398,7 @@ static char **split_args(rn_scenario *sc, const rn_key *k, const char *v)
     char **argv = NULL;
     GError *ge = NULL;
     if (!g_shell_parse_argv(v, NULL, &argv, &ge)) {
-        err(sc, k->line, "%s: cannot split '%s': %s", k->key, v, ge->message);
+        err(sc, k->line, "%s: cannot split '%s': %s", k->key, shown(sc, v), ge->message);
         g_error_free(ge);
         return NULL;
     }
@@ -395,16 +422,19 @@ static void guest_nic(rn_scenario *sc, rn_guest *g, const rn_key *k, const char 
             err_why(sc, k, why);
         } else {
             c->ipv4 = v;
+            g->ip_line[nic] = k->line;
         }
     } else if (strcmp(field, "mac") == 0) {
         c->mac = v; /* the API checks it and says what is wrong */
+        g->mac_line[nic] = k->line;
     } else if (strcmp(field, "model") == 0) {
         if (strcmp(v, "virtio") == 0) {
             c->model = QNS_NIC_VIRTIO;
         } else if (strcmp(v, "e1000") == 0) {
             c->model = QNS_NIC_E1000;
         } else {
-            err(sc, k->line, "%s: unknown NIC model '%s'; expected virtio or e1000", k->key, v);
+            err(sc, k->line, "%s: unknown NIC model '%s'; expected virtio or e1000", k->key,
+                shown(sc, v));
         }
     } else if (strcmp(field, "latency") == 0) {
         if (rn_parse_duration_ns(v, &g->latency_ns[nic], &why) < 0) {
@@ -462,7 +492,7 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             continue;
         }
         if (nic >= QNS_MAX_NICS) {
-            err(sc, k->line, "%s: a guest has at most %d NICs, nic0 .. nic%d", k->key,
+            err(sc, k->line, "%s: a guest has at most %d NICs, nic0 .. nic%d", shown(sc, k->key),
                 QNS_MAX_NICS, QNS_MAX_NICS - 1);
         } else if (nic >= 0) {
             guest_nic(sc, g, k, v, nic, field);
@@ -497,7 +527,8 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             if (strcmp(k->key, "program") == 0) {
                 char *found = g_find_program_in_path(argv[0]);
                 if (found == NULL) {
-                    err(sc, k->line, "program: '%s' is not an executable program", argv[0]);
+                    err(sc, k->line, "program: '%s' is not an executable program",
+                        shown_path(sc, argv[0]));
                 }
                 g_free(found);
                 g->cfg.program = (const char *const *)argv;
@@ -518,7 +549,9 @@ static int parse_port(const char *s, uint16_t *port, char **why)
     uint64_t n;
     if (rn_parse_uint(s, 65535, &n, why) < 0 || n == 0) {
         if (*why == NULL) {
-            *why = g_strdup_printf("bad port '%s' (expected 1 .. 65535)", s);
+            char *q = rn_quote(s);
+            *why = g_strdup_printf("bad port '%s' (expected 1 .. 65535)", q);
+            g_free(q);
         }
         return -1;
     }
@@ -541,7 +574,8 @@ static void parse_client(rn_scenario *sc, rn_node *n, const rn_key *k, const cha
             first = 0;
             char *colon = strrchr(w[i], ':');
             if (colon == NULL) {
-                err(sc, k->line, "%s: expected SERVER_IP:PORT first, got '%s'", k->key, w[i]);
+                err(sc, k->line, "%s: expected SERVER_IP:PORT first, got '%s'", k->key,
+                    shown(sc, w[i]));
                 ok = 0;
                 break;
             }
@@ -557,7 +591,7 @@ static void parse_client(rn_scenario *sc, rn_node *n, const rn_key *k, const cha
         char *eq = strchr(w[i], '=');
         uint64_t x;
         if (eq == NULL) {
-            err(sc, k->line, "%s: expected OPTION=VALUE, got '%s'", k->key, w[i]);
+            err(sc, k->line, "%s: expected OPTION=VALUE, got '%s'", k->key, shown(sc, w[i]));
             ok = 0;
             break;
         }
@@ -571,12 +605,12 @@ static void parse_client(rn_scenario *sc, rn_node *n, const rn_key *k, const cha
                    rn_parse_duration_ns(val, &c.interval_ns, &why) == 0) {
         } else if (strcmp(opt, "start") == 0 && rn_parse_duration_ns(val, &c.start_ns, &why) == 0) {
         } else if (why) {
-            err(sc, k->line, "%s: %s: %s", k->key, opt, why);
+            err(sc, k->line, "%s: %s: %s", k->key, shown(sc, opt), why);
             g_free(why);
             ok = 0;
         } else {
             err(sc, k->line, "%s: unknown option '%s'; expected count, interval, size, start",
-                k->key, opt);
+                k->key, shown(sc, opt));
             ok = 0;
         }
     }
@@ -612,7 +646,7 @@ static void parse_route(rn_scenario *sc, rn_node *n, const rn_key *k)
     if (count != 3 || strcmp(word[1], "via") != 0) {
         err(sc, k->line,
             "route: expected DEST/PREFIX via GATEWAY, e.g. 10.0.2.0/24 via 10.0.1.1, got '%s'",
-            k->text);
+            shown(sc, k->text));
     } else if (rn_parse_ipv4(word[0], 1, &why) < 0 || rn_parse_ipv4(word[2], 0, &why) < 0) {
         err_why(sc, k, why);
     } else {
@@ -688,7 +722,7 @@ static void parse_members(rn_scenario *sc, rn_link *l, const rn_key *k, const ch
         char *m = g_strstrip(items[i]);
         rn_member mb = {.line = k->line};
         if (*m == '\0') {
-            err(sc, k->line, "members: empty member in '%s'", v);
+            err(sc, k->line, "members: empty member in '%s'", shown(sc, v));
             continue;
         }
         char *eq = strchr(m, '=');
@@ -706,8 +740,9 @@ static void parse_members(rn_scenario *sc, rn_link *l, const rn_key *k, const ch
         }
         int gi = find_index(sc->guests, m), ni = find_index(sc->nodes, m);
         if (gi < 0 && ni < 0) {
+            const char *q = shown(sc, m);
             err(sc, k->line, "members: '%s' is neither a [guest %s] nor a [node %s] of this file",
-                m, m, m);
+                q, q, q);
             continue;
         }
         if (gi >= 0) {
@@ -730,7 +765,7 @@ static void parse_members(rn_scenario *sc, rn_link *l, const rn_key *k, const ch
                 }
                 if (nic < 0 || nic >= QNS_MAX_NICS) {
                     err(sc, k->line, "members: bad NIC '%s' of guest %s (expected nic0 .. nic%d)",
-                        nicpart, m, QNS_MAX_NICS - 1);
+                        shown(sc, nicpart), m, QNS_MAX_NICS - 1);
                     continue;
                 }
                 mb.nic = (int)nic;
@@ -797,7 +832,8 @@ static void parse_link(rn_scenario *sc, rn_link *l, GHashTable *attached)
             } else if (strcmp(v, "p2p") == 0) {
                 l->cfg.type = QNS_LINK_P2P;
             } else {
-                err(sc, k->line, "type: unknown link type '%s'; expected csma or p2p", v);
+                err(sc, k->line, "type: unknown link type '%s'; expected csma or p2p",
+                    shown(sc, v));
             }
         } else if (strcmp(k->key, "rate") == 0) {
             if (rn_parse_rate_bps(v, &l->cfg.rate_bps, &why) < 0) {
@@ -831,6 +867,72 @@ static void parse_link(rn_scenario *sc, rn_link *l, GHashTable *attached)
         }
     } else {
         err(sc, s->line, "[link %s] has no members", s->name);
+    }
+}
+
+/* A member's name in messages ("guest a nic0", "node r"), its MAC (guests
+ * only, explicit or the API's default) and IPv4 address (NULL: none), with
+ * the lines where each was given. */
+typedef struct rn_place {
+    char name[48];
+    char mac[18];
+    const char *mac_text;
+    int mac_line;
+    struct in_addr ip;
+    int has_ip, ip_line;
+} rn_place;
+
+static void place_of(const rn_scenario *sc, const rn_member *mb, rn_place *p)
+{
+    memset(p, 0, sizeof(*p));
+    const char *ip = mb->ipv4;
+    if (mb->is_guest) {
+        const rn_guest *g = g_ptr_array_index(sc->guests, mb->index);
+        snprintf(p->name, sizeof(p->name), "guest %s nic%d", g->sec->name, mb->nic);
+        qns_default_mac(mb->index, mb->nic, p->mac);
+        p->mac_text = g->cfg.nics[mb->nic].mac ? g->cfg.nics[mb->nic].mac : p->mac;
+        p->mac_line = g->mac_line[mb->nic] ? g->mac_line[mb->nic] : g->sec->line;
+        ip = g->cfg.nics[mb->nic].ipv4;
+        p->ip_line = g->ip_line[mb->nic];
+    } else {
+        const rn_node *n = g_ptr_array_index(sc->nodes, mb->index);
+        snprintf(p->name, sizeof(p->name), "node %s", n->sec->name);
+        p->ip_line = mb->line;
+    }
+    if (ip) {
+        char host[INET_ADDRSTRLEN];
+        snprintf(host, sizeof(host), "%.*s", (int)strcspn(ip, "/"), ip);
+        p->has_ip = inet_pton(AF_INET, host, &p->ip) == 1;
+    }
+}
+
+/* No two members of one link share a MAC or an IPv4 address. The C API
+ * refuses the same when the simulation is built; here both places are
+ * named with their lines, with every other mistake of the file. */
+static void check_link_addresses(rn_scenario *sc)
+{
+    for (guint li = 0; li < sc->links->len; li++) {
+        const rn_link *l = g_ptr_array_index(sc->links, li);
+        rn_place *places = g_new0(rn_place, l->members->len + 1);
+        for (guint m = 0; m < l->members->len; m++) {
+            rn_place *p = &places[m];
+            place_of(sc, &g_array_index(l->members, rn_member, m), p);
+            for (guint o = 0; o < m; o++) {
+                const rn_place *q = &places[o];
+                if (p->mac_text && q->mac_text &&
+                    g_ascii_strcasecmp(p->mac_text, q->mac_text) == 0) {
+                    err(sc, p->mac_line, "link %s: %s has MAC address %s, as %s has (line %d)",
+                        l->sec->name, p->name, shown(sc, p->mac_text), q->name, q->mac_line);
+                }
+                if (p->has_ip && q->has_ip && p->ip.s_addr == q->ip.s_addr) {
+                    char a[INET_ADDRSTRLEN];
+                    inet_ntop(AF_INET, &p->ip, a, sizeof(a));
+                    err(sc, p->ip_line, "link %s: %s has IPv4 address %s, as %s has (line %d)",
+                        l->sec->name, p->name, a, q->name, q->ip_line);
+                }
+            }
+        }
+        g_free(places);
     }
 }
 
@@ -888,21 +990,99 @@ static void check_environment(rn_scenario *sc)
             continue;
         }
         const char *qemu = rn_default_qemu();
-        if (access(qemu, X_OK) != 0) {
-            err(sc, g->sec->line, "guest %s needs QEMU, but '%s' is not there (set QNS_QEMU)",
-                g->sec->name, qemu);
+        char *why = rn_path_problem(qemu, X_OK);
+        if (why) {
+            err(sc, g->sec->line, "guest %s needs QEMU, but '%s' %s (set QNS_QEMU)", g->sec->name,
+                shown_path(sc, qemu), why);
+            g_free(why);
         }
         if (g->cfg.kernel == NULL) {
             char *info = g_build_filename(rn_default_guest_dir(), "GUEST-INFO", NULL);
-            if (access(info, R_OK) != 0) {
+            why = rn_path_problem(info, R_OK);
+            if (why) {
                 err(sc, g->sec->line,
-                    "guest %s boots the default guest, but '%s' is not there (set "
-                    "QNS_GUEST_DIR)",
-                    g->sec->name, info);
+                    "guest %s boots the default guest, but '%s' %s (set QNS_GUEST_DIR)",
+                    g->sec->name, shown_path(sc, info), why);
+                g_free(why);
             }
             g_free(info);
         }
     }
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m)    ? "a folder"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a file";
+}
+
+/* The file's text into sc->text: a regular file of at most
+ * RN_SCENARIO_MAX_BYTES, without NUL bytes. Opened without blocking, so a
+ * FIFO is refused instead of waited on; read with a bound, so a file that
+ * grows is too. */
+static int read_text(rn_scenario *sc)
+{
+    int fd;
+    do {
+        fd = open(sc->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        err(sc, 0, "cannot read the scenario: %s", g_strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        err(sc, 0, "cannot read the scenario: %s", g_strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err(sc, 0, "the scenario is %s, not a regular file", file_kind(st.st_mode));
+        close(fd);
+        return -1;
+    }
+    GString *text =
+        g_string_sized_new(st.st_size < RN_SCENARIO_MAX_BYTES ? (gsize)st.st_size + 1 : 4096);
+    char buf[65536];
+    int status = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            err(sc, 0, "cannot read the scenario: %s", g_strerror(errno));
+            status = -1;
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        if (text->len + (size_t)n > RN_SCENARIO_MAX_BYTES) {
+            err(sc, 0,
+                "the scenario is larger than %d bytes (1 MiB); a scenario file is short text",
+                RN_SCENARIO_MAX_BYTES);
+            status = -1;
+            break;
+        }
+        g_string_append_len(text, buf, n);
+    }
+    close(fd);
+    const char *nul = status == 0 ? memchr(text->str, '\0', text->len) : NULL;
+    if (nul) {
+        int line = 1;
+        for (const char *p = text->str; p < nul; p++) {
+            line += *p == '\n';
+        }
+        err(sc, line, "the line holds a NUL byte; a scenario file is text");
+        status = -1;
+    }
+    sc->text = g_string_free(text, status < 0);
+    return status;
 }
 
 void rn_scenario_free(rn_scenario *sc)
@@ -958,9 +1138,7 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *e
     g_free(dir);
 
     GError *ge = NULL;
-    if (!g_file_get_contents(path, &sc->text, NULL, &ge)) {
-        err(sc, 0, "cannot read the scenario: %s", ge->message);
-        g_error_free(ge);
+    if (read_text(sc) < 0) {
         rn_scenario_free(sc);
         return NULL;
     }
@@ -999,6 +1177,7 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *e
         parse_link(sc, g_ptr_array_index(sc->links, i), attached);
     }
     g_hash_table_destroy(attached);
+    check_link_addresses(sc);
     check_routes(sc);
     if (scen == NULL) {
         err(sc, 1, "no [scenario] section (it needs at least duration = ...)");

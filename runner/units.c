@@ -92,14 +92,16 @@ int rn_parse_duration_ns(const char *s, uint64_t *out, char **why)
     decimal d;
     uint64_t scale;
     if (parse_decimal(s, &d) < 0 || find_unit(units, d.unit, &scale) < 0) {
+        g_autofree char *q = rn_quote(s);
         *why = g_strdup_printf("bad duration '%s' (expected a number and a unit: ns, us, ms, s, "
                                "e.g. 100ns, 10us, 5ms, 1.5s)",
-                               s);
+                               q);
         return -1;
     }
     if (scale_exact(&d, scale, out) < 0) {
+        g_autofree char *q = rn_quote(s);
         *why = g_strdup_printf("bad duration '%s' (not a whole number of nanoseconds, or too long)",
-                               s);
+                               q);
         return -1;
     }
     return 0;
@@ -117,13 +119,15 @@ int rn_parse_rate_bps(const char *s, uint64_t *out, char **why)
     decimal d;
     uint64_t scale;
     if (parse_decimal(s, &d) < 0 || find_unit(units, d.unit, &scale) < 0) {
+        g_autofree char *q = rn_quote(s);
         *why = g_strdup_printf("bad rate '%s' (expected a number and bps, kbps, Mbps or Gbps, "
                                "or bit/s, kbit/s, Mbit/s, Gbit/s, e.g. 100Mbps)",
-                               s);
+                               q);
         return -1;
     }
     if (scale_exact(&d, scale, out) < 0 || *out == 0) {
-        *why = g_strdup_printf("bad rate '%s' (must be a whole, non-zero number of bit/s)", s);
+        g_autofree char *q = rn_quote(s);
+        *why = g_strdup_printf("bad rate '%s' (must be a whole, non-zero number of bit/s)", q);
         return -1;
     }
     return 0;
@@ -143,9 +147,10 @@ int rn_parse_loss(const char *s, double *out, char **why)
         end++;
     }
     if (end == s || *end != '\0' || errno != 0 || !(v >= 0) || v > (percent ? 100.0 : 1.0)) {
+        g_autofree char *q = rn_quote(s);
         *why = g_strdup_printf("bad loss rate '%s' (expected 0 .. 1 or 0%% .. 100%%, e.g. 0.01 "
                                "or 1%%)",
-                               s);
+                               q);
         return -1;
     }
     *out = percent ? v / 100.0 : v;
@@ -160,8 +165,8 @@ int rn_parse_queue(const char *s, uint32_t *out, char **why)
         !(strcmp(d.unit, "") == 0 || strcmp(d.unit, "p") == 0 ||
           strcmp(d.unit, "packets") == 0) ||
         scale_exact(&d, 1, &v) < 0 || v == 0 || v > UINT32_MAX) {
-        *why = g_strdup_printf("bad queue size '%s' (expected a number of packets, e.g. 100p)",
-                               s);
+        g_autofree char *q = rn_quote(s);
+        *why = g_strdup_printf("bad queue size '%s' (expected a number of packets, e.g. 100p)", q);
         return -1;
     }
     *out = (uint32_t)v;
@@ -176,7 +181,8 @@ int rn_parse_memory_mb(const char *s, uint32_t *out, char **why)
     uint64_t scale, v;
     if (parse_decimal(s, &d) < 0 || find_unit(units, d.unit, &scale) < 0 ||
         scale_exact(&d, scale, &v) < 0 || v == 0 || v > 1048576) {
-        *why = g_strdup_printf("bad memory size '%s' (expected MiB, e.g. 256, 256M or 1G)", s);
+        g_autofree char *q = rn_quote(s);
+        *why = g_strdup_printf("bad memory size '%s' (expected MiB, e.g. 256, 256M or 1G)", q);
         return -1;
     }
     *out = (uint32_t)v;
@@ -189,8 +195,9 @@ int rn_parse_uint(const char *s, uint64_t max, uint64_t *out, char **why)
     uint64_t v;
     if (parse_decimal(s, &d) < 0 || d.frac_digits != 0 || *d.unit != '\0' ||
         scale_exact(&d, 1, &v) < 0 || v > max) {
-        *why = g_strdup_printf("bad number '%s' (expected a whole number 0 .. %" PRIu64 ")", s,
-                               max);
+        g_autofree char *q = rn_quote(s);
+        *why =
+            g_strdup_printf("bad number '%s' (expected a whole number 0 .. %" PRIu64 ")", q, max);
         return -1;
     }
     *out = v;
@@ -211,7 +218,8 @@ int rn_parse_bool(const char *s, int *out, char **why)
             return 0;
         }
     }
-    *why = g_strdup_printf("bad boolean '%s' (expected true or false)", s);
+    g_autofree char *q = rn_quote(s);
+    *why = g_strdup_printf("bad boolean '%s' (expected true or false)", q);
     return -1;
 }
 
@@ -236,7 +244,8 @@ int rn_parse_ipv4(const char *s, int with_prefix, char **why)
         ok = slash == NULL;
     }
     if (!ok) {
-        *why = g_strdup_printf("bad IPv4 address '%s' (expected %s)", s,
+        g_autofree char *q = rn_quote(s);
+        *why = g_strdup_printf("bad IPv4 address '%s' (expected %s)", q,
                                with_prefix ? "A.B.C.D/PREFIX, e.g. 10.0.0.1/24" : "A.B.C.D");
         return -1;
     }

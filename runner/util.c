@@ -1,15 +1,21 @@
 /*
  * util.c - small helpers of the runner: file hashes, timestamps, the
  * default QEMU and guest image locations (resolved as the library does),
- * listing an output folder.
+ * listing an output folder, locking it, quoting user input in messages and
+ * saying why a path cannot be used.
  */
 #define _GNU_SOURCE
 #include "runner.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 char *rn_file_sha256(const char *path, char **why)
 {
@@ -89,10 +95,187 @@ static gint cmp_str(gconstpointer a, gconstpointer b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+const char *const rn_not_outputs[] = {RN_MANIFEST, RN_SCENARIO_COPY, RN_LOCK_FILE, "README.txt",
+                                      "verify-*",  "report",         NULL};
+
 GPtrArray *rn_list_files(const char *dir, const char *const *skip)
 {
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
     list_into(dir, NULL, skip, out);
     g_ptr_array_sort(out, cmp_str);
     return out;
+}
+
+/* ---- quoting user input ------------------------------------------------------ */
+
+/* Control bytes (and, in text that is not UTF-8, every byte above 0x7f)
+ * become \xNN; with max_chars > 0 only that many characters are kept and
+ * "..." marks the cut. */
+static char *escape(const char *s, size_t max_chars)
+{
+    GString *out = g_string_new(NULL);
+    int utf8 = g_utf8_validate(s, -1, NULL);
+    size_t chars = 0;
+    for (const char *p = s; *p; chars++) {
+        if (max_chars > 0 && chars == max_chars) {
+            g_string_append(out, "...");
+            break;
+        }
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
+            g_string_append_printf(out, "\\x%02x", c);
+            p++;
+        } else if (c >= 0x80) {
+            const char *next = g_utf8_next_char(p);
+            g_string_append_len(out, p, next - p);
+            p = next;
+        } else {
+            g_string_append_c(out, (char)c);
+            p++;
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+char *rn_quote(const char *s)
+{
+    return escape(s ? s : "", RN_QUOTE_MAX_CHARS);
+}
+
+char *rn_escape(const char *s)
+{
+    return escape(s ? s : "", 0);
+}
+
+char *rn_quote_path(const char *s)
+{
+    return escape(s ? s : "", RN_QUOTE_MAX_PATH);
+}
+
+void rn_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    char *text = rn_escape(msg);
+    fprintf(stderr, "qns: %s\n", text);
+    g_free(text);
+    g_free(msg);
+}
+
+/* ---- why a path cannot be used ----------------------------------------------- */
+
+char *rn_path_problem(const char *path, int mode)
+{
+    if (access(path, mode) == 0) {
+        return NULL;
+    }
+    int e = errno;
+    if (e == ENOENT || e == ENOTDIR) {
+        return g_strdup("is not there");
+    }
+    /* The first folder on the way this user cannot search, if it is one. */
+    char *abs = g_canonicalize_filename(path, NULL);
+    char *closed = NULL;
+    for (char *slash = strchr(abs + 1, '/'); slash && closed == NULL;
+         slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (access(abs, X_OK) != 0) {
+            closed = rn_quote_path(abs);
+        }
+        *slash = '/';
+    }
+    g_free(abs);
+    char *why =
+        closed ? g_strdup_printf("cannot be %s: %s (folder '%s' cannot be searched)",
+                                 mode & X_OK ? "run" : "read", g_strerror(e), closed)
+               : g_strdup_printf("cannot be %s: %s", mode & X_OK ? "run" : "read", g_strerror(e));
+    g_free(closed);
+    return why;
+}
+
+/* ---- the output folder's lock ------------------------------------------------- */
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The pid a lock holder wrote, 0 if none (yet). */
+static long lock_holder(int fd)
+{
+    char buf[32];
+    ssize_t n;
+    do {
+        n = pread(fd, buf, sizeof(buf) - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    return strtol(buf, NULL, 10);
+}
+
+int rn_lock_dir(const char *dir, char **why)
+{
+    char *path = g_build_filename(dir, RN_LOCK_FILE, NULL);
+    char *shown = rn_quote_path(dir);
+    int fd;
+    do {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    } while (fd < 0 && errno == EINTR);
+    int r;
+    if (fd < 0) {
+        *why = g_strdup_printf("cannot lock %s: %s", shown, g_strerror(errno));
+        goto out;
+    }
+    do {
+        r = flock(fd, LOCK_EX | LOCK_NB);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        if (errno == EWOULDBLOCK) {
+            long pid = lock_holder(fd);
+            *why = pid > 0 ? g_strdup_printf("%s is in use by another qns (pid %ld); wait for it "
+                                             "or choose another folder",
+                                             shown, pid)
+                           : g_strdup_printf("%s is in use by another qns; wait for it or choose "
+                                             "another folder",
+                                             shown);
+        } else {
+            *why = g_strdup_printf("cannot lock %s: %s", shown, g_strerror(errno));
+        }
+        close(fd);
+        fd = -1;
+        goto out;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || write_all(fd, pid, (size_t)n) < 0) {
+        *why = g_strdup_printf("cannot write %s: %s", path, g_strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+out:
+    g_free(shown);
+    g_free(path);
+    return fd;
+}
+
+void rn_unlock_dir(int fd)
+{
+    if (fd >= 0) {
+        close(fd); /* the lock goes with the last descriptor; the file stays */
+    }
 }

@@ -28,7 +28,7 @@ static int manifest_load(const char *dir, manifest *m)
     m->parser = json_parser_new();
     int ok = json_parser_load_from_file(m->parser, path, &ge);
     if (!ok) {
-        fprintf(stderr, "qns: cannot read %s: %s\n", path, ge->message);
+        rn_error("cannot read %s: %s", path, ge->message);
         g_error_free(ge);
     } else {
         JsonNode *root = json_parser_get_root(m->parser);
@@ -37,7 +37,7 @@ static int manifest_load(const char *dir, manifest *m)
                          ? json_object_get_object_member(m->root, "outputs")
                          : NULL;
         if (m->outputs == NULL) {
-            fprintf(stderr, "qns: %s is not a qns manifest (no outputs)\n", path);
+            rn_error("%s is not a qns manifest (no outputs)", path);
             ok = 0;
         }
     }
@@ -77,10 +77,9 @@ int rn_verify(const char *dir, const char *out_dir)
     }
     const char *status = object_string(m.root, "status");
     if (status && strcmp(status, "completed") != 0) {
-        fprintf(stderr,
-                "qns: the run in %s did not complete (%s); its outputs depend on when it "
-                "stopped, so there is nothing to verify\n",
-                dir, status);
+        rn_error("the run in %s did not complete (%s); its outputs depend on when it stopped, so "
+                 "there is nothing to verify",
+                 dir, status);
         g_object_unref(m.parser);
         return RN_EXIT_USAGE;
     }
@@ -91,8 +90,7 @@ int rn_verify(const char *dir, const char *out_dir)
     const char *want_copy = object_string(scen, "sha256");
     int failures = 0;
     if (copy_sum == NULL || want_copy == NULL || strcmp(copy_sum, want_copy) != 0) {
-        fprintf(stderr, "qns: %s does not match the manifest%s%s\n", copy,
-                why ? ": " : "", why ? why : "");
+        rn_error("%s does not match the manifest%s%s", copy, why ? ": " : "", why ? why : "");
         failures++;
     }
     g_free(why);
@@ -127,9 +125,7 @@ int rn_verify(const char *dir, const char *out_dir)
     }
 
     /* Every file of the manifest, and every file the re-run wrote. */
-    static const char *const skip[] = {RN_MANIFEST, RN_SCENARIO_COPY, "README.txt", "verify-*",
-                                       "report", NULL};
-    GPtrArray *rerun = rn_list_files(new_dir, skip);
+    GPtrArray *rerun = rn_list_files(new_dir, rn_not_outputs);
     GPtrArray *names = g_ptr_array_new();
     GList *members = json_object_get_members(m.outputs);
     for (GList *l = members; l; l = l->next) {
@@ -238,7 +234,7 @@ int rn_pack(const char *dir_arg)
     GError *ge = NULL;
     int status = RN_EXIT_OK;
     if (!g_file_set_contents(readme, text, -1, &ge)) {
-        fprintf(stderr, "qns: cannot write %s: %s\n", readme, ge->message);
+        rn_error("cannot write %s: %s", readme, ge->message);
         g_clear_error(&ge);
         status = RN_EXIT_FAIL;
     }

@@ -16,6 +16,9 @@
 #include "ns3/network-module.h"
 #include "ns3/point-to-point-module.h"
 
+#include <glib.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -98,6 +101,37 @@ bool ParseCidr(const std::string &s, Ipv4Address &addr, Ipv4Mask &mask, long min
     return true;
 }
 
+/* A host's address on its subnet: up to /30, neither the network's own
+ * address (host bits 0) nor its broadcast address (host bits 1). */
+bool CheckHostAddress(const std::string &who, const std::string &cidr, std::string &err)
+{
+    Ipv4Address a;
+    Ipv4Mask mask;
+    if (!ParseCidr(cidr, a, mask)) {
+        err = who + ": bad address '" + cidr + "', expected A.B.C.D/PREFIX";
+        return false;
+    }
+    if (mask.GetPrefixLength() > 30) {
+        return true; /* /31 point-to-point pairs and /32 hosts have no such addresses */
+    }
+    uint32_t host = a.Get() & ~mask.Get();
+    if (host == 0 || host == ~mask.Get()) {
+        std::ostringstream net;
+        net << a.CombineMask(mask) << "/" << mask.GetPrefixLength();
+        err = who + ": " + cidr + " is the " +
+              (host == 0 ? "network address" : "broadcast address") + " of " + net.str() +
+              ", not a host's";
+        return false;
+    }
+    return true;
+}
+
+/* The host part of "A.B.C.D/P", for comparing members of one link. */
+std::string HostOf(const std::string &cidr)
+{
+    return cidr.substr(0, cidr.find('/'));
+}
+
 } // namespace
 
 struct qns_sim {
@@ -112,6 +146,8 @@ struct qns_sim {
     std::vector<AppDesc> apps;
     std::vector<RouteDesc> routes;
     std::vector<qns_guest_stats> stats;
+    /* ns-3's own captures of this run, checked once it ends */
+    std::vector<std::pair<std::string, Ptr<PcapFileWrapper>>> pcaps;
     uint64_t rounds = 0;
     uint64_t late = 0;
     uint64_t endNs = 0;
@@ -125,6 +161,38 @@ struct qns_sim {
     std::vector<std::vector<Ptr<QnsBridge>>> *bridges = nullptr;
     QnsSyncScheduler *sched = nullptr;
 };
+
+/* ns-3's promiscuous pcap of each device, as the helpers' EnablePcap
+ * writes it (same file names), but with the file kept to check it. */
+template <typename Device>
+static void CapturePromiscuous(qns_sim *sim, const NetDeviceContainer &devs,
+                               const std::string &prefix, PcapHelper::DataLinkType dlt)
+{
+    PcapHelper helper;
+    for (uint32_t i = 0; i < devs.GetN(); i++) {
+        Ptr<Device> dev = devs.Get(i)->GetObject<Device>();
+        std::string name = helper.GetFilenameFromDevice(prefix, dev);
+        Ptr<PcapFileWrapper> file = helper.CreateFile(name, std::ios::out, dlt);
+        helper.HookDefaultSink<Device>(dev, "PromiscSniffer", file);
+        sim->pcaps.emplace_back(name, file);
+    }
+}
+
+/* Closes ns-3's captures; a write that failed (disk full, file size limit)
+ * left a file short of what the run produced, which is an error. */
+static bool ClosePcaps(qns_sim *sim, std::string &err)
+{
+    for (auto &p : sim->pcaps) {
+        errno = 0;
+        p.second->Close();
+        if (p.second->Fail() && err.empty()) {
+            err = "capture " + p.first +
+                  ": write failed: " + (errno ? std::strerror(errno) : "the file is incomplete");
+        }
+    }
+    sim->pcaps.clear();
+    return err.empty();
+}
 
 extern "C" {
 
@@ -176,6 +244,14 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
     for (const auto &g : sim->guests) {
         if (g.name == d.name) {
             SetErr(errbuf, "guest " + d.name + " is defined twice");
+            return -1;
+        }
+    }
+    for (int i = 0; i < d.nicCount; i++) {
+        const std::string &ip = d.ipv4s[static_cast<size_t>(i)];
+        if (!ip.empty() &&
+            !CheckHostAddress("guest " + d.name + " NIC " + std::to_string(i), ip, err)) {
+            SetErr(errbuf, err);
             return -1;
         }
     }
@@ -239,6 +315,47 @@ int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf)
     return static_cast<int>(sim->links.size()) - 1;
 }
 
+static std::string MemberName(const qns_sim *sim, const Member &m)
+{
+    return m.isGuest ? "guest " + sim->guests[static_cast<size_t>(m.guest)].name + " NIC " +
+                           std::to_string(m.nic)
+                     : "node " + sim->nodeNames[static_cast<size_t>(m.node)];
+}
+
+static std::string MemberIpv4(const qns_sim *sim, const Member &m)
+{
+    return m.isGuest ? sim->guests[static_cast<size_t>(m.guest)].ipv4s[static_cast<size_t>(m.nic)]
+                     : m.ipv4;
+}
+
+/* No two members of one link share a MAC (guests; ns-3 allocates its
+ * devices' own) or an IPv4 address; then the member joins the link. */
+static int Join(qns_sim *sim, int link, const Member &m, char *errbuf)
+{
+    auto &l = sim->links[static_cast<size_t>(link)];
+    std::string ip = MemberIpv4(sim, m);
+    for (const auto &o : l.members) {
+        if (m.isGuest && o.isGuest) {
+            const std::string &mac =
+                sim->guests[static_cast<size_t>(m.guest)].macs[static_cast<size_t>(m.nic)];
+            if (g_ascii_strcasecmp(mac.c_str(), sim->guests[static_cast<size_t>(o.guest)]
+                                                    .macs[static_cast<size_t>(o.nic)]
+                                                    .c_str()) == 0) {
+                SetErr(errbuf, "link " + l.name + ": " + MemberName(sim, m) + " has MAC address " +
+                                   mac + ", as " + MemberName(sim, o) + " has");
+                return -1;
+            }
+        }
+        if (!ip.empty() && HostOf(ip) == HostOf(MemberIpv4(sim, o))) {
+            SetErr(errbuf, "link " + l.name + ": " + MemberName(sim, m) + " has IPv4 address " +
+                               HostOf(ip) + ", as " + MemberName(sim, o) + " has");
+            return -1;
+        }
+    }
+    l.members.push_back(m);
+    return 0;
+}
+
 static bool CheckLink(qns_sim *sim, int link, char *errbuf)
 {
     if (link < 0 || link >= static_cast<int>(sim->links.size())) {
@@ -283,9 +400,7 @@ int qns_sim_attach_guest(qns_sim *sim, int link, int guest, int nic, uint64_t la
                            std::to_string(1000ull * sim->cfg.quantum_us) + " ns");
         return -1;
     }
-    Member m{true, guest, nic, latency_ns, -1, ""};
-    sim->links[static_cast<size_t>(link)].members.push_back(m);
-    return 0;
+    return Join(sim, link, Member{true, guest, nic, latency_ns, -1, ""}, errbuf);
 }
 
 int qns_sim_attach_node(qns_sim *sim, int link, int node, const char *ipv4, char *errbuf)
@@ -304,9 +419,12 @@ int qns_sim_attach_node(qns_sim *sim, int link, int node, const char *ipv4, char
                            std::string(ipv4 ? ipv4 : "") + "', expected A.B.C.D/PREFIX");
         return -1;
     }
-    Member mem{false, -1, -1, 0, node, ipv4};
-    sim->links[static_cast<size_t>(link)].members.push_back(mem);
-    return 0;
+    std::string err;
+    if (!CheckHostAddress("node " + sim->nodeNames[static_cast<size_t>(node)], ipv4, err)) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    return Join(sim, link, Member{false, -1, -1, 0, node, ipv4}, errbuf);
 }
 
 int qns_sim_add_route(qns_sim *sim, int node, const char *destination, const char *gateway,
@@ -389,7 +507,7 @@ static int ReportProgress(void *ctx)
     return sim->progressFn(sim->progressCtx, &p);
 }
 
-static Ptr<NetDevice> InstallLinkDevices(const LinkDesc &l, NodeContainer &members,
+static Ptr<NetDevice> InstallLinkDevices(qns_sim *sim, const LinkDesc &l, NodeContainer &members,
                                          NetDeviceContainer &devs, const std::string &prefix)
 {
     QueueSize q(std::to_string(l.cfg.queue_packets) + "p");
@@ -401,7 +519,7 @@ static Ptr<NetDevice> InstallLinkDevices(const LinkDesc &l, NodeContainer &membe
         csma.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", QueueSizeValue(q));
         devs = csma.Install(members);
         if (l.cfg.capture) {
-            csma.EnablePcap(prefix, devs, true);
+            CapturePromiscuous<CsmaNetDevice>(sim, devs, prefix, PcapHelper::DLT_EN10MB);
         }
     } else {
         PointToPointHelper p2p;
@@ -411,7 +529,7 @@ static Ptr<NetDevice> InstallLinkDevices(const LinkDesc &l, NodeContainer &membe
         p2p.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize", QueueSizeValue(q));
         devs = p2p.Install(members);
         if (l.cfg.capture) {
-            p2p.EnablePcap(prefix, devs, true);
+            CapturePromiscuous<PointToPointNetDevice>(sim, devs, prefix, PcapHelper::DLT_PPP);
         }
     }
     if (l.cfg.loss > 0) {
@@ -568,7 +686,7 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
             }
         }
         NetDeviceContainer devs;
-        InstallLinkDevices(l, members, devs, sim->outDir + "/" + l.name);
+        InstallLinkDevices(sim, l, members, devs, sim->outDir + "/" + l.name);
         for (size_t k = 0; k < l.members.size(); k++) {
             const Member &m = l.members[k];
             Ptr<NetDevice> dev = devs.Get(static_cast<uint32_t>(k));
@@ -664,6 +782,9 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         if (sched->Failed()) {
             ok = false;
             err = sched->GetError();
+            ClosePcaps(sim, err);
+        } else if (!ClosePcaps(sim, err)) {
+            ok = false;
         } else if (sim->progressFn != nullptr && !interrupted) {
             ReportProgress(sim);
         }
@@ -671,6 +792,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         sim->sched = nullptr;
     } else {
         sched->Finish();
+        ClosePcaps(sim, err);
     }
     sim->endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
     sim->rounds = sched->GetRounds();

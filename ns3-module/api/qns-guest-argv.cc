@@ -19,6 +19,12 @@
 #define QNS_BUILD_GUEST_DIR "guest"
 #endif
 
+extern "C" void qns_default_mac(int guest, int nic, char out[18])
+{
+    std::snprintf(out, 18, "52:54:00:%02x:%02x:%02x", (guest >> 8) & 0xff, guest & 0xff,
+                  (nic + 1) & 0xff);
+}
+
 std::string QnsDefaultQemu(const char *configured)
 {
     if (configured && *configured) {
@@ -151,8 +157,7 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
             mac = cfg.nics[i].mac;
         } else {
             char m[18];
-            std::snprintf(m, sizeof(m), "52:54:00:%02x:%02x:%02x", (index >> 8) & 0xff,
-                          index & 0xff, i + 1);
+            qns_default_mac(index, i, m);
             mac = m;
         }
         if (!ValidMac(mac)) {
@@ -160,7 +165,14 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
                   "'";
             return false;
         }
+        if (std::strtoul(mac.substr(0, 2).c_str(), nullptr, 16) & 1) {
+            err = "guest " + out.name + " NIC " + std::to_string(i) + ": MAC address " + mac +
+                  " is a multicast address (lowest bit of the first byte set); a NIC needs a "
+                  "unicast one, e.g. 52:54:00:00:00:01";
+            return false;
+        }
         out.macs.push_back(mac);
+        out.ipv4s.push_back(cfg.nics[i].ipv4 ? cfg.nics[i].ipv4 : "");
     }
 
     if (cfg.kernel_args && *cfg.kernel_args && (cfg.program || cfg.kernel || cfg.append)) {

@@ -19,6 +19,7 @@ struct QnsGuestDesc {
     bool endsRun = false;
     std::string console;
     std::vector<std::string> macs;
+    std::vector<std::string> ipv4s; /* "" for a NIC without one */
 };
 
 /* The QEMU binary: the config's, else $QNS_QEMU, else the build's. */

@@ -52,8 +52,10 @@ typedef enum qns_nic_model {
 } qns_nic_model;
 
 typedef struct qns_nic_config {
-    const char *mac;  /* "52:54:00:00:00:01"; NULL: derived from guest and NIC index */
-    const char *ipv4; /* "10.0.0.1/24", configured by the default guest; NULL: none */
+    const char *mac;  /* "52:54:00:00:00:01", not multicast; NULL: qns_default_mac */
+    const char *ipv4; /* "10.0.0.1/24", a host of its subnet (neither the network's own
+                         nor its broadcast address); configured by the default guest;
+                         NULL: none */
     qns_nic_model model;
 } qns_nic_config;
 
@@ -126,12 +128,17 @@ void qns_sim_set_progress(qns_sim *sim, qns_progress_fn fn, void *ctx, uint32_t 
 /* The command line a guest will run with (NULL-terminated, owned by sim). */
 const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest);
 
+/* The MAC address of NIC `nic` of the guest added as number `guest` when its
+ * config gives none: "52:54:00:GG:GG:NN" (guest index, NIC index + 1). */
+void qns_default_mac(int guest, int nic, char out[18]);
+
 /* Each returns the new object's index, or -1. */
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf);
 int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf);
 int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf);
 
-/* Connects guest NIC `nic` to `link` through a bridge with latency_ns (0: quantum). */
+/* Connects guest NIC `nic` to `link` through a bridge with latency_ns (0: quantum).
+ * On one link no two members share a MAC address (guests) or an IPv4 address. */
 int qns_sim_attach_guest(qns_sim *sim, int link, int guest, int nic, uint64_t latency_ns,
                          char *errbuf);
 /* Connects ns-3 node `node` to `link` with address "10.0.0.3/24". */

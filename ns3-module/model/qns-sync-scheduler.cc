@@ -209,6 +209,20 @@ void QnsSyncScheduler::FlushCaptures(uint64_t beforeNs)
             }
         }
     }
+    CheckCaptures();
+}
+
+/* A capture that cannot be written stops the run: its outputs are lost. */
+void QnsSyncScheduler::CheckCaptures()
+{
+    for (auto &nics : m_bridges) {
+        for (auto &b : nics) {
+            if (b && !b->GetCaptureError().empty()) {
+                Fail(b->GetCaptureError());
+                return;
+            }
+        }
+    }
 }
 
 void QnsSyncScheduler::Round()
@@ -224,6 +238,9 @@ void QnsSyncScheduler::Round()
     }
     /* Every frame stamped before now is known in both directions. */
     FlushCaptures(now);
+    if (Failed()) {
+        return;
+    }
     if (!m_endsRun.empty()) {
         bool all = true;
         for (int g : m_endsRun) {
@@ -299,6 +316,7 @@ void QnsSyncScheduler::Finish()
             }
         }
     }
+    CheckCaptures();
     if (m_sync != nullptr) {
         qns_sync_shutdown(m_sync);
     }

@@ -71,6 +71,7 @@ class QnsSyncScheduler : public Object
     void Round();
     void Fail(const std::string &why);
     void FlushCaptures(uint64_t beforeNs);
+    void CheckCaptures();
     static void OnFrame(void *ctx, const qns_sync_frame *frame);
 
     Time m_quantum;

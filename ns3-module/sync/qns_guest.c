@@ -336,6 +336,40 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The guest's process group: the process and whatever it started. */
+static void kill_group(const qns_guest *g)
+{
+    if (kill(-g->pid, SIGKILL) < 0 && errno == ESRCH) {
+        kill(g->pid, SIGKILL); /* not (yet) a group of its own */
+    }
+}
+
+/* Reaps the guest once it has ended. Its group is killed first, while the
+ * unreaped process still holds the group's id, so what the guest started
+ * never outlives it and the signal can reach no stranger. */
+static pid_t reap(qns_guest *g, int options)
+{
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid(P_PID, (id_t)g->pid, &info, WEXITED | WNOWAIT | options) < 0) {
+        return -1;
+    }
+    if (info.si_pid == 0) {
+        return 0;
+    }
+    kill_group(g);
+    int status;
+    pid_t r;
+    do {
+        r = waitpid(g->pid, &status, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r == g->pid) {
+        g->ended = 1;
+        g->status = status;
+    }
+    return r;
+}
+
 int qns_guest_wait(qns_guest *g, int timeout_ms, char *errbuf)
 {
     if (g->ended || g->pid < 0) {
@@ -343,11 +377,8 @@ int qns_guest_wait(qns_guest *g, int timeout_ms, char *errbuf)
     }
     int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
-        int status;
-        pid_t r = waitpid(g->pid, &status, WNOHANG);
+        pid_t r = reap(g, WNOHANG);
         if (r == g->pid) {
-            g->ended = 1;
-            g->status = status;
             return 1;
         }
         if (r < 0 && errno != EINTR) {
@@ -458,18 +489,8 @@ void qns_guest_shutdown(qns_guest *g, int timeout_ms)
     if (qns_guest_wait(g, timeout_ms, errbuf) == 1) {
         return;
     }
-    kill(g->pid, SIGKILL);
-    for (;;) {
-        int status;
-        pid_t r = waitpid(g->pid, &status, 0);
-        if (r == g->pid) {
-            g->ended = 1;
-            g->status = status;
-            return;
-        }
-        if (r < 0 && errno != EINTR) {
-            return;
-        }
+    kill_group(g);
+    while (reap(g, 0) < 0 && errno == EINTR) {
     }
 }
 

@@ -43,7 +43,9 @@ typedef struct qns_guest qns_guest;
  * the reply pipe's read end and the simulator end of every NIC socket, all
  * close-on-exec. The child gets SIGKILL if this thread exits first and runs in
  * a process group of its own (a terminal's Ctrl-C reaches only the simulator,
- * which then shuts guests down in order). Returns NULL with errbuf set.
+ * which then shuts guests down in order). When the guest ends or is killed,
+ * its whole group is killed, so no process it started survives it. Returns
+ * NULL with errbuf set.
  */
 qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf);
 

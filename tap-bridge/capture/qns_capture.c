@@ -1,6 +1,8 @@
 /*
  * qns_capture.c - ordered nanosecond pcap writing through libpcap.
  * A binary heap keyed by (time, arrival) holds frames until they are due.
+ * The first write error (a full disk, a file size limit) is kept: every
+ * later call reports it, and nothing more is written after it.
  */
 #include "qns_capture.h"
 
@@ -26,11 +28,29 @@ struct qns_capture {
     size_t cap;
     uint64_t seq;
     uint64_t written;
+    int write_errno; /* the first write error, 0 while there is none */
 };
 
 static int before(const pending *a, const pending *b)
 {
     return a->time_ns < b->time_ns || (a->time_ns == b->time_ns && a->seq < b->seq);
+}
+
+/* Remembers the stream's first error: errno of the failed write. */
+static int check_stream(qns_capture *c, int failed)
+{
+    FILE *f = pcap_dump_file(c->dumper);
+    if (c->write_errno == 0 && (failed || ferror(f))) {
+        c->write_errno = errno ? errno : EIO;
+    }
+    return c->write_errno ? -1 : 0;
+}
+
+static int write_error(const qns_capture *c, char *errbuf)
+{
+    snprintf(errbuf, QNS_ERRBUF_SIZE, "capture %s: write failed: %s", c->path,
+             strerror(c->write_errno));
+    return -1;
 }
 
 qns_capture *qns_capture_open(const char *path, char *errbuf)
@@ -63,6 +83,9 @@ qns_capture *qns_capture_open(const char *path, char *errbuf)
 int qns_capture_add(qns_capture *c, uint64_t time_ns, const uint8_t *data, uint32_t len,
                     char *errbuf)
 {
+    if (c->write_errno) {
+        return write_error(c, errbuf);
+    }
     if (c->count == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
         pending *h = realloc(c->heap, cap * sizeof(*h));
@@ -118,6 +141,9 @@ static pending pop(qns_capture *c)
 int qns_capture_flush_before(qns_capture *c, uint64_t time_ns, char *errbuf)
 {
     int wrote = 0;
+    if (c->write_errno) {
+        return write_error(c, errbuf);
+    }
     while (c->count > 0 && c->heap[0].time_ns < time_ns) {
         pending p = pop(c);
         struct pcap_pkthdr h;
@@ -125,15 +151,18 @@ int qns_capture_flush_before(qns_capture *c, uint64_t time_ns, char *errbuf)
         h.ts.tv_usec = (suseconds_t)(p.time_ns % 1000000000u); /* ns: nano precision */
         h.caplen = p.len;
         h.len = p.len;
+        errno = 0;
         pcap_dump((u_char *)c->dumper, &h, p.data);
         free(p.data);
+        if (check_stream(c, 0) < 0) {
+            return write_error(c, errbuf);
+        }
         c->written++;
         wrote = 1;
     }
-    if (wrote && pcap_dump_flush(c->dumper) < 0) {
-        snprintf(errbuf, QNS_ERRBUF_SIZE, "capture %s: write failed: %s", c->path,
-                 strerror(errno));
-        return -1;
+    errno = 0;
+    if (wrote && check_stream(c, pcap_dump_flush(c->dumper) < 0) < 0) {
+        return write_error(c, errbuf);
     }
     return 0;
 }
@@ -153,6 +182,7 @@ int qns_capture_close(qns_capture *c, char *errbuf)
     while (c->count > 0) {
         free(pop(c).data);
     }
+    /* pcap_dump_close reports nothing; everything was flushed (and checked) above. */
     pcap_dump_close(c->dumper);
     pcap_close(c->pcap);
     free(c->heap);

@@ -24,6 +24,10 @@ typedef struct qns_capture qns_capture;
 /* Creates (truncates) an Ethernet pcap with nanosecond timestamps. */
 qns_capture *qns_capture_open(const char *path, char *errbuf);
 
+/* Every call below returns -1 with "capture PATH: write failed: REASON" in
+ * errbuf once a write has failed (disk full, file size limit), from the first
+ * failure on. */
+
 /* Buffers one frame stamped time_ns. */
 int qns_capture_add(qns_capture *c, uint64_t time_ns, const uint8_t *data, uint32_t len,
                     char *errbuf);

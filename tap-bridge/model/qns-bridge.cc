@@ -114,11 +114,24 @@ bool QnsBridge::EnableCapture(const std::string &path, std::string &err)
     return true;
 }
 
+void QnsBridge::CaptureFailed(const char *why)
+{
+    NS_LOG_ERROR(why);
+    if (m_captureError.empty()) {
+        m_captureError = why;
+    }
+}
+
+const std::string &QnsBridge::GetCaptureError() const
+{
+    return m_captureError;
+}
+
 void QnsBridge::FlushCapture(uint64_t beforeNs)
 {
     char e[QNS_ERRBUF_SIZE];
     if (m_capture != nullptr && qns_capture_flush_before(m_capture, beforeNs, e) < 0) {
-        NS_LOG_ERROR(e);
+        CaptureFailed(e);
     }
 }
 
@@ -126,7 +139,7 @@ void QnsBridge::CloseCapture()
 {
     char e[QNS_ERRBUF_SIZE];
     if (m_capture != nullptr && qns_capture_close(m_capture, e) < 0) {
-        NS_LOG_ERROR(e);
+        CaptureFailed(e);
     }
     m_capture = nullptr;
 }
@@ -139,7 +152,7 @@ bool QnsBridge::FromGuest(uint64_t timeNs, const uint8_t *data, uint32_t length)
     }
     char e[QNS_ERRBUF_SIZE];
     if (m_capture != nullptr && qns_capture_add(m_capture, timeNs, data, length, e) < 0) {
-        NS_LOG_ERROR(e);
+        CaptureFailed(e);
     }
     Ptr<Packet> frame = Create<Packet>(data, length);
     Simulator::Schedule(at - Simulator::Now(), &QnsBridge::ForwardToBridgedDevice, this, frame);
@@ -216,7 +229,7 @@ void QnsBridge::ToGuest(Ptr<Packet> frame, Time at)
     if (m_capture != nullptr &&
         qns_capture_add(m_capture, atNs, bytes.data(), static_cast<uint32_t>(bytes.size()), e) <
             0) {
-        NS_LOG_ERROR(e);
+        CaptureFailed(e);
     }
     m_scheduler->SendToGuest(m_guest, m_nic, atNs, bytes.data(),
                              static_cast<uint32_t>(bytes.size()));

@@ -50,6 +50,9 @@ class QnsBridge : public NetDevice
     bool EnableCapture(const std::string &path, std::string &err);
     void FlushCapture(uint64_t beforeNs);
     void CloseCapture();
+    /* The capture's first write error ("capture PATH: write failed: ..."),
+     * empty while it has none; the scheduler stops the run on it. */
+    const std::string &GetCaptureError() const;
 
     /* Called by the scheduler with a frame the guest sent at timeNs; false
      * (and nothing done) when timeNs + latency is already past. */
@@ -97,6 +100,7 @@ class QnsBridge : public NetDevice
     void ForwardToBridgedDevice(Ptr<Packet> frame);
     void AnswerArp(Ptr<Packet> arpPayload);
     void ToGuest(Ptr<Packet> frame, Time at);
+    void CaptureFailed(const char *why);
 
     Time m_latency;
     Ptr<Node> m_node;
@@ -109,6 +113,7 @@ class QnsBridge : public NetDevice
     bool m_p2p; /* bridged device is point-to-point: answer ARP, map MACs */
     Mac48Address m_address;
     qns_capture *m_capture;
+    std::string m_captureError;
     uint64_t m_fromGuest;
     uint64_t m_toGuest;
     uint64_t m_dropped;

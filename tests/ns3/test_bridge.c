@@ -888,9 +888,71 @@ static void bad_descriptions_are_refused(void **state)
     assert_int_equal(ts_child_count(), 0);
 }
 
+/* On its own description the API refuses what would make a link ambiguous:
+ * two members with one MAC or one IPv4 address, a multicast MAC, a subnet's
+ * network or broadcast address as a host's. */
+static void clashing_or_impossible_addresses_are_refused(void **state)
+{
+    (void)state;
+    char err[QNS_ERRBUF_SIZE], mac[18];
+    qns_default_mac(0, 0, mac);
+    assert_string_equal(mac, "52:54:00:00:00:01");
+    qns_default_mac(258, 2, mac);
+    assert_string_equal(mac, "52:54:00:01:02:03");
+    qns_sim *sim = qns_sim_new(NULL, err);
+    const char *prog[] = {fake(), NULL};
+    qns_guest_config a = {.name = "a", .nic_count = 1, .program = prog};
+    a.nics[0].ipv4 = "10.0.0.1/24";
+    qns_guest_config b = {.name = "b", .nic_count = 1, .program = prog};
+    b.nics[0].mac = "52:54:00:00:00:01"; /* a's default */
+    qns_guest_config c = {.name = "c", .nic_count = 1, .program = prog};
+    c.nics[0].ipv4 = "10.0.0.1/16";
+    int ga = qns_sim_add_guest(sim, &a, err), gb = qns_sim_add_guest(sim, &b, err);
+    int gc = qns_sim_add_guest(sim, &c, err);
+    assert_true(ga == 0 && gb == 1 && gc == 2);
+    qns_link_config lan = {.name = "lan"}, other = {.name = "other"};
+    int l = qns_sim_add_link(sim, &lan, err), o = qns_sim_add_link(sim, &other, err);
+    int n = qns_sim_add_node(sim, "r", err);
+    assert_int_equal(qns_sim_attach_guest(sim, l, ga, 0, 0, err), 0);
+    assert_int_equal(qns_sim_attach_guest(sim, l, gb, 0, 0, err), -1);
+    assert_string_equal(err, "link lan: guest b NIC 0 has MAC address 52:54:00:00:00:01, as guest "
+                             "a NIC 0 has");
+    assert_int_equal(qns_sim_attach_guest(sim, l, gc, 0, 0, err), -1);
+    assert_string_equal(err, "link lan: guest c NIC 0 has IPv4 address 10.0.0.1, as guest a NIC 0 "
+                             "has");
+    assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.1/24", err), -1);
+    assert_string_equal(err, "link lan: node r has IPv4 address 10.0.0.1, as guest a NIC 0 has");
+    /* On another link the same addresses are fine. */
+    assert_int_equal(qns_sim_attach_guest(sim, o, gb, 0, 0, err), 0);
+    assert_int_equal(qns_sim_attach_node(sim, o, n, "10.0.0.1/24", err), 0);
+    assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.0/24", err), -1);
+    assert_string_equal(err, "node r: 10.0.0.0/24 is the network address of 10.0.0.0/24, not a "
+                             "host's");
+    assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.3.255/22", err), -1);
+    assert_string_equal(err, "node r: 10.0.3.255/22 is the broadcast address of 10.0.0.0/22, not "
+                             "a host's");
+    assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.2/24", err), 0);
+
+    qns_guest_config m = {.name = "m", .nic_count = 1, .program = prog};
+    m.nics[0].mac = "ff:ff:ff:ff:ff:ff";
+    assert_int_equal(qns_sim_add_guest(sim, &m, err), -1);
+    assert_string_equal(err, "guest m NIC 0: MAC address ff:ff:ff:ff:ff:ff is a multicast address "
+                             "(lowest bit of the first byte set); a NIC needs a unicast one, e.g. "
+                             "52:54:00:00:00:01");
+    m.nics[0].mac = NULL;
+    m.nics[0].ipv4 = "192.168.1.255/24";
+    assert_int_equal(qns_sim_add_guest(sim, &m, err), -1);
+    assert_string_equal(err, "guest m NIC 0: 192.168.1.255/24 is the broadcast address of "
+                             "192.168.1.0/24, not a host's");
+    m.nics[0].ipv4 = "192.168.1.255/31"; /* a /31 pair has no network or broadcast address */
+    assert_int_equal(qns_sim_add_guest(sim, &m, err), 3);
+    qns_sim_free(sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(clashing_or_impossible_addresses_are_refused),
         cmocka_unit_test(frames_cross_at_stamp_plus_latency_both_ways),
         cmocka_unit_test(larger_latency_shifts_every_instant),
         cmocka_unit_test(eight_guests_share_one_lan),

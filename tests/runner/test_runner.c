@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +37,38 @@ static void result_clear(result *r)
     g_free(r->err);
 }
 
+typedef struct spawn_setup {
+    rlim_t fsize; /* 0: no limit */
+} spawn_setup;
+
+/* In the child before exec: files may grow to fsize bytes, and a write past
+ * it fails with EFBIG instead of raising SIGXFSZ, as on a full disk. */
+static void limit_file_size(gpointer data)
+{
+    const spawn_setup *s = data;
+    if (s->fsize) {
+        struct rlimit rl = {s->fsize, s->fsize};
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) < 0) {
+            _exit(126);
+        }
+    }
+}
+
+/* Runs argv (NULL-terminated) and waits for it; setup may be NULL. */
+static result run_argv(const char *const *argv, spawn_setup *setup)
+{
+    result r = {0};
+    int ws = 0;
+    GError *ge = NULL;
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, 0, setup ? limit_file_size : NULL, setup, &r.out,
+                      &r.err, &ws, &ge)) {
+        fail_msg("spawn: %s", ge->message);
+    }
+    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    return r;
+}
+
 /* Runs `qns ARGS...` and waits for it. */
 static result qns(const char *first, ...)
 {
@@ -48,14 +82,45 @@ static result qns(const char *first, ...)
     }
     va_end(ap);
     argv[n] = NULL;
-    result r = {0};
-    int ws = 0;
-    GError *ge = NULL;
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, &r.out, &r.err, &ws, &ge)) {
-        fail_msg("spawn: %s", ge->message);
+    return run_argv(argv, NULL);
+}
+
+/* Starts `qns run INI -o OUT` with stdout into log, and returns once it
+ * says it is running. */
+static pid_t start_run(const char *ini, const char *out, const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (freopen(log, "w", stdout) == NULL) {
+            _exit(126);
+        }
+        execl(QNS_BIN, QNS_BIN, "run", ini, "-o", out, (char *)NULL);
+        _exit(127);
     }
-    r.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    return r;
+    long long t0 = ts_now_ms();
+    char *data = NULL;
+    while (ts_now_ms() - t0 < 10000) {
+        g_free(data);
+        data = NULL;
+        g_file_get_contents(log, &data, NULL, NULL);
+        if (data && strstr(data, "qns: running")) {
+            break;
+        }
+        g_usleep(20000);
+    }
+    assert_non_null(data);
+    assert_non_null(strstr(data, "qns: running"));
+    g_free(data);
+    return pid;
+}
+
+static void stop_run(pid_t pid, int want_status)
+{
+    int ws;
+    assert_int_equal(kill(pid, SIGINT), 0);
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), want_status);
 }
 
 static char *make_dir(const char *tag)
@@ -124,8 +189,9 @@ static const bad_case bad_cases[] = {
      "6: members: 'c' is neither a [guest c] nor a [node c] of this file"},
     {"node-without-address", HEAD GUEST_A "[node r]\n[link lan]\nmembers = a, r\n",
      "7: members: node r needs an address: r=A.B.C.D/P"},
-    {"p2p-three-members", HEAD GUEST_A GUEST_B "[node r]\n[link w]\ntype = p2p\n"
-                                               "members = a, b, r=10.0.0.3/24\n",
+    {"p2p-three-members",
+     HEAD GUEST_A GUEST_B "[node r]\n[link w]\ntype = p2p\n"
+                          "members = a, b, r=10.0.0.3/24\n",
      "10: members: a p2p link has exactly two members, got 3"},
     {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
      "4: kernel: cannot read 'no-such-bzImage': No such file or directory"},
@@ -158,20 +224,51 @@ static const bad_case bad_cases[] = {
     {"route-bad-gateway", HEAD "[node r]\nroute = 10.0.2.0/24 via 10.0.1.1/24\n",
      "4: route: bad IPv4 address '10.0.1.1/24' (expected A.B.C.D)"},
     /* route repeats: the first line is fine, the second is not. */
-    {"route-repeated", HEAD "[node r]\nroute = 10.0.2.0/24 via 10.0.1.1\n"
-                            "route = 10.0.3.0/24 va 10.0.1.1\n",
+    {"route-repeated",
+     HEAD "[node r]\nroute = 10.0.2.0/24 via 10.0.1.1\n"
+          "route = 10.0.3.0/24 va 10.0.1.1\n",
      "5: route: expected DEST/PREFIX via GATEWAY, e.g. 10.0.2.0/24 via 10.0.1.1, got "
      "'10.0.3.0/24 va 10.0.1.1'"},
-    {"route-gateway-off-subnet", HEAD "[node r]\nroute = 10.0.1.0/24 via 10.0.9.1\n[node s]\n"
-                                      "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
+    {"route-gateway-off-subnet",
+     HEAD "[node r]\nroute = 10.0.1.0/24 via 10.0.9.1\n[node s]\n"
+          "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
      "4: route: gateway 10.0.9.1 is on none of node r's subnets (10.0.2.1/24)"},
     {"route-node-on-no-link", HEAD "[node r]\nroute = 0.0.0.0/0 via 10.0.2.1\n",
      "4: route: gateway 10.0.2.1 is on none of node r's subnets (it is on no link)"},
     /* An error the C API finds while building: still FILE:LINE, still 2. */
     {"api-bad-mac", HEAD GUEST_A "nic0.mac = 52:54:00:zz:00:01\n",
      "3: guest a NIC 0: bad MAC address '52:54:00:zz:00:01'"},
-    {"api-route-host-bits", HEAD "[node r]\nroute = 10.0.1.7/24 via 10.0.2.2\n[node s]\n"
-                                 "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
+    /* Addresses that clash on a link: both places, with their lines. */
+    {"duplicate-mac",
+     HEAD GUEST_A "nic0.mac = 52:54:00:00:00:09\n" GUEST_B
+                  "nic0.mac = 52:54:00:00:00:09\n[link lan]\nmembers = a, b\n",
+     "8: link lan: guest b nic0 has MAC address 52:54:00:00:00:09, as guest a nic0 has (line 5)"},
+    {"duplicate-default-mac",
+     HEAD GUEST_A GUEST_B "nic0.mac = 52:54:00:00:00:01\n"
+                          "[link lan]\nmembers = a, b\n",
+     "7: link lan: guest b nic0 has MAC address 52:54:00:00:00:01, as guest a nic0 has (line 3)"},
+    {"duplicate-ip",
+     HEAD GUEST_A "nic0.ip = 10.0.0.1/24\n[node r]\n[link lan]\n"
+                  "members = a, r=10.0.0.1/24\n",
+     "8: link lan: node r has IPv4 address 10.0.0.1, as guest a nic0 has (line 5)"},
+    {"api-multicast-mac", HEAD GUEST_A "nic0.mac = 01:00:5e:00:00:01\n",
+     "3: guest a NIC 0: MAC address 01:00:5e:00:00:01 is a multicast address (lowest bit of the "
+     "first byte set); a NIC needs a unicast one, e.g. 52:54:00:00:00:01"},
+    {"api-network-address", HEAD "[node r]\n[link lan]\nmembers = r=10.0.0.0/24\n",
+     "5: node r: 10.0.0.0/24 is the network address of 10.0.0.0/24, not a host's"},
+    {"api-broadcast-address", HEAD GUEST_A "nic0.ip = 10.0.0.255/24\n",
+     "3: guest a NIC 0: 10.0.0.255/24 is the broadcast address of 10.0.0.0/24, not a host's"},
+    /* User input is quoted with control bytes escaped and long values cut. */
+    {"control-bytes", "[scenario]\nduration = 1\x01m\x1b[2Js\n",
+     "2: duration: bad duration '1\\x01m\\x1b[2Js' (expected a number and a unit: ns, us, ms, s, "
+     "e.g. 100ns, 10us, 5ms, 1.5s)"},
+    {"control-bytes-in-a-line", HEAD "members\x07 a\n",
+     "3: expected KEY = VALUE or [section], got 'members\\x07 a'"},
+    {"escaped-tab-in-a-value", HEAD GUEST_A "nic0.model = e1000\\tx\n",
+     "5: nic0.model: unknown NIC model 'e1000\\x09x'; expected virtio or e1000"},
+    {"api-route-host-bits",
+     HEAD "[node r]\nroute = 10.0.1.7/24 via 10.0.2.2\n[node s]\n"
+          "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
      "4: node r: route destination 10.0.1.7/24 has host bits set; the network is 10.0.1.0/24"},
 };
 
@@ -200,6 +297,125 @@ static void each_scenario_mistake_names_file_and_line_and_exits_2(void **state)
         g_free(name);
     }
     assert_int_equal(ts_child_count(), 0);
+    g_free(dir);
+}
+
+/* A 100 kB key and a 100 kB value: each message quotes 64 characters. */
+static void long_keys_and_values_are_shortened_in_messages(void **state)
+{
+    (void)state;
+    char *dir = make_dir("long");
+    char *key = g_strnfill(100000, 'k'), *val = g_strnfill(100000, '9');
+    char *text = g_strdup_printf(HEAD GUEST_A "%s = 1\nmemory = %sx\n", key, val);
+    char *path = write_file(dir, "long.ini", text);
+    result r = qns("run", path, "-o", "never", NULL);
+    assert_int_equal(r.status, 2);
+    char *k64 = g_strnfill(64, 'k'), *v64 = g_strnfill(64, '9');
+    char *want = g_strdup_printf("%s:5: unknown key '%s...' in [guest a]; expected one of: memory, "
+                                 "command, services, kernel, initrd, append, kernel_args, disk, "
+                                 "extra_args, ends_run, program, nicN.ip, nicN.mac, nicN.model, "
+                                 "nicN.latency\n"
+                                 "%s:6: memory: bad memory size '%s...' (expected MiB, e.g. 256, "
+                                 "256M or 1G)\n",
+                                 path, k64, path, v64);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(k64);
+    g_free(v64);
+    g_free(path);
+    g_free(text);
+    g_free(key);
+    g_free(val);
+    g_free(dir);
+}
+
+/* Words of the command line are quoted as the file's values are. */
+static void command_line_words_are_quoted_in_messages(void **state)
+{
+    (void)state;
+    /* 64 characters: x, ESC, [2J and 59 of the 100 y. */
+    char *y100 = g_strnfill(100, 'y'), *y59 = g_strnfill(59, 'y');
+    char *word = g_strdup_printf("x\x1b[2J%s", y100);
+    char *want = g_strdup_printf("qns: unknown command 'x\\x1b[2J%s...'; run 'qns --help'\n", y59);
+    result r = qns(word, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    r = qns("report", "no\x07such", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "qns: cannot open no\\x07such: No such file or directory\n");
+    result_clear(&r);
+    g_free(want);
+    g_free(y59);
+    g_free(y100);
+    g_free(word);
+}
+
+/* The scenario must be a regular file of at most 1 MiB: a FIFO is refused
+ * instead of read forever, a device instead of eaten. */
+static void a_scenario_that_is_no_text_file_is_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("notfile");
+    char *fifo = g_build_filename(dir, "fifo.ini", NULL);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    const struct {
+        const char *path, *want;
+    } cases[] = {
+        {fifo, "the scenario is a FIFO, not a regular file"},
+        {"/dev/zero", "the scenario is a character device, not a regular file"},
+        {dir, "the scenario is a folder, not a regular file"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        long long t0 = ts_now_ms();
+        result r = qns("run", cases[i].path, "-o", "never", NULL);
+        char *want = g_strdup_printf("%s: %s\n", cases[i].path, cases[i].want);
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.err, want);
+        assert_true(ts_now_ms() - t0 < 5000);
+        g_free(want);
+        result_clear(&r);
+    }
+    /* One byte over 1 MiB: refused, whatever it holds. */
+    GString *big = g_string_new(HEAD);
+    while (big->len <= 1024 * 1024) {
+        g_string_append(big, "# padding padding padding padding padding padding padding\n");
+    }
+    g_string_truncate(big, 1024 * 1024 + 1);
+    char *path = write_file(dir, "big.ini", big->str);
+    result r = qns("run", path, "-o", "never", NULL);
+    char *want = g_strdup_printf("%s: the scenario is larger than 1048576 bytes (1 MiB); a "
+                                 "scenario file is short text\n",
+                                 path);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(path);
+    /* Exactly 1 MiB of comments and a good head is fine to read. */
+    g_string_truncate(big, 1024 * 1024 - 1);
+    g_string_append_c(big, '\n');
+    path = write_file(dir, "max.ini", big->str);
+    char *out = g_build_filename(dir, "max-run", NULL);
+    r = qns("run", "-q", path, "-o", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    g_free(out);
+    g_free(path);
+    /* A NUL byte would hide the rest of the file. */
+    path = g_build_filename(dir, "nul.ini", NULL);
+    assert_true(g_file_set_contents(path, HEAD "# x\0y\n[guest a]\n",
+                                    sizeof(HEAD "# x\0y\n[guest a]\n") - 1, NULL));
+    r = qns("run", path, "-o", "never", NULL);
+    want = g_strdup_printf("%s:3: the line holds a NUL byte; a scenario file is text\n", path);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(path);
+    g_string_free(big, TRUE);
+    g_free(fifo);
     g_free(dir);
 }
 
@@ -733,34 +949,12 @@ static void sigint_stops_the_run_with_valid_captures_and_no_process(void **state
     char *ini = fake_lan(dir, "100s", "echo:0");
     char *out = g_build_filename(dir, "run", NULL);
     char *log = g_build_filename(dir, "stdout.txt", NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (freopen(log, "w", stdout) == NULL) {
-            _exit(126);
-        }
-        execl(QNS_BIN, QNS_BIN, "run", ini, "-o", out, (char *)NULL);
-        _exit(127);
-    }
     /* Wait until the run is under way, then interrupt it. */
-    long long t0 = ts_now_ms();
-    char *data = NULL;
-    while (ts_now_ms() - t0 < 10000) {
-        g_free(data);
-        data = NULL;
-        g_file_get_contents(log, &data, NULL, NULL);
-        if (data && strstr(data, "qns: running")) {
-            break;
-        }
-        g_usleep(20000);
-    }
-    g_free(data);
+    pid_t pid = start_run(ini, out, log);
     g_usleep(300000);
-    assert_int_equal(kill(pid, SIGINT), 0);
-    int ws;
-    assert_int_equal(waitpid(pid, &ws, 0), pid);
-    assert_true(WIFEXITED(ws));
-    assert_int_equal(WEXITSTATUS(ws), 130);
+    stop_run(pid, 130);
     g_usleep(100000);
+    char *data = NULL;
     assert_int_equal(ts_child_count(), 0);
 
     assert_true(g_file_get_contents(log, &data, NULL, NULL));
@@ -785,6 +979,269 @@ static void sigint_stops_the_run_with_valid_captures_and_no_process(void **state
     g_free(log);
     g_free(out);
     g_free(ini);
+    g_free(dir);
+}
+
+/* ---- one folder, one run ------------------------------------------------------- */
+
+/* While a run writes a folder, a second run or a verify into it stops at
+ * once, names the folder and the holder, and touches nothing. */
+static void a_folder_in_use_is_refused_to_a_second_run_and_to_verify(void **state)
+{
+    (void)state;
+    char *dir = make_dir("lock");
+    char *done = run_fake_lan(dir); /* a finished run, to verify into the busy folder */
+    char *ini = fake_lan(dir, "100s", "echo:0");
+    char *out = g_build_filename(dir, "busy", NULL);
+    char *log = g_build_filename(dir, "stdout.txt", NULL);
+    pid_t pid = start_run(ini, out, log);
+    char *want = g_strdup_printf("qns: %s is in use by another qns (pid %d); wait for it or "
+                                 "choose another folder\n",
+                                 out, (int)pid);
+    char *lock = g_build_filename(out, ".qns.lock", NULL), *before = NULL, *after = NULL;
+    assert_true(g_file_get_contents(lock, &before, NULL, NULL));
+    result r = qns("run", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.out, "");
+    result_clear(&r);
+    r = qns("verify", done, "-o", out, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_true(g_file_get_contents(lock, &after, NULL, NULL));
+    assert_string_equal(after, before);
+    stop_run(pid, 130);
+    /* The lock went with the run; the folder now holds a run of its own. */
+    r = qns("run", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "already holds a run (manifest.json)"));
+    result_clear(&r);
+    /* The lock file is no output: not in the manifest. */
+    char *man = g_build_filename(done, "manifest.json", NULL), *data = NULL;
+    assert_true(g_file_get_contents(man, &data, NULL, NULL));
+    assert_null(strstr(data, ".qns.lock"));
+    g_free(data);
+    g_free(man);
+    g_free(before);
+    g_free(after);
+    g_free(lock);
+    g_free(want);
+    g_free(log);
+    g_free(out);
+    g_free(ini);
+    g_free(done);
+    g_free(dir);
+}
+
+/* ---- write errors ---------------------------------------------------------------- */
+
+/* Files may grow to 64 kB: the guests' captures of 150 frames of 1000
+ * bytes each way cannot, and the first failed write ends the run. */
+static void a_capture_that_cannot_be_written_fails_the_run_and_says_which(void **state)
+{
+    (void)state;
+    char *dir = make_dir("efbig");
+    char *ini = fake_lan(dir, "2ms", "every:10000:10000:0:1000:150");
+    char *out = g_build_filename(dir, "run", NULL);
+    const char *argv[] = {QNS_BIN, "run", "-q", ini, "-o", out, NULL};
+    spawn_setup s = {.fsize = 65536};
+    result r = run_argv(argv, &s);
+    char *want =
+        g_strdup_printf("qns: capture %s/a-nic0.pcap: write failed: File too large\n", out);
+    if (r.status != 1 || strstr(r.err, want) == NULL) {
+        fail_msg("status %d, stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    }
+    /* It stopped there: far from the end of the 2 ms. */
+    assert_null(strstr(r.out, "clock 0.002000 s"));
+    result_clear(&r);
+    char *man = g_build_filename(out, "manifest.json", NULL), *data = NULL;
+    assert_true(g_file_get_contents(man, &data, NULL, NULL));
+    assert_non_null(strstr(data, "\"status\" : \"failed\""));
+    want[strlen(want) - 1] = '\0';
+    char *err_member = g_strdup_printf("\"error\" : \"%s\"", want + strlen("qns: "));
+    assert_non_null(strstr(data, err_member));
+    g_free(err_member);
+    g_free(data);
+    g_free(man);
+    g_free(want);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* A manifest that cannot be written is a failed run, not "outputs and
+ * manifest in". */
+static void a_manifest_that_cannot_be_written_fails_the_run(void **state)
+{
+    (void)state;
+    char *dir = make_dir("efbig-manifest");
+    char *text =
+        g_strdup_printf("[scenario]\nduration = 100us\n[guest a]\nprogram = %s\n", QNS_FAKE_GUEST);
+    char *ini = write_file(dir, "one.ini", text);
+    char *out = g_build_filename(dir, "run", NULL);
+    const char *argv[] = {QNS_BIN, "run", "-q", ini, "-o", out, NULL};
+    spawn_setup s = {.fsize = 512}; /* the scenario's copy fits, the manifest does not */
+    result r = run_argv(argv, &s);
+    char *want = g_strdup_printf("qns: cannot write %s/manifest.json: ", out);
+    if (r.status != 1 || !g_str_has_prefix(r.err, want) ||
+        strstr(r.err, "File too large\n") == NULL) {
+        fail_msg("status %d, stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    }
+    assert_null(strstr(r.out, "outputs and manifest in"));
+    result_clear(&r);
+    g_free(want);
+    g_free(out);
+    g_free(ini);
+    g_free(text);
+    g_free(dir);
+}
+
+/* ns-3's own pcaps write through a stream that says nothing: after the run
+ * each is checked, and one that lost a write fails the run. */
+static void an_ns3_capture_that_lost_writes_fails_the_run(void **state)
+{
+    (void)state;
+    char *dir = make_dir("efbig-ns3");
+    char *ini = write_file(dir, "nodes.ini",
+                           "[scenario]\nduration = 1s\n"
+                           "[node a]\nudp-echo-client = 10.0.0.2:9 count=100 interval=1ms "
+                           "size=1000\n"
+                           "[node b]\nudp-echo-server = 9\n"
+                           "[link lan]\ncapture = true\nmembers = a=10.0.0.1/24, b=10.0.0.2/24\n");
+    char *out = g_build_filename(dir, "run", NULL);
+    const char *argv[] = {QNS_BIN, "run", "-q", ini, "-o", out, NULL};
+    spawn_setup s = {.fsize = 65536};
+    result r = run_argv(argv, &s);
+    char *want =
+        g_strdup_printf("qns: capture %s/lan-a-1.pcap: write failed: File too large\n", out);
+    if (r.status != 1 || strstr(r.err, want) == NULL) {
+        fail_msg("status %d, stdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+    }
+    result_clear(&r);
+    /* Without the limit the same run is fine. */
+    char *out2 = g_build_filename(dir, "run2", NULL);
+    argv[5] = out2;
+    r = run_argv(argv, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    g_free(out2);
+    g_free(want);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* ---- an unreadable build ------------------------------------------------------------ */
+
+/* A user who may not enter the folder of QEMU and the guest image is told
+ * so, not that they are missing. Root passes every permission check, so qns
+ * runs as nobody then. */
+static void an_unreadable_qemu_or_guest_image_is_named_as_such(void **state)
+{
+    (void)state;
+    char *rel = make_dir("closed");
+    char *dir = g_canonicalize_filename(rel, NULL);
+    char *closed = g_build_filename(dir, "cache", NULL);
+    g_mkdir_with_parents(closed, 0755);
+    char *qemu = write_file(closed, "qemu-system-x86_64", "#!/bin/sh\n");
+    assert_int_equal(chmod(qemu, 0755), 0);
+    g_free(write_file(closed, "GUEST-INFO", "[guest]\n"));
+    /* Closed to everyone but its owner, root; to all when we are not root. */
+    assert_int_equal(chmod(closed, geteuid() == 0 ? 0700 : 0000), 0);
+    char *ini = write_file(dir, "g.ini", "[scenario]\nduration = 1ms\n[guest a]\n");
+    char *env_qemu = g_strdup_printf("QNS_QEMU=%s", qemu);
+    char *env_guest = g_strdup_printf("QNS_GUEST_DIR=%s", closed);
+    const char *as_nobody[] = {"/usr/bin/setpriv",
+                               "--reuid=65534",
+                               "--regid=65534",
+                               "--clear-groups",
+                               "/usr/bin/env",
+                               env_qemu,
+                               env_guest,
+                               QNS_BIN,
+                               "run",
+                               ini,
+                               "-o",
+                               "never",
+                               NULL};
+    result r = run_argv(geteuid() == 0 ? as_nobody : as_nobody + 4, NULL);
+    char *want = g_strdup_printf(
+        "%s:3: guest a needs QEMU, but '%s' cannot be run: Permission denied (folder '%s' cannot "
+        "be searched) (set QNS_QEMU)\n"
+        "%s:3: guest a boots the default guest, but '%s/GUEST-INFO' cannot be read: Permission "
+        "denied (folder '%s' cannot be searched) (set QNS_GUEST_DIR)\n",
+        ini, qemu, closed, ini, closed, closed);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    /* A path that is simply not there is still called so. */
+    char *gone = g_build_filename(dir, "no-such-qemu", NULL);
+    char *env_gone = g_strdup_printf("QNS_QEMU=%s", gone);
+    as_nobody[5] = env_gone;
+    r = run_argv(as_nobody + 4, NULL);
+    char *line = g_strdup_printf("%s:3: guest a needs QEMU, but '%s' is not there (set QNS_QEMU)\n",
+                                 ini, gone);
+    assert_int_equal(r.status, 2);
+    assert_true(g_str_has_prefix(r.err, line));
+    result_clear(&r);
+    assert_int_equal(chmod(closed, 0755), 0);
+    g_free(line);
+    g_free(env_gone);
+    g_free(gone);
+    g_free(want);
+    g_free(env_guest);
+    g_free(env_qemu);
+    g_free(ini);
+    g_free(qemu);
+    g_free(closed);
+    g_free(dir);
+    g_free(rel);
+}
+
+/* ---- guest process groups ------------------------------------------------------------ */
+
+/* A guest program that starts a child which ignores SIGTERM and would run
+ * on: when the run ends, the guest's whole process group goes with it. */
+static void a_guest_leaves_no_process_of_its_group_behind(void **state)
+{
+    (void)state;
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    char *dir = make_dir("pgroup");
+    char *pidfile = g_build_filename(dir, "guest.pid", NULL);
+    char *script_text = g_strdup_printf("#!/bin/sh\n"
+                                        "echo $$ > %s\n"
+                                        "(trap '' TERM HUP INT; exec sleep 1000) &\n"
+                                        "exec %s \"$@\"\n",
+                                        pidfile, QNS_FAKE_GUEST);
+    char *script = write_file(dir, "guest.sh", script_text);
+    assert_int_equal(chmod(script, 0755), 0);
+    char *text = g_strdup_printf("[scenario]\nduration = 1ms\n[guest a]\nprogram = %s\n", script);
+    char *ini = write_file(dir, "g.ini", text);
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    result_clear(&r);
+    char *data = NULL;
+    assert_true(g_file_get_contents(pidfile, &data, NULL, NULL));
+    pid_t pgid = (pid_t)atoi(data);
+    g_free(data);
+    assert_true(pgid > 1);
+    long long t0 = ts_now_ms();
+    while (ts_live_in_group(pgid) > 0 && ts_now_ms() - t0 < 2000) {
+        g_usleep(10000);
+    }
+    assert_int_equal(ts_live_in_group(pgid), 0);
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+    g_free(out);
+    g_free(ini);
+    g_free(text);
+    g_free(script);
+    g_free(script_text);
+    g_free(pidfile);
     g_free(dir);
 }
 
@@ -826,6 +1283,15 @@ int main(void)
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
+        cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
+        cmocka_unit_test(a_scenario_that_is_no_text_file_is_refused),
+        cmocka_unit_test(command_line_words_are_quoted_in_messages),
+        cmocka_unit_test(a_folder_in_use_is_refused_to_a_second_run_and_to_verify),
+        cmocka_unit_test(a_capture_that_cannot_be_written_fails_the_run_and_says_which),
+        cmocka_unit_test(an_ns3_capture_that_lost_writes_fails_the_run),
+        cmocka_unit_test(a_manifest_that_cannot_be_written_fails_the_run),
+        cmocka_unit_test(an_unreadable_qemu_or_guest_image_is_named_as_such),
+        cmocka_unit_test(a_guest_leaves_no_process_of_its_group_behind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

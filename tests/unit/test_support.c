@@ -43,11 +43,12 @@ void ts_fake_argv(ts_argv *a, const char *fake_path, int nics)
     }
 }
 
-int ts_child_count(void)
+/* Processes whose /proc/PID/stat fields match: ppid if > 0, pgrp if > 0,
+ * and not zombies when live_only. */
+static int count_processes(pid_t ppid_want, pid_t pgrp_want, int live_only)
 {
     DIR *d = opendir("/proc");
     int count = 0;
-    pid_t self = getpid();
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
         char path[300], buf[512];
@@ -62,11 +63,13 @@ int ts_child_count(void)
         size_t n = fread(buf, 1, sizeof(buf) - 1, f);
         fclose(f);
         buf[n] = '\0';
-        /* Fields after the command name, which may hold spaces: ") S PPID" */
+        /* Fields after the command name, which may hold spaces: ") S PPID PGRP" */
         char *p = strrchr(buf, ')');
-        int ppid;
+        int ppid, pgrp;
         char state;
-        if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == self) {
+        if (p && sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+            (ppid_want <= 0 || ppid == ppid_want) && (pgrp_want <= 0 || pgrp == pgrp_want) &&
+            !(live_only && state == 'Z')) {
             count++;
         }
     }
@@ -74,6 +77,16 @@ int ts_child_count(void)
         closedir(d);
     }
     return count;
+}
+
+int ts_child_count(void)
+{
+    return count_processes(getpid(), 0, 0);
+}
+
+int ts_live_in_group(pid_t pgid)
+{
+    return count_processes(0, pgid, 1);
 }
 
 void ts_cpus_allowed(pid_t pid, char *list, size_t size)

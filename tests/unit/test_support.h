@@ -34,6 +34,9 @@ void ts_stop_cpu_burner(pid_t burner);
  * Cpus_allowed_list gives them ("0-1", "3"); "" if it cannot be read. */
 void ts_cpus_allowed(pid_t pid, char *list, size_t size);
 
+/* Processes of process group pgid that are alive (zombies not counted). */
+int ts_live_in_group(pid_t pgid);
+
 /* Milliseconds on the monotonic clock. */
 long long ts_now_ms(void);
 

@@ -248,6 +248,44 @@ static void exec_failure_is_reported(void **state)
     assert_int_equal(ts_child_count(), 0);
 }
 
+/* What a guest starts goes with it: its process group is killed when it
+ * exits by itself (the leftover child would run on) and when it is shut
+ * down (a child that ignores SIGTERM). */
+static void a_guest_takes_its_process_group_along(void **state)
+{
+    (void)state;
+    const char *exits[] = {"/bin/sh", "-c", "trap '' TERM; (exec sleep 1000) & sleep 0.3; exit 3",
+                           NULL};
+    const char *hangs[] = {"/bin/sh", "-c", "trap '' TERM; (exec sleep 1000) & exec sleep 1000",
+                           NULL};
+    const char *const *argvs[] = {exits, hangs};
+    for (int i = 0; i < 2; i++) {
+        qns_guest_spec spec = {.name = "g0", .argv = argvs[i]};
+        qns_guest *g = qns_guest_spawn(&spec, err);
+        assert_non_null(g);
+        pid_t pgid = qns_guest_pid(g);
+        long long t0 = ts_now_ms();
+        while (ts_live_in_group(pgid) < 2 && ts_now_ms() - t0 < 5000) {
+            usleep(1000);
+        }
+        assert_true(ts_live_in_group(pgid) >= 2); /* the shell and what it started */
+        if (i == 0) {
+            assert_int_equal(qns_guest_wait(g, 5000, err), 1);
+            assert_int_equal(WEXITSTATUS(qns_guest_exit_status(g)), 3);
+        } else {
+            qns_guest_shutdown(g, 100);
+        }
+        /* Killed at once; the orphaned child is reaped by whoever adopts it. */
+        t0 = ts_now_ms();
+        while (ts_live_in_group(pgid) > 0 && ts_now_ms() - t0 < 2000) {
+            usleep(1000);
+        }
+        assert_int_equal(ts_live_in_group(pgid), 0);
+        qns_guest_free(g);
+    }
+    assert_int_equal(ts_child_count(), 0);
+}
+
 static void console_file_error_is_reported(void **state)
 {
     world *w = *state;
@@ -740,14 +778,13 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(negative_reply_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(short_reply_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(exit_is_reported_with_status_and_console, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(exit_is_reported_with_status_and_console, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_is_reported_with_signal, setup, teardown),
         cmocka_unit_test_setup_teardown(hang_is_caught_by_watchdog_and_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(exec_failure_is_reported, setup, teardown),
+        cmocka_unit_test(a_guest_takes_its_process_group_along),
         cmocka_unit_test_setup_teardown(console_file_error_is_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(frames_cross_both_ways_at_exact_instants, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(frames_cross_both_ways_at_exact_instants, setup, teardown),
         cmocka_unit_test_setup_teardown(frames_at_the_grant_boundary_belong_to_the_next_round,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(frames_are_delivered_in_time_guest_nic_order, setup,
@@ -771,8 +808,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(clean_exit_can_mean_done, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_powering_off_mid_grant_is_done, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_failing_mid_grant_is_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(spinning_simulator_gets_the_same_replies, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(spinning_simulator_gets_the_same_replies, setup, teardown),
         cmocka_unit_test_setup_teardown(pinned_guests_take_cpus_in_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_on_a_missing_cpu_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(pin_with_spin_is_refused, setup, teardown),
