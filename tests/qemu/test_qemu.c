@@ -360,6 +360,12 @@ static void refusals_name_the_problem(void **state)
     const char *hostclock[] = {"-rtc", "clock=host", NULL};
     expect_refusal(NULL, hostclock, "-rtc", "-qqq: requires -rtc clock=vm");
     expect_refusal(NULL, NULL, "-rtc", "-qqq: requires -rtc clock=vm");
+    /* A virtio-blk iothread would complete requests on host time. */
+    const char *iothread[] = {"-object", "iothread,id=io0", "-blockdev", "driver=null-co,node-name=d0",
+                              "-device", "virtio-blk-pci,drive=d0,iothread=io0", NULL};
+    expect_refusal(NULL, iothread, NULL,
+                   "-qqq: an iothread would complete requests on host time; use the main loop "
+                   "(no iothread)");
     /* The build has no KVM at all (--disable-kvm): -qqq's own check for an
      * accelerator other than TCG is never reached. */
     const char *kvm[] = {"-accel", "kvm", NULL};
