@@ -9,6 +9,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <pcap/pcap.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,8 +126,9 @@ static const bad_case bad_cases[] = {
      "6: members: 'c' is neither a [guest c] nor a [node c] of this file"},
     {"node-without-address", HEAD GUEST_A "[node r]\n[link lan]\nmembers = a, r\n",
      "7: members: node r needs an address: r=A.B.C.D/P"},
-    {"p2p-three-members", HEAD GUEST_A GUEST_B "[node r]\n[link w]\ntype = p2p\n"
-                                               "members = a, b, r=10.0.0.3/24\n",
+    {"p2p-three-members",
+     HEAD GUEST_A GUEST_B "[node r]\n[link w]\ntype = p2p\n"
+                          "members = a, b, r=10.0.0.3/24\n",
      "10: members: a p2p link has exactly two members, got 3"},
     {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
      "4: kernel: cannot read 'no-such-bzImage': No such file or directory"},
@@ -158,20 +161,23 @@ static const bad_case bad_cases[] = {
     {"route-bad-gateway", HEAD "[node r]\nroute = 10.0.2.0/24 via 10.0.1.1/24\n",
      "4: route: bad IPv4 address '10.0.1.1/24' (expected A.B.C.D)"},
     /* route repeats: the first line is fine, the second is not. */
-    {"route-repeated", HEAD "[node r]\nroute = 10.0.2.0/24 via 10.0.1.1\n"
-                            "route = 10.0.3.0/24 va 10.0.1.1\n",
+    {"route-repeated",
+     HEAD "[node r]\nroute = 10.0.2.0/24 via 10.0.1.1\n"
+          "route = 10.0.3.0/24 va 10.0.1.1\n",
      "5: route: expected DEST/PREFIX via GATEWAY, e.g. 10.0.2.0/24 via 10.0.1.1, got "
      "'10.0.3.0/24 va 10.0.1.1'"},
-    {"route-gateway-off-subnet", HEAD "[node r]\nroute = 10.0.1.0/24 via 10.0.9.1\n[node s]\n"
-                                      "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
+    {"route-gateway-off-subnet",
+     HEAD "[node r]\nroute = 10.0.1.0/24 via 10.0.9.1\n[node s]\n"
+          "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
      "4: route: gateway 10.0.9.1 is on none of node r's subnets (10.0.2.1/24)"},
     {"route-node-on-no-link", HEAD "[node r]\nroute = 0.0.0.0/0 via 10.0.2.1\n",
      "4: route: gateway 10.0.2.1 is on none of node r's subnets (it is on no link)"},
     /* An error the C API finds while building: still FILE:LINE, still 2. */
     {"api-bad-mac", HEAD GUEST_A "nic0.mac = 52:54:00:zz:00:01\n",
      "3: guest a NIC 0: bad MAC address '52:54:00:zz:00:01'"},
-    {"api-route-host-bits", HEAD "[node r]\nroute = 10.0.1.7/24 via 10.0.2.2\n[node s]\n"
-                                 "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
+    {"api-route-host-bits",
+     HEAD "[node r]\nroute = 10.0.1.7/24 via 10.0.2.2\n[node s]\n"
+          "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
      "4: node r: route destination 10.0.1.7/24 has host bits set; the network is 10.0.1.0/24"},
 };
 
@@ -295,9 +301,8 @@ static void units_are_read_as_people_write_them(void **state)
     const struct {
         const char *s;
         uint64_t ns;
-    } d[] = {{"100ns", 100},         {"10us", 10000},   {"5ms", 5000000},
-             {"2s", 2000000000},     {"1.5s", 1500000000}, {"0.1s", 100000000},
-             {"2.5 ms", 2500000}};
+    } d[] = {{"100ns", 100},       {"10us", 10000},     {"5ms", 5000000},   {"2s", 2000000000},
+             {"1.5s", 1500000000}, {"0.1s", 100000000}, {"2.5 ms", 2500000}};
     for (size_t i = 0; i < G_N_ELEMENTS(d); i++) {
         assert_int_equal(rn_parse_duration_ns(d[i].s, &v, &why), 0);
         assert_int_equal(v, d[i].ns);
@@ -307,8 +312,8 @@ static void units_are_read_as_people_write_them(void **state)
     const struct {
         const char *s;
         uint64_t bps;
-    } r[] = {{"10Mbps", 10000000},     {"100Mbit/s", 100000000}, {"1Gbps", 1000000000},
-             {"500kbps", 500000},      {"9600bps", 9600},        {"1.5Mbps", 1500000}};
+    } r[] = {{"10Mbps", 10000000}, {"100Mbit/s", 100000000}, {"1Gbps", 1000000000},
+             {"500kbps", 500000},  {"9600bps", 9600},        {"1.5Mbps", 1500000}};
     for (size_t i = 0; i < G_N_ELEMENTS(r); i++) {
         assert_int_equal(rn_parse_rate_bps(r[i].s, &v, &why), 0);
         assert_int_equal(v, r[i].bps);
@@ -391,7 +396,7 @@ static char *run_fake_lan(const char *dir)
     result_clear(&r);
     g_free(ini);
     const char *files[] = {"manifest.json", "scenario.ini", "a-nic0.pcap", "b-nic0.pcap",
-                           "lan-0-0.pcap", "lan-1-0.pcap", "a.console", "b.console"};
+                           "lan-0-0.pcap",  "lan-1-0.pcap", "a.console",   "b.console"};
     for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
         char *p = g_build_filename(out, files[i], NULL);
         assert_true(g_file_test(p, G_FILE_TEST_IS_REGULAR));
@@ -480,8 +485,8 @@ static void pack_unpack_elsewhere_then_verify_passes(void **state)
     g_mkdir_with_parents(fresh, 0755);
     const char *tar[] = {"tar", "-xzf", tarball, "-C", fresh, NULL};
     int ws;
-    assert_true(g_spawn_sync(NULL, (char **)tar, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                             NULL, &ws, NULL));
+    assert_true(g_spawn_sync(NULL, (char **)tar, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                             &ws, NULL));
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
     char *unpacked = g_build_filename(fresh, "run", NULL);
     char *readme = g_build_filename(unpacked, "README.txt", NULL);
@@ -499,6 +504,147 @@ static void pack_unpack_elsewhere_then_verify_passes(void **state)
     g_free(unpacked);
     g_free(fresh);
     g_free(tarball);
+    g_free(out);
+    g_free(dir);
+}
+
+/* ---- the environment in verify's report ----------------------------------------- */
+
+/* Sets member of object (NULL: the top level) of DIR/manifest.json. */
+static void manifest_set(const char *dir, const char *object, const char *member, const char *value)
+{
+    char *path = g_build_filename(dir, "manifest.json", NULL);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, path, NULL));
+    JsonObject *root = json_node_get_object(json_parser_get_root(p));
+    JsonObject *o = root;
+    if (object) {
+        if (!json_object_has_member(root, object)) {
+            json_object_set_object_member(root, object, json_object_new());
+        }
+        o = json_object_get_object_member(root, object);
+    }
+    json_object_set_string_member(o, member, value);
+    JsonGenerator *g = json_generator_new();
+    json_generator_set_root(g, json_parser_get_root(p));
+    json_generator_set_pretty(g, TRUE);
+    assert_true(json_generator_to_file(g, path, NULL));
+    g_object_unref(g);
+    g_object_unref(p);
+    g_free(path);
+}
+
+static char *manifest_get(const char *dir, const char *member)
+{
+    char *path = g_build_filename(dir, "manifest.json", NULL);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, path, NULL));
+    JsonObject *root = json_node_get_object(json_parser_get_root(p));
+    char *v = json_object_has_member(root, member)
+                  ? g_strdup(json_object_get_string_member(root, member))
+                  : NULL;
+    g_object_unref(p);
+    g_free(path);
+    return v;
+}
+
+static char *sha_of(const char *path)
+{
+    char *why = NULL, *sum = rn_file_sha256(path, &why);
+    assert_non_null(sum);
+    return sum;
+}
+
+static void verify_names_what_differs_in_the_environment(void **state)
+{
+    (void)state;
+    char *dir = make_dir("env");
+    char *out = run_fake_lan(dir);
+    /* The manifest names the source commit this qns was built from. */
+    char *commit = manifest_get(out, "qns_commit");
+    assert_non_null(commit);
+    assert_true(strcmp(commit, "unknown") == 0 || strspn(commit, "0123456789abcdef") == 40);
+    result r = qns("verify", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "verify: the environment matches the manifest\n"));
+    result_clear(&r);
+
+    /* A QEMU install (binary, BUILD-INFO) and a guest image other than the
+     * manifest's; the fake guests run either way, so only the report changes. */
+    char *qdir = g_build_filename(dir, "qemu", "bin", NULL);
+    char *gdir = g_build_filename(dir, "guest", NULL);
+    g_mkdir_with_parents(qdir, 0755);
+    g_mkdir_with_parents(gdir, 0755);
+    char *qemu = write_file(qdir, "qemu-system-x86_64",
+                            "#!/bin/sh\necho 'QEMU emulator version 10.0.13 (qns)'\n");
+    assert_int_equal(chmod(qemu, 0755), 0);
+    char *qroot = g_build_filename(dir, "qemu", NULL);
+    g_free(write_file(qroot, "BUILD-INFO",
+                      "source-version: 1:10.0.13\nkey: 72eaa2d2e0754775\n"
+                      "patch: 0001-qqq.patch sha256:c85c33bdb213\n"));
+    g_free(write_file(gdir, "GUEST-INFO",
+                      "[guest]\nkey=5b45c0ffee5b45c0ffee\nkernel=vmlinux\n"
+                      "kernel_release=6.1.0-57-amd64\ninitrd=initramfs.cpio\n"));
+    char *kernel = write_file(gdir, "vmlinux", "kernel 57\n");
+    char *initrd = write_file(gdir, "initramfs.cpio", "initramfs 57\n");
+    char *qemu_sha = sha_of(qemu), *kernel_sha = sha_of(kernel), *initrd_sha = sha_of(initrd);
+    char *series = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
+                                                 "patch: 0001-qqq.patch sha256:c85c33bdb213\n", -1);
+
+    manifest_set(out, NULL, "qns_commit", "00000000000000000000000000000000000000aa");
+    manifest_set(out, "qemu", "version", "QEMU emulator version 10.0.12 (qns)");
+    manifest_set(out, "qemu", "sha256", "0123456789abcdef0123456789abcdef");
+    manifest_set(out, "qemu", "build_key", "72eaa2d2e0754775"); /* the same: not named */
+    manifest_set(out, "qemu", "patch_series", "ffffffffffffffffffff");
+    manifest_set(out, "guest_image", "key", "9063972020c2a5df9829");
+    manifest_set(out, "guest_image", "kernel_release", "6.1.0-56-amd64");
+    manifest_set(out, "guest_image", "kernel_sha256", kernel_sha); /* the same */
+    manifest_set(out, "guest_image", "initrd_sha256", "eeeeeeeeeeeeeeeeeeee");
+    /* And one output the re-run does not give. */
+    manifest_set(out, "outputs", "a-nic0.pcap", "00");
+    char *now_commit =
+        g_strdup_printf("%.12s%s", commit, g_str_has_suffix(commit, "-dirty") ? "-dirty" : "");
+    char *want = g_strdup_printf(
+        "the environment differs: qns commit 000000000000 (manifest) vs %s (now), "
+        "QEMU version 10.0.12 (qns) vs 10.0.13 (qns), QEMU SHA-256 0123456789ab vs %.12s, "
+        "QEMU patch series ffffffffffff vs %.12s, guest image key 9063972020c2 vs "
+        "5b45c0ffee5b, kernel 6.1.0-56-amd64 vs 6.1.0-57-amd64, guest initramfs SHA-256 "
+        "eeeeeeeeeeee vs %.12s\n",
+        strcmp(commit, "unknown") == 0 ? "unknown" : now_commit, qemu_sha, series, initrd_sha);
+    g_setenv("QNS_QEMU", qemu, TRUE);
+    g_setenv("QNS_GUEST_DIR", gdir, TRUE);
+    r = qns("verify", out, NULL);
+    g_unsetenv("QNS_QEMU");
+    g_unsetenv("QNS_GUEST_DIR");
+    assert_int_equal(r.status, 1);
+    char *before = g_strdup_printf("verify: %s", want);
+    before[strlen("verify: the environment differs")] = '\0';
+    char *line1 =
+        g_strconcat(before, " from the manifest:", want + strlen("the environment differs:"), NULL);
+    if (!g_str_has_prefix(r.out, line1)) {
+        fail_msg("want first line\n%sgot\n%s", line1, r.out);
+    }
+    char *last = g_strdup_printf("verify: FAILED: 1 of 6 files differ: a-nic0.pcap; %s", want);
+    if (strstr(r.out, last) == NULL) {
+        fail_msg("want\n%sgot\n%s", last, r.out);
+    }
+    result_clear(&r);
+    g_free(last);
+    g_free(line1);
+    g_free(before);
+    g_free(want);
+    g_free(now_commit);
+    g_free(series);
+    g_free(qemu_sha);
+    g_free(kernel_sha);
+    g_free(initrd_sha);
+    g_free(kernel);
+    g_free(initrd);
+    g_free(qroot);
+    g_free(qemu);
+    g_free(gdir);
+    g_free(qdir);
+    g_free(commit);
     g_free(out);
     g_free(dir);
 }
@@ -608,8 +754,7 @@ static void dump(pcap_dumper_t *d, uint64_t t_ns, const uint8_t *f, size_t n)
 
 static void write_known_capture(const char *path)
 {
-    pcap_t *p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535,
-                                                     PCAP_TSTAMP_PRECISION_NANO);
+    pcap_t *p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
     pcap_dumper_t *d = pcap_dump_open(p, path);
     assert_non_null(d);
     uint8_t f[200], icmp[64];
@@ -617,8 +762,8 @@ static void write_known_capture(const char *path)
     for (int k = 0; k < 3; k++) {
         memset(icmp, 0, sizeof(icmp));
         icmp[0] = 8;
-        icmp[5] = 7;           /* id 7 */
-        icmp[7] = (uint8_t)k;  /* seq */
+        icmp[5] = 7;          /* id 7 */
+        icmp[7] = (uint8_t)k; /* seq */
         size_t n = frame(f, 1, 2, 1, icmp, sizeof(icmp));
         dump(d, (uint64_t)(k + 1) * 1000000000u, f, n);
         icmp[0] = 0;
@@ -824,6 +969,7 @@ int main(void)
         cmocka_unit_test(run_then_verify_matches_every_output),
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
+        cmocka_unit_test(verify_names_what_differs_in_the_environment),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
     };

@@ -1,0 +1,48 @@
+/*
+ * environment.h - what a run ran on (qns, ns-3, QEMU, the default guest
+ * image), written into the manifest and compared with it by verify.
+ */
+#ifndef QNS_RUNNER_ENVIRONMENT_H
+#define QNS_RUNNER_ENVIRONMENT_H
+
+#include <json-glib/json-glib.h>
+
+/* member: the SHA-256 of path, or null when it cannot be read. */
+void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path);
+
+/* qns_version, qns_commit (the source commit this qns was built from,
+ * "unknown" outside a git checkout) and ns3_version. */
+void rn_env_add_versions(JsonBuilder *b);
+
+/* "qemu": path, --version's first line, SHA-256 of the binary, and from the
+ * BUILD-INFO of its install folder (build-qemu.sh) build_key and
+ * patch_series (SHA-256 of its patch lines: every patch's name and hash). */
+void rn_env_add_qemu(JsonBuilder *b, const char *qemu);
+
+/* "guest_image": folder, key, kernel and initramfs names and SHA-256,
+ * kernel_release and the [packages] of DIR/GUEST-INFO. */
+void rn_env_add_guest_image(JsonBuilder *b, const char *dir);
+
+/* What differs between the environment the manifest root recorded and the
+ * one given (qemu binary, guest image folder), for the parts the manifest
+ * records, as "guest image key 906397202cd2 (manifest) vs 2eea15694ec3
+ * (now), kernel 6.1.0-56-amd64 vs 6.1.0-57-amd64"; NULL when nothing does. */
+char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir);
+
+/* A run folder's manifest.json: root object and its outputs. */
+typedef struct rn_manifest {
+    JsonParser *parser; /* g_object_unref it */
+    JsonObject *root;
+    JsonObject *outputs;
+} rn_manifest;
+
+/* Reads DIR/manifest.json; -1 after printing one line on what is wrong. */
+int rn_manifest_load(const char *dir, rn_manifest *m);
+
+/* An object member of o, NULL when absent or not an object. */
+JsonObject *rn_json_object(JsonObject *o, const char *member);
+
+/* A string member of o, NULL when absent or not a string. */
+const char *rn_json_string(JsonObject *o, const char *member);
+
+#endif
