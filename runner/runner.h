@@ -14,8 +14,8 @@
 /* Exit statuses of the qns command. */
 enum {
     RN_EXIT_OK = 0,
-    RN_EXIT_FAIL = 1,        /* the run failed, or verify found a difference */
-    RN_EXIT_USAGE = 2,       /* bad command line or bad scenario file */
+    RN_EXIT_FAIL = 1,  /* the run failed, or verify found a difference */
+    RN_EXIT_USAGE = 2, /* bad command line or bad scenario file */
     RN_EXIT_INTERRUPTED = 130,
 };
 
@@ -61,8 +61,7 @@ GPtrArray *rn_scenario_input_files(const rn_scenario *sc);
 
 /* Builds the simulation described by sc. On an error the API reports,
  * appends "FILE:LINE: message\n" to errors and returns NULL. */
-qns_sim *rn_scenario_build(const rn_scenario *sc, const qns_sim_config *config,
-                           GString *errors);
+qns_sim *rn_scenario_build(const rn_scenario *sc, const qns_sim_config *config, GString *errors);
 
 /* ---- util.c */
 char *rn_file_sha256(const char *path, char **why);
@@ -83,7 +82,11 @@ typedef struct rn_run_options {
 
 int rn_run(rn_run_options *opt);
 int rn_verify(const char *dir, const char *out_dir);
-int rn_pack(const char *dir);
+/* with_qemu: also the patched QEMU and its firmware (package.c). */
+int rn_pack(const char *dir, int with_qemu);
+/* The cache's guest image folder: QNS_CACHE_DIR, else $XDG_CACHE_HOME/qns,
+ * else ~/.cache/qns; then guest/ (g_free it). */
+char *rn_guest_cache_dir(void);
 int rn_report(const char *dir, int plots);
 
 #define RN_SCENARIO_COPY "scenario.ini"

@@ -478,12 +478,17 @@ static void pack_unpack_elsewhere_then_verify_passes(void **state)
     char *out = run_fake_lan(dir);
     result r = qns("pack", out, NULL);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "into "));
+    char *tarball = g_strdup_printf("%s.tar.zst", out);
+    /* One line names the archive and its size: manifest, scenario, 6 outputs, README. */
+    char *line = g_strdup_printf("qns: packed 9 files of %s into %s (", out, tarball);
+    if (!g_str_has_prefix(r.out, line) || strstr(r.out, " KiB)\n") == NULL) {
+        fail_msg("want %s... KiB)\ngot %s", line, r.out);
+    }
+    g_free(line);
     result_clear(&r);
-    char *tarball = g_strdup_printf("%s.tar.gz", out);
     char *fresh = g_build_filename(dir, "fresh", NULL);
     g_mkdir_with_parents(fresh, 0755);
-    const char *tar[] = {"tar", "-xzf", tarball, "-C", fresh, NULL};
+    const char *tar[] = {"tar", "-xf", tarball, "-C", fresh, NULL};
     int ws;
     assert_true(g_spawn_sync(NULL, (char **)tar, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
                              &ws, NULL));
@@ -492,7 +497,7 @@ static void pack_unpack_elsewhere_then_verify_passes(void **state)
     char *readme = g_build_filename(unpacked, "README.txt", NULL);
     gchar *text;
     assert_true(g_file_get_contents(readme, &text, NULL, NULL));
-    assert_non_null(strstr(text, "qns verify run\n"));
+    assert_non_null(strstr(text, "qns verify run.tar.zst\n"));
     g_free(text);
     r = qns("verify", unpacked, NULL);
     if (r.status != 0) {
