@@ -79,13 +79,18 @@ static void add_qemu_build(JsonBuilder *b, const char *qemu)
     g_free(bin);
 }
 
-void rn_env_add_qemu(JsonBuilder *b, const char *qemu)
+void rn_env_add_qemu(JsonBuilder *b, const char *path)
 {
+    /* A package's run-qemu is described by the binary it runs. */
+    char *base = g_path_get_basename(path), *dir = g_path_get_dirname(path);
+    char *packed = g_build_filename(dir, "bin", "qemu-system-x86_64", NULL);
+    const char *qemu =
+        strcmp(base, "run-qemu") == 0 && g_file_test(packed, G_FILE_TEST_EXISTS) ? packed : path;
     char *out = NULL;
     const char *argv[] = {qemu, "--version", NULL};
     json_builder_set_member_name(b, "qemu");
     json_builder_begin_object(b);
-    add_string(b, "path", qemu);
+    add_string(b, "path", path);
     json_builder_set_member_name(b, "version");
     if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
                      NULL, NULL) &&
@@ -99,6 +104,9 @@ void rn_env_add_qemu(JsonBuilder *b, const char *qemu)
     rn_json_add_sha256(b, "sha256", qemu);
     add_qemu_build(b, qemu);
     json_builder_end_object(b);
+    g_free(packed);
+    g_free(dir);
+    g_free(base);
 }
 
 void rn_env_add_guest_image(JsonBuilder *b, const char *dir)

@@ -14,7 +14,8 @@ void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path);
  * "unknown" outside a git checkout) and ns3_version. */
 void rn_env_add_versions(JsonBuilder *b);
 
-/* "qemu": path, --version's first line, SHA-256 of the binary, and from the
+/* "qemu": path, --version's first line (of a package's run-qemu wrapper: of
+ * the packed binary beside it), SHA-256 of the binary, and from the
  * BUILD-INFO of its install folder (build-qemu.sh) build_key and
  * patch_series (SHA-256 of its patch lines: every patch's name and hash). */
 void rn_env_add_qemu(JsonBuilder *b, const char *qemu);
@@ -44,5 +45,19 @@ JsonObject *rn_json_object(JsonObject *o, const char *member);
 
 /* A string member of o, NULL when absent or not a string. */
 const char *rn_json_string(JsonObject *o, const char *member);
+
+/* ---- package.c: verifying a package. */
+
+/* Unpacks PACKAGE beside it into the folder it holds (a folder that holds
+ * the same manifest already is reused). Returns that folder (g_free it), or
+ * NULL after one line on what is wrong. */
+char *rn_package_unpack(const char *package);
+
+/* Before a run folder from a package is verified: checks every packed boot
+ * file (guest image, inputs, QEMU) against its SHA-256 in the manifest, -1
+ * after one line naming the first that differs; then points QNS_GUEST_DIR
+ * and QNS_QEMU at the packed guest image and QEMU (when packed), and sets
+ * *base_dir to the packed inputs' folder (when packed; else NULL). */
+int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir);
 
 #endif

@@ -15,8 +15,9 @@ static const char commands_text[] =
     "Commands:\n"
     "  run FILE [-o DIR]     run a scenario file; outputs, a copy of the scenario and\n"
     "                        manifest.json go to DIR (default results/NAME-TIMESTAMP)\n"
-    "  verify DIR            re-run the scenario recorded in DIR and compare every\n"
-    "                        output's SHA-256 with DIR/manifest.json\n"
+    "  verify DIR|PACKAGE    re-run the scenario recorded in DIR (or a package from\n"
+    "                        pack) and compare every output's SHA-256 with\n"
+    "                        DIR/manifest.json, naming what differs in the environment\n"
     "  pack DIR [--with-qemu] write DIR.tar.zst: scenario, manifest, outputs, the\n"
     "                        guests' boot files, README.txt (and QEMU with firmware)\n"
     "  report DIR            per-flow packets, bytes, throughput and RTT from DIR's\n"
@@ -80,10 +81,13 @@ static int cmd_verify(int argc, char **argv)
     GOptionEntry entries[] = {{"output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
                                "Re-run into DIR (default RUNDIR/verify-YYYYmmdd-HHMMSS)", "DIR"},
                               G_OPTION_ENTRY_NULL};
-    if (parse("RUNDIR - re-run a finished run and compare its outputs",
-              "Runs RUNDIR/scenario.ini again and compares the SHA-256 of every output file\n"
-              "with RUNDIR/manifest.json (and with the files kept in RUNDIR). Prints one line\n"
-              "per file; exits 0 only when every file matches.",
+    if (parse("RUNDIR|PACKAGE - re-run a finished run and compare its outputs",
+              "Names what differs between the environment RUNDIR/manifest.json recorded and\n"
+              "this one, runs RUNDIR/scenario.ini again and compares the SHA-256 of every\n"
+              "output file with the manifest (and with the files kept in RUNDIR). Prints one\n"
+              "line per file; exits 0 only when every file matches. A PACKAGE from qns pack\n"
+              "is unpacked beside it first; packed guest images, inputs and QEMU are checked\n"
+              "against the manifest and run instead of the installed ones.",
               entries, &argc, &argv, 1) < 0) {
         g_free(out);
         return RN_EXIT_USAGE;

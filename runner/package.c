@@ -170,34 +170,44 @@ static int stage_guest(const char *stage, JsonObject *gi)
     return r;
 }
 
+/* Where an input of the manifest sits in a package: inputs/ and its path
+ * relative to the scenario's base folder; NULL (after one line) when it is
+ * outside that folder. */
+static char *input_rel(const char *path, JsonObject *root)
+{
+    const char *base = rn_json_string(rn_json_object(root, "scenario"), "base_dir");
+    char *base_abs = base ? g_canonicalize_filename(base, NULL) : NULL;
+    char *abs = g_canonicalize_filename(path, base_abs);
+    size_t n = base_abs ? strlen(base_abs) : 0;
+    char *rel = NULL;
+    if (base_abs == NULL || strncmp(abs, base_abs, n) != 0 || abs[n] != '/') {
+        fprintf(stderr, "qns: %s is outside the scenario's folder %s, so it is not packed\n", path,
+                base_abs ? base_abs : "(none)");
+    } else {
+        rel = g_build_filename("inputs", abs + n + 1, NULL);
+    }
+    g_free(abs);
+    g_free(base_abs);
+    return rel;
+}
+
 /* Own kernels, initrds and disks below the base folder, at their relative
- * path under inputs/; a file outside it cannot be redirected and is named. */
-static int stage_inputs(const char *stage, JsonObject *root, const char *base, int *count)
+ * path under inputs/. */
+static int stage_inputs(const char *stage, JsonObject *root, int *count)
 {
     JsonObject *in = rn_json_object(root, "inputs");
     GList *members = in ? json_object_get_members(in) : NULL;
-    char *base_abs = base ? g_canonicalize_filename(base, NULL) : NULL;
     int r = 0;
     for (GList *l = members; l && r == 0; l = l->next) {
         const char *path = l->data;
-        char *abs = g_canonicalize_filename(path, base_abs);
-        size_t n = base_abs ? strlen(base_abs) : 0;
-        if (base_abs == NULL || strncmp(abs, base_abs, n) != 0 || abs[n] != '/') {
-            fprintf(stderr, "qns: cannot pack %s: it is outside the scenario's folder %s\n", path,
-                    base_abs ? base_abs : "(none)");
-            r = -1;
-        } else {
-            char *rel = g_build_filename("inputs", abs + n + 1, NULL);
-            r = check_sha(abs, rn_json_string(in, path), "cannot pack an input");
-            if (r == 0) {
-                r = stage_link(stage, rel, abs);
-                (*count)++;
-            }
-            g_free(rel);
+        char *rel = input_rel(path, root);
+        r = rel ? check_sha(path, rn_json_string(in, path), "cannot pack an input") : -1;
+        if (r == 0) {
+            r = stage_link(stage, rel, path);
+            (*count)++;
         }
-        g_free(abs);
+        g_free(rel);
     }
-    g_free(base_abs);
     g_list_free(members);
     return r;
 }
@@ -429,8 +439,7 @@ int rn_pack(const char *dir_arg, int with_qemu)
         n += 3;
     }
     if (r == 0 && with_inputs) {
-        JsonObject *scen = rn_json_object(m.root, "scenario");
-        r = stage_inputs(stage, m.root, rn_json_string(scen, "base_dir"), &n);
+        r = stage_inputs(stage, m.root, &n);
     }
     if (r == 0 && with_qemu) {
         r = stage_qemu(stage, q, &n);
@@ -472,4 +481,141 @@ int rn_pack(const char *dir_arg, int with_qemu)
     g_free(dir);
     g_object_unref(m.parser);
     return r == 0 ? RN_EXIT_OK : RN_EXIT_FAIL;
+}
+
+/* ---- verifying a package ------------------------------------------------------- */
+
+static int same_file_contents(const char *a, const char *b)
+{
+    char *w1 = NULL, *w2 = NULL, *s1 = rn_file_sha256(a, &w1), *s2 = rn_file_sha256(b, &w2);
+    int same = s1 && s2 && strcmp(s1, s2) == 0;
+    g_free(s1);
+    g_free(s2);
+    g_free(w1);
+    g_free(w2);
+    return same;
+}
+
+char *rn_package_unpack(const char *package)
+{
+    char *parent = g_path_get_dirname(package);
+    char *tmpl = g_build_filename(parent, ".qns-unpack-XXXXXX", NULL);
+    char *tmp = g_mkdtemp(tmpl), *folder = NULL;
+    if (tmp == NULL) {
+        fprintf(stderr, "qns: cannot create a folder in %s: %s\n", parent, g_strerror(errno));
+        g_free(tmpl);
+        g_free(parent);
+        return NULL;
+    }
+    const char *tar[] = {"tar", "-xf", package, "-C", tmp, NULL};
+    char *what = g_strdup_printf("unpacking %s", package);
+    GDir *d = spawn(tar, what) == 0 ? g_dir_open(tmp, 0, NULL) : NULL;
+    const char *top = d ? g_dir_read_name(d) : NULL;
+    char *top_copy = top ? g_strdup(top) : NULL;
+    if (d && (top == NULL || g_dir_read_name(d) != NULL)) {
+        fprintf(stderr, "qns: %s is not a qns package (one folder at the top)\n", package);
+        g_clear_pointer(&top_copy, g_free);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    if (top_copy) {
+        char *from = g_build_filename(tmp, top_copy, NULL);
+        char *from_m = g_build_filename(from, RN_MANIFEST, NULL);
+        char *to = g_build_filename(parent, top_copy, NULL);
+        char *to_m = g_build_filename(to, RN_MANIFEST, NULL);
+        if (!g_file_test(from_m, G_FILE_TEST_IS_REGULAR)) {
+            fprintf(stderr, "qns: %s is not a qns package (no %s/%s)\n", package, top_copy,
+                    RN_MANIFEST);
+        } else if (g_file_test(to, G_FILE_TEST_EXISTS)) {
+            if (same_file_contents(from_m, to_m)) {
+                printf("verify: %s/ holds this package already (same manifest); verifying it\n",
+                       to);
+                folder = g_strdup(to);
+            } else {
+                fprintf(stderr,
+                        "qns: %s unpacks into %s/, which holds another run; move one of them\n",
+                        package, to);
+            }
+        } else if (rename(from, to) < 0) {
+            fprintf(stderr, "qns: cannot rename %s to %s: %s\n", from, to, g_strerror(errno));
+        } else {
+            printf("verify: unpacked %s into %s/\n", package, to);
+            folder = g_strdup(to);
+        }
+        g_free(to_m);
+        g_free(to);
+        g_free(from_m);
+        g_free(from);
+    }
+    remove_tree(tmp);
+    g_free(top_copy);
+    g_free(what);
+    g_free(tmpl);
+    g_free(parent);
+    return folder;
+}
+
+/* Sets variable to the absolute path of dir/rel. */
+static void point_env(const char *variable, const char *dir, const char *rel)
+{
+    char *p = g_build_filename(dir, rel, NULL), *abs = g_canonicalize_filename(p, NULL);
+    g_setenv(variable, abs, TRUE);
+    g_free(abs);
+    g_free(p);
+}
+
+int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir)
+{
+    static const char doing[] = "refusing to run";
+    JsonObject *gi = rn_json_object(root, "guest_image"), *q = rn_json_object(root, "qemu");
+    JsonObject *in = rn_json_object(root, "inputs");
+    char *guest = g_build_filename(dir, "guest", NULL);
+    char *inputs = g_build_filename(dir, "inputs", NULL);
+    char *wrapper = g_build_filename(dir, "qemu", QEMU_WRAPPER, NULL);
+    int r = 0, packed_guest = gi && g_file_test(guest, G_FILE_TEST_IS_DIR);
+    int packed_inputs = in && g_file_test(inputs, G_FILE_TEST_IS_DIR);
+    int packed_qemu = q && g_file_test(wrapper, G_FILE_TEST_IS_REGULAR);
+    *base_dir = NULL;
+    const char *files[][2] = {{"kernel", "kernel_sha256"}, {"initrd", "initrd_sha256"}};
+    for (size_t i = 0; packed_guest && r == 0 && i < G_N_ELEMENTS(files); i++) {
+        const char *name = rn_json_string(gi, files[i][0]);
+        char *p = g_build_filename(guest, name ? name : "-", NULL);
+        r = check_sha(p, rn_json_string(gi, files[i][1]), doing);
+        g_free(p);
+    }
+    GList *members = packed_inputs ? json_object_get_members(in) : NULL;
+    for (GList *l = members; r == 0 && l; l = l->next) {
+        char *rel = input_rel(l->data, root);
+        char *p = rel ? g_build_filename(dir, rel, NULL) : NULL;
+        r = p ? check_sha(p, rn_json_string(in, l->data), doing) : -1;
+        g_free(p);
+        g_free(rel);
+    }
+    g_list_free(members);
+    if (r == 0 && packed_qemu) {
+        char *bin = g_build_filename(dir, "qemu", "bin", "qemu-system-x86_64", NULL);
+        r = check_sha(bin, rn_json_string(q, "sha256"), doing);
+        g_free(bin);
+    }
+    if (r == 0) {
+        if (packed_guest) {
+            point_env("QNS_GUEST_DIR", dir, "guest");
+        }
+        if (packed_qemu) {
+            point_env("QNS_QEMU", dir, "qemu/" QEMU_WRAPPER);
+        }
+        if (packed_inputs) {
+            *base_dir = g_canonicalize_filename(inputs, NULL);
+        }
+        if (packed_guest || packed_qemu || packed_inputs) {
+            printf("verify: running from the packed%s%s%s\n", packed_guest ? " guest image" : "",
+                   packed_inputs ? (packed_guest ? ", inputs" : " inputs") : "",
+                   packed_qemu ? (packed_guest || packed_inputs ? ", QEMU" : " QEMU") : "");
+        }
+    }
+    g_free(wrapper);
+    g_free(inputs);
+    g_free(guest);
+    return r;
 }

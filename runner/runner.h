@@ -81,6 +81,7 @@ typedef struct rn_run_options {
 } rn_run_options;
 
 int rn_run(rn_run_options *opt);
+/* dir: a run folder, or a package from rn_pack (unpacked beside it). */
 int rn_verify(const char *dir, const char *out_dir);
 /* with_qemu: also the patched QEMU and its firmware (package.c). */
 int rn_pack(const char *dir, int with_qemu);

@@ -29,7 +29,7 @@ static const char *short_hash(const char *h)
     return buf[k];
 }
 
-int rn_verify(const char *dir, const char *out_dir)
+static int verify_folder(const char *dir, const char *out_dir)
 {
     rn_manifest m;
     if (rn_manifest_load(dir, &m) < 0) {
@@ -43,6 +43,11 @@ int rn_verify(const char *dir, const char *out_dir)
                 dir, status);
         g_object_unref(m.parser);
         return RN_EXIT_USAGE;
+    }
+    char *packed_base = NULL; /* the packed inputs, when there are */
+    if (rn_package_prepare(dir, m.root, &packed_base) < 0) {
+        g_object_unref(m.parser);
+        return RN_EXIT_FAIL;
     }
     char *env_diff = rn_env_differences(m.root, rn_default_qemu(), rn_default_guest_dir());
     if (env_diff) {
@@ -81,11 +86,14 @@ int rn_verify(const char *dir, const char *out_dir)
     }
     rn_run_options opt = {.scenario_path = copy,
                           .out_dir = new_dir,
-                          .base_dir = base && g_file_test(base, G_FILE_TEST_IS_DIR) ? base : dir};
+                          .base_dir = packed_base                                     ? packed_base
+                                      : base && g_file_test(base, G_FILE_TEST_IS_DIR) ? base
+                                                                                      : dir};
     int run_status = failures ? RN_EXIT_FAIL : rn_run(&opt);
     g_free(opt.out_dir_used);
     if (failures || (run_status != RN_EXIT_OK && run_status != RN_EXIT_FAIL)) {
         g_free(env_diff);
+        g_free(packed_base);
         g_free(copy_sum);
         g_free(copy);
         g_free(new_dir);
@@ -151,6 +159,7 @@ int rn_verify(const char *dir, const char *out_dir)
                env_diff ? ", although the environment differs: " : "", env_diff ? env_diff : "");
     }
     g_free(env_diff);
+    g_free(packed_base);
     g_string_free(bad, TRUE);
     g_list_free(members);
     g_ptr_array_free(names, TRUE);
@@ -160,4 +169,15 @@ int rn_verify(const char *dir, const char *out_dir)
     g_free(new_dir);
     g_object_unref(m.parser);
     return failures ? RN_EXIT_FAIL : RN_EXIT_OK;
+}
+
+int rn_verify(const char *arg, const char *out_dir)
+{
+    if (!g_file_test(arg, G_FILE_TEST_IS_REGULAR)) {
+        return verify_folder(arg, out_dir);
+    }
+    char *dir = rn_package_unpack(arg); /* a package from qns pack */
+    int status = dir ? verify_folder(dir, out_dir) : RN_EXIT_USAGE;
+    g_free(dir);
+    return status;
 }

@@ -560,6 +560,22 @@ static char *sha_of(const char *path)
     return sum;
 }
 
+/* A default guest image folder DIR/guest with GUEST-INFO of key and kernel
+ * release and small stand-ins for the kernel and initramfs. */
+static char *fake_guest_image(const char *dir, const char *key, const char *release)
+{
+    char *gdir = g_build_filename(dir, "guest", NULL);
+    g_mkdir_with_parents(gdir, 0755);
+    char *info = g_strdup_printf("[guest]\nkey=%s\nkernel=vmlinux\nkernel_release=%s\n"
+                                 "initrd=initramfs.cpio\n",
+                                 key, release);
+    g_free(write_file(gdir, "GUEST-INFO", info));
+    g_free(write_file(gdir, "vmlinux", release));
+    g_free(write_file(gdir, "initramfs.cpio", key));
+    g_free(info);
+    return gdir;
+}
+
 static void verify_names_what_differs_in_the_environment(void **state)
 {
     (void)state;
@@ -577,9 +593,8 @@ static void verify_names_what_differs_in_the_environment(void **state)
     /* A QEMU install (binary, BUILD-INFO) and a guest image other than the
      * manifest's; the fake guests run either way, so only the report changes. */
     char *qdir = g_build_filename(dir, "qemu", "bin", NULL);
-    char *gdir = g_build_filename(dir, "guest", NULL);
+    char *gdir = fake_guest_image(dir, "5b45c0ffee5b45c0ffee", "6.1.0-57-amd64");
     g_mkdir_with_parents(qdir, 0755);
-    g_mkdir_with_parents(gdir, 0755);
     char *qemu = write_file(qdir, "qemu-system-x86_64",
                             "#!/bin/sh\necho 'QEMU emulator version 10.0.13 (qns)'\n");
     assert_int_equal(chmod(qemu, 0755), 0);
@@ -587,11 +602,8 @@ static void verify_names_what_differs_in_the_environment(void **state)
     g_free(write_file(qroot, "BUILD-INFO",
                       "source-version: 1:10.0.13\nkey: 72eaa2d2e0754775\n"
                       "patch: 0001-qqq.patch sha256:c85c33bdb213\n"));
-    g_free(write_file(gdir, "GUEST-INFO",
-                      "[guest]\nkey=5b45c0ffee5b45c0ffee\nkernel=vmlinux\n"
-                      "kernel_release=6.1.0-57-amd64\ninitrd=initramfs.cpio\n"));
-    char *kernel = write_file(gdir, "vmlinux", "kernel 57\n");
-    char *initrd = write_file(gdir, "initramfs.cpio", "initramfs 57\n");
+    char *kernel = g_build_filename(gdir, "vmlinux", NULL);
+    char *initrd = g_build_filename(gdir, "initramfs.cpio", NULL);
     char *qemu_sha = sha_of(qemu), *kernel_sha = sha_of(kernel), *initrd_sha = sha_of(initrd);
     char *series = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
                                                  "patch: 0001-qqq.patch sha256:c85c33bdb213\n", -1);
@@ -650,6 +662,118 @@ static void verify_names_what_differs_in_the_environment(void **state)
     g_free(gdir);
     g_free(qdir);
     g_free(commit);
+    g_free(out);
+    g_free(dir);
+}
+
+static int count_verify_folders(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    assert_non_null(d);
+    int n = 0;
+    for (const char *e; (e = g_dir_read_name(d)) != NULL;) {
+        n += g_str_has_prefix(e, "verify-");
+    }
+    g_dir_close(d);
+    return n;
+}
+
+static void packed_guest_image_is_used_and_a_tampered_kernel_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("packguest");
+    char *out = run_fake_lan(dir);
+    /* The run as if it had booted a default guest image (fake guests ignore it). */
+    char *gdir = fake_guest_image(dir, "906397202cd2a5df9829", "6.1.0-56-amd64");
+    char *kernel = g_build_filename(gdir, "vmlinux", NULL);
+    char *initrd = g_build_filename(gdir, "initramfs.cpio", NULL);
+    char *kernel_sha = sha_of(kernel), *initrd_sha = sha_of(initrd);
+    manifest_set(out, "guest_image", "dir", gdir);
+    manifest_set(out, "guest_image", "key", "906397202cd2a5df9829");
+    manifest_set(out, "guest_image", "kernel", "vmlinux");
+    manifest_set(out, "guest_image", "kernel_release", "6.1.0-56-amd64");
+    manifest_set(out, "guest_image", "initrd", "initramfs.cpio");
+    manifest_set(out, "guest_image", "kernel_sha256", kernel_sha);
+    manifest_set(out, "guest_image", "initrd_sha256", initrd_sha);
+
+    /* A guest image changed in place since the run is not packed. */
+    assert_true(g_file_set_contents(kernel, "6.1.0-57-amd64", -1, NULL));
+    result r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 1);
+    char *got_sha = sha_of(kernel);
+    char *want =
+        g_strdup_printf("qns: cannot pack the guest image: %s has SHA-256 %.16s, the manifest "
+                        "says %.16s\n",
+                        kernel, got_sha, kernel_sha);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(got_sha);
+    assert_true(g_file_set_contents(kernel, "6.1.0-56-amd64", -1, NULL));
+
+    r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "qns: packed 12 files of "));
+    assert_non_null(strstr(r.out, "), with the guest image\n"));
+    result_clear(&r);
+    /* Elsewhere, with nothing in the cache and no default guest: the
+     * package's own image is the environment, and it matches. */
+    char *fresh = g_build_filename(dir, "fresh", NULL);
+    char *cache = g_build_filename(fresh, "cache", NULL);
+    g_mkdir_with_parents(cache, 0755);
+    char *pkg = g_build_filename(fresh, "run.tar.zst", NULL);
+    char *packed = g_strdup_printf("%s.tar.zst", out);
+    assert_int_equal(rename(packed, pkg), 0);
+    g_setenv("QNS_CACHE_DIR", cache, TRUE);
+    g_setenv("QNS_GUEST_DIR", "/nonexistent", TRUE);
+    r = qns("verify", pkg, NULL);
+    assert_int_equal(r.status, 0);
+    char *unpacked = g_build_filename(fresh, "run", NULL);
+    want = g_strdup_printf("verify: unpacked %s into %s/\n"
+                           "verify: running from the packed guest image\n"
+                           "verify: the environment matches the manifest\n",
+                           pkg, unpacked);
+    if (!g_str_has_prefix(r.out, want)) {
+        fail_msg("want\n%sgot\n%s", want, r.out);
+    }
+    g_free(want);
+    assert_non_null(strstr(r.out, "verify: OK: all 6 files match"));
+    result_clear(&r);
+    assert_int_equal(count_verify_folders(unpacked), 1);
+
+    /* One changed byte in the packed kernel: refused before anything runs,
+     * from the folder and from the package (which unpacks into it again). */
+    char *packed_kernel = g_build_filename(unpacked, "guest", "vmlinux", NULL);
+    assert_true(g_file_set_contents(packed_kernel, "6.1.0-56-amd65", -1, NULL));
+    char *bad_sha = sha_of(packed_kernel);
+    want = g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, the manifest says %.16s\n",
+                           packed_kernel, bad_sha, kernel_sha);
+    r = qns("verify", unpacked, NULL);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    assert_null(strstr(r.out, "running"));
+    result_clear(&r);
+    r = qns("verify", pkg, NULL);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_unsetenv("QNS_CACHE_DIR");
+    g_unsetenv("QNS_GUEST_DIR");
+    assert_int_equal(count_verify_folders(unpacked), 1);
+    assert_int_equal(ts_child_count(), 0);
+    g_free(want);
+    g_free(bad_sha);
+    g_free(packed_kernel);
+    g_free(unpacked);
+    g_free(packed);
+    g_free(pkg);
+    g_free(cache);
+    g_free(fresh);
+    g_free(kernel_sha);
+    g_free(initrd_sha);
+    g_free(kernel);
+    g_free(initrd);
+    g_free(gdir);
     g_free(out);
     g_free(dir);
 }
@@ -975,6 +1099,7 @@ int main(void)
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
+        cmocka_unit_test(packed_guest_image_is_used_and_a_tampered_kernel_refused),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
     };
