@@ -273,7 +273,7 @@ int rn_manifest_load(const char *dir, rn_manifest *m)
     }
     g_free(path);
     if (!ok) {
-        g_object_unref(m->parser);
+        g_clear_object(&m->parser);
     }
     return ok ? 0 : -1;
 }

@@ -46,7 +46,19 @@ JsonObject *rn_json_object(JsonObject *o, const char *member);
 /* A string member of o, NULL when absent or not a string. */
 const char *rn_json_string(JsonObject *o, const char *member);
 
-/* ---- package.c: verifying a package. */
+/* ---- package.c: verifying a package, and helpers guest.c shares. */
+
+/* Runs argv (searched in PATH); 0, or -1 after one line naming what failed. */
+int rn_spawn(const char *const *argv, const char *what);
+/* A new folder IN/PREFIXxxxxxx (g_free it), or NULL after one line. */
+char *rn_temp_dir(const char *in, const char *prefix);
+/* Whether files a and b can both be read and have the same bytes. */
+int rn_same_contents(const char *a, const char *b);
+/* Removes dir and everything below it, symlinks not followed. */
+void rn_remove_tree(const char *dir);
+/* 0 when path's SHA-256 is want; else -1 after one line "qns: DOING: PATH
+ * has SHA-256 X, the manifest says Y" (hashes to 16 digits). */
+int rn_check_sha(const char *path, const char *want, const char *doing);
 
 /* Unpacks PACKAGE beside it into the folder it holds (a folder that holds
  * the same manifest already is reused). Returns that folder (g_free it), or

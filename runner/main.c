@@ -20,6 +20,8 @@ static const char commands_text[] =
     "                        DIR/manifest.json, naming what differs in the environment\n"
     "  pack DIR [--with-qemu] write DIR.tar.zst: scenario, manifest, outputs, the\n"
     "                        guests' boot files, README.txt (and QEMU with firmware)\n"
+    "  guest list            the default guest images in the cache (key, kernel, date)\n"
+    "  guest import PACKAGE  copy a package's guest image into the cache\n"
     "  report DIR            per-flow packets, bytes, throughput and RTT from DIR's\n"
     "                        pcaps; PNG plots in DIR/report/\n"
     "\n"
@@ -116,6 +118,33 @@ static int cmd_pack(int argc, char **argv)
     return rn_pack(argv[1], with_qemu);
 }
 
+static int cmd_guest(int argc, char **argv)
+{
+    GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+    const char *sub = argc >= 2 ? argv[1] : "";
+    if (strcmp(sub, "list") == 0) {
+        if (parse("list - the default guest images in the cache",
+                  "Lists every guest image of the qns cache (QNS_CACHE_DIR, else ~/.cache/qns):\n"
+                  "its key, kernel release and build date; marks the one the build uses.",
+                  entries, &argc, &argv, 1) < 0) {
+            return RN_EXIT_USAGE;
+        }
+        return rn_guest_list();
+    }
+    if (strcmp(sub, "import") == 0) {
+        if (parse("import PACKAGE - copy a package's guest image into the cache",
+                  "Copies the default guest image a package from qns pack carries into the\n"
+                  "cache as guest/KEY, after checking its files against the package's manifest.",
+                  entries, &argc, &argv, 2) < 0) {
+            return RN_EXIT_USAGE;
+        }
+        return rn_guest_import(argv[2]);
+    }
+    fprintf(stderr, "qns: expected 'qns guest list' or 'qns guest import PACKAGE'%s%s%s\n",
+            *sub ? ", got '" : "", sub, *sub ? "'" : "");
+    return RN_EXIT_USAGE;
+}
+
 static int cmd_report(int argc, char **argv)
 {
     gboolean no_plots = FALSE;
@@ -141,8 +170,11 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {
-        {"run", cmd_run}, {"verify", cmd_verify}, {"pack", cmd_pack}, {"report", cmd_report}};
+    } cmds[] = {{"run", cmd_run},
+                {"verify", cmd_verify},
+                {"pack", cmd_pack},
+                {"report", cmd_report},
+                {"guest", cmd_guest}};
     if (argc >= 2 && argv[1][0] != '-') {
         for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
             if (strcmp(argv[1], cmds[i].name) == 0) {

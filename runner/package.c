@@ -45,15 +45,24 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
     return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-static void remove_tree(const char *dir)
+char *rn_temp_dir(const char *in, const char *prefix)
+{
+    char *tmpl = g_strdup_printf("%s/%sXXXXXX", in, prefix);
+    if (g_mkdtemp(tmpl) == NULL) {
+        fprintf(stderr, "qns: cannot create a folder in %s: %s\n", in, g_strerror(errno));
+        g_clear_pointer(&tmpl, g_free);
+    }
+    return tmpl;
+}
+
+void rn_remove_tree(const char *dir)
 {
     if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
         fprintf(stderr, "qns: cannot remove %s: %s\n", dir, g_strerror(errno));
     }
 }
 
-/* Runs argv; 0, or -1 after one line naming what failed. */
-static int spawn(const char *const *argv, const char *what)
+int rn_spawn(const char *const *argv, const char *what)
 {
     GError *ge = NULL;
     char *err_out = NULL;
@@ -100,8 +109,7 @@ static int stage_text(const char *stage, const char *rel, const char *text, int 
     return ok ? 0 : -1;
 }
 
-/* 0 when path's SHA-256 is want; else -1 after one line naming the file. */
-static int check_sha(const char *path, const char *want, const char *doing)
+int rn_check_sha(const char *path, const char *want, const char *doing)
 {
     char *why = NULL, *got = rn_file_sha256(path, &why);
     int ok = got && want && strcmp(got, want) == 0;
@@ -153,7 +161,7 @@ static int stage_guest(const char *stage, JsonObject *gi)
         const char *name = rn_json_string(gi, files[i][0]);
         char *p = g_build_filename(from, name ? name : "-", NULL);
         char *rel = g_build_filename("guest", name ? name : "-", NULL);
-        r = check_sha(p, rn_json_string(gi, files[i][1]), "cannot pack the guest image");
+        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "cannot pack the guest image");
         if (r == 0) {
             r = stage_link(stage, rel, p);
         }
@@ -201,7 +209,7 @@ static int stage_inputs(const char *stage, JsonObject *root, int *count)
     for (GList *l = members; l && r == 0; l = l->next) {
         const char *path = l->data;
         char *rel = input_rel(path, root);
-        r = rel ? check_sha(path, rn_json_string(in, path), "cannot pack an input") : -1;
+        r = rel ? rn_check_sha(path, rn_json_string(in, path), "cannot pack an input") : -1;
         if (r == 0) {
             r = stage_link(stage, rel, path);
             (*count)++;
@@ -290,7 +298,7 @@ static GHashTable *qemu_firmware(const char *qemu)
 static int stage_qemu(const char *stage, JsonObject *q, int *count)
 {
     const char *qemu = rn_json_string(q, "path");
-    if (qemu == NULL || check_sha(qemu, rn_json_string(q, "sha256"), "cannot pack QEMU") < 0) {
+    if (qemu == NULL || rn_check_sha(qemu, rn_json_string(q, "sha256"), "cannot pack QEMU") < 0) {
         if (qemu == NULL) {
             fprintf(stderr, "qns: the manifest names no QEMU binary\n");
         }
@@ -397,11 +405,8 @@ int rn_pack(const char *dir_arg, int with_qemu)
         return RN_EXIT_USAGE;
     }
     char *parent = g_path_get_dirname(dir), *leaf = g_path_get_basename(dir);
-    char *tmpl = g_build_filename(parent, ".qns-pack-XXXXXX", NULL);
-    char *stage_root = g_mkdtemp(tmpl);
+    char *stage_root = rn_temp_dir(parent, ".qns-pack-");
     if (stage_root == NULL) {
-        fprintf(stderr, "qns: cannot create a folder in %s: %s\n", parent, g_strerror(errno));
-        g_free(tmpl);
         g_free(parent);
         g_free(leaf);
         g_free(dir);
@@ -427,7 +432,7 @@ int rn_pack(const char *dir_arg, int with_qemu)
     GList *members = json_object_get_members(m.outputs);
     for (GList *l = members; r == 0 && l; l = l->next, n++) {
         char *p = g_build_filename(dir, (const char *)l->data, NULL);
-        r = check_sha(p, rn_json_string(m.outputs, l->data), "cannot pack an output");
+        r = rn_check_sha(p, rn_json_string(m.outputs, l->data), "cannot pack an output");
         if (r == 0) {
             r = stage_link(stage, l->data, p);
         }
@@ -455,7 +460,7 @@ int rn_pack(const char *dir_arg, int with_qemu)
                          "--mtime=@0", "--dereference", "--zstd",    "-cf",       partial,
                          "-C",         stage_root,      leaf,        NULL};
     if (r == 0) {
-        r = spawn(tar, "tar");
+        r = rn_spawn(tar, "tar");
     }
     if (r == 0 && rename(partial, archive) < 0) {
         fprintf(stderr, "qns: cannot rename %s to %s: %s\n", partial, archive, g_strerror(errno));
@@ -470,12 +475,12 @@ int rn_pack(const char *dir_arg, int with_qemu)
         printf("qns: to check it elsewhere: qns verify %s" PACK_SUFFIX "\n", leaf);
         g_free(size);
     }
-    remove_tree(stage_root);
+    rn_remove_tree(stage_root);
     g_free(partial);
     g_free(archive);
     g_free(text);
     g_free(stage);
-    g_free(tmpl);
+    g_free(stage_root);
     g_free(parent);
     g_free(leaf);
     g_free(dir);
@@ -485,7 +490,7 @@ int rn_pack(const char *dir_arg, int with_qemu)
 
 /* ---- verifying a package ------------------------------------------------------- */
 
-static int same_file_contents(const char *a, const char *b)
+int rn_same_contents(const char *a, const char *b)
 {
     char *w1 = NULL, *w2 = NULL, *s1 = rn_file_sha256(a, &w1), *s2 = rn_file_sha256(b, &w2);
     int same = s1 && s2 && strcmp(s1, s2) == 0;
@@ -499,17 +504,14 @@ static int same_file_contents(const char *a, const char *b)
 char *rn_package_unpack(const char *package)
 {
     char *parent = g_path_get_dirname(package);
-    char *tmpl = g_build_filename(parent, ".qns-unpack-XXXXXX", NULL);
-    char *tmp = g_mkdtemp(tmpl), *folder = NULL;
+    char *tmp = rn_temp_dir(parent, ".qns-unpack-"), *folder = NULL;
     if (tmp == NULL) {
-        fprintf(stderr, "qns: cannot create a folder in %s: %s\n", parent, g_strerror(errno));
-        g_free(tmpl);
         g_free(parent);
         return NULL;
     }
     const char *tar[] = {"tar", "-xf", package, "-C", tmp, NULL};
     char *what = g_strdup_printf("unpacking %s", package);
-    GDir *d = spawn(tar, what) == 0 ? g_dir_open(tmp, 0, NULL) : NULL;
+    GDir *d = rn_spawn(tar, what) == 0 ? g_dir_open(tmp, 0, NULL) : NULL;
     const char *top = d ? g_dir_read_name(d) : NULL;
     char *top_copy = top ? g_strdup(top) : NULL;
     if (d && (top == NULL || g_dir_read_name(d) != NULL)) {
@@ -528,7 +530,7 @@ char *rn_package_unpack(const char *package)
             fprintf(stderr, "qns: %s is not a qns package (no %s/%s)\n", package, top_copy,
                     RN_MANIFEST);
         } else if (g_file_test(to, G_FILE_TEST_EXISTS)) {
-            if (same_file_contents(from_m, to_m)) {
+            if (rn_same_contents(from_m, to_m)) {
                 printf("verify: %s/ holds this package already (same manifest); verifying it\n",
                        to);
                 folder = g_strdup(to);
@@ -548,10 +550,10 @@ char *rn_package_unpack(const char *package)
         g_free(from_m);
         g_free(from);
     }
-    remove_tree(tmp);
+    rn_remove_tree(tmp);
     g_free(top_copy);
     g_free(what);
-    g_free(tmpl);
+    g_free(tmp);
     g_free(parent);
     return folder;
 }
@@ -581,21 +583,21 @@ int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir)
     for (size_t i = 0; packed_guest && r == 0 && i < G_N_ELEMENTS(files); i++) {
         const char *name = rn_json_string(gi, files[i][0]);
         char *p = g_build_filename(guest, name ? name : "-", NULL);
-        r = check_sha(p, rn_json_string(gi, files[i][1]), doing);
+        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), doing);
         g_free(p);
     }
     GList *members = packed_inputs ? json_object_get_members(in) : NULL;
     for (GList *l = members; r == 0 && l; l = l->next) {
         char *rel = input_rel(l->data, root);
         char *p = rel ? g_build_filename(dir, rel, NULL) : NULL;
-        r = p ? check_sha(p, rn_json_string(in, l->data), doing) : -1;
+        r = p ? rn_check_sha(p, rn_json_string(in, l->data), doing) : -1;
         g_free(p);
         g_free(rel);
     }
     g_list_free(members);
     if (r == 0 && packed_qemu) {
         char *bin = g_build_filename(dir, "qemu", "bin", "qemu-system-x86_64", NULL);
-        r = check_sha(bin, rn_json_string(q, "sha256"), doing);
+        r = rn_check_sha(bin, rn_json_string(q, "sha256"), doing);
         g_free(bin);
     }
     if (r == 0) {

@@ -88,6 +88,9 @@ int rn_pack(const char *dir, int with_qemu);
 /* The cache's guest image folder: QNS_CACHE_DIR, else $XDG_CACHE_HOME/qns,
  * else ~/.cache/qns; then guest/ (g_free it). */
 char *rn_guest_cache_dir(void);
+/* guest.c: `qns guest list`, `qns guest import PACKAGE`. */
+int rn_guest_list(void);
+int rn_guest_import(const char *package);
 int rn_report(const char *dir, int plots);
 
 #define RN_SCENARIO_COPY "scenario.ini"

@@ -678,7 +678,7 @@ static int count_verify_folders(const char *dir)
     return n;
 }
 
-static void packed_guest_image_is_used_and_a_tampered_kernel_refused(void **state)
+static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(void **state)
 {
     (void)state;
     char *dir = make_dir("packguest");
@@ -757,10 +757,57 @@ static void packed_guest_image_is_used_and_a_tampered_kernel_refused(void **stat
     assert_int_equal(r.status, 1);
     assert_string_equal(r.err, want);
     result_clear(&r);
-    g_unsetenv("QNS_CACHE_DIR");
-    g_unsetenv("QNS_GUEST_DIR");
     assert_int_equal(count_verify_folders(unpacked), 1);
     assert_int_equal(ts_child_count(), 0);
+
+    g_free(want);
+    /* The package's image goes into the (empty) cache under its key, once. */
+    r = qns("guest", "list", NULL);
+    assert_int_equal(r.status, 0);
+    want = g_strdup_printf("qns: no guest images in %s/guest/\n", cache);
+    assert_string_equal(r.out, want);
+    g_free(want);
+    result_clear(&r);
+    r = qns("guest", "import", pkg, NULL);
+    assert_int_equal(r.status, 0);
+    char *cached = g_build_filename(cache, "guest", "906397202cd2a5df9829", NULL);
+    want = g_strdup_printf("qns: imported guest image 906397202cd2a5df9829 (kernel "
+                           "6.1.0-56-amd64) into %s/\n",
+                           cached);
+    assert_string_equal(r.out, want);
+    g_free(want);
+    result_clear(&r);
+    char *cached_kernel = g_build_filename(cached, "vmlinux", NULL);
+    char *cached_sha = sha_of(cached_kernel);
+    assert_string_equal(cached_sha, kernel_sha);
+    r = qns("guest", "import", pkg, NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(g_str_has_prefix(r.out, "qns: guest image 906397202cd2a5df9829 (kernel "
+                                        "6.1.0-56-amd64) is in the cache already: "));
+    result_clear(&r);
+    r = qns("guest", "list", NULL);
+    assert_int_equal(r.status, 0);
+    gchar **rows = g_strsplit(r.out, "\n", -1);
+    assert_true(g_str_has_prefix(rows[0], "key "));
+    assert_true(g_str_has_prefix(rows[1], "906397202cd2a5df9829 "));
+    assert_non_null(strstr(rows[1], "  6.1.0-56-amd64  "));
+    assert_string_equal(rows[2], "");
+    g_strfreev(rows);
+    result_clear(&r);
+    /* A cache image of that key with other bytes is not replaced. */
+    assert_true(g_file_set_contents(cached_kernel, "other", -1, NULL));
+    r = qns("guest", "import", pkg, NULL);
+    assert_int_equal(r.status, 1);
+    want = g_strdup_printf("qns: the cache's guest image 906397202cd2a5df9829 differs from the "
+                           "one in %s; not replaced (%s/)\n",
+                           pkg, cached);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(cached_sha);
+    g_free(cached_kernel);
+    g_free(cached);
+    g_unsetenv("QNS_CACHE_DIR");
+    g_unsetenv("QNS_GUEST_DIR");
     g_free(want);
     g_free(bad_sha);
     g_free(packed_kernel);
@@ -1099,7 +1146,7 @@ int main(void)
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
-        cmocka_unit_test(packed_guest_image_is_used_and_a_tampered_kernel_refused),
+        cmocka_unit_test(packed_guest_image_is_used_imported_and_a_tampered_kernel_refused),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
     };
