@@ -166,7 +166,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         rn_env_add_qemu(b, rn_default_qemu());
     }
     if (rn_scenario_uses_default_guest(sc)) {
-        rn_env_add_guest_image(b, rn_default_guest_dir());
+        rn_env_add_guest_image(b, rn_scenario_guest_dir(sc));
     }
     json_builder_set_member_name(b, "inputs");
     json_builder_begin_object(b);
@@ -260,7 +260,8 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                           .seed = rn_scenario_seed(sc),
                           .out_dir = dir,
                           .spin_us = rn_scenario_spin_us(sc),
-                          .pin = rn_scenario_pin(sc)};
+                          .pin = rn_scenario_pin(sc),
+                          .guest_image = rn_scenario_guest_image(sc)};
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
         fputs(errors->str, stderr);

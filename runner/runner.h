@@ -55,6 +55,10 @@ const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
  * those boots the default guest image's kernel or initramfs. */
 int rn_scenario_uses_qemu(const rn_scenario *sc);
 int rn_scenario_uses_default_guest(const rn_scenario *sc);
+/* [scenario] guest_image = KEY (NULL: none), and the default guest image
+ * folder the guests boot: KEY's, else rn_default_guest_dir(). */
+const char *rn_scenario_guest_image(const rn_scenario *sc);
+const char *rn_scenario_guest_dir(const rn_scenario *sc);
 /* Own kernels, initrds and disks the guests use (absolute or base-relative
  * resolved paths), for the manifest. */
 GPtrArray *rn_scenario_input_files(const rn_scenario *sc);

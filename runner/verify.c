@@ -29,6 +29,25 @@ static const char *short_hash(const char *h)
     return buf[k];
 }
 
+/* The guest image folder the re-run of DIR's scenario boots: the one its
+ * [scenario] guest_image names, else the default. */
+static char *rerun_guest_dir(const char *dir)
+{
+    char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
+    GKeyFile *kf = g_key_file_new();
+    char *key = g_key_file_load_from_file(kf, copy, G_KEY_FILE_NONE, NULL)
+                    ? g_key_file_get_string(kf, "scenario", "guest_image", NULL)
+                    : NULL;
+    char found[4096], e[QNS_ERRBUF_SIZE];
+    char *guest = key && qns_guest_image_dir(g_strstrip(key), found, sizeof(found), e) == 0
+                      ? g_strdup(found)
+                      : g_strdup(rn_default_guest_dir());
+    g_free(key);
+    g_key_file_free(kf);
+    g_free(copy);
+    return guest;
+}
+
 static int verify_folder(const char *dir, const char *out_dir)
 {
     rn_manifest m;
@@ -49,7 +68,9 @@ static int verify_folder(const char *dir, const char *out_dir)
         g_object_unref(m.parser);
         return RN_EXIT_FAIL;
     }
-    char *env_diff = rn_env_differences(m.root, rn_default_qemu(), rn_default_guest_dir());
+    char *guest_dir = rerun_guest_dir(dir);
+    char *env_diff = rn_env_differences(m.root, rn_default_qemu(), guest_dir);
+    g_free(guest_dir);
     if (env_diff) {
         printf("verify: the environment differs from the manifest: %s\n", env_diff);
     } else {

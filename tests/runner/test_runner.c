@@ -825,6 +825,86 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     g_free(dir);
 }
 
+static void scenario_names_its_guest_image_by_key(void **state)
+{
+    (void)state;
+    char *dir = make_dir("imagekey");
+    char *cache = g_build_filename(dir, "cache", NULL);
+    char *cache_guest = g_build_filename(cache, "guest", NULL);
+    /* Two images in the cache; the build's default (QNS_GUEST_DIR) is the newer. */
+    char *old_dir = g_build_filename(cache_guest, "aaaa0056", NULL);
+    char *new_dir = g_build_filename(cache_guest, "bbbb0057", NULL);
+    char *made = fake_guest_image(cache_guest, "aaaa0056", "6.1.0-56-amd64");
+    assert_int_equal(rename(made, old_dir), 0);
+    g_free(made);
+    made = fake_guest_image(cache_guest, "bbbb0057", "6.1.0-57-amd64");
+    assert_int_equal(rename(made, new_dir), 0);
+    g_free(made);
+    g_setenv("QNS_CACHE_DIR", cache, TRUE);
+    g_setenv("QNS_GUEST_DIR", new_dir, TRUE);
+
+    /* The C API: a key names its image whatever the default is now. */
+    char found[4096], err[QNS_ERRBUF_SIZE];
+    assert_int_equal(qns_guest_image_dir("aaaa0056", found, sizeof(found), err), 0);
+    assert_string_equal(found, old_dir);
+    assert_int_equal(qns_guest_image_dir("bbbb0057", found, sizeof(found), err), 0);
+    assert_string_equal(found, new_dir); /* QNS_GUEST_DIR holds that key */
+    assert_int_equal(qns_guest_image_dir("cccc", found, sizeof(found), err), -1);
+    char *want = g_strdup_printf("guest image cccc is not in the cache (no %s/cccc/GUEST-INFO "
+                                 "with that key); build it, or qns guest import a package that "
+                                 "carries it",
+                                 cache_guest);
+    assert_string_equal(err, want);
+    qns_sim_config cfg = {.guest_image = "cccc"};
+    assert_null(qns_sim_new(&cfg, err));
+    assert_string_equal(err, want);
+    g_free(want);
+    assert_int_equal(qns_guest_image_dir("../x", found, sizeof(found), err), -1);
+    assert_string_equal(err, "guest image key '../x' is not a key (up to 64 hex digits, e.g. "
+                             "from qns guest list)");
+
+    /* A scenario file: a known key runs, an unknown one is a mistake of its line. */
+    char *lan = fake_lan(dir, "1ms", "every:100000:100000:0:98:2");
+    gchar *text;
+    assert_true(g_file_get_contents(lan, &text, NULL, NULL));
+    char *at = strstr(text, "seed = 7\n");
+    assert_non_null(at);
+    at[strlen("seed = 7\n")] = '\0';
+    char *rest = at + strlen("seed = 7\n") + 1;
+    char *good = g_strdup_printf("%sguest_image = aaaa0056\n\n%s", text, rest);
+    char *bad = g_strdup_printf("%sguest_image = cccc\n\n%s", text, rest);
+    char *good_ini = write_file(dir, "good.ini", good), *bad_ini = write_file(dir, "bad.ini", bad);
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", good_ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    result_clear(&r);
+    r = qns("run", bad_ini, NULL);
+    assert_int_equal(r.status, 2);
+    want = g_strdup_printf("%s:6: guest_image: guest image cccc is not in the cache (no "
+                           "%s/cccc/GUEST-INFO with that key); build it, or qns guest import a "
+                           "package that carries it\n",
+                           bad_ini, cache_guest);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_unsetenv("QNS_CACHE_DIR");
+    g_unsetenv("QNS_GUEST_DIR");
+    g_free(want);
+    g_free(out);
+    g_free(good_ini);
+    g_free(bad_ini);
+    g_free(good);
+    g_free(bad);
+    g_free(text);
+    g_free(lan);
+    g_free(old_dir);
+    g_free(new_dir);
+    g_free(cache_guest);
+    g_free(cache);
+    g_free(dir);
+}
+
 /* IPv4 packets from src ("10.0.2.2") in an Ethernet capture. */
 static int count_ipv4_from(const char *path, const char *src)
 {
@@ -1147,6 +1227,7 @@ int main(void)
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
         cmocka_unit_test(packed_guest_image_is_used_imported_and_a_tampered_kernel_refused),
+        cmocka_unit_test(scenario_names_its_guest_image_by_key),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
     };
