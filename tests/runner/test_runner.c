@@ -905,6 +905,77 @@ static void scenario_names_its_guest_image_by_key(void **state)
     g_free(dir);
 }
 
+static void own_inputs_are_packed_and_verified_from_the_package(void **state)
+{
+    (void)state;
+    char *dir = make_dir("inputs");
+    char *data = g_build_filename(dir, "data", NULL);
+    g_mkdir_with_parents(data, 0755);
+    char *disk = write_file(data, "disk.img", "a disk image\n");
+    char *lan = fake_lan(dir, "1ms", "every:100000:100000:0:98:2");
+    gchar *text;
+    assert_true(g_file_get_contents(lan, &text, NULL, NULL));
+    char *at = strstr(text, "[guest b]\n");
+    assert_non_null(at);
+    *at = '\0';
+    char *with_disk = g_strdup_printf("%sdisk = data/disk.img\n\n[guest b]\n%s", text,
+                                      at + strlen("[guest b]\n"));
+    char *ini = write_file(dir, "disk.ini", with_disk);
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    result_clear(&r);
+    r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "qns: packed 10 files of "));
+    result_clear(&r);
+    /* Elsewhere, without the original disk. */
+    char *fresh = g_build_filename(dir, "fresh", NULL);
+    g_mkdir_with_parents(fresh, 0755);
+    char *packed = g_strdup_printf("%s.tar.zst", out);
+    char *pkg = g_build_filename(fresh, "run.tar.zst", NULL);
+    assert_int_equal(rename(packed, pkg), 0);
+    assert_int_equal(unlink(disk), 0);
+    r = qns("verify", pkg, NULL);
+    if (r.status != 0) {
+        fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "\nverify: running from the packed inputs\n"));
+    assert_non_null(strstr(r.out, "verify: OK: all 6 files match"));
+    result_clear(&r);
+    /* A changed packed input is refused, by name. */
+    char *packed_disk = g_build_filename(fresh, "run", "inputs", "data", "disk.img", NULL);
+    char *want_sha = sha_of(packed_disk);
+    assert_true(g_file_set_contents(packed_disk, "another disk\n", -1, NULL));
+    char *got_sha = sha_of(packed_disk);
+    char *unpacked = g_build_filename(fresh, "run", NULL);
+    r = qns("verify", unpacked, NULL);
+    assert_int_equal(r.status, 1);
+    char *want =
+        g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, the manifest says %.16s\n",
+                        packed_disk, got_sha, want_sha);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(unpacked);
+    g_free(got_sha);
+    g_free(want_sha);
+    g_free(packed_disk);
+    g_free(pkg);
+    g_free(packed);
+    g_free(fresh);
+    g_free(out);
+    g_free(ini);
+    g_free(with_disk);
+    g_free(text);
+    g_free(lan);
+    g_free(disk);
+    g_free(data);
+    g_free(dir);
+}
+
 /* IPv4 packets from src ("10.0.2.2") in an Ethernet capture. */
 static int count_ipv4_from(const char *path, const char *src)
 {
@@ -1228,6 +1299,7 @@ int main(void)
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
         cmocka_unit_test(packed_guest_image_is_used_imported_and_a_tampered_kernel_refused),
         cmocka_unit_test(scenario_names_its_guest_image_by_key),
+        cmocka_unit_test(own_inputs_are_packed_and_verified_from_the_package),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
     };
