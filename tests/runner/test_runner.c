@@ -825,6 +825,18 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     g_free(dir);
 }
 
+/* `qns run INI -o DIR/run`, which must succeed; returns DIR/run. */
+static char *run_ok(const char *dir, const char *ini)
+{
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    result_clear(&r);
+    return out;
+}
+
 static void scenario_names_its_guest_image_by_key(void **state)
 {
     (void)state;
@@ -874,13 +886,8 @@ static void scenario_names_its_guest_image_by_key(void **state)
     char *good = g_strdup_printf("%sguest_image = aaaa0056\n\n%s", text, rest);
     char *bad = g_strdup_printf("%sguest_image = cccc\n\n%s", text, rest);
     char *good_ini = write_file(dir, "good.ini", good), *bad_ini = write_file(dir, "bad.ini", bad);
-    char *out = g_build_filename(dir, "run", NULL);
-    result r = qns("run", good_ini, "-o", out, NULL);
-    if (r.status != 0) {
-        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
-    }
-    result_clear(&r);
-    r = qns("run", bad_ini, NULL);
+    char *out = run_ok(dir, good_ini);
+    result r = qns("run", bad_ini, NULL);
     assert_int_equal(r.status, 2);
     want = g_strdup_printf("%s:6: guest_image: guest image cccc is not in the cache (no "
                            "%s/cccc/GUEST-INFO with that key); build it, or qns guest import a "
@@ -921,13 +928,8 @@ static void own_inputs_are_packed_and_verified_from_the_package(void **state)
     char *with_disk = g_strdup_printf("%sdisk = data/disk.img\n\n[guest b]\n%s", text,
                                       at + strlen("[guest b]\n"));
     char *ini = write_file(dir, "disk.ini", with_disk);
-    char *out = g_build_filename(dir, "run", NULL);
-    result r = qns("run", ini, "-o", out, NULL);
-    if (r.status != 0) {
-        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
-    }
-    result_clear(&r);
-    r = qns("pack", out, NULL);
+    char *out = run_ok(dir, ini);
+    result r = qns("pack", out, NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "qns: packed 10 files of "));
     result_clear(&r);
