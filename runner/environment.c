@@ -117,6 +117,7 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
     json_builder_begin_object(b);
     add_string(b, "dir", dir);
     if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
+        rn_json_add_sha256(b, "info_sha256", info); /* the command line and QEMU options */
         const char *keys[] = {"key", "kernel", "kernel_release", "initrd", NULL};
         for (int i = 0; keys[i]; i++) {
             char *v = g_key_file_get_string(kf, "guest", keys[i], NULL);
@@ -194,6 +195,7 @@ static const env_item env_items[] = {
     {"guest_image", "kernel_release", "kernel", SHOW_PLAIN},
     {"guest_image", "kernel_sha256", "guest kernel SHA-256", SHOW_HASH},
     {"guest_image", "initrd_sha256", "guest initramfs SHA-256", SHOW_HASH},
+    {"guest_image", "info_sha256", "GUEST-INFO SHA-256", SHOW_HASH},
 };
 
 /* Hashes as their first 12 digits (a commit keeps its "-dirty"), QEMU

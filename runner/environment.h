@@ -20,7 +20,7 @@ void rn_env_add_versions(JsonBuilder *b);
  * patch_series (SHA-256 of its patch lines: every patch's name and hash). */
 void rn_env_add_qemu(JsonBuilder *b, const char *qemu);
 
-/* "guest_image": folder, key, kernel and initramfs names and SHA-256,
+/* "guest_image": folder, SHA-256 of GUEST-INFO, key, kernel and initramfs names and SHA-256,
  * kernel_release and the [packages] of DIR/GUEST-INFO. */
 void rn_env_add_guest_image(JsonBuilder *b, const char *dir);
 
@@ -57,8 +57,8 @@ int rn_same_contents(const char *a, const char *b);
 /* Removes dir and everything below it, symlinks not followed. */
 void rn_remove_tree(const char *dir);
 /* 0 when path's SHA-256 is want; else -1 after one line "qns: DOING: PATH
- * has SHA-256 X, the manifest says Y" (hashes to 16 digits). */
-int rn_check_sha(const char *path, const char *want, const char *doing);
+ * has SHA-256 X, BY says Y" (hashes to 16 digits). */
+int rn_check_sha(const char *path, const char *want, const char *doing, const char *by);
 
 /* Unpacks PACKAGE beside it into the folder it holds (a folder that holds
  * the same manifest already is reused). Returns that folder (g_free it), or

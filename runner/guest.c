@@ -114,7 +114,8 @@ static int check_image(const char *image, JsonObject *gi, const char *package)
     for (size_t i = 0; r == 0 && i < G_N_ELEMENTS(files); i++) {
         const char *name = rn_json_string(gi, files[i][0]);
         char *p = g_build_filename(image, name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "not importing the guest image");
+        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "not importing the guest image",
+                         "the manifest");
         g_free(p);
     }
     g_free(key);

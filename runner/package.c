@@ -27,6 +27,7 @@
 
 #define PACK_SUFFIX ".tar.zst"
 #define QEMU_WRAPPER "run-qemu"
+#define QEMU_SUMS "SHA256SUMS" /* of the packed firmware */
 
 static const char qemu_wrapper_text[] =
     "#!/bin/sh\n"
@@ -109,15 +110,15 @@ static int stage_text(const char *stage, const char *rel, const char *text, int 
     return ok ? 0 : -1;
 }
 
-int rn_check_sha(const char *path, const char *want, const char *doing)
+int rn_check_sha(const char *path, const char *want, const char *doing, const char *by)
 {
     char *why = NULL, *got = rn_file_sha256(path, &why);
     int ok = got && want && strcmp(got, want) == 0;
     if (got == NULL) {
         fprintf(stderr, "qns: %s: cannot read %s: %s\n", doing, path, why);
     } else if (!ok) {
-        fprintf(stderr, "qns: %s: %s has SHA-256 %.16s, the manifest says %.16s\n", doing, path,
-                got, want ? want : "none");
+        fprintf(stderr, "qns: %s: %s has SHA-256 %.16s, %s says %.16s\n", doing, path, got, by,
+                want ? want : "none");
     }
     g_free(got);
     g_free(why);
@@ -161,7 +162,8 @@ static int stage_guest(const char *stage, JsonObject *gi)
         const char *name = rn_json_string(gi, files[i][0]);
         char *p = g_build_filename(from, name ? name : "-", NULL);
         char *rel = g_build_filename("guest", name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "cannot pack the guest image");
+        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "cannot pack the guest image",
+                         "the manifest");
         if (r == 0) {
             r = stage_link(stage, rel, p);
         }
@@ -170,7 +172,11 @@ static int stage_guest(const char *stage, JsonObject *gi)
     }
     if (r == 0) {
         char *info = g_build_filename(from, "GUEST-INFO", NULL);
-        r = stage_link(stage, "guest/GUEST-INFO", info);
+        const char *want = rn_json_string(gi, "info_sha256");
+        r = want ? rn_check_sha(info, want, "cannot pack the guest image", "the manifest") : 0;
+        if (r == 0) {
+            r = stage_link(stage, "guest/GUEST-INFO", info);
+        }
         g_free(info);
     }
     g_free(by_key);
@@ -209,7 +215,9 @@ static int stage_inputs(const char *stage, JsonObject *root, int *count)
     for (GList *l = members; l && r == 0; l = l->next) {
         const char *path = l->data;
         char *rel = input_rel(path, root);
-        r = rel ? rn_check_sha(path, rn_json_string(in, path), "cannot pack an input") : -1;
+        r = rel ? rn_check_sha(path, rn_json_string(in, path), "cannot pack an input",
+                               "the manifest")
+                : -1;
         if (r == 0) {
             r = stage_link(stage, rel, path);
             (*count)++;
@@ -298,7 +306,8 @@ static GHashTable *qemu_firmware(const char *qemu)
 static int stage_qemu(const char *stage, JsonObject *q, int *count)
 {
     const char *qemu = rn_json_string(q, "path");
-    if (qemu == NULL || rn_check_sha(qemu, rn_json_string(q, "sha256"), "cannot pack QEMU") < 0) {
+    if (qemu == NULL ||
+        rn_check_sha(qemu, rn_json_string(q, "sha256"), "cannot pack QEMU", "the manifest") < 0) {
         if (qemu == NULL) {
             fprintf(stderr, "qns: the manifest names no QEMU binary\n");
         }
@@ -317,19 +326,35 @@ static int stage_qemu(const char *stage, JsonObject *q, int *count)
         r = stage_link(stage, "qemu/BUILD-INFO", info);
         (*count)++;
     }
-    GHashTableIter it;
-    gpointer name, where;
-    g_hash_table_iter_init(&it, fw);
-    while (r == 0 && g_hash_table_iter_next(&it, &name, &where)) {
-        char *rel = g_build_filename("qemu", "share", "qemu", (const char *)name, NULL);
-        r = stage_link(stage, rel, where);
-        (*count)++;
+    /* The firmware is not in the manifest: its hashes go beside it, sorted. */
+    GString *sums = g_string_new(NULL);
+    GList *names = g_list_sort(g_hash_table_get_keys(fw), (GCompareFunc)strcmp);
+    for (GList *l = names; r == 0 && l; l = l->next) {
+        const char *where = g_hash_table_lookup(fw, l->data);
+        char *rel = g_build_filename("qemu", "share", "qemu", (const char *)l->data, NULL);
+        char *why = NULL, *sum = rn_file_sha256(where, &why);
+        if (sum == NULL) {
+            fprintf(stderr, "qns: cannot pack QEMU's firmware: %s\n", why);
+            r = -1;
+        } else {
+            g_string_append_printf(sums, "%s  share/qemu/%s\n", sum, (const char *)l->data);
+            r = stage_link(stage, rel, where);
+            (*count)++;
+        }
+        g_free(sum);
+        g_free(why);
         g_free(rel);
     }
+    g_list_free(names);
     if (r == 0) {
         r = stage_text(stage, "qemu/" QEMU_WRAPPER, qemu_wrapper_text, 0755);
         *count += 2;
     }
+    if (r == 0) {
+        r = stage_text(stage, "qemu/" QEMU_SUMS, sums->str, 0644);
+        (*count)++;
+    }
+    g_string_free(sums, TRUE);
     g_free(info);
     g_free(root);
     g_free(bin);
@@ -432,7 +457,8 @@ int rn_pack(const char *dir_arg, int with_qemu)
     GList *members = json_object_get_members(m.outputs);
     for (GList *l = members; r == 0 && l; l = l->next, n++) {
         char *p = g_build_filename(dir, (const char *)l->data, NULL);
-        r = rn_check_sha(p, rn_json_string(m.outputs, l->data), "cannot pack an output");
+        r = rn_check_sha(p, rn_json_string(m.outputs, l->data), "cannot pack an output",
+                         "the manifest");
         if (r == 0) {
             r = stage_link(stage, l->data, p);
         }
@@ -567,6 +593,40 @@ static void point_env(const char *variable, const char *dir, const char *rel)
     g_free(p);
 }
 
+/* Every firmware file of DIR/qemu/SHA256SUMS against its line there. */
+static int check_firmware(const char *dir, const char *doing)
+{
+    char *qemu = g_build_filename(dir, "qemu", NULL);
+    char *sums = g_build_filename(qemu, QEMU_SUMS, NULL);
+    gchar *text = NULL;
+    int r = 0;
+    if (!g_file_get_contents(sums, &text, NULL, NULL)) {
+        fprintf(stderr, "qns: %s: %s is missing\n", doing, sums);
+        r = -1;
+    }
+    gchar **lines = text ? g_strsplit(text, "\n", -1) : NULL;
+    for (gchar **l = lines; r == 0 && l && *l; l++) {
+        char *gap = strstr(*l, "  ");
+        if (**l == '\0') {
+            continue;
+        }
+        if (gap == NULL || strstr(gap + 2, "..") || g_path_is_absolute(gap + 2)) {
+            fprintf(stderr, "qns: %s: bad line in %s: '%s'\n", doing, sums, *l);
+            r = -1;
+            break;
+        }
+        *gap = '\0';
+        char *p = g_build_filename(qemu, gap + 2, NULL);
+        r = rn_check_sha(p, *l, doing, "qemu/" QEMU_SUMS);
+        g_free(p);
+    }
+    g_strfreev(lines);
+    g_free(text);
+    g_free(sums);
+    g_free(qemu);
+    return r;
+}
+
 int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir)
 {
     static const char doing[] = "refusing to run";
@@ -579,26 +639,34 @@ int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir)
     int packed_inputs = in && g_file_test(inputs, G_FILE_TEST_IS_DIR);
     int packed_qemu = q && g_file_test(wrapper, G_FILE_TEST_IS_REGULAR);
     *base_dir = NULL;
+    if (packed_guest && rn_json_string(gi, "info_sha256")) {
+        char *info = g_build_filename(guest, "GUEST-INFO", NULL);
+        r = rn_check_sha(info, rn_json_string(gi, "info_sha256"), doing, "the manifest");
+        g_free(info);
+    }
     const char *files[][2] = {{"kernel", "kernel_sha256"}, {"initrd", "initrd_sha256"}};
     for (size_t i = 0; packed_guest && r == 0 && i < G_N_ELEMENTS(files); i++) {
         const char *name = rn_json_string(gi, files[i][0]);
         char *p = g_build_filename(guest, name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), doing);
+        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), doing, "the manifest");
         g_free(p);
     }
     GList *members = packed_inputs ? json_object_get_members(in) : NULL;
     for (GList *l = members; r == 0 && l; l = l->next) {
         char *rel = input_rel(l->data, root);
         char *p = rel ? g_build_filename(dir, rel, NULL) : NULL;
-        r = p ? rn_check_sha(p, rn_json_string(in, l->data), doing) : -1;
+        r = p ? rn_check_sha(p, rn_json_string(in, l->data), doing, "the manifest") : -1;
         g_free(p);
         g_free(rel);
     }
     g_list_free(members);
     if (r == 0 && packed_qemu) {
         char *bin = g_build_filename(dir, "qemu", "bin", "qemu-system-x86_64", NULL);
-        r = rn_check_sha(bin, rn_json_string(q, "sha256"), doing);
+        r = rn_check_sha(bin, rn_json_string(q, "sha256"), doing, "the manifest");
         g_free(bin);
+    }
+    if (r == 0 && packed_qemu) {
+        r = check_firmware(dir, doing);
     }
     if (r == 0) {
         if (packed_guest) {

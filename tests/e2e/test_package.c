@@ -3,8 +3,10 @@
  * `qns pack --with-qemu`, and the package alone, moved to a fresh folder
  * with an empty qns cache and QNS_QEMU / QNS_GUEST_DIR pointing at nothing,
  * verifies: every output byte-identical, run from the packed guest image
- * and the packed QEMU (the re-run's manifest says so), no process left. */
+ * and the packed QEMU (the re-run's manifest says so), no process left; a
+ * changed packed firmware file or GUEST-INFO is refused before anything runs. */
 #define _GNU_SOURCE
+#include "runner.h"
 #include "test_support.h"
 
 #include <glib.h>
@@ -77,7 +79,7 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     g_free(out);
     const char *pack[] = {"pack", "--with-qemu", "run", NULL};
     assert_int_equal(qns(dir, NULL, &out, pack), 0);
-    assert_true(g_str_has_prefix(out, "qns: packed 21 files of run into run.tar.zst ("));
+    assert_true(g_str_has_prefix(out, "qns: packed 22 files of run into run.tar.zst ("));
     assert_non_null(strstr(out, " MiB), with the guest image and QEMU\n"));
     g_free(out);
     char *from = g_build_filename(dir, "run.tar.zst", NULL);
@@ -108,6 +110,40 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     assert_string_equal(guest, want_guest);
     g_free(want_guest);
     g_free(want_qemu);
+
+    /* A changed packed firmware file or GUEST-INFO: refused before anything runs. */
+    const char *again[] = {"verify", "run", NULL};
+    const char *tampered[][2] = {{"run/qemu/share/qemu/bios-256k.bin", "qemu/SHA256SUMS"},
+                                 {"run/guest/GUEST-INFO", "the manifest"}};
+    for (size_t i = 0; i < G_N_ELEMENTS(tampered); i++) {
+        char *p = g_build_filename(fresh, tampered[i][0], NULL);
+        gchar *data;
+        gsize len;
+        assert_true(g_file_get_contents(p, &data, &len, NULL));
+        data[len - 1] ^= 1;
+        assert_true(g_file_set_contents(p, data, (gssize)len, NULL));
+        char *why = NULL, *sum = rn_file_sha256(p, &why);
+        char *prefix = g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, %s says ",
+                                       tampered[i][0], sum, tampered[i][1]);
+        gchar *o = NULL, *e = NULL;
+        int ws;
+        const char *argv[] = {QNS_BIN, again[0], again[1], NULL};
+        assert_true(g_spawn_sync(fresh, (char **)argv, envp, 0, NULL, NULL, &o, &e, &ws, NULL));
+        assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 1);
+        if (!g_str_has_prefix(e, prefix)) {
+            fail_msg("want %s...\ngot %s", prefix, e);
+        }
+        assert_null(strstr(o, "running"));
+        data[len - 1] ^= 1; /* restored for the next one */
+        assert_true(g_file_set_contents(p, data, (gssize)len, NULL));
+        g_free(o);
+        g_free(e);
+        g_free(prefix);
+        g_free(sum);
+        g_free(why);
+        g_free(data);
+        g_free(p);
+    }
     g_free(fresh_abs);
     g_free(guest);
     g_free(qemu);
