@@ -15,9 +15,13 @@ static const char commands_text[] =
     "Commands:\n"
     "  run FILE [-o DIR]     run a scenario file; outputs, a copy of the scenario and\n"
     "                        manifest.json go to DIR (default results/NAME-TIMESTAMP)\n"
-    "  verify DIR            re-run the scenario recorded in DIR and compare every\n"
-    "                        output's SHA-256 with DIR/manifest.json\n"
-    "  pack DIR              write DIR.tar.gz: scenario, manifest, outputs, README.txt\n"
+    "  verify DIR|PACKAGE    re-run the scenario recorded in DIR (or a package from\n"
+    "                        pack) and compare every output's SHA-256 with\n"
+    "                        DIR/manifest.json, naming what differs in the environment\n"
+    "  pack DIR [--with-qemu] write DIR.tar.zst: scenario, manifest, outputs, the\n"
+    "                        guests' boot files, README.txt (and QEMU with firmware)\n"
+    "  guest list            the default guest images in the cache (key, kernel, date)\n"
+    "  guest import PACKAGE  copy a package's guest image into the cache\n"
     "  report DIR            per-flow packets, bytes, throughput and RTT from DIR's\n"
     "                        pcaps; PNG plots in DIR/report/\n"
     "\n"
@@ -79,10 +83,13 @@ static int cmd_verify(int argc, char **argv)
     GOptionEntry entries[] = {{"output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
                                "Re-run into DIR (default RUNDIR/verify-YYYYmmdd-HHMMSS)", "DIR"},
                               G_OPTION_ENTRY_NULL};
-    if (parse("RUNDIR - re-run a finished run and compare its outputs",
-              "Runs RUNDIR/scenario.ini again and compares the SHA-256 of every output file\n"
-              "with RUNDIR/manifest.json (and with the files kept in RUNDIR). Prints one line\n"
-              "per file; exits 0 only when every file matches.",
+    if (parse("RUNDIR|PACKAGE - re-run a finished run and compare its outputs",
+              "Names what differs between the environment RUNDIR/manifest.json recorded and\n"
+              "this one, runs RUNDIR/scenario.ini again and compares the SHA-256 of every\n"
+              "output file with the manifest (and with the files kept in RUNDIR). Prints one\n"
+              "line per file; exits 0 only when every file matches. A PACKAGE from qns pack\n"
+              "is unpacked beside it first; packed guest images, inputs and QEMU are checked\n"
+              "against the manifest and run instead of the installed ones.",
               entries, &argc, &argv, 1) < 0) {
         g_free(out);
         return RN_EXIT_USAGE;
@@ -94,22 +101,56 @@ static int cmd_verify(int argc, char **argv)
 
 static int cmd_pack(int argc, char **argv)
 {
-    GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
-    if (parse("RUNDIR - make RUNDIR.tar.gz of a run",
-              "Writes RUNDIR/README.txt (how to re-run and verify) and packs it with the\n"
-              "scenario, the manifest and every output file into RUNDIR.tar.gz.",
+    gboolean with_qemu = FALSE;
+    GOptionEntry entries[] = {{"with-qemu", 0, 0, G_OPTION_ARG_NONE, &with_qemu,
+                               "Also pack the patched qemu-system-x86_64 and the firmware it "
+                               "loads",
+                               NULL},
+                              G_OPTION_ENTRY_NULL};
+    if (parse("RUNDIR - make RUNDIR.tar.zst of a run",
+              "Packs the scenario, the manifest, every output file, the files the guests\n"
+              "booted from (the default guest image's GUEST-INFO, kernel and initramfs; own\n"
+              "kernels, initrds and disks) and a README.txt on how to verify it into\n"
+              "RUNDIR.tar.zst. Every packed file must still have its manifest SHA-256.",
               entries, &argc, &argv, 1) < 0) {
         return RN_EXIT_USAGE;
     }
-    return rn_pack(argv[1]);
+    return rn_pack(argv[1], with_qemu);
+}
+
+static int cmd_guest(int argc, char **argv)
+{
+    GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+    const char *sub = argc >= 2 ? argv[1] : "";
+    if (strcmp(sub, "list") == 0) {
+        if (parse("list - the default guest images in the cache",
+                  "Lists every guest image of the qns cache (QNS_CACHE_DIR, else ~/.cache/qns):\n"
+                  "its key, kernel release and build date; marks the one the build uses.",
+                  entries, &argc, &argv, 1) < 0) {
+            return RN_EXIT_USAGE;
+        }
+        return rn_guest_list();
+    }
+    if (strcmp(sub, "import") == 0) {
+        if (parse("import PACKAGE - copy a package's guest image into the cache",
+                  "Copies the default guest image a package from qns pack carries into the\n"
+                  "cache as guest/KEY, after checking its files against the package's manifest.",
+                  entries, &argc, &argv, 2) < 0) {
+            return RN_EXIT_USAGE;
+        }
+        return rn_guest_import(argv[2]);
+    }
+    fprintf(stderr, "qns: expected 'qns guest list' or 'qns guest import PACKAGE'%s%s%s\n",
+            *sub ? ", got '" : "", sub, *sub ? "'" : "");
+    return RN_EXIT_USAGE;
 }
 
 static int cmd_report(int argc, char **argv)
 {
     gboolean no_plots = FALSE;
-    GOptionEntry entries[] = {{"no-plots", 0, 0, G_OPTION_ARG_NONE, &no_plots,
-                               "Print the tables only, no gnuplot", NULL},
-                              G_OPTION_ENTRY_NULL};
+    GOptionEntry entries[] = {
+        {"no-plots", 0, 0, G_OPTION_ARG_NONE, &no_plots, "Print the tables only, no gnuplot", NULL},
+        G_OPTION_ENTRY_NULL};
     if (parse("DIR - flows, throughput and RTT from a run's captures",
               "Reads every DIR/*.pcap and prints, per capture, each IPv4 flow (protocol,\n"
               "addresses, ports) with packets, IP bytes, throughput over the flow's span and\n"
@@ -129,8 +170,11 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"run", cmd_run}, {"verify", cmd_verify}, {"pack", cmd_pack},
-                {"report", cmd_report}};
+    } cmds[] = {{"run", cmd_run},
+                {"verify", cmd_verify},
+                {"pack", cmd_pack},
+                {"report", cmd_report},
+                {"guest", cmd_guest}};
     if (argc >= 2 && argv[1][0] != '-') {
         for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
             if (strcmp(argv[1], cmds[i].name) == 0) {
@@ -149,9 +193,9 @@ int main(int argc, char **argv)
         return RN_EXIT_USAGE;
     }
     gboolean version = FALSE;
-    GOptionEntry entries[] = {{"version", 0, 0, G_OPTION_ARG_NONE, &version,
-                               "Print the qns version", NULL},
-                              G_OPTION_ENTRY_NULL};
+    GOptionEntry entries[] = {
+        {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the qns version", NULL},
+        G_OPTION_ENTRY_NULL};
     GOptionContext *ctx = g_option_context_new("COMMAND [ARGS...] - QEMU guests inside ns-3");
     g_option_context_set_summary(ctx, "Runs scenarios of QEMU guests and ns-3 nodes on one "
                                       "virtual clock, and checks that re-runs are identical.");

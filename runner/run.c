@@ -6,6 +6,7 @@
  * scenario syntax (scenario.c), comparing runs (verify.c).
  */
 #define _GNU_SOURCE
+#include "environment.h"
 #include "runner.h"
 #include "scenario_util.h"
 
@@ -121,83 +122,6 @@ static int copy_file(const char *from, const char *to)
 
 /* ---- manifest -------------------------------------------------------------- */
 
-static void add_sha(JsonBuilder *b, const char *member, const char *path)
-{
-    char *why = NULL, *sum = rn_file_sha256(path, &why);
-    json_builder_set_member_name(b, member);
-    if (sum) {
-        json_builder_add_string_value(b, sum);
-    } else {
-        json_builder_add_null_value(b);
-    }
-    g_free(sum);
-    g_free(why);
-}
-
-static void add_qemu(JsonBuilder *b)
-{
-    const char *qemu = rn_default_qemu();
-    char *out = NULL;
-    const char *argv[] = {qemu, "--version", NULL};
-    json_builder_set_member_name(b, "qemu");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "path");
-    json_builder_add_string_value(b, qemu);
-    json_builder_set_member_name(b, "version");
-    if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
-                     NULL, NULL, NULL) &&
-        out) {
-        out[strcspn(out, "\n")] = '\0';
-        json_builder_add_string_value(b, out);
-    } else {
-        json_builder_add_null_value(b);
-    }
-    g_free(out);
-    add_sha(b, "sha256", qemu);
-    json_builder_end_object(b);
-}
-
-static void add_guest_image(JsonBuilder *b)
-{
-    const char *dir = rn_default_guest_dir();
-    char *info = g_build_filename(dir, "GUEST-INFO", NULL);
-    GKeyFile *kf = g_key_file_new();
-    json_builder_set_member_name(b, "guest_image");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "dir");
-    json_builder_add_string_value(b, dir);
-    if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
-        const char *keys[] = {"key", "kernel", "kernel_release", "initrd", NULL};
-        for (int i = 0; keys[i]; i++) {
-            char *v = g_key_file_get_string(kf, "guest", keys[i], NULL);
-            json_builder_set_member_name(b, keys[i]);
-            json_builder_add_string_value(b, v);
-            if (v && (strcmp(keys[i], "kernel") == 0 || strcmp(keys[i], "initrd") == 0)) {
-                char *p = g_build_filename(dir, v, NULL);
-                char *m = g_strdup_printf("%s_sha256", keys[i]);
-                add_sha(b, m, p);
-                g_free(m);
-                g_free(p);
-            }
-            g_free(v);
-        }
-        json_builder_set_member_name(b, "packages");
-        json_builder_begin_object(b);
-        gchar **pk = g_key_file_get_keys(kf, "packages", NULL, NULL);
-        for (int i = 0; pk && pk[i]; i++) {
-            char *v = g_key_file_get_string(kf, "packages", pk[i], NULL);
-            json_builder_set_member_name(b, pk[i]);
-            json_builder_add_string_value(b, v);
-            g_free(v);
-        }
-        g_strfreev(pk);
-        json_builder_end_object(b);
-    }
-    json_builder_end_object(b);
-    g_key_file_free(kf);
-    g_free(info);
-}
-
 typedef struct run_result {
     const char *status; /* completed, interrupted, failed */
     const char *error;
@@ -228,8 +152,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
-    add_str(b, "qns_version", QNS_VERSION);
-    add_str(b, "ns3_version", QNS_NS3_VERSION);
+    rn_env_add_versions(b);
     json_builder_set_member_name(b, "scenario");
     json_builder_begin_object(b);
     add_str(b, "name", rn_scenario_name(sc));
@@ -237,7 +160,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     add_str(b, "source", source);
     add_str(b, "base_dir", rn_scenario_base_dir(sc));
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
-    add_sha(b, "sha256", copy);
+    rn_json_add_sha256(b, "sha256", copy);
     g_free(copy);
     json_builder_end_object(b);
     add_u64(b, "seed", rn_scenario_seed(sc));
@@ -254,16 +177,16 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     add_u64(b, "rounds", rr->rounds);
     add_u64(b, "late_frames", rr->late_frames);
     if (rn_scenario_uses_qemu(sc)) {
-        add_qemu(b);
+        rn_env_add_qemu(b, rn_default_qemu());
     }
     if (rn_scenario_uses_default_guest(sc)) {
-        add_guest_image(b);
+        rn_env_add_guest_image(b, rn_scenario_guest_dir(sc));
     }
     json_builder_set_member_name(b, "inputs");
     json_builder_begin_object(b);
     GPtrArray *in = rn_scenario_input_files(sc);
     for (guint i = 0; i < in->len; i++) {
-        add_sha(b, g_ptr_array_index(in, i), g_ptr_array_index(in, i));
+        rn_json_add_sha256(b, g_ptr_array_index(in, i), g_ptr_array_index(in, i));
     }
     g_ptr_array_free(in, TRUE);
     json_builder_end_object(b);
@@ -297,7 +220,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     GPtrArray *files = rn_list_files(dir, rn_not_outputs);
     for (guint i = 0; i < files->len; i++) {
         char *p = g_build_filename(dir, g_ptr_array_index(files, i), NULL);
-        add_sha(b, g_ptr_array_index(files, i), p);
+        rn_json_add_sha256(b, g_ptr_array_index(files, i), p);
         g_free(p);
     }
     g_ptr_array_free(files, TRUE);
@@ -349,7 +272,8 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                           .seed = rn_scenario_seed(sc),
                           .out_dir = dir,
                           .spin_us = rn_scenario_spin_us(sc),
-                          .pin = rn_scenario_pin(sc)};
+                          .pin = rn_scenario_pin(sc),
+                          .guest_image = rn_scenario_guest_image(sc)};
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
         fputs(errors->str, stderr);
@@ -367,8 +291,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 
     progress_ctx pc = {.tty = opt->quiet ? -1 : isatty(STDOUT_FILENO)};
     qns_sim_set_progress(sim, on_progress, &pc, 100);
-    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART}, old_int,
-                     old_term;
+    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     stop_signal = 0;
     sigaction(SIGINT, &sa, &old_int);

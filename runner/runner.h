@@ -14,8 +14,8 @@
 /* Exit statuses of the qns command. */
 enum {
     RN_EXIT_OK = 0,
-    RN_EXIT_FAIL = 1,        /* the run failed, or verify found a difference */
-    RN_EXIT_USAGE = 2,       /* bad command line or bad scenario file */
+    RN_EXIT_FAIL = 1,  /* the run failed, or verify found a difference */
+    RN_EXIT_USAGE = 2, /* bad command line or bad scenario file */
     RN_EXIT_INTERRUPTED = 130,
 };
 
@@ -55,14 +55,17 @@ const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
  * those boots the default guest image's kernel or initramfs. */
 int rn_scenario_uses_qemu(const rn_scenario *sc);
 int rn_scenario_uses_default_guest(const rn_scenario *sc);
+/* [scenario] guest_image = KEY (NULL: none), and the default guest image
+ * folder the guests boot: KEY's, else rn_default_guest_dir(). */
+const char *rn_scenario_guest_image(const rn_scenario *sc);
+const char *rn_scenario_guest_dir(const rn_scenario *sc);
 /* Own kernels, initrds and disks the guests use (absolute or base-relative
  * resolved paths), for the manifest. */
 GPtrArray *rn_scenario_input_files(const rn_scenario *sc);
 
 /* Builds the simulation described by sc. On an error the API reports,
  * appends "FILE:LINE: message\n" to errors and returns NULL. */
-qns_sim *rn_scenario_build(const rn_scenario *sc, const qns_sim_config *config,
-                           GString *errors);
+qns_sim *rn_scenario_build(const rn_scenario *sc, const qns_sim_config *config, GString *errors);
 
 /* ---- util.c */
 char *rn_file_sha256(const char *path, char **why);
@@ -105,8 +108,16 @@ typedef struct rn_run_options {
 } rn_run_options;
 
 int rn_run(rn_run_options *opt);
+/* dir: a run folder, or a package from rn_pack (unpacked beside it). */
 int rn_verify(const char *dir, const char *out_dir);
-int rn_pack(const char *dir);
+/* with_qemu: also the patched QEMU and its firmware (package.c). */
+int rn_pack(const char *dir, int with_qemu);
+/* The cache's guest image folder: QNS_CACHE_DIR, else $XDG_CACHE_HOME/qns,
+ * else ~/.cache/qns; then guest/ (g_free it). */
+char *rn_guest_cache_dir(void);
+/* guest.c: `qns guest list`, `qns guest import PACKAGE`. */
+int rn_guest_list(void);
+int rn_guest_import(const char *package);
 int rn_report(const char *dir, int plots);
 
 #define RN_SCENARIO_COPY "scenario.ini"

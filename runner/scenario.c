@@ -101,6 +101,7 @@ struct rn_scenario {
     uint64_t duration_ns;
     uint32_t quantum_us, seed, spin_us;
     int pin;
+    char *guest_image, *guest_image_dir; /* [scenario] guest_image = KEY, its folder */
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -371,8 +372,17 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             } else {
                 sc->seed = (uint32_t)n;
             }
+        } else if (strcmp(k->key, "guest_image") == 0) {
+            char dir[4096], e[QNS_ERRBUF_SIZE];
+            if (qns_guest_image_dir(v, dir, sizeof(dir), e) < 0) {
+                err(sc, k->line, "guest_image: %s", e);
+            } else {
+                sc->guest_image = v;
+                sc->guest_image_dir = g_strdup(dir);
+                g_ptr_array_add(sc->owned, sc->guest_image_dir);
+            }
         } else {
-            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin");
+            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin, guest_image");
         }
     }
     if (sc->pin && sc->spin_us) {
@@ -997,7 +1007,7 @@ static void check_environment(rn_scenario *sc)
             g_free(why);
         }
         if (g->cfg.kernel == NULL) {
-            char *info = g_build_filename(rn_default_guest_dir(), "GUEST-INFO", NULL);
+            char *info = g_build_filename(rn_scenario_guest_dir(sc), "GUEST-INFO", NULL);
             why = rn_path_problem(info, R_OK);
             if (why) {
                 err(sc, g->sec->line,
@@ -1338,6 +1348,16 @@ int rn_scenario_uses_qemu(const rn_scenario *sc)
         }
     }
     return 0;
+}
+
+const char *rn_scenario_guest_image(const rn_scenario *sc)
+{
+    return sc->guest_image;
+}
+
+const char *rn_scenario_guest_dir(const rn_scenario *sc)
+{
+    return sc->guest_image_dir ? sc->guest_image_dir : rn_default_guest_dir();
 }
 
 int rn_scenario_uses_default_guest(const rn_scenario *sc)

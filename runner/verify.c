@@ -1,10 +1,12 @@
 /*
- * verify.c - `qns verify` re-runs the scenario recorded in a run folder and
- * compares every output's SHA-256 with the manifest; `qns pack` makes one
- * tarball of a run folder. Wall time and statistics are not compared: only
- * the files, which the single virtual clock makes byte-identical.
+ * verify.c - `qns verify` compares the environment with the manifest, re-runs
+ * the scenario recorded in a run folder and compares every output's SHA-256
+ * with the manifest. Wall time and statistics are not compared: only the
+ * files, which the single virtual clock makes byte-identical. Packages:
+ * package.c.
  */
 #define _GNU_SOURCE
+#include "environment.h"
 #include "runner.h"
 
 #include <errno.h>
@@ -14,48 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct manifest {
-    JsonParser *parser;
-    JsonObject *root;
-    JsonObject *outputs;
-} manifest;
-
-static int manifest_load(const char *dir, manifest *m)
-{
-    char *path = g_build_filename(dir, RN_MANIFEST, NULL);
-    GError *ge = NULL;
-    m->parser = json_parser_new();
-    int ok = json_parser_load_from_file(m->parser, path, &ge);
-    if (!ok) {
-        rn_error("cannot read %s: %s", path, ge->message);
-        g_error_free(ge);
-    } else {
-        JsonNode *root = json_parser_get_root(m->parser);
-        m->root = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-        m->outputs = m->root && json_object_has_member(m->root, "outputs")
-                         ? json_object_get_object_member(m->root, "outputs")
-                         : NULL;
-        if (m->outputs == NULL) {
-            rn_error("%s is not a qns manifest (no outputs)", path);
-            ok = 0;
-        }
-    }
-    g_free(path);
-    if (!ok) {
-        g_object_unref(m->parser);
-    }
-    return ok ? 0 : -1;
-}
-
-static const char *object_string(JsonObject *o, const char *member)
-{
-    if (o == NULL || !json_object_has_member(o, member)) {
-        return NULL;
-    }
-    JsonNode *n = json_object_get_member(o, member);
-    return JSON_NODE_HOLDS_VALUE(n) ? json_node_get_string(n) : NULL;
-}
 
 static const char *short_hash(const char *h)
 {
@@ -69,13 +29,32 @@ static const char *short_hash(const char *h)
     return buf[k];
 }
 
-int rn_verify(const char *dir, const char *out_dir)
+/* The guest image folder the re-run of DIR's scenario boots: the one its
+ * [scenario] guest_image names, else the default. */
+static char *rerun_guest_dir(const char *dir)
 {
-    manifest m;
-    if (manifest_load(dir, &m) < 0) {
+    char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
+    GKeyFile *kf = g_key_file_new();
+    char *key = g_key_file_load_from_file(kf, copy, G_KEY_FILE_NONE, NULL)
+                    ? g_key_file_get_string(kf, "scenario", "guest_image", NULL)
+                    : NULL;
+    char found[4096], e[QNS_ERRBUF_SIZE];
+    char *guest = key && qns_guest_image_dir(g_strstrip(key), found, sizeof(found), e) == 0
+                      ? g_strdup(found)
+                      : g_strdup(rn_default_guest_dir());
+    g_free(key);
+    g_key_file_free(kf);
+    g_free(copy);
+    return guest;
+}
+
+static int verify_folder(const char *dir, const char *out_dir)
+{
+    rn_manifest m;
+    if (rn_manifest_load(dir, &m) < 0) {
         return RN_EXIT_USAGE;
     }
-    const char *status = object_string(m.root, "status");
+    const char *status = rn_json_string(m.root, "status");
     if (status && strcmp(status, "completed") != 0) {
         rn_error("the run in %s did not complete (%s); its outputs depend on when it stopped, so "
                  "there is nothing to verify",
@@ -83,11 +62,24 @@ int rn_verify(const char *dir, const char *out_dir)
         g_object_unref(m.parser);
         return RN_EXIT_USAGE;
     }
+    char *packed_base = NULL; /* the packed inputs, when there are */
+    if (rn_package_prepare(dir, m.root, &packed_base) < 0) {
+        g_object_unref(m.parser);
+        return RN_EXIT_FAIL;
+    }
+    char *guest_dir = rerun_guest_dir(dir);
+    char *env_diff = rn_env_differences(m.root, rn_default_qemu(), guest_dir);
+    g_free(guest_dir);
+    if (env_diff) {
+        printf("verify: the environment differs from the manifest: %s\n", env_diff);
+    } else {
+        printf("verify: the environment matches the manifest\n");
+    }
     JsonObject *scen = json_object_get_object_member(m.root, "scenario");
-    const char *base = object_string(scen, "base_dir");
+    const char *base = rn_json_string(scen, "base_dir");
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     char *why = NULL, *copy_sum = rn_file_sha256(copy, &why);
-    const char *want_copy = object_string(scen, "sha256");
+    const char *want_copy = rn_json_string(scen, "sha256");
     int failures = 0;
     if (copy_sum == NULL || want_copy == NULL || strcmp(copy_sum, want_copy) != 0) {
         rn_error("%s does not match the manifest%s%s", copy, why ? ": " : "", why ? why : "");
@@ -103,8 +95,8 @@ int rn_verify(const char *dir, const char *out_dir)
         new_dir = NULL;
         /* Two verifies within a second get their own folders. */
         for (int k = 1; new_dir == NULL || g_file_test(new_dir, G_FILE_TEST_EXISTS); k++) {
-            char *leaf = k == 1 ? g_strdup_printf("verify-%s", ts)
-                                : g_strdup_printf("verify-%s-%d", ts, k);
+            char *leaf =
+                k == 1 ? g_strdup_printf("verify-%s", ts) : g_strdup_printf("verify-%s-%d", ts, k);
             g_free(new_dir);
             new_dir = g_build_filename(dir, leaf, NULL);
             g_free(leaf);
@@ -113,10 +105,14 @@ int rn_verify(const char *dir, const char *out_dir)
     }
     rn_run_options opt = {.scenario_path = copy,
                           .out_dir = new_dir,
-                          .base_dir = base && g_file_test(base, G_FILE_TEST_IS_DIR) ? base : dir};
+                          .base_dir = packed_base                                     ? packed_base
+                                      : base && g_file_test(base, G_FILE_TEST_IS_DIR) ? base
+                                                                                      : dir};
     int run_status = failures ? RN_EXIT_FAIL : rn_run(&opt);
     g_free(opt.out_dir_used);
     if (failures || (run_status != RN_EXIT_OK && run_status != RN_EXIT_FAIL)) {
+        g_free(env_diff);
+        g_free(packed_base);
         g_free(copy_sum);
         g_free(copy);
         g_free(new_dir);
@@ -141,7 +137,7 @@ int rn_verify(const char *dir, const char *out_dir)
     GString *bad = g_string_new(NULL);
     for (guint i = 0; i < names->len; i++) {
         const char *f = g_ptr_array_index(names, i);
-        const char *want = object_string(m.outputs, f);
+        const char *want = rn_json_string(m.outputs, f);
         char *p_new = g_build_filename(new_dir, f, NULL), *p_old = g_build_filename(dir, f, NULL);
         char *w1 = NULL, *w2 = NULL;
         char *got = rn_file_sha256(p_new, &w1), *kept = rn_file_sha256(p_old, &w2);
@@ -173,10 +169,14 @@ int rn_verify(const char *dir, const char *out_dir)
         g_free(p_old);
     }
     if (failures) {
-        printf("verify: FAILED: %d of %u files differ: %s\n", failures, names->len, bad->str);
+        printf("verify: FAILED: %d of %u files differ: %s%s%s\n", failures, names->len, bad->str,
+               env_diff ? "; the environment differs: " : "", env_diff ? env_diff : "");
     } else {
-        printf("verify: OK: all %u files match (re-run in %s/)\n", names->len, new_dir);
+        printf("verify: OK: all %u files match (re-run in %s/)%s%s\n", names->len, new_dir,
+               env_diff ? ", although the environment differs: " : "", env_diff ? env_diff : "");
     }
+    g_free(env_diff);
+    g_free(packed_base);
     g_string_free(bad, TRUE);
     g_list_free(members);
     g_ptr_array_free(names, TRUE);
@@ -188,100 +188,13 @@ int rn_verify(const char *dir, const char *out_dir)
     return failures ? RN_EXIT_FAIL : RN_EXIT_OK;
 }
 
-static char *readme_text(const char *leaf, const manifest *m)
+int rn_verify(const char *arg, const char *out_dir)
 {
-    JsonObject *scen = json_object_get_object_member(m->root, "scenario");
-    const char *name = object_string(scen, "name");
-    const char *base = object_string(scen, "base_dir");
-    GString *s = g_string_new(NULL);
-    g_string_append_printf(s,
-                           "qns run of scenario %s, packed by qns pack (qns %s)\n\n"
-                           "  scenario.ini    the scenario file that was run\n"
-                           "  manifest.json   versions, seed, quantum, statistics and the\n"
-                           "                  SHA-256 of every output file\n"
-                           "  everything else the outputs: pcaps, guest consoles\n\n"
-                           "Re-run it and check that every output is byte-identical:\n\n"
-                           "  tar xzf %s.tar.gz\n"
-                           "  qns verify %s\n\n"
-                           "verify runs %s/scenario.ini again into %s/verify-TIMESTAMP/ and\n"
-                           "prints one line per output file: expected hash, re-run hash,\n"
-                           "match or MISMATCH; it exits 0 only when every file matches.\n\n"
-                           "Run it again into a folder of your choice:\n\n"
-                           "  qns run %s/scenario.ini -o NEWDIR\n\n"
-                           "Relative kernel, initrd and disk paths in scenario.ini were\n"
-                           "resolved against %s; those files are not in this archive\n"
-                           "(their SHA-256 are in manifest.json under \"inputs\").\n"
-                           "Flows, RTTs and plots: qns report %s\n",
-                           name ? name : leaf, QNS_VERSION, leaf, leaf, leaf, leaf, leaf,
-                           base ? base : "the scenario's folder", leaf);
-    return g_string_free(s, FALSE);
-}
-
-int rn_pack(const char *dir_arg)
-{
-    char *dir = g_strdup(dir_arg);
-    while (strlen(dir) > 1 && g_str_has_suffix(dir, "/")) {
-        dir[strlen(dir) - 1] = '\0';
+    if (!g_file_test(arg, G_FILE_TEST_IS_REGULAR)) {
+        return verify_folder(arg, out_dir);
     }
-    manifest m;
-    if (manifest_load(dir, &m) < 0) {
-        g_free(dir);
-        return RN_EXIT_USAGE;
-    }
-    char *parent = g_path_get_dirname(dir), *leaf = g_path_get_basename(dir);
-    char *readme = g_build_filename(dir, "README.txt", NULL);
-    char *text = readme_text(leaf, &m);
-    GError *ge = NULL;
-    int status = RN_EXIT_OK;
-    if (!g_file_set_contents(readme, text, -1, &ge)) {
-        rn_error("cannot write %s: %s", readme, ge->message);
-        g_clear_error(&ge);
-        status = RN_EXIT_FAIL;
-    }
-    char *tarball = g_strdup_printf("%s.tar.gz", dir);
-    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-    const char *fixed[] = {"tar", "--sort=name", "--owner=0", "--group=0", "--numeric-owner",
-                           "--mtime=@0", "-I", "gzip -n", "-cf", NULL};
-    for (int i = 0; fixed[i]; i++) {
-        g_ptr_array_add(argv, g_strdup(fixed[i]));
-    }
-    g_ptr_array_add(argv, g_strdup(tarball));
-    g_ptr_array_add(argv, g_strdup("-C"));
-    g_ptr_array_add(argv, g_strdup(parent));
-    const char *own_files[] = {"README.txt", RN_MANIFEST, RN_SCENARIO_COPY, NULL};
-    for (int i = 0; own_files[i]; i++) {
-        g_ptr_array_add(argv, g_build_filename(leaf, own_files[i], NULL));
-    }
-    GList *members = json_object_get_members(m.outputs);
-    int n = 3;
-    for (GList *l = members; l; l = l->next, n++) {
-        g_ptr_array_add(argv, g_build_filename(leaf, (const char *)l->data, NULL));
-    }
-    g_list_free(members);
-    g_ptr_array_add(argv, NULL);
-    int wait_status = 0;
-    char *err_out = NULL;
-    if (status == RN_EXIT_OK &&
-        (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                       &err_out, &wait_status, &ge) ||
-         !g_spawn_check_wait_status(wait_status, &ge))) {
-        fprintf(stderr, "qns: tar failed: %s%s%s", ge->message, err_out ? "\n" : "",
-                err_out ? err_out : "");
-        g_clear_error(&ge);
-        status = RN_EXIT_FAIL;
-    }
-    if (status == RN_EXIT_OK) {
-        printf("qns: packed %d files of %s into %s\n", n, dir, tarball);
-        printf("qns: to check it elsewhere: tar xzf %s.tar.gz && qns verify %s\n", leaf, leaf);
-    }
-    g_free(err_out);
-    g_ptr_array_free(argv, TRUE);
-    g_free(tarball);
-    g_free(text);
-    g_free(readme);
-    g_free(parent);
-    g_free(leaf);
+    char *dir = rn_package_unpack(arg); /* a package from qns pack */
+    int status = dir ? verify_folder(dir, out_dir) : RN_EXIT_USAGE;
     g_free(dir);
-    g_object_unref(m.parser);
     return status;
 }

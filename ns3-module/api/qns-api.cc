@@ -208,6 +208,12 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
                        "where either side's spinning holds the other off");
         return nullptr;
     }
+    std::string imageDir, err;
+    if (config != nullptr && config->guest_image &&
+        !QnsGuestImageDir(config->guest_image, imageDir, err)) {
+        SetErr(errbuf, err);
+        return nullptr;
+    }
     auto sim = new qns_sim();
     if (config != nullptr) {
         sim->cfg = *config;
@@ -225,11 +231,28 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
     }
     sim->outDir = sim->cfg.out_dir ? sim->cfg.out_dir : ".";
     sim->qemu = QnsDefaultQemu(sim->cfg.qemu);
-    sim->guestDir = QnsDefaultGuestDir(sim->cfg.guest_dir);
+    sim->guestDir = imageDir.empty() ? QnsDefaultGuestDir(sim->cfg.guest_dir) : imageDir;
     sim->cfg.out_dir = nullptr;
     sim->cfg.qemu = nullptr;
     sim->cfg.guest_dir = nullptr;
+    sim->cfg.guest_image = nullptr;
     return sim;
+}
+
+int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf)
+{
+    std::string d, err;
+    if (!QnsGuestImageDir(key, d, err)) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    if (d.size() + 1 > size) {
+        SetErr(errbuf, "guest image folder " + d + " is longer than " + std::to_string(size) +
+                           " bytes");
+        return -1;
+    }
+    std::memcpy(dir, d.c_str(), d.size() + 1);
+    return 0;
 }
 
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)

@@ -46,6 +46,54 @@ std::string QnsDefaultGuestDir(const char *configured)
 namespace
 {
 
+/* The key= of DIR/GUEST-INFO, or "". */
+std::string GuestInfoKey(const std::string &dir)
+{
+    std::string path = dir + "/GUEST-INFO", key;
+    GKeyFile *kf = g_key_file_new();
+    if (g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, nullptr)) {
+        gchar *v = g_key_file_get_string(kf, "guest", "key", nullptr);
+        key = v ? v : "";
+        g_free(v);
+    }
+    g_key_file_free(kf);
+    return key;
+}
+
+} // namespace
+
+bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
+{
+    std::string k = key ? key : "";
+    if (k.empty() || k.size() > 64 ||
+        k.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        err = "guest image key '" + k + "' is not a key (up to 64 hex digits, e.g. from qns "
+              "guest list)";
+        return false;
+    }
+    const char *env = std::getenv("QNS_GUEST_DIR");
+    if (env && *env && GuestInfoKey(env) == k) {
+        dir = env;
+        return true;
+    }
+    const char *cache = std::getenv("QNS_CACHE_DIR"), *xdg = std::getenv("XDG_CACHE_HOME");
+    std::string root = cache && *cache ? cache
+                       : xdg && *xdg   ? std::string(xdg) + "/qns"
+                                       : std::string(g_get_home_dir()) + "/.cache/qns";
+    std::string cand = root + "/guest/" + k;
+    if (GuestInfoKey(cand) != k) {
+        err = "guest image " + k + " is not in the cache (no " + cand +
+              "/GUEST-INFO with that key); build it, or qns guest import a package that "
+              "carries it";
+        return false;
+    }
+    dir = cand;
+    return true;
+}
+
+namespace
+{
+
 struct GuestInfo {
     std::string kernel, initrd, cmdline, nicE1000, nicVirtio;
     std::vector<std::string> machine;

@@ -26,6 +26,10 @@ struct QnsGuestDesc {
 std::string QnsDefaultQemu(const char *configured);
 /* The default guest folder: the config's, else $QNS_GUEST_DIR, else the build's. */
 std::string QnsDefaultGuestDir(const char *configured);
+/* The default guest image of key: $QNS_GUEST_DIR when its GUEST-INFO has that
+ * key (a package's packed image), else the cache's guest/KEY (QNS_CACHE_DIR,
+ * else $XDG_CACHE_HOME/qns, else ~/.cache/qns). False with err when neither. */
+bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err);
 
 /* spinUs: -qqq spin= for QEMU (a program, the test kit, gets none). */
 bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,

@@ -44,6 +44,10 @@ typedef struct qns_sim_config {
                              about as fast as without -qqq. For a machine the
                              run has to itself (runs started side by side may
                              pick the same CPU). Never changes results. 0: off */
+    const char *guest_image; /* the default guest image by key (qns guest list):
+                                QNS_GUEST_DIR when its GUEST-INFO has that key,
+                                else the qns cache's guest/KEY; a missing one
+                                fails qns_sim_new. Overrides guest_dir. NULL: off */
 } qns_sim_config;
 
 typedef enum qns_nic_model {
@@ -120,6 +124,10 @@ typedef int (*qns_progress_fn)(void *ctx, const qns_progress *progress);
 
 /* NULL (with errbuf set) when the configuration is refused. */
 qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf);
+
+/* The folder of the default guest image of key, resolved as guest_image is
+ * (into dir, size bytes). 0, or -1 with the reason in errbuf. */
+int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf);
 
 /* Calls fn about every interval_ms of wall time during qns_sim_run, and once
  * at the end. */

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <pcap/pcap.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -511,9 +512,8 @@ static void units_are_read_as_people_write_them(void **state)
     const struct {
         const char *s;
         uint64_t ns;
-    } d[] = {{"100ns", 100},         {"10us", 10000},   {"5ms", 5000000},
-             {"2s", 2000000000},     {"1.5s", 1500000000}, {"0.1s", 100000000},
-             {"2.5 ms", 2500000}};
+    } d[] = {{"100ns", 100},       {"10us", 10000},     {"5ms", 5000000},   {"2s", 2000000000},
+             {"1.5s", 1500000000}, {"0.1s", 100000000}, {"2.5 ms", 2500000}};
     for (size_t i = 0; i < G_N_ELEMENTS(d); i++) {
         assert_int_equal(rn_parse_duration_ns(d[i].s, &v, &why), 0);
         assert_int_equal(v, d[i].ns);
@@ -523,8 +523,8 @@ static void units_are_read_as_people_write_them(void **state)
     const struct {
         const char *s;
         uint64_t bps;
-    } r[] = {{"10Mbps", 10000000},     {"100Mbit/s", 100000000}, {"1Gbps", 1000000000},
-             {"500kbps", 500000},      {"9600bps", 9600},        {"1.5Mbps", 1500000}};
+    } r[] = {{"10Mbps", 10000000}, {"100Mbit/s", 100000000}, {"1Gbps", 1000000000},
+             {"500kbps", 500000},  {"9600bps", 9600},        {"1.5Mbps", 1500000}};
     for (size_t i = 0; i < G_N_ELEMENTS(r); i++) {
         assert_int_equal(rn_parse_rate_bps(r[i].s, &v, &why), 0);
         assert_int_equal(v, r[i].bps);
@@ -607,7 +607,7 @@ static char *run_fake_lan(const char *dir)
     result_clear(&r);
     g_free(ini);
     const char *files[] = {"manifest.json", "scenario.ini", "a-nic0.pcap", "b-nic0.pcap",
-                           "lan-0-0.pcap", "lan-1-0.pcap", "a.console", "b.console"};
+                           "lan-0-0.pcap",  "lan-1-0.pcap", "a.console",   "b.console"};
     for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
         char *p = g_build_filename(out, files[i], NULL);
         assert_true(g_file_test(p, G_FILE_TEST_IS_REGULAR));
@@ -689,21 +689,26 @@ static void pack_unpack_elsewhere_then_verify_passes(void **state)
     char *out = run_fake_lan(dir);
     result r = qns("pack", out, NULL);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "into "));
+    char *tarball = g_strdup_printf("%s.tar.zst", out);
+    /* One line names the archive and its size: manifest, scenario, 6 outputs, README. */
+    char *line = g_strdup_printf("qns: packed 9 files of %s into %s (", out, tarball);
+    if (!g_str_has_prefix(r.out, line) || strstr(r.out, " KiB)\n") == NULL) {
+        fail_msg("want %s... KiB)\ngot %s", line, r.out);
+    }
+    g_free(line);
     result_clear(&r);
-    char *tarball = g_strdup_printf("%s.tar.gz", out);
     char *fresh = g_build_filename(dir, "fresh", NULL);
     g_mkdir_with_parents(fresh, 0755);
-    const char *tar[] = {"tar", "-xzf", tarball, "-C", fresh, NULL};
+    const char *tar[] = {"tar", "-xf", tarball, "-C", fresh, NULL};
     int ws;
-    assert_true(g_spawn_sync(NULL, (char **)tar, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                             NULL, &ws, NULL));
+    assert_true(g_spawn_sync(NULL, (char **)tar, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                             &ws, NULL));
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
     char *unpacked = g_build_filename(fresh, "run", NULL);
     char *readme = g_build_filename(unpacked, "README.txt", NULL);
     gchar *text;
     assert_true(g_file_get_contents(readme, &text, NULL, NULL));
-    assert_non_null(strstr(text, "qns verify run\n"));
+    assert_non_null(strstr(text, "qns verify run.tar.zst\n"));
     g_free(text);
     r = qns("verify", unpacked, NULL);
     if (r.status != 0) {
@@ -716,6 +721,471 @@ static void pack_unpack_elsewhere_then_verify_passes(void **state)
     g_free(fresh);
     g_free(tarball);
     g_free(out);
+    g_free(dir);
+}
+
+/* ---- the environment in verify's report ----------------------------------------- */
+
+/* Sets member of object (NULL: the top level) of DIR/manifest.json. */
+static void manifest_set(const char *dir, const char *object, const char *member, const char *value)
+{
+    char *path = g_build_filename(dir, "manifest.json", NULL);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, path, NULL));
+    JsonObject *root = json_node_get_object(json_parser_get_root(p));
+    JsonObject *o = root;
+    if (object) {
+        if (!json_object_has_member(root, object)) {
+            json_object_set_object_member(root, object, json_object_new());
+        }
+        o = json_object_get_object_member(root, object);
+    }
+    json_object_set_string_member(o, member, value);
+    JsonGenerator *g = json_generator_new();
+    json_generator_set_root(g, json_parser_get_root(p));
+    json_generator_set_pretty(g, TRUE);
+    assert_true(json_generator_to_file(g, path, NULL));
+    g_object_unref(g);
+    g_object_unref(p);
+    g_free(path);
+}
+
+static char *manifest_get(const char *dir, const char *member)
+{
+    char *path = g_build_filename(dir, "manifest.json", NULL);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, path, NULL));
+    JsonObject *root = json_node_get_object(json_parser_get_root(p));
+    char *v = json_object_has_member(root, member)
+                  ? g_strdup(json_object_get_string_member(root, member))
+                  : NULL;
+    g_object_unref(p);
+    g_free(path);
+    return v;
+}
+
+static char *sha_of(const char *path)
+{
+    char *why = NULL, *sum = rn_file_sha256(path, &why);
+    assert_non_null(sum);
+    return sum;
+}
+
+/* A default guest image folder DIR/guest with GUEST-INFO of key and kernel
+ * release and small stand-ins for the kernel and initramfs. */
+static char *fake_guest_image(const char *dir, const char *key, const char *release)
+{
+    char *gdir = g_build_filename(dir, "guest", NULL);
+    g_mkdir_with_parents(gdir, 0755);
+    char *info = g_strdup_printf("[guest]\nkey=%s\nkernel=vmlinux\nkernel_release=%s\n"
+                                 "initrd=initramfs.cpio\n",
+                                 key, release);
+    g_free(write_file(gdir, "GUEST-INFO", info));
+    g_free(write_file(gdir, "vmlinux", release));
+    g_free(write_file(gdir, "initramfs.cpio", key));
+    g_free(info);
+    return gdir;
+}
+
+static void verify_names_what_differs_in_the_environment(void **state)
+{
+    (void)state;
+    char *dir = make_dir("env");
+    char *out = run_fake_lan(dir);
+    /* The manifest names the source commit this qns was built from. */
+    char *commit = manifest_get(out, "qns_commit");
+    assert_non_null(commit);
+    assert_true(strcmp(commit, "unknown") == 0 || strspn(commit, "0123456789abcdef") == 40);
+    result r = qns("verify", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "verify: the environment matches the manifest\n"));
+    result_clear(&r);
+
+    /* A QEMU install (binary, BUILD-INFO) and a guest image other than the
+     * manifest's; the fake guests run either way, so only the report changes. */
+    char *qdir = g_build_filename(dir, "qemu", "bin", NULL);
+    char *gdir = fake_guest_image(dir, "5b45c0ffee5b45c0ffee", "6.1.0-57-amd64");
+    g_mkdir_with_parents(qdir, 0755);
+    char *qemu = write_file(qdir, "qemu-system-x86_64",
+                            "#!/bin/sh\necho 'QEMU emulator version 10.0.13 (qns)'\n");
+    assert_int_equal(chmod(qemu, 0755), 0);
+    char *qroot = g_build_filename(dir, "qemu", NULL);
+    g_free(write_file(qroot, "BUILD-INFO",
+                      "source-version: 1:10.0.13\nkey: 72eaa2d2e0754775\n"
+                      "patch: 0001-qqq.patch sha256:c85c33bdb213\n"));
+    char *kernel = g_build_filename(gdir, "vmlinux", NULL);
+    char *initrd = g_build_filename(gdir, "initramfs.cpio", NULL);
+    char *qemu_sha = sha_of(qemu), *kernel_sha = sha_of(kernel), *initrd_sha = sha_of(initrd);
+    char *series = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
+                                                 "patch: 0001-qqq.patch sha256:c85c33bdb213\n", -1);
+
+    manifest_set(out, NULL, "qns_commit", "00000000000000000000000000000000000000aa");
+    manifest_set(out, "qemu", "version", "QEMU emulator version 10.0.12 (qns)");
+    manifest_set(out, "qemu", "sha256", "0123456789abcdef0123456789abcdef");
+    manifest_set(out, "qemu", "build_key", "72eaa2d2e0754775"); /* the same: not named */
+    manifest_set(out, "qemu", "patch_series", "ffffffffffffffffffff");
+    manifest_set(out, "guest_image", "key", "9063972020c2a5df9829");
+    manifest_set(out, "guest_image", "kernel_release", "6.1.0-56-amd64");
+    manifest_set(out, "guest_image", "kernel_sha256", kernel_sha); /* the same */
+    manifest_set(out, "guest_image", "initrd_sha256", "eeeeeeeeeeeeeeeeeeee");
+    /* And one output the re-run does not give. */
+    manifest_set(out, "outputs", "a-nic0.pcap", "00");
+    char *now_commit =
+        g_strdup_printf("%.12s%s", commit, g_str_has_suffix(commit, "-dirty") ? "-dirty" : "");
+    char *want = g_strdup_printf(
+        "the environment differs: qns commit 000000000000 (manifest) vs %s (now), "
+        "QEMU version 10.0.12 (qns) vs 10.0.13 (qns), QEMU SHA-256 0123456789ab vs %.12s, "
+        "QEMU patch series ffffffffffff vs %.12s, guest image key 9063972020c2 vs "
+        "5b45c0ffee5b, kernel 6.1.0-56-amd64 vs 6.1.0-57-amd64, guest initramfs SHA-256 "
+        "eeeeeeeeeeee vs %.12s\n",
+        strcmp(commit, "unknown") == 0 ? "unknown" : now_commit, qemu_sha, series, initrd_sha);
+    g_setenv("QNS_QEMU", qemu, TRUE);
+    g_setenv("QNS_GUEST_DIR", gdir, TRUE);
+    r = qns("verify", out, NULL);
+    g_unsetenv("QNS_QEMU");
+    g_unsetenv("QNS_GUEST_DIR");
+    assert_int_equal(r.status, 1);
+    char *before = g_strdup_printf("verify: %s", want);
+    before[strlen("verify: the environment differs")] = '\0';
+    char *line1 =
+        g_strconcat(before, " from the manifest:", want + strlen("the environment differs:"), NULL);
+    if (!g_str_has_prefix(r.out, line1)) {
+        fail_msg("want first line\n%sgot\n%s", line1, r.out);
+    }
+    char *last = g_strdup_printf("verify: FAILED: 1 of 6 files differ: a-nic0.pcap; %s", want);
+    if (strstr(r.out, last) == NULL) {
+        fail_msg("want\n%sgot\n%s", last, r.out);
+    }
+    result_clear(&r);
+    g_free(last);
+    g_free(line1);
+    g_free(before);
+    g_free(want);
+    g_free(now_commit);
+    g_free(series);
+    g_free(qemu_sha);
+    g_free(kernel_sha);
+    g_free(initrd_sha);
+    g_free(kernel);
+    g_free(initrd);
+    g_free(qroot);
+    g_free(qemu);
+    g_free(gdir);
+    g_free(qdir);
+    g_free(commit);
+    g_free(out);
+    g_free(dir);
+}
+
+static int count_verify_folders(const char *dir)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    assert_non_null(d);
+    int n = 0;
+    for (const char *e; (e = g_dir_read_name(d)) != NULL;) {
+        n += g_str_has_prefix(e, "verify-");
+    }
+    g_dir_close(d);
+    return n;
+}
+
+static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("packguest");
+    char *out = run_fake_lan(dir);
+    /* The run as if it had booted a default guest image (fake guests ignore it). */
+    char *gdir = fake_guest_image(dir, "906397202cd2a5df9829", "6.1.0-56-amd64");
+    char *kernel = g_build_filename(gdir, "vmlinux", NULL);
+    char *initrd = g_build_filename(gdir, "initramfs.cpio", NULL);
+    char *kernel_sha = sha_of(kernel), *initrd_sha = sha_of(initrd);
+    manifest_set(out, "guest_image", "dir", gdir);
+    manifest_set(out, "guest_image", "key", "906397202cd2a5df9829");
+    manifest_set(out, "guest_image", "kernel", "vmlinux");
+    manifest_set(out, "guest_image", "kernel_release", "6.1.0-56-amd64");
+    manifest_set(out, "guest_image", "initrd", "initramfs.cpio");
+    manifest_set(out, "guest_image", "kernel_sha256", kernel_sha);
+    manifest_set(out, "guest_image", "initrd_sha256", initrd_sha);
+
+    /* A guest image changed in place since the run is not packed. */
+    assert_true(g_file_set_contents(kernel, "6.1.0-57-amd64", -1, NULL));
+    result r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 1);
+    char *got_sha = sha_of(kernel);
+    char *want =
+        g_strdup_printf("qns: cannot pack the guest image: %s has SHA-256 %.16s, the manifest "
+                        "says %.16s\n",
+                        kernel, got_sha, kernel_sha);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(got_sha);
+    assert_true(g_file_set_contents(kernel, "6.1.0-56-amd64", -1, NULL));
+
+    r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "qns: packed 12 files of "));
+    assert_non_null(strstr(r.out, "), with the guest image\n"));
+    result_clear(&r);
+    /* Elsewhere, with nothing in the cache and no default guest: the
+     * package's own image is the environment, and it matches. */
+    char *fresh = g_build_filename(dir, "fresh", NULL);
+    char *cache = g_build_filename(fresh, "cache", NULL);
+    g_mkdir_with_parents(cache, 0755);
+    char *pkg = g_build_filename(fresh, "run.tar.zst", NULL);
+    char *packed = g_strdup_printf("%s.tar.zst", out);
+    assert_int_equal(rename(packed, pkg), 0);
+    g_setenv("QNS_CACHE_DIR", cache, TRUE);
+    g_setenv("QNS_GUEST_DIR", "/nonexistent", TRUE);
+    r = qns("verify", pkg, NULL);
+    assert_int_equal(r.status, 0);
+    char *unpacked = g_build_filename(fresh, "run", NULL);
+    want = g_strdup_printf("verify: unpacked %s into %s/\n"
+                           "verify: running from the packed guest image\n"
+                           "verify: the environment matches the manifest\n",
+                           pkg, unpacked);
+    if (!g_str_has_prefix(r.out, want)) {
+        fail_msg("want\n%sgot\n%s", want, r.out);
+    }
+    g_free(want);
+    assert_non_null(strstr(r.out, "verify: OK: all 6 files match"));
+    result_clear(&r);
+    assert_int_equal(count_verify_folders(unpacked), 1);
+
+    /* One changed byte in the packed kernel: refused before anything runs,
+     * from the folder and from the package (which unpacks into it again). */
+    char *packed_kernel = g_build_filename(unpacked, "guest", "vmlinux", NULL);
+    assert_true(g_file_set_contents(packed_kernel, "6.1.0-56-amd65", -1, NULL));
+    char *bad_sha = sha_of(packed_kernel);
+    want = g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, the manifest says %.16s\n",
+                           packed_kernel, bad_sha, kernel_sha);
+    r = qns("verify", unpacked, NULL);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    assert_null(strstr(r.out, "running"));
+    result_clear(&r);
+    r = qns("verify", pkg, NULL);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_int_equal(count_verify_folders(unpacked), 1);
+    assert_int_equal(ts_child_count(), 0);
+
+    g_free(want);
+    /* The package's image goes into the (empty) cache under its key, once. */
+    r = qns("guest", "list", NULL);
+    assert_int_equal(r.status, 0);
+    want = g_strdup_printf("qns: no guest images in %s/guest/\n", cache);
+    assert_string_equal(r.out, want);
+    g_free(want);
+    result_clear(&r);
+    r = qns("guest", "import", pkg, NULL);
+    assert_int_equal(r.status, 0);
+    char *cached = g_build_filename(cache, "guest", "906397202cd2a5df9829", NULL);
+    want = g_strdup_printf("qns: imported guest image 906397202cd2a5df9829 (kernel "
+                           "6.1.0-56-amd64) into %s/\n",
+                           cached);
+    assert_string_equal(r.out, want);
+    g_free(want);
+    result_clear(&r);
+    char *cached_kernel = g_build_filename(cached, "vmlinux", NULL);
+    char *cached_sha = sha_of(cached_kernel);
+    assert_string_equal(cached_sha, kernel_sha);
+    r = qns("guest", "import", pkg, NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(g_str_has_prefix(r.out, "qns: guest image 906397202cd2a5df9829 (kernel "
+                                        "6.1.0-56-amd64) is in the cache already: "));
+    result_clear(&r);
+    r = qns("guest", "list", NULL);
+    assert_int_equal(r.status, 0);
+    gchar **rows = g_strsplit(r.out, "\n", -1);
+    assert_true(g_str_has_prefix(rows[0], "key "));
+    assert_true(g_str_has_prefix(rows[1], "906397202cd2a5df9829 "));
+    assert_non_null(strstr(rows[1], "  6.1.0-56-amd64  "));
+    assert_string_equal(rows[2], "");
+    g_strfreev(rows);
+    result_clear(&r);
+    /* A cache image of that key with other bytes is not replaced. */
+    assert_true(g_file_set_contents(cached_kernel, "other", -1, NULL));
+    r = qns("guest", "import", pkg, NULL);
+    assert_int_equal(r.status, 1);
+    want = g_strdup_printf("qns: the cache's guest image 906397202cd2a5df9829 differs from the "
+                           "one in %s; not replaced (%s/)\n",
+                           pkg, cached);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(cached_sha);
+    g_free(cached_kernel);
+    g_free(cached);
+    g_unsetenv("QNS_CACHE_DIR");
+    g_unsetenv("QNS_GUEST_DIR");
+    g_free(want);
+    g_free(bad_sha);
+    g_free(packed_kernel);
+    g_free(unpacked);
+    g_free(packed);
+    g_free(pkg);
+    g_free(cache);
+    g_free(fresh);
+    g_free(kernel_sha);
+    g_free(initrd_sha);
+    g_free(kernel);
+    g_free(initrd);
+    g_free(gdir);
+    g_free(out);
+    g_free(dir);
+}
+
+/* `qns run INI -o DIR/run`, which must succeed; returns DIR/run. */
+static char *run_ok(const char *dir, const char *ini)
+{
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    result_clear(&r);
+    return out;
+}
+
+static void scenario_names_its_guest_image_by_key(void **state)
+{
+    (void)state;
+    char *dir = make_dir("imagekey");
+    char *cache = g_build_filename(dir, "cache", NULL);
+    char *cache_guest = g_build_filename(cache, "guest", NULL);
+    /* Two images in the cache; the build's default (QNS_GUEST_DIR) is the newer. */
+    char *old_dir = g_build_filename(cache_guest, "aaaa0056", NULL);
+    char *new_dir = g_build_filename(cache_guest, "bbbb0057", NULL);
+    char *made = fake_guest_image(cache_guest, "aaaa0056", "6.1.0-56-amd64");
+    assert_int_equal(rename(made, old_dir), 0);
+    g_free(made);
+    made = fake_guest_image(cache_guest, "bbbb0057", "6.1.0-57-amd64");
+    assert_int_equal(rename(made, new_dir), 0);
+    g_free(made);
+    g_setenv("QNS_CACHE_DIR", cache, TRUE);
+    g_setenv("QNS_GUEST_DIR", new_dir, TRUE);
+
+    /* The C API: a key names its image whatever the default is now. */
+    char found[4096], err[QNS_ERRBUF_SIZE];
+    assert_int_equal(qns_guest_image_dir("aaaa0056", found, sizeof(found), err), 0);
+    assert_string_equal(found, old_dir);
+    assert_int_equal(qns_guest_image_dir("bbbb0057", found, sizeof(found), err), 0);
+    assert_string_equal(found, new_dir); /* QNS_GUEST_DIR holds that key */
+    assert_int_equal(qns_guest_image_dir("cccc", found, sizeof(found), err), -1);
+    char *want = g_strdup_printf("guest image cccc is not in the cache (no %s/cccc/GUEST-INFO "
+                                 "with that key); build it, or qns guest import a package that "
+                                 "carries it",
+                                 cache_guest);
+    assert_string_equal(err, want);
+    qns_sim_config cfg = {.guest_image = "cccc"};
+    assert_null(qns_sim_new(&cfg, err));
+    assert_string_equal(err, want);
+    g_free(want);
+    assert_int_equal(qns_guest_image_dir("../x", found, sizeof(found), err), -1);
+    assert_string_equal(err, "guest image key '../x' is not a key (up to 64 hex digits, e.g. "
+                             "from qns guest list)");
+
+    /* A scenario file: a known key runs, an unknown one is a mistake of its line. */
+    char *lan = fake_lan(dir, "1ms", "every:100000:100000:0:98:2");
+    gchar *text;
+    assert_true(g_file_get_contents(lan, &text, NULL, NULL));
+    char *at = strstr(text, "seed = 7\n");
+    assert_non_null(at);
+    at[strlen("seed = 7\n")] = '\0';
+    char *rest = at + strlen("seed = 7\n") + 1;
+    char *good = g_strdup_printf("%sguest_image = aaaa0056\n\n%s", text, rest);
+    char *bad = g_strdup_printf("%sguest_image = cccc\n\n%s", text, rest);
+    char *good_ini = write_file(dir, "good.ini", good), *bad_ini = write_file(dir, "bad.ini", bad);
+    char *out = run_ok(dir, good_ini);
+    result r = qns("run", bad_ini, NULL);
+    assert_int_equal(r.status, 2);
+    want = g_strdup_printf("%s:6: guest_image: guest image cccc is not in the cache (no "
+                           "%s/cccc/GUEST-INFO with that key); build it, or qns guest import a "
+                           "package that carries it\n",
+                           bad_ini, cache_guest);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_unsetenv("QNS_CACHE_DIR");
+    g_unsetenv("QNS_GUEST_DIR");
+    g_free(want);
+    g_free(out);
+    g_free(good_ini);
+    g_free(bad_ini);
+    g_free(good);
+    g_free(bad);
+    g_free(text);
+    g_free(lan);
+    g_free(old_dir);
+    g_free(new_dir);
+    g_free(cache_guest);
+    g_free(cache);
+    g_free(dir);
+}
+
+static void own_inputs_are_packed_and_verified_from_the_package(void **state)
+{
+    (void)state;
+    char *dir = make_dir("inputs");
+    char *data = g_build_filename(dir, "data", NULL);
+    g_mkdir_with_parents(data, 0755);
+    char *disk = write_file(data, "disk.img", "a disk image\n");
+    char *lan = fake_lan(dir, "1ms", "every:100000:100000:0:98:2");
+    gchar *text;
+    assert_true(g_file_get_contents(lan, &text, NULL, NULL));
+    char *at = strstr(text, "[guest b]\n");
+    assert_non_null(at);
+    *at = '\0';
+    char *with_disk = g_strdup_printf("%sdisk = data/disk.img\n\n[guest b]\n%s", text,
+                                      at + strlen("[guest b]\n"));
+    char *ini = write_file(dir, "disk.ini", with_disk);
+    char *out = run_ok(dir, ini);
+    result r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "qns: packed 10 files of "));
+    result_clear(&r);
+    /* Elsewhere, without the original disk. */
+    char *fresh = g_build_filename(dir, "fresh", NULL);
+    g_mkdir_with_parents(fresh, 0755);
+    char *packed = g_strdup_printf("%s.tar.zst", out);
+    char *pkg = g_build_filename(fresh, "run.tar.zst", NULL);
+    assert_int_equal(rename(packed, pkg), 0);
+    assert_int_equal(unlink(disk), 0);
+    r = qns("verify", pkg, NULL);
+    if (r.status != 0) {
+        fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "\nverify: running from the packed inputs\n"));
+    assert_non_null(strstr(r.out, "verify: OK: all 6 files match"));
+    result_clear(&r);
+    /* A changed packed input is refused, by name. */
+    char *packed_disk = g_build_filename(fresh, "run", "inputs", "data", "disk.img", NULL);
+    char *want_sha = sha_of(packed_disk);
+    assert_true(g_file_set_contents(packed_disk, "another disk\n", -1, NULL));
+    char *got_sha = sha_of(packed_disk);
+    char *unpacked = g_build_filename(fresh, "run", NULL);
+    r = qns("verify", unpacked, NULL);
+    assert_int_equal(r.status, 1);
+    char *want =
+        g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, the manifest says %.16s\n",
+                        packed_disk, got_sha, want_sha);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(unpacked);
+    g_free(got_sha);
+    g_free(want_sha);
+    g_free(packed_disk);
+    g_free(pkg);
+    g_free(packed);
+    g_free(fresh);
+    g_free(out);
+    g_free(ini);
+    g_free(with_disk);
+    g_free(text);
+    g_free(lan);
+    g_free(disk);
+    g_free(data);
     g_free(dir);
 }
 
@@ -824,8 +1294,7 @@ static void dump(pcap_dumper_t *d, uint64_t t_ns, const uint8_t *f, size_t n)
 
 static void write_known_capture(const char *path)
 {
-    pcap_t *p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535,
-                                                     PCAP_TSTAMP_PRECISION_NANO);
+    pcap_t *p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
     pcap_dumper_t *d = pcap_dump_open(p, path);
     assert_non_null(d);
     uint8_t f[200], icmp[64];
@@ -833,8 +1302,8 @@ static void write_known_capture(const char *path)
     for (int k = 0; k < 3; k++) {
         memset(icmp, 0, sizeof(icmp));
         icmp[0] = 8;
-        icmp[5] = 7;           /* id 7 */
-        icmp[7] = (uint8_t)k;  /* seq */
+        icmp[5] = 7;          /* id 7 */
+        icmp[7] = (uint8_t)k; /* seq */
         size_t n = frame(f, 1, 2, 1, icmp, sizeof(icmp));
         dump(d, (uint64_t)(k + 1) * 1000000000u, f, n);
         icmp[0] = 0;
@@ -1281,6 +1750,10 @@ int main(void)
         cmocka_unit_test(run_then_verify_matches_every_output),
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
+        cmocka_unit_test(verify_names_what_differs_in_the_environment),
+        cmocka_unit_test(packed_guest_image_is_used_imported_and_a_tampered_kernel_refused),
+        cmocka_unit_test(scenario_names_its_guest_image_by_key),
+        cmocka_unit_test(own_inputs_are_packed_and_verified_from_the_package),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),

@@ -1,0 +1,281 @@
+/*
+ * environment.c - the environment of a run: qns and its source commit,
+ * ns-3, the QEMU binary (version, hash, build key and patch series from its
+ * BUILD-INFO) and the default guest image (key, kernel release, boot file
+ * hashes from GUEST-INFO). run.c writes it into the manifest; verify.c
+ * compares the manifest's with the one it is about to run on.
+ */
+#define _GNU_SOURCE
+#include "environment.h"
+#include "qns_source_commit.h"
+#include "runner.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path)
+{
+    char *why = NULL, *sum = rn_file_sha256(path, &why);
+    json_builder_set_member_name(b, member);
+    if (sum) {
+        json_builder_add_string_value(b, sum);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    g_free(sum);
+    g_free(why);
+}
+
+static void add_string(JsonBuilder *b, const char *member, const char *v)
+{
+    json_builder_set_member_name(b, member);
+    if (v) {
+        json_builder_add_string_value(b, v);
+    } else {
+        json_builder_add_null_value(b);
+    }
+}
+
+void rn_env_add_versions(JsonBuilder *b)
+{
+    add_string(b, "qns_version", QNS_VERSION);
+    add_string(b, "qns_commit", QNS_SOURCE_COMMIT);
+    add_string(b, "ns3_version", QNS_NS3_VERSION);
+}
+
+/* build_key and patch_series from BUILD-INFO two folders above the binary
+ * (INSTALL/bin/qemu-system-x86_64, INSTALL/BUILD-INFO). */
+static void add_qemu_build(JsonBuilder *b, const char *qemu)
+{
+    char *bin = g_path_get_dirname(qemu), *root = g_path_get_dirname(bin);
+    char *info = g_build_filename(root, "BUILD-INFO", NULL);
+    gchar *text = NULL;
+    char *key = NULL, *series = NULL;
+    if (g_file_get_contents(info, &text, NULL, NULL)) {
+        GString *patches = g_string_new(NULL);
+        gchar **lines = g_strsplit(text, "\n", -1);
+        for (gchar **l = lines; *l; l++) {
+            if (g_str_has_prefix(*l, "key: ")) {
+                g_free(key);
+                key = g_strdup(*l + strlen("key: "));
+            } else if (g_str_has_prefix(*l, "patch: ")) {
+                g_string_append_printf(patches, "%s\n", *l);
+            }
+        }
+        g_strfreev(lines);
+        if (patches->len) {
+            series = g_compute_checksum_for_string(G_CHECKSUM_SHA256, patches->str,
+                                                   (gssize)patches->len);
+        }
+        g_string_free(patches, TRUE);
+    }
+    add_string(b, "build_key", key);
+    add_string(b, "patch_series", series);
+    g_free(series);
+    g_free(key);
+    g_free(text);
+    g_free(info);
+    g_free(root);
+    g_free(bin);
+}
+
+void rn_env_add_qemu(JsonBuilder *b, const char *path)
+{
+    /* A package's run-qemu is described by the binary it runs. */
+    char *base = g_path_get_basename(path), *dir = g_path_get_dirname(path);
+    char *packed = g_build_filename(dir, "bin", "qemu-system-x86_64", NULL);
+    const char *qemu =
+        strcmp(base, "run-qemu") == 0 && g_file_test(packed, G_FILE_TEST_EXISTS) ? packed : path;
+    char *out = NULL;
+    const char *argv[] = {qemu, "--version", NULL};
+    json_builder_set_member_name(b, "qemu");
+    json_builder_begin_object(b);
+    add_string(b, "path", path);
+    json_builder_set_member_name(b, "version");
+    if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                     NULL, NULL) &&
+        out) {
+        out[strcspn(out, "\n")] = '\0';
+        json_builder_add_string_value(b, out);
+    } else {
+        json_builder_add_null_value(b);
+    }
+    g_free(out);
+    rn_json_add_sha256(b, "sha256", qemu);
+    add_qemu_build(b, qemu);
+    json_builder_end_object(b);
+    g_free(packed);
+    g_free(dir);
+    g_free(base);
+}
+
+void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
+{
+    char *info = g_build_filename(dir, "GUEST-INFO", NULL);
+    GKeyFile *kf = g_key_file_new();
+    json_builder_set_member_name(b, "guest_image");
+    json_builder_begin_object(b);
+    add_string(b, "dir", dir);
+    if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
+        rn_json_add_sha256(b, "info_sha256", info); /* the command line and QEMU options */
+        const char *keys[] = {"key", "kernel", "kernel_release", "initrd", NULL};
+        for (int i = 0; keys[i]; i++) {
+            char *v = g_key_file_get_string(kf, "guest", keys[i], NULL);
+            add_string(b, keys[i], v);
+            if (v && (strcmp(keys[i], "kernel") == 0 || strcmp(keys[i], "initrd") == 0)) {
+                char *p = g_build_filename(dir, v, NULL);
+                char *m = g_strdup_printf("%s_sha256", keys[i]);
+                rn_json_add_sha256(b, m, p);
+                g_free(m);
+                g_free(p);
+            }
+            g_free(v);
+        }
+        json_builder_set_member_name(b, "packages");
+        json_builder_begin_object(b);
+        gchar **pk = g_key_file_get_keys(kf, "packages", NULL, NULL);
+        for (int i = 0; pk && pk[i]; i++) {
+            char *v = g_key_file_get_string(kf, "packages", pk[i], NULL);
+            add_string(b, pk[i], v);
+            g_free(v);
+        }
+        g_strfreev(pk);
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+    g_key_file_free(kf);
+    g_free(info);
+}
+
+const char *rn_json_string(JsonObject *o, const char *member)
+{
+    if (o == NULL || !json_object_has_member(o, member)) {
+        return NULL;
+    }
+    JsonNode *n = json_object_get_member(o, member);
+    return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+               ? json_node_get_string(n)
+               : NULL;
+}
+
+JsonObject *rn_json_object(JsonObject *o, const char *member)
+{
+    if (o == NULL || !json_object_has_member(o, member)) {
+        return NULL;
+    }
+    JsonNode *n = json_object_get_member(o, member);
+    return JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+/* How a compared value is shown. */
+enum {
+    SHOW_PLAIN,
+    SHOW_HASH,
+    SHOW_COMMIT,
+    SHOW_QEMU_VERSION
+};
+
+/* One compared value: where it sits, how people call it, how it is shown. */
+typedef struct env_item {
+    const char *object; /* NULL: the manifest's top level */
+    const char *member;
+    const char *label;
+    int show;
+} env_item;
+
+static const env_item env_items[] = {
+    {NULL, "qns_version", "qns version", SHOW_PLAIN},
+    {NULL, "qns_commit", "qns commit", SHOW_COMMIT},
+    {NULL, "ns3_version", "ns-3 version", SHOW_PLAIN},
+    {"qemu", "version", "QEMU version", SHOW_QEMU_VERSION},
+    {"qemu", "sha256", "QEMU SHA-256", SHOW_HASH},
+    {"qemu", "build_key", "QEMU build key", SHOW_HASH},
+    {"qemu", "patch_series", "QEMU patch series", SHOW_HASH},
+    {"guest_image", "key", "guest image key", SHOW_HASH},
+    {"guest_image", "kernel_release", "kernel", SHOW_PLAIN},
+    {"guest_image", "kernel_sha256", "guest kernel SHA-256", SHOW_HASH},
+    {"guest_image", "initrd_sha256", "guest initramfs SHA-256", SHOW_HASH},
+    {"guest_image", "info_sha256", "GUEST-INFO SHA-256", SHOW_HASH},
+};
+
+/* Hashes as their first 12 digits (a commit keeps its "-dirty"), QEMU
+ * versions without the "QEMU emulator version " every one starts with. */
+static char *shown(const char *v, int show)
+{
+    static const char qemu_prefix[] = "QEMU emulator version ";
+    if (v == NULL) {
+        return g_strdup("none");
+    }
+    if (show == SHOW_QEMU_VERSION && g_str_has_prefix(v, qemu_prefix)) {
+        return g_strdup(v + strlen(qemu_prefix));
+    }
+    if ((show == SHOW_HASH || show == SHOW_COMMIT) && strspn(v, "0123456789abcdef") > 12) {
+        return g_strdup_printf(
+            "%.12s%s", v, show == SHOW_COMMIT && g_str_has_suffix(v, "-dirty") ? "-dirty" : "");
+    }
+    return g_strdup(v);
+}
+
+char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir)
+{
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    rn_env_add_versions(b);
+    if (rn_json_object(manifest, "qemu")) {
+        rn_env_add_qemu(b, qemu);
+    }
+    if (rn_json_object(manifest, "guest_image")) {
+        rn_env_add_guest_image(b, guest_dir);
+    }
+    json_builder_end_object(b);
+    JsonNode *root = json_builder_get_root(b);
+    JsonObject *now = json_node_get_object(root);
+
+    GString *diff = g_string_new(NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(env_items); i++) {
+        const env_item *it = &env_items[i];
+        JsonObject *was_o = it->object ? rn_json_object(manifest, it->object) : manifest;
+        JsonObject *now_o = it->object ? rn_json_object(now, it->object) : now;
+        if (was_o == NULL || !json_object_has_member(was_o, it->member)) {
+            continue; /* not recorded (an older manifest, or not used) */
+        }
+        const char *was = rn_json_string(was_o, it->member),
+                   *is = rn_json_string(now_o, it->member);
+        if (g_strcmp0(was, is) == 0) {
+            continue;
+        }
+        char *a = shown(was, it->show), *c = shown(is, it->show);
+        g_string_append_printf(diff, "%s%s %s%s vs %s%s", diff->len ? ", " : "", it->label, a,
+                               diff->len ? "" : " (manifest)", c, diff->len ? "" : " (now)");
+        g_free(a);
+        g_free(c);
+    }
+    json_node_unref(root);
+    g_object_unref(b);
+    return diff->len ? g_string_free(diff, FALSE) : (g_string_free(diff, TRUE), NULL);
+}
+
+int rn_manifest_load(const char *dir, rn_manifest *m)
+{
+    char *path = g_build_filename(dir, RN_MANIFEST, NULL);
+    GError *ge = NULL;
+    m->parser = json_parser_new();
+    int ok = json_parser_load_from_file(m->parser, path, &ge);
+    if (!ok) {
+        fprintf(stderr, "qns: cannot read %s: %s\n", path, ge->message);
+        g_error_free(ge);
+    } else {
+        JsonNode *root = json_parser_get_root(m->parser);
+        m->root = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+        m->outputs = rn_json_object(m->root, "outputs");
+        if (m->outputs == NULL) {
+            fprintf(stderr, "qns: %s is not a qns manifest (no outputs)\n", path);
+            ok = 0;
+        }
+    }
+    g_free(path);
+    if (!ok) {
+        g_clear_object(&m->parser);
+    }
+    return ok ? 0 : -1;
+}

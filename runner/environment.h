@@ -1,0 +1,75 @@
+/*
+ * environment.h - what a run ran on (qns, ns-3, QEMU, the default guest
+ * image), written into the manifest and compared with it by verify.
+ */
+#ifndef QNS_RUNNER_ENVIRONMENT_H
+#define QNS_RUNNER_ENVIRONMENT_H
+
+#include <json-glib/json-glib.h>
+
+/* member: the SHA-256 of path, or null when it cannot be read. */
+void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path);
+
+/* qns_version, qns_commit (the source commit this qns was built from,
+ * "unknown" outside a git checkout) and ns3_version. */
+void rn_env_add_versions(JsonBuilder *b);
+
+/* "qemu": path, --version's first line (of a package's run-qemu wrapper: of
+ * the packed binary beside it), SHA-256 of the binary, and from the
+ * BUILD-INFO of its install folder (build-qemu.sh) build_key and
+ * patch_series (SHA-256 of its patch lines: every patch's name and hash). */
+void rn_env_add_qemu(JsonBuilder *b, const char *qemu);
+
+/* "guest_image": folder, SHA-256 of GUEST-INFO, key, kernel and initramfs names and SHA-256,
+ * kernel_release and the [packages] of DIR/GUEST-INFO. */
+void rn_env_add_guest_image(JsonBuilder *b, const char *dir);
+
+/* What differs between the environment the manifest root recorded and the
+ * one given (qemu binary, guest image folder), for the parts the manifest
+ * records, as "guest image key 906397202cd2 (manifest) vs 2eea15694ec3
+ * (now), kernel 6.1.0-56-amd64 vs 6.1.0-57-amd64"; NULL when nothing does. */
+char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir);
+
+/* A run folder's manifest.json: root object and its outputs. */
+typedef struct rn_manifest {
+    JsonParser *parser; /* g_object_unref it */
+    JsonObject *root;
+    JsonObject *outputs;
+} rn_manifest;
+
+/* Reads DIR/manifest.json; -1 after printing one line on what is wrong. */
+int rn_manifest_load(const char *dir, rn_manifest *m);
+
+/* An object member of o, NULL when absent or not an object. */
+JsonObject *rn_json_object(JsonObject *o, const char *member);
+
+/* A string member of o, NULL when absent or not a string. */
+const char *rn_json_string(JsonObject *o, const char *member);
+
+/* ---- package.c: verifying a package, and helpers guest.c shares. */
+
+/* Runs argv (searched in PATH); 0, or -1 after one line naming what failed. */
+int rn_spawn(const char *const *argv, const char *what);
+/* A new folder IN/PREFIXxxxxxx (g_free it), or NULL after one line. */
+char *rn_temp_dir(const char *in, const char *prefix);
+/* Whether files a and b can both be read and have the same bytes. */
+int rn_same_contents(const char *a, const char *b);
+/* Removes dir and everything below it, symlinks not followed. */
+void rn_remove_tree(const char *dir);
+/* 0 when path's SHA-256 is want; else -1 after one line "qns: DOING: PATH
+ * has SHA-256 X, BY says Y" (hashes to 16 digits). */
+int rn_check_sha(const char *path, const char *want, const char *doing, const char *by);
+
+/* Unpacks PACKAGE beside it into the folder it holds (a folder that holds
+ * the same manifest already is reused). Returns that folder (g_free it), or
+ * NULL after one line on what is wrong. */
+char *rn_package_unpack(const char *package);
+
+/* Before a run folder from a package is verified: checks every packed boot
+ * file (guest image, inputs, QEMU) against its SHA-256 in the manifest, -1
+ * after one line naming the first that differs; then points QNS_GUEST_DIR
+ * and QNS_QEMU at the packed guest image and QEMU (when packed), and sets
+ * *base_dir to the packed inputs' folder (when packed; else NULL). */
+int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir);
+
+#endif

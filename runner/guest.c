@@ -1,0 +1,220 @@
+/*
+ * guest.c - `qns guest list` and `qns guest import`: default guest images
+ * are artefacts in the cache, one folder per key (guest/KEY, as
+ * build-guest.sh makes them). list shows them; import copies the image a
+ * package carries into the cache, checked against the package's manifest.
+ */
+#define _GNU_SOURCE
+#include "environment.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* A key is a folder name in the cache: hex digits only. */
+static int valid_key(const char *key)
+{
+    return key && *key && strspn(key, "0123456789abcdef") == strlen(key);
+}
+
+static char *info_string(GKeyFile *kf, const char *key)
+{
+    return g_key_file_get_string(kf, "guest", key, NULL);
+}
+
+/* The key of the image the build uses (its guest folder is a link into the
+ * cache), or NULL. */
+static char *default_key(void)
+{
+    char *info = g_build_filename(rn_default_guest_dir(), "GUEST-INFO", NULL);
+    GKeyFile *kf = g_key_file_new();
+    char *key =
+        g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL) ? info_string(kf, "key") : NULL;
+    g_key_file_free(kf);
+    g_free(info);
+    return key;
+}
+
+static gint cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int rn_guest_list(void)
+{
+    char *cache = rn_guest_cache_dir();
+    GDir *d = g_dir_open(cache, 0, NULL);
+    GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+    for (const char *n; d && (n = g_dir_read_name(d)) != NULL;) {
+        char *p = g_build_filename(cache, n, NULL);
+        if (n[0] != '.' && g_file_test(p, G_FILE_TEST_IS_DIR)) {
+            g_ptr_array_add(keys, g_strdup(n));
+        }
+        g_free(p);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    g_ptr_array_sort(keys, cmp_str);
+    if (keys->len == 0) {
+        printf("qns: no guest images in %s/\n", cache);
+    } else {
+        printf("%-64s  %-16s  %s\n", "key", "kernel", "in the cache since (UTC)");
+    }
+    char *dflt = default_key();
+    for (guint i = 0; i < keys->len; i++) {
+        const char *key = g_ptr_array_index(keys, i);
+        char *dir = g_build_filename(cache, key, NULL);
+        char *info = g_build_filename(dir, "GUEST-INFO", NULL);
+        GKeyFile *kf = g_key_file_new();
+        char *release = NULL, built[32] = "-";
+        struct stat st;
+        if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
+            release = info_string(kf, "kernel_release");
+        }
+        /* The folder appears when build-guest.sh or import moves it in. */
+        if (stat(dir, &st) == 0) {
+            struct tm tm;
+            gmtime_r(&st.st_mtime, &tm);
+            strftime(built, sizeof(built), "%Y-%m-%d %H:%M", &tm);
+        }
+        printf("%-64s  %-16s  %-16s%s\n", key, release ? release : "(no GUEST-INFO)", built,
+               dflt && strcmp(dflt, key) == 0 ? "  (the build's default)" : "");
+        g_free(release);
+        g_key_file_free(kf);
+        g_free(info);
+        g_free(dir);
+    }
+    g_free(dflt);
+    g_ptr_array_free(keys, TRUE);
+    g_free(cache);
+    return RN_EXIT_OK;
+}
+
+/* The boot files of the unpacked image against the unpacked manifest, and
+ * its GUEST-INFO key against the manifest's. */
+static int check_image(const char *image, JsonObject *gi, const char *package)
+{
+    char *info = g_build_filename(image, "GUEST-INFO", NULL);
+    GKeyFile *kf = g_key_file_new();
+    char *key =
+        g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL) ? info_string(kf, "key") : NULL;
+    const char *want = rn_json_string(gi, "key");
+    int r = 0;
+    if (!valid_key(want) || g_strcmp0(key, want) != 0) {
+        fprintf(stderr, "qns: %s: the packed GUEST-INFO has key %s, the manifest %s\n", package,
+                key ? key : "none", want ? want : "none");
+        r = -1;
+    }
+    const char *files[][2] = {{"kernel", "kernel_sha256"}, {"initrd", "initrd_sha256"}};
+    for (size_t i = 0; r == 0 && i < G_N_ELEMENTS(files); i++) {
+        const char *name = rn_json_string(gi, files[i][0]);
+        char *p = g_build_filename(image, name ? name : "-", NULL);
+        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "not importing the guest image",
+                         "the manifest");
+        g_free(p);
+    }
+    g_free(key);
+    g_key_file_free(kf);
+    g_free(info);
+    return r;
+}
+
+/* Whether every file of the image a has the same bytes in b. */
+static int same_image(const char *a, const char *b)
+{
+    GPtrArray *files = rn_list_files(a, NULL);
+    int same = files->len > 0;
+    for (guint i = 0; same && i < files->len; i++) {
+        char *pa = g_build_filename(a, g_ptr_array_index(files, i), NULL);
+        char *pb = g_build_filename(b, g_ptr_array_index(files, i), NULL);
+        same = rn_same_contents(pa, pb);
+        g_free(pb);
+        g_free(pa);
+    }
+    g_ptr_array_free(files, TRUE);
+    return same;
+}
+
+/* Unpacks PACKAGE's manifest and guest/ into tmp; the folder they are in. */
+static char *unpack_image(const char *package, const char *tmp)
+{
+    const char *tar[] = {"tar",       "-xf", package, "-C", tmp, "--wildcards", "*/manifest.json",
+                         "*/guest/*", NULL};
+    char *what = g_strdup_printf("unpacking the guest image of %s", package);
+    int r = rn_spawn(tar, what);
+    g_free(what);
+    GDir *d = r == 0 ? g_dir_open(tmp, 0, NULL) : NULL;
+    const char *top = d ? g_dir_read_name(d) : NULL;
+    char *folder = top ? g_build_filename(tmp, top, NULL) : NULL;
+    if (d) {
+        g_dir_close(d);
+    }
+    return folder;
+}
+
+int rn_guest_import(const char *package)
+{
+    char *cache = rn_guest_cache_dir();
+    if (g_mkdir_with_parents(cache, 0755) < 0) {
+        fprintf(stderr, "qns: cannot create %s: %s\n", cache, g_strerror(errno));
+        g_free(cache);
+        return RN_EXIT_FAIL;
+    }
+    if (!g_file_test(package, G_FILE_TEST_IS_REGULAR)) {
+        fprintf(stderr, "qns: %s is not a package file (from qns pack)\n", package);
+        g_free(cache);
+        return RN_EXIT_USAGE;
+    }
+    /* Unpacked inside the cache, so the image moves in with one rename. */
+    char *tmp = rn_temp_dir(cache, ".import-");
+    if (tmp == NULL) {
+        g_free(cache);
+        return RN_EXIT_FAIL;
+    }
+    int status = RN_EXIT_FAIL;
+    char *folder = unpack_image(package, tmp);
+    rn_manifest m = {0};
+    JsonObject *gi =
+        folder && rn_manifest_load(folder, &m) == 0 ? rn_json_object(m.root, "guest_image") : NULL;
+    char *image = folder ? g_build_filename(folder, "guest", NULL) : NULL;
+    if (folder && m.parser && (gi == NULL || !g_file_test(image, G_FILE_TEST_IS_DIR))) {
+        fprintf(stderr, "qns: %s carries no default guest image\n", package);
+    } else if (gi && check_image(image, gi, package) == 0) {
+        const char *key = rn_json_string(gi, "key");
+        const char *release = rn_json_string(gi, "kernel_release");
+        char *dest = g_build_filename(cache, key, NULL);
+        if (g_file_test(dest, G_FILE_TEST_IS_DIR)) {
+            if (same_image(image, dest)) {
+                printf("qns: guest image %s (kernel %s) is in the cache already: %s/\n", key,
+                       release ? release : "?", dest);
+                status = RN_EXIT_OK;
+            } else {
+                fprintf(stderr,
+                        "qns: the cache's guest image %s differs from the one in %s; not "
+                        "replaced (%s/)\n",
+                        key, package, dest);
+            }
+        } else if (rename(image, dest) < 0 || g_utime(dest, NULL) < 0) {
+            fprintf(stderr, "qns: cannot move %s to %s: %s\n", image, dest, g_strerror(errno));
+        } else {
+            printf("qns: imported guest image %s (kernel %s) into %s/\n", key,
+                   release ? release : "?", dest);
+            status = RN_EXIT_OK;
+        }
+        g_free(dest);
+    }
+    if (m.parser) {
+        g_object_unref(m.parser);
+    }
+    rn_remove_tree(tmp);
+    g_free(image);
+    g_free(folder);
+    g_free(tmp);
+    g_free(cache);
+    return status;
+}

@@ -1,0 +1,691 @@
+/*
+ * package.c - `qns pack` makes one self-contained archive of a run folder:
+ * the scenario, the manifest, the outputs and every file the guests booted
+ * from (the default guest image, own kernels, initrds and disks; with
+ * --with-qemu also the patched QEMU and the firmware it loads). verify.c
+ * unpacks it and runs from those files only (rn_package_unpack,
+ * rn_package_prepare).
+ *
+ * Inside LEAF.tar.zst:
+ *   LEAF/README.txt, manifest.json, scenario.ini, outputs
+ *   LEAF/guest/       GUEST-INFO, kernel, initramfs of the default guest image
+ *   LEAF/inputs/REL   own boot files, at their path relative to the base folder
+ *   LEAF/qemu/        bin/qemu-system-x86_64, BUILD-INFO, share/qemu/ firmware,
+ *                     run-qemu (runs it with -L share/qemu)
+ */
+#define _GNU_SOURCE
+#include "environment.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PACK_SUFFIX ".tar.zst"
+#define QEMU_WRAPPER "run-qemu"
+#define QEMU_SUMS "SHA256SUMS" /* of the packed firmware */
+
+static const char qemu_wrapper_text[] =
+    "#!/bin/sh\n"
+    "# Written by qns pack: the packed QEMU, with the packed firmware first on\n"
+    "# its search path.\n"
+    "here=$(dirname \"$0\")\n"
+    "exec \"$here/bin/qemu-system-x86_64\" -L \"$here/share/qemu\" \"$@\"\n";
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+    (void)st;
+    (void)type;
+    (void)f;
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+char *rn_temp_dir(const char *in, const char *prefix)
+{
+    char *tmpl = g_strdup_printf("%s/%sXXXXXX", in, prefix);
+    if (g_mkdtemp(tmpl) == NULL) {
+        fprintf(stderr, "qns: cannot create a folder in %s: %s\n", in, g_strerror(errno));
+        g_clear_pointer(&tmpl, g_free);
+    }
+    return tmpl;
+}
+
+void rn_remove_tree(const char *dir)
+{
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
+        fprintf(stderr, "qns: cannot remove %s: %s\n", dir, g_strerror(errno));
+    }
+}
+
+int rn_spawn(const char *const *argv, const char *what)
+{
+    GError *ge = NULL;
+    char *err_out = NULL;
+    int ws = 0, ok = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                                  &err_out, &ws, &ge) &&
+                     g_spawn_check_wait_status(ws, &ge);
+    if (!ok) {
+        g_strchomp(err_out ? err_out : (err_out = g_strdup("")));
+        fprintf(stderr, "qns: %s failed: %s%s%s\n", what, ge->message, *err_out ? ": " : "",
+                err_out);
+        g_error_free(ge);
+    }
+    g_free(err_out);
+    return ok ? 0 : -1;
+}
+
+/* A symlink at stage/rel to the absolute path of target, folders made. */
+static int stage_link(const char *stage, const char *rel, const char *target)
+{
+    char *at = g_build_filename(stage, rel, NULL), *parent = g_path_get_dirname(at);
+    char *abs = g_canonicalize_filename(target, NULL);
+    int ok = g_mkdir_with_parents(parent, 0755) == 0 && symlink(abs, at) == 0;
+    if (!ok) {
+        fprintf(stderr, "qns: cannot stage %s as %s: %s\n", target, rel, g_strerror(errno));
+    }
+    g_free(abs);
+    g_free(parent);
+    g_free(at);
+    return ok ? 0 : -1;
+}
+
+static int stage_text(const char *stage, const char *rel, const char *text, int mode)
+{
+    char *at = g_build_filename(stage, rel, NULL), *parent = g_path_get_dirname(at);
+    GError *ge = NULL;
+    int ok = g_mkdir_with_parents(parent, 0755) == 0 && g_file_set_contents(at, text, -1, &ge) &&
+             chmod(at, (mode_t)mode) == 0;
+    if (!ok) {
+        fprintf(stderr, "qns: cannot write %s: %s\n", at, ge ? ge->message : g_strerror(errno));
+        g_clear_error(&ge);
+    }
+    g_free(parent);
+    g_free(at);
+    return ok ? 0 : -1;
+}
+
+int rn_check_sha(const char *path, const char *want, const char *doing, const char *by)
+{
+    char *why = NULL, *got = rn_file_sha256(path, &why);
+    int ok = got && want && strcmp(got, want) == 0;
+    if (got == NULL) {
+        fprintf(stderr, "qns: %s: cannot read %s: %s\n", doing, path, why);
+    } else if (!ok) {
+        fprintf(stderr, "qns: %s: %s has SHA-256 %.16s, %s says %.16s\n", doing, path, got, by,
+                want ? want : "none");
+    }
+    g_free(got);
+    g_free(why);
+    return ok ? 0 : -1;
+}
+
+static char *cache_dir(void)
+{
+    const char *env = getenv("QNS_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+    if (env && *env) {
+        return g_strdup(env);
+    }
+    return xdg && *xdg ? g_build_filename(xdg, "qns", NULL)
+                       : g_build_filename(g_get_home_dir(), ".cache", "qns", NULL);
+}
+
+char *rn_guest_cache_dir(void)
+{
+    char *c = cache_dir(), *g = g_build_filename(c, "guest", NULL);
+    g_free(c);
+    return g;
+}
+
+/* ---- what goes in ------------------------------------------------------------- */
+
+/* The guest image the run booted: the cache's folder of its key when there
+ * is one, else the folder the manifest names; its files must still have the
+ * manifest's hashes. */
+static int stage_guest(const char *stage, JsonObject *gi)
+{
+    const char *key = rn_json_string(gi, "key"), *dir = rn_json_string(gi, "dir");
+    char *cache = rn_guest_cache_dir();
+    char *by_key = key ? g_build_filename(cache, key, NULL) : NULL;
+    const char *from = by_key && g_file_test(by_key, G_FILE_TEST_IS_DIR) ? by_key : dir;
+    int r = from ? 0 : -1;
+    if (r < 0) {
+        fprintf(stderr, "qns: the manifest names no guest image folder\n");
+    }
+    const char *files[][2] = {{"kernel", "kernel_sha256"}, {"initrd", "initrd_sha256"}};
+    for (size_t i = 0; r == 0 && i < G_N_ELEMENTS(files); i++) {
+        const char *name = rn_json_string(gi, files[i][0]);
+        char *p = g_build_filename(from, name ? name : "-", NULL);
+        char *rel = g_build_filename("guest", name ? name : "-", NULL);
+        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "cannot pack the guest image",
+                         "the manifest");
+        if (r == 0) {
+            r = stage_link(stage, rel, p);
+        }
+        g_free(rel);
+        g_free(p);
+    }
+    if (r == 0) {
+        char *info = g_build_filename(from, "GUEST-INFO", NULL);
+        const char *want = rn_json_string(gi, "info_sha256");
+        r = want ? rn_check_sha(info, want, "cannot pack the guest image", "the manifest") : 0;
+        if (r == 0) {
+            r = stage_link(stage, "guest/GUEST-INFO", info);
+        }
+        g_free(info);
+    }
+    g_free(by_key);
+    g_free(cache);
+    return r;
+}
+
+/* Where an input of the manifest sits in a package: inputs/ and its path
+ * relative to the scenario's base folder; NULL (after one line) when it is
+ * outside that folder. */
+static char *input_rel(const char *path, JsonObject *root)
+{
+    const char *base = rn_json_string(rn_json_object(root, "scenario"), "base_dir");
+    char *base_abs = base ? g_canonicalize_filename(base, NULL) : NULL;
+    char *abs = g_canonicalize_filename(path, base_abs);
+    size_t n = base_abs ? strlen(base_abs) : 0;
+    char *rel = NULL;
+    if (base_abs == NULL || strncmp(abs, base_abs, n) != 0 || abs[n] != '/') {
+        fprintf(stderr, "qns: %s is outside the scenario's folder %s, so it is not packed\n", path,
+                base_abs ? base_abs : "(none)");
+    } else {
+        rel = g_build_filename("inputs", abs + n + 1, NULL);
+    }
+    g_free(abs);
+    g_free(base_abs);
+    return rel;
+}
+
+/* Own kernels, initrds and disks below the base folder, at their relative
+ * path under inputs/. */
+static int stage_inputs(const char *stage, JsonObject *root, int *count)
+{
+    JsonObject *in = rn_json_object(root, "inputs");
+    GList *members = in ? json_object_get_members(in) : NULL;
+    int r = 0;
+    for (GList *l = members; l && r == 0; l = l->next) {
+        const char *path = l->data;
+        char *rel = input_rel(path, root);
+        r = rel ? rn_check_sha(path, rn_json_string(in, path), "cannot pack an input",
+                               "the manifest")
+                : -1;
+        if (r == 0) {
+            r = stage_link(stage, rel, path);
+            (*count)++;
+        }
+        g_free(rel);
+    }
+    g_list_free(members);
+    return r;
+}
+
+/* The firmware files QEMU loads for the guests' machine (BIOS, option ROMs of
+ * both NIC models, vapic), from its own load_file trace, and the kernel
+ * loaders (pvh.bin for a vmlinux, linuxboot_dma.bin for a bzImage) from its
+ * data folders. Name -> location. */
+static GHashTable *qemu_firmware(const char *qemu)
+{
+    const char *argv[] = {"sh",
+                          "-c",
+                          "echo quit | exec \"$@\"",
+                          "sh",
+                          qemu,
+                          "-machine",
+                          "pc",
+                          "-cpu",
+                          "qemu64",
+                          "-accel",
+                          "tcg",
+                          "-nodefaults",
+                          "-no-user-config",
+                          "-display",
+                          "none",
+                          "-device",
+                          "virtio-net-pci",
+                          "-device",
+                          "e1000",
+                          "-S",
+                          "-monitor",
+                          "stdio",
+                          "-trace",
+                          "load_file",
+                          NULL};
+    const char *dirs_argv[] = {qemu, "-L", "help", NULL};
+    char *out = NULL, *err = NULL, *dirs = NULL;
+    int ws = 0;
+    GHashTable *fw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &ws,
+                      NULL) ||
+        !g_spawn_check_wait_status(ws, NULL) ||
+        !g_spawn_sync(NULL, (char **)dirs_argv, NULL, 0, NULL, NULL, &dirs, NULL, &ws, NULL) ||
+        !g_spawn_check_wait_status(ws, NULL)) {
+        g_hash_table_destroy(fw);
+        fw = NULL;
+    }
+    gchar **lines = fw ? g_strsplit(err, "\n", -1) : NULL;
+    for (gchar **l = lines; l && *l; l++) {
+        char name[256], where[4096];
+        const char *at = strstr(*l, "load_file name ");
+        if (at && sscanf(at, "load_file name %255s location %4095s", name, where) == 2) {
+            g_hash_table_replace(fw, g_strdup(name), g_strdup(where));
+        }
+    }
+    g_strfreev(lines);
+    gchar **dl = fw ? g_strsplit(dirs, "\n", -1) : NULL;
+    const char *loaders[] = {"pvh.bin", "linuxboot_dma.bin", NULL};
+    for (int i = 0; dl && loaders[i]; i++) {
+        for (gchar **d = dl; *d && !g_hash_table_contains(fw, loaders[i]); d++) {
+            char *p = **d ? g_build_filename(*d, loaders[i], NULL) : NULL;
+            if (p && g_file_test(p, G_FILE_TEST_IS_REGULAR)) {
+                g_hash_table_replace(fw, g_strdup(loaders[i]), p);
+            } else {
+                g_free(p);
+            }
+        }
+    }
+    g_strfreev(dl);
+    if (fw && g_hash_table_size(fw) == 0) {
+        g_hash_table_destroy(fw);
+        fw = NULL;
+    }
+    g_free(out);
+    g_free(err);
+    g_free(dirs);
+    return fw;
+}
+
+static int stage_qemu(const char *stage, JsonObject *q, int *count)
+{
+    const char *qemu = rn_json_string(q, "path");
+    if (qemu == NULL ||
+        rn_check_sha(qemu, rn_json_string(q, "sha256"), "cannot pack QEMU", "the manifest") < 0) {
+        if (qemu == NULL) {
+            fprintf(stderr, "qns: the manifest names no QEMU binary\n");
+        }
+        return -1;
+    }
+    GHashTable *fw = qemu_firmware(qemu);
+    if (fw == NULL) {
+        fprintf(stderr, "qns: cannot find the firmware files %s loads (its -trace load_file)\n",
+                qemu);
+        return -1;
+    }
+    int r = stage_link(stage, "qemu/bin/qemu-system-x86_64", qemu);
+    char *bin = g_path_get_dirname(qemu), *root = g_path_get_dirname(bin);
+    char *info = g_build_filename(root, "BUILD-INFO", NULL);
+    if (r == 0 && g_file_test(info, G_FILE_TEST_IS_REGULAR)) {
+        r = stage_link(stage, "qemu/BUILD-INFO", info);
+        (*count)++;
+    }
+    /* The firmware is not in the manifest: its hashes go beside it, sorted. */
+    GString *sums = g_string_new(NULL);
+    GList *names = g_list_sort(g_hash_table_get_keys(fw), (GCompareFunc)strcmp);
+    for (GList *l = names; r == 0 && l; l = l->next) {
+        const char *where = g_hash_table_lookup(fw, l->data);
+        char *rel = g_build_filename("qemu", "share", "qemu", (const char *)l->data, NULL);
+        char *why = NULL, *sum = rn_file_sha256(where, &why);
+        if (sum == NULL) {
+            fprintf(stderr, "qns: cannot pack QEMU's firmware: %s\n", why);
+            r = -1;
+        } else {
+            g_string_append_printf(sums, "%s  share/qemu/%s\n", sum, (const char *)l->data);
+            r = stage_link(stage, rel, where);
+            (*count)++;
+        }
+        g_free(sum);
+        g_free(why);
+        g_free(rel);
+    }
+    g_list_free(names);
+    if (r == 0) {
+        r = stage_text(stage, "qemu/" QEMU_WRAPPER, qemu_wrapper_text, 0755);
+        *count += 2;
+    }
+    if (r == 0) {
+        r = stage_text(stage, "qemu/" QEMU_SUMS, sums->str, 0644);
+        (*count)++;
+    }
+    g_string_free(sums, TRUE);
+    g_free(info);
+    g_free(root);
+    g_free(bin);
+    g_hash_table_destroy(fw);
+    return r;
+}
+
+static char *readme_text(const char *leaf, JsonObject *root, int guest, int inputs, int qemu)
+{
+    JsonObject *scen = rn_json_object(root, "scenario");
+    const char *name = rn_json_string(scen, "name");
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s,
+                           "qns run of scenario %s, packed by qns pack (qns %s)\n\n"
+                           "  scenario.ini    the scenario file that was run\n"
+                           "  manifest.json   versions, seed, quantum, statistics and the\n"
+                           "                  SHA-256 of every output and input file\n",
+                           name ? name : leaf, QNS_VERSION);
+    if (guest) {
+        g_string_append(s, "  guest/          the default guest image the guests booted:\n"
+                           "                  GUEST-INFO, kernel, initramfs\n");
+    }
+    if (inputs) {
+        g_string_append(s, "  inputs/         the own kernels, initrds and disks of the\n"
+                           "                  scenario, at their paths relative to it\n");
+    }
+    if (qemu) {
+        g_string_append(s, "  qemu/           the patched qemu-system-x86_64, its BUILD-INFO\n"
+                           "                  and the firmware it loads (share/qemu/)\n");
+    }
+    g_string_append_printf(s,
+                           "  everything else the outputs: pcaps, guest consoles\n\n"
+                           "Re-run it and check that every output is byte-identical:\n\n"
+                           "  qns verify %s" PACK_SUFFIX "\n\n"
+                           "(or tar xf %s" PACK_SUFFIX " && qns verify %s). verify unpacks the\n"
+                           "archive beside it, checks every packed boot file against its\n"
+                           "SHA-256 in the manifest, names what differs between the manifest's\n"
+                           "environment and this one, runs %s/scenario.ini again from the\n"
+                           "packed files%s into %s/verify-TIMESTAMP/ and prints one line\n"
+                           "per output file: expected hash, re-run hash, match or MISMATCH;\n"
+                           "it exits 0 only when every file matches.\n\n"
+                           "Flows, RTTs and plots: qns report %s\n",
+                           leaf, leaf, leaf, leaf, qemu ? " (QEMU included)" : "", leaf, leaf);
+    return g_string_free(s, FALSE);
+}
+
+static char *human_size(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        return g_strdup("size unknown");
+    }
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB"};
+    double v = (double)st.st_size;
+    int u = 0;
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    return u ? g_strdup_printf("%.1f %s", v, units[u])
+             : g_strdup_printf("%lld bytes", (long long)st.st_size);
+}
+
+int rn_pack(const char *dir_arg, int with_qemu)
+{
+    char *dir = g_strdup(dir_arg);
+    while (strlen(dir) > 1 && g_str_has_suffix(dir, "/")) {
+        dir[strlen(dir) - 1] = '\0';
+    }
+    rn_manifest m;
+    if (rn_manifest_load(dir, &m) < 0) {
+        g_free(dir);
+        return RN_EXIT_USAGE;
+    }
+    char *parent = g_path_get_dirname(dir), *leaf = g_path_get_basename(dir);
+    char *stage_root = rn_temp_dir(parent, ".qns-pack-");
+    if (stage_root == NULL) {
+        g_free(parent);
+        g_free(leaf);
+        g_free(dir);
+        g_object_unref(m.parser);
+        return RN_EXIT_FAIL;
+    }
+    char *stage = g_build_filename(stage_root, leaf, NULL);
+    JsonObject *gi = rn_json_object(m.root, "guest_image");
+    JsonObject *q = rn_json_object(m.root, "qemu");
+    JsonObject *in = rn_json_object(m.root, "inputs");
+    int with_inputs = in && json_object_get_size(in) > 0;
+    if (with_qemu && q == NULL) {
+        printf("qns: no guest of %s runs QEMU; --with-qemu adds nothing\n", dir);
+        with_qemu = 0;
+    }
+    int n = 0, r = 0;
+    const char *own_files[] = {RN_MANIFEST, RN_SCENARIO_COPY, NULL};
+    for (int i = 0; r == 0 && own_files[i]; i++, n++) {
+        char *p = g_build_filename(dir, own_files[i], NULL);
+        r = stage_link(stage, own_files[i], p);
+        g_free(p);
+    }
+    GList *members = json_object_get_members(m.outputs);
+    for (GList *l = members; r == 0 && l; l = l->next, n++) {
+        char *p = g_build_filename(dir, (const char *)l->data, NULL);
+        r = rn_check_sha(p, rn_json_string(m.outputs, l->data), "cannot pack an output",
+                         "the manifest");
+        if (r == 0) {
+            r = stage_link(stage, l->data, p);
+        }
+        g_free(p);
+    }
+    g_list_free(members);
+    if (r == 0 && gi) {
+        r = stage_guest(stage, gi);
+        n += 3;
+    }
+    if (r == 0 && with_inputs) {
+        r = stage_inputs(stage, m.root, &n);
+    }
+    if (r == 0 && with_qemu) {
+        r = stage_qemu(stage, q, &n);
+    }
+    char *text = readme_text(leaf, m.root, gi != NULL, with_inputs, with_qemu);
+    if (r == 0) {
+        r = stage_text(stage, "README.txt", text, 0644);
+        n++;
+    }
+    char *archive = g_strdup_printf("%s" PACK_SUFFIX, dir);
+    char *partial = g_strdup_printf("%s.partial", archive);
+    const char *tar[] = {"tar",        "--sort=name",   "--owner=0", "--group=0", "--numeric-owner",
+                         "--mtime=@0", "--dereference", "--zstd",    "-cf",       partial,
+                         "-C",         stage_root,      leaf,        NULL};
+    if (r == 0) {
+        r = rn_spawn(tar, "tar");
+    }
+    if (r == 0 && rename(partial, archive) < 0) {
+        fprintf(stderr, "qns: cannot rename %s to %s: %s\n", partial, archive, g_strerror(errno));
+        r = -1;
+    }
+    if (r < 0) {
+        unlink(partial);
+    } else {
+        char *size = human_size(archive);
+        printf("qns: packed %d files of %s into %s (%s)%s%s\n", n, dir, archive, size,
+               gi ? ", with the guest image" : "", with_qemu ? " and QEMU" : "");
+        printf("qns: to check it elsewhere: qns verify %s" PACK_SUFFIX "\n", leaf);
+        g_free(size);
+    }
+    rn_remove_tree(stage_root);
+    g_free(partial);
+    g_free(archive);
+    g_free(text);
+    g_free(stage);
+    g_free(stage_root);
+    g_free(parent);
+    g_free(leaf);
+    g_free(dir);
+    g_object_unref(m.parser);
+    return r == 0 ? RN_EXIT_OK : RN_EXIT_FAIL;
+}
+
+/* ---- verifying a package ------------------------------------------------------- */
+
+int rn_same_contents(const char *a, const char *b)
+{
+    char *w1 = NULL, *w2 = NULL, *s1 = rn_file_sha256(a, &w1), *s2 = rn_file_sha256(b, &w2);
+    int same = s1 && s2 && strcmp(s1, s2) == 0;
+    g_free(s1);
+    g_free(s2);
+    g_free(w1);
+    g_free(w2);
+    return same;
+}
+
+char *rn_package_unpack(const char *package)
+{
+    char *parent = g_path_get_dirname(package);
+    char *tmp = rn_temp_dir(parent, ".qns-unpack-"), *folder = NULL;
+    if (tmp == NULL) {
+        g_free(parent);
+        return NULL;
+    }
+    const char *tar[] = {"tar", "-xf", package, "-C", tmp, NULL};
+    char *what = g_strdup_printf("unpacking %s", package);
+    GDir *d = rn_spawn(tar, what) == 0 ? g_dir_open(tmp, 0, NULL) : NULL;
+    const char *top = d ? g_dir_read_name(d) : NULL;
+    char *top_copy = top ? g_strdup(top) : NULL;
+    if (d && (top == NULL || g_dir_read_name(d) != NULL)) {
+        fprintf(stderr, "qns: %s is not a qns package (one folder at the top)\n", package);
+        g_clear_pointer(&top_copy, g_free);
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    if (top_copy) {
+        char *from = g_build_filename(tmp, top_copy, NULL);
+        char *from_m = g_build_filename(from, RN_MANIFEST, NULL);
+        char *to = g_build_filename(parent, top_copy, NULL);
+        char *to_m = g_build_filename(to, RN_MANIFEST, NULL);
+        if (!g_file_test(from_m, G_FILE_TEST_IS_REGULAR)) {
+            fprintf(stderr, "qns: %s is not a qns package (no %s/%s)\n", package, top_copy,
+                    RN_MANIFEST);
+        } else if (g_file_test(to, G_FILE_TEST_EXISTS)) {
+            if (rn_same_contents(from_m, to_m)) {
+                printf("verify: %s/ holds this package already (same manifest); verifying it\n",
+                       to);
+                folder = g_strdup(to);
+            } else {
+                fprintf(stderr,
+                        "qns: %s unpacks into %s/, which holds another run; move one of them\n",
+                        package, to);
+            }
+        } else if (rename(from, to) < 0) {
+            fprintf(stderr, "qns: cannot rename %s to %s: %s\n", from, to, g_strerror(errno));
+        } else {
+            printf("verify: unpacked %s into %s/\n", package, to);
+            folder = g_strdup(to);
+        }
+        g_free(to_m);
+        g_free(to);
+        g_free(from_m);
+        g_free(from);
+    }
+    rn_remove_tree(tmp);
+    g_free(top_copy);
+    g_free(what);
+    g_free(tmp);
+    g_free(parent);
+    return folder;
+}
+
+/* Sets variable to the absolute path of dir/rel. */
+static void point_env(const char *variable, const char *dir, const char *rel)
+{
+    char *p = g_build_filename(dir, rel, NULL), *abs = g_canonicalize_filename(p, NULL);
+    g_setenv(variable, abs, TRUE);
+    g_free(abs);
+    g_free(p);
+}
+
+/* Every firmware file of DIR/qemu/SHA256SUMS against its line there. */
+static int check_firmware(const char *dir, const char *doing)
+{
+    char *qemu = g_build_filename(dir, "qemu", NULL);
+    char *sums = g_build_filename(qemu, QEMU_SUMS, NULL);
+    gchar *text = NULL;
+    int r = 0;
+    if (!g_file_get_contents(sums, &text, NULL, NULL)) {
+        fprintf(stderr, "qns: %s: %s is missing\n", doing, sums);
+        r = -1;
+    }
+    gchar **lines = text ? g_strsplit(text, "\n", -1) : NULL;
+    for (gchar **l = lines; r == 0 && l && *l; l++) {
+        char *gap = strstr(*l, "  ");
+        if (**l == '\0') {
+            continue;
+        }
+        if (gap == NULL || strstr(gap + 2, "..") || g_path_is_absolute(gap + 2)) {
+            fprintf(stderr, "qns: %s: bad line in %s: '%s'\n", doing, sums, *l);
+            r = -1;
+            break;
+        }
+        *gap = '\0';
+        char *p = g_build_filename(qemu, gap + 2, NULL);
+        r = rn_check_sha(p, *l, doing, "qemu/" QEMU_SUMS);
+        g_free(p);
+    }
+    g_strfreev(lines);
+    g_free(text);
+    g_free(sums);
+    g_free(qemu);
+    return r;
+}
+
+int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir)
+{
+    static const char doing[] = "refusing to run";
+    JsonObject *gi = rn_json_object(root, "guest_image"), *q = rn_json_object(root, "qemu");
+    JsonObject *in = rn_json_object(root, "inputs");
+    char *guest = g_build_filename(dir, "guest", NULL);
+    char *inputs = g_build_filename(dir, "inputs", NULL);
+    char *wrapper = g_build_filename(dir, "qemu", QEMU_WRAPPER, NULL);
+    int r = 0, packed_guest = gi && g_file_test(guest, G_FILE_TEST_IS_DIR);
+    int packed_inputs = in && g_file_test(inputs, G_FILE_TEST_IS_DIR);
+    int packed_qemu = q && g_file_test(wrapper, G_FILE_TEST_IS_REGULAR);
+    *base_dir = NULL;
+    if (packed_guest && rn_json_string(gi, "info_sha256")) {
+        char *info = g_build_filename(guest, "GUEST-INFO", NULL);
+        r = rn_check_sha(info, rn_json_string(gi, "info_sha256"), doing, "the manifest");
+        g_free(info);
+    }
+    const char *files[][2] = {{"kernel", "kernel_sha256"}, {"initrd", "initrd_sha256"}};
+    for (size_t i = 0; packed_guest && r == 0 && i < G_N_ELEMENTS(files); i++) {
+        const char *name = rn_json_string(gi, files[i][0]);
+        char *p = g_build_filename(guest, name ? name : "-", NULL);
+        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), doing, "the manifest");
+        g_free(p);
+    }
+    GList *members = packed_inputs ? json_object_get_members(in) : NULL;
+    for (GList *l = members; r == 0 && l; l = l->next) {
+        char *rel = input_rel(l->data, root);
+        char *p = rel ? g_build_filename(dir, rel, NULL) : NULL;
+        r = p ? rn_check_sha(p, rn_json_string(in, l->data), doing, "the manifest") : -1;
+        g_free(p);
+        g_free(rel);
+    }
+    g_list_free(members);
+    if (r == 0 && packed_qemu) {
+        char *bin = g_build_filename(dir, "qemu", "bin", "qemu-system-x86_64", NULL);
+        r = rn_check_sha(bin, rn_json_string(q, "sha256"), doing, "the manifest");
+        g_free(bin);
+    }
+    if (r == 0 && packed_qemu) {
+        r = check_firmware(dir, doing);
+    }
+    if (r == 0) {
+        if (packed_guest) {
+            point_env("QNS_GUEST_DIR", dir, "guest");
+        }
+        if (packed_qemu) {
+            point_env("QNS_QEMU", dir, "qemu/" QEMU_WRAPPER);
+        }
+        if (packed_inputs) {
+            *base_dir = g_canonicalize_filename(inputs, NULL);
+        }
+        if (packed_guest || packed_qemu || packed_inputs) {
+            printf("verify: running from the packed%s%s%s\n", packed_guest ? " guest image" : "",
+                   packed_inputs ? (packed_guest ? ", inputs" : " inputs") : "",
+                   packed_qemu ? (packed_guest || packed_inputs ? ", QEMU" : " QEMU") : "");
+        }
+    }
+    g_free(wrapper);
+    g_free(inputs);
+    g_free(guest);
+    return r;
+}

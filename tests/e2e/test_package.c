@@ -1,0 +1,167 @@
+/* A package carries everything its run booted from: two default guests and
+ * one ping at a 1 ms quantum run through `qns run`, are packed with
+ * `qns pack --with-qemu`, and the package alone, moved to a fresh folder
+ * with an empty qns cache and QNS_QEMU / QNS_GUEST_DIR pointing at nothing,
+ * verifies: every output byte-identical, run from the packed guest image
+ * and the packed QEMU (the re-run's manifest says so), no process left; a
+ * changed packed firmware file or GUEST-INFO is refused before anything runs. */
+#define _GNU_SOURCE
+#include "runner.h"
+#include "test_support.h"
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#ifndef QNS_BIN
+#error "QNS_BIN must name the qns runner"
+#endif
+
+static const char ping_ini[] = "[scenario]\nname = ping1\nduration = 30s\nquantum = 1ms\n"
+                               "seed = 1\n\n"
+                               "[guest h1]\ncommand = ping -c 1 10.0.0.2\nends_run = true\n"
+                               "nic0.ip = 10.0.0.1/24\n\n"
+                               "[guest h2]\nnic0.ip = 10.0.0.2/24\n\n"
+                               "[link lan]\ntype = csma\ncapture = true\nmembers = h1, h2\n";
+
+/* Runs `qns ARGS...` in cwd with envp (NULL: ours); exit status, stdout in *out. */
+static int qns(const char *cwd, char **envp, char **out, const char *const *args)
+{
+    const char *argv[12] = {QNS_BIN};
+    for (int i = 0; args[i] && i < 10; i++) {
+        argv[i + 1] = args[i];
+    }
+    gchar *o = NULL, *e = NULL;
+    int ws;
+    GError *ge = NULL;
+    if (!g_spawn_sync(cwd, (char **)argv, envp, 0, NULL, NULL, &o, &e, &ws, &ge)) {
+        fail_msg("cannot run %s: %s", QNS_BIN, ge->message);
+    }
+    printf("qns %s %s:\n%s%s", args[0], args[1], o, e);
+    g_free(e);
+    *out = o;
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static char *rerun_member(const char *manifest, const char *object, const char *member)
+{
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, manifest, NULL));
+    JsonObject *o =
+        json_object_get_object_member(json_node_get_object(json_parser_get_root(p)), object);
+    char *v = g_strdup(json_object_get_string_member(o, member));
+    g_object_unref(p);
+    return v;
+}
+
+static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
+{
+    (void)state;
+    char *dir = g_strdup_printf("package-%d", getpid());
+    char *fresh = g_build_filename(dir, "fresh", NULL);
+    char *cache = g_build_filename(fresh, "empty-cache", NULL);
+    g_mkdir_with_parents(cache, 0755);
+    char *ini = g_build_filename(dir, "ping1.ini", NULL);
+    assert_true(g_file_set_contents(ini, ping_ini, -1, NULL));
+    char *out;
+    const char *run[] = {"run", "-q", "ping1.ini", "-o", "run", NULL};
+    assert_int_equal(qns(dir, NULL, &out, run), 0);
+    g_free(out);
+    const char *pack[] = {"pack", "--with-qemu", "run", NULL};
+    assert_int_equal(qns(dir, NULL, &out, pack), 0);
+    assert_true(g_str_has_prefix(out, "qns: packed 22 files of run into run.tar.zst ("));
+    assert_non_null(strstr(out, " MiB), with the guest image and QEMU\n"));
+    g_free(out);
+    char *from = g_build_filename(dir, "run.tar.zst", NULL);
+    char *to = g_build_filename(fresh, "run.tar.zst", NULL);
+    assert_int_equal(rename(from, to), 0);
+
+    char **envp = g_get_environ();
+    char *cache_abs = g_canonicalize_filename(cache, NULL);
+    envp = g_environ_setenv(envp, "QNS_CACHE_DIR", cache_abs, TRUE);
+    envp = g_environ_setenv(envp, "QNS_QEMU", "/nonexistent/qemu-system-x86_64", TRUE);
+    envp = g_environ_setenv(envp, "QNS_GUEST_DIR", "/nonexistent/guest", TRUE);
+    const char *verify[] = {"verify", "run.tar.zst", "-o", "rerun", NULL};
+    assert_int_equal(qns(fresh, envp, &out, verify), 0);
+    assert_true(g_str_has_prefix(out, "verify: unpacked run.tar.zst into ./run/\n"
+                                      "verify: running from the packed guest image, QEMU\n"));
+    assert_non_null(strstr(out, "verify: OK: all 6 files match (re-run in rerun/)"));
+    g_free(out);
+    assert_int_equal(ts_child_count(), 0);
+
+    /* The re-run booted the packed files: its manifest names them. */
+    char *manifest = g_build_filename(fresh, "rerun", "manifest.json", NULL);
+    char *qemu = rerun_member(manifest, "qemu", "path");
+    char *guest = rerun_member(manifest, "guest_image", "dir");
+    char *fresh_abs = g_canonicalize_filename(fresh, NULL);
+    char *want_qemu = g_build_filename(fresh_abs, "run", "qemu", "run-qemu", NULL);
+    char *want_guest = g_build_filename(fresh_abs, "run", "guest", NULL);
+    assert_string_equal(qemu, want_qemu);
+    assert_string_equal(guest, want_guest);
+    g_free(want_guest);
+    g_free(want_qemu);
+
+    /* A changed packed firmware file or GUEST-INFO: refused before anything runs. */
+    const char *again[] = {"verify", "run", NULL};
+    const char *tampered[][2] = {{"run/qemu/share/qemu/bios-256k.bin", "qemu/SHA256SUMS"},
+                                 {"run/guest/GUEST-INFO", "the manifest"}};
+    for (size_t i = 0; i < G_N_ELEMENTS(tampered); i++) {
+        char *p = g_build_filename(fresh, tampered[i][0], NULL);
+        gchar *data;
+        gsize len;
+        assert_true(g_file_get_contents(p, &data, &len, NULL));
+        data[len - 1] ^= 1;
+        assert_true(g_file_set_contents(p, data, (gssize)len, NULL));
+        char *why = NULL, *sum = rn_file_sha256(p, &why);
+        char *prefix = g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, %s says ",
+                                       tampered[i][0], sum, tampered[i][1]);
+        gchar *o = NULL, *e = NULL;
+        int ws;
+        const char *argv[] = {QNS_BIN, again[0], again[1], NULL};
+        assert_true(g_spawn_sync(fresh, (char **)argv, envp, 0, NULL, NULL, &o, &e, &ws, NULL));
+        assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 1);
+        if (!g_str_has_prefix(e, prefix)) {
+            fail_msg("want %s...\ngot %s", prefix, e);
+        }
+        assert_null(strstr(o, "running"));
+        data[len - 1] ^= 1; /* restored for the next one */
+        assert_true(g_file_set_contents(p, data, (gssize)len, NULL));
+        g_free(o);
+        g_free(e);
+        g_free(prefix);
+        g_free(sum);
+        g_free(why);
+        g_free(data);
+        g_free(p);
+    }
+    g_free(fresh_abs);
+    g_free(guest);
+    g_free(qemu);
+    g_free(manifest);
+    g_strfreev(envp);
+    g_free(cache_abs);
+    g_free(to);
+    g_free(from);
+    g_free(ini);
+    g_free(cache);
+    g_free(fresh);
+    g_free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(package_verifies_from_its_own_guest_and_qemu_only),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
