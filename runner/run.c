@@ -19,17 +19,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What the SIGINT/SIGTERM handler needs: the signal, and the run to stop. */
 static volatile sig_atomic_t stop_signal;
+static qns_sim *volatile stop_sim;
 
 static void on_stop_signal(int sig)
 {
     stop_signal = sig;
+    qns_sim_request_stop(stop_sim);
 }
+
+/* A round that waits this long for a guest is news in the progress line. */
+#define RN_WAIT_NEWS_S 1.0
 
 typedef struct progress_ctx {
     int tty;
     double last_print_s;
     int printed;
+    int wait_shown; /* the current long wait has been printed once */
 } progress_ctx;
 
 static void print_progress(const qns_progress *p, int tty)
@@ -38,14 +45,19 @@ static void print_progress(const qns_progress *p, int tty)
     double speed = p->wall_s > 0 ? virt / p->wall_s : 0;
     double rps = p->wall_s > 0 ? (double)p->rounds / p->wall_s : 0;
     double pct = p->duration_ns ? 100.0 * (double)p->virtual_ns / (double)p->duration_ns : 0;
+    char wait[96] = "";
+    if (p->waiting_guest && p->waiting_s >= RN_WAIT_NEWS_S) {
+        snprintf(wait, sizeof(wait), "%swaiting for guest %s for %.1f s", tty ? "  " : ", ",
+                 p->waiting_guest, p->waiting_s);
+    }
     if (tty) {
         printf("\r  virtual %.6f / %.3f s (%3.0f%%)  wall %.1f s  speed %.3fx  %.0f rounds/s  "
-               "%" PRIu64 " frames\033[K",
-               virt, dur, pct, p->wall_s, speed, rps, p->frames);
+               "%" PRIu64 " frames%s\033[K",
+               virt, dur, pct, p->wall_s, speed, rps, p->frames, wait);
     } else {
         printf("progress: virtual %.6f / %.3f s (%.0f%%), wall %.1f s, speed %.3fx, %.0f "
-               "rounds/s, %" PRIu64 " frames\n",
-               virt, dur, pct, p->wall_s, speed, rps, p->frames);
+               "rounds/s, %" PRIu64 " frames%s\n",
+               virt, dur, pct, p->wall_s, speed, rps, p->frames, wait);
     }
     fflush(stdout);
 }
@@ -54,7 +66,11 @@ static int on_progress(void *ctx, const qns_progress *p)
 {
     progress_ctx *pc = ctx;
     double every = pc->tty ? 0.2 : 5.0;
-    if (pc->tty >= 0 && p->wall_s - pc->last_print_s >= every) {
+    /* A long wait is shown when it becomes long, then at the usual pace. */
+    int long_wait = p->waiting_guest && p->waiting_s >= RN_WAIT_NEWS_S;
+    int news = long_wait && !pc->wait_shown;
+    pc->wait_shown = long_wait && (pc->wait_shown || news);
+    if (pc->tty >= 0 && (news || p->wall_s - pc->last_print_s >= every)) {
         pc->last_print_s = p->wall_s;
         pc->printed = 1;
         print_progress(p, pc->tty);
@@ -232,6 +248,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     json_builder_set_member_name(b, "pin");
     json_builder_add_boolean_value(b, rn_scenario_pin(sc) != 0);
     add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
+    add_u64(b, "watchdog_ms", rn_scenario_watchdog_effective_ms(sc));
     add_str(b, "status", rr->status);
     add_str(b, "error", rr->error);
     add_u64(b, "end_ns", rr->end_ns);
@@ -271,6 +288,13 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         json_builder_add_boolean_value(b, st->ended);
         json_builder_set_member_name(b, "exit_status");
         json_builder_add_int_value(b, st->exit_status);
+        json_builder_set_member_name(b, "command_status");
+        if (st->command_status >= 0) {
+            json_builder_add_int_value(b, st->command_status);
+        } else {
+            json_builder_add_null_value(b);
+        }
+        add_str(b, "error", st->error[0] ? st->error : NULL);
         char *cb = g_path_get_basename(st->console_path);
         add_str(b, "console", cb);
         g_free(cb);
@@ -337,7 +361,8 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                           .seed = rn_scenario_seed(sc),
                           .out_dir = dir,
                           .spin_us = rn_scenario_spin_us(sc),
-                          .pin = rn_scenario_pin(sc)};
+                          .pin = rn_scenario_pin(sc),
+                          .watchdog_ms = rn_scenario_watchdog_ms(sc)};
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
         fputs(errors->str, stderr);
@@ -359,6 +384,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                      old_term;
     sigemptyset(&sa.sa_mask);
     stop_signal = 0;
+    stop_sim = sim;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
@@ -379,10 +405,11 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     for (int i = 0; i < rr.guest_count; i++) {
         qns_sim_guest_stats(sim, i, &rr.guests[i]);
     }
-    qns_sim_free(sim); /* closes the captures and ends every guest process */
     int sig = stop_signal;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    stop_sim = NULL;
+    qns_sim_free(sim); /* closes the captures and ends every guest process */
 
     int status = RN_EXIT_OK;
     if (r < 0) {
@@ -403,9 +430,8 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in, clock %.6f s%s\n", name,
                st->frames_from_guest, st->frames_to_guest, (double)st->clock_us / 1e6,
                st->done ? ", powered off" : "");
-        if (scenario_print_command_output(name, st->console_path) > 0 && status == RN_EXIT_OK) {
-            status = RN_EXIT_FAIL;
-        }
+        /* Its exit status is judged by the C API: a failure is in r and err. */
+        scenario_print_command_output(name, st->console_path);
     }
     if (write_manifest(dir, sc, src_abs, &rr) < 0 && status == RN_EXIT_OK) {
         status = RN_EXIT_FAIL;

@@ -94,6 +94,7 @@ struct rn_scenario {
     char *name;
     uint64_t duration_ns;
     uint32_t quantum_us, seed, spin_us;
+    uint32_t watchdog_ms; /* as qns_sim_config takes it */
     int pin;
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
@@ -294,6 +295,25 @@ static void unknown_key(rn_scenario *sc, const rn_section *s, const rn_key *k, c
     err(sc, k->line, "unknown key '%s' in [%s]; expected one of: %s", k->key, s->group, known);
 }
 
+/* "10s", "500ms": a wall-clock bound of whole milliseconds; "0" or "off": none. */
+static void parse_watchdog(rn_scenario *sc, const rn_key *k, const char *v)
+{
+    uint64_t ns;
+    char *why = NULL;
+    if (strcmp(v, "0") == 0 || g_ascii_strcasecmp(v, "off") == 0) {
+        sc->watchdog_ms = QNS_WATCHDOG_NONE;
+    } else if (rn_parse_duration_ns(v, &ns, &why) == 0 && ns > 0 && ns % 1000000 == 0 &&
+               ns / 1000000 <= INT32_MAX) {
+        sc->watchdog_ms = (uint32_t)(ns / 1000000);
+    } else {
+        err(sc, k->line,
+            "watchdog: '%s' is not a wall-clock time of whole milliseconds (e.g. 10s, 500ms), "
+            "or 0 or off for none",
+            v);
+    }
+    g_free(why);
+}
+
 static void parse_scenario(rn_scenario *sc, const rn_section *s)
 {
     int pin_line = s->line;
@@ -333,6 +353,8 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             } else {
                 sc->spin_us = (uint32_t)(n / 1000);
             }
+        } else if (strcmp(k->key, "watchdog") == 0) {
+            parse_watchdog(sc, k, v);
         } else if (strcmp(k->key, "pin") == 0) {
             if (rn_parse_bool(v, &sc->pin, &why) < 0) {
                 err_why(sc, k, why);
@@ -345,7 +367,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 sc->seed = (uint32_t)n;
             }
         } else {
-            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin");
+            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin, watchdog");
         }
     }
     if (sc->pin && sc->spin_us) {
@@ -1122,6 +1144,18 @@ uint32_t rn_scenario_quantum_us(const rn_scenario *sc)
 int rn_scenario_pin(const rn_scenario *sc)
 {
     return sc->pin;
+}
+
+uint32_t rn_scenario_watchdog_ms(const rn_scenario *sc)
+{
+    return sc->watchdog_ms;
+}
+
+uint32_t rn_scenario_watchdog_effective_ms(const rn_scenario *sc)
+{
+    return sc->watchdog_ms == 0                   ? QNS_WATCHDOG_DEFAULT_MS
+           : sc->watchdog_ms == QNS_WATCHDOG_NONE ? 0
+                                                  : sc->watchdog_ms;
 }
 
 uint32_t rn_scenario_spin_us(const rn_scenario *sc)
