@@ -3,7 +3,11 @@
  * command's output and exit status come back, two runs print byte-identical
  * consoles (virtual-time uptimes included), the power-off instant is the
  * same under any quantum, under load and spinning, and a bad parameter is reported
- * and ends in a clean power-off. */
+ * and ends in a clean power-off. Failures are failures: a set-up error, a
+ * kernel panic, a command's exit status, a command cut off by the duration
+ * and a guest that did not boot each fail the run with the guest's name, the
+ * reason and its last console lines; the longest kernel command line the API
+ * takes boots, one byte more is refused. */
 #define _GNU_SOURCE
 #include "qns.h"
 #include "test_support.h"
