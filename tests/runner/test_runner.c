@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -938,6 +939,93 @@ static void sigterm_ends_a_hung_run_at_once_with_143(void **state)
     stop_a_hung_run_with(SIGTERM, 143, "hung-term");
 }
 
+/* ---- the same through the C API, in a child (one simulation per process) ---- */
+
+static qns_sim *alarm_sim;
+
+static void stop_on_alarm(int sig)
+{
+    (void)sig;
+    qns_sim_request_stop(alarm_sim);
+}
+
+typedef struct seen_wait {
+    char guest[32];
+    double waited_s;
+    int calls;
+} seen_wait;
+
+static int note_wait(void *ctx, const qns_progress *p)
+{
+    seen_wait *w = ctx;
+    if (p->waiting_guest) {
+        snprintf(w->guest, sizeof(w->guest), "%s", p->waiting_guest);
+        w->waited_s = p->waiting_s;
+        w->calls++;
+    }
+    return 0;
+}
+
+/* Guest b hangs; a SIGALRM handler asks the run to stop 300 ms later. */
+static int run_stopped_by_alarm(const char *ini, const char *out)
+{
+    GString *errors = g_string_new(NULL);
+    rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
+    g_mkdir_with_parents(out, 0755);
+    qns_sim_config cfg = {.out_dir = out};
+    qns_sim *sim = sc ? rn_scenario_build(sc, &cfg, errors) : NULL;
+    if (sim == NULL) {
+        fprintf(stderr, "%s", errors->str);
+        return 10;
+    }
+    seen_wait w = {0};
+    qns_sim_set_progress(sim, note_wait, &w, 50);
+    alarm_sim = sim;
+    struct sigaction sa = {.sa_handler = stop_on_alarm};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval t = {.it_value = {.tv_usec = 300000}};
+    setitimer(ITIMER_REAL, &t, NULL);
+    char err[QNS_ERRBUF_SIZE];
+    long long t0 = ts_now_ms();
+    int r = qns_sim_run(sim, 100000000000ull, err);
+    long long took = ts_now_ms() - t0;
+    qns_sim_free(sim);
+    rn_scenario_free(sc);
+    g_string_free(errors, TRUE);
+    fprintf(stderr, "run %d after %lld ms; %d wait reports, last: guest %s for %.3f s\n", r, took,
+            w.calls, w.guest, w.waited_s);
+    /* 1: stopped; well within 100 ms of the alarm; waits of b were reported */
+    return r == 1 && took >= 300 && took < 400 && w.calls >= 2 && strcmp(w.guest, "b") == 0 &&
+                   w.waited_s >= 0.1
+               ? 0
+               : 11;
+}
+
+static void request_stop_from_a_signal_handler_ends_a_hung_run(void **state)
+{
+    (void)state;
+    char *dir = make_dir("api-stop");
+    char *text = g_strdup_printf("[scenario]\nduration = 100s\n[guest a]\nprogram = %s\n"
+                                 "[guest b]\nprogram = %s hang:3\n",
+                                 QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *ini = write_file(dir, "stop.ini", text);
+    char *out = g_build_filename(dir, "run", NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        _exit(run_stopped_by_alarm(ini, out));
+    }
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    assert_int_equal(ts_child_count(), 0);
+    g_free(out);
+    g_free(ini);
+    g_free(text);
+    g_free(dir);
+}
+
 /* watchdog = 1s in the file: a hang fails the run after a second, named. */
 static void scenario_watchdog_fails_a_hang_after_its_time(void **state)
 {
@@ -1095,6 +1183,7 @@ int main(void)
         cmocka_unit_test(sigint_ends_a_hung_run_at_once_with_130),
         cmocka_unit_test(sigterm_ends_a_hung_run_at_once_with_143),
         cmocka_unit_test(scenario_watchdog_fails_a_hang_after_its_time),
+        cmocka_unit_test(request_stop_from_a_signal_handler_ends_a_hung_run),
         cmocka_unit_test(guest_outcome_decides_exit_status_message_and_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
