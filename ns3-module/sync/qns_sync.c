@@ -944,8 +944,35 @@ int qns_sync_stopped(const qns_sync *s)
     return s->stopped;
 }
 
+/*
+ * On a stop request: a guest in the middle of a grant does not see EOF until
+ * the grant ends, so it gets SIGTERM now, and SIGKILL once the grace is over
+ * (marked hung). One whose reply is already in its pipe waits for a grant
+ * and exits by itself on EOF. Done before the pipes close where it can be,
+ * so a guest never gets SIGTERM while it exits on EOF.
+ */
+static void stop_guests_mid_grant(qns_sync *s)
+{
+    char errbuf[QNS_ERRBUF_SIZE];
+    for (int i = 0; i < s->count; i++) {
+        sync_guest *g = &s->guests[i];
+        int fd = qns_guest_reply_fd(g->proc);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int replied = g->replied || (fd >= 0 && poll(&p, 1, 0) > 0);
+        g->hung = s->in_round && g->granted && g->grant_written && !replied &&
+                  qns_guest_wait(g->proc, 0, errbuf) == 0;
+        if (g->hung && kill(qns_guest_pid(g->proc), SIGTERM) < 0) {
+            /* ESRCH: it has just ended; it is reaped below */
+        }
+    }
+}
+
 void qns_sync_shutdown(qns_sync *s)
 {
+    int stopping = stop_requested(s);
+    if (stopping) {
+        stop_guests_mid_grant(s);
+    }
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
         for (int k = 0; k < qns_guest_nic_count(g->proc); k++) {
@@ -957,25 +984,29 @@ void qns_sync_shutdown(qns_sync *s)
     for (int i = 0; i < s->count; i++) {
         qns_guest_close(s->guests[i].proc);
     }
+    /* A guest the watchdog gave up on is not waited for. */
     for (int i = 0; i < s->count; i++) {
-        if (s->guests[i].hung) {
+        if (s->guests[i].hung && !stopping) {
             qns_guest_shutdown(s->guests[i].proc, 0); /* kills and reaps */
         }
     }
     char errbuf[QNS_ERRBUF_SIZE];
-    int64_t deadline = now_ms() + s->opts.shutdown_timeout_ms;
-    int terminated = 0;
+    int64_t now = now_ms();
+    int64_t deadline = now + s->opts.shutdown_timeout_ms;
+    int64_t grace_end = stopping ? now + QNS_SYNC_STOP_GRACE_MS : 0;
     for (;;) {
-        if (!terminated && stop_requested(s)) {
-            /* Stopping: no waiting out a guest that does not listen. */
+        if (!stopping && stop_requested(s)) {
+            stopping = 1;
+            stop_guests_mid_grant(s);
+            grace_end = now_ms() + QNS_SYNC_STOP_GRACE_MS;
+        }
+        if (grace_end && now_ms() >= grace_end) {
             for (int i = 0; i < s->count; i++) {
-                if (qns_guest_wait(s->guests[i].proc, 0, errbuf) == 0) {
-                    kill(qns_guest_pid(s->guests[i].proc), SIGTERM);
+                if (s->guests[i].hung) {
+                    qns_guest_shutdown(s->guests[i].proc, 0);
                 }
             }
-            terminated = 1;
-            int64_t grace = now_ms() + QNS_SYNC_STOP_GRACE_MS;
-            deadline = grace < deadline ? grace : deadline;
+            grace_end = 0;
         }
         int running = 0;
         for (int i = 0; i < s->count; i++) {

@@ -134,12 +134,17 @@ int qns_sync_failed(const qns_sync *s);
 /* Whether it failed because a stop was requested (stop_fd or wait_fn). */
 int qns_sync_stopped(const qns_sync *s);
 
+/* How long a guest stopped in the middle of a grant has to exit after SIGTERM. */
+#define QNS_SYNC_STOP_GRACE_MS 50
+
 /*
  * Closes every guest's pipes and sockets, waits for them to exit (up to the
- * shutdown timeout), then kills what is left. After a stop request it sends
- * SIGTERM and waits QNS_SYNC_STOP_GRACE_MS at most. Idempotent.
+ * shutdown timeout), then kills what is left. A guest the watchdog gave up
+ * on is killed at once. After a stop request a guest in the middle of a
+ * grant (which sees no EOF until the grant ends) gets SIGTERM, and SIGKILL
+ * QNS_SYNC_STOP_GRACE_MS later; a guest waiting for a grant exits on EOF.
+ * Idempotent.
  */
-#define QNS_SYNC_STOP_GRACE_MS 50
 void qns_sync_shutdown(qns_sync *s);
 
 /* Shuts down if needed and frees everything. */

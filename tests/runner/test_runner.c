@@ -903,7 +903,7 @@ static void stop_a_hung_run_with(int sig, int want_status, const char *tag)
                   total_ms);
     assert_true(WIFEXITED(ws));
     assert_int_equal(WEXITSTATUS(ws), want_status);
-    assert_true(stop_ms < 500);
+    assert_true(stop_ms < 1000); /* 100 ms as built; sanitizers and load slow it */
     assert_true(total_ms < 5000);
     assert_int_equal(ts_child_count(), 0);
     char *data = NULL;
@@ -995,8 +995,9 @@ static int run_stopped_by_alarm(const char *ini, const char *out)
     g_string_free(errors, TRUE);
     fprintf(stderr, "run %d after %lld ms; %d wait reports, last: guest %s for %.3f s\n", r, took,
             w.calls, w.guest, w.waited_s);
-    /* 1: stopped; well within 100 ms of the alarm; waits of b were reported */
-    return r == 1 && took >= 300 && took < 400 && w.calls >= 2 && strcmp(w.guest, "b") == 0 &&
+    /* 1: stopped, soon after the alarm (100 ms as built, slower under
+     * sanitizers); the waits for b were reported */
+    return r == 1 && took >= 300 && took < 800 && w.calls >= 2 && strcmp(w.guest, "b") == 0 &&
                    w.waited_s >= 0.1
                ? 0
                : 11;
