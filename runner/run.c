@@ -225,8 +225,35 @@ static void add_str(JsonBuilder *b, const char *name, const char *v)
     }
 }
 
+/* What the guests boot from (QEMU, the default guest image, own kernels,
+ * initrds and disks), hashed before the run: writing the manifest after it,
+ * an interrupted one too, then takes no time. */
+static JsonNode *boot_inputs(const rn_scenario *sc)
+{
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    if (rn_scenario_uses_qemu(sc)) {
+        add_qemu(b);
+    }
+    if (rn_scenario_uses_default_guest(sc)) {
+        add_guest_image(b);
+    }
+    json_builder_set_member_name(b, "inputs");
+    json_builder_begin_object(b);
+    GPtrArray *in = rn_scenario_input_files(sc);
+    for (guint i = 0; i < in->len; i++) {
+        add_sha(b, g_ptr_array_index(in, i), g_ptr_array_index(in, i));
+    }
+    g_ptr_array_free(in, TRUE);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+    JsonNode *n = json_builder_get_root(b);
+    g_object_unref(b);
+    return n;
+}
+
 static int write_manifest(const char *dir, const rn_scenario *sc, const char *source,
-                          const run_result *rr)
+                          JsonNode *inputs, const run_result *rr)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
@@ -256,20 +283,13 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     json_builder_add_double_value(b, rr->wall_s);
     add_u64(b, "rounds", rr->rounds);
     add_u64(b, "late_frames", rr->late_frames);
-    if (rn_scenario_uses_qemu(sc)) {
-        add_qemu(b);
+    JsonObject *in = json_node_get_object(inputs);
+    GList *names = json_object_get_members(in);
+    for (GList *l = names; l; l = l->next) {
+        json_builder_set_member_name(b, l->data);
+        json_builder_add_value(b, json_node_copy(json_object_get_member(in, l->data)));
     }
-    if (rn_scenario_uses_default_guest(sc)) {
-        add_guest_image(b);
-    }
-    json_builder_set_member_name(b, "inputs");
-    json_builder_begin_object(b);
-    GPtrArray *in = rn_scenario_input_files(sc);
-    for (guint i = 0; i < in->len; i++) {
-        add_sha(b, g_ptr_array_index(in, i), g_ptr_array_index(in, i));
-    }
-    g_ptr_array_free(in, TRUE);
-    json_builder_end_object(b);
+    g_list_free(names);
 
     json_builder_set_member_name(b, "guests");
     json_builder_begin_array(b);
@@ -371,6 +391,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         return RN_EXIT_USAGE;
     }
     g_string_free(errors, TRUE);
+    JsonNode *inputs = boot_inputs(sc);
 
     char *dur = rn_format_duration(rn_scenario_duration_ns(sc));
     printf("qns: running %s (%s, quantum %" PRIu32 " us, seed %" PRIu32 ") into %s/\n",
@@ -433,10 +454,11 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         /* Its exit status is judged by the C API: a failure is in r and err. */
         scenario_print_command_output(name, st->console_path);
     }
-    if (write_manifest(dir, sc, src_abs, &rr) < 0 && status == RN_EXIT_OK) {
+    if (write_manifest(dir, sc, src_abs, inputs, &rr) < 0 && status == RN_EXIT_OK) {
         status = RN_EXIT_FAIL;
     }
     printf("qns: outputs and manifest in %s/\n", dir);
+    json_node_unref(inputs);
     g_free(rr.guests);
     g_free(src_abs);
     return status;
