@@ -758,13 +758,16 @@ uint64_t qns_sim_late_frames(const qns_sim *sim)
 
 void qns_sim_request_stop(qns_sim *sim)
 {
-    /* Only write(2): async-signal-safe. The byte stays unread, so the pipe
-     * stays readable and every later wait wakes too; a full pipe (EAGAIN)
-     * is as readable as ever. */
+    /* Only write(2): async-signal-safe; errno is kept for the code the
+     * signal interrupted. The byte stays unread, so the pipe stays readable
+     * and every later wait wakes too; a full pipe (EAGAIN) is as readable as
+     * ever. */
+    int saved = errno;
     char byte = 1;
     if (sim != nullptr && write(sim->stopPipe[1], &byte, 1) < 0) {
-        return;
+        /* EAGAIN: a stop is already pending */
     }
+    errno = saved;
 }
 
 void qns_sim_free(qns_sim *sim)

@@ -245,10 +245,12 @@ static int stop_pipe_w = -1;
 static void write_stop_byte(int sig)
 {
     (void)sig;
+    int saved = errno;
     char b = 1;
     if (write(stop_pipe_w, &b, 1) < 0) {
-        return;
+        /* the pipe is full: a stop is pending anyway */
     }
+    errno = saved;
 }
 
 /* SIGALRM after ms, whose handler writes the stop byte. */
