@@ -20,17 +20,24 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What the SIGINT/SIGTERM handler needs: the signal, and the run to stop. */
 static volatile sig_atomic_t stop_signal;
+static qns_sim *volatile stop_sim;
 
 static void on_stop_signal(int sig)
 {
     stop_signal = sig;
+    qns_sim_request_stop(stop_sim);
 }
+
+/* A round that waits this long for a guest is news in the progress line. */
+#define RN_WAIT_NEWS_S 1.0
 
 typedef struct progress_ctx {
     int tty;
     double last_print_s;
     int printed;
+    int wait_shown; /* the current long wait has been printed once */
 } progress_ctx;
 
 static void print_progress(const qns_progress *p, int tty)
@@ -39,14 +46,19 @@ static void print_progress(const qns_progress *p, int tty)
     double speed = p->wall_s > 0 ? virt / p->wall_s : 0;
     double rps = p->wall_s > 0 ? (double)p->rounds / p->wall_s : 0;
     double pct = p->duration_ns ? 100.0 * (double)p->virtual_ns / (double)p->duration_ns : 0;
+    char wait[96] = "";
+    if (p->waiting_guest && p->waiting_s >= RN_WAIT_NEWS_S) {
+        snprintf(wait, sizeof(wait), "%swaiting for guest %s for %.1f s", tty ? "  " : ", ",
+                 p->waiting_guest, p->waiting_s);
+    }
     if (tty) {
         printf("\r  virtual %.6f / %.3f s (%3.0f%%)  wall %.1f s  speed %.3fx  %.0f rounds/s  "
-               "%" PRIu64 " frames\033[K",
-               virt, dur, pct, p->wall_s, speed, rps, p->frames);
+               "%" PRIu64 " frames%s\033[K",
+               virt, dur, pct, p->wall_s, speed, rps, p->frames, wait);
     } else {
         printf("progress: virtual %.6f / %.3f s (%.0f%%), wall %.1f s, speed %.3fx, %.0f "
-               "rounds/s, %" PRIu64 " frames\n",
-               virt, dur, pct, p->wall_s, speed, rps, p->frames);
+               "rounds/s, %" PRIu64 " frames%s\n",
+               virt, dur, pct, p->wall_s, speed, rps, p->frames, wait);
     }
     fflush(stdout);
 }
@@ -55,7 +67,11 @@ static int on_progress(void *ctx, const qns_progress *p)
 {
     progress_ctx *pc = ctx;
     double every = pc->tty ? 0.2 : 5.0;
-    if (pc->tty >= 0 && p->wall_s - pc->last_print_s >= every) {
+    /* A long wait is shown when it becomes long, then at the usual pace. */
+    int long_wait = p->waiting_guest && p->waiting_s >= RN_WAIT_NEWS_S;
+    int news = long_wait && !pc->wait_shown;
+    pc->wait_shown = long_wait && (pc->wait_shown || news);
+    if (pc->tty >= 0 && (news || p->wall_s - pc->last_print_s >= every)) {
         pc->last_print_s = p->wall_s;
         pc->printed = 1;
         print_progress(p, pc->tty);
@@ -147,8 +163,35 @@ static void add_str(JsonBuilder *b, const char *name, const char *v)
     }
 }
 
+/* What the guests boot from (QEMU, the default guest image, own kernels,
+ * initrds and disks), hashed before the run: writing the manifest after it,
+ * an interrupted one too, then takes no time. */
+static JsonNode *boot_inputs(const rn_scenario *sc)
+{
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    if (rn_scenario_uses_qemu(sc)) {
+        rn_env_add_qemu(b, rn_default_qemu());
+    }
+    if (rn_scenario_uses_default_guest(sc)) {
+        rn_env_add_guest_image(b, rn_scenario_guest_dir(sc));
+    }
+    json_builder_set_member_name(b, "inputs");
+    json_builder_begin_object(b);
+    GPtrArray *in = rn_scenario_input_files(sc);
+    for (guint i = 0; i < in->len; i++) {
+        rn_json_add_sha256(b, g_ptr_array_index(in, i), g_ptr_array_index(in, i));
+    }
+    g_ptr_array_free(in, TRUE);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+    JsonNode *n = json_builder_get_root(b);
+    g_object_unref(b);
+    return n;
+}
+
 static int write_manifest(const char *dir, const rn_scenario *sc, const char *source,
-                          const run_result *rr)
+                          JsonNode *inputs, const run_result *rr)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
@@ -169,6 +212,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     json_builder_set_member_name(b, "pin");
     json_builder_add_boolean_value(b, rn_scenario_pin(sc) != 0);
     add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
+    add_u64(b, "watchdog_ms", rn_scenario_watchdog_effective_ms(sc));
     add_str(b, "status", rr->status);
     add_str(b, "error", rr->error);
     add_u64(b, "end_ns", rr->end_ns);
@@ -176,20 +220,13 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     json_builder_add_double_value(b, rr->wall_s);
     add_u64(b, "rounds", rr->rounds);
     add_u64(b, "late_frames", rr->late_frames);
-    if (rn_scenario_uses_qemu(sc)) {
-        rn_env_add_qemu(b, rn_default_qemu());
+    JsonObject *in = json_node_get_object(inputs);
+    GList *names = json_object_get_members(in);
+    for (GList *l = names; l; l = l->next) {
+        json_builder_set_member_name(b, l->data);
+        json_builder_add_value(b, json_node_copy(json_object_get_member(in, l->data)));
     }
-    if (rn_scenario_uses_default_guest(sc)) {
-        rn_env_add_guest_image(b, rn_scenario_guest_dir(sc));
-    }
-    json_builder_set_member_name(b, "inputs");
-    json_builder_begin_object(b);
-    GPtrArray *in = rn_scenario_input_files(sc);
-    for (guint i = 0; i < in->len; i++) {
-        rn_json_add_sha256(b, g_ptr_array_index(in, i), g_ptr_array_index(in, i));
-    }
-    g_ptr_array_free(in, TRUE);
-    json_builder_end_object(b);
+    g_list_free(names);
 
     json_builder_set_member_name(b, "guests");
     json_builder_begin_array(b);
@@ -208,6 +245,13 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         json_builder_add_boolean_value(b, st->ended);
         json_builder_set_member_name(b, "exit_status");
         json_builder_add_int_value(b, st->exit_status);
+        json_builder_set_member_name(b, "command_status");
+        if (st->command_status >= 0) {
+            json_builder_add_int_value(b, st->command_status);
+        } else {
+            json_builder_add_null_value(b);
+        }
+        add_str(b, "error", st->error[0] ? st->error : NULL);
         char *cb = g_path_get_basename(st->console_path);
         add_str(b, "console", cb);
         g_free(cb);
@@ -273,7 +317,8 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                           .out_dir = dir,
                           .spin_us = rn_scenario_spin_us(sc),
                           .pin = rn_scenario_pin(sc),
-                          .guest_image = rn_scenario_guest_image(sc)};
+                          .guest_image = rn_scenario_guest_image(sc),
+                          .watchdog_ms = rn_scenario_watchdog_ms(sc)};
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
         fputs(errors->str, stderr);
@@ -282,6 +327,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         return RN_EXIT_USAGE;
     }
     g_string_free(errors, TRUE);
+    JsonNode *inputs = boot_inputs(sc);
 
     char *dur = rn_format_duration(rn_scenario_duration_ns(sc));
     printf("qns: running %s (%s, quantum %" PRIu32 " us, seed %" PRIu32 ") into %s/\n",
@@ -294,6 +340,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     stop_signal = 0;
+    stop_sim = sim;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
@@ -314,10 +361,11 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     for (int i = 0; i < rr.guest_count; i++) {
         qns_sim_guest_stats(sim, i, &rr.guests[i]);
     }
-    qns_sim_free(sim); /* closes the captures and ends every guest process */
     int sig = stop_signal;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    stop_sim = NULL;
+    qns_sim_free(sim); /* closes the captures and ends every guest process */
 
     int status = RN_EXIT_OK;
     if (r < 0) {
@@ -338,15 +386,15 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in, clock %.6f s%s\n", name,
                st->frames_from_guest, st->frames_to_guest, (double)st->clock_us / 1e6,
                st->done ? ", powered off" : "");
-        if (scenario_print_command_output(name, st->console_path) > 0 && status == RN_EXIT_OK) {
-            status = RN_EXIT_FAIL;
-        }
+        /* Its exit status is judged by the C API: a failure is in r and err. */
+        scenario_print_command_output(name, st->console_path);
     }
-    if (write_manifest(dir, sc, src_abs, &rr) < 0) {
+    if (write_manifest(dir, sc, src_abs, inputs, &rr) < 0) {
         status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
     } else {
         printf("qns: outputs and manifest in %s/\n", dir);
     }
+    json_node_unref(inputs);
     g_free(rr.guests);
     g_free(src_abs);
     return status;

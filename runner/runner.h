@@ -47,6 +47,10 @@ uint32_t rn_scenario_quantum_us(const rn_scenario *sc);
 /* -qqq spin= and the simulator's spin, in microseconds (0: off). */
 uint32_t rn_scenario_spin_us(const rn_scenario *sc);
 int rn_scenario_pin(const rn_scenario *sc);
+/* The watchdog as qns_sim_config takes it (0: the default, QNS_WATCHDOG_NONE:
+ * none), and the bound that applies, in ms (0: none). */
+uint32_t rn_scenario_watchdog_ms(const rn_scenario *sc);
+uint32_t rn_scenario_watchdog_effective_ms(const rn_scenario *sc);
 uint32_t rn_scenario_seed(const rn_scenario *sc);
 const char *rn_scenario_base_dir(const rn_scenario *sc);
 int rn_scenario_guest_count(const rn_scenario *sc);

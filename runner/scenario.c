@@ -100,6 +100,7 @@ struct rn_scenario {
     char *name;
     uint64_t duration_ns;
     uint32_t quantum_us, seed, spin_us;
+    uint32_t watchdog_ms; /* as qns_sim_config takes it */
     int pin;
     char *guest_image, *guest_image_dir; /* [scenario] guest_image = KEY, its folder */
     GPtrArray *guests, *nodes, *links;
@@ -320,6 +321,25 @@ static void unknown_key(rn_scenario *sc, const rn_section *s, const rn_key *k, c
         known);
 }
 
+/* "10s", "500ms": a wall-clock bound of whole milliseconds; "0" or "off": none. */
+static void parse_watchdog(rn_scenario *sc, const rn_key *k, const char *v)
+{
+    uint64_t ns;
+    char *why = NULL;
+    if (strcmp(v, "0") == 0 || g_ascii_strcasecmp(v, "off") == 0) {
+        sc->watchdog_ms = QNS_WATCHDOG_NONE;
+    } else if (rn_parse_duration_ns(v, &ns, &why) == 0 && ns > 0 && ns % 1000000 == 0 &&
+               ns / 1000000 <= INT32_MAX) {
+        sc->watchdog_ms = (uint32_t)(ns / 1000000);
+    } else {
+        err(sc, k->line,
+            "watchdog: '%s' is not a wall-clock time of whole milliseconds (e.g. 10s, 500ms), "
+            "or 0 or off for none",
+            v);
+    }
+    g_free(why);
+}
+
 static void parse_scenario(rn_scenario *sc, const rn_section *s)
 {
     int pin_line = s->line;
@@ -361,6 +381,8 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             } else {
                 sc->spin_us = (uint32_t)(n / 1000);
             }
+        } else if (strcmp(k->key, "watchdog") == 0) {
+            parse_watchdog(sc, k, v);
         } else if (strcmp(k->key, "pin") == 0) {
             if (rn_parse_bool(v, &sc->pin, &why) < 0) {
                 err_why(sc, k, why);
@@ -382,7 +404,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 g_ptr_array_add(sc->owned, sc->guest_image_dir);
             }
         } else {
-            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin, guest_image");
+            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin, watchdog, guest_image");
         }
     }
     if (sc->pin && sc->spin_us) {
@@ -1311,6 +1333,18 @@ uint32_t rn_scenario_quantum_us(const rn_scenario *sc)
 int rn_scenario_pin(const rn_scenario *sc)
 {
     return sc->pin;
+}
+
+uint32_t rn_scenario_watchdog_ms(const rn_scenario *sc)
+{
+    return sc->watchdog_ms;
+}
+
+uint32_t rn_scenario_watchdog_effective_ms(const rn_scenario *sc)
+{
+    return sc->watchdog_ms == 0                   ? QNS_WATCHDOG_DEFAULT_MS
+           : sc->watchdog_ms == QNS_WATCHDOG_NONE ? 0
+                                                  : sc->watchdog_ms;
 }
 
 uint32_t rn_scenario_spin_us(const rn_scenario *sc)

@@ -7,6 +7,7 @@
 
 #include "qns-bridge.h"
 #include "qns-guest-argv.h"
+#include "qns-guest-outcome.h"
 #include "qns-sync-scheduler.h"
 
 #include "ns3/applications-module.h"
@@ -19,11 +20,15 @@
 #include <glib.h>
 
 #include <cerrno>
+#include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using namespace ns3;
@@ -160,6 +165,8 @@ struct qns_sim {
     struct timespec start = {};
     std::vector<std::vector<Ptr<QnsBridge>>> *bridges = nullptr;
     QnsSyncScheduler *sched = nullptr;
+    /* qns_sim_request_stop writes to [1]; every wait of the run polls [0] */
+    int stopPipe[2] = {-1, -1};
 };
 
 /* ns-3's promiscuous pcap of each device, as the helpers' EnablePcap
@@ -214,7 +221,31 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
         SetErr(errbuf, err);
         return nullptr;
     }
+    if (config != nullptr && config->watchdog_ms != QNS_WATCHDOG_NONE &&
+        config->watchdog_ms > INT_MAX) {
+        SetErr(errbuf, "watchdog_ms " + std::to_string(config->watchdog_ms) + " is above " +
+                           std::to_string(INT_MAX) + " (QNS_WATCHDOG_NONE for no watchdog)");
+        return nullptr;
+    }
+    int stopPipe[2];
+    if (pipe2(stopPipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        SetErr(errbuf, std::string("cannot create the stop pipe: ") + std::strerror(errno));
+        return nullptr;
+    }
+    if (stopPipe[0] == 0) {
+        /* stdin was closed; descriptor 0 means "no stop descriptor" below */
+        int fd = fcntl(0, F_DUPFD_CLOEXEC, 3);
+        close(0);
+        if (fd < 0) {
+            close(stopPipe[1]);
+            SetErr(errbuf, std::string("cannot move the stop pipe: ") + std::strerror(errno));
+            return nullptr;
+        }
+        stopPipe[0] = fd;
+    }
     auto sim = new qns_sim();
+    sim->stopPipe[0] = stopPipe[0];
+    sim->stopPipe[1] = stopPipe[1];
     if (config != nullptr) {
         sim->cfg = *config;
     } else {
@@ -227,7 +258,9 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
         sim->cfg.seed = 1;
     }
     if (sim->cfg.watchdog_ms == 0) {
-        sim->cfg.watchdog_ms = 60000;
+        sim->cfg.watchdog_ms = QNS_WATCHDOG_DEFAULT_MS;
+    } else if (sim->cfg.watchdog_ms == QNS_WATCHDOG_NONE) {
+        sim->cfg.watchdog_ms = 0; /* the scheduler's "no bound" */
     }
     sim->outDir = sim->cfg.out_dir ? sim->cfg.out_dir : ".";
     sim->qemu = QnsDefaultQemu(sim->cfg.qemu);
@@ -509,10 +542,14 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
     return 0;
 }
 
-static int ReportProgress(void *ctx)
+static int ReportProgress(void *ctx, int waitingGuest, double waitedS)
 {
     auto sim = static_cast<qns_sim *>(ctx);
     qns_progress p = {};
+    if (waitingGuest >= 0 && waitingGuest < static_cast<int>(sim->guests.size())) {
+        p.waiting_guest = sim->guests[static_cast<size_t>(waitingGuest)].name.c_str();
+        p.waiting_s = waitedS;
+    }
     p.virtual_ns = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
     p.duration_ns = sim->durationNs;
     struct timespec now;
@@ -785,18 +822,19 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     sched->SetAttribute("WatchdogMs", UintegerValue(sim->cfg.watchdog_ms));
     sched->SetAttribute("SpinUs", UintegerValue(sim->cfg.spin_us));
     sched->SetAttribute("Pin", BooleanValue(sim->cfg.pin != 0));
+    sched->SetStopFd(sim->stopPipe[0]);
     std::vector<std::vector<Ptr<QnsBridge>>> bridges;
     std::string err;
+    sim->durationNs = duration_ns;
+    sim->bridges = &bridges;
+    sim->sched = PeekPointer(sched);
+    clock_gettime(CLOCK_MONOTONIC, &sim->start);
+    if (sim->progressFn != nullptr) {
+        sched->SetProgress(ReportProgress, sim, sim->progressMs);
+    }
     bool ok = Build(sim, sched, bridges, err);
     bool interrupted = false;
     if (ok) {
-        sim->durationNs = duration_ns;
-        sim->bridges = &bridges;
-        sim->sched = PeekPointer(sched);
-        clock_gettime(CLOCK_MONOTONIC, &sim->start);
-        if (sim->progressFn != nullptr) {
-            sched->SetProgress(ReportProgress, sim, sim->progressMs);
-        }
         sched->Start();
         Simulator::Stop(NanoSeconds(static_cast<int64_t>(duration_ns)));
         Simulator::Run();
@@ -809,18 +847,20 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         } else if (!ClosePcaps(sim, err)) {
             ok = false;
         } else if (sim->progressFn != nullptr && !interrupted) {
-            ReportProgress(sim);
+            ReportProgress(sim, -1, 0.0);
         }
-        sim->bridges = nullptr;
-        sim->sched = nullptr;
     } else {
         sched->Finish();
         ClosePcaps(sim, err);
     }
+    sim->bridges = nullptr;
+    sim->sched = nullptr;
     sim->endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
     sim->rounds = sched->GetRounds();
     sim->late = sched->GetLateFrames();
-    sim->stats.assign(sim->guests.size(), qns_guest_stats{});
+    qns_guest_stats none = {};
+    none.command_status = -1;
+    sim->stats.assign(sim->guests.size(), none);
     const qns_sync *sync = sched->GetSync();
     for (size_t i = 0; sync != nullptr && i < sim->guests.size() &&
                        static_cast<int>(i) < qns_sync_guest_count(sync);
@@ -841,6 +881,20 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         st.exit_status = qns_guest_exit_status(proc);
         std::snprintf(st.console_path, sizeof(st.console_path), "%s",
                       sim->guests[i].console.c_str());
+        QnsConsoleEvidence ev = QnsReadConsole(sim->guests[i].console);
+        st.command_status = ev.commandStatus;
+        /* A failed or stopped run has its own reason; what its guests had
+         * not done yet is no further news. */
+        if (ok && !interrupted) {
+            char tail[QNS_ERRBUF_SIZE / 2];
+            qns_guest_console_tail(proc, 3, tail, sizeof(tail));
+            std::string why = QnsGuestFailure(sim->guests[i], ev, st.done != 0, duration_ns, tail);
+            std::snprintf(st.error, sizeof(st.error), "%s", why.c_str());
+            if (!why.empty() && err.empty()) {
+                ok = false;
+                err = why;
+            }
+        }
     }
     sched->Dispose();
     Simulator::Destroy();
@@ -883,8 +937,27 @@ uint64_t qns_sim_late_frames(const qns_sim *sim)
     return sim->late;
 }
 
+void qns_sim_request_stop(qns_sim *sim)
+{
+    /* Only write(2): async-signal-safe; errno is kept for the code the
+     * signal interrupted. The byte stays unread, so the pipe stays readable
+     * and every later wait wakes too; a full pipe (EAGAIN) is as readable as
+     * ever. */
+    int saved = errno;
+    char byte = 1;
+    if (sim != nullptr && write(sim->stopPipe[1], &byte, 1) < 0) {
+        /* EAGAIN: a stop is already pending */
+    }
+    errno = saved;
+}
+
 void qns_sim_free(qns_sim *sim)
 {
+    if (sim == nullptr) {
+        return;
+    }
+    close(sim->stopPipe[0]);
+    close(sim->stopPipe[1]);
     delete sim;
 }
 

@@ -278,6 +278,8 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
         out.argv.push_back("-initrd");
         out.argv.push_back(cfg.initrd ? cfg.initrd : guestDir + "/" + gi.initrd);
     }
+    out.defaultInit = cfg.initrd == nullptr && !ownKernel;
+    out.runsCommand = out.defaultInit && cfg.command != nullptr && cfg.append == nullptr;
     std::string append;
     if (cfg.append) {
         append = cfg.append;
@@ -300,6 +302,17 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
             append += std::string(" qns.cmd=") + b64;
             g_free(b64);
         }
+    }
+    if (!ownKernel && append.size() > QNS_DEFAULT_GUEST_CMDLINE_MAX) {
+        err = "guest " + out.name + ": its kernel command line is " +
+              std::to_string(append.size()) +
+              " bytes, more than the default guest's kernel takes (" +
+              std::to_string(QNS_DEFAULT_GUEST_CMDLINE_MAX) + ")";
+        if (out.runsCommand) {
+            err += "; the command (" + std::to_string(std::strlen(cfg.command)) +
+                   " bytes) is base64-encoded into it: shorten it";
+        }
+        return false;
     }
     if (!append.empty()) {
         out.argv.push_back("-append");

@@ -20,6 +20,10 @@ struct QnsGuestDesc {
     std::string console;
     std::vector<std::string> macs;
     std::vector<std::string> ipv4s; /* "" for a NIC without one */
+    /* The default guest's /init runs (its initramfs): its console markers
+     * are expected; with a command of ours it must report how that ended. */
+    bool defaultInit = false;
+    bool runsCommand = false;
 };
 
 /* The QEMU binary: the config's, else $QNS_QEMU, else the build's. */

@@ -21,6 +21,13 @@ extern "C" {
 #define QNS_ERRBUF_SIZE 512
 #endif
 #define QNS_MAX_NICS 8
+#define QNS_WATCHDOG_NONE UINT32_MAX
+#define QNS_WATCHDOG_DEFAULT_MS 60000
+/* The default guest's kernel takes a command line of at most this many
+ * bytes (x86's COMMAND_LINE_SIZE 2048, less the terminating NUL); a longer
+ * one (a long command, base64-encoded into it) is refused by
+ * qns_sim_add_guest. */
+#define QNS_DEFAULT_GUEST_CMDLINE_MAX 2047
 
 typedef struct qns_sim qns_sim;
 
@@ -28,7 +35,10 @@ typedef struct qns_sim_config {
     uint32_t quantum_us;  /* round length; 0: 10 */
     uint32_t seed;        /* ns-3 RNG and guest RNG seed; 0: 1 */
     const char *out_dir;  /* captures and consoles go here (must exist); NULL: "." */
-    uint32_t watchdog_ms; /* wall-clock bound on one round; 0: 60000 */
+    uint32_t watchdog_ms; /* wall-clock bound on one round: a guest that has not
+                             replied by then fails the run as hung;
+                             0: QNS_WATCHDOG_DEFAULT_MS (60 s),
+                             QNS_WATCHDOG_NONE: no bound */
     const char *qemu;     /* qemu-system-x86_64 to run; NULL: QNS_QEMU or the build's */
     const char *guest_dir; /* default guest image folder; NULL: QNS_GUEST_DIR or the build's */
     uint32_t spin_us;     /* QEMU and the simulator each poll up to this much wall
@@ -107,6 +117,12 @@ typedef struct qns_guest_stats {
     int done;                   /* the guest powered off (exit status 0) */
     int ended;                  /* the process ended during the run */
     int exit_status;            /* raw wait status when ended */
+    int command_status;         /* the exit status of the command, as the default
+                                   guest reported it (QNS-CMD-END status=N); -1:
+                                   none reported */
+    char error[QNS_ERRBUF_SIZE]; /* why this guest failed the run (one line,
+                                   naming it, with its last console lines);
+                                   "" when it did not */
     char console_path[256];
 } qns_guest_stats;
 
@@ -117,6 +133,10 @@ typedef struct qns_progress {
     double wall_s;        /* wall-clock seconds since the run started */
     uint64_t rounds;
     uint64_t frames;      /* frames that crossed bridges, both ways */
+    const char *waiting_guest; /* the guest the round in progress still waits
+                                  for, NULL when none: calls come about every
+                                  interval_ms while a round waits too */
+    double waiting_s;     /* how long that round has waited, wall-clock seconds */
 } qns_progress;
 
 /* Return non-zero to stop the run (captures are still written in full). */
@@ -129,8 +149,8 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf);
  * (into dir, size bytes). 0, or -1 with the reason in errbuf. */
 int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf);
 
-/* Calls fn about every interval_ms of wall time during qns_sim_run, and once
- * at the end. */
+/* Calls fn about every interval_ms of wall time during qns_sim_run (also
+ * while a round waits for a guest), and once at the end. */
 void qns_sim_set_progress(qns_sim *sim, qns_progress_fn fn, void *ctx, uint32_t interval_ms);
 
 /* The command line a guest will run with (NULL-terminated, owned by sim). */
@@ -170,9 +190,21 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
                             uint64_t start_ns, char *errbuf);
 
 /* Runs for duration_ns of virtual time, or until every guest with ends_run
- * has powered off. 0 on success, 1 when the progress callback stopped it,
- * -1 on error. */
+ * has powered off. 0 on success; 1 when the progress callback or
+ * qns_sim_request_stop stopped it; -1 when it failed, with the first reason
+ * in errbuf: a guest died, hung or broke a protocol, or a guest's outcome
+ * is a failure (qns_guest_stats.error of each): the default guest reported a
+ * set-up error (QNS-GUEST: error:) or a command exit status other than 0, a
+ * kernel panicked, a guest with a command powered off before it finished, or
+ * a guest with ends_run had not powered off when duration_ns was reached
+ * (for the default guest: had not booted, or its command was cut off). */
 int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf);
+
+/* Asks a qns_sim_run in progress (or about to start) to stop as soon as it
+ * can: every wait for a guest wakes, guests are ended without being waited
+ * out, captures are completed, and qns_sim_run returns 1 within about
+ * 100 ms. Async-signal-safe: meant for a SIGINT/SIGTERM handler. */
+void qns_sim_request_stop(qns_sim *sim);
 
 int qns_sim_guest_stats(const qns_sim *sim, int guest, qns_guest_stats *out);
 uint64_t qns_sim_rounds(const qns_sim *sim);

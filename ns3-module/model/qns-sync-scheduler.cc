@@ -80,7 +80,8 @@ QnsSyncScheduler::QnsSyncScheduler()
       m_progressCtx(nullptr),
       m_progressMs(0),
       m_lastProgressMs(0),
-      m_interrupted(false)
+      m_interrupted(false),
+      m_stopFd(0)
 {
     NS_LOG_FUNCTION(this);
 }
@@ -100,6 +101,10 @@ int QnsSyncScheduler::AddGuest(const qns_guest_spec &spec)
         o.pin = m_pin ? 1 : 0;
         o.shutdown_timeout_ms = static_cast<int>(m_shutdownMs);
         o.exit_zero_is_done = 1; /* a guest OS powering off is done, not dead */
+        o.stop_fd = m_stopFd;
+        o.wait_fn = &QnsSyncScheduler::OnWait;
+        o.wait_ctx = this;
+        o.wait_report_ms = static_cast<int>(m_progressFn != nullptr ? m_progressMs : 0);
         m_sync = qns_sync_new(&o, err);
         if (m_sync == nullptr) {
             m_error = err;
@@ -156,6 +161,21 @@ void QnsSyncScheduler::SetProgress(ProgressFn fn, void *ctx, uint32_t intervalMs
     m_progressCtx = ctx;
     m_progressMs = intervalMs;
     m_lastProgressMs = WallMs();
+}
+
+void QnsSyncScheduler::SetStopFd(int fd)
+{
+    m_stopFd = fd;
+}
+
+int QnsSyncScheduler::OnWait(void *ctx, int guest, int64_t waitedMs)
+{
+    auto self = static_cast<QnsSyncScheduler *>(ctx);
+    if (self->m_progressFn == nullptr) {
+        return 0;
+    }
+    self->m_lastProgressMs = WallMs();
+    return self->m_progressFn(self->m_progressCtx, guest, static_cast<double>(waitedMs) / 1e3);
 }
 
 bool QnsSyncScheduler::Interrupted() const
@@ -232,7 +252,12 @@ void QnsSyncScheduler::Round()
     if (m_inRound) {
         m_inRound = false;
         if (qns_sync_round_end(m_sync, err) < 0) {
-            Fail(err);
+            if (qns_sync_stopped(m_sync)) {
+                m_interrupted = true;
+                Simulator::Stop();
+            } else {
+                Fail(err);
+            }
             return;
         }
     }
@@ -256,7 +281,7 @@ void QnsSyncScheduler::Round()
         int64_t wall = WallMs();
         if (wall - m_lastProgressMs >= static_cast<int64_t>(m_progressMs)) {
             m_lastProgressMs = wall;
-            if (m_progressFn(m_progressCtx) != 0) {
+            if (m_progressFn(m_progressCtx, -1, 0.0) != 0) {
                 m_interrupted = true;
                 Simulator::Stop();
                 return;
@@ -304,7 +329,11 @@ void QnsSyncScheduler::Finish()
     if (m_inRound && m_sync != nullptr && !qns_sync_failed(m_sync)) {
         m_inRound = false;
         if (qns_sync_round_end(m_sync, err) < 0) {
-            Fail(err);
+            if (qns_sync_stopped(m_sync)) {
+                m_interrupted = true;
+            } else {
+                Fail(err);
+            }
         }
     }
     /* Frames past the end of the run are not part of it. */

@@ -40,10 +40,17 @@ class QnsSyncScheduler : public Object
     /* The run stops once every guest marked so has powered off (exit 0). */
     void EndRunWithGuest(int guest);
 
-    /* Called from round events about every intervalMs of wall time; a
-     * non-zero return stops the simulation. */
-    typedef int (*ProgressFn)(void *ctx);
+    /* Called from round events about every intervalMs of wall time, and as
+     * often while a round waits for a guest (waitingGuest >= 0, waited for
+     * waitedS of wall time so far; -1 otherwise); a non-zero return stops the
+     * simulation. */
+    typedef int (*ProgressFn)(void *ctx, int waitingGuest, double waitedS);
     void SetProgress(ProgressFn fn, void *ctx, uint32_t intervalMs);
+
+    /* A descriptor that turns readable when the run must stop (see
+     * qns_sync_options.stop_fd); set before the first AddGuest. */
+    void SetStopFd(int fd);
+    /* Whether the run was stopped: by the progress function or stop_fd. */
     bool Interrupted() const;
 
     /* Schedules the first round at the current simulation time (normally 0). */
@@ -73,6 +80,7 @@ class QnsSyncScheduler : public Object
     void FlushCaptures(uint64_t beforeNs);
     void CheckCaptures();
     static void OnFrame(void *ctx, const qns_sync_frame *frame);
+    static int OnWait(void *ctx, int guest, int64_t waitedMs);
 
     Time m_quantum;
     uint32_t m_watchdogMs;
@@ -92,6 +100,7 @@ class QnsSyncScheduler : public Object
     uint32_t m_progressMs;
     int64_t m_lastProgressMs;
     bool m_interrupted;
+    int m_stopFd;
     TracedCallback<uint64_t, Time> m_roundTrace;
     TracedCallback<int, int, uint64_t> m_lateTrace;
 };

@@ -30,6 +30,7 @@ typedef struct sync_guest {
     uint64_t rounds;
     int32_t last_reply_us;
     int done;
+    int hung; /* the watchdog gave up on it: shutdown does not wait for it */
     uint64_t dropped;
     uint64_t late;                             /* late records the guest sent */
     uint64_t last_tx_ns[QNS_GUEST_MAX_NICS];   /* stamp of each NIC's last frame */
@@ -59,6 +60,7 @@ struct qns_sync {
     int count;
     int cap;
     int failed;
+    int stopped;
     int in_round;
     uint64_t round_no;
     qns_sync_frame_fn frame_fn;
@@ -140,6 +142,9 @@ qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf)
     }
     if (s->opts.console_tail_lines <= 0) {
         s->opts.console_tail_lines = 3;
+    }
+    if (s->opts.stop_fd < 0) {
+        s->opts.stop_fd = 0;
     }
     if (s->opts.watchdog_ms < 0) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "watchdog %d ms is negative", s->opts.watchdog_ms);
@@ -408,6 +413,55 @@ static int fail(qns_sync *s, char *errbuf, const char *fmt, ...)
     return -1;
 }
 
+/* ---- stop requests -------------------------------------------------------- */
+
+/* Whether a stop was requested: the stop descriptor turned readable (it
+ * stays so, which is why one look is enough from then on). */
+static int stop_requested(qns_sync *s)
+{
+    if (!s->stopped && s->opts.stop_fd > 0) {
+        struct pollfd p = {.fd = s->opts.stop_fd, .events = POLLIN};
+        int r;
+        do {
+            r = poll(&p, 1, 0);
+        } while (r < 0 && errno == EINTR);
+        s->stopped = r > 0;
+    }
+    return s->stopped;
+}
+
+/* Sleeps up to ms of wall time; before a stop request, a request ends it
+ * early. Returns whether a stop was requested. */
+static int nap(qns_sync *s, int ms)
+{
+    struct pollfd p = {.fd = !s->stopped && s->opts.stop_fd > 0 ? s->opts.stop_fd : -1,
+                       .events = POLLIN};
+    if (poll(&p, 1, ms) > 0) {
+        s->stopped = 1;
+    }
+    return s->stopped;
+}
+
+/* Waits up to timeout_ms for guest i's process to end, waking on a stop
+ * request. Returns 1 when it has ended, 0 when not (yet), -1 on error. */
+static int wait_guest(qns_sync *s, int i, int timeout_ms, char *errbuf)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int r = qns_guest_wait(s->guests[i].proc, 0, errbuf);
+        if (r != 0 || now_ms() >= deadline || stop_requested(s)) {
+            return r;
+        }
+        nap(s, 1);
+    }
+}
+
+static int fail_stopped(qns_sync *s, char *errbuf)
+{
+    s->stopped = 1;
+    return fail(s, errbuf, "stopped on request in round %llu", (unsigned long long)s->round_no);
+}
+
 /*
  * The guest's pipe or socket closed: say how it ended and what it printed.
  * With `may_finish`, a clean exit under exit_zero_is_done marks the guest
@@ -419,7 +473,7 @@ static int guest_closed(qns_sync *s, int i, const char *what, int may_finish, ch
 {
     sync_guest *g = &s->guests[i];
     char end[128], tail[QNS_ERRBUF_SIZE / 2], werr[QNS_ERRBUF_SIZE];
-    qns_guest_wait(g->proc, s->opts.shutdown_timeout_ms, werr);
+    wait_guest(s, i, s->opts.shutdown_timeout_ms, werr);
     /* A guest that died closes its pipe and its sockets at once; whichever
      * the poll reported first, the message is the same. */
     if (what == closed_nic && qns_guest_ended(g->proc)) {
@@ -514,19 +568,23 @@ static int flush_and_grant(qns_sync *s, int i, char *errbuf)
  */
 static int stopped_for_good(qns_sync *s, int i)
 {
-    struct pollfd p = {.fd = qns_guest_reply_fd(s->guests[i].proc), .events = POLLIN};
+    struct pollfd p[2] = {{.fd = qns_guest_reply_fd(s->guests[i].proc), .events = POLLIN},
+                          {.fd = s->opts.stop_fd > 0 ? s->opts.stop_fd : -1, .events = POLLIN}};
     int64_t deadline = now_ms() + s->opts.shutdown_timeout_ms;
     for (;;) {
         int64_t left = deadline - now_ms();
-        int r = poll(&p, 1, left > 0 ? (int)left : 0);
+        int r = poll(p, 2, left > 0 ? (int)left : 0);
         if (r < 0 && errno == EINTR) {
             continue;
         }
-        if (r <= 0) {
+        if (r > 0 && p[1].revents) {
+            s->stopped = 1;
+        }
+        if (r <= 0 || s->stopped) {
             return 0;
         }
         char byte;
-        ssize_t n = read(p.fd, &byte, 1);
+        ssize_t n = read(p[0].fd, &byte, 1);
         if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
             continue;
         }
@@ -626,7 +684,8 @@ static int fail_watchdog(qns_sync *s, char *errbuf)
     size_t o = 0;
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
-        if (g->granted && !g->replied && o < sizeof(names)) {
+        g->hung = g->granted && !g->replied;
+        if (g->hung && o < sizeof(names)) {
             o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "",
                                   qns_guest_name(g->proc));
         }
@@ -666,7 +725,7 @@ static int prepare_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
 
 static size_t build_pollset(qns_sync *s, char *errbuf)
 {
-    size_t need = 0;
+    size_t need = 1; /* the stop descriptor, last */
     for (int i = 0; i < s->count; i++) {
         need += 1 + (size_t)qns_guest_nic_count(s->guests[i].proc);
     }
@@ -695,6 +754,8 @@ static size_t build_pollset(qns_sync *s, char *errbuf)
             };
         }
     }
+    s->pfd[n++] =
+        (struct pollfd){.fd = s->opts.stop_fd > 0 ? s->opts.stop_fd : -1, .events = POLLIN};
     return n;
 }
 
@@ -767,23 +828,31 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
         snprintf(errbuf, QNS_ERRBUF_SIZE, "the simulation already failed");
         return -1;
     }
-    int64_t deadline = s->opts.watchdog_ms > 0 ? now_ms() + s->opts.watchdog_ms : 0;
+    int64_t start = now_ms();
+    int64_t deadline = s->opts.watchdog_ms > 0 ? start + s->opts.watchdog_ms : 0;
+    int report_ms = s->opts.wait_fn ? s->opts.wait_report_ms : 0;
+    int64_t next_report = report_ms > 0 ? start + report_ms : 0;
     int64_t spin_until = s->opts.spin_us > 0 ? now_us() + s->opts.spin_us : 0;
     for (;;) {
-        int pending = 0;
-        for (int i = 0; i < s->count; i++) {
-            pending += !s->guests[i].replied;
+        int waiting = -1;
+        for (int i = s->count - 1; i >= 0; i--) {
+            waiting = s->guests[i].replied ? waiting : i;
         }
-        if (pending == 0) {
+        if (waiting < 0) {
             break;
+        }
+        if (stop_requested(s)) {
+            return fail_stopped(s, errbuf);
         }
         size_t n = build_pollset(s, errbuf);
         if (n == (size_t)-1) {
             return fail(s, errbuf, "%s", "out of memory");
         }
+        int64_t wake =
+            deadline && (!next_report || deadline < next_report) ? deadline : next_report;
         int timeout = -1;
-        if (deadline) {
-            int64_t left = deadline - now_ms();
+        if (wake) {
+            int64_t left = wake - now_ms();
             timeout = left > 0 ? (int)left : 0;
         }
         /* A sleeping simulator is woken by every reply; spinning spends a
@@ -801,11 +870,24 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
             }
             return fail(s, errbuf, "poll failed: %s", strerror(errno));
         }
-        if (r == 0) {
+        if (r == 0 && deadline && now_ms() >= deadline) {
             return fail_watchdog(s, errbuf);
         }
+        if (r == 0) {
+            int64_t now = now_ms();
+            if (next_report && now >= next_report) {
+                next_report = now + report_ms;
+                if (s->opts.wait_fn(s->opts.wait_ctx, waiting, now - start) != 0) {
+                    return fail_stopped(s, errbuf);
+                }
+            }
+            continue;
+        }
+        if (s->pfd[n - 1].revents) {
+            return fail_stopped(s, errbuf);
+        }
         if (handle_events(s, errbuf) < 0) {
-            return -1;
+            return s->stopped ? fail_stopped(s, errbuf) : -1;
         }
     }
     s->in_round = 0;
@@ -930,8 +1012,40 @@ int qns_sync_failed(const qns_sync *s)
     return s->failed;
 }
 
+int qns_sync_stopped(const qns_sync *s)
+{
+    return s->stopped;
+}
+
+/*
+ * On a stop request: a guest in the middle of a grant does not see EOF until
+ * the grant ends, so it gets SIGTERM now, and SIGKILL once the grace is over
+ * (marked hung). One whose reply is already in its pipe waits for a grant
+ * and exits by itself on EOF. Done before the pipes close where it can be,
+ * so a guest never gets SIGTERM while it exits on EOF.
+ */
+static void stop_guests_mid_grant(qns_sync *s)
+{
+    char errbuf[QNS_ERRBUF_SIZE];
+    for (int i = 0; i < s->count; i++) {
+        sync_guest *g = &s->guests[i];
+        int fd = qns_guest_reply_fd(g->proc);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int replied = g->replied || (fd >= 0 && poll(&p, 1, 0) > 0);
+        g->hung = s->in_round && g->granted && g->grant_written && !replied &&
+                  qns_guest_wait(g->proc, 0, errbuf) == 0;
+        if (g->hung && kill(qns_guest_pid(g->proc), SIGTERM) < 0) {
+            /* ESRCH: it has just ended; it is reaped below */
+        }
+    }
+}
+
 void qns_sync_shutdown(qns_sync *s)
 {
+    int stopping = stop_requested(s);
+    if (stopping) {
+        stop_guests_mid_grant(s);
+    }
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
         for (int k = 0; k < qns_guest_nic_count(g->proc); k++) {
@@ -943,10 +1057,41 @@ void qns_sync_shutdown(qns_sync *s)
     for (int i = 0; i < s->count; i++) {
         qns_guest_close(s->guests[i].proc);
     }
-    int64_t deadline = now_ms() + s->opts.shutdown_timeout_ms;
+    /* A guest the watchdog gave up on is not waited for. */
     for (int i = 0; i < s->count; i++) {
-        int64_t left = deadline - now_ms();
-        qns_guest_shutdown(s->guests[i].proc, left > 0 ? (int)left : 0);
+        if (s->guests[i].hung && !stopping) {
+            qns_guest_shutdown(s->guests[i].proc, 0); /* kills and reaps */
+        }
+    }
+    char errbuf[QNS_ERRBUF_SIZE];
+    int64_t now = now_ms();
+    int64_t deadline = now + s->opts.shutdown_timeout_ms;
+    int64_t grace_end = stopping ? now + QNS_SYNC_STOP_GRACE_MS : 0;
+    for (;;) {
+        if (!stopping && stop_requested(s)) {
+            stopping = 1;
+            stop_guests_mid_grant(s);
+            grace_end = now_ms() + QNS_SYNC_STOP_GRACE_MS;
+        }
+        if (grace_end && now_ms() >= grace_end) {
+            for (int i = 0; i < s->count; i++) {
+                if (s->guests[i].hung) {
+                    qns_guest_shutdown(s->guests[i].proc, 0);
+                }
+            }
+            grace_end = 0;
+        }
+        int running = 0;
+        for (int i = 0; i < s->count; i++) {
+            running += qns_guest_wait(s->guests[i].proc, 0, errbuf) == 0;
+        }
+        if (running == 0 || now_ms() >= deadline) {
+            break;
+        }
+        nap(s, 1);
+    }
+    for (int i = 0; i < s->count; i++) {
+        qns_guest_shutdown(s->guests[i].proc, 0); /* kills and reaps what is left */
     }
 }
 

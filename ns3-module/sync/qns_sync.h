@@ -41,6 +41,21 @@ typedef struct qns_sync_options {
                                 thread its CPUs back. For a machine a run has to
                                 itself: runs started side by side may pick the
                                 same CPU. 0: the OS places everything */
+    int stop_fd;             /* N > 0: a descriptor (the read end of a pipe a signal
+                                handler writes to) that turns readable, and stays
+                                so, when the run must stop: every wait of a round
+                                or a shutdown wakes at once, the round fails with
+                                qns_sync_stopped() set, and shutdown ends guests
+                                without waiting them out. The caller owns it.
+                                0: none */
+    int wait_report_ms;      /* while a round has waited this long for a guest,
+                                and every wait_report_ms after, wait_fn is called;
+                                0: never */
+    int (*wait_fn)(void *ctx, int guest, int64_t waited_ms); /* the first guest the
+                                round still waits for, and the wall time waited so
+                                far; a non-zero return stops the run as stop_fd
+                                does */
+    void *wait_ctx;
 } qns_sync_options;
 
 /* A frame received from a guest NIC, valid during the callback only. */
@@ -121,10 +136,19 @@ uint64_t qns_sync_frames_dropped(const qns_sync *s, int guest);
 
 /* Whether a round failed. */
 int qns_sync_failed(const qns_sync *s);
+/* Whether it failed because a stop was requested (stop_fd or wait_fn). */
+int qns_sync_stopped(const qns_sync *s);
+
+/* How long a guest stopped in the middle of a grant has to exit after SIGTERM. */
+#define QNS_SYNC_STOP_GRACE_MS 50
 
 /*
  * Closes every guest's pipes and sockets, waits for them to exit (up to the
- * shutdown timeout), then kills what is left. Idempotent.
+ * shutdown timeout), then kills what is left. A guest the watchdog gave up
+ * on is killed at once. After a stop request a guest in the middle of a
+ * grant (which sees no EOF until the grant ends) gets SIGTERM, and SIGKILL
+ * QNS_SYNC_STOP_GRACE_MS later; a guest waiting for a grant exits on EOF.
+ * Idempotent.
  */
 void qns_sync_shutdown(qns_sync *s);
 

@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,6 +139,27 @@ static char *write_file(const char *dir, const char *name, const char *text)
     return p;
 }
 
+/* DIR/FILE: a scenario of one fake guest a, with more [scenario] and [guest a]
+ * lines, the guest's program getting `actions`. */
+static char *one_guest_ini(const char *dir, const char *file, const char *scenario,
+                           const char *guest, const char *actions)
+{
+    char *text = g_strdup_printf("[scenario]\n%s[guest a]\n%sprogram = %s %s\n", scenario, guest,
+                                 QNS_FAKE_GUEST, actions);
+    char *p = write_file(dir, file, text);
+    g_free(text);
+    return p;
+}
+
+/* The manifest.json of a run folder. */
+static char *manifest_of(const char *out)
+{
+    char *man = g_build_filename(out, "manifest.json", NULL), *data = NULL;
+    assert_true(g_file_get_contents(man, &data, NULL, NULL));
+    g_free(man);
+    return data;
+}
+
 /* ---- scenario mistakes --------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -186,6 +208,18 @@ static const bad_case bad_cases[] = {
      "3: quantum: '1500ns' is not a whole, non-zero number of microseconds"},
     {"spin-too-long", "[scenario]\nduration = 1ms\nspin = 2s\n",
      "3: spin: '2s' is not a whole number of microseconds up to 1s"},
+    {"watchdog-not-whole-ms", "[scenario]\nduration = 1ms\nwatchdog = 1500us\n",
+     "3: watchdog: '1500us' is not a wall-clock time of whole milliseconds (e.g. 10s, 500ms), or "
+     "0 or off for none"},
+    {"watchdog-no-unit", "[scenario]\nduration = 1ms\nwatchdog = 10\n",
+     "3: watchdog: '10' is not a wall-clock time of whole milliseconds (e.g. 10s, 500ms), or 0 "
+     "or off for none"},
+    {"watchdog-word", "[scenario]\nduration = 1ms\nwatchdog = never\n",
+     "3: watchdog: 'never' is not a wall-clock time of whole milliseconds (e.g. 10s, 500ms), or "
+     "0 or off for none"},
+    {"watchdog-too-long", "[scenario]\nduration = 1ms\nwatchdog = 3000000s\n",
+     "3: watchdog: '3000000s' is not a wall-clock time of whole milliseconds (e.g. 10s, 500ms), "
+     "or 0 or off for none"},
     {"dangling-member", HEAD GUEST_A "[link lan]\nmembers = a, c\n",
      "6: members: 'c' is neither a [guest c] nor a [node c] of this file"},
     {"node-without-address", HEAD GUEST_A "[node r]\n[link lan]\nmembers = a, r\n",
@@ -440,25 +474,87 @@ static void every_mistake_of_a_file_is_reported_not_only_the_first(void **state)
     g_free(dir);
 }
 
+/* A default guest image of nothing but its GUEST-INFO in dir, and QEMU
+ * /bin/true: scenario files are checked against them. */
+typedef struct fake_image {
+    char *dir, *info, *old_qemu, *old_guest;
+} fake_image;
+
+static fake_image fake_image_set(const char *tag)
+{
+    fake_image f = {.dir = make_dir(tag)};
+    f.info = write_file(f.dir, "GUEST-INFO",
+                        "[guest]\nkernel=vmlinux\ninitrd=initrd.cpio\ncmdline=console=ttyS0 "
+                        "quiet\nqemu_args=-machine pc\nnic_e1000=e1000,netdev=ID,mac=MAC\n"
+                        "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n");
+    f.old_qemu = g_strdup(g_getenv("QNS_QEMU"));
+    f.old_guest = g_strdup(g_getenv("QNS_GUEST_DIR"));
+    g_setenv("QNS_QEMU", "/bin/true", TRUE);
+    g_setenv("QNS_GUEST_DIR", f.dir, TRUE);
+    return f;
+}
+
+static void fake_image_unset(fake_image *f)
+{
+    if (f->old_qemu) {
+        g_setenv("QNS_QEMU", f->old_qemu, TRUE);
+    } else {
+        g_unsetenv("QNS_QEMU");
+    }
+    if (f->old_guest) {
+        g_setenv("QNS_GUEST_DIR", f->old_guest, TRUE);
+    } else {
+        g_unsetenv("QNS_GUEST_DIR");
+    }
+    assert_int_equal(g_remove(f->info), 0);
+    assert_int_equal(g_rmdir(f->dir), 0);
+    g_free(f->old_qemu);
+    g_free(f->old_guest);
+    g_free(f->info);
+    g_free(f->dir);
+}
+
+/* A command too long for the default guest's kernel command line is
+ * refused when the file is built, at the guest's line, before any run. */
+static void command_too_long_for_the_kernel_is_refused_at_its_guest(void **state)
+{
+    (void)state;
+    fake_image img = fake_image_set("longcmd");
+    char *cmd = g_strnfill(1600, 'x');
+    char *text = g_strdup_printf("[scenario]\nduration = 1ms\n\n[guest a]\ncommand = %s\n", cmd);
+    char *ini = write_file(img.dir, "long.ini", text);
+    GString *errors = g_string_new(NULL);
+    rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
+    assert_non_null(sc);
+    qns_sim_config cfg = {.out_dir = img.dir};
+    assert_null(rn_scenario_build(sc, &cfg, errors));
+    /* "console=ttyS0 quiet qns.hostname=a qns.cmd=" and 2136 bytes of base64 */
+    char *want = g_strdup_printf("%s:4: guest a: its kernel command line is 2179 bytes, more than "
+                                 "the default guest's kernel takes (2047); the command (1600 "
+                                 "bytes) is base64-encoded into it: shorten it\n",
+                                 ini);
+    assert_string_equal(errors->str, want);
+    g_free(want);
+    rn_scenario_free(sc);
+    g_string_free(errors, TRUE);
+    assert_int_equal(g_remove(ini), 0);
+    fake_image_unset(&img);
+    g_free(ini);
+    g_free(text);
+    g_free(cmd);
+}
+
 /* kernel_args lands on the default guest's kernel command line after qns's
  * own parameters; pin = yes reaches the scenario. */
 static void guest_kernel_args_and_pin_reach_the_simulation(void **state)
 {
     (void)state;
-    char *dir = make_dir("keys");
-    g_free(write_file(dir, "GUEST-INFO",
-                      "[guest]\nkernel=vmlinux\ninitrd=initrd.cpio\ncmdline=console=ttyS0 quiet\n"
-                      "qemu_args=-machine pc\nnic_e1000=e1000,netdev=ID,mac=MAC\n"
-                      "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n"));
+    fake_image img = fake_image_set("keys");
+    char *dir = img.dir;
     char *ini = write_file(dir, "keys.ini",
                            "[scenario]\nduration = 1ms\npin = yes\n"
                            "[guest a]\nnic0.ip = 10.0.0.1/24\n"
                            "kernel_args = qns.route=10.9.0.0/16,10.0.0.254 qns.debug=1\n");
-    /* The file is checked against the QEMU and guest image it would use. */
-    char *old_qemu = g_strdup(g_getenv("QNS_QEMU"));
-    char *old_guest = g_strdup(g_getenv("QNS_GUEST_DIR"));
-    g_setenv("QNS_QEMU", "/bin/true", TRUE);
-    g_setenv("QNS_GUEST_DIR", dir, TRUE);
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
     if (sc == NULL) {
@@ -483,25 +579,9 @@ static void guest_kernel_args_and_pin_reach_the_simulation(void **state)
     qns_sim_free(sim);
     rn_scenario_free(sc);
     g_string_free(errors, TRUE);
-    if (old_qemu) {
-        g_setenv("QNS_QEMU", old_qemu, TRUE);
-    } else {
-        g_unsetenv("QNS_QEMU");
-    }
-    if (old_guest) {
-        g_setenv("QNS_GUEST_DIR", old_guest, TRUE);
-    } else {
-        g_unsetenv("QNS_GUEST_DIR");
-    }
-    g_free(old_qemu);
-    g_free(old_guest);
-    char *info = g_build_filename(dir, "GUEST-INFO", NULL);
-    assert_int_equal(g_remove(info), 0);
     assert_int_equal(g_remove(ini), 0);
-    assert_int_equal(g_rmdir(dir), 0);
-    g_free(info);
+    fake_image_unset(&img);
     g_free(ini);
-    g_free(dir);
 }
 
 static void units_are_read_as_people_write_them(void **state)
@@ -549,10 +629,7 @@ static void pinned_run_puts_the_guest_on_one_cpu(void **state)
 {
     (void)state;
     char *dir = make_dir("pin");
-    char *text = g_strdup_printf("[scenario]\nduration = 100us\npin = yes\n"
-                                 "[guest a]\nprogram = %s cpus:0\n",
-                                 QNS_FAKE_GUEST);
-    char *ini = write_file(dir, "pin.ini", text);
+    char *ini = one_guest_ini(dir, "pin.ini", "duration = 100us\npin = yes\n", "", "cpus:0");
     char *out = g_build_filename(dir, "run", NULL);
     result r = qns("run", "-q", ini, "-o", out, NULL);
     if (r.status != 0) {
@@ -567,15 +644,12 @@ static void pinned_run_puts_the_guest_on_one_cpu(void **state)
         fail_msg("a.console: not one CPU: %s", data);
     }
     g_free(data);
-    char *manifest = g_build_filename(out, "manifest.json", NULL);
-    assert_true(g_file_get_contents(manifest, &data, NULL, NULL));
+    data = manifest_of(out);
     assert_non_null(strstr(data, "\"pin\" : true"));
     g_free(data);
-    g_free(manifest);
     g_free(console);
     g_free(out);
     g_free(ini);
-    g_free(text);
     g_free(dir);
 }
 
@@ -1408,6 +1482,38 @@ static int count_packets(const char *path)
     return n;
 }
 
+/* `qns run INI -o OUT` in the background, its stdout in LOG. */
+static pid_t spawn_run(const char *ini, const char *out, const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (freopen(log, "w", stdout) == NULL) {
+            _exit(126);
+        }
+        execl(QNS_BIN, QNS_BIN, "run", ini, "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits up to timeout_ms for `text` to appear in the file. */
+static void wait_for_text(const char *path, const char *text, long long timeout_ms)
+{
+    long long t0 = ts_now_ms();
+    char *data = NULL;
+    while (ts_now_ms() - t0 < timeout_ms) {
+        g_free(data);
+        data = NULL;
+        g_file_get_contents(path, &data, NULL, NULL);
+        if (data && strstr(data, text)) {
+            g_free(data);
+            return;
+        }
+        g_usleep(10000);
+    }
+    fail_msg("no '%s' in %s after %lld ms:\n%s", text, path, timeout_ms, data ? data : "");
+}
+
 static void sigint_stops_the_run_with_valid_captures_and_no_process(void **state)
 {
     (void)state;
@@ -1415,15 +1521,23 @@ static void sigint_stops_the_run_with_valid_captures_and_no_process(void **state
     assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     char *dir = make_dir("sigint");
     /* a and b echo each other's frames: traffic until the end of time. */
-    char *ini = fake_lan(dir, "100s", "echo:0");
+    char *ini = fake_lan(dir, "100s", "echo:0 print:100000:echoing");
     char *out = g_build_filename(dir, "run", NULL);
     char *log = g_build_filename(dir, "stdout.txt", NULL);
-    /* Wait until the run is under way, then interrupt it. */
-    pid_t pid = start_run(ini, out, log);
-    g_usleep(300000);
-    stop_run(pid, 130);
-    g_usleep(100000);
+    char *console = g_build_filename(out, "a.console", NULL);
+    pid_t pid = spawn_run(ini, out, log);
+    /* Wait until frames have crossed both ways (a prints at 100 us of
+     * virtual time, after its first echo), then interrupt the run. */
+    wait_for_text(console, "echoing", 10000);
+    g_free(console);
     char *data = NULL;
+    g_usleep(100000);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 130);
+    g_usleep(100000);
     assert_int_equal(ts_child_count(), 0);
 
     assert_true(g_file_get_contents(log, &data, NULL, NULL));
@@ -1560,6 +1674,153 @@ static void a_manifest_that_cannot_be_written_fails_the_run(void **state)
     assert_null(strstr(r.out, "outputs and manifest in"));
     result_clear(&r);
     g_free(want);
+/* A guest that stops answering: Ctrl-C or SIGTERM still ends the run at
+ * once (the watchdog is 60 s), with the manifest written and no process
+ * left, and the progress line names the guest the run waits for. */
+static void stop_a_hung_run_with(int sig, int want_status, const char *tag)
+{
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    char *dir = make_dir(tag);
+    char *text = g_strdup_printf("[scenario]\nduration = 100s\n"
+                                 "[guest a]\nprogram = %s\n[guest b]\nprogram = %s hang:3\n"
+                                 "[link lan]\ncapture = true\nmembers = a, b\n",
+                                 QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *ini = write_file(dir, "hung.ini", text);
+    char *out = g_build_filename(dir, "run", NULL);
+    char *log = g_build_filename(dir, "stdout.txt", NULL);
+    long long t0 = ts_now_ms();
+    pid_t pid = spawn_run(ini, out, log);
+    wait_for_text(log, ", waiting for guest b for 1.", 10000);
+    long long t1 = ts_now_ms();
+    assert_int_equal(kill(pid, sig), 0);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    long long stop_ms = ts_now_ms() - t1, total_ms = ts_now_ms() - t0;
+    print_message("%s: stopped %lld ms after the signal, %lld ms in all\n", tag, stop_ms,
+                  total_ms);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), want_status);
+    assert_true(stop_ms < 1000); /* 100 ms as built; sanitizers and load slow it */
+    assert_true(total_ms < 5000);
+    assert_int_equal(ts_child_count(), 0);
+    char *data = NULL;
+    assert_true(g_file_get_contents(log, &data, NULL, NULL));
+    char *want = g_strdup_printf("qns: stopped by %s at virtual time 0.000030 s\n",
+                                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    assert_non_null(strstr(data, want));
+    g_free(want);
+    g_free(data);
+    data = manifest_of(out);
+    assert_non_null(strstr(data, "\"status\" : \"interrupted\""));
+    assert_non_null(strstr(data, "\"watchdog_ms\" : 60000"));
+    g_free(data);
+    char *pcap = g_build_filename(out, "lan-0-0.pcap", NULL);
+    assert_int_equal(count_packets(pcap), 0); /* complete, if empty */
+    g_free(pcap);
+    g_free(log);
+    g_free(out);
+    g_free(ini);
+    g_free(text);
+    g_free(dir);
+}
+
+static void sigint_ends_a_hung_run_at_once_with_130(void **state)
+{
+    (void)state;
+    stop_a_hung_run_with(SIGINT, 130, "hung-int");
+}
+
+static void sigterm_ends_a_hung_run_at_once_with_143(void **state)
+{
+    (void)state;
+    stop_a_hung_run_with(SIGTERM, 143, "hung-term");
+}
+
+/* ---- the same through the C API, in a child (one simulation per process) ---- */
+
+static qns_sim *alarm_sim;
+static volatile long long alarm_ms;
+
+static void stop_on_alarm(int sig)
+{
+    (void)sig;
+    alarm_ms = ts_now_ms(); /* clock_gettime: async-signal-safe */
+    qns_sim_request_stop(alarm_sim);
+}
+
+typedef struct seen_wait {
+    char guest[32];
+    double waited_s;
+    int calls;
+} seen_wait;
+
+/* Notes each report of a wait; the first arms SIGALRM 200 ms later. */
+static int note_wait(void *ctx, const qns_progress *p)
+{
+    seen_wait *w = ctx;
+    if (p->waiting_guest) {
+        if (w->calls++ == 0) {
+            struct itimerval t = {.it_value = {.tv_usec = 200000}};
+            setitimer(ITIMER_REAL, &t, NULL);
+        }
+        snprintf(w->guest, sizeof(w->guest), "%s", p->waiting_guest);
+        w->waited_s = p->waiting_s;
+    }
+    return 0;
+}
+
+/* Guest b hangs; a SIGALRM handler asks the run to stop. */
+static int run_stopped_by_alarm(const char *ini, const char *out)
+{
+    GString *errors = g_string_new(NULL);
+    rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
+    g_mkdir_with_parents(out, 0755);
+    qns_sim_config cfg = {.out_dir = out};
+    qns_sim *sim = sc ? rn_scenario_build(sc, &cfg, errors) : NULL;
+    if (sim == NULL) {
+        fprintf(stderr, "%s", errors->str);
+        return 10;
+    }
+    seen_wait w = {0};
+    qns_sim_set_progress(sim, note_wait, &w, 50);
+    alarm_sim = sim;
+    struct sigaction sa = {.sa_handler = stop_on_alarm};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    char err[QNS_ERRBUF_SIZE];
+    int r = qns_sim_run(sim, 100000000000ull, err);
+    long long took = ts_now_ms() - alarm_ms;
+    qns_sim_free(sim);
+    rn_scenario_free(sc);
+    g_string_free(errors, TRUE);
+    fprintf(stderr, "run %d, %lld ms after the alarm; %d wait reports, last: guest %s for %.3f s\n",
+            r, took, w.calls, w.guest, w.waited_s);
+    /* 1: stopped, soon after the alarm (100 ms as built, slower under
+     * sanitizers); the waits for b were reported */
+    return r == 1 && alarm_ms > 0 && took < 500 && w.calls >= 2 && strcmp(w.guest, "b") == 0 &&
+                   w.waited_s >= 0.1
+               ? 0
+               : 11;
+}
+
+static void request_stop_from_a_signal_handler_ends_a_hung_run(void **state)
+{
+    (void)state;
+    char *dir = make_dir("api-stop");
+    char *text = g_strdup_printf("[scenario]\nduration = 100s\n[guest a]\nprogram = %s\n"
+                                 "[guest b]\nprogram = %s hang:3\n",
+                                 QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *ini = write_file(dir, "stop.ini", text);
+    char *out = g_build_filename(dir, "run", NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        _exit(run_stopped_by_alarm(ini, out));
+    }
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    assert_int_equal(ts_child_count(), 0);
     g_free(out);
     g_free(ini);
     g_free(text);
@@ -1711,6 +1972,119 @@ static void a_guest_leaves_no_process_of_its_group_behind(void **state)
     g_free(script);
     g_free(script_text);
     g_free(pidfile);
+/* watchdog = 1s in the file: a hang fails the run after a second, named. */
+static void scenario_watchdog_fails_a_hang_after_its_time(void **state)
+{
+    (void)state;
+    char *dir = make_dir("watchdog");
+    char *ini = one_guest_ini(dir, "w.ini", "duration = 100s\nwatchdog = 1s\n", "", "hang:3");
+    char *out = g_build_filename(dir, "run", NULL);
+    long long t0 = ts_now_ms();
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    long long took = ts_now_ms() - t0;
+    print_message("watchdog 1s: the run failed after %lld ms\n", took);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "qns: guest a did not reply within 1000 ms in round 3 (hung?)\n");
+    /* A guest the watchdog gave up on is not waited for at shutdown, which
+     * would take 2 s more (about 1.1 s as built; slower under sanitizers). */
+    assert_true(took >= 1000 && took < 2800);
+    result_clear(&r);
+    char *data = manifest_of(out);
+    assert_non_null(strstr(data, "\"watchdog_ms\" : 1000"));
+    assert_non_null(strstr(data, "\"status\" : \"failed\""));
+    assert_non_null(
+        strstr(data, "\"error\" : \"guest a did not reply within 1000 ms in round 3 (hung?)\""));
+    g_free(data);
+    g_free(out);
+    g_free(ini);
+
+    /* off: no bound, recorded as 0 */
+    ini = one_guest_ini(dir, "off.ini", "duration = 100us\nwatchdog = off\n", "", "");
+    out = g_build_filename(dir, "off", NULL);
+    r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    data = manifest_of(out);
+    assert_non_null(strstr(data, "\"watchdog_ms\" : 0,"));
+    g_free(data);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* ---- a guest's outcome ------------------------------------------------------------- */
+
+typedef struct outcome_case {
+    const char *name;
+    const char *actions; /* the fake guest's, after its path */
+    int status;          /* qns's exit status */
+    const char *error;   /* the one stderr line after "qns: ", NULL: none */
+    const char *command_status;
+} outcome_case;
+
+#define CMD_BEGIN "print:1000:QNS-CMD-BEGIN print:1100:oops "
+
+static const outcome_case outcome_cases[] = {
+    {"setup-error", "\"print:1000:QNS-GUEST: error: unknown parameter 'qns.bogus'\" stop:2000:0", 1,
+     "guest a failed to set up: unknown parameter 'qns.bogus'; console: QNS-GUEST: error: "
+     "unknown parameter 'qns.bogus'",
+     "null"},
+    {"panic", "\"print:1000:Kernel panic - not syncing: sysrq triggered crash\" stop:2000:0", 1,
+     "guest a: its kernel panicked (Kernel panic - not syncing: sysrq triggered crash); console: "
+     "Kernel panic - not syncing: sysrq triggered crash",
+     "null"},
+    {"command-exit-1", CMD_BEGIN "\"print:1200:QNS-CMD-END status=1 uptime=0.00\" stop:2000:0", 1,
+     "guest a: its command exited with status 1; console: QNS-CMD-BEGIN | oops | QNS-CMD-END "
+     "status=1 uptime=0.00",
+     "1"},
+    {"cut-off", "\"print:1000:still going\"", 1,
+     "guest a had not powered off at the end of the run's duration of 0.001 s; console: still "
+     "going",
+     "null"},
+    {"command-exit-0", CMD_BEGIN "\"print:1200:QNS-CMD-END status=0 uptime=0.00\" stop:2000:0", 0,
+     NULL, "0"},
+};
+
+static void guest_outcome_decides_exit_status_message_and_manifest(void **state)
+{
+    (void)state;
+    char *dir = make_dir("outcome");
+    for (size_t i = 0; i < G_N_ELEMENTS(outcome_cases); i++) {
+        const outcome_case *c = &outcome_cases[i];
+        char *name = g_strdup_printf("%s.ini", c->name);
+        char *ini = one_guest_ini(dir, name, "duration = 1ms\n", "ends_run = true\n", c->actions);
+        char *out = g_build_filename(dir, c->name, NULL);
+        result r = qns("run", "-q", ini, "-o", out, NULL);
+        char *want = c->error ? g_strdup_printf("qns: %s\n", c->error) : g_strdup("");
+        if (r.status != c->status || strcmp(r.err, want) != 0) {
+            fail_msg("%s: status %d, stderr:\n%s\nwanted %d:\n%s", c->name, r.status, r.err,
+                     c->status, want);
+        }
+        if (strstr(c->actions, "oops")) {
+            assert_non_null(strstr(r.out, "  a| oops\n"));
+        }
+        char *data = manifest_of(out);
+        char *status = g_strdup_printf("\"status\" : \"%s\"", c->error ? "failed" : "completed");
+        char *cmd = g_strdup_printf("\"command_status\" : %s", c->command_status);
+        char *error = c->error ? g_strdup_printf("\"error\" : \"%s\"", c->error)
+                               : g_strdup("\"error\" : null");
+        if (!strstr(data, status) || !strstr(data, cmd) || !strstr(data, error)) {
+            fail_msg("%s: manifest lacks %s, %s or %s:\n%s", c->name, status, cmd, error, data);
+        }
+        /* The run's error and the guest's are the same line. */
+        char *second = strstr(strstr(data, error) + 1, error);
+        assert_true(c->error ? second != NULL : 1);
+        g_free(error);
+        g_free(cmd);
+        g_free(status);
+        g_free(data);
+        result_clear(&r);
+        g_free(want);
+        g_free(out);
+        g_free(ini);
+        g_free(name);
+    }
+    assert_int_equal(ts_child_count(), 0);
     g_free(dir);
 }
 
@@ -1742,6 +2116,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(units_are_read_as_people_write_them),
         cmocka_unit_test(guest_kernel_args_and_pin_reach_the_simulation),
+        cmocka_unit_test(command_too_long_for_the_kernel_is_refused_at_its_guest),
         cmocka_unit_test(pinned_run_puts_the_guest_on_one_cpu),
         cmocka_unit_test(each_scenario_mistake_names_file_and_line_and_exits_2),
         cmocka_unit_test(every_mistake_of_a_file_is_reported_not_only_the_first),
@@ -1765,6 +2140,11 @@ int main(void)
         cmocka_unit_test(a_manifest_that_cannot_be_written_fails_the_run),
         cmocka_unit_test(an_unreadable_qemu_or_guest_image_is_named_as_such),
         cmocka_unit_test(a_guest_leaves_no_process_of_its_group_behind),
+        cmocka_unit_test(sigint_ends_a_hung_run_at_once_with_130),
+        cmocka_unit_test(sigterm_ends_a_hung_run_at_once_with_143),
+        cmocka_unit_test(scenario_watchdog_fails_a_hang_after_its_time),
+        cmocka_unit_test(request_stop_from_a_signal_handler_ends_a_hung_run),
+        cmocka_unit_test(guest_outcome_decides_exit_status_message_and_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

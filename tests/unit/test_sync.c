@@ -5,6 +5,8 @@
 #include "test_support.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -234,6 +236,152 @@ static void hang_is_caught_by_watchdog_and_killed(void **state)
     qns_guest_describe_end(qns_sync_guest(w->s, 0), how, sizeof(how));
     assert_string_equal(how, "was killed by signal 9 (Killed)");
     assert_int_equal(ts_child_count(), 0);
+}
+
+/* ---- stop requests: a signal handler writes to a pipe ---------------------- */
+
+static int stop_pipe_w = -1;
+
+static void write_stop_byte(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    char b = 1;
+    if (write(stop_pipe_w, &b, 1) < 0) {
+        /* the pipe is full: a stop is pending anyway */
+    }
+    errno = saved;
+}
+
+/* SIGALRM after ms, whose handler writes the stop byte. */
+static void stop_after_ms(int stop_w, int ms)
+{
+    stop_pipe_w = stop_w;
+    struct sigaction sa = {.sa_handler = write_stop_byte};
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+    struct itimerval t = {.it_value = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000}};
+    assert_int_equal(setitimer(ITIMER_REAL, &t, NULL), 0);
+}
+
+static qns_sync *new_with_stop_fd(world *w, int *stop, int watchdog_ms)
+{
+    qns_sync_free(w->s);
+    assert_int_equal(pipe2(stop, O_CLOEXEC | O_NONBLOCK), 0);
+    qns_sync_options o = {
+        .watchdog_ms = watchdog_ms, .shutdown_timeout_ms = 5000, .stop_fd = stop[0]};
+    w->s = qns_sync_new(&o, err);
+    assert_non_null(w->s);
+    return w->s;
+}
+
+static void stop_request_wakes_a_round_and_ends_a_hung_guest_at_once(void **state)
+{
+    world *w = *state;
+    int stop[2];
+    new_with_stop_fd(w, stop, 60000);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "hang:2");
+    add_guest(w, "stuck", 1);
+    round_ok(w, 10);
+    int32_t g = 10;
+    assert_int_equal(qns_sync_round_begin(w->s, &g, err), 0);
+    long long t0 = ts_now_ms();
+    stop_after_ms(stop[1], 200);
+    assert_int_equal(qns_sync_round_end(w->s, err), -1);
+    long long woke = ts_now_ms() - t0;
+    assert_string_equal(err, "stopped on request in round 2");
+    assert_true(qns_sync_stopped(w->s));
+    assert_true(qns_sync_failed(w->s));
+    /* The alarm comes at 200 ms; the round ends within 100 ms of it. */
+    assert_true(woke >= 190 && woke < 300);
+    /* The guest ignores EOF; after a stop it is not waited out (5 s). */
+    t0 = ts_now_ms();
+    qns_sync_shutdown(w->s);
+    assert_true(ts_now_ms() - t0 < QNS_SYNC_STOP_GRACE_MS + 100);
+    char how[128];
+    qns_guest_describe_end(qns_sync_guest(w->s, 0), how, sizeof(how));
+    assert_string_equal(how, "was killed by signal 15 (Terminated)");
+    assert_int_equal(ts_child_count(), 0);
+    close(stop[0]);
+    close(stop[1]);
+}
+
+static void stop_request_wakes_a_shutdown_that_waits_for_a_guest(void **state)
+{
+    world *w = *state;
+    int stop[2];
+    new_with_stop_fd(w, stop, 60000);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "crash:15000");
+    add_guest(w, "dies", 0);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "hang:2");
+    add_guest(w, "stuck", 0);
+    round_ok(w, 10);
+    /* One guest dies in round 2; the other, stuck in it, ignores EOF. */
+    int32_t g[2] = {10, 10};
+    assert_int_equal(qns_sync_round(w->s, g, err), -1);
+    assert_non_null(strstr(err, "guest dies was killed by signal 11"));
+    assert_false(qns_sync_stopped(w->s));
+    /* Without a stop this shutdown would wait 5 s for the guest. */
+    long long t0 = ts_now_ms();
+    stop_after_ms(stop[1], 100);
+    qns_sync_shutdown(w->s);
+    long long took = ts_now_ms() - t0;
+    assert_true(took >= 90 && took < 100 + QNS_SYNC_STOP_GRACE_MS + 100);
+    assert_true(qns_guest_ended(qns_sync_guest(w->s, 1)));
+    assert_int_equal(ts_child_count(), 0);
+    close(stop[0]);
+    close(stop[1]);
+}
+
+typedef struct waits {
+    int calls;
+    int guest[8];
+    int64_t waited_ms[8];
+} waits;
+
+static int on_wait(void *ctx, int guest, int64_t waited_ms)
+{
+    waits *r = ctx;
+    if (r->calls < 8) {
+        r->guest[r->calls] = guest;
+        r->waited_ms[r->calls] = waited_ms;
+    }
+    return ++r->calls == 3;
+}
+
+static void long_round_reports_the_guest_it_waits_for_and_can_stop(void **state)
+{
+    world *w = *state;
+    qns_sync_free(w->s);
+    waits r = {0};
+    qns_sync_options o = {.watchdog_ms = 60000,
+                          .shutdown_timeout_ms = 5000,
+                          .wait_report_ms = 200,
+                          .wait_fn = on_wait,
+                          .wait_ctx = &r};
+    w->s = qns_sync_new(&o, err);
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    add_guest(w, "fine", 0);
+    ts_add(&w->argv, "hang:3");
+    add_guest(w, "stuck", 0);
+    round_ok(w, 10); /* the guests start up in this one */
+    r.calls = 0;
+    round_ok(w, 10); /* a quick round reports nothing */
+    assert_int_equal(r.calls, 0);
+    int32_t g[2] = {10, 10};
+    long long t0 = ts_now_ms();
+    assert_int_equal(qns_sync_round(w->s, g, err), -1);
+    assert_string_equal(err, "stopped on request in round 3");
+    assert_true(qns_sync_stopped(w->s));
+    assert_int_equal(r.calls, 3);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(r.guest[k], 1);
+        assert_true(r.waited_ms[k] >= 200 * (k + 1));
+    }
+    assert_true(ts_now_ms() - t0 < 2000);
 }
 
 static void exec_failure_is_reported(void **state)
@@ -781,6 +929,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(exit_is_reported_with_status_and_console, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_is_reported_with_signal, setup, teardown),
         cmocka_unit_test_setup_teardown(hang_is_caught_by_watchdog_and_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(stop_request_wakes_a_round_and_ends_a_hung_guest_at_once,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(stop_request_wakes_a_shutdown_that_waits_for_a_guest, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(long_round_reports_the_guest_it_waits_for_and_can_stop,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(exec_failure_is_reported, setup, teardown),
         cmocka_unit_test(a_guest_takes_its_process_group_along),
         cmocka_unit_test_setup_teardown(console_file_error_is_reported, setup, teardown),
