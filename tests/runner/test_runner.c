@@ -1674,6 +1674,12 @@ static void a_manifest_that_cannot_be_written_fails_the_run(void **state)
     assert_null(strstr(r.out, "outputs and manifest in"));
     result_clear(&r);
     g_free(want);
+    g_free(out);
+    g_free(ini);
+    g_free(text);
+    g_free(dir);
+}
+
 /* A guest that stops answering: Ctrl-C or SIGTERM still ends the run at
  * once (the watchdog is 60 s), with the manifest written and no process
  * left, and the progress line names the guest the run waits for. */
@@ -1972,6 +1978,9 @@ static void a_guest_leaves_no_process_of_its_group_behind(void **state)
     g_free(script);
     g_free(script_text);
     g_free(pidfile);
+    g_free(dir);
+}
+
 /* watchdog = 1s in the file: a hang fails the run after a second, named. */
 static void scenario_watchdog_fails_a_hang_after_its_time(void **state)
 {
