@@ -47,6 +47,8 @@ uint32_t rn_scenario_quantum_us(const rn_scenario *sc);
 /* -qqq spin= and the simulator's spin, in microseconds (0: off). */
 uint32_t rn_scenario_spin_us(const rn_scenario *sc);
 int rn_scenario_pin(const rn_scenario *sc);
+/* rounds = adaptive (1) or fixed (0, the default). */
+int rn_scenario_adaptive(const rn_scenario *sc);
 uint32_t rn_scenario_seed(const rn_scenario *sc);
 const char *rn_scenario_base_dir(const rn_scenario *sc);
 int rn_scenario_guest_count(const rn_scenario *sc);

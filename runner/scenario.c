@@ -101,6 +101,7 @@ struct rn_scenario {
     uint64_t duration_ns;
     uint32_t quantum_us, seed, spin_us;
     int pin;
+    int adaptive;
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -365,6 +366,12 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 err_why(sc, k, why);
             }
             pin_line = k->line;
+        } else if (strcmp(k->key, "rounds") == 0) {
+            if (strcmp(v, "fixed") == 0 || strcmp(v, "adaptive") == 0) {
+                sc->adaptive = strcmp(v, "adaptive") == 0;
+            } else {
+                err(sc, k->line, "rounds: '%s' is neither fixed nor adaptive", shown(sc, v));
+            }
         } else if (strcmp(k->key, "seed") == 0) {
             if (rn_parse_uint(v, UINT32_MAX, &n, &why) < 0) {
                 err_why(sc, k, why);
@@ -372,7 +379,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 sc->seed = (uint32_t)n;
             }
         } else {
-            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin");
+            unknown_key(sc, s, k, "name, duration, quantum, rounds, seed, spin, pin");
         }
     }
     if (sc->pin && sc->spin_us) {
@@ -1301,6 +1308,11 @@ uint32_t rn_scenario_quantum_us(const rn_scenario *sc)
 int rn_scenario_pin(const rn_scenario *sc)
 {
     return sc->pin;
+}
+
+int rn_scenario_adaptive(const rn_scenario *sc)
+{
+    return sc->adaptive;
 }
 
 uint32_t rn_scenario_spin_us(const rn_scenario *sc)

@@ -20,6 +20,7 @@ struct QnsGuestDesc {
     std::string console;
     std::vector<std::string> macs;
     std::vector<std::string> ipv4s; /* "" for a NIC without one */
+    bool horizon = false;           /* started with -qqq horizon=on */
 };
 
 /* The QEMU binary: the config's, else $QNS_QEMU, else the build's. */
@@ -27,8 +28,10 @@ std::string QnsDefaultQemu(const char *configured);
 /* The default guest folder: the config's, else $QNS_GUEST_DIR, else the build's. */
 std::string QnsDefaultGuestDir(const char *configured);
 
-/* spinUs: -qqq spin= for QEMU (a program, the test kit, gets none). */
+/* spinUs: -qqq spin= for QEMU (a program, the test kit, gets none);
+ * horizon: -qqq horizon=on, for adaptive rounds. */
 bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
+                      bool horizon,
                       const std::string &qemu, const std::string &guestDir,
                       const std::string &outDir, QnsGuestDesc &out, std::string &err);
 

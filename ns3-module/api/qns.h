@@ -44,6 +44,11 @@ typedef struct qns_sim_config {
                              about as fast as without -qqq. For a machine the
                              run has to itself (runs started side by side may
                              pick the same CPU). Never changes results. 0: off */
+    int adaptive;         /* 1: rounds only where something can happen (every
+                             guest halted: the next round waits for the earliest
+                             guest timer or ns-3 event, plus the bridge latency);
+                             guests must speak -qqq horizon=on. Same outputs as
+                             fixed rounds, fewer rounds. 0: a round every quantum */
 } qns_sim_config;
 
 typedef enum qns_nic_model {
