@@ -27,10 +27,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../scripts/private-apt.sh
 source "$here/../../scripts/private-apt.sh"
 
-# Kernel meta package, the modules the guest needs (with their dependencies),
-# and the user-space packages whose programs go into the initramfs.
+# Kernel meta package, the modules the guest needs (with their dependencies:
+# the NICs, the disk of `disk =` as /dev/vda, ext4 to mount it, and the
+# crc32c that ext4's metadata checksums ask the crypto API for), and the
+# user-space packages whose programs go into the initramfs.
 KERNEL_META=linux-image-amd64
-MODULES=(virtio_pci virtio_net e1000)
+MODULES=(virtio_pci virtio_net e1000 virtio_blk ext4 crc32c_generic)
 PROGRAMS=(/usr/bin/iperf3 /sbin/ethtool /usr/bin/socat)
 USER_PACKAGES=(busybox-static iperf3 ethtool socat)
 # Fixed instant for every file in the initramfs (2020-01-01T00:00:00Z).
@@ -250,6 +252,10 @@ done | while read -r kind path _; do
     case $kind in
         insmod)
             rel=${path#"$pkgroot"/}
+            # CPU-specific crypto (crc32c-intel, pulled in by ext4's soft
+            # dependency) refuses to load on QEMU's qemu64 CPU, which has
+            # no SSE4.2; the generic module does the work.
+            case $rel in */kernel/arch/x86/crypto/*) continue ;; esac
             if ! grep -qxF "/$rel" "$initrd/etc/qns/modules"; then
                 mkdir -p "$initrd/$(dirname "$rel")"
                 strip_signature "$path" "$initrd/$rel"
@@ -262,7 +268,7 @@ done
 [ -s "$initrd/etc/qns/modules" ] || die "no module to load (all built in?)"
 
 # --- user space ----------------------------------------------------------------
-mkdir -p "$initrd"/{bin,sbin,usr/bin,usr/sbin,proc,sys,run,tmp,root,var/www,lib/x86_64-linux-gnu,lib64}
+mkdir -p "$initrd"/{bin,sbin,usr/bin,usr/sbin,proc,sys,run,tmp,root,mnt,var/www,lib/x86_64-linux-gnu,lib64}
 cp "$pkgroot/bin/busybox" "$initrd/bin/busybox"
 for applet in $("$initrd/bin/busybox" --list-full); do
     [ -e "$initrd/$applet" ] || [ -L "$initrd/$applet" ] || ln -s /bin/busybox "$initrd/$applet"

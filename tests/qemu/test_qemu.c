@@ -2,9 +2,13 @@
  * time-grant core: replies equal grants, nothing runs before the first
  * grant, barrier, negative grant, EOF, every refusal, frame stamps inside
  * their round, and identical record streams run after run, idle or loaded.
+ * Through the raw pipes and socket (qemu_wire.h): the late-frame record,
+ * a clean stop on a malformed record, SIGTERM while a record write blocks,
+ * and QMP stop/cont and the gdbstub while QEMU waits for a grant.
  * No guest OS: the firmware (SeaBIOS, and iPXE's DHCP with -boot n) is the
  * guest code. */
 #define _GNU_SOURCE
+#include "qemu_wire.h"
 #include "qns_sync.h"
 #include "test_support.h"
 
@@ -356,6 +360,12 @@ static void refusals_name_the_problem(void **state)
     const char *hostclock[] = {"-rtc", "clock=host", NULL};
     expect_refusal(NULL, hostclock, "-rtc", "-qqq: requires -rtc clock=vm");
     expect_refusal(NULL, NULL, "-rtc", "-qqq: requires -rtc clock=vm");
+    /* A virtio-blk iothread would complete requests on host time. */
+    const char *iothread[] = {"-object", "iothread,id=io0", "-blockdev", "driver=null-co,node-name=d0",
+                              "-device", "virtio-blk-pci,drive=d0,iothread=io0", NULL};
+    expect_refusal(NULL, iothread, NULL,
+                   "-qqq: an iothread would complete requests on host time; use the main loop "
+                   "(no iothread)");
     /* The build has no KVM at all (--disable-kvm): -qqq's own check for an
      * accelerator other than TCG is never reached. */
     const char *kvm[] = {"-accel", "kvm", NULL};
@@ -417,6 +427,230 @@ static void e1000_record_streams_are_identical_idle_and_loaded(void **state)
     identical_runs(NIC_E1000);
 }
 
+/* QEMU spoken to through its raw pipes and NIC socket. */
+typedef struct raw_qemu {
+    qns_guest *g;
+    int nic; /* simulator end of NIC 0, or -1 */
+    char *con;
+} raw_qemu;
+
+static void raw_start(raw_qemu *q, const char *tag, nic_kind nic, const char *const *extra)
+{
+    ts_argv a;
+    qw_record *r = malloc(sizeof(*r));
+    q->con = console_name(tag);
+    qemu_argv(&a, nic, NULL, extra);
+    qns_guest_spec spec = {
+        .name = "qemu", .argv = a.v, .nic_count = nic != NIC_NONE, .console_path = q->con};
+    q->g = qns_guest_spawn(&spec, err);
+    assert_non_null(q->g);
+    q->nic = -1;
+    if (nic != NIC_NONE) {
+        q->nic = qns_guest_take_nic_fd(q->g, 0);
+        assert_true(q->nic >= 0);
+        /* QEMU's hello, then ours */
+        assert_int_equal(qw_read_record(q->nic, r, 20000), 0);
+        assert_int_equal(r->type, 1);
+        assert_int_equal(r->length, 0);
+        assert_int_equal(qw_write_record(q->nic, 0, 1, 1, NULL, 0), 0);
+    }
+    free(r);
+}
+
+static void raw_grant(raw_qemu *q, int32_t g)
+{
+    int32_t reply = -1;
+    if (qw_grant(qns_guest_grant_fd(q->g), qns_guest_reply_fd(q->g), g, &reply, 20000) < 0) {
+        fail_msg("no reply to grant %d", g);
+    }
+    assert_int_equal(reply, g);
+}
+
+static void raw_stop(raw_qemu *q)
+{
+    if (q->nic >= 0) {
+        close(q->nic);
+    }
+    qns_guest_free(q->g);
+    unlink(q->con);
+    g_free(q->con);
+}
+
+/* A broadcast frame of the minimum Ethernet size, local experimental type. */
+static void test_frame(uint8_t f[60])
+{
+    memset(f, 0, 60);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, "\x52\x54\x00\x00\x00\x02", 6);
+    f[12] = 0x88;
+    f[13] = 0xb5;
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static void late_frame_comes_back_as_a_late_record(void **state)
+{
+    (void)state;
+    raw_qemu q;
+    uint8_t frame[60];
+    qw_record *r = malloc(sizeof(*r));
+    raw_start(&q, "late", NIC_E1000, NULL);
+    raw_grant(&q, 1000);
+    /* QEMU's clock is at 1 ms: a frame for 0.5 ms is late. */
+    test_frame(frame);
+    assert_int_equal(qw_write_record(q.nic, 500000, 0, 1, frame, sizeof(frame)), 0);
+    raw_grant(&q, 100);
+    do {
+        assert_int_equal(qw_read_record(q.nic, r, 5000), 0);
+    } while (r->type == 0); /* frames the firmware sent */
+    assert_int_equal(r->type, 2);
+    assert_int_equal(r->version, 1);
+    assert_int_equal(r->length, 8);
+    /* handed to the NIC at the start of the second grant, asked for 0.5 ms */
+    assert_int_equal(r->time_ns, 1000000);
+    assert_int_equal(le64_at(r->payload), 500000);
+    raw_stop(&q);
+    free(r);
+}
+
+static void malformed_record_stops_qemu_cleanly_with_status_1(void **state)
+{
+    (void)state;
+    raw_qemu q;
+    uint8_t frame[60];
+    int32_t g = 100, reply;
+    raw_start(&q, "malformed", NIC_E1000, NULL);
+    raw_grant(&q, 1000);
+    test_frame(frame);
+    /* A late frame, counted at QEMU's clean exit only, then a bad version. */
+    assert_int_equal(qw_write_record(q.nic, 500000, 0, 1, frame, sizeof(frame)), 0);
+    assert_int_equal(qw_write_record(q.nic, 2000000, 0, 2, frame, sizeof(frame)), 0);
+    assert_int_equal(qw_write_full(qns_guest_grant_fd(q.g), &g, sizeof(g)), 0);
+    /* no reply: EOF on the reply pipe */
+    assert_int_equal(qw_read_full(qns_guest_reply_fd(q.g), &reply, sizeof(reply), 10000), -1);
+    assert_int_equal(qns_guest_wait(q.g, 10000, err), 1);
+    int st = qns_guest_exit_status(q.g);
+    char *out = slurp(q.con);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 ||
+        !strstr(out, "qqq: netdev n0: record version 2, expected 1\n") ||
+        !strstr(out, "qqq: netdev n0: 1 late records\n")) {
+        fail_msg("wanted status 1, the error and a clean shutdown; got status 0x%x and: %s", st,
+                 out);
+    }
+    g_free(out);
+    raw_stop(&q);
+}
+
+static char *socket_name(const char *tag)
+{
+    return g_strdup_printf("qemu-%s-%d.sock", tag, getpid());
+}
+
+static void sigterm_ends_qemu_while_a_record_write_blocks(void **state)
+{
+    (void)state;
+    raw_qemu q;
+    char ans[4096], *qmp = socket_name("qmp-flood"),
+                    *opt = g_strdup_printf("unix:%s,server=on,wait=off", qmp);
+    const char *extra[] = {"-qmp", opt, NULL};
+    raw_start(&q, "flood", NIC_E1000, extra);
+    raw_grant(&q, 1000);
+    int m = qw_qmp_open(qmp, 10000);
+    assert_true(m >= 0);
+    /* One RARP a millisecond from the main loop; the simulator never reads:
+     * the socket fills and QEMU's write blocks. */
+    assert_int_equal(qw_qmp(m,
+                            "{\"execute\": \"announce-self\", \"arguments\": {\"initial\": 1, "
+                            "\"max\": 1, \"rounds\": 100000, \"step\": 0}}",
+                            ans, sizeof(ans), 5000),
+                     0);
+    usleep(1500000);
+    /* Stuck: the monitor no longer answers. */
+    assert_int_equal(qw_qmp(m, "{\"execute\": \"query-status\"}", ans, sizeof(ans), 500), -1);
+    long long t0 = ts_now_ms();
+    kill(qns_guest_pid(q.g), SIGTERM);
+    assert_int_equal(qns_guest_wait(q.g, 2000, err), 1);
+    assert_true(ts_now_ms() - t0 < 2000);
+    char how[128];
+    qns_guest_describe_end(q.g, how, sizeof(how));
+    assert_string_equal(how, "exited with status 0");
+    close(m);
+    raw_stop(&q);
+    unlink(qmp);
+    g_free(qmp);
+    g_free(opt);
+}
+
+static void qmp_stop_and_cont_are_served_while_waiting_for_a_grant(void **state)
+{
+    (void)state;
+    ts_argv a;
+    char ans[4096], *con = console_name("qmp"), *qmp = socket_name("qmp");
+    char *opt = g_strdup_printf("unix:%s,server=on,wait=off", qmp);
+    const char *extra[] = {"-qmp", opt, NULL};
+    qemu_argv(&a, NIC_NONE, NULL, extra);
+    qns_sync *s = start_qemu(&a, 0, con, NULL);
+    grant(s, 1000);
+    int m = qw_qmp_open(qmp, 10000);
+    assert_true(m >= 0);
+    assert_int_equal(qw_qmp(m, "{\"execute\": \"stop\"}", ans, sizeof(ans), 3000), 0);
+    assert_non_null(strstr(ans, "\"return\": {}"));
+    assert_int_equal(qw_qmp(m, "{\"execute\": \"query-status\"}", ans, sizeof(ans), 3000), 0);
+    assert_non_null(strstr(ans, "\"status\": \"paused\""));
+    assert_int_equal(qw_qmp(m, "{\"execute\": \"cont\"}", ans, sizeof(ans), 3000), 0);
+    assert_non_null(strstr(ans, "\"return\": {}"));
+    assert_int_equal(qw_qmp(m, "{\"execute\": \"query-status\"}", ans, sizeof(ans), 3000), 0);
+    assert_non_null(strstr(ans, "\"status\": \"running\""));
+    grant(s, 1000);
+    assert_int_equal(qns_sync_last_reply_us(s, 0), 1000);
+    assert_int_equal(qns_sync_clock_us(s, 0), 2000);
+    close(m);
+    qns_sync_free(s);
+    unlink(con);
+    unlink(qmp);
+    g_free(con);
+    g_free(qmp);
+    g_free(opt);
+}
+
+static void gdbstub_stops_and_continues_a_guest_waiting_for_a_grant(void **state)
+{
+    (void)state;
+    raw_qemu q;
+    char ans[4096], *gdb = socket_name("gdb");
+    char *opt = g_strdup_printf("unix:%s,server=on,wait=off", gdb);
+    const char *extra[] = {"-gdb", opt, NULL};
+    int32_t g = 1000, reply;
+    raw_start(&q, "gdb", NIC_NONE, extra);
+    raw_grant(&q, 1000);
+    /* Attaching stops the guest; the stop reply says why. */
+    int d = qw_connect(gdb, 10000);
+    assert_true(d >= 0);
+    assert_int_equal(qw_write_full(d, "$?#3f", 5), 0);
+    assert_int_equal(qw_read_until(d, "#", ans, sizeof(ans), 3000), 0);
+    assert_non_null(strstr(ans, "$T05"));
+    /* Stopped: a grant gets no reply... */
+    assert_int_equal(qw_write_full(qns_guest_grant_fd(q.g), &g, sizeof(g)), 0);
+    assert_int_equal(qw_read_full(qns_guest_reply_fd(q.g), &reply, sizeof(reply), 700), -1);
+    /* ...until the debugger continues the guest. */
+    assert_int_equal(qw_write_full(d, "+$c#63", 6), 0);
+    assert_int_equal(qw_read_full(qns_guest_reply_fd(q.g), &reply, sizeof(reply), 5000), 0);
+    assert_int_equal(reply, 1000);
+    raw_grant(&q, 1000);
+    close(d);
+    raw_stop(&q);
+    unlink(gdb);
+    g_free(gdb);
+    g_free(opt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +665,15 @@ int main(void)
         cmocka_unit_test(refusals_name_the_problem),
         cmocka_unit_test(virtio_net_record_streams_are_identical_idle_and_loaded),
         cmocka_unit_test(e1000_record_streams_are_identical_idle_and_loaded),
+        cmocka_unit_test(late_frame_comes_back_as_a_late_record),
+        cmocka_unit_test(malformed_record_stops_qemu_cleanly_with_status_1),
+        cmocka_unit_test(sigterm_ends_qemu_while_a_record_write_blocks),
+        cmocka_unit_test(qmp_stop_and_cont_are_served_while_waiting_for_a_grant),
+        cmocka_unit_test(gdbstub_stops_and_continues_a_guest_waiting_for_a_grant),
     };
+    /* QNS_TEST_FILTER=PATTERN runs only the matching tests (cmocka's glob). */
+    if (getenv("QNS_TEST_FILTER")) {
+        cmocka_set_test_filter(getenv("QNS_TEST_FILTER"));
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
