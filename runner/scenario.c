@@ -103,6 +103,7 @@ struct rn_scenario {
     uint32_t watchdog_ms; /* as qns_sim_config takes it */
     int pin;
     char *guest_image, *guest_image_dir; /* [scenario] guest_image = KEY, its folder */
+    int adaptive;
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -388,6 +389,12 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 err_why(sc, k, why);
             }
             pin_line = k->line;
+        } else if (strcmp(k->key, "rounds") == 0) {
+            if (strcmp(v, "fixed") == 0 || strcmp(v, "adaptive") == 0) {
+                sc->adaptive = strcmp(v, "adaptive") == 0;
+            } else {
+                err(sc, k->line, "rounds: '%s' is neither fixed nor adaptive", shown(sc, v));
+            }
         } else if (strcmp(k->key, "seed") == 0) {
             if (rn_parse_uint(v, UINT32_MAX, &n, &why) < 0) {
                 err_why(sc, k, why);
@@ -404,7 +411,8 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 g_ptr_array_add(sc->owned, sc->guest_image_dir);
             }
         } else {
-            unknown_key(sc, s, k, "name, duration, quantum, seed, spin, pin, watchdog, guest_image");
+            unknown_key(sc, s, k,
+                        "name, duration, quantum, rounds, seed, spin, pin, watchdog, guest_image");
         }
     }
     if (sc->pin && sc->spin_us) {
@@ -1345,6 +1353,11 @@ uint32_t rn_scenario_watchdog_effective_ms(const rn_scenario *sc)
     return sc->watchdog_ms == 0                   ? QNS_WATCHDOG_DEFAULT_MS
            : sc->watchdog_ms == QNS_WATCHDOG_NONE ? 0
                                                   : sc->watchdog_ms;
+}
+
+int rn_scenario_adaptive(const rn_scenario *sc)
+{
+    return sc->adaptive;
 }
 
 uint32_t rn_scenario_spin_us(const rn_scenario *sc)

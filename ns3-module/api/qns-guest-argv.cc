@@ -183,6 +183,7 @@ bool ValidName(const std::string &n)
 } // namespace
 
 bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
+                      bool horizon,
                       const std::string &qemu, const std::string &guestDir,
                       const std::string &outDir, QnsGuestDesc &out, std::string &err)
 {
@@ -230,6 +231,11 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
         return false;
     }
     char opt[64];
+    if (horizon && cfg.program == nullptr) {
+        err = "guest " + out.name + ": adaptive rounds need guests that tell their horizon "
+              "(-qqq horizon=on), which the patched QEMU does not yet";
+        return false;
+    }
     if (cfg.program != nullptr) {
         for (const char *const *p = cfg.program; *p; p++) {
             out.argv.push_back(*p);
@@ -239,7 +245,9 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
             return false;
         }
         qns_guest_qqq_option(opt, sizeof(opt));
-        out.argv.insert(out.argv.begin() + 1, {"-qqq", opt});
+        out.horizon = horizon;
+        out.argv.insert(out.argv.begin() + 1,
+                        {"-qqq", horizon ? opt + std::string(",horizon=on") : opt});
         for (int i = 0; i < cfg.nic_count; i++) {
             qns_guest_netdev_option(opt, sizeof(opt), ("n" + std::to_string(i)).c_str(), i);
             out.argv.insert(out.argv.begin() + 3 + 2 * i, {"-netdev", opt});
@@ -324,7 +332,9 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
     }
     qns_guest_qqq_option(opt, sizeof(opt));
     out.argv.push_back("-qqq");
-    out.argv.push_back(spinUs ? opt + std::string(",spin=") + std::to_string(spinUs) : opt);
+    out.horizon = horizon;
+    out.argv.push_back(opt + (spinUs ? ",spin=" + std::to_string(spinUs) : std::string()) +
+                       (horizon ? ",horizon=on" : ""));
     for (int i = 0; i < cfg.nic_count; i++) {
         std::string id = "n" + std::to_string(i);
         qns_guest_netdev_option(opt, sizeof(opt), id.c_str(), i);

@@ -24,6 +24,7 @@ struct QnsGuestDesc {
      * are expected; with a command of ours it must report how that ended. */
     bool defaultInit = false;
     bool runsCommand = false;
+    bool horizon = false;           /* started with -qqq horizon=on */
 };
 
 /* The QEMU binary: the config's, else $QNS_QEMU, else the build's. */
@@ -35,8 +36,10 @@ std::string QnsDefaultGuestDir(const char *configured);
  * else $XDG_CACHE_HOME/qns, else ~/.cache/qns). False with err when neither. */
 bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err);
 
-/* spinUs: -qqq spin= for QEMU (a program, the test kit, gets none). */
+/* spinUs: -qqq spin= for QEMU (a program, the test kit, gets none);
+ * horizon: -qqq horizon=on, for adaptive rounds. */
 bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
+                      bool horizon,
                       const std::string &qemu, const std::string &guestDir,
                       const std::string &outDir, QnsGuestDesc &out, std::string &err);
 

@@ -58,6 +58,11 @@ typedef struct qns_sim_config {
                                 QNS_GUEST_DIR when its GUEST-INFO has that key,
                                 else the qns cache's guest/KEY; a missing one
                                 fails qns_sim_new. Overrides guest_dir. NULL: off */
+    int adaptive;         /* 1: rounds only where something can happen (every
+                             guest halted: the next round waits for the earliest
+                             guest timer or ns-3 event, plus the bridge latency);
+                             guests must speak -qqq horizon=on. Same outputs as
+                             fixed rounds, fewer rounds. 0: a round every quantum */
 } qns_sim_config;
 
 typedef enum qns_nic_model {

@@ -4,6 +4,7 @@
 #include "qns-sync-scheduler.h"
 
 #include "qns-bridge.h"
+#include "qns-next-event.h"
 
 #include "ns3/boolean.h"
 #include "ns3/log.h"
@@ -49,6 +50,20 @@ TypeId QnsSyncScheduler::GetTypeId()
                           BooleanValue(false),
                           MakeBooleanAccessor(&QnsSyncScheduler::m_pin),
                           MakeBooleanChecker())
+            .AddAttribute("Adaptive",
+                          "Place rounds only where something can happen: while every guest "
+                          "is halted (its horizon, from -qqq horizon=on, is ahead), the next "
+                          "round is at min(earliest guest horizon, ns-3's next event) + the "
+                          "smallest bridge latency, and at most on the next multiple of the "
+                          "quantum at or after ns-3's next event; while a guest runs, on the "
+                          "next multiple of the quantum. Outputs are those of fixed rounds.",
+                          BooleanValue(false),
+                          MakeBooleanAccessor(&QnsSyncScheduler::m_adaptive),
+                          MakeBooleanChecker())
+            .AddAttribute("MaxStep", "The longest adaptive round (whole microseconds).",
+                          TimeValue(Seconds(10)),
+                          MakeTimeAccessor(&QnsSyncScheduler::m_maxStep),
+                          MakeTimeChecker(MicroSeconds(1), Seconds(2000)))
             .AddAttribute("ShutdownTimeoutMs",
                           "Wall-clock wait for guests to exit before they are killed.",
                           UintegerValue(2000),
@@ -70,7 +85,10 @@ QnsSyncScheduler::QnsSyncScheduler()
       m_watchdogMs(0),
       m_spinUs(0),
       m_pin(false),
+      m_adaptive(false),
+      m_maxStep(Seconds(10)),
       m_shutdownMs(2000),
+      m_minLatencyNs(0),
       m_sync(nullptr),
       m_inRound(false),
       m_started(false),
@@ -193,6 +211,20 @@ void QnsSyncScheduler::Start()
     NS_ABORT_MSG_IF(m_quantum.GetNanoSeconds() % 1000 != 0,
                     "Quantum must be whole microseconds, not " << m_quantum);
     m_started = true;
+    m_minLatencyNs = m_quantum.GetNanoSeconds();
+    bool first = true;
+    for (auto &nics : m_bridges) {
+        for (auto &b : nics) {
+            if (b && (first || b->GetLatency().GetNanoSeconds() < m_minLatencyNs)) {
+                m_minLatencyNs = b->GetLatency().GetNanoSeconds();
+                first = false;
+            }
+        }
+    }
+    if (m_adaptive) {
+        m_nextEvent = CreateObject<QnsNextEvent>();
+        m_nextEvent->Install();
+    }
     if (m_sync != nullptr) {
         Simulator::ScheduleNow(&QnsSyncScheduler::Round, this);
     }
@@ -288,7 +320,8 @@ void QnsSyncScheduler::Round()
             }
         }
     }
-    int64_t next = (Simulator::Now() + m_quantum).GetMicroSeconds();
+    int64_t nowUs = Simulator::Now().GetMicroSeconds();
+    int64_t next = NextRoundUs(nowUs);
     m_rounds++;
     m_roundTrace(m_rounds, Simulator::Now());
     if (qns_sync_round_begin_to(m_sync, next, err) < 0) {
@@ -296,7 +329,45 @@ void QnsSyncScheduler::Round()
         return;
     }
     m_inRound = true;
-    Simulator::Schedule(m_quantum, &QnsSyncScheduler::Round, this);
+    Simulator::Schedule(MicroSeconds(next) - Simulator::Now(), &QnsSyncScheduler::Round, this);
+}
+
+/*
+ * Where the next round falls (DESIGN.md section 4). Fixed: a quantum on.
+ * Adaptive, while some guest runs (or does not tell its horizon): the next
+ * multiple of the quantum, so rounds around running guests fall where fixed
+ * rounds do. While every guest is halted until its horizon h, and ns-3's
+ * next event is at E: nothing reaches a guest before min(h, E) + L, and ns-3
+ * needs nothing from a guest before h + L, so the round may wait until then
+ * (rounded down to whole microseconds); but no later than the multiple of
+ * the quantum at or after E, so that guests are never granted past the
+ * instant a fixed-round run would stop them at (the end of the run is an
+ * ns-3 event). Always after now: h >= now, E >= now, L >= quantum.
+ */
+int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
+{
+    int64_t q = m_quantum.GetMicroSeconds();
+    int64_t grid = (nowUs / q + 1) * q;
+    if (!m_adaptive) {
+        return nowUs + q;
+    }
+    int64_t h = INT64_MAX;
+    for (int g = 0; g < GetGuestCount(); g++) {
+        h = std::min(h, qns_sync_horizon_us(m_sync, g));
+    }
+    if (h <= nowUs) {
+        return grid;
+    }
+    int64_t cap = nowUs + m_maxStep.GetMicroSeconds();
+    int64_t boundNs = h < cap ? h * 1000 : cap * 1000;
+    uint64_t e;
+    if (m_nextEvent->Peek(e)) {
+        int64_t eNs = static_cast<int64_t>(e);
+        boundNs = std::min(boundNs, eNs);
+        int64_t atOrAfterE = std::max(grid, (eNs + q * 1000 - 1) / (q * 1000) * q);
+        cap = std::min(cap, atOrAfterE);
+    }
+    return std::max(grid, std::min(cap, (boundNs + m_minLatencyNs) / 1000));
 }
 
 void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const uint8_t *data,
@@ -354,6 +425,11 @@ void QnsSyncScheduler::Finish()
 Time QnsSyncScheduler::GetQuantum() const
 {
     return m_quantum;
+}
+
+bool QnsSyncScheduler::IsAdaptive() const
+{
+    return m_adaptive;
 }
 
 bool QnsSyncScheduler::Failed() const

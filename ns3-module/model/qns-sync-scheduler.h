@@ -22,6 +22,7 @@ namespace ns3
 {
 
 class QnsBridge;
+class QnsNextEvent;
 
 class QnsSyncScheduler : public Object
 {
@@ -63,6 +64,8 @@ class QnsSyncScheduler : public Object
     void Finish();
 
     Time GetQuantum() const;
+    /* Whether rounds fall only where something can happen (Adaptive). */
+    bool IsAdaptive() const;
     bool Failed() const;
     const std::string &GetError() const;
     const qns_sync *GetSync() const;
@@ -76,6 +79,7 @@ class QnsSyncScheduler : public Object
 
   private:
     void Round();
+    int64_t NextRoundUs(int64_t nowUs) const;
     void Fail(const std::string &why);
     void FlushCaptures(uint64_t beforeNs);
     void CheckCaptures();
@@ -86,7 +90,11 @@ class QnsSyncScheduler : public Object
     uint32_t m_watchdogMs;
     uint32_t m_spinUs;
     bool m_pin;
+    bool m_adaptive;
+    Time m_maxStep;
     uint32_t m_shutdownMs;
+    Ptr<QnsNextEvent> m_nextEvent;
+    int64_t m_minLatencyNs;
     qns_sync *m_sync;
     bool m_inRound;
     bool m_started;

@@ -27,6 +27,7 @@ struct qns_guest {
     int grant_fd; /* write end: simulator -> guest */
     int reply_fd; /* read end: guest -> simulator */
     int nic_count;
+    int horizon;
     int nic_fd[QNS_GUEST_MAX_NICS];
     int ended;
     int status;
@@ -198,6 +199,7 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
     g->grant_fd = g->reply_fd = -1;
     g->pid = -1;
     g->nic_count = spec->nic_count;
+    g->horizon = spec->horizon != 0;
     for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
         g->nic_fd[i] = nic_child[i] = -1;
     }
@@ -317,6 +319,11 @@ int qns_guest_reply_fd(const qns_guest *g)
 int qns_guest_nic_count(const qns_guest *g)
 {
     return g->nic_count;
+}
+
+int qns_guest_horizon(const qns_guest *g)
+{
+    return g->horizon;
 }
 
 int qns_guest_take_nic_fd(qns_guest *g, int nic)

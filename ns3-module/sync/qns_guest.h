@@ -34,6 +34,8 @@ typedef struct qns_guest_spec {
     const char *console_path;  /* receives the child's stdout and stderr; NULL: discarded */
     int pin_cpu;               /* N > 0: the process (and every thread it starts) runs on
                                   CPU N - 1 only; 0: on the CPUs the caller may use */
+    int horizon;               /* 1: the guest was started with -qqq ...,horizon=on and
+                                  follows each reply with its horizon (qns_sync.h) */
 } qns_guest_spec;
 
 typedef struct qns_guest qns_guest;
@@ -63,6 +65,8 @@ int qns_guest_take_nic_fd(qns_guest *g, int nic);
 
 /* Fills `out` with "-qqq"-option text for argv building: "write=3,read=4". */
 void qns_guest_qqq_option(char *out, size_t size);
+/* Whether the guest speaks the horizon extension (qns_guest_spec.horizon). */
+int qns_guest_horizon(const qns_guest *g);
 /* Fills `out` with "-netdev qqq" option text for NIC i: "qqq,id=ID,fd=N". */
 void qns_guest_netdev_option(char *out, size_t size, const char *id, int nic);
 

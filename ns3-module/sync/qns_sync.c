@@ -41,8 +41,10 @@ typedef struct sync_guest {
     int granted;
     int grant_written;
     int replied;
-    uint8_t reply_buf[sizeof(int32_t)];
+    uint8_t reply_buf[2 * sizeof(int32_t)]; /* the reply, and the horizon if spoken */
     size_t reply_have;
+    int32_t horizon_us;                      /* from the last reply; QNS_HORIZON_BUSY */
+    uint64_t queued_ns;                      /* earliest frame queued for its next grant */
 } sync_guest;
 
 typedef struct rx_frame {
@@ -183,6 +185,7 @@ int qns_sync_add_guest(qns_sync *s, const qns_guest_spec *spec, char *errbuf)
     }
     sync_guest *g = &s->guests[s->count];
     memset(g, 0, sizeof(*g));
+    g->queued_ns = UINT64_MAX;
     qns_guest_spec placed = *spec;
     if (s->pinned) {
         placed.pin_cpu = 1 + s->cpus[(s->home + s->count) % s->cpu_count];
@@ -247,6 +250,9 @@ int qns_sync_send_frame(qns_sync *s, int guest, int nic, uint64_t time_ns, const
     if (s->guests[guest].done) {
         s->guests[guest].dropped++;
         return 0;
+    }
+    if (time_ns < s->guests[guest].queued_ns) {
+        s->guests[guest].queued_ns = time_ns;
     }
     if (qns_record_channel_queue_frame(s->guests[guest].nic[nic], time_ns, data, length, errbuf) <
         0) {
@@ -613,8 +619,16 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
     sync_guest *g = &s->guests[i];
     int32_t reply;
     memcpy(&reply, g->reply_buf, sizeof(reply));
+    g->horizon_us = QNS_HORIZON_BUSY;
+    if (qns_guest_horizon(g->proc)) {
+        memcpy(&g->horizon_us, g->reply_buf + sizeof(reply), sizeof(g->horizon_us));
+    }
     g->replied = 1;
     g->reply_have = 0;
+    if (g->horizon_us < QNS_HORIZON_BUSY) {
+        return fail(s, errbuf, "guest %s sent horizon %d us with its reply in round %llu",
+                    qns_guest_name(g->proc), g->horizon_us, (unsigned long long)s->round_no);
+    }
     if (reply < 0) {
         return fail(s, errbuf, "guest %s replied %d us to a grant of %d us in round %llu",
                     qns_guest_name(g->proc), reply, g->grant_us,
@@ -647,12 +661,19 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
     return check_round_end(s, i, errbuf);
 }
 
+/* A reply is one int; with the horizon extension, two. */
+static size_t reply_size(const sync_guest *g)
+{
+    return (qns_guest_horizon(g->proc) ? 2 : 1) * sizeof(int32_t);
+}
+
 static int read_reply(qns_sync *s, int i, char *errbuf)
 {
     sync_guest *g = &s->guests[i];
+    size_t size = reply_size(g);
     for (;;) {
         ssize_t n = read(qns_guest_reply_fd(g->proc), g->reply_buf + g->reply_have,
-                         sizeof(g->reply_buf) - g->reply_have);
+                         size - g->reply_have);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -666,13 +687,14 @@ static int read_reply(qns_sync *s, int i, char *errbuf)
         if (n == 0) {
             if (g->reply_have > 0) {
                 char what[64];
-                snprintf(what, sizeof(what), "truncated reply: %zu of 4 bytes", g->reply_have);
+                snprintf(what, sizeof(what), "truncated reply: %zu of %zu bytes", g->reply_have,
+                         size);
                 return guest_closed(s, i, what, 0, errbuf);
             }
             return guest_closed(s, i, "no reply", 1, errbuf);
         }
         g->reply_have += (size_t)n;
-        if (g->reply_have == sizeof(g->reply_buf)) {
+        if (g->reply_have == size) {
             return take_reply(s, i, errbuf);
         }
     }
@@ -711,6 +733,7 @@ static int prepare_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
         g->start_us = g->clock_us;
+        g->queued_ns = UINT64_MAX; /* written before this round's grant */
         g->granted = grants_us[i] != QNS_NO_GRANT && !g->done;
         g->grant_us = g->granted ? grants_us[i] : 0;
         g->grant_written = 0;
@@ -995,6 +1018,23 @@ int32_t qns_sync_last_reply_us(const qns_sync *s, int guest)
 int qns_sync_guest_done(const qns_sync *s, int guest)
 {
     return s->guests[guest].done;
+}
+
+int64_t qns_sync_horizon_us(const qns_sync *s, int guest)
+{
+    const sync_guest *g = &s->guests[guest];
+    if (g->done) {
+        return INT64_MAX;
+    }
+    if (!g->replied || g->horizon_us == QNS_HORIZON_BUSY) {
+        return g->clock_us;
+    }
+    /* A frame queued for it wakes it up: it is not in the reply's horizon. */
+    int64_t h = g->horizon_us == QNS_HORIZON_NONE ? INT64_MAX : g->clock_us + g->horizon_us;
+    if (g->queued_ns != UINT64_MAX && (int64_t)(g->queued_ns / 1000) < h) {
+        h = (int64_t)(g->queued_ns / 1000);
+    }
+    return h;
 }
 
 uint64_t qns_sync_late_records(const qns_sync *s, int guest)

@@ -22,6 +22,19 @@ extern "C" {
 /* A grant value meaning "this guest gets no grant this round". */
 #define QNS_NO_GRANT INT32_MIN
 
+/*
+ * The horizon extension of -qqq (`-qqq write=W,read=R,horizon=on`, asked for
+ * with qns_guest_spec.horizon): each reply is followed by a second int, the
+ * guest's horizon in whole microseconds after the instant the reply reached:
+ * it cannot transmit before then unless a frame reaches it first (every
+ * vCPU halted, nothing pending; its next virtual-timer deadline, including
+ * frames already scheduled for delivery, rounded down). QNS_HORIZON_BUSY: it
+ * may transmit at once (it is running); QNS_HORIZON_NONE: it has no deadline
+ * at all. Anything below QNS_HORIZON_BUSY is a protocol error.
+ */
+#define QNS_HORIZON_BUSY (-1)
+#define QNS_HORIZON_NONE INT32_MAX
+
 typedef struct qns_sync_options {
     int watchdog_ms;         /* wall-clock bound on one round; 0: none */
     int shutdown_timeout_ms; /* wait after closing pipes before SIGKILL; 0: 2000 */
@@ -128,6 +141,14 @@ int32_t qns_sync_last_reply_us(const qns_sync *s, int guest);
 
 /* Whether the guest exited with status 0 under exit_zero_is_done. */
 int qns_sync_guest_done(const qns_sync *s, int guest);
+/*
+ * The earliest instant (us) the guest may transmit, as its last reply said
+ * and the frames queued for it since: its clock while it runs, before its
+ * first reply, or when it does not speak the horizon extension; INT64_MAX
+ * for a guest that is done, or has no deadline and no frame coming.
+ */
+int64_t qns_sync_horizon_us(const qns_sync *s, int guest);
+
 /* Late records the guest sent: frames it received after their instant.
  * The first one fails the round. */
 uint64_t qns_sync_late_records(const qns_sync *s, int guest);

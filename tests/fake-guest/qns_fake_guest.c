@@ -5,7 +5,7 @@
  * time follows a script, so protocol tests are fast, exact and repeatable.
  * It is a test instrument, not an emulator: no CPU, no devices.
  *
- * Usage: qns-fake-guest -qqq write=W,read=R [-netdev qqq,id=ID,fd=N]...
+ * Usage: qns-fake-guest -qqq write=W,read=R[,horizon=on] [-netdev qqq,id=ID,fd=N]...
  *                       [-log FILE] [ACTION]...
  * Actions (times in virtual ns, rounds counted from 1):
  *   send:T:NIC:LEN          send a LEN-byte frame at T
@@ -31,6 +31,10 @@
  *   print:T:TEXT            print TEXT on stdout (the console) at T
  *   cpus:T                  print "cpus: LIST" at T, LIST the CPUs this process
  *                           may run on (/proc/self/status Cpus_allowed_list)
+ * With horizon=on, each reply is followed by the horizon: the microseconds
+ * (rounded down) from the reply's instant to the next scripted event or
+ * frame delivery, or INT32_MAX when there is none (the fake guest has no
+ * CPU: it is never busy).
  * A frame received after its instant is handed over at once, counted and
  * reported with a late record, as QEMU does.
  * The -log file gets one line per frame: "tx|rx TIME_NS NIC LEN SUM [late]".
@@ -87,6 +91,7 @@ typedef struct queue {
 typedef struct fake {
     int reply_fd;
     int grant_fd;
+    int horizon; /* -qqq ...,horizon=on */
     int nic_count;
     qns_record_channel *nic[MAX_NICS];
     FILE *log;
@@ -353,6 +358,26 @@ static void parse_action(fake *g, const char *arg)
     free(s);
 }
 
+/* "write=W,read=R" and the options the fake guest knows: spin=US (taken,
+ * no effect: it never sleeps for long) and horizon=on. */
+static void parse_qqq(fake *g, const char *opt)
+{
+    char *copy = strdup(opt), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char tail;
+        if (sscanf(t, "write=%d%c", &g->reply_fd, &tail) == 1 ||
+            sscanf(t, "read=%d%c", &g->grant_fd, &tail) == 1 || !strncmp(t, "spin=", 5)) {
+            continue;
+        }
+        if (!strcmp(t, "horizon=on")) {
+            g->horizon = 1;
+            continue;
+        }
+        die("bad -qqq '%s'", opt);
+    }
+    free(copy);
+}
+
 static void parse_args(fake *g, int argc, char **argv)
 {
     const char *log = NULL;
@@ -363,9 +388,7 @@ static void parse_args(fake *g, int argc, char **argv)
     /* Options first (fds must be known before actions name NICs). */
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-qqq") && i + 1 < argc) {
-            if (sscanf(argv[++i], "write=%d,read=%d", &g->reply_fd, &g->grant_fd) != 2) {
-                die("bad -qqq '%s'", argv[i]);
-            }
+            parse_qqq(g, argv[++i]);
         } else if (!strcmp(argv[i], "-netdev") && i + 1 < argc) {
             int fd;
             char id[64];
@@ -558,6 +581,30 @@ static void write_all(int fd, const void *p, size_t n)
     }
 }
 
+/* The horizon the fake guest replies with: see the usage. */
+static int32_t horizon_us(const fake *g)
+{
+    uint64_t next = UINT64_MAX;
+    if (g->todo.count > 0) {
+        next = g->todo.ev[0].time_ns;
+    }
+    if (g->inbound.count > 0 && g->inbound.ev[0].time_ns < next) {
+        next = g->inbound.ev[0].time_ns;
+    }
+    if (next == UINT64_MAX) {
+        return INT32_MAX;
+    }
+    uint64_t us = next > g->clock_ns ? (next - g->clock_ns) / 1000 : 0;
+    return us > INT32_MAX - 1 ? INT32_MAX - 1 : (int32_t)us;
+}
+
+/* A reply, with the horizon when the simulator asked for it. */
+static void write_reply(fake *g, int32_t reply, int32_t horizon)
+{
+    int32_t r[2] = {reply, horizon};
+    write_all(g->reply_fd, r, g->horizon ? sizeof(r) : sizeof(r[0]));
+}
+
 /* Returns the grant; exits like QEMU on EOF, a short read or a bad value. */
 static int32_t wait_grant(fake *g)
 {
@@ -663,10 +710,9 @@ static void run_event(fake *g, event *e)
     case EV_STOP: {
         flush_blocking(g);
         int32_t reply = (int32_t)((int64_t)(g->clock_ns / 1000) - g->replies_us);
-        write_all(g->reply_fd, &reply, sizeof(reply));
-        reply = 0;
+        write_reply(g, reply, -1);
         for (uint32_t k = 0; k < e->len; k++) {
-            write_all(g->reply_fd, &reply, sizeof(reply));
+            write_reply(g, 0, -1);
         }
         exit(e->status);
     }
@@ -779,6 +825,6 @@ int main(int argc, char **argv)
             exit(0);
         }
         g.replies_us += reply;
-        write_all(g.reply_fd, &reply, sizeof(reply));
+        write_reply(&g, reply, horizon_us(&g));
     }
 }

@@ -865,6 +865,14 @@ static void bad_descriptions_are_refused(void **state)
     assert_string_equal(err, "guest k: kernel_args adds to the default guest's command line; "
                              "with an own kernel or append, put them in append");
 
+    qns_sim_config adaptive = {.adaptive = 1};
+    qns_sim *asim = qns_sim_new(&adaptive, err);
+    qns_guest_config q = {.name = "q"};
+    assert_int_equal(qns_sim_add_guest(asim, &q, err), -1);
+    assert_string_equal(err, "guest q: adaptive rounds need guests that tell their horizon "
+                             "(-qqq horizon=on), which the patched QEMU does not yet");
+    qns_sim_free(asim);
+
     qns_link_config p2p = {.name = "wan", .type = QNS_LINK_P2P};
     int l = qns_sim_add_link(sim, &p2p, err);
     assert_int_equal(qns_sim_attach_guest(sim, l, gi, 0, 5000, err), -1);
@@ -949,6 +957,89 @@ static void clashing_or_impossible_addresses_are_refused(void **state)
     qns_sim_free(sim);
 }
 
+/* A quiet LAN for a second: fake guest a sends a frame every 100 ms from
+ * 50 ms, b echoes each 20 us later, and ns-3 node n (10.0.0.3) tries to
+ * reach a host nobody is (ARP requests that b echoes too). With `adaptive`
+ * rounds fall only where something can happen. Writes the round count to
+ * DIR/rounds. */
+static int run_quiet_lan(const char *dir, uint64_t adaptive)
+{
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.quantum_us = 10, .out_dir = dir, .watchdog_ms = 10000,
+                         .adaptive = (int)adaptive};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *pa[] = {fake(), "every:50000000:100000000:0:98:10", NULL};
+    const char *pb[] = {fake(), "echo:20000", NULL};
+    qns_guest_config a = {.name = "a", .nic_count = 1, .program = pa};
+    qns_guest_config b = {.name = "b", .nic_count = 1, .program = pb};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .rate_bps = 100000000,
+                           .delay_ns = 1000, .capture = 1};
+    int ga = qns_sim_add_guest(sim, &a, err);
+    int gb = qns_sim_add_guest(sim, &b, err);
+    int n = qns_sim_add_node(sim, "n", err);
+    int l = qns_sim_add_link(sim, &lan, err);
+    if (ga < 0 || gb < 0 || n < 0 || l < 0 || qns_sim_attach_guest(sim, l, ga, 0, 0, err) < 0 ||
+        qns_sim_attach_guest(sim, l, gb, 0, 0, err) < 0 ||
+        qns_sim_attach_node(sim, l, n, "10.0.0.3/24", err) < 0 ||
+        qns_sim_udp_echo_client(sim, n, "10.0.0.9", 9, 3, 300000000, 64, 10000000, err) < 0 ||
+        qns_sim_run(sim, 1000000000, err) < 0) {
+        fprintf(stderr, "run_quiet_lan: %s\n", err);
+        return 1;
+    }
+    char path[256], text[32];
+    snprintf(path, sizeof(path), "%s/rounds", dir);
+    snprintf(text, sizeof(text), "%" PRIu64, qns_sim_rounds(sim));
+    int ok = g_file_set_contents(path, text, -1, NULL);
+    qns_guest_stats st;
+    qns_sim_guest_stats(sim, gb, &st);
+    /* 10 frames of a, and the echoes of n's ARP requests */
+    ok = ok && st.frames_to_guest >= 10 && st.frames_from_guest == st.frames_to_guest &&
+         st.clock_us == 1000000;
+    qns_sim_free(sim);
+    return ok ? 0 : 2;
+}
+
+static uint64_t rounds_of(const char *dir)
+{
+    char *path = g_strdup_printf("%s/rounds", dir), *text = NULL;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    uint64_t n = g_ascii_strtoull(text, NULL, 10);
+    g_free(text);
+    g_free(path);
+    return n;
+}
+
+static void adaptive_rounds_give_the_outputs_of_fixed_rounds(void **state)
+{
+    (void)state;
+    char *fixed = make_dir("fixed"), *adaptive = make_dir("adaptive");
+    assert_int_equal(in_child(run_quiet_lan, fixed, 0), 0);
+    assert_int_equal(in_child(run_quiet_lan, adaptive, 1), 0);
+    const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-1-0.pcap", "lan-2-0.pcap",
+                           "lan-n-1.pcap"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *p1 = g_build_filename(fixed, files[i], NULL);
+        char *p2 = g_build_filename(adaptive, files[i], NULL);
+        gchar *x, *y;
+        gsize nx, ny;
+        assert_true(g_file_get_contents(p1, &x, &nx, NULL));
+        assert_true(g_file_get_contents(p2, &y, &ny, NULL));
+        if (nx != ny || memcmp(x, y, nx) != 0) {
+            fail_msg("%s differs between fixed and adaptive rounds", files[i]);
+        }
+        g_free(x);
+        g_free(y);
+        g_free(p1);
+        g_free(p2);
+    }
+    uint64_t rf = rounds_of(fixed), ra = rounds_of(adaptive);
+    printf("rounds: fixed %" PRIu64 ", adaptive %" PRIu64 "\n", rf, ra);
+    assert_int_equal(rf, 100000);
+    assert_true(ra * 100 < rf);
+    g_free(fixed);
+    g_free(adaptive);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -964,6 +1055,7 @@ int main(void)
         cmocka_unit_test(global_routing_lets_a_node_answer_a_guest_across_a_router),
         cmocka_unit_test(global_routing_reaches_a_guest_on_a_csma_link),
         cmocka_unit_test(bad_routes_are_refused),
+        cmocka_unit_test(adaptive_rounds_give_the_outputs_of_fixed_rounds),
         cmocka_unit_test(progress_callback_can_stop_a_run_with_captures_complete),
         cmocka_unit_test(bad_descriptions_are_refused),
         cmocka_unit_test(pinned_guest_runs_on_one_cpu),

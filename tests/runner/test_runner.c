@@ -188,6 +188,8 @@ static const bad_case bad_cases[] = {
      HEAD "[guest k]\nappend = console=ttyS0\nkernel_args = qns.debug=1\n",
      "5: kernel_args adds to the default guest's command line; with kernel or append, put them "
      "in append"},
+    {"bad-rounds", "[scenario]\nduration = 1ms\nrounds = sometimes\n",
+     "3: rounds: 'sometimes' is neither fixed nor adaptive"},
     {"pin-and-spin", "[scenario]\nduration = 1ms\nspin = 2ms\npin = yes\n",
      "4: pin and spin do not go together: guest 0 shares the simulator's CPU, where either "
      "side's spinning holds the other off"},
@@ -704,6 +706,66 @@ static void run_then_verify_matches_every_output(void **state)
     result_clear(&r);
     assert_int_equal(ts_child_count(), 0);
     g_free(out);
+    g_free(dir);
+}
+
+/* The fake LAN over 100 ms, with fixed or adaptive rounds: the same files,
+ * byte for byte, in far fewer rounds; the manifest says which. */
+static void adaptive_rounds_write_what_fixed_rounds_write(void **state)
+{
+    (void)state;
+    char *dir = make_dir("adaptive");
+    char *ini = fake_lan(dir, "100ms", "every:100000:10000000:0:98:9");
+    gchar *text = NULL;
+    assert_true(g_file_get_contents(ini, &text, NULL, NULL));
+    char *adaptive_text = g_strdup_printf("%s", text);
+    char *at = strstr(adaptive_text, "seed = 7\n");
+    assert_non_null(at);
+    GString *a = g_string_new(NULL);
+    g_string_append_len(a, adaptive_text, at - adaptive_text);
+    g_string_append(a, "rounds = adaptive\n");
+    g_string_append(a, at);
+    char *ini2 = write_file(dir, "adaptive.ini", a->str);
+    char *d1 = g_build_filename(dir, "fixed", NULL), *d2 = g_build_filename(dir, "adaptive", NULL);
+    result r1 = qns("run", ini, "-o", d1, NULL);
+    result r2 = qns("run", ini2, "-o", d2, NULL);
+    assert_int_equal(r1.status, 0);
+    assert_int_equal(r2.status, 0);
+    assert_non_null(strstr(r1.out, "0.100000 s of virtual time"));
+    assert_non_null(strstr(r1.out, ", 10000 rounds, 0 late frames\n"));
+    assert_non_null(strstr(r2.out, "(100ms, quantum 10 us, adaptive rounds, seed 7)"));
+    assert_non_null(strstr(r2.out, "0.100000 s of virtual time"));
+    assert_null(strstr(r2.out, ", 10000 rounds"));
+    const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap",
+                           "a.console", "b.console"};
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+        char *p1 = g_build_filename(d1, files[i], NULL), *p2 = g_build_filename(d2, files[i], NULL);
+        gchar *x, *y;
+        gsize nx, ny;
+        assert_true(g_file_get_contents(p1, &x, &nx, NULL));
+        assert_true(g_file_get_contents(p2, &y, &ny, NULL));
+        if (nx != ny || memcmp(x, y, nx) != 0) {
+            fail_msg("%s differs between fixed and adaptive rounds", files[i]);
+        }
+        g_free(x);
+        g_free(y);
+        g_free(p1);
+        g_free(p2);
+    }
+    char *m = g_build_filename(d2, "manifest.json", NULL), *mt = NULL;
+    assert_true(g_file_get_contents(m, &mt, NULL, NULL));
+    assert_non_null(strstr(mt, "\"round_mode\" : \"adaptive\""));
+    result_clear(&r1);
+    result_clear(&r2);
+    g_free(mt);
+    g_free(m);
+    g_free(d1);
+    g_free(d2);
+    g_free(ini2);
+    g_string_free(a, TRUE);
+    g_free(adaptive_text);
+    g_free(text);
+    g_free(ini);
     g_free(dir);
 }
 
@@ -2132,6 +2194,7 @@ int main(void)
         cmocka_unit_test(help_lists_every_command),
         cmocka_unit_test(node_routes_repeat_and_carry_traffic_across_a_router),
         cmocka_unit_test(run_then_verify_matches_every_output),
+        cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
