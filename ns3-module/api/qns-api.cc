@@ -293,7 +293,8 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
     std::string err;
     QnsGuestDesc d;
     if (!QnsGuestDescribe(*guest, static_cast<int>(sim->guests.size()), sim->cfg.seed,
-                          sim->cfg.spin_us, sim->cfg.adaptive != 0, sim->qemu, sim->guestDir, sim->outDir, d, err)) {
+                          sim->cfg.spin_us, sim->cfg.adaptive != 0, sim->qemu, sim->guestDir,
+                          sim->outDir, d, err)) {
         SetErr(errbuf, err);
         return -1;
     }
