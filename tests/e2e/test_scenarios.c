@@ -124,7 +124,9 @@ static GPtrArray *files_of(const char *dir)
     assert_non_null(d);
     for (const char *n; (n = g_dir_read_name(d)) != NULL;) {
         char *p = g_build_filename(dir, n, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_REGULAR) && strcmp(n, "manifest.json") != 0) {
+        /* not outputs: the manifest (wall times) and the run's lock file */
+        if (g_file_test(p, G_FILE_TEST_IS_REGULAR) && strcmp(n, "manifest.json") != 0 &&
+            strcmp(n, ".qns.lock") != 0) {
             g_ptr_array_add(names, g_strdup(n));
         }
         g_free(p);
