@@ -169,15 +169,9 @@ static char *run_then_verify_under_load(const char *name, const char *quantum,
         const char *f = g_ptr_array_index(a, i);
         assert_string_equal(f, g_ptr_array_index(b, i));
         char *pa = g_build_filename(d1, f, NULL), *pb = g_build_filename(d2, f, NULL);
-        gchar *x, *y;
-        gsize nx, ny;
-        assert_true(g_file_get_contents(pa, &x, &nx, NULL));
-        assert_true(g_file_get_contents(pb, &y, &ny, NULL));
-        if (nx != ny || memcmp(x, y, nx) != 0) {
+        if (!ts_same_bytes(pa, pb)) {
             fail_msg("%s: %s differs between the run and its verify run", name, f);
         }
-        g_free(x);
-        g_free(y);
         g_free(pa);
         g_free(pb);
     }

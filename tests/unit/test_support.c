@@ -142,3 +142,24 @@ void ts_stop_cpu_burner(pid_t burner)
         waitpid(burner, NULL, 0);
     }
 }
+
+int ts_same_bytes(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa != NULL && fb != NULL;
+    while (same) {
+        int ca = getc(fa), cb = getc(fb);
+        same = ca == cb;
+        if (ca == EOF || cb == EOF) {
+            same = same && !ferror(fa) && !ferror(fb);
+            break;
+        }
+    }
+    if (fa != NULL) {
+        fclose(fa);
+    }
+    if (fb != NULL) {
+        fclose(fb);
+    }
+    return same;
+}

@@ -40,6 +40,9 @@ int ts_live_in_group(pid_t pgid);
 /* Milliseconds on the monotonic clock. */
 long long ts_now_ms(void);
 
+/* 1 when both files can be read and hold the same bytes, else 0. */
+int ts_same_bytes(const char *a, const char *b);
+
 #ifdef __cplusplus
 }
 #endif
