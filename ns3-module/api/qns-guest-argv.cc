@@ -231,11 +231,6 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
         return false;
     }
     char opt[64];
-    if (horizon && cfg.program == nullptr) {
-        err = "guest " + out.name + ": adaptive rounds need guests that tell their horizon "
-              "(-qqq horizon=on), which the patched QEMU does not yet";
-        return false;
-    }
     if (cfg.program != nullptr) {
         for (const char *const *p = cfg.program; *p; p++) {
             out.argv.push_back(*p);

@@ -6,7 +6,8 @@
  * here and not in forks of one process). On those outputs: exact instants
  * on the simulated wire, the ns-3 echo server reached through a lossy
  * point-to-point link, iperf3 filling a 10 Mbit/s bottleneck; and the guests'
- * RTTs move by exactly the added bridge latency. */
+ * RTTs move by exactly the added bridge latency; adaptive rounds give
+ * lan_ping's captures and consoles byte for byte, in fewer rounds. */
 #define _GNU_SOURCE
 #include "scenario_util.h"
 #include "test_support.h"
@@ -89,12 +90,13 @@ static int qns(char **out, const char *a1, const char *a2, const char *a3, const
 }
 
 /* The shipped scenario file NAME.ini, or a copy of it in the test folder
- * with another quantum (the largest that still tests the point keeps the
- * suite fast: where rounds fall never changes a result). */
-static char *scenario_file(const char *name, const char *quantum)
+ * with another quantum and/or round mode (the largest quantum that still
+ * tests the point keeps the suite fast: where rounds fall never changes a
+ * result). */
+static char *scenario_file_with(const char *name, const char *quantum, const char *rounds)
 {
     char *shipped = g_strdup_printf("%s/scenarios/%s.ini", QNS_SOURCE_DIR, name);
-    if (quantum == NULL) {
+    if (quantum == NULL && rounds == NULL) {
         return shipped;
     }
     GKeyFile *kf = g_key_file_new();
@@ -102,14 +104,25 @@ static char *scenario_file(const char *name, const char *quantum)
     if (!g_key_file_load_from_file(kf, shipped, G_KEY_FILE_KEEP_COMMENTS, &ge)) {
         fail_msg("%s: %s", shipped, ge->message);
     }
-    g_key_file_set_string(kf, "scenario", "quantum", quantum);
-    char *copy = g_strdup_printf("%s-%s-%d.ini", name, quantum, getpid());
+    if (quantum != NULL) {
+        g_key_file_set_string(kf, "scenario", "quantum", quantum);
+    }
+    if (rounds != NULL) {
+        g_key_file_set_string(kf, "scenario", "rounds", rounds);
+    }
+    char *copy = g_strdup_printf("%s-%s-%s-%d.ini", name, quantum ? quantum : "q",
+                                 rounds ? rounds : "r", getpid());
     if (!g_key_file_save_to_file(kf, copy, &ge)) {
         fail_msg("%s: %s", copy, ge->message);
     }
     g_key_file_free(kf);
     g_free(shipped);
     return copy;
+}
+
+static char *scenario_file(const char *name, const char *quantum)
+{
+    return scenario_file_with(name, quantum, NULL);
 }
 
 static int by_name(gconstpointer a, gconstpointer b)
@@ -287,6 +300,85 @@ static void lan_ping_is_exact_and_identical_run_after_run(void **state)
     g_free(d1);
 }
 
+/* The manifest's round count of a run's output folder. */
+static uint64_t manifest_rounds(const char *dir)
+{
+    char *m = read_text(dir, "manifest.json");
+    /* the run's, which comes before the guests' */
+    const char *r = strstr(m, "\"rounds\"");
+    if (r == NULL) {
+        fail_msg("%s/manifest.json has no \"rounds\"", dir);
+    }
+    r += strlen("\"rounds\"");
+    r += strspn(r, " \t");
+    assert_true(*r == ':');
+    uint64_t n = g_ascii_strtoull(r + 1, NULL, 10);
+    assert_true(n > 0);
+    g_free(m);
+    return n;
+}
+
+/* Whether a run's output file is one the round mode must not change. */
+static int is_capture_or_console(const char *f)
+{
+    return g_str_has_suffix(f, ".pcap") || g_str_has_suffix(f, ".console");
+}
+
+/* lan_ping at the same quantum with fixed and with adaptive rounds (real
+ * QEMU telling its horizon): every capture and console byte-identical, in
+ * fewer rounds. */
+static void lan_ping_adaptive_rounds_equal_fixed_rounds_in_fewer(void **state)
+{
+    (void)state;
+    const char *mode[2] = {"fixed", "adaptive"};
+    char *dir[2];
+    uint64_t rounds[2];
+    for (int i = 0; i < 2; i++) {
+        char *file = scenario_file_with("lan_ping", "100us", mode[i]);
+        dir[i] = g_strdup_printf("e2e-lan_ping-%s-%d", mode[i], getpid());
+        long long t0 = ts_now_ms();
+        assert_int_equal(qns(NULL, "run", "-q", file, "-o", dir[i]), 0);
+        rounds[i] = manifest_rounds(dir[i]);
+        printf("lan_ping, quantum 100 us, %s rounds: %" PRIu64 " rounds, %.1f s wall\n", mode[i],
+               rounds[i], (double)(ts_now_ms() - t0) / 1000.0);
+        g_free(file);
+    }
+    GPtrArray *a = files_of(dir[0]), *b = files_of(dir[1]);
+    guint compared = 0;
+    assert_int_equal(a->len, b->len);
+    for (guint i = 0; i < a->len; i++) {
+        const char *f = g_ptr_array_index(a, i);
+        assert_string_equal(f, g_ptr_array_index(b, i));
+        if (!is_capture_or_console(f)) {
+            continue; /* scenario.ini names the round mode */
+        }
+        char *pa = g_build_filename(dir[0], f, NULL), *pb = g_build_filename(dir[1], f, NULL);
+        gchar *x, *y;
+        gsize nx, ny;
+        assert_true(g_file_get_contents(pa, &x, &nx, NULL));
+        assert_true(g_file_get_contents(pb, &y, &ny, NULL));
+        if (nx != ny || memcmp(x, y, nx) != 0) {
+            fail_msg("lan_ping: %s differs between fixed and adaptive rounds", f);
+        }
+        compared++;
+        g_free(x);
+        g_free(y);
+        g_free(pa);
+        g_free(pb);
+    }
+    /* four captures (two ns-3 devices, two guest NICs), two consoles */
+    assert_int_equal(compared, 6);
+    assert_true(rounds[1] < rounds[0]);
+    char *con = read_text(dir[1], "h1.console");
+    assert_non_null(strstr(con, "5 packets transmitted, 5 packets received, 0% packet loss"));
+    g_free(con);
+    g_ptr_array_free(a, TRUE);
+    g_ptr_array_free(b, TRUE);
+    assert_int_equal(ts_child_count(), 0);
+    g_free(dir[0]);
+    g_free(dir[1]);
+}
+
 /* lan_ping with ten echoes. */
 static qns_sim *ten_pings(const char *out, uint32_t quantum_us, char *err)
 {
@@ -408,6 +500,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lan_ping_is_exact_and_identical_run_after_run),
+        cmocka_unit_test(lan_ping_adaptive_rounds_equal_fixed_rounds_in_fewer),
         cmocka_unit_test(guest_nic_crossings_move_with_the_bridge_latency),
         cmocka_unit_test(udp_echo_reaches_the_ns3_server_through_a_lossy_link),
         cmocka_unit_test(iperf3_fills_the_10_mbit_bottleneck),

@@ -100,6 +100,29 @@ int qw_grant(int grant_fd, int reply_fd, int32_t grant_us, int32_t *reply_us, in
     return qw_read_full(reply_fd, reply_us, sizeof(*reply_us), timeout_ms);
 }
 
+int qw_grant_horizon(int grant_fd, int reply_fd, int32_t grant_us, int32_t *reply_us,
+                     int32_t *horizon_us, int timeout_ms)
+{
+    int32_t r[2];
+    if (qw_write_full(grant_fd, &grant_us, sizeof(grant_us)) < 0 ||
+        qw_read_full(reply_fd, r, sizeof(r), timeout_ms) < 0) {
+        return -1;
+    }
+    *reply_us = r[0];
+    *horizon_us = r[1];
+    return 0;
+}
+
+int qw_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    do {
+        n = poll(&p, 1, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -1 : n > 0;
+}
+
 static uint64_t le64(const uint8_t *p)
 {
     uint64_t v = 0;

@@ -18,6 +18,11 @@ int qw_write_full(int fd, const void *buf, size_t n);
 /* Writes a grant, waits up to timeout_ms for the reply. Returns 0 and the
  * reply in *reply_us, or -1. */
 int qw_grant(int grant_fd, int reply_fd, int32_t grant_us, int32_t *reply_us, int timeout_ms);
+/* The same for -qqq ...,horizon=on: the reply and the horizon after it. */
+int qw_grant_horizon(int grant_fd, int reply_fd, int32_t grant_us, int32_t *reply_us,
+                     int32_t *horizon_us, int timeout_ms);
+/* Whether fd has bytes to read within timeout_ms: 1, 0, or -1 on error. */
+int qw_readable(int fd, int timeout_ms);
 
 typedef struct qw_record {
     uint64_t time_ns;

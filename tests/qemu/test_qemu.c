@@ -6,7 +6,9 @@
  * a clean stop on a malformed record, SIGTERM while a record write blocks,
  * and QMP stop/cont and the gdbstub while QEMU waits for a grant.
  * No guest OS: the firmware (SeaBIOS, and iPXE's DHCP with -boot n) is the
- * guest code. */
+ * guest code. The horizon of -qqq horizon=on: busy while the firmware runs,
+ * its next timer or a frame on its way while it halts, and single-int
+ * replies without it. */
 #define _GNU_SOURCE
 #include "qemu_wire.h"
 #include "qns_sync.h"
@@ -349,6 +351,9 @@ static void refusals_name_the_problem(void **state)
     expect_refusal("write=4,read=3", NULL, NULL, "is not open for");
     expect_refusal("write=3,read=4,spin=2000000", NULL, NULL,
                    "-qqq: spin=2000000 is above 1000000 us");
+    expect_refusal("write=3,read=4,horizon=maybe", NULL, NULL,
+                   "-qqq write=3,read=4,horizon=maybe: Parameter 'horizon' expects 'on' or "
+                   "'off'\n");
     expect_refusal(NULL, NULL, "-icount", "-qqq: requires -icount shift=N,sleep=off");
     const char *sleep_on[] = {"-icount", "shift=1,sleep=on", NULL};
     expect_refusal(NULL, sleep_on, "-icount", "-qqq: requires -icount sleep=off");
@@ -520,6 +525,89 @@ static void late_frame_comes_back_as_a_late_record(void **state)
     free(r);
 }
 
+/* A grant on a QEMU started with horizon=on; returns the horizon. */
+static int32_t raw_grant_horizon(raw_qemu *q, int32_t g)
+{
+    int32_t reply = -1, horizon = -2;
+    if (qw_grant_horizon(qns_guest_grant_fd(q->g), qns_guest_reply_fd(q->g), g, &reply, &horizon,
+                         20000) < 0) {
+        fail_msg("no reply and horizon to grant %d", g);
+    }
+    assert_int_equal(reply, g);
+    assert_true(horizon >= QNS_HORIZON_BUSY);
+    return horizon;
+}
+
+/* SeaBIOS without a boot device: it runs its POST (busy), then halts with
+ * the PIT's tick (about 55 ms) armed while it waits to retry. */
+static void horizon_is_busy_while_running_and_the_next_timer_when_halted(void **state)
+{
+    (void)state;
+    raw_qemu q;
+    const char *on[] = {"-qqq", "horizon=on", NULL};
+    raw_start(&q, "horizon", NIC_NONE, on);
+    /* before the first instruction, and in the middle of the POST */
+    assert_int_equal(raw_grant_horizon(&q, 0), QNS_HORIZON_BUSY);
+    assert_int_equal(raw_grant_horizon(&q, 1000), QNS_HORIZON_BUSY);
+    int32_t h = QNS_HORIZON_BUSY;
+    for (int i = 0; i < 100 && h <= 0; i++) {
+        h = raw_grant_horizon(&q, 10000);
+    }
+    assert_true(h > 1000 && h < 100000);
+    /* a barrier tells the same horizon; half of it later, half is left */
+    assert_int_equal(raw_grant_horizon(&q, 0), h);
+    int32_t half = h / 2;
+    assert_int_equal(raw_grant_horizon(&q, half), h - half);
+    /* granting the rest, the guest stays halted up to its tick, now due */
+    int32_t due = raw_grant_horizon(&q, h - half);
+    assert_in_range(due, 0, 0);
+    /* it handles the tick and halts again until the next one */
+    int32_t next = raw_grant_horizon(&q, 1000);
+    assert_true(next > 10000 && next < 100000);
+    raw_stop(&q);
+}
+
+/* A frame the simulator sent for a halted guest's future bounds its horizon.
+ * No option ROM: the firmware finds nothing to boot and halts. */
+static void horizon_ends_at_a_frame_on_its_way(void **state)
+{
+    (void)state;
+    raw_qemu q;
+    const char *on[] = {"-qqq", "horizon=on", "-global", "e1000.romfile=", NULL};
+    uint8_t frame[60];
+    raw_start(&q, "horizon-frame", NIC_E1000, on);
+    int64_t t_us = 0;
+    int32_t h = QNS_HORIZON_BUSY;
+    for (int i = 0; i < 100 && h < 2000; i++) {
+        h = raw_grant_horizon(&q, 10000);
+        t_us += 10000;
+    }
+    assert_true(h >= 2000 && h < 100000);
+    int32_t d = h / 2;
+    test_frame(frame);
+    assert_int_equal(qw_write_record(q.nic, (uint64_t)(t_us + d) * 1000, 0, 1, frame, sizeof(frame)),
+                     0);
+    /* read before the barrier's answer: the frame is due in d us */
+    assert_int_equal(raw_grant_horizon(&q, 0), d);
+    assert_int_equal(raw_grant_horizon(&q, d - 1), 1);
+    assert_int_equal(raw_grant_horizon(&q, 1), 0);
+    raw_stop(&q);
+}
+
+/* Without horizon=on a reply is one int and nothing follows it. */
+static void without_horizon_a_reply_is_one_int(void **state)
+{
+    (void)state;
+    raw_qemu q;
+    raw_start(&q, "nohorizon", NIC_NONE, NULL);
+    const int32_t grants[] = {0, 1000, 30000, 0, 60000};
+    for (size_t i = 0; i < sizeof(grants) / sizeof(grants[0]); i++) {
+        raw_grant(&q, grants[i]);
+        assert_int_equal(qw_readable(qns_guest_reply_fd(q.g), 200), 0);
+    }
+    raw_stop(&q);
+}
+
 static void malformed_record_stops_qemu_cleanly_with_status_1(void **state)
 {
     (void)state;
@@ -666,6 +754,9 @@ int main(void)
         cmocka_unit_test(virtio_net_record_streams_are_identical_idle_and_loaded),
         cmocka_unit_test(e1000_record_streams_are_identical_idle_and_loaded),
         cmocka_unit_test(late_frame_comes_back_as_a_late_record),
+        cmocka_unit_test(horizon_is_busy_while_running_and_the_next_timer_when_halted),
+        cmocka_unit_test(horizon_ends_at_a_frame_on_its_way),
+        cmocka_unit_test(without_horizon_a_reply_is_one_int),
         cmocka_unit_test(malformed_record_stops_qemu_cleanly_with_status_1),
         cmocka_unit_test(sigterm_ends_qemu_while_a_record_write_blocks),
         cmocka_unit_test(qmp_stop_and_cont_are_served_while_waiting_for_a_grant),
