@@ -865,13 +865,6 @@ static void bad_descriptions_are_refused(void **state)
     assert_string_equal(err, "guest k: kernel_args adds to the default guest's command line; "
                              "with an own kernel or append, put them in append");
 
-    /* The patched QEMU tells its horizon: adaptive rounds take the default guest. */
-    qns_sim_config adaptive = {.adaptive = 1};
-    qns_sim *asim = qns_sim_new(&adaptive, err);
-    qns_guest_config q = {.name = "q"};
-    assert_int_equal(qns_sim_add_guest(asim, &q, err), 0);
-    qns_sim_free(asim);
-
     qns_link_config p2p = {.name = "wan", .type = QNS_LINK_P2P};
     int l = qns_sim_add_link(sim, &p2p, err);
     assert_int_equal(qns_sim_attach_guest(sim, l, gi, 0, 5000, err), -1);
