@@ -26,7 +26,7 @@ void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path)
     g_free(why);
 }
 
-static void add_string(JsonBuilder *b, const char *member, const char *v)
+void rn_json_add_string(JsonBuilder *b, const char *member, const char *v)
 {
     json_builder_set_member_name(b, member);
     if (v) {
@@ -38,9 +38,9 @@ static void add_string(JsonBuilder *b, const char *member, const char *v)
 
 void rn_env_add_versions(JsonBuilder *b)
 {
-    add_string(b, "qns_version", QNS_VERSION);
-    add_string(b, "qns_commit", QNS_SOURCE_COMMIT);
-    add_string(b, "ns3_version", QNS_NS3_VERSION);
+    rn_json_add_string(b, "qns_version", QNS_VERSION);
+    rn_json_add_string(b, "qns_commit", QNS_SOURCE_COMMIT);
+    rn_json_add_string(b, "ns3_version", QNS_NS3_VERSION);
 }
 
 /* build_key and patch_series from BUILD-INFO two folders above the binary
@@ -69,8 +69,8 @@ static void add_qemu_build(JsonBuilder *b, const char *qemu)
         }
         g_string_free(patches, TRUE);
     }
-    add_string(b, "build_key", key);
-    add_string(b, "patch_series", series);
+    rn_json_add_string(b, "build_key", key);
+    rn_json_add_string(b, "patch_series", series);
     g_free(series);
     g_free(key);
     g_free(text);
@@ -90,7 +90,7 @@ void rn_env_add_qemu(JsonBuilder *b, const char *path)
     const char *argv[] = {qemu, "--version", NULL};
     json_builder_set_member_name(b, "qemu");
     json_builder_begin_object(b);
-    add_string(b, "path", path);
+    rn_json_add_string(b, "path", path);
     json_builder_set_member_name(b, "version");
     if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
                      NULL, NULL) &&
@@ -115,13 +115,13 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
     GKeyFile *kf = g_key_file_new();
     json_builder_set_member_name(b, "guest_image");
     json_builder_begin_object(b);
-    add_string(b, "dir", dir);
+    rn_json_add_string(b, "dir", dir);
     if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
         rn_json_add_sha256(b, "info_sha256", info); /* the command line and QEMU options */
         const char *keys[] = {"key", "kernel", "kernel_release", "initrd", NULL};
         for (int i = 0; keys[i]; i++) {
             char *v = g_key_file_get_string(kf, "guest", keys[i], NULL);
-            add_string(b, keys[i], v);
+            rn_json_add_string(b, keys[i], v);
             if (v && (strcmp(keys[i], "kernel") == 0 || strcmp(keys[i], "initrd") == 0)) {
                 char *p = g_build_filename(dir, v, NULL);
                 char *m = g_strdup_printf("%s_sha256", keys[i]);
@@ -136,7 +136,7 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
         gchar **pk = g_key_file_get_keys(kf, "packages", NULL, NULL);
         for (int i = 0; pk && pk[i]; i++) {
             char *v = g_key_file_get_string(kf, "packages", pk[i], NULL);
-            add_string(b, pk[i], v);
+            rn_json_add_string(b, pk[i], v);
             g_free(v);
         }
         g_strfreev(pk);

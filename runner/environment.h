@@ -9,6 +9,8 @@
 
 /* member: the SHA-256 of path, or null when it cannot be read. */
 void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path);
+/* member: the string v, or null when v is NULL. */
+void rn_json_add_string(JsonBuilder *b, const char *member, const char *v);
 
 /* qns_version, qns_commit (the source commit this qns was built from,
  * "unknown" outside a git checkout) and ns3_version. */

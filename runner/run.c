@@ -153,15 +153,6 @@ static void add_u64(JsonBuilder *b, const char *name, uint64_t v)
     json_builder_add_int_value(b, (gint64)v);
 }
 
-static void add_str(JsonBuilder *b, const char *name, const char *v)
-{
-    json_builder_set_member_name(b, name);
-    if (v) {
-        json_builder_add_string_value(b, v);
-    } else {
-        json_builder_add_null_value(b);
-    }
-}
 
 /* What the guests boot from (QEMU, the default guest image, own kernels,
  * initrds and disks), hashed before the run: writing the manifest after it,
@@ -198,10 +189,10 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     rn_env_add_versions(b);
     json_builder_set_member_name(b, "scenario");
     json_builder_begin_object(b);
-    add_str(b, "name", rn_scenario_name(sc));
-    add_str(b, "file", RN_SCENARIO_COPY);
-    add_str(b, "source", source);
-    add_str(b, "base_dir", rn_scenario_base_dir(sc));
+    rn_json_add_string(b, "name", rn_scenario_name(sc));
+    rn_json_add_string(b, "file", RN_SCENARIO_COPY);
+    rn_json_add_string(b, "source", source);
+    rn_json_add_string(b, "base_dir", rn_scenario_base_dir(sc));
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     rn_json_add_sha256(b, "sha256", copy);
     g_free(copy);
@@ -211,11 +202,11 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     add_u64(b, "spin_us", rn_scenario_spin_us(sc));
     json_builder_set_member_name(b, "pin");
     json_builder_add_boolean_value(b, rn_scenario_pin(sc) != 0);
-    add_str(b, "round_mode", rn_scenario_adaptive(sc) ? "adaptive" : "fixed");
+    rn_json_add_string(b, "round_mode", rn_scenario_adaptive(sc) ? "adaptive" : "fixed");
     add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
     add_u64(b, "watchdog_ms", rn_scenario_watchdog_effective_ms(sc));
-    add_str(b, "status", rr->status);
-    add_str(b, "error", rr->error);
+    rn_json_add_string(b, "status", rr->status);
+    rn_json_add_string(b, "error", rr->error);
     add_u64(b, "end_ns", rr->end_ns);
     json_builder_set_member_name(b, "wall_s");
     json_builder_add_double_value(b, rr->wall_s);
@@ -234,7 +225,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     for (int i = 0; i < rr->guest_count; i++) {
         const qns_guest_stats *st = &rr->guests[i];
         json_builder_begin_object(b);
-        add_str(b, "name", rn_scenario_guest_name(sc, i));
+        rn_json_add_string(b, "name", rn_scenario_guest_name(sc, i));
         add_u64(b, "rounds", st->rounds);
         add_u64(b, "frames_from_guest", st->frames_from_guest);
         add_u64(b, "frames_to_guest", st->frames_to_guest);
@@ -252,9 +243,9 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         } else {
             json_builder_add_null_value(b);
         }
-        add_str(b, "error", st->error[0] ? st->error : NULL);
+        rn_json_add_string(b, "error", st->error[0] ? st->error : NULL);
         char *cb = g_path_get_basename(st->console_path);
-        add_str(b, "console", cb);
+        rn_json_add_string(b, "console", cb);
         g_free(cb);
         json_builder_end_object(b);
     }
