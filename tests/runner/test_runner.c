@@ -87,9 +87,8 @@ static result qns(const char *first, ...)
     return run_argv(argv, NULL);
 }
 
-/* Starts `qns run INI -o OUT` with stdout into log, and returns once it
- * says it is running. */
-static pid_t start_run(const char *ini, const char *out, const char *log)
+/* `qns run INI -o OUT` in the background, its stdout in LOG. */
+static pid_t spawn_run(const char *ini, const char *out, const char *log)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -99,20 +98,32 @@ static pid_t start_run(const char *ini, const char *out, const char *log)
         execl(QNS_BIN, QNS_BIN, "run", ini, "-o", out, (char *)NULL);
         _exit(127);
     }
+    return pid;
+}
+
+/* Waits up to timeout_ms for `text` to appear in the file. */
+static void wait_for_text(const char *path, const char *text, long long timeout_ms)
+{
     long long t0 = ts_now_ms();
     char *data = NULL;
-    while (ts_now_ms() - t0 < 10000) {
+    while (ts_now_ms() - t0 < timeout_ms) {
         g_free(data);
         data = NULL;
-        g_file_get_contents(log, &data, NULL, NULL);
-        if (data && strstr(data, "qns: running")) {
-            break;
+        g_file_get_contents(path, &data, NULL, NULL);
+        if (data && strstr(data, text)) {
+            g_free(data);
+            return;
         }
-        g_usleep(20000);
+        g_usleep(10000);
     }
-    assert_non_null(data);
-    assert_non_null(strstr(data, "qns: running"));
-    g_free(data);
+    fail_msg("no '%s' in %s after %lld ms:\n%s", text, path, timeout_ms, data ? data : "");
+}
+
+/* spawn_run, returning once the run has said it is running. */
+static pid_t start_run(const char *ini, const char *out, const char *log)
+{
+    pid_t pid = spawn_run(ini, out, log);
+    wait_for_text(log, "qns: running", 10000);
     return pid;
 }
 
@@ -1536,38 +1547,6 @@ static int count_packets(const char *path)
     assert_int_equal(r, PCAP_ERROR_BREAK); /* clean end of file, not a truncated record */
     pcap_close(p);
     return n;
-}
-
-/* `qns run INI -o OUT` in the background, its stdout in LOG. */
-static pid_t spawn_run(const char *ini, const char *out, const char *log)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (freopen(log, "w", stdout) == NULL) {
-            _exit(126);
-        }
-        execl(QNS_BIN, QNS_BIN, "run", ini, "-o", out, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Waits up to timeout_ms for `text` to appear in the file. */
-static void wait_for_text(const char *path, const char *text, long long timeout_ms)
-{
-    long long t0 = ts_now_ms();
-    char *data = NULL;
-    while (ts_now_ms() - t0 < timeout_ms) {
-        g_free(data);
-        data = NULL;
-        g_file_get_contents(path, &data, NULL, NULL);
-        if (data && strstr(data, text)) {
-            g_free(data);
-            return;
-        }
-        g_usleep(10000);
-    }
-    fail_msg("no '%s' in %s after %lld ms:\n%s", text, path, timeout_ms, data ? data : "");
 }
 
 static void sigint_stops_the_run_with_valid_captures_and_no_process(void **state)
