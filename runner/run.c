@@ -202,7 +202,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     add_u64(b, "spin_us", rn_scenario_spin_us(sc));
     json_builder_set_member_name(b, "pin");
     json_builder_add_boolean_value(b, rn_scenario_pin(sc) != 0);
-    rn_json_add_string(b, "round_mode", rn_scenario_adaptive(sc) ? "adaptive" : "fixed");
+    rn_json_add_string(b, "round_mode", rn_scenario_fixed_rounds(sc) ? "fixed" : "adaptive");
     add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
     add_u64(b, "watchdog_ms", rn_scenario_watchdog_effective_ms(sc));
     rn_json_add_string(b, "status", rr->status);
@@ -311,7 +311,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                           .pin = rn_scenario_pin(sc),
                           .guest_image = rn_scenario_guest_image(sc),
                           .watchdog_ms = rn_scenario_watchdog_ms(sc),
-                          .adaptive = rn_scenario_adaptive(sc)};
+                          .rounds = rn_scenario_fixed_rounds(sc) ? QNS_ROUNDS_FIXED : QNS_ROUNDS_ADAPTIVE};
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
         fputs(errors->str, stderr);
@@ -325,7 +325,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     char *dur = rn_format_duration(rn_scenario_duration_ns(sc));
     printf("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 ") into %s/\n",
            rn_scenario_name(sc), dur, rn_scenario_quantum_us(sc),
-           rn_scenario_adaptive(sc) ? ", adaptive rounds" : "", rn_scenario_seed(sc), dir);
+           rn_scenario_fixed_rounds(sc) ? ", fixed rounds" : "", rn_scenario_seed(sc), dir);
     g_free(dur);
     fflush(stdout);
 

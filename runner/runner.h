@@ -51,8 +51,8 @@ int rn_scenario_pin(const rn_scenario *sc);
  * none), and the bound that applies, in ms (0: none). */
 uint32_t rn_scenario_watchdog_ms(const rn_scenario *sc);
 uint32_t rn_scenario_watchdog_effective_ms(const rn_scenario *sc);
-/* rounds = adaptive (1) or fixed (0, the default). */
-int rn_scenario_adaptive(const rn_scenario *sc);
+/* rounds = fixed (1) or adaptive (0, the default). */
+int rn_scenario_fixed_rounds(const rn_scenario *sc);
 uint32_t rn_scenario_seed(const rn_scenario *sc);
 const char *rn_scenario_base_dir(const rn_scenario *sc);
 int rn_scenario_guest_count(const rn_scenario *sc);

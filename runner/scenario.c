@@ -103,7 +103,7 @@ struct rn_scenario {
     uint32_t watchdog_ms; /* as qns_sim_config takes it */
     int pin;
     char *guest_image, *guest_image_dir; /* [scenario] guest_image = KEY, its folder */
-    int adaptive;
+    int fixed_rounds;
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -391,7 +391,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             pin_line = k->line;
         } else if (strcmp(k->key, "rounds") == 0) {
             if (strcmp(v, "fixed") == 0 || strcmp(v, "adaptive") == 0) {
-                sc->adaptive = strcmp(v, "adaptive") == 0;
+                sc->fixed_rounds = strcmp(v, "fixed") == 0;
             } else {
                 err(sc, k->line, "rounds: '%s' is neither fixed nor adaptive", shown(sc, v));
             }
@@ -1355,9 +1355,9 @@ uint32_t rn_scenario_watchdog_effective_ms(const rn_scenario *sc)
                                                   : sc->watchdog_ms;
 }
 
-int rn_scenario_adaptive(const rn_scenario *sc)
+int rn_scenario_fixed_rounds(const rn_scenario *sc)
 {
-    return sc->adaptive;
+    return sc->fixed_rounds;
 }
 
 uint32_t rn_scenario_spin_us(const rn_scenario *sc)

@@ -293,7 +293,7 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
     std::string err;
     QnsGuestDesc d;
     if (!QnsGuestDescribe(*guest, static_cast<int>(sim->guests.size()), sim->cfg.seed,
-                          sim->cfg.spin_us, sim->cfg.adaptive != 0, sim->qemu, sim->guestDir,
+                          sim->cfg.spin_us, true, sim->qemu, sim->guestDir,
                           sim->outDir, d, err)) {
         SetErr(errbuf, err);
         return -1;
@@ -825,7 +825,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     sched->SetAttribute("SpinUs", UintegerValue(sim->cfg.spin_us));
     sched->SetAttribute("Pin", BooleanValue(sim->cfg.pin != 0));
     sched->SetStopFd(sim->stopPipe[0]);
-    sched->SetAttribute("Adaptive", BooleanValue(sim->cfg.adaptive != 0));
+    sched->SetAttribute("Adaptive", BooleanValue(sim->cfg.rounds != QNS_ROUNDS_FIXED));
     std::vector<std::vector<Ptr<QnsBridge>>> bridges;
     std::string err;
     sim->durationNs = duration_ns;

@@ -31,6 +31,18 @@ extern "C" {
 
 typedef struct qns_sim qns_sim;
 
+/* Where rounds fall. Both give byte-identical outputs for the same bridge
+ * latencies; adaptive rounds are fewer. */
+typedef enum qns_round_mode {
+    QNS_ROUNDS_ADAPTIVE = 0, /* only where something can happen: while every guest
+                                is halted the next round waits for the earliest
+                                guest timer or ns-3 event plus the bridge latency,
+                                and a guest whose NICs have not started yet runs
+                                until one starts; the quantum is the longest step
+                                of a running guest */
+    QNS_ROUNDS_FIXED = 1,    /* a round every quantum */
+} qns_round_mode;
+
 typedef struct qns_sim_config {
     uint32_t quantum_us;  /* round length; 0: 10 */
     uint32_t seed;        /* ns-3 RNG and guest RNG seed; 0: 1 */
@@ -58,11 +70,7 @@ typedef struct qns_sim_config {
                                 QNS_GUEST_DIR when its GUEST-INFO has that key,
                                 else the qns cache's guest/KEY; a missing one
                                 fails qns_sim_new. Overrides guest_dir. NULL: off */
-    int adaptive;         /* 1: rounds only where something can happen (every
-                             guest halted: the next round waits for the earliest
-                             guest timer or ns-3 event, plus the bridge latency);
-                             guests must speak -qqq horizon=on. Same outputs as
-                             fixed rounds, fewer rounds. 0: a round every quantum */
+    qns_round_mode rounds; /* where rounds fall; QNS_ROUNDS_ADAPTIVE (0) by default */
 } qns_sim_config;
 
 typedef enum qns_nic_model {

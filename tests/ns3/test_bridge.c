@@ -241,7 +241,8 @@ static int run_dying(const char *dir, uint64_t unused)
 {
     (void)unused;
     char err[QNS_ERRBUF_SIZE];
-    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000};
+    /* Fixed rounds: the message names the round. */
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000, .rounds = QNS_ROUNDS_FIXED};
     qns_sim *sim = qns_sim_new(&sc, err);
     const char *prog[] = {fake(), "print:100:about to fail", "exit:55000:4", NULL};
     qns_guest_config g = {.name = "doomed", .nic_count = 1, .program = prog};
@@ -272,12 +273,12 @@ static void guest_death_stops_the_run_with_its_reason(void **state)
     g_free(dir);
 }
 
-/* One fake guest with `action` on a LAN; the run must fail with `want` at
- * the start of its message and leave no process. */
+/* One fake guest with `action` on a LAN, in fixed rounds; the run must fail
+ * with `want` at the start of its message and leave no process. */
 static int run_failing(const char *dir, const char *action, const char *want)
 {
     char err[QNS_ERRBUF_SIZE];
-    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 300};
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 300, .rounds = QNS_ROUNDS_FIXED};
     qns_sim *sim = qns_sim_new(&sc, err);
     const char *prog[] = {fake(), action, NULL};
     qns_guest_config g = {.name = "bad", .nic_count = 1, .program = prog};
@@ -958,7 +959,7 @@ static int run_quiet_lan(const char *dir, uint64_t adaptive)
 {
     char err[QNS_ERRBUF_SIZE];
     qns_sim_config sc = {.quantum_us = 10, .out_dir = dir, .watchdog_ms = 10000,
-                         .adaptive = (int)adaptive};
+                         .rounds = adaptive ? QNS_ROUNDS_ADAPTIVE : QNS_ROUNDS_FIXED};
     qns_sim *sim = qns_sim_new(&sc, err);
     const char *pa[] = {fake(), "every:50000000:100000000:0:98:10", NULL};
     const char *pb[] = {fake(), "echo:20000", NULL};

@@ -720,8 +720,9 @@ static void run_then_verify_matches_every_output(void **state)
     g_free(dir);
 }
 
-/* The fake LAN over 100 ms, with fixed or adaptive rounds: the same files,
- * byte for byte, in far fewer rounds; the manifest says which. */
+/* The fake LAN over 100 ms, with adaptive rounds (the default) or fixed
+ * ones: the same files, byte for byte, in far fewer rounds; the manifest
+ * says which. */
 static void adaptive_rounds_write_what_fixed_rounds_write(void **state)
 {
     (void)state;
@@ -729,22 +730,22 @@ static void adaptive_rounds_write_what_fixed_rounds_write(void **state)
     char *ini = fake_lan(dir, "100ms", "every:100000:10000000:0:98:9");
     gchar *text = NULL;
     assert_true(g_file_get_contents(ini, &text, NULL, NULL));
-    char *adaptive_text = g_strdup_printf("%s", text);
-    char *at = strstr(adaptive_text, "seed = 7\n");
+    char *at = strstr(text, "seed = 7\n");
     assert_non_null(at);
-    GString *a = g_string_new(NULL);
-    g_string_append_len(a, adaptive_text, at - adaptive_text);
-    g_string_append(a, "rounds = adaptive\n");
-    g_string_append(a, at);
-    char *ini2 = write_file(dir, "adaptive.ini", a->str);
+    GString *f = g_string_new(NULL);
+    g_string_append_len(f, text, at - text);
+    g_string_append(f, "rounds = fixed\n");
+    g_string_append(f, at);
+    char *ini2 = write_file(dir, "fixed.ini", f->str);
     char *d1 = g_build_filename(dir, "fixed", NULL), *d2 = g_build_filename(dir, "adaptive", NULL);
-    result r1 = qns("run", ini, "-o", d1, NULL);
-    result r2 = qns("run", ini2, "-o", d2, NULL);
+    result r1 = qns("run", ini2, "-o", d1, NULL);
+    result r2 = qns("run", ini, "-o", d2, NULL);
     assert_int_equal(r1.status, 0);
     assert_int_equal(r2.status, 0);
+    assert_non_null(strstr(r1.out, "(100ms, quantum 10 us, fixed rounds, seed 7)"));
     assert_non_null(strstr(r1.out, "0.100000 s of virtual time"));
     assert_non_null(strstr(r1.out, ", 10000 rounds, 0 late frames\n"));
-    assert_non_null(strstr(r2.out, "(100ms, quantum 10 us, adaptive rounds, seed 7)"));
+    assert_non_null(strstr(r2.out, "(100ms, quantum 10 us, seed 7)"));
     assert_non_null(strstr(r2.out, "0.100000 s of virtual time"));
     assert_null(strstr(r2.out, ", 10000 rounds"));
     const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap",
@@ -757,18 +758,24 @@ static void adaptive_rounds_write_what_fixed_rounds_write(void **state)
         g_free(p1);
         g_free(p2);
     }
-    char *m = g_build_filename(d2, "manifest.json", NULL), *mt = NULL;
-    assert_true(g_file_get_contents(m, &mt, NULL, NULL));
-    assert_non_null(strstr(mt, "\"round_mode\" : \"adaptive\""));
+    const char *dirs[] = {d1, d2}, *modes[] = {"fixed", "adaptive"};
+    for (int i = 0; i < 2; i++) {
+        char *m = g_build_filename(dirs[i], "manifest.json", NULL), *mt = NULL;
+        char *want = g_strdup_printf("\"round_mode\" : \"%s\"", modes[i]);
+        assert_true(g_file_get_contents(m, &mt, NULL, NULL));
+        if (strstr(mt, want) == NULL) {
+            fail_msg("%s has no %s", m, want);
+        }
+        g_free(want);
+        g_free(mt);
+        g_free(m);
+    }
     result_clear(&r1);
     result_clear(&r2);
-    g_free(mt);
-    g_free(m);
     g_free(d1);
     g_free(d2);
     g_free(ini2);
-    g_string_free(a, TRUE);
-    g_free(adaptive_text);
+    g_string_free(f, TRUE);
     g_free(text);
     g_free(ini);
     g_free(dir);
@@ -1722,7 +1729,7 @@ static void stop_a_hung_run_with(int sig, int want_status, const char *tag)
 {
     assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     char *dir = make_dir(tag);
-    char *text = g_strdup_printf("[scenario]\nduration = 100s\n"
+    char *text = g_strdup_printf("[scenario]\nduration = 100s\nrounds = fixed\n"
                                  "[guest a]\nprogram = %s\n[guest b]\nprogram = %s hang:3\n"
                                  "[link lan]\ncapture = true\nmembers = a, b\n",
                                  QNS_FAKE_GUEST, QNS_FAKE_GUEST);
