@@ -229,6 +229,9 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         add_u64(b, "rounds", st->rounds);
         add_u64(b, "frames_from_guest", st->frames_from_guest);
         add_u64(b, "frames_to_guest", st->frames_to_guest);
+        add_u64(b, "frames_unopened", st->frames_unopened);
+        json_builder_set_member_name(b, "nic_started_us");
+        json_builder_add_int_value(b, st->nic_started_us);
         json_builder_set_member_name(b, "clock_us");
         json_builder_add_int_value(b, st->clock_us);
         json_builder_set_member_name(b, "powered_off");
@@ -377,9 +380,14 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     for (int i = 0; i < rr.guest_count; i++) {
         const qns_guest_stats *st = &rr.guests[i];
         const char *name = rn_scenario_guest_name(sc, i);
-        printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in, clock %.6f s%s\n", name,
-               st->frames_from_guest, st->frames_to_guest, (double)st->clock_us / 1e6,
-               st->done ? ", powered off" : "");
+        char unopened[64] = "";
+        if (st->frames_unopened > 0) {
+            snprintf(unopened, sizeof(unopened), " (%" PRIu64 " before its NIC started)",
+                     st->frames_unopened);
+        }
+        printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in%s, clock %.6f s%s\n",
+               name, st->frames_from_guest, st->frames_to_guest, unopened,
+               (double)st->clock_us / 1e6, st->done ? ", powered off" : "");
         /* Its exit status is judged by the C API: a failure is in r and err. */
         scenario_print_command_output(name, st->console_path);
     }

@@ -862,6 +862,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     sim->rounds = sched->GetRounds();
     sim->late = sched->GetLateFrames();
     qns_guest_stats none = {};
+    none.nic_started_us = -1;
     none.command_status = -1;
     sim->stats.assign(sim->guests.size(), none);
     const qns_sync *sync = sched->GetSync();
@@ -872,6 +873,8 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         int gi = static_cast<int>(i);
         st.rounds = qns_sync_rounds(sync, gi);
         st.clock_us = qns_sync_clock_us(sync, gi);
+        st.nic_started_us = qns_sync_opened_us(sync, gi);
+        st.frames_unopened = qns_sync_frames_unopened(sync, gi);
         for (const auto &b : bridges[i]) {
             if (b) {
                 st.frames_from_guest += b->GetFramesFromGuest();

@@ -126,6 +126,10 @@ typedef struct qns_guest_stats {
     uint64_t rounds;
     uint64_t frames_from_guest; /* frames the guest sent into ns-3 */
     uint64_t frames_to_guest;   /* frames ns-3 handed to the guest */
+    uint64_t frames_unopened;   /* of those, dropped because the NIC had not
+                                   started yet at their instant (in every mode) */
+    int64_t nic_started_us;     /* when the guest's first NIC started (its driver
+                                   made it able to receive, or it sent); -1: none */
     int64_t clock_us;           /* the guest's virtual clock */
     int done;                   /* the guest powered off (exit status 0) */
     int ended;                  /* the process ended during the run */

@@ -64,6 +64,13 @@ TypeId QnsSyncScheduler::GetTypeId()
                           TimeValue(Seconds(10)),
                           MakeTimeAccessor(&QnsSyncScheduler::m_maxStep),
                           MakeTimeChecker(MicroSeconds(1), Seconds(2000)))
+            .AddAttribute("SealedStep",
+                          "With adaptive rounds, the longest grant to a guest none of whose "
+                          "NICs has started (it cannot reach the network, and its grant ends "
+                          "where a NIC starts), whole microseconds.",
+                          TimeValue(Seconds(1)),
+                          MakeTimeAccessor(&QnsSyncScheduler::m_sealedStep),
+                          MakeTimeChecker(MicroSeconds(1), Seconds(2000)))
             .AddAttribute("ShutdownTimeoutMs",
                           "Wall-clock wait for guests to exit before they are killed.",
                           UintegerValue(2000),
@@ -87,12 +94,15 @@ QnsSyncScheduler::QnsSyncScheduler()
       m_pin(false),
       m_adaptive(false),
       m_maxStep(Seconds(10)),
+      m_sealedStep(Seconds(1)),
+      m_sprinting(false),
       m_shutdownMs(2000),
       m_minLatencyNs(0),
       m_sync(nullptr),
       m_inRound(false),
       m_started(false),
       m_rounds(0),
+      m_sprints(0),
       m_late(0),
       m_progressFn(nullptr),
       m_progressCtx(nullptr),
@@ -193,6 +203,10 @@ int QnsSyncScheduler::OnWait(void *ctx, int guest, int64_t waitedMs)
         return 0;
     }
     self->m_lastProgressMs = WallMs();
+    if (self->m_sprinting) {
+        /* Guests running a long grant are not late: plain progress. */
+        return self->m_progressFn(self->m_progressCtx, -1, 0.0);
+    }
     return self->m_progressFn(self->m_progressCtx, guest, static_cast<double>(waitedMs) / 1e3);
 }
 
@@ -298,10 +312,16 @@ void QnsSyncScheduler::Round()
     if (Failed()) {
         return;
     }
+    if (m_adaptive && !Sprint(err)) {
+        return;
+    }
     if (!m_endsRun.empty()) {
+        /* A guest that powered off in a long grant ended ahead of now: the
+         * run ends at the round after its end, as with fixed rounds. */
         bool all = true;
         for (int g : m_endsRun) {
-            all = all && qns_sync_guest_done(m_sync, g);
+            all = all && qns_sync_guest_done(m_sync, g) &&
+                  qns_sync_clock_us(m_sync, g) < Simulator::Now().GetMicroSeconds();
         }
         if (all) {
             NS_LOG_INFO("every guest the run ends with has powered off at " << Simulator::Now());
@@ -333,6 +353,60 @@ void QnsSyncScheduler::Round()
 }
 
 /*
+ * Guests none of whose NICs has started (sealed) cannot reach the network
+ * nor be reached: each one that is not ahead of now runs at once, in this
+ * round event, until a NIC starts (its grant ends there) or for SealedStep,
+ * and no further than where a fixed-round run would stop it (the multiple of
+ * the quantum at or after ns-3's next event, which may end the run). ns-3
+ * stands still meanwhile, so a frame sent right after a NIC started still
+ * enters ns-3 in its future; frames for the guest's past before then are
+ * dropped (qns_sync_drop_unopened), as the guest itself drops them.
+ */
+bool QnsSyncScheduler::Sprint(char *err)
+{
+    int64_t nowUs = Simulator::Now().GetMicroSeconds();
+    int64_t q = m_quantum.GetMicroSeconds();
+    int64_t target = nowUs + m_sealedStep.GetMicroSeconds();
+    uint64_t e;
+    if (m_nextEvent->Peek(e)) {
+        int64_t atOrAfterE = (static_cast<int64_t>(e) + q * 1000 - 1) / (q * 1000) * q;
+        target = std::min(target, std::max(atOrAfterE, (nowUs / q + 1) * q));
+    }
+    int n = GetGuestCount();
+    std::vector<int32_t> grants(static_cast<size_t>(n), QNS_NO_GRANT);
+    bool any = false;
+    for (int g = 0; g < n; g++) {
+        int64_t clock = qns_sync_clock_us(m_sync, g);
+        if (qns_sync_guest_sealed(m_sync, g) && clock <= nowUs && clock < target) {
+            grants[static_cast<size_t>(g)] =
+                static_cast<int32_t>(std::min<int64_t>(target - clock, INT32_MAX));
+            any = true;
+        }
+    }
+    if (!any) {
+        return true;
+    }
+    m_sprints++;
+    m_rounds++;
+    m_sprinting = true;
+    int r = qns_sync_round_begin(m_sync, grants.data(), err);
+    if (r == 0) {
+        r = qns_sync_round_end(m_sync, err);
+    }
+    m_sprinting = false;
+    if (r < 0) {
+        if (qns_sync_stopped(m_sync)) {
+            m_interrupted = true;
+            Simulator::Stop();
+        } else {
+            Fail(err);
+        }
+        return false;
+    }
+    return !Failed();
+}
+
+/*
  * Where the next round falls (DESIGN.md section 4). Fixed: a quantum on.
  * Adaptive, while some guest runs (or does not tell its horizon): the next
  * multiple of the quantum, so rounds around running guests fall where fixed
@@ -352,13 +426,18 @@ int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
         return nowUs + q;
     }
     int64_t h = INT64_MAX;
+    int64_t cap = nowUs + m_maxStep.GetMicroSeconds();
     for (int g = 0; g < GetGuestCount(); g++) {
         h = std::min(h, qns_sync_horizon_us(m_sync, g));
+        int64_t clock = qns_sync_clock_us(m_sync, g);
+        if (qns_sync_guest_done(m_sync, g) && clock >= nowUs) {
+            /* It powered off ahead of now: a round right after its end. */
+            cap = std::min(cap, (clock / q + 1) * q);
+        }
     }
     if (h <= nowUs) {
-        return grid;
+        return std::min(grid, std::max(cap, nowUs + 1));
     }
-    int64_t cap = nowUs + m_maxStep.GetMicroSeconds();
     int64_t boundNs = h < cap ? h * 1000 : cap * 1000;
     uint64_t e;
     if (m_nextEvent->Peek(e)) {
@@ -376,6 +455,9 @@ void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const ui
     char err[QNS_ERRBUF_SIZE];
     if (m_sync == nullptr || qns_sync_failed(m_sync)) {
         return;
+    }
+    if (qns_sync_drop_unopened(m_sync, guest, timeNs)) {
+        return; /* no NIC of the guest had started by then: it drops it too */
     }
     /* The guest may already run up to what it was granted (or further, after
      * an overshoot): a frame stamped before that reaches it late. */
@@ -450,6 +532,20 @@ const qns_sync *QnsSyncScheduler::GetSync() const
 uint64_t QnsSyncScheduler::GetRounds() const
 {
     return m_rounds;
+}
+
+uint64_t QnsSyncScheduler::GetSprints() const
+{
+    return m_sprints;
+}
+
+uint64_t QnsSyncScheduler::GetUnopenedFrames() const
+{
+    uint64_t n = 0;
+    for (int g = 0; g < GetGuestCount(); g++) {
+        n += qns_sync_frames_unopened(m_sync, g);
+    }
+    return n;
 }
 
 uint64_t QnsSyncScheduler::GetLateFrames() const

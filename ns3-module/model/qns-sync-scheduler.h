@@ -70,6 +70,10 @@ class QnsSyncScheduler : public Object
     const std::string &GetError() const;
     const qns_sync *GetSync() const;
     uint64_t GetRounds() const;
+    /* Rounds in which guests whose NICs had not started ran alone (adaptive). */
+    uint64_t GetSprints() const;
+    /* Frames dropped because no NIC of their guest had started at their instant. */
+    uint64_t GetUnopenedFrames() const;
     /* Frames late on either side: sent for an instant the guest may have
      * passed, or reported late by the guest. Either fails the run. */
     uint64_t GetLateFrames() const;
@@ -80,6 +84,7 @@ class QnsSyncScheduler : public Object
   private:
     void Round();
     int64_t NextRoundUs(int64_t nowUs) const;
+    bool Sprint(char *err);
     void Fail(const std::string &why);
     void FlushCaptures(uint64_t beforeNs);
     void CheckCaptures();
@@ -92,6 +97,8 @@ class QnsSyncScheduler : public Object
     bool m_pin;
     bool m_adaptive;
     Time m_maxStep;
+    Time m_sealedStep;
+    bool m_sprinting;
     uint32_t m_shutdownMs;
     Ptr<QnsNextEvent> m_nextEvent;
     int64_t m_minLatencyNs;
@@ -99,6 +106,7 @@ class QnsSyncScheduler : public Object
     bool m_inRound;
     bool m_started;
     uint64_t m_rounds;
+    uint64_t m_sprints;
     uint64_t m_late;
     std::string m_error;
     std::vector<std::vector<Ptr<QnsBridge>>> m_bridges;

@@ -33,6 +33,9 @@ typedef struct sync_guest {
     int hung; /* the watchdog gave up on it: shutdown does not wait for it */
     uint64_t dropped;
     uint64_t late;                             /* late records the guest sent */
+    uint64_t unopened;                         /* frames dropped before a NIC started */
+    int sealed;                                /* its last reply: no NIC started yet */
+    int64_t open_us;                           /* its first NIC started here; -1 */
     uint64_t last_tx_ns[QNS_GUEST_MAX_NICS];   /* stamp of each NIC's last frame */
     /* this round */
     int64_t start_us;                          /* the guest's clock when it began */
@@ -186,6 +189,7 @@ int qns_sync_add_guest(qns_sync *s, const qns_guest_spec *spec, char *errbuf)
     sync_guest *g = &s->guests[s->count];
     memset(g, 0, sizeof(*g));
     g->queued_ns = UINT64_MAX;
+    g->open_us = -1;
     qns_guest_spec placed = *spec;
     if (s->pinned) {
         placed.pin_cpu = 1 + s->cpus[(s->home + s->count) % s->cpu_count];
@@ -336,6 +340,10 @@ static int on_record(void *vctx, const qns_record_header *hdr, const uint8_t *fr
 {
     rx_ctx *c = vctx;
     qns_sync *s = c->s;
+    if (hdr->type == QNS_RECORD_UNOPENED) {
+        s->guests[c->guest].unopened++;
+        return 0;
+    }
     if (check_record(&s->guests[c->guest], c->nic, hdr, frame, errbuf) < 0) {
         return -1;
     }
@@ -625,9 +633,18 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
     }
     g->replied = 1;
     g->reply_have = 0;
-    if (g->horizon_us < QNS_HORIZON_BUSY) {
+    if (g->horizon_us < QNS_HORIZON_OPENED) {
         return fail(s, errbuf, "guest %s sent horizon %d us with its reply in round %llu",
                     qns_guest_name(g->proc), g->horizon_us, (unsigned long long)s->round_no);
+    }
+    if ((g->horizon_us == QNS_HORIZON_OPENED || g->horizon_us == QNS_HORIZON_SEALED) &&
+        g->open_us >= 0) {
+        return fail(s, errbuf,
+                    "guest %s says %s in round %llu, but a NIC of it started at %lld us",
+                    qns_guest_name(g->proc),
+                    g->horizon_us == QNS_HORIZON_SEALED ? "no NIC has started"
+                                                        : "a NIC started",
+                    (unsigned long long)s->round_no, (long long)g->open_us);
     }
     if (reply < 0) {
         return fail(s, errbuf, "guest %s replied %d us to a grant of %d us in round %llu",
@@ -637,6 +654,14 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
     g->clock_us += reply;
     g->last_reply_us = reply;
     g->rounds++;
+    g->sealed = g->horizon_us == QNS_HORIZON_SEALED;
+    if (g->horizon_us == QNS_HORIZON_OPENED) {
+        /* A NIC started: the grant ended there, and the guest runs on. */
+        g->open_us = g->clock_us;
+        if (g->granted_us > g->clock_us) {
+            g->granted_us = g->clock_us;
+        }
+    }
     if (g->clock_us < g->granted_us) {
         /* A guest that stops mid-grant (a guest OS powering off) replies with
          * what it ran and exits: that is its end, not a protocol error. */
@@ -733,8 +758,10 @@ static int prepare_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
         g->start_us = g->clock_us;
-        g->queued_ns = UINT64_MAX; /* written before this round's grant */
         g->granted = grants_us[i] != QNS_NO_GRANT && !g->done;
+        if (g->granted) {
+            g->queued_ns = UINT64_MAX; /* written before this round's grant */
+        }
         g->grant_us = g->granted ? grants_us[i] : 0;
         g->grant_written = 0;
         g->replied = !g->granted;
@@ -1026,7 +1053,7 @@ int64_t qns_sync_horizon_us(const qns_sync *s, int guest)
     if (g->done) {
         return INT64_MAX;
     }
-    if (!g->replied || g->horizon_us == QNS_HORIZON_BUSY) {
+    if (!g->replied || g->horizon_us < 0) { /* busy, sealed or just opened */
         return g->clock_us;
     }
     /* A frame queued for it wakes it up: it is not in the reply's horizon. */
@@ -1035,6 +1062,34 @@ int64_t qns_sync_horizon_us(const qns_sync *s, int guest)
         h = (int64_t)(g->queued_ns / 1000);
     }
     return h;
+}
+
+int qns_sync_guest_sealed(const qns_sync *s, int guest)
+{
+    const sync_guest *g = &s->guests[guest];
+    return g->sealed && !g->done;
+}
+
+int64_t qns_sync_opened_us(const qns_sync *s, int guest)
+{
+    return s->guests[guest].open_us;
+}
+
+int qns_sync_drop_unopened(qns_sync *s, int guest, uint64_t time_ns)
+{
+    sync_guest *g = &s->guests[guest];
+    int before_open = g->open_us >= 0 && time_ns < (uint64_t)g->open_us * 1000;
+    int passed_sealed = g->sealed && time_ns < (uint64_t)g->clock_us * 1000;
+    if (!before_open && !passed_sealed) {
+        return 0;
+    }
+    g->unopened++;
+    return 1;
+}
+
+uint64_t qns_sync_frames_unopened(const qns_sync *s, int guest)
+{
+    return s->guests[guest].unopened;
 }
 
 uint64_t qns_sync_late_records(const qns_sync *s, int guest)

@@ -30,9 +30,16 @@ extern "C" {
  * vCPU halted, nothing pending; its next virtual-timer deadline, including
  * frames already scheduled for delivery, rounded down). QNS_HORIZON_BUSY: it
  * may transmit at once (it is running); QNS_HORIZON_NONE: it has no deadline
- * at all. Anything below QNS_HORIZON_BUSY is a protocol error.
+ * at all. QNS_HORIZON_SEALED: none of its NICs has started yet, so nothing it
+ * does reaches the network and frames for it are dropped (and reported with
+ * unopened records); a grant to it ends early, at the first whole
+ * microsecond at or after a NIC starts, and that reply says
+ * QNS_HORIZON_OPENED (it may transmit at once). Anything below
+ * QNS_HORIZON_OPENED is a protocol error.
  */
 #define QNS_HORIZON_BUSY (-1)
+#define QNS_HORIZON_SEALED (-2)
+#define QNS_HORIZON_OPENED (-3)
 #define QNS_HORIZON_NONE INT32_MAX
 
 typedef struct qns_sync_options {
@@ -148,6 +155,22 @@ int qns_sync_guest_done(const qns_sync *s, int guest);
  * for a guest that is done, or has no deadline and no frame coming.
  */
 int64_t qns_sync_horizon_us(const qns_sync *s, int guest);
+
+/* Whether the guest's last reply said it is sealed: no NIC has started yet. */
+int qns_sync_guest_sealed(const qns_sync *s, int guest);
+/* The instant (us) its first NIC started, as its reply said; -1 before. */
+int64_t qns_sync_opened_us(const qns_sync *s, int guest);
+/*
+ * Whether a frame for the guest at time_ns can only be dropped because no NIC
+ * of the guest had started by then (before the instant its first NIC
+ * started, or while it is sealed and already past time_ns); counts it with
+ * the unopened frames if so. The guest would drop it itself: this keeps it
+ * from reaching a guest that is already past it.
+ */
+int qns_sync_drop_unopened(qns_sync *s, int guest, uint64_t time_ns);
+/* Frames for the guest dropped because their NIC had not started: reported
+ * by the guest (unopened records), or by qns_sync_drop_unopened. */
+uint64_t qns_sync_frames_unopened(const qns_sync *s, int guest);
 
 /* Late records the guest sent: frames it received after their instant.
  * The first one fails the round. */

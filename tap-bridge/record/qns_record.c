@@ -82,9 +82,11 @@ int qns_record_header_check(const qns_record_header *hdr, char *errbuf)
         }
         return 0;
     case QNS_RECORD_LATE:
+    case QNS_RECORD_UNOPENED:
         if (hdr->length != QNS_RECORD_LATE_LENGTH) {
-            snprintf(errbuf, QNS_ERRBUF_SIZE, "late record with length %u, expected %d",
-                     hdr->length, QNS_RECORD_LATE_LENGTH);
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "%s record with length %u, expected %d",
+                     hdr->type == QNS_RECORD_LATE ? "late" : "unopened", hdr->length,
+                     QNS_RECORD_LATE_LENGTH);
             return -1;
         }
         return 0;
@@ -134,17 +136,29 @@ void qns_record_encode_hello(uint8_t out[QNS_RECORD_HEADER_SIZE])
     qns_record_header_encode(&hdr, out);
 }
 
-void qns_record_encode_late(uint64_t time_ns, uint64_t wanted_ns,
-                            uint8_t out[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH])
+static void encode_report(uint16_t type, uint64_t time_ns, uint64_t wanted_ns,
+                          uint8_t out[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH])
 {
     qns_record_header hdr = {
         .time_ns = time_ns,
         .length = QNS_RECORD_LATE_LENGTH,
-        .type = QNS_RECORD_LATE,
+        .type = type,
         .version = QNS_RECORD_VERSION,
     };
     qns_record_header_encode(&hdr, out);
     put_le64(out + QNS_RECORD_HEADER_SIZE, wanted_ns);
+}
+
+void qns_record_encode_late(uint64_t time_ns, uint64_t wanted_ns,
+                            uint8_t out[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH])
+{
+    encode_report(QNS_RECORD_LATE, time_ns, wanted_ns, out);
+}
+
+void qns_record_encode_unopened(uint64_t time_ns, uint64_t wanted_ns,
+                                uint8_t out[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH])
+{
+    encode_report(QNS_RECORD_UNOPENED, time_ns, wanted_ns, out);
 }
 
 uint64_t qns_record_late_wanted(const uint8_t payload[QNS_RECORD_LATE_LENGTH])

@@ -29,6 +29,10 @@ enum qns_record_type {
      * its instant. time_ns is the guest's clock when it was handed over; the
      * 8-byte payload is the instant it was stamped with (u64 LE). */
     QNS_RECORD_LATE = 2,
+    /* Guest to simulator: a frame from the simulator was dropped because the
+     * NIC had not started at its instant. Same layout as a late record
+     * (time_ns: when it was dropped; payload: its stamp). */
+    QNS_RECORD_UNOPENED = 3,
 };
 
 #define QNS_RECORD_LATE_LENGTH 8
@@ -65,7 +69,11 @@ void qns_record_encode_hello(uint8_t out[QNS_RECORD_HEADER_SIZE]);
 void qns_record_encode_late(uint64_t time_ns, uint64_t wanted_ns,
                             uint8_t out[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH]);
 
-/* The stamped instant a late record's payload carries. */
+/* An unopened record: the frame stamped wanted_ns was dropped at time_ns. */
+void qns_record_encode_unopened(uint64_t time_ns, uint64_t wanted_ns,
+                                uint8_t out[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH]);
+
+/* The stamped instant a late or unopened record's payload carries. */
 uint64_t qns_record_late_wanted(const uint8_t payload[QNS_RECORD_LATE_LENGTH]);
 
 /*

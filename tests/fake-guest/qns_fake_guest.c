@@ -28,6 +28,13 @@
  *   late:T:NIC:WANTED       at T, send a late record for a frame stamped WANTED
  *   arp:NIC:MAC:IP          answer ARP requests for IPv4 address IP on NIC
  *                           with MAC, at the instant they arrive
+ *   open:T                  its NICs start at T (default: at 0): frames for an
+ *                           instant before the first whole us at or after T
+ *                           are dropped (and, with horizon=on, reported with
+ *                           unopened records); with horizon=on, replies say
+ *                           sealed (-2) until then, the grant in flight ends
+ *                           there and that reply says opened (-3). Scripted
+ *                           sends come at or after T.
  *   print:T:TEXT            print TEXT on stdout (the console) at T
  *   cpus:T                  print "cpus: LIST" at T, LIST the CPUs this process
  *                           may run on (/proc/self/status Cpus_allowed_list)
@@ -109,6 +116,8 @@ typedef struct fake {
     uint64_t round;
     uint64_t late;
     uint64_t tx, rx;
+    uint64_t open_ns;  /* NICs take frames from here on (open:) */
+    int sealed;        /* no NIC has started yet */
 } fake;
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -347,6 +356,9 @@ static void parse_action(fake *g, const char *arg)
         e.kind = EV_CPUS;
         e.time_ns = num(f[1], "time");
         push(&g->todo, e);
+    } else if (!strcmp(f[0], "open") && n == 2) {
+        g->open_ns = (num(f[1], "time") + 999) / 1000 * 1000;
+        g->sealed = 1;
     } else if (!strcmp(f[0], "print") && n >= 3) {
         e.kind = EV_PRINT;
         e.time_ns = num(f[1], "time");
@@ -495,11 +507,16 @@ static void send_frame(fake *g, int nic, uint64_t t, const uint8_t *d, uint32_t 
     }
 }
 
-static void send_late(fake *g, int nic, uint64_t t, uint64_t wanted)
+/* A late record, or with `unopened` an unopened one. */
+static void send_report(fake *g, int nic, uint64_t t, uint64_t wanted, int unopened)
 {
     char err[QNS_ERRBUF_SIZE];
     uint8_t b[QNS_RECORD_HEADER_SIZE + QNS_RECORD_LATE_LENGTH];
-    qns_record_encode_late(t, wanted, b);
+    if (unopened) {
+        qns_record_encode_unopened(t, wanted, b);
+    } else {
+        qns_record_encode_late(t, wanted, b);
+    }
     if (qns_record_channel_queue_raw(g->nic[nic], b, sizeof(b), err) < 0) {
         die("netdev %d: %s", nic, err);
     }
@@ -690,7 +707,7 @@ static void run_event(fake *g, event *e)
         send_frame(g, e->nic, e->stamp_ns, e->data, e->len);
         break;
     case EV_LATE:
-        send_late(g, e->nic, g->clock_ns, e->stamp_ns);
+        send_report(g, e->nic, g->clock_ns, e->stamp_ns, 0);
         break;
     case EV_PRINT:
         printf("%s\n", e->text);
@@ -745,10 +762,25 @@ static void run_until_target(fake *g)
                 break;
             }
             event e = pop(&g->inbound);
+            if (e.time_ns < g->open_ns) {
+                /* For a NIC that has not started: dropped. */
+                if (e.time_ns > g->clock_ns) {
+                    g->clock_ns = e.time_ns;
+                }
+                if (g->horizon) {
+                    send_report(g, e.nic, g->clock_ns, e.time_ns, 1);
+                }
+                if (g->log) {
+                    fprintf(g->log, "drop %" PRIu64 " %d %u %08x\n", e.time_ns, e.nic, e.len,
+                            checksum(e.data, e.len));
+                }
+                free(e.data);
+                continue;
+            }
             int late = e.time_ns < g->clock_ns;
             if (late) {
                 g->late++;
-                send_late(g, e.nic, g->clock_ns, e.time_ns);
+                send_report(g, e.nic, g->clock_ns, e.time_ns, 0);
             } else {
                 g->clock_ns = e.time_ns;
             }
@@ -804,6 +836,10 @@ int main(int argc, char **argv)
             }
         }
         g.target_ns += (uint64_t)grant * 1000;
+        if (g.sealed && g.horizon && g.open_ns < g.target_ns) {
+            /* The grant ends where a NIC starts. */
+            g.target_ns = g.open_ns > g.clock_ns ? g.open_ns : g.clock_ns;
+        }
         if (grant > 0) {
             uint64_t goal = g.target_ns;
             if (g.round == g.overshoot_round) {
@@ -825,6 +861,13 @@ int main(int argc, char **argv)
             exit(0);
         }
         g.replies_us += reply;
-        write_reply(&g, reply, horizon_us(&g));
+        int32_t horizon = horizon_us(&g);
+        if (g.sealed && g.clock_ns >= g.open_ns) {
+            g.sealed = 0;
+            horizon = -3;
+        } else if (g.sealed) {
+            horizon = -2;
+        }
+        write_reply(&g, reply, horizon);
     }
 }

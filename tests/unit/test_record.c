@@ -51,6 +51,22 @@ static void late_is_type_2_with_the_stamped_instant(void **state)
     assert_int_equal(qns_record_late_wanted(b + 16), 20000);
 }
 
+static void unopened_is_type_3_with_the_stamped_instant(void **state)
+{
+    (void)state;
+    uint8_t b[24];
+    char err[QNS_ERRBUF_SIZE];
+    qns_record_encode_unopened(1500000, 1499990, b);
+    const uint8_t want[24] = {0x60, 0xe3, 0x16, 0, 0, 0, 0, 0, 8, 0, 0, 0, 3, 0, 1, 0,
+                              0x56, 0xe3, 0x16, 0, 0, 0, 0, 0};
+    assert_memory_equal(b, want, 24);
+    qns_record_header h;
+    assert_int_equal(qns_record_header_decode(b, &h, err), 0);
+    assert_int_equal(h.type, QNS_RECORD_UNOPENED);
+    assert_int_equal(h.time_ns, 1500000);
+    assert_int_equal(qns_record_late_wanted(b + 16), 1499990);
+}
+
 static void expect_bad(uint64_t t, uint32_t len, uint16_t type, uint16_t ver, const char *msg)
 {
     qns_record_header h = {.time_ns = t, .length = len, .type = type, .version = ver};
@@ -71,6 +87,7 @@ static void malformed_headers_are_rejected_with_reason(void **state)
     expect_bad(0, 0, 0, 1, "frame length 0 out of range 14..65535");
     expect_bad(0, 4, 1, 1, "hello record with length 4, expected 0");
     expect_bad(0, 0, 2, 1, "late record with length 0, expected 8");
+    expect_bad(0, 9, 3, 1, "unopened record with length 9, expected 8");
     expect_bad(0, 60, 7, 1, "unknown record type 7");
 }
 
@@ -192,6 +209,7 @@ int main(void)
         cmocka_unit_test(header_wire_form_is_little_endian),
         cmocka_unit_test(hello_is_type_1_length_0),
         cmocka_unit_test(late_is_type_2_with_the_stamped_instant),
+        cmocka_unit_test(unopened_is_type_3_with_the_stamped_instant),
         cmocka_unit_test(malformed_headers_are_rejected_with_reason),
         cmocka_unit_test(encode_frame_refuses_bad_lengths),
         cmocka_unit_test(records_split_at_every_byte_boundary),
