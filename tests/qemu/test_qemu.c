@@ -6,9 +6,11 @@
  * a clean stop on a malformed record, SIGTERM while a record write blocks,
  * and QMP stop/cont and the gdbstub while QEMU waits for a grant.
  * No guest OS: the firmware (SeaBIOS, and iPXE's DHCP with -boot n) is the
- * guest code. The horizon of -qqq horizon=on: busy while the firmware runs,
- * its next timer or a frame on its way while it halts, and single-int
- * replies without it. */
+ * guest code. The horizon of -qqq horizon=on: sealed until a NIC starts
+ * (iPXE starting its e1000, or a RARP the monitor sends), the grant ending
+ * there, frames for earlier instants dropped with unopened records; then
+ * busy while the firmware runs, its next timer or a frame on its way while
+ * it halts; single-int replies without it. */
 #define _GNU_SOURCE
 #include "qemu_wire.h"
 #include "qns_sync.h"
@@ -432,6 +434,11 @@ static void e1000_record_streams_are_identical_idle_and_loaded(void **state)
     identical_runs(NIC_E1000);
 }
 
+static char *socket_name(const char *tag)
+{
+    return g_strdup_printf("qemu-%s-%d.sock", tag, getpid());
+}
+
 /* QEMU spoken to through its raw pipes and NIC socket. */
 typedef struct raw_qemu {
     qns_guest *g;
@@ -500,52 +507,184 @@ static uint64_t le64_at(const uint8_t *p)
     return v;
 }
 
+/* A grant on a QEMU started with horizon=on: the reply and the horizon. */
+static int32_t raw_grant_reply_horizon(raw_qemu *q, int32_t g, int32_t *reply)
+{
+    int32_t horizon = -100;
+    if (qw_grant_horizon(qns_guest_grant_fd(q->g), qns_guest_reply_fd(q->g), g, reply, &horizon,
+                         30000) < 0) {
+        fail_msg("no reply and horizon to grant %d", g);
+    }
+    return horizon;
+}
+
+/* Grants a guest whose firmware (iPXE) starts its NIC 5 s at once: the
+ * grant ends at the first whole microsecond at or after the NIC started
+ * (short, with horizon -3); returns that instant in us. */
+static int32_t raw_grant_until_the_nic_starts(raw_qemu *q)
+{
+    int32_t reply = -1;
+    assert_int_equal(raw_grant_reply_horizon(q, 0, &reply), QNS_HORIZON_SEALED);
+    int32_t h = raw_grant_reply_horizon(q, 5000000, &reply);
+    if (h != QNS_HORIZON_OPENED || reply <= 0 || reply >= 5000000) {
+        fail_msg("a grant of 5 s to a network boot: reply %d us, horizon %d", reply, h);
+    }
+    return reply;
+}
+
+/* Reads records until one of `type` (frames the firmware sent skipped,
+ * each checked to be stamped after `after_ns`). */
+static void read_record_of_type(raw_qemu *q, qw_record *r, uint16_t type, uint64_t after_ns)
+{
+    for (;;) {
+        assert_int_equal(qw_read_record(q->nic, r, 5000), 0);
+        if (r->type == type) {
+            return;
+        }
+        assert_int_equal(r->type, 0);
+        assert_true(r->time_ns > after_ns);
+    }
+}
+
 static void late_frame_comes_back_as_a_late_record(void **state)
 {
     (void)state;
     raw_qemu q;
     uint8_t frame[60];
     qw_record *r = malloc(sizeof(*r));
-    raw_start(&q, "late", NIC_E1000, NULL);
-    raw_grant(&q, 1000);
-    /* QEMU's clock is at 1 ms: a frame for 0.5 ms is late. */
+    const char *on[] = {"-qqq", "horizon=on", NULL};
+    raw_start(&q, "late", NIC_E1000, on);
+    int64_t open_us = raw_grant_until_the_nic_starts(&q);
+    int32_t reply = -1;
+    raw_grant_reply_horizon(&q, 1000, &reply);
+    assert_int_equal(reply, 1000);
+    /* QEMU's clock is 1 ms past the NIC's start: a frame for 0.5 ms past it is late. */
+    uint64_t now_ns = (uint64_t)(open_us + 1000) * 1000, asked_ns = now_ns - 500000;
     test_frame(frame);
-    assert_int_equal(qw_write_record(q.nic, 500000, 0, 1, frame, sizeof(frame)), 0);
-    raw_grant(&q, 100);
-    do {
-        assert_int_equal(qw_read_record(q.nic, r, 5000), 0);
-    } while (r->type == 0); /* frames the firmware sent */
-    assert_int_equal(r->type, 2);
+    assert_int_equal(qw_write_record(q.nic, asked_ns, 0, 1, frame, sizeof(frame)), 0);
+    raw_grant_reply_horizon(&q, 100, &reply);
+    /* the NIC started within the microsecond before open_us */
+    read_record_of_type(&q, r, 2, (uint64_t)(open_us - 1) * 1000);
     assert_int_equal(r->version, 1);
     assert_int_equal(r->length, 8);
-    /* handed to the NIC at the start of the second grant, asked for 0.5 ms */
-    assert_int_equal(r->time_ns, 1000000);
-    assert_int_equal(le64_at(r->payload), 500000);
+    /* handed to the NIC as the grant after it came began (iPXE runs: the
+     * timer fires after the instruction in progress, 1 ns at shift=1) */
+    assert_in_range(r->time_ns, now_ns, now_ns + 2);
+    assert_int_equal(le64_at(r->payload), asked_ns);
     raw_stop(&q);
     free(r);
+}
+
+/* Before its NIC started, a guest is sealed: frames for it are dropped and
+ * reported with unopened records (type 3), and the grant ends where the NIC
+ * starts. From then on frames reach it. */
+static void frames_before_the_nic_started_come_back_as_unopened_records(void **state)
+{
+    (void)state;
+    raw_qemu q;
+    uint8_t frame[60];
+    qw_record *r = malloc(sizeof(*r));
+    const char *on[] = {"-qqq", "horizon=on", NULL};
+    raw_start(&q, "unopened", NIC_E1000, on);
+    test_frame(frame);
+    /* one frame for 1 s, while the firmware is still in its POST */
+    assert_int_equal(qw_write_record(q.nic, 1000000000, 0, 1, frame, sizeof(frame)), 0);
+    int64_t open_us = raw_grant_until_the_nic_starts(&q);
+    assert_true(open_us > 1000000);
+    read_record_of_type(&q, r, 3, 0);
+    assert_int_equal(r->length, 8);
+    assert_int_equal(r->time_ns, 1000000000);        /* dropped at its instant */
+    assert_int_equal(le64_at(r->payload), 1000000000); /* its stamp */
+    /* a frame for 10 us after the start is delivered on time: no record */
+    assert_int_equal(qw_write_record(q.nic, (uint64_t)(open_us + 10) * 1000, 0, 1, frame,
+                                     sizeof(frame)),
+                     0);
+    int32_t reply = -1;
+    assert_int_equal(raw_grant_reply_horizon(&q, 1000, &reply), QNS_HORIZON_BUSY);
+    assert_int_equal(reply, 1000);
+    while (qw_readable(q.nic, 200) == 1) {
+        assert_int_equal(qw_read_record(q.nic, r, 1000), 0);
+        assert_int_equal(r->type, 0); /* only what iPXE sends */
+    }
+    raw_stop(&q);
+    free(r);
+}
+
+/* Without a NIC, or with one the firmware never starts (no option ROM), a
+ * guest stays sealed: a grant of 3 s runs in full, and every horizon is -2. */
+static void a_guest_whose_nic_never_starts_stays_sealed(void **state)
+{
+    (void)state;
+    const char *none[] = {"-qqq", "horizon=on", NULL};
+    const char *norom[] = {"-qqq", "horizon=on", "-global", "e1000.romfile=", NULL};
+    const struct {
+        nic_kind nic;
+        const char *const *extra;
+    } c[] = {{NIC_NONE, none}, {NIC_E1000, norom}};
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        raw_qemu q;
+        int32_t reply = -1;
+        raw_start(&q, "sealed", c[i].nic, c[i].extra);
+        const int32_t grants[] = {0, 1000, 3000000, 0};
+        for (size_t k = 0; k < sizeof(grants) / sizeof(grants[0]); k++) {
+            assert_int_equal(raw_grant_reply_horizon(&q, grants[k], &reply), QNS_HORIZON_SEALED);
+            assert_int_equal(reply, grants[k]);
+        }
+        raw_stop(&q);
+    }
 }
 
 /* A grant on a QEMU started with horizon=on; returns the horizon. */
 static int32_t raw_grant_horizon(raw_qemu *q, int32_t g)
 {
-    int32_t reply = -1, horizon = -2;
-    if (qw_grant_horizon(qns_guest_grant_fd(q->g), qns_guest_reply_fd(q->g), g, &reply, &horizon,
-                         20000) < 0) {
-        fail_msg("no reply and horizon to grant %d", g);
-    }
+    int32_t reply = -1;
+    int32_t horizon = raw_grant_reply_horizon(q, g, &reply);
     assert_int_equal(reply, g);
     assert_true(horizon >= QNS_HORIZON_BUSY);
     return horizon;
 }
 
-/* SeaBIOS without a boot device: it runs its POST (busy), then halts with
- * the PIT's tick (about 55 ms) armed while it waits to retry. */
+/*
+ * A QEMU with an e1000 the firmware never starts (no option ROM) and a QMP
+ * socket: SeaBIOS runs its POST, finds nothing to boot and halts with the
+ * PIT's tick (about 55 ms) armed. The NIC starts when it first sends, so a
+ * RARP from QMP's announce-self while QEMU waits for a grant starts it at
+ * that instant: the next grant is answered with 0 and -3, and from then on
+ * the horizon tells what the guest does.
+ */
+static void raw_start_unsealed(raw_qemu *q, const char *tag, char **qmp_path)
+{
+    *qmp_path = socket_name(tag);
+    char *opt = g_strdup_printf("unix:%s,server=on,wait=off", *qmp_path);
+    const char *extra[] = {"-qqq", "horizon=on", "-global", "e1000.romfile=", "-qmp", opt, NULL};
+    char ans[4096];
+    qw_record *r = malloc(sizeof(*r));
+    raw_start(q, tag, NIC_E1000, extra);
+    int32_t reply = -1;
+    assert_int_equal(raw_grant_reply_horizon(q, 0, &reply), QNS_HORIZON_SEALED);
+    int m = qw_qmp_open(*qmp_path, 10000);
+    assert_true(m >= 0);
+    assert_int_equal(qw_qmp(m,
+                            "{\"execute\": \"announce-self\", \"arguments\": {\"initial\": 1, "
+                            "\"max\": 1, \"rounds\": 1, \"step\": 1}}",
+                            ans, sizeof(ans), 5000),
+                     0);
+    assert_int_equal(qw_read_record(q->nic, r, 5000), 0);
+    assert_int_equal(r->type, 0);
+    assert_int_equal(r->time_ns, 0);
+    assert_int_equal(raw_grant_reply_horizon(q, 1000, &reply), QNS_HORIZON_OPENED);
+    assert_int_equal(reply, 0);
+    close(m);
+    free(r);
+    g_free(opt);
+}
+
 static void horizon_is_busy_while_running_and_the_next_timer_when_halted(void **state)
 {
     (void)state;
     raw_qemu q;
-    const char *on[] = {"-qqq", "horizon=on", NULL};
-    raw_start(&q, "horizon", NIC_NONE, on);
+    char *qmp = NULL;
+    raw_start_unsealed(&q, "horizon", &qmp);
     /* before the first instruction, and in the middle of the POST */
     assert_int_equal(raw_grant_horizon(&q, 0), QNS_HORIZON_BUSY);
     assert_int_equal(raw_grant_horizon(&q, 1000), QNS_HORIZON_BUSY);
@@ -565,17 +704,18 @@ static void horizon_is_busy_while_running_and_the_next_timer_when_halted(void **
     int32_t next = raw_grant_horizon(&q, 1000);
     assert_true(next > 10000 && next < 100000);
     raw_stop(&q);
+    unlink(qmp);
+    g_free(qmp);
 }
 
-/* A frame the simulator sent for a halted guest's future bounds its horizon.
- * No option ROM: the firmware finds nothing to boot and halts. */
+/* A frame the simulator sent for a halted guest's future bounds its horizon. */
 static void horizon_ends_at_a_frame_on_its_way(void **state)
 {
     (void)state;
     raw_qemu q;
-    const char *on[] = {"-qqq", "horizon=on", "-global", "e1000.romfile=", NULL};
+    char *qmp = NULL;
     uint8_t frame[60];
-    raw_start(&q, "horizon-frame", NIC_E1000, on);
+    raw_start_unsealed(&q, "horizon-frame", &qmp);
     int64_t t_us = 0;
     int32_t h = QNS_HORIZON_BUSY;
     for (int i = 0; i < 100 && h < 2000; i++) {
@@ -592,6 +732,8 @@ static void horizon_ends_at_a_frame_on_its_way(void **state)
     assert_int_equal(raw_grant_horizon(&q, d - 1), 1);
     assert_int_equal(raw_grant_horizon(&q, 1), 0);
     raw_stop(&q);
+    unlink(qmp);
+    g_free(qmp);
 }
 
 /* Without horizon=on a reply is one int and nothing follows it. */
@@ -617,7 +759,8 @@ static void malformed_record_stops_qemu_cleanly_with_status_1(void **state)
     raw_start(&q, "malformed", NIC_E1000, NULL);
     raw_grant(&q, 1000);
     test_frame(frame);
-    /* A late frame, counted at QEMU's clean exit only, then a bad version. */
+    /* A frame for the NIC before it started, counted at QEMU's clean exit
+     * only (no horizon=on), then a bad version. */
     assert_int_equal(qw_write_record(q.nic, 500000, 0, 1, frame, sizeof(frame)), 0);
     assert_int_equal(qw_write_record(q.nic, 2000000, 0, 2, frame, sizeof(frame)), 0);
     assert_int_equal(qw_write_full(qns_guest_grant_fd(q.g), &g, sizeof(g)), 0);
@@ -628,17 +771,12 @@ static void malformed_record_stops_qemu_cleanly_with_status_1(void **state)
     char *out = slurp(q.con);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 ||
         !strstr(out, "qqq: netdev n0: record version 2, expected 1\n") ||
-        !strstr(out, "qqq: netdev n0: 1 late records\n")) {
+        !strstr(out, "qqq: netdev n0: 1 frames dropped before the NIC started\n")) {
         fail_msg("wanted status 1, the error and a clean shutdown; got status 0x%x and: %s", st,
                  out);
     }
     g_free(out);
     raw_stop(&q);
-}
-
-static char *socket_name(const char *tag)
-{
-    return g_strdup_printf("qemu-%s-%d.sock", tag, getpid());
 }
 
 static void sigterm_ends_qemu_while_a_record_write_blocks(void **state)
@@ -754,6 +892,8 @@ int main(void)
         cmocka_unit_test(virtio_net_record_streams_are_identical_idle_and_loaded),
         cmocka_unit_test(e1000_record_streams_are_identical_idle_and_loaded),
         cmocka_unit_test(late_frame_comes_back_as_a_late_record),
+        cmocka_unit_test(frames_before_the_nic_started_come_back_as_unopened_records),
+        cmocka_unit_test(a_guest_whose_nic_never_starts_stays_sealed),
         cmocka_unit_test(horizon_is_busy_while_running_and_the_next_timer_when_halted),
         cmocka_unit_test(horizon_ends_at_a_frame_on_its_way),
         cmocka_unit_test(without_horizon_a_reply_is_one_int),
