@@ -22,6 +22,8 @@
  *   hang:ROUND              stop answering in that round (until killed)
  *   shortreply:ROUND        write 2 of the 4 reply bytes, then exit
  *   negreply:ROUND          reply -1
+ *   horizon:ROUND:H         with horizon=on, send horizon H with that round's
+ *                           reply (a guest breaking the protocol)
  *   malformed:T:NIC:KIND    KIND = version | length | type | truncated
  *   stamp:T:NIC:STAMP:LEN   at T, send a LEN-byte frame stamped STAMP instead
  *                           of T (a guest breaking the protocol)
@@ -110,6 +112,8 @@ typedef struct fake {
     uint8_t arp_ip[4];
     uint64_t overshoot_round, overshoot_us;
     uint64_t hang_round, shortreply_round, negreply_round;
+    uint64_t horizon_round;
+    int32_t horizon_value;
     uint64_t clock_ns;
     uint64_t target_ns;
     int64_t replies_us;
@@ -356,6 +360,9 @@ static void parse_action(fake *g, const char *arg)
         e.kind = EV_CPUS;
         e.time_ns = num(f[1], "time");
         push(&g->todo, e);
+    } else if (!strcmp(f[0], "horizon") && n == 3) {
+        g->horizon_round = num(f[1], "round");
+        g->horizon_value = (int32_t)strtol(f[2], NULL, 10);
     } else if (!strcmp(f[0], "open") && n == 2) {
         g->open_ns = (num(f[1], "time") + 999) / 1000 * 1000;
         g->sealed = 1;
@@ -867,6 +874,9 @@ int main(int argc, char **argv)
             horizon = -3;
         } else if (g.sealed) {
             horizon = -2;
+        }
+        if (g.round == g.horizon_round) {
+            horizon = g.horizon_value;
         }
         write_reply(&g, reply, horizon);
     }

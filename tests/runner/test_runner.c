@@ -781,6 +781,137 @@ static void adaptive_rounds_write_what_fixed_rounds_write(void **state)
     g_free(dir);
 }
 
+/* `body` run once with `rounds = fixed` and once with the default adaptive
+ * rounds, into DIR/fixed and DIR/adaptive; both must succeed. */
+static void run_both_modes(const char *dir, const char *body, result *fixed, result *adaptive)
+{
+    char *ft = g_strdup_printf("[scenario]\nrounds = fixed\n%s", body);
+    char *at = g_strdup_printf("[scenario]\n%s", body);
+    char *fi = write_file(dir, "fixed.ini", ft), *ai = write_file(dir, "adaptive.ini", at);
+    char *fd = g_build_filename(dir, "fixed", NULL), *ad = g_build_filename(dir, "adaptive", NULL);
+    *fixed = qns("run", fi, "-o", fd, NULL);
+    *adaptive = qns("run", ai, "-o", ad, NULL);
+    if (fixed->status != 0 || adaptive->status != 0) {
+        fail_msg("fixed: %d\n%s%s\nadaptive: %d\n%s%s", fixed->status, fixed->out, fixed->err,
+                 adaptive->status, adaptive->out, adaptive->err);
+    }
+    g_free(fd);
+    g_free(ad);
+    g_free(fi);
+    g_free(ai);
+    g_free(ft);
+    g_free(at);
+}
+
+/* The files of DIR/fixed and DIR/adaptive are the same, byte for byte. */
+static void same_files_in_both_modes(const char *dir, const char *const *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *p1 = g_build_filename(dir, "fixed", files[i], NULL);
+        char *p2 = g_build_filename(dir, "adaptive", files[i], NULL);
+        if (!ts_same_bytes(p1, p2)) {
+            fail_msg("%s differs between fixed and adaptive rounds", files[i]);
+        }
+        g_free(p1);
+        g_free(p2);
+    }
+}
+
+/* The rounds a run printed ("..., N rounds, ..."). */
+static unsigned long long printed_rounds(const char *out)
+{
+    const char *p = strstr(out, " s of virtual time in ");
+    assert_non_null(p);
+    p = strstr(p, " rounds, ");
+    assert_non_null(p);
+    while (p > out && p[-1] >= '0' && p[-1] <= '9') {
+        p--;
+    }
+    return strtoull(p, NULL, 10);
+}
+
+/* Two fake guests that boot: b's NIC starts at 0.3 s, a's at 1.5004004 s.
+ * b broadcasts a frame every 0.1 s from 0.3 s; a echoes what it gets once
+ * its NIC has started, and the 13 frames that reach it before (up to the one
+ * of 1.5 s, which arrives 206 us later) are dropped, in both modes. With
+ * adaptive rounds a booting guest runs alone until its NIC starts: far
+ * fewer rounds, the same files, the same end. */
+static void booting_guests_run_alone_and_write_what_fixed_rounds_write(void **state)
+{
+    (void)state;
+    char *dir = make_dir("booting");
+    char *body = g_strdup_printf(
+        "name = booting\nduration = 3s\nquantum = 100us\nseed = 7\n\n"
+        "[guest a]\nprogram = %s open:1500400400 echo:0 print:1000000000:booting "
+        "print:2000000000:up\n\n"
+        "[guest b]\nprogram = %s open:300000000 every:300000000:100000000:0:60:20 "
+        "print:2900000000:done stop:2950000000:0\nends_run = true\n\n"
+        "[link lan]\ntype = csma\nrate = 100Mbps\ndelay = 1us\ncapture = true\nmembers = a, b\n",
+        QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    result f, a;
+    run_both_modes(dir, body, &f, &a);
+    const char *lines[] = {"qns: 2.950100 s of virtual time in ",
+                           "guest a: 7 frames out, 20 frames in (13 before its NIC started), "
+                           "clock 2.950100 s\n",
+                           "guest b: 20 frames out, 7 frames in, clock 2.950000 s, powered off\n"};
+    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
+        if (strstr(f.out, lines[i]) == NULL || strstr(a.out, lines[i]) == NULL) {
+            fail_msg("wanted '%s' in both:\n%s\n%s", lines[i], f.out, a.out);
+        }
+    }
+    const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap",
+                           "a.console", "b.console"};
+    same_files_in_both_modes(dir, files, G_N_ELEMENTS(files));
+    unsigned long long rf = printed_rounds(f.out), ra = printed_rounds(a.out);
+    print_message("booting fake guests: %llu rounds fixed, %llu adaptive\n", rf, ra);
+    assert_int_equal(rf, 29501);
+    assert_true(ra * 20 < rf);
+    char *m = g_build_filename(dir, "adaptive", "manifest.json", NULL), *mt = NULL;
+    assert_true(g_file_get_contents(m, &mt, NULL, NULL));
+    assert_non_null(strstr(mt, "\"frames_unopened\" : 13"));
+    assert_non_null(strstr(mt, "\"nic_started_us\" : 1500401"));
+    assert_non_null(strstr(mt, "\"nic_started_us\" : 300000"));
+    g_free(mt);
+    g_free(m);
+    result_clear(&f);
+    result_clear(&a);
+    g_free(body);
+    g_free(dir);
+}
+
+/* A guest that powers off before its NIC ever starts ends the run in its
+ * long grant; the run still ends at the round after its end, as with fixed
+ * rounds. */
+static void a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_rounds_do(void **state)
+{
+    (void)state;
+    char *dir = make_dir("bootstop");
+    char *body = g_strdup_printf(
+        "name = bootstop\nduration = 5s\nquantum = 100us\n\n"
+        "[guest a]\nprogram = %s open:4000000000 print:100000000:booting stop:250000050:0\n"
+        "ends_run = true\n\n"
+        "[guest b]\nprogram = %s\n\n"
+        "[link lan]\ncapture = true\nmembers = a, b\n",
+        QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    result f, a;
+    run_both_modes(dir, body, &f, &a);
+    const char *lines[] = {"qns: 0.250100 s of virtual time in ",
+                           "guest a: 0 frames out, 0 frames in, clock 0.250000 s, powered off\n",
+                           "guest b: 0 frames out, 0 frames in, clock 0.250100 s\n"};
+    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
+        if (strstr(f.out, lines[i]) == NULL || strstr(a.out, lines[i]) == NULL) {
+            fail_msg("wanted '%s' in both:\n%s\n%s", lines[i], f.out, a.out);
+        }
+    }
+    const char *files[] = {"a.console", "b.console", "lan-0-0.pcap", "a-nic0.pcap"};
+    same_files_in_both_modes(dir, files, G_N_ELEMENTS(files));
+    assert_true(printed_rounds(a.out) < 20);
+    result_clear(&f);
+    result_clear(&a);
+    g_free(body);
+    g_free(dir);
+}
+
 static void changed_output_fails_verify_and_is_named(void **state)
 {
     (void)state;
@@ -2175,6 +2306,8 @@ int main(void)
         cmocka_unit_test(node_routes_repeat_and_carry_traffic_across_a_router),
         cmocka_unit_test(run_then_verify_matches_every_output),
         cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
+        cmocka_unit_test(booting_guests_run_alone_and_write_what_fixed_rounds_write),
+        cmocka_unit_test(a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_rounds_do),
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),

@@ -26,14 +26,14 @@ void ts_add(ts_argv *a, const char *fmt, ...)
     a->v[a->n] = NULL;
 }
 
-void ts_fake_argv(ts_argv *a, const char *fake_path, int nics)
+static void fake_argv(ts_argv *a, const char *fake_path, int nics, const char *qqq_extra)
 {
     char opt[64];
     a->n = 0;
     ts_add(a, "%s", fake_path);
     ts_add(a, "-qqq");
     qns_guest_qqq_option(opt, sizeof(opt));
-    ts_add(a, "%s", opt);
+    ts_add(a, "%s%s", opt, qqq_extra);
     for (int i = 0; i < nics; i++) {
         char id[16];
         snprintf(id, sizeof(id), "n%d", i);
@@ -41,6 +41,16 @@ void ts_fake_argv(ts_argv *a, const char *fake_path, int nics)
         qns_guest_netdev_option(opt, sizeof(opt), id, i);
         ts_add(a, "%s", opt);
     }
+}
+
+void ts_fake_argv(ts_argv *a, const char *fake_path, int nics)
+{
+    fake_argv(a, fake_path, nics, "");
+}
+
+void ts_fake_argv_horizon(ts_argv *a, const char *fake_path, int nics)
+{
+    fake_argv(a, fake_path, nics, ",horizon=on");
 }
 
 /* Processes whose /proc/PID/stat fields match: ppid if > 0, pgrp if > 0,

@@ -20,6 +20,8 @@ typedef struct ts_argv {
 
 /* argv for the fake guest with `nics` NICs; append actions with ts_add. */
 void ts_fake_argv(ts_argv *a, const char *fake_path, int nics);
+/* The same, speaking the horizon extension (-qqq ...,horizon=on). */
+void ts_fake_argv_horizon(ts_argv *a, const char *fake_path, int nics);
 void ts_add(ts_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Children of this process that still exist (zombies included). */

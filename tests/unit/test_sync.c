@@ -604,6 +604,91 @@ static void frame_in_the_guests_past_comes_back_as_a_late_record(void **state)
     assert_int_equal(qns_sync_frames_in(w->s, 0), 0);
 }
 
+/* A fake guest speaking -qqq ...,horizon=on, whose NICs start at `open_ns`. */
+static void add_sealed_guest(world *w, int nics, uint64_t open_ns)
+{
+    ts_fake_argv_horizon(&w->argv, QNS_FAKE_GUEST, nics);
+    ts_add(&w->argv, "open:%llu", (unsigned long long)open_ns);
+    qns_guest_spec spec = {.name = "g0", .argv = w->argv.v, .nic_count = nics,
+                           .console_path = w->console, .horizon = 1};
+    if (qns_sync_add_guest(w->s, &spec, err) < 0) {
+        fail_msg("add_guest: %s", err);
+    }
+}
+
+/* Until its NIC starts a guest is sealed; a long grant ends at the first
+ * whole microsecond at or after that, short, and the next grant counts on
+ * from there; frames for the NIC before it started come back as unopened
+ * records (counted, not frames, no error). */
+static void a_sealed_guests_grant_ends_where_its_nic_starts(void **state)
+{
+    world *w = *state;
+    add_sealed_guest(w, 1, 1500400400); /* 1500400.4 us: it gets frames from 1500401 us */
+    assert_int_equal(qns_sync_opened_us(w->s, 0), -1);
+    round_ok(w, 0);
+    assert_true(qns_sync_guest_sealed(w->s, 0));
+    uint8_t f[60] = {0};
+    assert_int_equal(qns_sync_send_frame(w->s, 0, 0, 700000000, f, sizeof(f), err), 0);
+    round_ok(w, 1000000);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 1000000);
+    assert_true(qns_sync_guest_sealed(w->s, 0));
+    assert_int_equal(qns_sync_frames_unopened(w->s, 0), 1);
+    assert_int_equal(qns_sync_late_records(w->s, 0), 0);
+    assert_int_equal(w->frames, 0);
+    round_ok(w, 1000000);
+    assert_int_equal(qns_sync_last_reply_us(w->s, 0), 500401);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 1500401);
+    assert_int_equal(qns_sync_granted_us(w->s, 0), 1500401);
+    assert_int_equal(qns_sync_opened_us(w->s, 0), 1500401);
+    assert_false(qns_sync_guest_sealed(w->s, 0));
+    assert_int_equal(qns_sync_horizon_us(w->s, 0), 1500401); /* it may act at once */
+    /* a frame for its past before the start: dropped by the simulator */
+    assert_int_equal(qns_sync_drop_unopened(w->s, 0, 1500400999), 1);
+    assert_int_equal(qns_sync_drop_unopened(w->s, 0, 1500401000), 0);
+    assert_int_equal(qns_sync_frames_unopened(w->s, 0), 2);
+    round_ok(w, 10);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 1500411);
+    assert_int_equal(qns_sync_rounds(w->s, 0), 4);
+}
+
+/* While sealed and ahead of a frame's instant, the guest has passed it
+ * with no NIC started: the simulator drops it rather than send it late. */
+static void a_frame_a_sealed_guest_has_passed_is_dropped(void **state)
+{
+    world *w = *state;
+    add_sealed_guest(w, 1, 5000000);
+    round_ok(w, 2000);
+    assert_true(qns_sync_guest_sealed(w->s, 0));
+    assert_int_equal(qns_sync_drop_unopened(w->s, 0, 1999999), 1);
+    assert_int_equal(qns_sync_drop_unopened(w->s, 0, 2000000), 0);
+    assert_int_equal(qns_sync_frames_unopened(w->s, 0), 1);
+}
+
+/* A guest whose NIC starts at 10 us sends `action`: round `round` fails. */
+static void expect_horizon_error(world *w, const char *action, int round, const char *want)
+{
+    ts_fake_argv_horizon(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "open:10000");
+    ts_add(&w->argv, "%s", action);
+    qns_guest_spec spec = {.name = "g0", .argv = w->argv.v, .nic_count = 1,
+                           .console_path = w->console, .horizon = 1};
+    assert_true(qns_sync_add_guest(w->s, &spec, err) >= 0);
+    expect_round_error(w, round, want);
+}
+
+static void a_horizon_below_minus_3_breaks_the_protocol(void **state)
+{
+    expect_horizon_error(*state, "horizon:1:-4", 1,
+                         "guest g0 sent horizon -4 us with its reply in round 1");
+}
+
+static void a_guest_sealed_again_breaks_the_protocol(void **state)
+{
+    expect_horizon_error(*state, "horizon:3:-2", 3,
+                         "guest g0 says no NIC has started in round 3, but a NIC of it started at "
+                         "10 us");
+}
+
 static void full_buffers_both_ways_do_not_deadlock(void **state)
 {
     world *w = *state;
@@ -947,6 +1032,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_length_names_guest_and_nic, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_type_names_guest_and_nic, setup, teardown),
         cmocka_unit_test_setup_teardown(truncated_record_names_guest_and_nic, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_sealed_guests_grant_ends_where_its_nic_starts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_frame_a_sealed_guest_has_passed_is_dropped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_horizon_below_minus_3_breaks_the_protocol, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_guest_sealed_again_breaks_the_protocol, setup, teardown),
         cmocka_unit_test_setup_teardown(frame_stamped_before_its_round_is_a_protocol_error,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(frame_stamped_after_its_round_is_a_protocol_error, setup,
