@@ -257,12 +257,87 @@ static int find(const icmp_seen *s, uint8_t type, uint16_t seq)
     return -1;
 }
 
+/* The manifest's round count of a run's output folder. */
+static uint64_t manifest_rounds(const char *dir)
+{
+    char *m = read_text(dir, "manifest.json");
+    /* the run's, which comes before the guests' */
+    const char *r = strstr(m, "\"rounds\"");
+    if (r == NULL) {
+        fail_msg("%s/manifest.json has no \"rounds\"", dir);
+    }
+    r += strlen("\"rounds\"");
+    r += strspn(r, " \t");
+    assert_true(*r == ':');
+    uint64_t n = g_ascii_strtoull(r + 1, NULL, 10);
+    assert_true(n > 0);
+    g_free(m);
+    return n;
+}
+
+/* Whether a run's output file is one the round mode must not change. */
+static int is_capture_or_console(const char *f)
+{
+    return g_str_has_suffix(f, ".pcap") || g_str_has_suffix(f, ".console");
+}
+
+/* NAME at QUANTUM as users meet it: `qns run` (adaptive rounds, the
+ * default), `qns verify` of that under CPU load (run_then_verify_under_load),
+ * and a run of the same file with `rounds = fixed`: every capture and
+ * console byte-identical to the fixed run's, in fewer rounds. Returns the
+ * adaptive run's folder. */
+static char *adaptive_run_equals_fixed(const char *name, const char *quantum,
+                                       const char *const *want)
+{
+    long long t0 = ts_now_ms();
+    char *d = run_then_verify_under_load(name, quantum, want);
+    long long t1 = ts_now_ms();
+    char *file = scenario_file_with(name, quantum, "fixed");
+    char *f = g_strdup_printf("%s-fixed", d);
+    assert_int_equal(qns(NULL, "run", "-q", file, "-o", f), 0);
+    long long t2 = ts_now_ms();
+    uint64_t ra = manifest_rounds(d), rf = manifest_rounds(f);
+    printf("%s, quantum %s: adaptive %" PRIu64 " rounds (run and verify %.1f s wall), fixed %" PRIu64
+           " rounds (%.1f s wall)\n",
+           name, quantum ? quantum : "as shipped", ra, (double)(t1 - t0) / 1000.0, rf,
+           (double)(t2 - t1) / 1000.0);
+    GPtrArray *a = files_of(d), *b = files_of(f);
+    guint compared = 0, wanted = 0;
+    for (const char *const *w = want; *w; w++) {
+        wanted += is_capture_or_console(*w) != 0;
+    }
+    /* d also holds the verify run's folder, which files_of leaves out */
+    assert_int_equal(a->len, b->len);
+    for (guint i = 0; i < a->len; i++) {
+        const char *n = g_ptr_array_index(a, i);
+        assert_string_equal(n, g_ptr_array_index(b, i));
+        if (!is_capture_or_console(n)) {
+            continue; /* scenario.ini names the round mode */
+        }
+        char *pa = g_build_filename(d, n, NULL), *pb = g_build_filename(f, n, NULL);
+        if (!ts_same_bytes(pa, pb)) {
+            fail_msg("%s: %s differs between adaptive and fixed rounds", name, n);
+        }
+        compared++;
+        g_free(pa);
+        g_free(pb);
+    }
+    assert_true(compared >= wanted && wanted > 0);
+    assert_true(ra < rf);
+    g_ptr_array_free(a, TRUE);
+    g_ptr_array_free(b, TRUE);
+    assert_int_equal(ts_child_count(), 0);
+    g_free(f);
+    g_free(file);
+    return d;
+}
+
 static void lan_ping_is_exact_and_identical_run_after_run(void **state)
 {
     (void)state;
     const char *files[] = {"lan-0-0.pcap", "lan-1-0.pcap", "h1-nic0.pcap", "h2-nic0.pcap",
                            "h1.console", "h2.console", "scenario.ini", NULL};
-    char *d1 = run_then_verify_under_load("lan_ping", NULL, files);
+    char *d1 = adaptive_run_equals_fixed("lan_ping", NULL, files);
 
     /* Every echo crosses the wire exactly as configured: h1's frame leaves
      * its ns-3 device at T and reaches h2's at T + 98 B x 8 / 100 Mbit/s
@@ -298,79 +373,6 @@ static void lan_ping_is_exact_and_identical_run_after_run(void **state)
     assert_non_null(strstr(con, "QNS-CMD-END status=0"));
     g_free(con);
     g_free(d1);
-}
-
-/* The manifest's round count of a run's output folder. */
-static uint64_t manifest_rounds(const char *dir)
-{
-    char *m = read_text(dir, "manifest.json");
-    /* the run's, which comes before the guests' */
-    const char *r = strstr(m, "\"rounds\"");
-    if (r == NULL) {
-        fail_msg("%s/manifest.json has no \"rounds\"", dir);
-    }
-    r += strlen("\"rounds\"");
-    r += strspn(r, " \t");
-    assert_true(*r == ':');
-    uint64_t n = g_ascii_strtoull(r + 1, NULL, 10);
-    assert_true(n > 0);
-    g_free(m);
-    return n;
-}
-
-/* Whether a run's output file is one the round mode must not change. */
-static int is_capture_or_console(const char *f)
-{
-    return g_str_has_suffix(f, ".pcap") || g_str_has_suffix(f, ".console");
-}
-
-/* lan_ping at the same quantum with fixed and with adaptive rounds (real
- * QEMU telling its horizon): every capture and console byte-identical, in
- * fewer rounds. */
-static void lan_ping_adaptive_rounds_equal_fixed_rounds_in_fewer(void **state)
-{
-    (void)state;
-    const char *mode[2] = {"fixed", "adaptive"};
-    char *dir[2];
-    uint64_t rounds[2];
-    for (int i = 0; i < 2; i++) {
-        char *file = scenario_file_with("lan_ping", "100us", mode[i]);
-        dir[i] = g_strdup_printf("e2e-lan_ping-%s-%d", mode[i], getpid());
-        long long t0 = ts_now_ms();
-        assert_int_equal(qns(NULL, "run", "-q", file, "-o", dir[i]), 0);
-        rounds[i] = manifest_rounds(dir[i]);
-        printf("lan_ping, quantum 100 us, %s rounds: %" PRIu64 " rounds, %.1f s wall\n", mode[i],
-               rounds[i], (double)(ts_now_ms() - t0) / 1000.0);
-        g_free(file);
-    }
-    GPtrArray *a = files_of(dir[0]), *b = files_of(dir[1]);
-    guint compared = 0;
-    assert_int_equal(a->len, b->len);
-    for (guint i = 0; i < a->len; i++) {
-        const char *f = g_ptr_array_index(a, i);
-        assert_string_equal(f, g_ptr_array_index(b, i));
-        if (!is_capture_or_console(f)) {
-            continue; /* scenario.ini names the round mode */
-        }
-        char *pa = g_build_filename(dir[0], f, NULL), *pb = g_build_filename(dir[1], f, NULL);
-        if (!ts_same_bytes(pa, pb)) {
-            fail_msg("lan_ping: %s differs between fixed and adaptive rounds", f);
-        }
-        compared++;
-        g_free(pa);
-        g_free(pb);
-    }
-    /* four captures (two ns-3 devices, two guest NICs), two consoles */
-    assert_int_equal(compared, 6);
-    assert_true(rounds[1] < rounds[0]);
-    char *con = read_text(dir[1], "h1.console");
-    assert_non_null(strstr(con, "5 packets transmitted, 5 packets received, 0% packet loss"));
-    g_free(con);
-    g_ptr_array_free(a, TRUE);
-    g_ptr_array_free(b, TRUE);
-    assert_int_equal(ts_child_count(), 0);
-    g_free(dir[0]);
-    g_free(dir[1]);
 }
 
 /* lan_ping with ten echoes. */
@@ -449,7 +451,7 @@ static void udp_echo_reaches_the_ns3_server_through_a_lossy_link(void **state)
     (void)state;
     const char *files[] = {"wan-1-0.pcap", "wan-server-1.pcap", "client-nic0.pcap",
                            "client.console", NULL};
-    char *d = run_then_verify_under_load("udp_echo_p2p", "1ms", files);
+    char *d = adaptive_run_equals_fixed("udp_echo_p2p", "1ms", files);
     char *con = read_text(d, "client.console");
     int ok = -1;
     const char *p = strstr(con, "echoed ");
@@ -467,7 +469,7 @@ static void iperf3_fills_the_10_mbit_bottleneck(void **state)
     (void)state;
     const char *files[] = {"bottleneck-0-0.pcap", "bottleneck-1-0.pcap", "client-nic0.pcap",
                            "server-nic0.pcap", "client.console", "server.console", NULL};
-    char *d = run_then_verify_under_load("iperf_bottleneck", "1ms", files);
+    char *d = adaptive_run_equals_fixed("iperf_bottleneck", "1ms", files);
     char *con = read_text(d, "client.console");
     /* "[  5]   0.00-10.04  sec  11.4 MBytes  9.52 Mbits/sec   receiver" */
     double mbps = -1;
@@ -490,14 +492,41 @@ static void iperf3_fills_the_10_mbit_bottleneck(void **state)
     g_free(d);
 }
 
+/* Thirty echoes a second apart: between them both guests idle, so adaptive
+ * rounds skip from timer to timer. A 1 ms quantum (and so 1 ms bridges)
+ * keeps the fixed run short. */
+static void ping_30_answers_every_echo(void **state)
+{
+    (void)state;
+    const char *files[] = {"lan-0-0.pcap", "lan-1-0.pcap", "h1-nic0.pcap", "h2-nic0.pcap",
+                           "h1.console", "h2.console", NULL};
+    char *d = adaptive_run_equals_fixed("ping_30", "1ms", files);
+    icmp_seen dev1;
+    read_icmp(d, "lan-0-0.pcap", &dev1);
+    for (uint16_t seq = 0; seq < 30; seq++) {
+        int q = find(&dev1, 8, seq), r = find(&dev1, 0, seq);
+        assert_true(q >= 0 && r >= 0);
+        if (seq > 0) {
+            /* ping -i 1: each request a second after the one before */
+            int64_t gap = (int64_t)(dev1.t[q] - dev1.t[find(&dev1, 8, seq - 1)]);
+            assert_in_range(gap, 1000000000 - 10000000, 1000000000 + 10000000);
+        }
+    }
+    char *con = read_text(d, "h1.console");
+    assert_non_null(strstr(con, "30 packets transmitted, 30 packets received, 0% packet loss"));
+    assert_non_null(strstr(con, "QNS-CMD-END status=0"));
+    g_free(con);
+    g_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lan_ping_is_exact_and_identical_run_after_run),
-        cmocka_unit_test(lan_ping_adaptive_rounds_equal_fixed_rounds_in_fewer),
         cmocka_unit_test(guest_nic_crossings_move_with_the_bridge_latency),
         cmocka_unit_test(udp_echo_reaches_the_ns3_server_through_a_lossy_link),
         cmocka_unit_test(iperf3_fills_the_10_mbit_bottleneck),
+        cmocka_unit_test(ping_30_answers_every_echo),
     };
     /* QNS_TEST_FILTER=guest_rtts* runs the matching tests only. */
     if (getenv("QNS_TEST_FILTER")) {
