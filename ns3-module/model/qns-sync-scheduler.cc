@@ -67,8 +67,9 @@ TypeId QnsSyncScheduler::GetTypeId()
             .AddAttribute("SealedStep",
                           "With adaptive rounds, the longest grant to a guest none of whose "
                           "NICs has started (it cannot reach the network, and its grant ends "
-                          "where a NIC starts), whole microseconds.",
-                          TimeValue(Seconds(1)),
+                          "where a NIC starts), whole microseconds. Short enough that a "
+                          "grant takes a fraction of the watchdog's wall time.",
+                          TimeValue(MilliSeconds(100)),
                           MakeTimeAccessor(&QnsSyncScheduler::m_sealedStep),
                           MakeTimeChecker(MicroSeconds(1), Seconds(2000)))
             .AddAttribute("ShutdownTimeoutMs",
@@ -94,7 +95,7 @@ QnsSyncScheduler::QnsSyncScheduler()
       m_pin(false),
       m_adaptive(false),
       m_maxStep(Seconds(10)),
-      m_sealedStep(Seconds(1)),
+      m_sealedStep(MilliSeconds(100)),
       m_sprinting(false),
       m_shutdownMs(2000),
       m_minLatencyNs(0),
