@@ -149,6 +149,35 @@ static GPtrArray *files_of(const char *dir)
     return names;
 }
 
+/* Compares the output files of folders D1 and D2 (files_of: all but the
+ * manifests): the same names, and the same bytes for each one `which`
+ * selects (NULL: all). Fails naming NAME, the file and `what` differs.
+ * Returns how many were compared. */
+static guint same_outputs(const char *name, const char *d1, const char *d2,
+                          int (*which)(const char *), const char *what)
+{
+    GPtrArray *a = files_of(d1), *b = files_of(d2);
+    guint compared = 0;
+    assert_int_equal(a->len, b->len);
+    for (guint i = 0; i < a->len; i++) {
+        const char *f = g_ptr_array_index(a, i);
+        assert_string_equal(f, g_ptr_array_index(b, i));
+        if (which != NULL && !which(f)) {
+            continue;
+        }
+        char *pa = g_build_filename(d1, f, NULL), *pb = g_build_filename(d2, f, NULL);
+        if (!ts_same_bytes(pa, pb)) {
+            fail_msg("%s: %s differs between %s", name, f, what);
+        }
+        compared++;
+        g_free(pa);
+        g_free(pb);
+    }
+    g_ptr_array_free(a, TRUE);
+    g_ptr_array_free(b, TRUE);
+    return compared;
+}
+
 /* `qns run FILE -o D1`, then `qns verify D1 -o D2` under CPU load: verify
  * must pass, and D2 must hold exactly D1's files, byte for byte (all but
  * the manifests, which carry wall times). `want` lists files that must be
@@ -167,7 +196,7 @@ static char *run_then_verify_under_load(const char *name, const char *quantum,
     assert_int_equal(st, 0);
     assert_non_null(strstr(out, "verify: OK: all "));
     g_free(out);
-    GPtrArray *a = files_of(d1), *b = files_of(d2);
+    GPtrArray *a = files_of(d1);
     for (const char *const *w = want; *w; w++) {
         gboolean found = FALSE;
         for (guint i = 0; i < a->len; i++) {
@@ -177,19 +206,8 @@ static char *run_then_verify_under_load(const char *name, const char *quantum,
             fail_msg("%s: no %s among the outputs", name, *w);
         }
     }
-    assert_int_equal(a->len, b->len);
-    for (guint i = 0; i < a->len; i++) {
-        const char *f = g_ptr_array_index(a, i);
-        assert_string_equal(f, g_ptr_array_index(b, i));
-        char *pa = g_build_filename(d1, f, NULL), *pb = g_build_filename(d2, f, NULL);
-        if (!ts_same_bytes(pa, pb)) {
-            fail_msg("%s: %s differs between the run and its verify run", name, f);
-        }
-        g_free(pa);
-        g_free(pb);
-    }
     g_ptr_array_free(a, TRUE);
-    g_ptr_array_free(b, TRUE);
+    same_outputs(name, d1, d2, NULL, "the run and its verify run");
     assert_int_equal(ts_child_count(), 0);
     g_free(d2);
     g_free(file);
@@ -301,31 +319,14 @@ static char *adaptive_run_equals_fixed(const char *name, const char *quantum,
            " rounds (%.1f s wall)\n",
            name, quantum ? quantum : "as shipped", ra, (double)(t1 - t0) / 1000.0, rf,
            (double)(t2 - t1) / 1000.0);
-    GPtrArray *a = files_of(d), *b = files_of(f);
-    guint compared = 0, wanted = 0;
+    guint wanted = 0;
     for (const char *const *w = want; *w; w++) {
         wanted += is_capture_or_console(*w) != 0;
     }
-    /* d also holds the verify run's folder, which files_of leaves out */
-    assert_int_equal(a->len, b->len);
-    for (guint i = 0; i < a->len; i++) {
-        const char *n = g_ptr_array_index(a, i);
-        assert_string_equal(n, g_ptr_array_index(b, i));
-        if (!is_capture_or_console(n)) {
-            continue; /* scenario.ini names the round mode */
-        }
-        char *pa = g_build_filename(d, n, NULL), *pb = g_build_filename(f, n, NULL);
-        if (!ts_same_bytes(pa, pb)) {
-            fail_msg("%s: %s differs between adaptive and fixed rounds", name, n);
-        }
-        compared++;
-        g_free(pa);
-        g_free(pb);
-    }
+    /* scenario.ini names the round mode: only captures and consoles */
+    guint compared = same_outputs(name, d, f, is_capture_or_console, "adaptive and fixed rounds");
     assert_true(compared >= wanted && wanted > 0);
     assert_true(ra < rf);
-    g_ptr_array_free(a, TRUE);
-    g_ptr_array_free(b, TRUE);
     assert_int_equal(ts_child_count(), 0);
     g_free(f);
     g_free(file);

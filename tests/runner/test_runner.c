@@ -817,6 +817,16 @@ static void same_files_in_both_modes(const char *dir, const char *const *files, 
     }
 }
 
+/* Each of `lines` is in the output of both runs. */
+static void printed_by_both(const result *f, const result *a, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(f->out, lines[i]) == NULL || strstr(a->out, lines[i]) == NULL) {
+            fail_msg("wanted '%s' in both:\n%s\n%s", lines[i], f->out, a->out);
+        }
+    }
+}
+
 /* The rounds a run printed ("..., N rounds, ..."). */
 static unsigned long long printed_rounds(const char *out)
 {
@@ -854,11 +864,7 @@ static void booting_guests_run_alone_and_write_what_fixed_rounds_write(void **st
                            "guest a: 7 frames out, 20 frames in (13 before its NIC started), "
                            "clock 2.950100 s\n",
                            "guest b: 20 frames out, 7 frames in, clock 2.950000 s, powered off\n"};
-    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
-        if (strstr(f.out, lines[i]) == NULL || strstr(a.out, lines[i]) == NULL) {
-            fail_msg("wanted '%s' in both:\n%s\n%s", lines[i], f.out, a.out);
-        }
-    }
+    printed_by_both(&f, &a, lines, G_N_ELEMENTS(lines));
     const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap",
                            "a.console", "b.console"};
     same_files_in_both_modes(dir, files, G_N_ELEMENTS(files));
@@ -898,11 +904,7 @@ static void a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_round
     const char *lines[] = {"qns: 0.250100 s of virtual time in ",
                            "guest a: 0 frames out, 0 frames in, clock 0.250000 s, powered off\n",
                            "guest b: 0 frames out, 0 frames in, clock 0.250100 s\n"};
-    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
-        if (strstr(f.out, lines[i]) == NULL || strstr(a.out, lines[i]) == NULL) {
-            fail_msg("wanted '%s' in both:\n%s\n%s", lines[i], f.out, a.out);
-        }
-    }
+    printed_by_both(&f, &a, lines, G_N_ELEMENTS(lines));
     const char *files[] = {"a.console", "b.console", "lan-0-0.pcap", "a-nic0.pcap"};
     same_files_in_both_modes(dir, files, G_N_ELEMENTS(files));
     assert_true(printed_rounds(a.out) < 20);
