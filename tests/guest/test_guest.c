@@ -244,7 +244,7 @@ static void spin_is_passed_to_qemu(void **state)
         i++;
     }
     assert_non_null(a[i]);
-    assert_string_equal(a[i + 1], "write=3,read=4,spin=2000");
+    assert_string_equal(a[i + 1], "write=3,read=4,spin=2000,horizon=on");
     qns_sim_free(sim);
 }
 
