@@ -151,7 +151,7 @@ static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds,
     return (double)rounds / dt;
 }
 
-static void scenario_row(const char *name, scenario_fn_t fn, uint32_t quantum_us)
+static void scenario_row(const char *name, scenario_rounds_fn_t fn, uint32_t quantum_us)
 {
     int p[2];
     if (pipe(p) < 0) {
@@ -161,7 +161,7 @@ static void scenario_row(const char *name, scenario_fn_t fn, uint32_t quantum_us
     if (pid == 0) {
         char *dir = g_strdup_printf("bench-%s-%u", name, quantum_us);
         g_mkdir_with_parents(dir, 0755);
-        qns_sim *sim = fn(dir, quantum_us, err);
+        qns_sim *sim = fn(dir, quantum_us, QNS_ROUNDS_ADAPTIVE, err);
         double t0 = bench_now_s();
         if (sim == NULL || qns_sim_run(sim, 120000000000ull, err) != 0) {
             fprintf(stderr, "bench_qemu: %s: %s\n", name, err);

@@ -6,23 +6,25 @@
 
 #include <stdio.h>
 
-/* Two default guests on a simulated 100 Mbit/s Ethernet LAN:
- * h1 pings h2 five times. The main job of the README. */
-qns_sim *scenario_lan_ping(const char *out, uint32_t quantum_us, char *err)
+/* Every ready scenario's simulation: seed 1, outputs into `out`. */
+static qns_sim *scenario_sim_new(const char *out, uint32_t quantum_us, qns_round_mode rounds,
+                                 char *err)
 {
-    return scenario_lan_ping_n(out, quantum_us, 5, 1, err);
+    qns_sim_config sc = {.quantum_us = quantum_us, .seed = 1, .out_dir = out, .rounds = rounds};
+    return qns_sim_new(&sc, err);
 }
 
-qns_sim *scenario_lan_ping_n(const char *out, uint32_t quantum_us, int count, int capture,
-                             char *err)
+/* Two default guests on a simulated 100 Mbit/s, 50 us CSMA LAN; h1 runs
+ * `ping` (its arguments before the address) to h2. */
+static qns_sim *lan_pings(const char *out, uint32_t quantum_us, qns_round_mode rounds,
+                          const char *ping_args, int capture, char *err)
 {
-    qns_sim_config sc = {.quantum_us = quantum_us, .seed = 1, .out_dir = out};
-    qns_sim *sim = qns_sim_new(&sc, err);
+    qns_sim *sim = scenario_sim_new(out, quantum_us, rounds, err);
     if (sim == NULL) {
         return NULL;
     }
     char cmd[64];
-    snprintf(cmd, sizeof(cmd), "ping -c %d -i 0.2 10.0.0.2", count);
+    snprintf(cmd, sizeof(cmd), "ping %s 10.0.0.2", ping_args);
     qns_guest_config h1 = {.name = "h1", .command = cmd, .ends_run = 1, .nic_count = 1};
     h1.nics[0].ipv4 = "10.0.0.1/24";
     qns_guest_config h2 = {.name = "h2", .nic_count = 1};
@@ -40,13 +42,36 @@ qns_sim *scenario_lan_ping_n(const char *out, uint32_t quantum_us, int count, in
     return sim;
 }
 
+/* h1 pings h2 five times. The main job of the README. */
+qns_sim *scenario_lan_ping(const char *out, uint32_t quantum_us, qns_round_mode rounds, char *err)
+{
+    return lan_pings(out, quantum_us, rounds, "-c 5 -i 0.2", 1, err);
+}
+
+qns_sim *scenario_lan_ping_n(const char *out, uint32_t quantum_us, int count, int capture,
+                             char *err)
+{
+    char args[32];
+    snprintf(args, sizeof(args), "-c %d -i 0.2", count);
+    return lan_pings(out, quantum_us, QNS_ROUNDS_ADAPTIVE, args, capture, err);
+}
+
+/* h1 pings h2 thirty times, a second apart: guests idle most of the time. */
+qns_sim *scenario_ping_30(const char *out, uint32_t quantum_us, qns_round_mode rounds, char *err)
+{
+    return lan_pings(out, quantum_us, rounds, "-c 30 -i 1", 1, err);
+}
+
 /* A default guest and an ns-3 node across a point-to-point
  * link with 5 ms of delay and 1% loss: the guest sends UDP datagrams to the
  * node's ns-3 UdpEchoServer and counts the echoes. */
-qns_sim *scenario_udp_echo_p2p(const char *out, uint32_t quantum_us, char *err)
+qns_sim *scenario_udp_echo_p2p(const char *out, uint32_t quantum_us, qns_round_mode rounds,
+                               char *err)
 {
-    qns_sim_config sc = {.quantum_us = quantum_us, .seed = 1, .out_dir = out};
-    qns_sim *sim = qns_sim_new(&sc, err);
+    qns_sim *sim = scenario_sim_new(out, quantum_us, rounds, err);
+    if (sim == NULL) {
+        return NULL;
+    }
     /* 100 datagrams, 20 ms apart; each waits up to 1 s for its echo. */
     qns_guest_config g = {
         .name = "client",
@@ -73,10 +98,13 @@ qns_sim *scenario_udp_echo_p2p(const char *out, uint32_t quantum_us, char *err)
 /* One default guest runs iperf3 -c to another through a
  * 10 Mbit/s point-to-point bottleneck with 20 ms of delay; the throughput
  * iperf3 reports is what that link allows. */
-qns_sim *scenario_iperf_bottleneck(const char *out, uint32_t quantum_us, char *err)
+qns_sim *scenario_iperf_bottleneck(const char *out, uint32_t quantum_us, qns_round_mode rounds,
+                                   char *err)
 {
-    qns_sim_config sc = {.quantum_us = quantum_us, .seed = 1, .out_dir = out};
-    qns_sim *sim = qns_sim_new(&sc, err);
+    qns_sim *sim = scenario_sim_new(out, quantum_us, rounds, err);
+    if (sim == NULL) {
+        return NULL;
+    }
     qns_guest_config c = {.name = "client",
                           .command = "sleep 1; iperf3 -c 10.0.2.2 -t 10 -f m",
                           .ends_run = 1,

@@ -84,3 +84,27 @@ int scenario_run(qns_sim *sim, const char *name, uint64_t duration_ns, int guest
     printf("captures and consoles: %s/\n", out_dir);
     return status;
 }
+
+int scenario_main(int argc, char **argv, const char *name, scenario_rounds_fn_t fn,
+                  const char *intro, uint64_t duration_ns, int guests)
+{
+    char *fallback = g_strdup_printf("results/%s", name);
+    const char *out = argc > 1 ? argv[1] : fallback;
+    char err[QNS_ERRBUF_SIZE];
+    int status = 1;
+    qns_sim *sim = NULL;
+    if (scenario_make_dir(out) < 0) {
+        goto done;
+    }
+    sim = fn(out, 10, QNS_ROUNDS_ADAPTIVE, err);
+    if (sim == NULL) {
+        fprintf(stderr, "error: %s\n", err);
+        goto done;
+    }
+    printf("%s: %s\n", name, intro);
+    status = scenario_run(sim, name, duration_ns, guests, out);
+done:
+    qns_sim_free(sim);
+    g_free(fallback);
+    return status;
+}
