@@ -68,6 +68,18 @@ static char **guest_argv(const char *command)
     return guest_argv_spin(command, 0);
 }
 
+/* Whether the command line asks QEMU to follow each reply with its horizon
+ * (qns always does), so the sync core must read it. */
+static int speaks_horizon(char **argv)
+{
+    for (int i = 0; argv[i] && argv[i + 1]; i++) {
+        if (!strcmp(argv[i], "-qqq") && strstr(argv[i + 1], "horizon=on") != NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Grants of `grant_us` until the guest powers off; returns wall seconds.
  * spin_us and pin as in qns_sync_options. */
 static double run_granted_opts(char **argv, int32_t grant_us, int spin_us, int pin,
@@ -76,7 +88,8 @@ static double run_granted_opts(char **argv, int32_t grant_us, int spin_us, int p
     qns_sync_options o = {
         .watchdog_ms = 60000, .exit_zero_is_done = 1, .spin_us = spin_us, .pin = pin};
     qns_sync *s = qns_sync_new(&o, err);
-    qns_guest_spec spec = {.name = "bench", .argv = (const char *const *)argv};
+    qns_guest_spec spec = {
+        .name = "bench", .argv = (const char *const *)argv, .horizon = speaks_horizon(argv)};
     if (qns_sync_add_guest(s, &spec, err) < 0) {
         die("spawn");
     }
