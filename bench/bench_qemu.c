@@ -4,9 +4,11 @@
  *   - rounds/s of an idle QEMU at 10 us and 1 ms grants vs raw pipe ping-pong
  *   - a CPU-bound guest under -qqq at 1 ms grants vs the same QEMU free-running
  *   - the default guest's boot to power-off under grants, in wall and virtual s
- *   - lan_ping and iperf_bottleneck: wall s per virtual s and rounds/s at 10/100 us
+ *   - the ready scenarios and a one-NIC boot under fixed rounds (the
+ *     baseline) and adaptive rounds, and the boot against the same QEMU
+ *     command line running free under icount
  *
- * Usage: bench_qemu QEMU GUEST_DIR [cpu]   (cpu: only the CPU-bound table)
+ * Usage: bench_qemu QEMU GUEST_DIR [cpu|rounds|boot]   (only that table)
  */
 #define _GNU_SOURCE
 #include "bench_util.h"
@@ -14,11 +16,13 @@
 #include "qns_sync.h"
 #include "scenario_util.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,16 +34,9 @@ static void die(const char *what)
     exit(1);
 }
 
-/* The default guest's QEMU command line for `command`, no NIC; -qqq spin=
- * `spin_us` unless 0. */
-static char **guest_argv_spin(const char *command, uint32_t spin_us)
+/* A copy of guest 0's QEMU command line in `sim`, which it frees. */
+static char **take_argv(qns_sim *sim)
 {
-    qns_sim_config sc = {.spin_us = spin_us};
-    qns_sim *sim = qns_sim_new(&sc, err);
-    qns_guest_config g = {.name = "bench", .command = command};
-    if (qns_sim_add_guest(sim, &g, err) < 0) {
-        die("guest");
-    }
     const char *const *a = qns_sim_guest_argv(sim, 0);
     int n = 0;
     while (a[n]) {
@@ -53,9 +50,34 @@ static char **guest_argv_spin(const char *command, uint32_t spin_us)
     return copy;
 }
 
+/* The default guest's QEMU command line for `command`, no NIC; -qqq spin=
+ * `spin_us` unless 0. */
+static char **guest_argv_spin(const char *command, uint32_t spin_us)
+{
+    qns_sim_config sc = {.spin_us = spin_us};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    qns_guest_config g = {.name = "bench", .command = command};
+    if (qns_sim_add_guest(sim, &g, err) < 0) {
+        die("guest");
+    }
+    return take_argv(sim);
+}
+
 static char **guest_argv(const char *command)
 {
     return guest_argv_spin(command, 0);
+}
+
+/* Whether the command line asks QEMU to follow each reply with its horizon
+ * (qns always does), so the sync core must read it. */
+static int speaks_horizon(char **argv)
+{
+    for (int i = 0; argv[i] && argv[i + 1]; i++) {
+        if (!strcmp(argv[i], "-qqq") && strstr(argv[i + 1], "horizon=on") != NULL) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Grants of `grant_us` until the guest powers off; returns wall seconds.
@@ -66,7 +88,8 @@ static double run_granted_opts(char **argv, int32_t grant_us, int spin_us, int p
     qns_sync_options o = {
         .watchdog_ms = 60000, .exit_zero_is_done = 1, .spin_us = spin_us, .pin = pin};
     qns_sync *s = qns_sync_new(&o, err);
-    qns_guest_spec spec = {.name = "bench", .argv = (const char *const *)argv};
+    qns_guest_spec spec = {
+        .name = "bench", .argv = (const char *const *)argv, .horizon = speaks_horizon(argv)};
     if (qns_sync_add_guest(s, &spec, err) < 0) {
         die("spawn");
     }
@@ -88,8 +111,10 @@ static double run_granted(char **argv, int32_t grant_us, int64_t *virtual_us, ui
     return run_granted_opts(argv, grant_us, 0, 0, virtual_us, rounds);
 }
 
-/* The same command line without -qqq: QEMU runs free under icount. */
-static double run_free(char **argv)
+/* The same command line without -qqq: QEMU runs free under icount. With
+ * `nic`, its one -netdev qqq NIC gets a socket whose records are read and
+ * dropped until QEMU exits. */
+static double run_free_nic(char **argv, int nic)
 {
     const char *a[128];
     int n = 0;
@@ -101,22 +126,54 @@ static double run_free(char **argv)
         a[n++] = argv[i];
     }
     a[n] = NULL;
+    int sv[2] = {-1, -1};
+    if (nic && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        snprintf(err, sizeof(err), "socketpair: %s", strerror(errno));
+        die("free run");
+    }
     double t0 = bench_now_s();
     pid_t p = fork();
     if (p == 0) {
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
+        /* dup2 clears close-on-exec: only QEMU's end crosses exec */
+        if (nic && dup2(sv[1], QNS_GUEST_FD_NIC0) < 0) {
+            _exit(126);
+        }
         execv(a[0], (char *const *)a);
         _exit(127);
     }
+    if (nic) {
+        close(sv[1]);
+        /* QEMU writes its records blocking: read them all, up to its exit */
+        char buf[65536];
+        ssize_t r;
+        while ((r = read(sv[0], buf, sizeof(buf))) != 0) {
+            if (r < 0 && errno != EINTR) {
+                snprintf(err, sizeof(err), "reading the NIC: %s", strerror(errno));
+                die("free run");
+            }
+        }
+        close(sv[0]);
+    }
     int st;
-    waitpid(p, &st, 0);
+    while (waitpid(p, &st, 0) < 0) {
+        if (errno != EINTR) {
+            snprintf(err, sizeof(err), "waitpid: %s", strerror(errno));
+            die("free run");
+        }
+    }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         snprintf(err, sizeof(err), "free-running QEMU ended with 0x%x", st);
         die("free run");
     }
     return bench_now_s() - t0;
+}
+
+static double run_free(char **argv)
+{
+    return run_free_nic(argv, 0);
 }
 
 static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds, int pin)
@@ -151,41 +208,242 @@ static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds,
     return (double)rounds / dt;
 }
 
-static void scenario_row(const char *name, scenario_rounds_fn_t fn, uint32_t quantum_us)
+static int cmp_double(const void *a, const void *b)
 {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* What one simulation run took: wall s of qns_sim_run, virtual s, rounds. */
+typedef struct sim_result {
+    int ok;
+    double wall_s, virtual_s, rounds;
+} sim_result;
+
+/* Runs fn's simulation into `dir` to its end, in a child process (one
+ * simulation per process); a run with late frames fails. */
+static sim_result run_sim(scenario_rounds_fn_t fn, const char *dir, uint32_t quantum_us,
+                          qns_round_mode mode)
+{
+    sim_result res = {0};
     int p[2];
-    if (pipe(p) < 0) {
-        exit(1);
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        snprintf(err, sizeof(err), "pipe: %s", strerror(errno));
+        die("scenario");
     }
     pid_t pid = fork();
     if (pid == 0) {
-        char *dir = g_strdup_printf("bench-%s-%u", name, quantum_us);
+        close(p[0]);
         g_mkdir_with_parents(dir, 0755);
-        qns_sim *sim = fn(dir, quantum_us, QNS_ROUNDS_ADAPTIVE, err);
+        qns_sim *sim = fn(dir, quantum_us, mode, err);
         double t0 = bench_now_s();
         if (sim == NULL || qns_sim_run(sim, 120000000000ull, err) != 0) {
-            fprintf(stderr, "bench_qemu: %s: %s\n", name, err);
+            fprintf(stderr, "bench_qemu: %s: %s\n", dir, err);
+            qns_sim_free(sim);
             _exit(1);
         }
-        double r[3] = {bench_now_s() - t0, (double)qns_sim_end_ns(sim) / 1e9,
-                       (double)qns_sim_rounds(sim)};
-        if (write(p[1], r, sizeof(r)) != sizeof(r)) {
+        sim_result r = {1, bench_now_s() - t0, (double)qns_sim_end_ns(sim) / 1e9,
+                        (double)qns_sim_rounds(sim)};
+        uint64_t late = qns_sim_late_frames(sim);
+        qns_sim_free(sim);
+        if (late != 0) {
+            fprintf(stderr, "bench_qemu: %s: %llu late frames\n", dir, (unsigned long long)late);
             _exit(1);
         }
-        _exit(0);
+        _exit(write(p[1], &r, sizeof(r)) == sizeof(r) ? 0 : 1);
     }
     close(p[1]);
-    double r[3];
-    int ok = read(p[0], r, sizeof(r)) == sizeof(r);
-    close(p[0]);
-    waitpid(pid, NULL, 0);
-    if (!ok) {
-        printf("%-44s %12s\n", name, "failed");
-        return;
+    ssize_t n;
+    while ((n = read(p[0], &res, sizeof(res))) < 0 && errno == EINTR) {
     }
-    char label[96];
-    snprintf(label, sizeof(label), "%s, quantum %u us", name, quantum_us);
-    printf("%-44s %9.2f s %9.2f s %12.1f %12.0f\n", label, r[0], r[1], r[0] / r[1], r[2] / r[0]);
+    if (n != sizeof(res)) {
+        res.ok = 0;
+    }
+    close(p[0]);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    return res;
+}
+
+static char *run_dir(const char *name, uint32_t quantum_us, qns_round_mode mode)
+{
+    return g_strdup_printf("bench-%s-%u-%s", name, quantum_us,
+                           mode == QNS_ROUNDS_FIXED ? "fixed" : "adaptive");
+}
+
+/* Whether folders a and b hold the same files byte for byte: "same (N
+ * files)", or what differs. */
+static void compare_outputs(const char *a, const char *b, char *out, size_t size)
+{
+    GDir *da = g_dir_open(a, 0, NULL), *db = g_dir_open(b, 0, NULL);
+    int na = 0, nb = 0;
+    snprintf(out, size, "cannot list %s or %s", a, b);
+    for (const char *f; da != NULL && db != NULL && (f = g_dir_read_name(da)) != NULL; na++) {
+        char *pa = g_build_filename(a, f, NULL), *pb = g_build_filename(b, f, NULL);
+        gchar *ca = NULL, *cb = NULL;
+        gsize la = 0, lb = 0;
+        int same = g_file_get_contents(pa, &ca, &la, NULL) &&
+                   g_file_get_contents(pb, &cb, &lb, NULL) && la == lb && !memcmp(ca, cb, la);
+        g_free(ca);
+        g_free(cb);
+        g_free(pa);
+        g_free(pb);
+        if (!same) {
+            snprintf(out, size, "DIFFER: %s", f);
+            na = -1;
+            break;
+        }
+    }
+    while (db != NULL && na >= 0 && g_dir_read_name(db) != NULL) {
+        nb++;
+    }
+    if (na >= 0 && da != NULL && db != NULL) {
+        if (na == nb) {
+            snprintf(out, size, "same (%d files)", na);
+        } else {
+            snprintf(out, size, "DIFFER: %d files, %d", na, nb);
+        }
+    }
+    if (da != NULL) {
+        g_dir_close(da);
+    }
+    if (db != NULL) {
+        g_dir_close(db);
+    }
+}
+
+#define ROUNDS_ROW "%-26s %-9s %10.3f %9.2f %10.3f %10.0f %12.0f"
+
+/* One scenario under fixed rounds (the baseline), then adaptive rounds: the
+ * adaptive row gives its ratios to the fixed one, and whether the two runs'
+ * captures and consoles are the same bytes. */
+static void rounds_rows(const char *name, scenario_rounds_fn_t fn, uint32_t quantum_us)
+{
+    char label[64];
+    snprintf(label, sizeof(label), "%s, %u us", name, quantum_us);
+    char *dir[2] = {run_dir(name, quantum_us, QNS_ROUNDS_FIXED),
+                    run_dir(name, quantum_us, QNS_ROUNDS_ADAPTIVE)};
+    sim_result fixed = run_sim(fn, dir[0], quantum_us, QNS_ROUNDS_FIXED);
+    sim_result adaptive = run_sim(fn, dir[1], quantum_us, QNS_ROUNDS_ADAPTIVE);
+    const sim_result *r[2] = {&fixed, &adaptive};
+    for (int i = 0; i < 2; i++) {
+        const char *mode = i == 0 ? "fixed" : "adaptive";
+        if (!r[i]->ok) {
+            printf("%-26s %-9s failed\n", label, mode);
+            continue;
+        }
+        printf(ROUNDS_ROW, label, mode, r[i]->virtual_s, r[i]->wall_s,
+               r[i]->wall_s / r[i]->virtual_s, r[i]->rounds, r[i]->rounds / r[i]->virtual_s);
+        if (i == 1 && fixed.ok) {
+            char same[128];
+            compare_outputs(dir[0], dir[1], same, sizeof(same));
+            printf(" %8.3f %10.3f  %s", adaptive.wall_s / fixed.wall_s,
+                   adaptive.rounds / fixed.rounds, same);
+        }
+        printf("\n");
+    }
+    g_free(dir[0]);
+    g_free(dir[1]);
+}
+
+/* The default guest with one NIC on a LAN of its own: boots, runs `true`,
+ * powers off. */
+static qns_sim *boot_lan(const char *out, uint32_t quantum_us, qns_round_mode rounds, char *e)
+{
+    qns_sim_config sc = {.quantum_us = quantum_us, .seed = 1, .out_dir = out, .rounds = rounds};
+    qns_sim *sim = qns_sim_new(&sc, e);
+    if (sim == NULL) {
+        return NULL;
+    }
+    qns_guest_config g = {.name = "boot", .command = "true", .ends_run = 1, .nic_count = 1};
+    g.nics[0].ipv4 = "10.0.0.1/24";
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA};
+    int gi = qns_sim_add_guest(sim, &g, e);
+    int l = gi < 0 ? -1 : qns_sim_add_link(sim, &lan, e);
+    if (l < 0 || qns_sim_attach_guest(sim, l, gi, 0, 0, e) < 0) {
+        qns_sim_free(sim);
+        return NULL;
+    }
+    return sim;
+}
+
+/*
+ * The one-NIC boot under fixed and adaptive rounds against its own QEMU
+ * command line without -qqq, running free under icount (its NIC's socket
+ * read and dropped), interleaved and repeated: medians and fastest runs.
+ */
+static void boot_rows(uint32_t quantum_us)
+{
+    enum {
+        REPEATS = 3
+    };
+    qns_sim *sim = boot_lan(".", quantum_us, QNS_ROUNDS_FIXED, err);
+    if (sim == NULL) {
+        die("boot guest");
+    }
+    char **argv = take_argv(sim);
+    char *dir[2] = {run_dir("boot", quantum_us, QNS_ROUNDS_FIXED),
+                    run_dir("boot", quantum_us, QNS_ROUNDS_ADAPTIVE)};
+    double w[3][REPEATS];
+    sim_result r[2] = {{0}, {0}};
+    for (int k = 0; k < REPEATS; k++) {
+        w[0][k] = run_free_nic(argv, 1);
+        for (int i = 0; i < 2; i++) {
+            r[i] = run_sim(boot_lan, dir[i], quantum_us,
+                           i == 0 ? QNS_ROUNDS_FIXED : QNS_ROUNDS_ADAPTIVE);
+            if (!r[i].ok) {
+                snprintf(err, sizeof(err), "the run in %s failed", dir[i]);
+                die("boot");
+            }
+            w[i + 1][k] = r[i].wall_s;
+        }
+    }
+    char same[128];
+    compare_outputs(dir[0], dir[1], same, sizeof(same));
+    for (int i = 0; i < 3; i++) {
+        qsort(w[i], REPEATS, sizeof(double), cmp_double);
+    }
+    printf("\ndefault guest with one NIC on a LAN, command true: boot to power-off, %d runs "
+           "each, interleaved\n",
+           REPEATS);
+    printf("%-44s %9s %9s %10s %9s %12s %10s\n", "what", "median s", "min s", "virtual s", "rounds",
+           "median ratio", "min ratio");
+    char label[3][64];
+    snprintf(label[0], sizeof(label[0]), "free-running -icount, no -qqq (baseline)");
+    snprintf(label[1], sizeof(label[1]), "fixed rounds, quantum %u us", quantum_us);
+    snprintf(label[2], sizeof(label[2]), "adaptive rounds, quantum %u us", quantum_us);
+    for (int i = 0; i < 3; i++) {
+        char virt[16] = "-", rounds[24] = "-";
+        if (i > 0) {
+            snprintf(virt, sizeof(virt), "%.3f", r[i - 1].virtual_s);
+            snprintf(rounds, sizeof(rounds), "%.0f", r[i - 1].rounds);
+        }
+        printf("%-44s %9.2f %9.2f %10s %9s %12.3f %10.3f\n", label[i], w[i][REPEATS / 2], w[i][0],
+               virt, rounds, w[i][REPEATS / 2] / w[0][REPEATS / 2], w[i][0] / w[0][0]);
+    }
+    printf("captures and consoles, fixed vs adaptive: %s\n", same);
+    for (int i = 0; argv[i]; i++) {
+        free(argv[i]);
+    }
+    free(argv);
+    g_free(dir[0]);
+    g_free(dir[1]);
+}
+
+/* Fixed rounds (the baseline) against adaptive rounds, in one run. */
+static void rounds_table(void)
+{
+    printf("\nscenarios under fixed rounds (baseline) and adaptive rounds, the same quantum and "
+           "bridge latency\n");
+    printf("%-26s %-9s %10s %9s %10s %10s %12s %8s %10s  %s\n", "scenario, quantum", "mode",
+           "virtual s", "wall s", "wall/virt", "rounds", "rounds/virt", "wall a/f", "rounds a/f",
+           "captures and consoles");
+    rounds_rows("lan_ping", scenario_lan_ping, 10);
+    rounds_rows("lan_ping", scenario_lan_ping, 100);
+    rounds_rows("ping_30", scenario_ping_30, 10);
+    rounds_rows("udp_echo_p2p", scenario_udp_echo_p2p, 10);
+    rounds_rows("iperf_bottleneck", scenario_iperf_bottleneck, 10);
+    boot_rows(10);
 }
 
 /* How QEMU and the simulator wait must not change what the guest does. */
@@ -198,12 +456,6 @@ static void same_run(const char *how, int64_t vus, uint64_t rounds, int64_t want
                  (unsigned long long)want_rounds);
         die("cpu-bound");
     }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /*
@@ -276,6 +528,14 @@ int main(int argc, char **argv)
         cpu_bound_table();
         return 0;
     }
+    if (argc > 3 && !strcmp(argv[3], "rounds")) {
+        rounds_table();
+        return 0;
+    }
+    if (argc > 3 && !strcmp(argv[3], "boot")) {
+        boot_rows(10);
+        return 0;
+    }
     double raw = bench_raw_pipe(50000);
     double idle10 = idle_rounds_per_s(argv[1], 10, 20000, 0);
     double idle1000 = idle_rounds_per_s(argv[1], 1000, 2000, 0);
@@ -305,14 +565,6 @@ int main(int argc, char **argv)
                (unsigned long long)rounds);
     }
 
-    printf("\nscenarios (raw pipe baseline above: %.0f rounds/s)\n", raw);
-    printf("%-44s %11s %11s %12s %12s\n", "scenario", "wall", "virtual", "wall/virt", "rounds/s");
-    uint32_t quanta[] = {10, 100};
-    for (int i = 0; i < 2; i++) {
-        scenario_row("lan_ping", scenario_lan_ping, quanta[i]);
-    }
-    for (int i = 0; i < 2; i++) {
-        scenario_row("iperf_bottleneck", scenario_iperf_bottleneck, quanta[i]);
-    }
+    rounds_table();
     return 0;
 }
