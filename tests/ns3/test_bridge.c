@@ -191,12 +191,18 @@ static void larger_latency_shifts_every_instant(void **state)
     g_free(dir);
 }
 
-static int run_many(const char *dir, uint64_t guests)
+/* `guests` fake guests (the low 32 bits of `arg`) each send one frame on a
+ * shared LAN, in fixed rounds when bit 32 is set, adaptive ones otherwise;
+ * the LAN and every guest NIC are captured. */
+static int run_many(const char *dir, uint64_t arg)
 {
     char err[QNS_ERRBUF_SIZE];
-    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 10000};
+    uint64_t guests = arg & 0xffffffffu;
+    qns_sim_config sc = {.out_dir = dir,
+                         .watchdog_ms = 10000,
+                         .rounds = (arg >> 32) ? QNS_ROUNDS_FIXED : QNS_ROUNDS_ADAPTIVE};
     qns_sim *sim = qns_sim_new(&sc, err);
-    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .capture = 1};
     int l = qns_sim_add_link(sim, &lan, err);
     char names[16][8], sends[16][32];
     for (uint64_t i = 0; i < guests; i++) {
@@ -228,12 +234,32 @@ static int run_many(const char *dir, uint64_t guests)
     return 0;
 }
 
+/* Eight guests on one LAN, with adaptive and with fixed rounds: every
+ * capture the same, byte for byte. */
 static void eight_guests_share_one_lan(void **state)
 {
     (void)state;
-    char *dir = make_dir("many");
+    char *dir = make_dir("many"), *fixed = make_dir("many-fixed");
     assert_int_equal(in_child(run_many, dir, 8), 0);
+    assert_int_equal(in_child(run_many, fixed, 8 | (1ull << 32)), 0);
     assert_int_equal(ts_child_count(), 0);
+    int compared = 0;
+    for (int i = 0; i < 8; i++) {
+        char name[2][32];
+        snprintf(name[0], sizeof(name[0]), "g%d-nic0.pcap", i);
+        snprintf(name[1], sizeof(name[1]), "lan-%d-0.pcap", i);
+        for (int k = 0; k < 2; k++) {
+            char *p1 = g_build_filename(dir, name[k], NULL), *p2 = g_build_filename(fixed, name[k], NULL);
+            if (!ts_same_bytes(p1, p2)) {
+                fail_msg("%s differs between fixed and adaptive rounds", name[k]);
+            }
+            compared++;
+            g_free(p1);
+            g_free(p2);
+        }
+    }
+    assert_int_equal(compared, 16);
+    g_free(fixed);
     g_free(dir);
 }
 
