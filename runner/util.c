@@ -44,17 +44,15 @@ char *rn_timestamp(void)
     return g_strdup(buf);
 }
 
-/* The same resolution as qns_sim_new with qemu/guest_dir NULL. */
+/* The same as qns_sim_new with qemu/guest_dir NULL (the library decides). */
 const char *rn_default_qemu(void)
 {
-    const char *env = getenv("QNS_QEMU");
-    return env && *env ? env : QNS_BUILD_QEMU;
+    return qns_default_qemu();
 }
 
 const char *rn_default_guest_dir(void)
 {
-    const char *env = getenv("QNS_GUEST_DIR");
-    return env && *env ? env : QNS_BUILD_GUEST_DIR;
+    return qns_default_guest_dir();
 }
 
 static void list_into(const char *root, const char *rel, const char *const *skip, GPtrArray *out)

@@ -12,13 +12,6 @@
 #include <cstring>
 #include <sstream>
 
-#ifndef QNS_BUILD_QEMU
-#define QNS_BUILD_QEMU "qemu-system-x86_64"
-#endif
-#ifndef QNS_BUILD_GUEST_DIR
-#define QNS_BUILD_GUEST_DIR "guest"
-#endif
-
 extern "C" void qns_default_mac(int guest, int nic, char out[18])
 {
     std::snprintf(out, 18, "52:54:00:%02x:%02x:%02x", (guest >> 8) & 0xff, guest & 0xff,
@@ -30,8 +23,7 @@ std::string QnsDefaultQemu(const char *configured)
     if (configured && *configured) {
         return configured;
     }
-    const char *env = std::getenv("QNS_QEMU");
-    return env && *env ? env : QNS_BUILD_QEMU;
+    return qns_default_qemu();
 }
 
 std::string QnsDefaultGuestDir(const char *configured)
@@ -39,8 +31,7 @@ std::string QnsDefaultGuestDir(const char *configured)
     if (configured && *configured) {
         return configured;
     }
-    const char *env = std::getenv("QNS_GUEST_DIR");
-    return env && *env ? env : QNS_BUILD_GUEST_DIR;
+    return qns_default_guest_dir();
 }
 
 namespace

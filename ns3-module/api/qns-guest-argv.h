@@ -27,9 +27,9 @@ struct QnsGuestDesc {
     bool horizon = false;           /* started with -qqq horizon=on */
 };
 
-/* The QEMU binary: the config's, else $QNS_QEMU, else the build's. */
+/* The QEMU binary: the config's, else qns_default_qemu(). */
 std::string QnsDefaultQemu(const char *configured);
-/* The default guest folder: the config's, else $QNS_GUEST_DIR, else the build's. */
+/* The default guest folder: the config's, else qns_default_guest_dir(). */
 std::string QnsDefaultGuestDir(const char *configured);
 /* The default guest image of key: $QNS_GUEST_DIR when its GUEST-INFO has that
  * key (a package's packed image), else the cache's guest/KEY (QNS_CACHE_DIR,

@@ -51,8 +51,8 @@ typedef struct qns_sim_config {
                              replied by then fails the run as hung;
                              0: QNS_WATCHDOG_DEFAULT_MS (60 s),
                              QNS_WATCHDOG_NONE: no bound */
-    const char *qemu;     /* qemu-system-x86_64 to run; NULL: QNS_QEMU or the build's */
-    const char *guest_dir; /* default guest image folder; NULL: QNS_GUEST_DIR or the build's */
+    const char *qemu;     /* qemu-system-x86_64 to run; NULL: qns_default_qemu() */
+    const char *guest_dir; /* default guest image folder; NULL: qns_default_guest_dir() */
     uint32_t spin_us;     /* QEMU and the simulator each poll up to this much wall
                              time for the other before sleeping (-qqq spin=),
                              which saves a CPU-bound guest the wake-up per round
@@ -165,6 +165,14 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf);
 /* The folder of the default guest image of key, resolved as guest_image is
  * (into dir, size bytes). 0, or -1 with the reason in errbuf. */
 int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf);
+
+/* The QEMU and the default guest image folder a config without qemu /
+ * guest_dir gets: $QNS_QEMU / $QNS_GUEST_DIR when set, else those installed
+ * with this library (PREFIX/libexec/qns/qemu/bin/qemu-system-x86_64 and
+ * PREFIX/share/qns/guest, PREFIX being where the library is loaded from), or
+ * the build's for the library in its build folder. Not freed by the caller. */
+const char *qns_default_qemu(void);
+const char *qns_default_guest_dir(void);
 
 /* Calls fn about every interval_ms of wall time during qns_sim_run (also
  * while a round waits for a guest), and once at the end. */

@@ -1,0 +1,97 @@
+#!/bin/bash
+# test_install - installs a qns build into a fresh prefix, builds a user's
+# program (ping_node.c) against it twice, with find_package(qns) and with
+# pkg-config, and runs both with one default guest: each must exit 0, the
+# guest's ping must be answered, the capture must hold the echo reply, and
+# QEMU and the guest image must be the installed ones.
+#
+# Usage: test_install.sh BUILD_DIR WORK_DIR
+set -euo pipefail
+
+[ $# -eq 2 ] || { echo "usage: test_install.sh BUILD_DIR WORK_DIR" >&2; exit 2; }
+build=$1
+work=$2
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+fail() { echo "test_install: FAIL: $*" >&2; exit 1; }
+step() { echo "test_install: $*"; }
+
+rm -rf "$work"
+mkdir -p "$work"
+prefix=$(cd "$work" && pwd)/prefix
+
+step "cmake --install into $prefix"
+cmake --install "$build" --prefix "$prefix" >"$work/install.log" ||
+    fail "cmake --install failed (see $work/install.log)"
+for f in lib/libqns.so lib/libqns_ns3.so lib/libqns_sync.so lib/libqns_capture.so \
+    lib/libqns_record.so include/qns/qns.h include/qns/qns-sync-scheduler.h \
+    include/qns/qns-next-event.h include/qns/qns-bridge.h include/qns/qns_sync.h \
+    include/qns/qns_guest.h include/qns/qns_capture.h bin/qns \
+    lib/cmake/qns/qnsConfig.cmake lib/cmake/qns/qnsConfigVersion.cmake lib/pkgconfig/qns.pc \
+    libexec/qns/qemu/bin/qemu-system-x86_64 share/qns/guest/GUEST-INFO; do
+    [ -f "$prefix/$f" ] || fail "$prefix/$f was not installed"
+done
+[ ! -e "$prefix/bin/qns-fake-guest" ] || fail "the test kit's fake guest was installed"
+[ ! -L "$prefix/libexec/qns/qemu" ] && [ ! -L "$prefix/share/qns/guest" ] ||
+    fail "QEMU or the guest image was installed as a link, not copied"
+
+# The installed runner finds the installed libraries (its RPATH).
+out=$(env -u LD_LIBRARY_PATH "$prefix/bin/qns" --version) || fail "installed qns --version failed"
+[ "$out" = "qns 0.1.0" ] || fail "installed qns --version printed '$out'"
+
+step "find_package(qns) build"
+cmake -S "$here" -B "$work/cmake-build" -G Ninja -Wno-dev -DCMAKE_PREFIX_PATH="$prefix" \
+    >"$work/cmake-build.log" 2>&1 || fail "configuring with find_package(qns) failed: $(tail -20 "$work/cmake-build.log")"
+cmake --build "$work/cmake-build" >>"$work/cmake-build.log" 2>&1 ||
+    fail "building with find_package(qns) failed: $(tail -20 "$work/cmake-build.log")"
+
+step "pkg-config build"
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+flags=$(pkg-config --cflags --libs qns) || fail "pkg-config --cflags --libs qns failed"
+libdir=$(pkg-config --variable=libdir qns)
+# shellcheck disable=SC2086 # the flags are words
+cc -o "$work/ping_node-pc" "$here/ping_node.c" $flags -Wl,-rpath,"$libdir" ||
+    fail "building with pkg-config failed (flags: $flags)"
+
+# Each program: exit 0, installed QEMU and guest image, ping answered in
+# the console, the echo reply in the guest NIC's capture.
+run_one() {
+    local name=$1 prog=$2 out="$work/out-$1"
+    mkdir -p "$out"
+    step "running $name"
+    env -u QNS_QEMU -u QNS_GUEST_DIR -u LD_LIBRARY_PATH "$prog" "$out" >"$out/stdout" 2>&1 ||
+        fail "$name exited with $?: $(cat "$out/stdout")"
+    grep -qxF "qemu: $prefix/libexec/qns/qemu/bin/qemu-system-x86_64" "$out/stdout" ||
+        fail "$name did not run the installed QEMU: $(cat "$out/stdout")"
+    grep -qxF "guest image: $prefix/share/qns/guest" "$out/stdout" ||
+        fail "$name did not boot the installed guest image: $(cat "$out/stdout")"
+    grep -q "^h1 powered off at .* command status 0," "$out/stdout" ||
+        fail "$name: no clean power-off: $(cat "$out/stdout")"
+    grep -q "64 bytes from 10.0.0.2: seq=0" "$out/h1.console" ||
+        fail "$name: the ping was not answered (console $out/h1.console)"
+    grep -q "1 packets transmitted, 1 packets received, 0% packet loss" "$out/h1.console" ||
+        fail "$name: ping did not report its echo (console $out/h1.console)"
+    [ -s "$out/h1-nic0.pcap" ] || fail "$name: no capture $out/h1-nic0.pcap"
+    local replies
+    replies=$(tshark -r "$out/h1-nic0.pcap" -Y 'icmp.type == 0' -T fields -e ip.src 2>/dev/null) ||
+        fail "$name: tshark cannot read $out/h1-nic0.pcap"
+    [ "$replies" = "10.0.0.2" ] || fail "$name: echo replies in the capture: '$replies'"
+    cat "$out/stdout"
+}
+run_one cmake "$work/cmake-build/ping_node"
+run_one pkg-config "$work/ping_node-pc"
+
+# Same program, same seed: the two builds give the same capture.
+cmp -s "$work/out-cmake/h1-nic0.pcap" "$work/out-pkg-config/h1-nic0.pcap" ||
+    fail "the two builds' captures differ"
+
+# QNS_GUEST_DIR still overrides the installed image.
+mkdir -p "$work/out-env"
+if env -u QNS_QEMU QNS_GUEST_DIR="$work/no-guest" "$work/ping_node-pc" "$work/out-env" \
+    >"$work/out-env/stdout" 2>&1; then
+    fail "QNS_GUEST_DIR pointing at nothing was ignored"
+fi
+grep -qF "$work/no-guest/GUEST-INFO" "$work/out-env/stdout" ||
+    fail "QNS_GUEST_DIR pointing at nothing: $(cat "$work/out-env/stdout")"
+
+step "ok"
