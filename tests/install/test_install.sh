@@ -94,4 +94,16 @@ fi
 grep -qF "$work/no-guest/GUEST-INFO" "$work/out-env/stdout" ||
     fail "QNS_GUEST_DIR pointing at nothing: $(cat "$work/out-env/stdout")"
 
+# The installed runner looks for the installed QEMU too: without it, it
+# names that path (and runs nothing).
+mv "$prefix/libexec/qns/qemu" "$prefix/libexec/qns/qemu.away"
+printf '[scenario]\nname = one\nduration = 10s\n\n[guest h1]\nnic0.ip = 10.0.0.1/24\n' \
+    >"$work/one.ini"
+status=0
+env -u QNS_QEMU -u QNS_GUEST_DIR "$prefix/bin/qns" run "$work/one.ini" -o "$work/out-runner" \
+    >"$work/runner.log" 2>&1 || status=$?
+want="$work/one.ini:5: guest h1 needs QEMU, but '$prefix/libexec/qns/qemu/bin/qemu-system-x86_64' is not there (set QNS_QEMU)"
+[ "$status" -eq 2 ] && grep -qxF "$want" "$work/runner.log" ||
+    fail "installed qns run without the installed QEMU exited $status: $(cat "$work/runner.log")"
+
 step "ok"
