@@ -1,9 +1,10 @@
 #!/bin/bash
 # test_install - installs a qns build into a fresh prefix, builds a user's
-# program (ping_node.c) against it twice, with find_package(qns) and with
-# pkg-config, and runs both with one default guest: each must exit 0, the
-# guest's ping must be answered, the capture must hold the echo reply, and
-# QEMU and the guest image must be the installed ones.
+# programs against it twice, with find_package(qns) and with pkg-config:
+# ping_node.c runs one default guest (each build must exit 0, the guest's
+# ping must be answered, the capture must hold the echo reply, QEMU and the
+# guest image must be the installed ones); ns3_classes.cc uses the ns-3
+# classes from the installed headers.
 #
 # Usage: test_install.sh BUILD_DIR WORK_DIR
 set -euo pipefail
@@ -52,6 +53,19 @@ libdir=$(pkg-config --variable=libdir qns)
 # shellcheck disable=SC2086 # the flags are words
 cc -o "$work/ping_node-pc" "$here/ping_node.c" $flags -Wl,-rpath,"$libdir" ||
     fail "building with pkg-config failed (flags: $flags)"
+# shellcheck disable=SC2086
+c++ -std=c++17 -o "$work/ns3_classes-pc" "$here/ns3_classes.cc" $flags -Wl,-rpath,"$libdir" ||
+    fail "building ns3_classes with pkg-config failed (flags: $flags)"
+
+# The ns-3 classes from the installed headers, registered by the library.
+want='ns3::QnsSyncScheduler (parent ns3::Object)
+ns3::QnsBridge (parent ns3::NetDevice)
+ns3::QnsNextEvent (parent ns3::Object)
+bridge MTU 1500'
+for prog in "$work/cmake-build/ns3_classes" "$work/ns3_classes-pc"; do
+    out=$(env -u LD_LIBRARY_PATH "$prog" 2>&1) || fail "$prog exited with $?: $out"
+    [ "$out" = "$want" ] || fail "$prog printed: $out"
+done
 
 # Each program: exit 0, installed QEMU and guest image, ping answered in
 # the console, the echo reply in the guest NIC's capture.
@@ -93,6 +107,13 @@ if env -u QNS_QEMU QNS_GUEST_DIR="$work/no-guest" "$work/ping_node-pc" "$work/ou
 fi
 grep -qF "$work/no-guest/GUEST-INFO" "$work/out-env/stdout" ||
     fail "QNS_GUEST_DIR pointing at nothing: $(cat "$work/out-env/stdout")"
+# So does QNS_QEMU the installed QEMU.
+if env -u QNS_GUEST_DIR QNS_QEMU="$work/no-qemu" "$work/ping_node-pc" "$work/out-env" \
+    >"$work/out-env/stdout" 2>&1; then
+    fail "QNS_QEMU pointing at nothing was ignored"
+fi
+grep -qxF "ping_node: guest h1: cannot execute $work/no-qemu: No such file or directory" \
+    "$work/out-env/stdout" || fail "QNS_QEMU pointing at nothing: $(cat "$work/out-env/stdout")"
 
 # The installed runner looks for the installed QEMU too: without it, it
 # names that path (and runs nothing).
