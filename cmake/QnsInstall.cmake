@@ -104,5 +104,5 @@ if(BUILD_TESTING AND TARGET qemu AND TARGET guest)
   add_test(NAME test_install
     COMMAND ${PROJECT_SOURCE_DIR}/tests/install/test_install.sh ${CMAKE_BINARY_DIR}
             ${CMAKE_BINARY_DIR}/tests/install-test)
-  set_tests_properties(test_install PROPERTIES TIMEOUT 600)
+  set_tests_properties(test_install PROPERTIES TIMEOUT 600 ENVIRONMENT QNS_TSHARK=${QNS_TSHARK})
 endif()
