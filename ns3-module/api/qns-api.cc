@@ -8,6 +8,7 @@
 #include "qns-bridge.h"
 #include "qns-guest-argv.h"
 #include "qns-guest-outcome.h"
+#include "qns-guest-port.h"
 #include "qns-sync-scheduler.h"
 
 #include "ns3/applications-module.h"
@@ -762,7 +763,7 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
                 dev->GetNode()->AddDevice(b);
                 b->SetAddress(Mac48Address(g.macs[static_cast<size_t>(m.nic)].c_str()));
                 std::string e;
-                if (!b->Connect(sched, m.guest, m.nic, dev, e) ||
+                if (!QnsConnectGuestNic(sched, m.guest, m.nic, b, dev, e) ||
                     !b->EnableCapture(sim->outDir + "/" + g.name + "-nic" + std::to_string(m.nic) +
                                           ".pcap",
                                       e)) {

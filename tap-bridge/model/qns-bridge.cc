@@ -3,16 +3,16 @@
  */
 #include "qns-bridge.h"
 
-#include "qns-sync-scheduler.h"
-
 #include "ns3/arp-header.h"
 #include "ns3/boolean.h"
 #include "ns3/channel.h"
+#include "ns3/enum.h"
 #include "ns3/ethernet-header.h"
 #include "ns3/log.h"
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
 
+#include <cstring>
 #include <vector>
 
 namespace ns3
@@ -30,9 +30,19 @@ TypeId QnsBridge::GetTypeId()
             .AddConstructor<QnsBridge>()
             .AddAttribute("Latency",
                           "Fixed delay between the guest NIC and the bridged device, each "
-                          "way; at least the scheduler's quantum (0: the quantum).",
+                          "way; at least the round length of whoever feeds the guest "
+                          "(0: unset, Connect refuses it).",
                           TimeValue(Time(0)), MakeTimeAccessor(&QnsBridge::m_latency),
                           MakeTimeChecker(Time(0)))
+            .AddAttribute("Mode",
+                          "UseBridge: frames leave with the guest's source address "
+                          "(SendFrom); UseLocal: with the device's own (Send), the guest's "
+                          "MAC mapped to the device's in Ethernet and ARP headers (on "
+                          "point-to-point: ARP answered by the bridge); Auto: UseBridge "
+                          "where the device supports SendFrom, else UseLocal.",
+                          EnumValue(QnsBridge::AUTO), MakeEnumAccessor(&QnsBridge::m_mode),
+                          MakeEnumChecker(QnsBridge::AUTO, "Auto", QnsBridge::USE_BRIDGE,
+                                          "UseBridge", QnsBridge::USE_LOCAL, "UseLocal"))
             .AddAttribute("Mtu", "The MAC-level MTU.", UintegerValue(1500),
                           MakeUintegerAccessor(&QnsBridge::SetMtu, &QnsBridge::GetMtu),
                           MakeUintegerChecker<uint16_t>())
@@ -49,16 +59,8 @@ TypeId QnsBridge::GetTypeId()
 }
 
 QnsBridge::QnsBridge()
-    : m_latency(Time(0)),
-      m_guest(-1),
-      m_nic(-1),
-      m_ifIndex(0),
-      m_mtu(1500),
-      m_p2p(false),
-      m_capture(nullptr),
-      m_fromGuest(0),
-      m_toGuest(0),
-      m_dropped(0)
+    : m_latency(Time(0)), m_mode(AUTO), m_ifIndex(0), m_mtu(1500), m_p2p(false), m_capture(nullptr),
+      m_fromGuest(0), m_toGuest(0), m_dropped(0)
 {
     NS_LOG_FUNCTION(this);
 }
@@ -68,38 +70,48 @@ QnsBridge::~QnsBridge()
     CloseCapture();
 }
 
-bool QnsBridge::Connect(Ptr<QnsSyncScheduler> scheduler, int guest, int nic,
-                        Ptr<NetDevice> bridged, std::string &err)
+bool QnsBridge::Connect(Ptr<NetDevice> bridged, ToGuestCallback toGuest, std::string &err)
 {
     if (m_latency.IsZero()) {
-        m_latency = scheduler->GetQuantum();
-    }
-    if (m_latency < scheduler->GetQuantum()) {
-        err = "bridge latency " + std::to_string(m_latency.GetNanoSeconds()) +
-              " ns is below the quantum of " +
-              std::to_string(scheduler->GetQuantum().GetNanoSeconds()) + " ns";
+        err = "the bridge has no latency set";
         return false;
     }
-    m_p2p = bridged->IsPointToPoint() && !bridged->SupportsSendFrom();
-    if (!bridged->SupportsSendFrom() && !m_p2p) {
-        err = "the bridged device cannot send frames from the guest's address";
+    if (toGuest.IsNull()) {
+        err = "the bridge has nowhere to send frames for the guest";
         return false;
     }
     if (m_node == nullptr || bridged->GetNode() != m_node) {
         err = "the bridge and the bridged device must be on the same node";
         return false;
     }
-    if (!scheduler->Attach(guest, nic, this)) {
-        err = scheduler->GetError();
+    std::string type = bridged->GetInstanceTypeId().GetName();
+    if (m_mode == USE_BRIDGE && !bridged->SupportsSendFrom()) {
+        err = "Mode UseBridge: the bridged device (" + type +
+              ") cannot send frames from the guest's address (no SendFrom); use UseLocal "
+              "or Auto";
         return false;
     }
-    m_scheduler = scheduler;
-    m_guest = guest;
-    m_nic = nic;
+    if (m_mode == AUTO) {
+        m_mode = bridged->SupportsSendFrom() ? USE_BRIDGE : USE_LOCAL;
+    }
+    m_p2p = m_mode == USE_LOCAL && bridged->IsPointToPoint();
+    if (m_mode == USE_LOCAL && !m_p2p && !Mac48Address::IsMatchingType(bridged->GetAddress())) {
+        err = "Mode UseLocal: the bridged device (" + type + ") has no 48-bit MAC address";
+        return false;
+    }
+    if (m_mode == USE_LOCAL && !m_p2p) {
+        m_deviceAddress = Mac48Address::ConvertFrom(bridged->GetAddress());
+    }
+    m_sink = toGuest;
     m_bridged = bridged;
     m_node->RegisterProtocolHandler(MakeCallback(&QnsBridge::ReceiveFromBridgedDevice, this), 0,
                                     bridged, true);
     return true;
+}
+
+QnsBridge::Mode QnsBridge::GetMode() const
+{
+    return m_mode;
 }
 
 bool QnsBridge::EnableCapture(const std::string &path, std::string &err)
@@ -177,9 +189,14 @@ void QnsBridge::ForwardToBridgedDevice(Ptr<Packet> frame)
         return;
     }
     m_fromGuest++;
-    NS_LOG_LOGIC("guest " << m_guest << " nic " << m_nic << " -> ns-3 at " << Simulator::Now());
-    if (!m_p2p) {
+    NS_LOG_LOGIC("guest frame -> ns-3 at " << Simulator::Now());
+    if (m_mode == USE_BRIDGE) {
         m_bridged->SendFrom(frame, eth.GetSource(), eth.GetDestination(), type);
+    } else if (!m_p2p) {
+        if (type == 0x0806) {
+            frame = MapArp(frame, m_address, m_deviceAddress);
+        }
+        m_bridged->Send(frame, eth.GetDestination(), type);
     } else if (type == 0x0806) {
         AnswerArp(frame);
     } else if (type == 0x0800 || type == 0x86DD) {
@@ -218,6 +235,27 @@ void QnsBridge::AnswerArp(Ptr<Packet> arpPayload)
     ToGuest(p, Simulator::Now() + m_latency);
 }
 
+/* The ARP payload with sender and target hardware addresses `from`
+ * replaced by `to` (Ethernet/IPv4 ARP only; anything else as it is). */
+Ptr<Packet> QnsBridge::MapArp(Ptr<Packet> arpPayload, Mac48Address from, Mac48Address to) const
+{
+    std::vector<uint8_t> b(arpPayload->GetSize());
+    arpPayload->CopyData(b.data(), b.size());
+    if (b.size() < 28 || b[0] != 0 || b[1] != 1 || b[2] != 0x08 || b[3] != 0 || b[4] != 6 ||
+        b[5] != 4) {
+        return arpPayload;
+    }
+    uint8_t f[6], t[6];
+    from.CopyTo(f);
+    to.CopyTo(t);
+    for (size_t at : {size_t(8), size_t(18)}) { /* sender, target hardware address */
+        if (std::memcmp(&b[at], f, 6) == 0) {
+            std::memcpy(&b[at], t, 6);
+        }
+    }
+    return Create<Packet>(b.data(), static_cast<uint32_t>(b.size()));
+}
+
 void QnsBridge::ToGuest(Ptr<Packet> frame, Time at)
 {
     std::vector<uint8_t> bytes(frame->GetSize());
@@ -226,27 +264,34 @@ void QnsBridge::ToGuest(Ptr<Packet> frame, Time at)
     m_toGuest++;
     m_toGuestTrace(frame);
     char e[QNS_ERRBUF_SIZE];
-    if (m_capture != nullptr &&
-        qns_capture_add(m_capture, atNs, bytes.data(), static_cast<uint32_t>(bytes.size()), e) <
-            0) {
+    if (m_capture != nullptr && qns_capture_add(m_capture, atNs, bytes.data(),
+                                                static_cast<uint32_t>(bytes.size()), e) < 0) {
         CaptureFailed(e);
     }
-    m_scheduler->SendToGuest(m_guest, m_nic, atNs, bytes.data(),
-                             static_cast<uint32_t>(bytes.size()));
+    m_sink(atNs, bytes.data(), static_cast<uint32_t>(bytes.size()));
 }
 
 bool QnsBridge::ReceiveFromBridgedDevice(Ptr<NetDevice> device, Ptr<const Packet> packet,
-                                         uint16_t protocol, const Address &src,
-                                         const Address &dst, NetDevice::PacketType packetType)
+                                         uint16_t protocol, const Address &src, const Address &dst,
+                                         NetDevice::PacketType packetType)
 {
     (void)device;
-    (void)packetType;
     Ptr<Packet> frame = packet->Copy();
     EthernetHeader eth(false);
     if (m_p2p) {
         /* The link is the guest's only peer: it speaks with the device's MAC. */
         eth.SetSource(Mac48Address::ConvertFrom(m_bridged->GetAddress()));
         eth.SetDestination(m_address);
+    } else if (m_mode == USE_LOCAL) {
+        if (packetType == NetDevice::PACKET_OTHERHOST) {
+            return true; /* overheard: the guest is the device's host only */
+        }
+        Mac48Address to = Mac48Address::ConvertFrom(dst);
+        eth.SetSource(Mac48Address::ConvertFrom(src));
+        eth.SetDestination(to == m_deviceAddress ? m_address : to);
+        if (protocol == 0x0806) {
+            frame = MapArp(frame, m_deviceAddress, m_address);
+        }
     } else {
         eth.SetSource(Mac48Address::ConvertFrom(src));
         eth.SetDestination(Mac48Address::ConvertFrom(dst));
@@ -413,7 +458,7 @@ void QnsBridge::DoDispose()
 {
     CloseCapture();
     m_bridged = nullptr;
-    m_scheduler = nullptr;
+    m_sink = MakeNullCallback<void, uint64_t, const uint8_t *, uint32_t>();
     m_node = nullptr;
     NetDevice::DoDispose();
 }

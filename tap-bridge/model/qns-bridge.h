@@ -1,15 +1,33 @@
 /*
  * QnsBridge - a NetDevice on a ghost node that bridges one guest NIC onto
- * an ns-3 device, like ns-3's TapBridge in UseBridge mode, with a fixed
- * bridge latency L >= the scheduler's quantum: a frame the guest sent at s
- * enters ns-3 at exactly s + L; a frame ns-3 delivers to the bridged device
- * at r reaches the guest NIC at exactly r + L (DESIGN.md section 4). It can
- * write the guest-side capture (guest timestamps, nanoseconds).
+ * an ns-3 device, like ns-3's TapBridge, with a fixed bridge latency L: a
+ * frame the guest sent at s enters ns-3 at exactly s + L; a frame ns-3
+ * delivers to the bridged device at r reaches the guest NIC at exactly
+ * r + L (DESIGN.md section 4). It can write the guest-side capture (guest
+ * timestamps, nanoseconds).
  *
- * On a point-to-point device, whose PPP framing carries no Ethernet
- * addresses and no ARP, the bridge answers the guest's ARP requests with the
- * device's own MAC (the reply reaches the guest 2L after its request) and
- * addresses every frame from the link to the guest's MAC.
+ * The bridge knows nothing of who runs the guest: frames for the guest go to
+ * the sink given to Connect, frames from the guest come in through
+ * FromGuest. Whoever feeds guests checks that L is never in a guest's past.
+ *
+ * Modes (Attribute Mode):
+ * - UseBridge: frames go out with the guest's own source address
+ *   (SendFrom), the device captures promiscuously; for devices with
+ *   SupportsSendFrom (CSMA, a Wi-Fi access point).
+ * - UseLocal: for devices without SendFrom (a Wi-Fi station, an ad-hoc Wi-Fi
+ *   device, ...). The ns-3 side sees only the device's own MAC: frames go out
+ *   with Send(); frames the device receives for its MAC reach the guest
+ *   addressed to the guest's MAC (the bridge's address), and the hardware
+ *   addresses in ARP payloads are mapped the same way (guest's MAC to the
+ *   device's on the way out, back on the way in), so ARP resolves the
+ *   guest's IPv4 address to the device's MAC on the ns-3 side. Frames the
+ *   device overhears for other hosts are not passed on.
+ *   On a point-to-point device, whose PPP framing carries no Ethernet
+ *   addresses and no ARP, the bridge answers the guest's ARP requests with
+ *   the device's own MAC (the reply reaches the guest 2L after its request)
+ *   and addresses every frame from the link to the guest's MAC.
+ * - Auto (default): UseBridge where the device supports SendFrom, else
+ *   UseLocal.
  */
 #ifndef QNS_BRIDGE_H
 #define QNS_BRIDGE_H
@@ -28,23 +46,33 @@
 namespace ns3
 {
 
-class QnsSyncScheduler;
-
 class QnsBridge : public NetDevice
 {
-  public:
+public:
+    enum Mode {
+        AUTO,
+        USE_BRIDGE,
+        USE_LOCAL,
+    };
+
+    /* Where frames for the guest go: (delivery instant in ns, frame bytes,
+     * length), the instant being exactly L after ns-3 handed the frame over. */
+    typedef Callback<void, uint64_t, const uint8_t *, uint32_t> ToGuestCallback;
+
     static TypeId GetTypeId();
     QnsBridge();
     ~QnsBridge() override;
 
     /*
-     * Connects guest NIC (guest, nic) of the scheduler to `bridged`, a device
-     * on the same (ghost) node, which is put in promiscuous mode. Returns
-     * false with the reason in `err` (latency below the quantum, a device
-     * that cannot send from other addresses, ...).
+     * Connects the guest NIC behind `toGuest` to `bridged`, a device on the
+     * same (ghost) node, in the mode the Mode attribute asks for. Set the
+     * Latency attribute and the bridge's address (the guest NIC's MAC)
+     * first. Returns false with the reason in `err` (no latency, a device that
+     * cannot send from the guest's address in UseBridge, ...).
      */
-    bool Connect(Ptr<QnsSyncScheduler> scheduler, int guest, int nic, Ptr<NetDevice> bridged,
-                 std::string &err);
+    bool Connect(Ptr<NetDevice> bridged, ToGuestCallback toGuest, std::string &err);
+    /* The mode in use once connected (never AUTO). */
+    Mode GetMode() const;
 
     /* Writes the guest-side pcap to `path` (nanosecond timestamps). */
     bool EnableCapture(const std::string &path, std::string &err);
@@ -54,8 +82,8 @@ class QnsBridge : public NetDevice
      * empty while it has none; the scheduler stops the run on it. */
     const std::string &GetCaptureError() const;
 
-    /* Called by the scheduler with a frame the guest sent at timeNs; false
-     * (and nothing done) when timeNs + latency is already past. */
+    /* A frame the guest sent at timeNs; false (and nothing done) when
+     * timeNs + latency is already past. */
     bool FromGuest(uint64_t timeNs, const uint8_t *data, uint32_t length);
 
     Ptr<NetDevice> GetBridgedNetDevice() const;
@@ -90,28 +118,29 @@ class QnsBridge : public NetDevice
     void SetPromiscReceiveCallback(NetDevice::PromiscReceiveCallback cb) override;
     bool SupportsSendFrom() const override;
 
-  protected:
+protected:
     void DoDispose() override;
 
-  private:
+private:
     bool ReceiveFromBridgedDevice(Ptr<NetDevice> device, Ptr<const Packet> packet,
                                   uint16_t protocol, const Address &src, const Address &dst,
                                   NetDevice::PacketType packetType);
     void ForwardToBridgedDevice(Ptr<Packet> frame);
     void AnswerArp(Ptr<Packet> arpPayload);
+    Ptr<Packet> MapArp(Ptr<Packet> arpPayload, Mac48Address from, Mac48Address to) const;
     void ToGuest(Ptr<Packet> frame, Time at);
     void CaptureFailed(const char *why);
 
     Time m_latency;
     Ptr<Node> m_node;
     Ptr<NetDevice> m_bridged;
-    Ptr<QnsSyncScheduler> m_scheduler;
-    int m_guest;
-    int m_nic;
+    ToGuestCallback m_sink;
+    Mode m_mode;
     uint32_t m_ifIndex;
     uint16_t m_mtu;
-    bool m_p2p; /* bridged device is point-to-point: answer ARP, map MACs */
+    bool m_p2p; /* UseLocal on point-to-point: answer ARP, map MACs */
     Mac48Address m_address;
+    Mac48Address m_deviceAddress; /* UseLocal: the bridged device's MAC */
     qns_capture *m_capture;
     std::string m_captureError;
     uint64_t m_fromGuest;

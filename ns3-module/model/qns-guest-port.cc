@@ -1,0 +1,32 @@
+/*
+ * QnsConnectGuestNic - a bridge between a scheduled guest NIC and a device.
+ */
+#include "qns-guest-port.h"
+
+namespace ns3
+{
+
+bool QnsConnectGuestNic(Ptr<QnsSyncScheduler> scheduler, int guest, int nic, Ptr<QnsBridge> bridge,
+                        Ptr<NetDevice> device, std::string &err)
+{
+    Time quantum = scheduler->GetQuantum();
+    if (bridge->GetLatency().IsZero()) {
+        bridge->SetAttribute("Latency", TimeValue(quantum));
+    }
+    if (bridge->GetLatency() < quantum) {
+        err = "bridge latency " + std::to_string(bridge->GetLatency().GetNanoSeconds()) +
+              " ns is below the quantum of " + std::to_string(quantum.GetNanoSeconds()) + " ns";
+        return false;
+    }
+    if (!bridge->Connect(
+            device, MakeCallback(&QnsSyncScheduler::SendToGuest, scheduler, guest, nic), err)) {
+        return false;
+    }
+    if (!scheduler->Attach(guest, nic, bridge)) {
+        err = scheduler->GetError();
+        return false;
+    }
+    return true;
+}
+
+} // namespace ns3

@@ -1,0 +1,27 @@
+/*
+ * QnsConnectGuestNic - puts a QnsBridge between a guest NIC the round
+ * scheduler feeds and an ns-3 device: the one place where the bridge and
+ * the scheduler meet. It checks what only the scheduler knows (the bridge
+ * latency against the quantum), then lets the bridge send the guest's
+ * frames through the scheduler.
+ */
+#ifndef QNS_GUEST_PORT_H
+#define QNS_GUEST_PORT_H
+
+#include "qns-bridge.h"
+#include "qns-sync-scheduler.h"
+
+#include <string>
+
+namespace ns3
+{
+
+/* Connects guest NIC (guest, nic) of the scheduler to `device` through
+ * `bridge` (on the device's node). A bridge without a Latency gets the
+ * quantum; one below it is refused. False with the reason in `err`. */
+bool QnsConnectGuestNic(Ptr<QnsSyncScheduler> scheduler, int guest, int nic, Ptr<QnsBridge> bridge,
+                        Ptr<NetDevice> device, std::string &err);
+
+} // namespace ns3
+
+#endif
