@@ -23,6 +23,8 @@ enum {
  * reason in *why (g_free it) that names the value and what was expected. */
 int rn_parse_duration_ns(const char *s, uint64_t *out, char **why);
 int rn_parse_rate_bps(const char *s, uint64_t *out, char **why);
+/* "10m", "2.5m", "1km": whole millimetres, above 0. */
+int rn_parse_distance_m(const char *s, double *out, char **why);
 int rn_parse_loss(const char *s, double *out, char **why);
 int rn_parse_queue(const char *s, uint32_t *out, char **why);
 int rn_parse_memory_mb(const char *s, uint32_t *out, char **why);

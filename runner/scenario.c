@@ -849,17 +849,70 @@ static void parse_members(rn_scenario *sc, rn_link *l, const rn_key *k, const ch
     }
 }
 
+/* The C API's checks of a link's settings (qns_link_check), made key by key
+ * in file order: a mistake is reported at the line of the key that makes
+ * it (a wired setting on a wifi link, a wifi_rate the standard lacks, ...). */
+static void check_link_settings(rn_scenario *sc, const rn_link *l, const rn_key **keys, int n)
+{
+    qns_link_config c = {.name = l->cfg.name, .type = l->cfg.type};
+    const qns_link_config *v = &l->cfg;
+    char e[QNS_ERRBUF_SIZE];
+    for (int i = 0; i < n; i++) {
+        const char *k = keys[i]->key;
+        if (strcmp(k, "rate") == 0) {
+            c.rate_bps = v->rate_bps;
+        } else if (strcmp(k, "delay") == 0) {
+            c.delay_ns = v->delay_ns;
+        } else if (strcmp(k, "loss") == 0) {
+            c.loss = v->loss;
+        } else if (strcmp(k, "queue") == 0) {
+            c.queue_packets = v->queue_packets;
+        } else if (strcmp(k, "wifi_mode") == 0) {
+            c.wifi_mode = v->wifi_mode;
+        } else if (strcmp(k, "standard") == 0) {
+            c.standard = v->standard;
+        } else if (strcmp(k, "distance") == 0) {
+            c.distance_m = v->distance_m;
+        } else if (strcmp(k, "rate_manager") == 0) {
+            c.rate_manager = v->rate_manager;
+        } else if (strcmp(k, "wifi_rate") == 0) {
+            c.wifi_rate = v->wifi_rate;
+        } else {
+            continue;
+        }
+        if (qns_link_check(&c, e) < 0) {
+            err(sc, keys[i]->line, "%s", e);
+            return;
+        }
+    }
+}
+
+static const char *const link_keys[] = {
+    "type",     "rate",         "delay",     "loss",     "queue",   "capture", "wifi_mode",
+    "standard", "rate_manager", "wifi_rate", "distance", "members", NULL};
+
+static int is_link_key(const char *k)
+{
+    for (const char *const *x = link_keys; *x; x++) {
+        if (strcmp(k, *x) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void parse_link(rn_scenario *sc, rn_link *l, GHashTable *attached)
 {
     const rn_section *s = l->sec;
     const rn_key *members = NULL;
+    int errors = sc->error_count;
     for (guint i = 0; i < s->keys->len; i++) {
         const rn_key *k = g_ptr_array_index(s->keys, i);
         char *why = NULL;
-        if (strcmp(k->key, "type") && strcmp(k->key, "rate") && strcmp(k->key, "delay") &&
-            strcmp(k->key, "loss") && strcmp(k->key, "queue") && strcmp(k->key, "capture") &&
-            strcmp(k->key, "members")) {
-            unknown_key(sc, s, k, "type, rate, delay, loss, queue, capture, members");
+        if (!is_link_key(k->key)) {
+            unknown_key(sc, s, k,
+                        "type, rate, delay, loss, queue, capture, wifi_mode, standard, "
+                        "rate_manager, wifi_rate, distance, members");
             continue;
         }
         char *v = value(sc, s, k);
@@ -871,8 +924,10 @@ static void parse_link(rn_scenario *sc, rn_link *l, GHashTable *attached)
                 l->cfg.type = QNS_LINK_CSMA;
             } else if (strcmp(v, "p2p") == 0) {
                 l->cfg.type = QNS_LINK_P2P;
+            } else if (strcmp(v, "wifi") == 0) {
+                l->cfg.type = QNS_LINK_WIFI;
             } else {
-                err(sc, k->line, "type: unknown link type '%s'; expected csma or p2p",
+                err(sc, k->line, "type: unknown link type '%s'; expected csma, p2p or wifi",
                     shown(sc, v));
             }
         } else if (strcmp(k->key, "rate") == 0) {
@@ -895,9 +950,24 @@ static void parse_link(rn_scenario *sc, rn_link *l, GHashTable *attached)
             if (rn_parse_bool(v, &l->cfg.capture, &why) < 0) {
                 err_why(sc, k, why);
             }
+        } else if (strcmp(k->key, "distance") == 0) {
+            if (rn_parse_distance_m(v, &l->cfg.distance_m, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else if (strcmp(k->key, "wifi_mode") == 0) {
+            l->cfg.wifi_mode = v;
+        } else if (strcmp(k->key, "standard") == 0) {
+            l->cfg.standard = v;
+        } else if (strcmp(k->key, "rate_manager") == 0) {
+            l->cfg.rate_manager = v;
+        } else if (strcmp(k->key, "wifi_rate") == 0) {
+            l->cfg.wifi_rate = v;
         } else {
             members = k;
         }
+    }
+    if (sc->error_count == errors) {
+        check_link_settings(sc, l, (const rn_key **)s->keys->pdata, (int)s->keys->len);
     }
     /* After type, wherever it was written: p2p checks the member count. */
     if (members) {

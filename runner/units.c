@@ -107,6 +107,23 @@ int rn_parse_duration_ns(const char *s, uint64_t *out, char **why)
     return 0;
 }
 
+int rn_parse_distance_m(const char *s, double *out, char **why)
+{
+    static const unit units[] = {{"mm", 1}, {"cm", 10}, {"m", 1000}, {"km", 1000000}, {NULL, 0}};
+    decimal d;
+    uint64_t scale, mm;
+    if (parse_decimal(s, &d) < 0 || find_unit(units, d.unit, &scale) < 0 ||
+        scale_exact(&d, scale, &mm) < 0 || mm == 0) {
+        g_autofree char *q = rn_quote(s);
+        *why = g_strdup_printf("bad distance '%s' (expected a number above 0 and a unit: mm, cm, "
+                               "m, km, e.g. 10m, 2.5m)",
+                               q);
+        return -1;
+    }
+    *out = (double)mm / 1000.0;
+    return 0;
+}
+
 int rn_parse_rate_bps(const char *s, uint64_t *out, char **why)
 {
     static const unit units[] = {

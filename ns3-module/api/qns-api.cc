@@ -10,6 +10,7 @@
 #include "qns-guest-outcome.h"
 #include "qns-guest-port.h"
 #include "qns-sync-scheduler.h"
+#include "qns-wifi.h"
 
 #include "ns3/applications-module.h"
 #include "ns3/core-module.h"
@@ -47,10 +48,23 @@ struct Member {
 };
 
 struct LinkDesc {
-    qns_link_config cfg;
+    qns_link_config cfg; /* its strings are NULL: WifiConfig gives them */
     std::string name;
     std::vector<Member> members;
+    std::string wifiMode, standard, rateManager, wifiRate;
+    bool hasWifiMode = false, hasStandard = false, hasRateManager = false, hasWifiRate = false;
 };
+
+/* The link's configuration with its Wi-Fi strings, valid while l is. */
+qns_link_config WifiConfig(const LinkDesc &l)
+{
+    qns_link_config c = l.cfg;
+    c.wifi_mode = l.hasWifiMode ? l.wifiMode.c_str() : nullptr;
+    c.standard = l.hasStandard ? l.standard.c_str() : nullptr;
+    c.rate_manager = l.hasRateManager ? l.rateManager.c_str() : nullptr;
+    c.wifi_rate = l.hasWifiRate ? l.wifiRate.c_str() : nullptr;
+    return c;
+}
 
 struct RouteDesc {
     int node;
@@ -349,12 +363,45 @@ int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf)
     return static_cast<int>(sim->nodeNames.size()) - 1;
 }
 
+int qns_link_check(const qns_link_config *link, char *errbuf)
+{
+    std::string err;
+    if (!QnsWifiCheck(*link, link->name ? link->name : "", err)) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    return 0;
+}
+
 int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf)
 {
     LinkDesc l;
     l.cfg = *link;
     l.name = link->name ? link->name : "link" + std::to_string(sim->links.size());
     l.cfg.name = nullptr;
+    std::string err;
+    if (l.cfg.type != QNS_LINK_CSMA && l.cfg.type != QNS_LINK_P2P && l.cfg.type != QNS_LINK_WIFI) {
+        SetErr(errbuf, "link " + l.name + ": unknown link type");
+        return -1;
+    }
+    if (!QnsWifiCheck(l.cfg, l.name, err)) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    /* The strings are the caller's: kept as copies (see WifiConfig). */
+    auto keep = [](const char *&field, std::string &copy, bool &set) {
+        set = field != nullptr;
+        copy = set ? field : "";
+        field = nullptr;
+    };
+    keep(l.cfg.wifi_mode, l.wifiMode, l.hasWifiMode);
+    keep(l.cfg.standard, l.standard, l.hasStandard);
+    keep(l.cfg.rate_manager, l.rateManager, l.hasRateManager);
+    keep(l.cfg.wifi_rate, l.wifiRate, l.hasWifiRate);
+    if (l.cfg.type == QNS_LINK_WIFI) {
+        sim->links.push_back(l);
+        return static_cast<int>(sim->links.size()) - 1;
+    }
     if (l.cfg.rate_bps == 0) {
         l.cfg.rate_bps = 100000000;
     }
@@ -363,10 +410,6 @@ int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf)
     }
     if (!(l.cfg.loss >= 0.0 && l.cfg.loss <= 1.0)) {
         SetErr(errbuf, "link " + l.name + ": loss rate must be between 0 and 1");
-        return -1;
-    }
-    if (l.cfg.type != QNS_LINK_CSMA && l.cfg.type != QNS_LINK_P2P) {
-        SetErr(errbuf, "link " + l.name + ": unknown link type");
         return -1;
     }
     sim->links.push_back(l);
@@ -583,6 +626,11 @@ static Ptr<NetDevice> InstallLinkDevices(qns_sim *sim, const LinkDesc &l, NodeCo
         if (l.cfg.capture) {
             CapturePromiscuous<CsmaNetDevice>(sim, devs, prefix, PcapHelper::DLT_EN10MB);
         }
+    } else if (l.cfg.type == QNS_LINK_WIFI) {
+        qns_link_config cfg = WifiConfig(l);
+        /* The access point qns adds: a node of its own, without IP. */
+        Ptr<Node> ap = QnsWifiHasAccessPoint(cfg) ? CreateObject<Node>() : nullptr;
+        devs = QnsWifiInstall(cfg, l.name, members, ap, prefix, sim->pcaps);
     } else {
         PointToPointHelper p2p;
         p2p.SetDeviceAttribute("DataRate", DataRateValue(DataRate(l.cfg.rate_bps)));

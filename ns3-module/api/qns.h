@@ -110,6 +110,7 @@ typedef struct qns_guest_config {
 typedef enum qns_link_type {
     QNS_LINK_CSMA = 0,
     QNS_LINK_P2P = 1,
+    QNS_LINK_WIFI = 2, /* a YansWifiChannel with ns-3's default log-distance loss */
 } qns_link_type;
 
 typedef struct qns_link_config {
@@ -119,7 +120,21 @@ typedef struct qns_link_config {
     uint64_t delay_ns;
     double loss;           /* packet loss rate on receive, 0 .. 1 */
     uint32_t queue_packets; /* 0: 100 */
-    int capture;           /* write ns-3 pcaps of every device on the link */
+    int capture;            /* write ns-3 pcaps of every device on the link
+                               (Wi-Fi: radiotap, DLT_IEEE802_11_RADIO) */
+    /* Wi-Fi links only (rate, delay, loss and queue are for wired links):
+     * guests are bridged in UseLocal mode (their MACs mapped to their
+     * devices'), members stand on a line with constant positions. */
+    const char *wifi_mode;    /* "adhoc" (every member an ad-hoc station; NULL)
+                                 or "infrastructure": qns adds an access point
+                                 (ns-3 node LINK-ap, no IP) at x = 0 and the
+                                 members are its stations */
+    const char *standard;     /* "802.11g", "802.11n" (NULL; 2.4 GHz) or
+                                 "802.11ac" (5 GHz, 80 MHz) */
+    double distance_m;        /* between neighbours on the line; 0: 10 m */
+    const char *rate_manager; /* "ideal" (NULL) or "minstrel" (MinstrelHt for n/ac) */
+    const char *wifi_rate;    /* a fixed rate instead: ConstantRateWifiManager's
+                                 DataMode, e.g. "HtMcs7"; one of the standard's */
 } qns_link_config;
 
 typedef struct qns_guest_stats {
@@ -189,6 +204,9 @@ void qns_default_mac(int guest, int nic, char out[18]);
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf);
 int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf);
 int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf);
+/* The checks qns_sim_add_link makes of a link's Wi-Fi settings (and of
+ * settings that do not fit its type): 0, or -1 with the reason in errbuf. */
+int qns_link_check(const qns_link_config *link, char *errbuf);
 
 /* Connects guest NIC `nic` to `link` through a bridge with latency_ns (0: quantum).
  * On one link no two members share a MAC address (guests) or an IPv4 address. */

@@ -255,8 +255,35 @@ static const bad_case bad_cases[] = {
      "5: nic0.ip: bad IPv4 address '10.0.0.300/24' (expected A.B.C.D/PREFIX, e.g. 10.0.0.1/24)"},
     {"bad-model", HEAD GUEST_A "nic1.model = rtl8139\n",
      "5: nic1.model: unknown NIC model 'rtl8139'; expected virtio or e1000"},
-    {"bad-link-type", HEAD GUEST_A "[link l]\ntype = wifi\nmembers = a\n",
-     "6: type: unknown link type 'wifi'; expected csma or p2p"},
+    {"bad-link-type", HEAD GUEST_A "[link l]\ntype = token-ring\nmembers = a\n",
+     "6: type: unknown link type 'token-ring'; expected csma, p2p or wifi"},
+    {"wifi-bad-standard", HEAD GUEST_A "[link w]\ntype = wifi\nstandard = 802.11x\nmembers = a\n",
+     "7: link w: unknown standard '802.11x'; expected 802.11g, 802.11n or 802.11ac"},
+    {"wifi-bad-mode", HEAD GUEST_A "[link w]\nwifi_mode = mesh\ntype = wifi\nmembers = a\n",
+     "6: link w: unknown wifi_mode 'mesh'; expected adhoc or infrastructure"},
+    {"wifi-rate-of-another-standard",
+     HEAD GUEST_A "[link w]\ntype = wifi\nstandard = 802.11g\nwifi_rate = HtMcs7\nmembers = a\n",
+     "8: link w: wifi_rate 'HtMcs7' is not a rate of 802.11g (one antenna): DsssRate1Mbps "
+     "DsssRate2Mbps DsssRate5_5Mbps DsssRate11Mbps ErpOfdmRate6Mbps ErpOfdmRate9Mbps "
+     "ErpOfdmRate12Mbps ErpOfdmRate18Mbps ErpOfdmRate24Mbps ErpOfdmRate36Mbps ErpOfdmRate48Mbps "
+     "ErpOfdmRate54Mbps"},
+    {"wifi-rate-and-manager",
+     HEAD GUEST_A "[link w]\ntype = wifi\nrate_manager = minstrel\nwifi_rate = HtMcs7\n"
+                  "members = a\n",
+     "8: link w: wifi_rate fixes the rate; it does not go with rate_manager minstrel"},
+    {"wifi-bad-manager", HEAD GUEST_A "[link w]\ntype = wifi\nrate_manager = arf\nmembers = a\n",
+     "7: link w: unknown rate_manager 'arf'; expected ideal or minstrel"},
+    {"wifi-wired-rate", HEAD GUEST_A "[link w]\ntype = wifi\nrate = 54Mbps\nmembers = a\n",
+     "7: link w: rate is a wired link's setting; a wifi link has its standard, distance and "
+     "wifi_rate or rate_manager"},
+    {"wifi-key-on-csma", HEAD GUEST_A "[link l]\nstandard = 802.11n\nmembers = a\n",
+     "6: link l: standard is a Wi-Fi setting; this link is not type wifi"},
+    {"wifi-bad-distance",
+     HEAD GUEST_A "[link w]\ntype = wifi\ndistance = 10 parsecs\nmembers = a\n",
+     "7: distance: bad distance '10 parsecs' (expected a number above 0 and a unit: mm, cm, m, km, "
+     "e.g. 10m, 2.5m)"},
+    {"wifi-too-far", HEAD GUEST_A "[link w]\ntype = wifi\ndistance = 2000km\nmembers = a\n",
+     "7: link w: distance must be more than 0 m and at most 1000 km"},
     {"bad-client", HEAD "[node n]\nudp-echo-client = 10.0.0.1:9 count=3 every=1s\n",
      "4: udp-echo-client: unknown option 'every'; expected count, interval, size, start"},
     {"no-duration", "[scenario]\nseed = 3\n",
