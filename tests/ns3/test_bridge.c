@@ -5,6 +5,7 @@
  * guests' links. */
 #define _GNU_SOURCE
 #include "qns.h"
+#include "test_pcap.h"
 #include "test_support.h"
 
 #include <errno.h>
@@ -24,35 +25,11 @@
 
 #include <cmocka.h>
 
-#define MAX_PKTS 64
-
-#define CAPTURE_HEAD 64
-
-typedef struct capture {
-    int n;
-    uint64_t t[MAX_PKTS];
-    uint32_t len[MAX_PKTS];
-    uint8_t head[MAX_PKTS][CAPTURE_HEAD]; /* each frame's first bytes */
-} capture;
+typedef ts_capture capture;
 
 static void read_pcap(const char *path, capture *c)
 {
-    char e[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
-    if (p == NULL) {
-        fail_msg("%s", e);
-    }
-    assert_int_equal(pcap_datalink(p), DLT_EN10MB);
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    c->n = 0;
-    while (pcap_next_ex(p, &h, &d) == 1 && c->n < MAX_PKTS) {
-        c->t[c->n] = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
-        c->len[c->n] = h->caplen;
-        memcpy(c->head[c->n], d, h->caplen < CAPTURE_HEAD ? h->caplen : CAPTURE_HEAD);
-        c->n++;
-    }
-    pcap_close(p);
+    ts_read_pcap(path, DLT_EN10MB, c);
 }
 
 static const char *fake(void)
