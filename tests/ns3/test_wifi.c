@@ -216,11 +216,117 @@ static void two_runs_write_the_same_files_and_tshark_reads_the_radio(void **stat
     g_free(dir);
 }
 
+/* Guest a's ARP request for 10.0.0.2 from its MAC 52:54:00:00:00:01
+ * (10.0.0.1), padded to 60 bytes. */
+#define ARP_REQUEST                                                                                \
+    "ffffffffffff525400000001080600010800060400015254000000010a000001000000000000"                 \
+    "0a000002000000000000000000000000000000000000"
+
+/* Guest a and ns-3 node n (10.0.0.2), stations of the access point qns
+ * adds on an 802.11n infrastructure link; a asks for n's MAC at 1 s, when
+ * both have long associated. */
+static char *infrastructure_ini(const char *dir)
+{
+    char *text = g_strdup_printf("[scenario]\nduration = 1500ms\nseed = 3\nwatchdog = 10s\n\n"
+                                 "[guest a]\nprogram = %s sendhex:1000000000:0:" ARP_REQUEST "\n"
+                                 "nic0.mac = 52:54:00:00:00:01\n\n"
+                                 "[node n]\n\n"
+                                 "[link w]\ntype = wifi\nwifi_mode = infrastructure\n"
+                                 "capture = true\nmembers = a, n=10.0.0.2/24\n",
+                                 QNS_FAKE_GUEST);
+    char *p = g_build_filename(dir, "infra.ini", NULL);
+    assert_true(g_file_set_contents(p, text, -1, NULL));
+    g_free(text);
+    return p;
+}
+
+/* The ARP frames of a radio capture, one line each: instant, transmitter,
+ * receiver, opcode, sender and target hardware addresses. */
+static char *radio_arp(const char *dir, const char *file)
+{
+    char *path = g_build_filename(dir, file, NULL), *text = NULL;
+    const char *argv[] = {"tshark",
+                          "-r",
+                          path,
+                          "-Y",
+                          "arp",
+                          "-T",
+                          "fields",
+                          "-e",
+                          "frame.time_epoch",
+                          "-e",
+                          "wlan.ta",
+                          "-e",
+                          "wlan.ra",
+                          "-e",
+                          "arp.opcode",
+                          "-e",
+                          "arp.src.hw_mac",
+                          "-e",
+                          "arp.dst.hw_mac",
+                          NULL};
+    run_ok(argv, &text);
+    g_free(path);
+    return text;
+}
+
+static void a_station_behind_an_access_point_resolves_an_ns3_node(void **state)
+{
+    (void)state;
+    char *dir = make_dir("infra");
+    char *ini = infrastructure_ini(dir);
+    char *out = g_build_filename(dir, "run", NULL), *printed = NULL;
+    const char *argv[] = {QNS_BIN, "run", "-q", ini, "-o", out, NULL};
+    run_ok(argv, &printed);
+
+    /* a's ghost node is node 1 (n, node 0, has its loopback as device 0:
+     * w-n-1.pcap), the access point node 2. The AP's device got ns-3's first
+     * MAC, a's device the second, n's the third. On the air, a's request
+     * comes from a's device's MAC, in the frame and in the ARP payload; the
+     * AP relays it, n answers a's device, the AP relays the answer. */
+    char *a_radio = radio_arp(out, "w-1-0.pcap");
+    assert_string_equal(a_radio, "1.000010033\t00:00:00:00:00:02\t00:00:00:00:00:01\t1\t"
+                                 "00:00:00:00:00:02\t00:00:00:00:00:00\n"
+                                 "1.001037099\t00:00:00:00:00:01\tff:ff:ff:ff:ff:ff\t1\t"
+                                 "00:00:00:00:00:02\t00:00:00:00:00:00\n"
+                                 "1.001128166\t00:00:00:00:00:03\t00:00:00:00:00:01\t2\t"
+                                 "00:00:00:00:00:03\t00:00:00:00:00:02\n"
+                                 "1.001281233\t00:00:00:00:00:01\t00:00:00:00:00:02\t2\t"
+                                 "00:00:00:00:00:03\t00:00:00:00:00:02\n");
+    char *n_radio = radio_arp(out, "w-n-1.pcap");
+    assert_non_null(strstr(n_radio, "\t00:00:00:00:00:03\t00:00:00:00:00:01\t2\t"
+                                    "00:00:00:00:00:03\t00:00:00:00:00:02\n"));
+
+    /* The guest sees its own MAC: the answer reaches a's NIC L after a's
+     * radio had the AP's relay of it, addressed to 52:54:00:00:00:01 in the
+     * frame and in the payload. a's own broadcast, relayed back by the AP,
+     * is not passed up to it. */
+    ts_capture ga;
+    read_in(out, "a-nic0.pcap", DLT_EN10MB, &ga);
+    assert_int_equal(ga.n, 2);
+    assert_int_equal(ga.t[0], 1000000000);
+    assert_int_equal(ga.t[1], 1001281233 + L);
+    static const uint8_t reply[42] = {
+        0x52, 0x54, 0,    0, 0, 1, 0,  0, 0, 0, 0, 3, 0x08, 0x06, /* Ethernet */
+        0,    1,    0x08, 0, 6, 4, 0,  2,                         /* ARP reply */
+        0,    0,    0,    0, 0, 3, 10, 0, 0, 2,                   /* n's device, 10.0.0.2 */
+        0x52, 0x54, 0,    0, 0, 1, 10, 0, 0, 1};                  /* a's NIC, 10.0.0.1 */
+    assert_int_equal(ga.len[1], sizeof(reply));
+    assert_memory_equal(ga.head[1], reply, sizeof(reply));
+    g_free(a_radio);
+    g_free(n_radio);
+    g_free(printed);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(adhoc_frames_cross_at_exactly_l_both_ways),
         cmocka_unit_test(two_runs_write_the_same_files_and_tshark_reads_the_radio),
+        cmocka_unit_test(a_station_behind_an_access_point_resolves_an_ns3_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
