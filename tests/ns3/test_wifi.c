@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "qns.h"
 #include "test_pcap.h"
+#include "test_spawn.h"
 #include "test_support.h"
 
 #include <glib.h>
@@ -43,22 +44,6 @@ static void read_in(const char *dir, const char *file, int dlt, ts_capture *c)
     g_free(p);
 }
 
-/* Runs argv and waits for it: it must exit 0. Its stdout in *out. */
-static void run_ok(const char *const *argv, char **out)
-{
-    int ws = 0;
-    char *err = NULL;
-    GError *ge = NULL;
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err, &ws,
-                      &ge)) {
-        fail_msg("%s: %s", argv[0], ge->message);
-    }
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-        fail_msg("%s %s: status %d\n%s%s", argv[0], argv[1], ws, *out, err);
-    }
-    g_free(err);
-}
-
 /* Two fake guests on an 802.11n ad-hoc link 10 m apart (ideal rate
  * manager: broadcasts at DsssRate1Mbps). a sends frames at 5 us, 4996066 ns
  * and 9552131 ns; b echoes each 90 us after it has it. */
@@ -83,7 +68,7 @@ static char *run_adhoc(const char *dir, const char *name)
     char *out = g_build_filename(dir, name, NULL);
     char *printed = NULL;
     const char *argv[] = {QNS_BIN, "run", "-q", ini, "-o", out, NULL};
-    run_ok(argv, &printed);
+    ts_run_ok(argv, &printed);
     g_free(printed);
     g_free(ini);
     return out;
@@ -176,15 +161,7 @@ static void two_runs_write_the_same_files_and_tshark_reads_the_radio(void **stat
     ts_stop_cpu_burner(burners[1]);
     const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "w-0-0.pcap",
                            "w-1-0.pcap",  "a.console",   "b.console"};
-    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
-        char *p = g_build_filename(first, files[i], NULL),
-             *q = g_build_filename(second, files[i], NULL);
-        if (!ts_same_bytes(p, q)) {
-            fail_msg("%s differs between the two runs", files[i]);
-        }
-        g_free(p);
-        g_free(q);
-    }
+    ts_assert_same_files(first, second, files, G_N_ELEMENTS(files));
 
     char *radio = g_build_filename(first, "w-1-0.pcap", NULL);
     const char *argv[] = {"tshark",
@@ -202,7 +179,7 @@ static void two_runs_write_the_same_files_and_tshark_reads_the_radio(void **stat
                           "radiotap.datarate",
                           NULL};
     char *text = NULL;
-    run_ok(argv, &text);
+    ts_run_ok(argv, &text);
     assert_string_equal(text, "0.001518033\t00:00:00:00:00:01\tff:ff:ff:ff:ff:ff\t1\n"
                               "0.001648033\t00:00:00:00:00:02\tff:ff:ff:ff:ff:ff\t1\n"
                               "0.006194099\t00:00:00:00:00:01\tff:ff:ff:ff:ff:ff\t1\n"
@@ -265,7 +242,7 @@ static char *radio_arp(const char *dir, const char *file)
                           "-e",
                           "arp.dst.hw_mac",
                           NULL};
-    run_ok(argv, &text);
+    ts_run_ok(argv, &text);
     g_free(path);
     return text;
 }
@@ -277,7 +254,7 @@ static void a_station_behind_an_access_point_resolves_an_ns3_node(void **state)
     char *ini = infrastructure_ini(dir);
     char *out = g_build_filename(dir, "run", NULL), *printed = NULL;
     const char *argv[] = {QNS_BIN, "run", "-q", ini, "-o", out, NULL};
-    run_ok(argv, &printed);
+    ts_run_ok(argv, &printed);
 
     /* a's ghost node is node 1 (n, node 0, has its loopback as device 0:
      * w-n-1.pcap), the access point node 2. The AP's device got ns-3's first
