@@ -298,12 +298,82 @@ static void a_station_behind_an_access_point_resolves_an_ns3_node(void **state)
     g_free(dir);
 }
 
+/* A 60-byte frame from a (52:54:00:00:00:01) to b's device, the second
+ * of the link (00:00:00:00:00:02): unicast on the air. */
+#define TO_B_DEVICE                                                                                \
+    "00000000000252540000000188b5000000000000000000000000000000000000000000000000"                 \
+    "0000000000000000000000000000000000000000000000"
+
+typedef struct radio_case {
+    const char *settings; /* the link's Wi-Fi keys */
+    const char *field;    /* a radiotap field of the data frame b received */
+    const char *value;    /* ...and its value */
+} radio_case;
+
+/* Each standard and rate setting carries a unicast frame from a to b at
+ * the rate it says (fixed rates below the ideal manager's choice at 10 m,
+ * so a rate that were not applied would show); b gets it addressed to its
+ * own MAC. */
+static void every_standard_and_rate_setting_carries_a_frame(void **state)
+{
+    (void)state;
+    static const radio_case cases[] = {
+        {"standard = 802.11g\nwifi_rate = ErpOfdmRate24Mbps\n", "radiotap.datarate", "24"},
+        {"standard = 802.11g\nrate_manager = minstrel\n", NULL, NULL},
+        {"standard = 802.11n\nwifi_rate = HtMcs3\n", "radiotap.mcs.index", "3"},
+        {"standard = 802.11n\nrate_manager = minstrel\n", NULL, NULL},
+        {"standard = 802.11ac\nwifi_rate = VhtMcs4\n", "radiotap.vht.mcs.0", "4"},
+        {"standard = 802.11ac\nrate_manager = ideal\ndistance = 25m\n", NULL, NULL},
+    };
+    char *dir = make_dir("rates");
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *text = g_strdup_printf("[scenario]\nduration = 5ms\nwatchdog = 10s\n\n"
+                                     "[guest a]\nprogram = %s sendhex:1000000:0:" TO_B_DEVICE "\n"
+                                     "nic0.mac = 52:54:00:00:00:01\n\n"
+                                     "[guest b]\nprogram = %s\nnic0.mac = 52:54:00:00:00:02\n\n"
+                                     "[link w]\ntype = wifi\n%scapture = true\nmembers = a, b\n",
+                                     QNS_FAKE_GUEST, QNS_FAKE_GUEST, cases[i].settings);
+        char *name = g_strdup_printf("case%zu", i);
+        char *ini = g_strdup_printf("%s/%s.ini", dir, name),
+             *out = g_build_filename(dir, name, NULL);
+        assert_true(g_file_set_contents(ini, text, -1, NULL));
+        char *printed = NULL;
+        const char *argv[] = {QNS_BIN, "run", "-q", ini, "-o", out, NULL};
+        ts_run_ok(argv, &printed);
+        ts_capture gb;
+        read_in(out, "b-nic0.pcap", DLT_EN10MB, &gb);
+        if (gb.n != 1) {
+            fail_msg("%s: b got %d frames", cases[i].settings, gb.n);
+        }
+        static const uint8_t to_b[12] = {0x52, 0x54, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1};
+        assert_memory_equal(gb.head[0], to_b, sizeof(to_b));
+        if (cases[i].field != NULL) {
+            char *radio = g_build_filename(out, "w-1-0.pcap", NULL), *shown = NULL;
+            const char *tshark[] = {"tshark", "-r",     radio, "-Y",           "wlan.fc.type == 2",
+                                    "-T",     "fields", "-e",  cases[i].field, NULL};
+            ts_run_ok(tshark, &shown);
+            char *want = g_strdup_printf("%s\n", cases[i].value);
+            assert_string_equal(shown, want);
+            g_free(want);
+            g_free(shown);
+            g_free(radio);
+        }
+        g_free(printed);
+        g_free(out);
+        g_free(ini);
+        g_free(name);
+        g_free(text);
+    }
+    g_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(adhoc_frames_cross_at_exactly_l_both_ways),
         cmocka_unit_test(two_runs_write_the_same_files_and_tshark_reads_the_radio),
         cmocka_unit_test(a_station_behind_an_access_point_resolves_an_ns3_node),
+        cmocka_unit_test(every_standard_and_rate_setting_carries_a_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
