@@ -27,7 +27,7 @@ target_compile_definitions(qns PRIVATE
   QNS_INSTALL_QEMU="${QNS_INSTALL_QEMU_DIR}/bin/qemu-system-x86_64"
   QNS_INSTALL_GUEST_DIR="${QNS_INSTALL_GUEST_DIR}")
 
-set(QNS_INSTALL_LIBS qns qns_ns3 qns_sync qns_capture qns_record)
+set(QNS_INSTALL_LIBS qns qns_ns3 qns_bridge qns_sync qns_capture qns_record)
 # Installed libraries and the runner find each other through their own folder.
 file(RELATIVE_PATH qns_bin_to_lib /${CMAKE_INSTALL_BINDIR} /${CMAKE_INSTALL_LIBDIR})
 set_target_properties(${QNS_INSTALL_LIBS} PROPERTIES INSTALL_RPATH "$ORIGIN")
@@ -40,6 +40,7 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/ns3-module/api/qns.h
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-sync-scheduler.h
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-next-event.h
+  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-port.h
   ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_sync.h
   ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_guest.h
   ${PROJECT_SOURCE_DIR}/tap-bridge/model/qns-bridge.h
@@ -66,7 +67,8 @@ endif()
 # The ns-3 libraries qns links, for qns.pc: -L their folder -l each (the
 # imported targets of ns3-module/ are not visible from here).
 find_package(ns3 3.37 REQUIRED)
-set(qns_ns3_modules core network csma point-to-point internet applications)
+set(qns_ns3_modules core network csma point-to-point internet applications wifi mobility
+  propagation)
 set(QNS_PC_NS3_LIBS "")
 foreach(m ${qns_ns3_modules})
   get_target_property(loc ns3::lib${m} LOCATION)

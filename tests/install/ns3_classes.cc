@@ -1,7 +1,7 @@
 /*
  * ns3_classes - an ns-3 program using qns's ns-3 classes from the installed
- * headers alone: each compiles on its own, and the installed library
- * registers the classes' TypeIds.
+ * headers alone: each compiles on its own, and the installed libraries
+ * register the classes' TypeIds.
  */
 #include <qns-bridge.h>
 #include <qns-next-event.h>
@@ -13,6 +13,9 @@
 
 int main()
 {
+    /* A program that uses the classes links their libraries (the linker
+     * drops a library nothing refers to, and its TypeIds with it). */
+    ns3::Ptr<ns3::QnsSyncScheduler> scheduler = ns3::CreateObject<ns3::QnsSyncScheduler>();
     for (const char *name : {"ns3::QnsSyncScheduler", "ns3::QnsBridge", "ns3::QnsNextEvent"}) {
         ns3::TypeId tid;
         if (!ns3::TypeId::LookupByNameFailSafe(name, &tid)) {

@@ -24,7 +24,7 @@ prefix=$(cd "$work" && pwd)/prefix
 step "cmake --install into $prefix"
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" ||
     fail "cmake --install failed (see $work/install.log)"
-for f in lib/libqns.so lib/libqns_ns3.so lib/libqns_sync.so lib/libqns_capture.so \
+for f in lib/libqns.so lib/libqns_ns3.so lib/libqns_bridge.so lib/libqns_sync.so lib/libqns_capture.so \
     lib/libqns_record.so include/qns/qns.h include/qns/qns-sync-scheduler.h \
     include/qns/qns-next-event.h include/qns/qns-bridge.h include/qns/qns_sync.h \
     include/qns/qns_guest.h include/qns/qns_capture.h bin/qns \
