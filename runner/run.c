@@ -145,6 +145,8 @@ typedef struct run_result {
     double wall_s;
     int guest_count;
     qns_guest_stats *guests;
+    int app_count;
+    uint64_t *app_rx_bytes; /* per node application: packet sinks' bytes received */
 } run_result;
 
 static void add_u64(JsonBuilder *b, const char *name, uint64_t v)
@@ -254,6 +256,27 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     }
     json_builder_end_array(b);
 
+    json_builder_set_member_name(b, "apps");
+    json_builder_begin_array(b);
+    for (int i = 0; i < rr->app_count; i++) {
+        const char *node = NULL;
+        const qns_app_config *a = rn_scenario_app(sc, i, &node);
+        int sink = a->kind == QNS_APP_PACKET_SINK;
+        json_builder_begin_object(b);
+        rn_json_add_string(b, "node", node);
+        rn_json_add_string(b, "app", sink ? "packet-sink" : "bulk-send");
+        rn_json_add_string(b, "protocol", a->protocol);
+        rn_json_add_string(b, "remote", a->remote_ipv4);
+        add_u64(b, "port", a->port);
+        if (sink) {
+            add_u64(b, "rx_bytes", rr->app_rx_bytes[i]);
+        } else {
+            add_u64(b, "max_bytes", a->max_bytes);
+        }
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+
     json_builder_set_member_name(b, "outputs");
     json_builder_begin_object(b);
     GPtrArray *files = rn_list_files(dir, rn_not_outputs);
@@ -358,6 +381,11 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     for (int i = 0; i < rr.guest_count; i++) {
         qns_sim_guest_stats(sim, i, &rr.guests[i]);
     }
+    rr.app_count = rn_scenario_app_count(sc);
+    rr.app_rx_bytes = g_new0(uint64_t, (gsize)rr.app_count + 1);
+    for (int i = 0; i < rr.app_count; i++) {
+        qns_sim_app_rx_bytes(sim, i, &rr.app_rx_bytes[i]);
+    }
     int sig = stop_signal;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -391,6 +419,14 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         /* Its exit status is judged by the C API: a failure is in r and err. */
         scenario_print_command_output(name, st->console_path);
     }
+    for (int i = 0; i < rr.app_count; i++) {
+        const char *node = NULL;
+        const qns_app_config *a = rn_scenario_app(sc, i, &node);
+        if (a->kind == QNS_APP_PACKET_SINK) {
+            printf("node %s: packet-sink %s:%u received %" PRIu64 " bytes\n", node, a->protocol,
+                   (unsigned)a->port, rr.app_rx_bytes[i]);
+        }
+    }
     if (write_manifest(dir, sc, src_abs, inputs, &rr) < 0) {
         status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
     } else {
@@ -398,6 +434,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     }
     json_node_unref(inputs);
     g_free(rr.guests);
+    g_free(rr.app_rx_bytes);
     g_free(src_abs);
     return status;
 }

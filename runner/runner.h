@@ -59,6 +59,11 @@ uint32_t rn_scenario_seed(const rn_scenario *sc);
 const char *rn_scenario_base_dir(const rn_scenario *sc);
 int rn_scenario_guest_count(const rn_scenario *sc);
 const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
+/* The node applications (packet sinks, bulk senders), numbered as
+ * rn_scenario_build adds them (as qns_sim_add_app numbers them); *node gets
+ * the name of the node it runs on. */
+int rn_scenario_app_count(const rn_scenario *sc);
+const qns_app_config *rn_scenario_app(const rn_scenario *sc, int i, const char **node);
 /* Whether any guest runs QEMU (not a test-kit program), and whether any of
  * those boots the default guest image's kernel or initramfs. */
 int rn_scenario_uses_qemu(const rn_scenario *sc);

@@ -65,6 +65,11 @@ typedef struct rn_server {
     uint16_t port;
 } rn_server;
 
+typedef struct rn_app {
+    int line;
+    qns_app_config cfg; /* strings owned by the scenario */
+} rn_app;
+
 typedef struct rn_route {
     int line;
     char *destination, *gateway;
@@ -75,6 +80,7 @@ typedef struct rn_node {
     GArray *servers; /* rn_server */
     GArray *clients; /* rn_client */
     GArray *routes;  /* rn_route */
+    GArray *apps;    /* rn_app: packet sinks, bulk senders */
 } rn_node;
 
 typedef struct rn_member {
@@ -599,66 +605,91 @@ static int parse_port(const char *s, uint16_t *port, char **why)
     return 0;
 }
 
+/* The words of v, split at blanks, none empty (g_strfreev them). */
+static gchar **words_of(const char *v)
+{
+    gchar **w = g_strsplit_set(v, " \t", -1);
+    int n = 0;
+    for (int i = 0; w[i]; i++) {
+        if (*w[i] != '\0') {
+            w[n++] = w[i];
+        } else {
+            g_free(w[i]);
+        }
+    }
+    w[n] = NULL;
+    return w;
+}
+
+/* Splits word "OPTION=VALUE" at its '=' into *opt and *val; 0, or -1 with
+ * the mistake reported. */
+static int split_option(rn_scenario *sc, const rn_key *k, char *word, const char **opt,
+                        const char **val)
+{
+    char *eq = strchr(word, '=');
+    if (eq == NULL) {
+        err(sc, k->line, "%s: expected OPTION=VALUE, got '%s'", k->key, shown(sc, word));
+        return -1;
+    }
+    *eq = '\0';
+    *opt = word;
+    *val = eq + 1;
+    return 0;
+}
+
+/* Reports option opt of key k as bad (why from its parser) or unknown. */
+static void bad_option(rn_scenario *sc, const rn_key *k, const char *opt, char *why,
+                       const char *known)
+{
+    if (why) {
+        err(sc, k->line, "%s: %s: %s", k->key, shown(sc, opt), why);
+        g_free(why);
+    } else {
+        err(sc, k->line, "%s: unknown option '%s'; expected %s", k->key, shown(sc, opt), known);
+    }
+}
+
 /* "10.0.0.1:9 count=5 interval=1s size=64 start=2s" */
 static void parse_client(rn_scenario *sc, rn_node *n, const rn_key *k, const char *v)
 {
     rn_client c = {.line = k->line, .count = 1, .interval_ns = 1000000000, .size = 64};
     char *why = NULL;
-    gchar **w = g_strsplit_set(v, " \t", -1);
-    int ok = 1, first = 1;
-    for (int i = 0; w[i] && ok; i++) {
-        if (*w[i] == '\0') {
-            continue;
-        }
-        if (first) {
-            first = 0;
-            char *colon = strrchr(w[i], ':');
-            if (colon == NULL) {
-                err(sc, k->line, "%s: expected SERVER_IP:PORT first, got '%s'", k->key,
-                    shown(sc, w[i]));
-                ok = 0;
-                break;
-            }
-            *colon = '\0';
-            if (rn_parse_ipv4(w[i], 0, &why) < 0 || parse_port(colon + 1, &c.port, &why) < 0) {
-                err_why(sc, k, why);
-                ok = 0;
-                break;
-            }
-            c.ip = own(sc, g_strdup(w[i]));
-            continue;
-        }
-        char *eq = strchr(w[i], '=');
-        uint64_t x;
-        if (eq == NULL) {
-            err(sc, k->line, "%s: expected OPTION=VALUE, got '%s'", k->key, shown(sc, w[i]));
+    gchar **w = words_of(v);
+    int ok = 1;
+    char *colon = w[0] ? strrchr(w[0], ':') : NULL;
+    if (w[0] == NULL) {
+        err(sc, k->line,
+            "%s: expected SERVER_IP:PORT [count=N] [interval=DUR] [size=BYTES] "
+            "[start=DUR]",
+            k->key);
+        ok = 0;
+    } else if (colon == NULL) {
+        err(sc, k->line, "%s: expected SERVER_IP:PORT first, got '%s'", k->key, shown(sc, w[0]));
+        ok = 0;
+    } else {
+        *colon = '\0';
+        if (rn_parse_ipv4(w[0], 0, &why) < 0 || parse_port(colon + 1, &c.port, &why) < 0) {
+            err_why(sc, k, why);
             ok = 0;
-            break;
         }
-        *eq = '\0';
-        const char *opt = w[i], *val = eq + 1;
-        if (strcmp(opt, "count") == 0 && rn_parse_uint(val, UINT32_MAX, &x, &why) == 0) {
+        c.ip = own(sc, g_strdup(w[0]));
+    }
+    for (int i = 1; ok && w[i]; i++) {
+        const char *opt, *val;
+        uint64_t x;
+        if (split_option(sc, k, w[i], &opt, &val) < 0) {
+            ok = 0;
+        } else if (strcmp(opt, "count") == 0 && rn_parse_uint(val, UINT32_MAX, &x, &why) == 0) {
             c.count = (uint32_t)x;
         } else if (strcmp(opt, "size") == 0 && rn_parse_uint(val, 65507, &x, &why) == 0) {
             c.size = (uint32_t)x;
         } else if (strcmp(opt, "interval") == 0 &&
                    rn_parse_duration_ns(val, &c.interval_ns, &why) == 0) {
         } else if (strcmp(opt, "start") == 0 && rn_parse_duration_ns(val, &c.start_ns, &why) == 0) {
-        } else if (why) {
-            err(sc, k->line, "%s: %s: %s", k->key, shown(sc, opt), why);
-            g_free(why);
-            ok = 0;
         } else {
-            err(sc, k->line, "%s: unknown option '%s'; expected count, interval, size, start",
-                k->key, shown(sc, opt));
+            bad_option(sc, k, opt, why, "count, interval, size, start");
             ok = 0;
         }
-    }
-    if (ok && first) {
-        err(sc, k->line, "%s: expected SERVER_IP:PORT [count=N] [interval=DUR] [size=BYTES] "
-                         "[start=DUR]",
-            k->key);
-        ok = 0;
     }
     if (ok) {
         g_array_append_val(n->clients, c);
@@ -698,6 +729,75 @@ static void parse_route(rn_scenario *sc, rn_node *n, const rn_key *k)
     g_strfreev(w);
 }
 
+/* "tcp:5000, udp:6000": the protocol is the C API's to check. */
+static void parse_sinks(rn_scenario *sc, rn_node *n, const rn_key *k, const char *v)
+{
+    gchar **items = g_strsplit_set(v, ", ", -1);
+    for (int i = 0; items[i]; i++) {
+        rn_app a = {.line = k->line, .cfg = {.kind = QNS_APP_PACKET_SINK}};
+        char *why = NULL, *colon = strchr(items[i], ':');
+        if (*items[i] == '\0') {
+            continue;
+        }
+        if (colon == NULL) {
+            err(sc, k->line, "%s: expected tcp:PORT or udp:PORT, got '%s'", k->key,
+                shown(sc, items[i]));
+            continue;
+        }
+        *colon = '\0';
+        if (parse_port(colon + 1, &a.cfg.port, &why) < 0) {
+            err_why(sc, k, why);
+            continue;
+        }
+        a.cfg.protocol = own(sc, g_strdup(items[i]));
+        g_array_append_val(n->apps, a);
+    }
+    g_strfreev(items);
+}
+
+/* "tcp:10.0.0.2:5000 max=1000000 start=1s": protocol and address are the C
+ * API's to check. */
+static void parse_bulk_send(rn_scenario *sc, rn_node *n, const rn_key *k, const char *v)
+{
+    rn_app a = {.line = k->line, .cfg = {.kind = QNS_APP_BULK_SEND}};
+    char *why = NULL;
+    gchar **w = words_of(v);
+    int ok = 1;
+    char *c1 = w[0] ? strchr(w[0], ':') : NULL, *c2 = w[0] ? strrchr(w[0], ':') : NULL;
+    if (w[0] == NULL) {
+        err(sc, k->line, "%s: expected tcp:ADDR:PORT [max=BYTES] [start=DUR]", k->key);
+        ok = 0;
+    } else if (c1 == NULL || c1 == c2) {
+        err(sc, k->line, "%s: expected tcp:ADDR:PORT first, got '%s'", k->key, shown(sc, w[0]));
+        ok = 0;
+    } else {
+        *c1 = *c2 = '\0';
+        if (parse_port(c2 + 1, &a.cfg.port, &why) < 0) {
+            err_why(sc, k, why);
+            ok = 0;
+        }
+        a.cfg.protocol = own(sc, g_strdup(w[0]));
+        a.cfg.remote_ipv4 = own(sc, g_strdup(c1 + 1));
+    }
+    for (int i = 1; ok && w[i]; i++) {
+        const char *opt, *val;
+        if (split_option(sc, k, w[i], &opt, &val) < 0) {
+            ok = 0;
+        } else if (strcmp(opt, "max") == 0 &&
+                   rn_parse_uint(val, UINT64_MAX, &a.cfg.max_bytes, &why) == 0) {
+        } else if (strcmp(opt, "start") == 0 &&
+                   rn_parse_duration_ns(val, &a.cfg.start_ns, &why) == 0) {
+        } else {
+            bad_option(sc, k, opt, why, "max, start");
+            ok = 0;
+        }
+    }
+    if (ok) {
+        g_array_append_val(n->apps, a);
+    }
+    g_strfreev(w);
+}
+
 static void parse_node(rn_scenario *sc, const rn_section *s)
 {
     rn_node *n = g_new0(rn_node, 1);
@@ -705,6 +805,7 @@ static void parse_node(rn_scenario *sc, const rn_section *s)
     n->servers = g_array_new(FALSE, FALSE, sizeof(rn_server));
     n->clients = g_array_new(FALSE, FALSE, sizeof(rn_client));
     n->routes = g_array_new(FALSE, FALSE, sizeof(rn_route));
+    n->apps = g_array_new(FALSE, FALSE, sizeof(rn_app));
     g_ptr_array_add(sc->nodes, n);
     for (guint i = 0; i < s->keys->len; i++) {
         const rn_key *k = g_ptr_array_index(s->keys, i);
@@ -713,12 +814,22 @@ static void parse_node(rn_scenario *sc, const rn_section *s)
             parse_route(sc, n, k);
             continue;
         }
-        if (!server && strcmp(k->key, "udp-echo-client") != 0) {
-            unknown_key(sc, s, k, "udp-echo-server, udp-echo-client, route");
+        int sink = strcmp(k->key, "packet-sink") == 0, bulk = strcmp(k->key, "bulk-send") == 0;
+        if (!server && !sink && !bulk && strcmp(k->key, "udp-echo-client") != 0) {
+            unknown_key(sc, s, k,
+                        "udp-echo-server, udp-echo-client, packet-sink, bulk-send, route");
             continue;
         }
         char *v = value(sc, s, k);
         if (v == NULL) {
+            continue;
+        }
+        if (sink) {
+            parse_sinks(sc, n, k, v);
+            continue;
+        }
+        if (bulk) {
+            parse_bulk_send(sc, n, k, v);
             continue;
         }
         if (!server) {
@@ -1208,6 +1319,7 @@ void rn_scenario_free(rn_scenario *sc)
         g_array_free(n->servers, TRUE);
         g_array_free(n->clients, TRUE);
         g_array_free(n->routes, TRUE);
+        g_array_free(n->apps, TRUE);
         g_free(n);
     }
     for (guint i = 0; i < sc->links->len; i++) {
@@ -1377,6 +1489,13 @@ qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config,
                 goto fail;
             }
         }
+        for (guint k = 0; k < n->apps->len; k++) {
+            rn_app *a = &g_array_index(n->apps, rn_app, k);
+            if (qns_sim_add_app(sim, (int)i, &a->cfg, e) < 0) {
+                err(sc, a->line, "%s", e);
+                goto fail;
+            }
+        }
         for (guint k = 0; k < n->routes->len; k++) {
             rn_route *r = &g_array_index(n->routes, rn_route, k);
             if (qns_sim_add_route(sim, (int)i, r->destination, r->gateway, e) < 0) {
@@ -1454,6 +1573,37 @@ const char *rn_scenario_guest_name(const rn_scenario *sc, int i)
 {
     const rn_guest *g = g_ptr_array_index(sc->guests, i);
     return g->sec->name;
+}
+
+/* The app-th of every node's applications, in node order, as
+ * rn_scenario_build adds them; *node gets its node's name. */
+static const rn_app *nth_app(const rn_scenario *sc, int app, const char **node)
+{
+    for (guint i = 0; i < sc->nodes->len; i++) {
+        const rn_node *n = g_ptr_array_index(sc->nodes, i);
+        if (app < (int)n->apps->len) {
+            *node = n->sec->name;
+            return &g_array_index(n->apps, rn_app, app);
+        }
+        app -= (int)n->apps->len;
+    }
+    return NULL;
+}
+
+int rn_scenario_app_count(const rn_scenario *sc)
+{
+    int count = 0;
+    for (guint i = 0; i < sc->nodes->len; i++) {
+        const rn_node *n = g_ptr_array_index(sc->nodes, i);
+        count += (int)n->apps->len;
+    }
+    return count;
+}
+
+const qns_app_config *rn_scenario_app(const rn_scenario *sc, int i, const char **node)
+{
+    const rn_app *a = nth_app(sc, i, node);
+    return a ? &a->cfg : NULL;
 }
 
 int rn_scenario_uses_qemu(const rn_scenario *sc)

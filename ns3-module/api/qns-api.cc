@@ -85,6 +85,15 @@ struct AppDesc {
     uint64_t start;
 };
 
+/* A PacketSink or BulkSend application; its strings are copies. */
+struct NodeApp {
+    int node;
+    qns_app_config cfg; /* its strings are NULL: protocol and remote are */
+    std::string protocol, remote;
+    Ptr<PacketSink> sink; /* during a run */
+    uint64_t rxBytes = 0;
+};
+
 void SetErr(char *errbuf, const std::string &msg)
 {
     if (errbuf != nullptr) {
@@ -164,6 +173,7 @@ struct qns_sim {
     std::vector<std::string> nodeNames;
     std::vector<LinkDesc> links;
     std::vector<AppDesc> apps;
+    std::vector<NodeApp> nodeApps;
     std::vector<RouteDesc> routes;
     std::vector<qns_guest_stats> stats;
     /* ns-3's own captures of this run, checked once it ends */
@@ -587,6 +597,87 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
     return 0;
 }
 
+int qns_sim_add_app(qns_sim *sim, int node, const qns_app_config *app, char *errbuf)
+{
+    if (node < 0 || node >= static_cast<int>(sim->nodeNames.size())) {
+        SetErr(errbuf, "no node " + std::to_string(node));
+        return -1;
+    }
+    bool sink = app->kind == QNS_APP_PACKET_SINK;
+    const char *what = sink ? "packet-sink" : "bulk-send";
+    if (!sink && app->kind != QNS_APP_BULK_SEND) {
+        SetErr(errbuf, "unknown application kind " + std::to_string(app->kind));
+        return -1;
+    }
+    std::string proto = app->protocol ? app->protocol : "";
+    if (proto != "tcp" && (proto != "udp" || !sink)) {
+        SetErr(errbuf, std::string(what) + ": unknown protocol '" + proto + "', expected " +
+                           (sink ? "tcp or udp" : "tcp"));
+        return -1;
+    }
+    if (app->port == 0) {
+        SetErr(errbuf, std::string(what) + ": port 0; expected 1 .. 65535");
+        return -1;
+    }
+    NodeApp a{node, *app, proto, "", nullptr, 0};
+    a.cfg.protocol = nullptr;
+    a.cfg.remote_ipv4 = nullptr;
+    if (sink) {
+        if (app->remote_ipv4 != nullptr || app->max_bytes != 0) {
+            SetErr(errbuf, "packet-sink: takes no remote address and no max bytes");
+            return -1;
+        }
+    } else {
+        Ipv4Address addr;
+        a.remote = app->remote_ipv4 ? app->remote_ipv4 : "";
+        if (!ParseAddress(a.remote, addr)) {
+            SetErr(errbuf, "bulk-send: bad address '" + a.remote + "', expected A.B.C.D");
+            return -1;
+        }
+    }
+    sim->nodeApps.push_back(a);
+    return static_cast<int>(sim->nodeApps.size()) - 1;
+}
+
+int qns_sim_app_count(const qns_sim *sim)
+{
+    return static_cast<int>(sim->nodeApps.size());
+}
+
+int qns_sim_app_rx_bytes(const qns_sim *sim, int app, uint64_t *out)
+{
+    if (app < 0 || app >= static_cast<int>(sim->nodeApps.size())) {
+        return -1;
+    }
+    *out = sim->nodeApps[static_cast<size_t>(app)].rxBytes;
+    return 0;
+}
+
+static std::string SocketFactoryOf(const std::string &protocol)
+{
+    return protocol == "tcp" ? "ns3::TcpSocketFactory" : "ns3::UdpSocketFactory";
+}
+
+static void InstallNodeApps(qns_sim *sim, const NodeContainer &nodes)
+{
+    for (auto &app : sim->nodeApps) {
+        Ptr<Node> n = nodes.Get(static_cast<uint32_t>(app.node));
+        Time start = NanoSeconds(static_cast<int64_t>(app.cfg.start_ns));
+        if (app.cfg.kind == QNS_APP_PACKET_SINK) {
+            PacketSinkHelper h(SocketFactoryOf(app.protocol),
+                               InetSocketAddress(Ipv4Address::GetAny(), app.cfg.port));
+            ApplicationContainer c = h.Install(n);
+            app.sink = DynamicCast<PacketSink>(c.Get(0));
+            c.Start(start);
+        } else {
+            BulkSendHelper h(SocketFactoryOf(app.protocol),
+                             InetSocketAddress(Ipv4Address(app.remote.c_str()), app.cfg.port));
+            h.SetAttribute("MaxBytes", UintegerValue(app.cfg.max_bytes));
+            h.Install(n).Start(start);
+        }
+    }
+}
+
 static int ReportProgress(void *ctx, int waitingGuest, double waitedS)
 {
     auto sim = static_cast<qns_sim *>(ctx);
@@ -851,6 +942,7 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
             h.Install(n).Start(NanoSeconds(static_cast<int64_t>(app.start)));
         }
     }
+    InstallNodeApps(sim, nodes);
     InstallRoutingOnGuestLinks(sim, nodes, p2pGhosts);
     return true;
 }
@@ -949,6 +1041,12 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
                 ok = false;
                 err = why;
             }
+        }
+    }
+    for (auto &app : sim->nodeApps) {
+        if (app.sink) {
+            app.rxBytes = app.sink->GetTotalRx();
+            app.sink = nullptr;
         }
     }
     sched->Dispose();

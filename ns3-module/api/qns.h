@@ -232,6 +232,29 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
                             uint32_t count, uint64_t interval_ns, uint32_t size,
                             uint64_t start_ns, char *errbuf);
 
+/* ns-3's PacketSink and BulkSendApplication on a node. */
+typedef enum qns_app_kind {
+    QNS_APP_PACKET_SINK = 0, /* listens on port (protocol "tcp" or "udp") */
+    QNS_APP_BULK_SEND = 1,   /* sends to remote_ipv4:port over "tcp" */
+} qns_app_kind;
+
+typedef struct qns_app_config {
+    qns_app_kind kind;
+    const char *protocol;    /* "tcp" or "udp" (bulk-send: "tcp" only) */
+    const char *remote_ipv4; /* bulk-send: the receiver's address; sink: NULL */
+    uint16_t port;           /* sink: the port it listens on; bulk-send: the
+                                receiver's; 1 .. 65535 */
+    uint64_t max_bytes;      /* bulk-send: bytes to send in all; 0: no limit */
+    uint64_t start_ns;       /* when the application starts */
+} qns_app_config;
+
+/* The application's index (for qns_sim_app_rx_bytes), or -1. */
+int qns_sim_add_app(qns_sim *sim, int node, const qns_app_config *app, char *errbuf);
+int qns_sim_app_count(const qns_sim *sim);
+/* After qns_sim_run: the bytes packet sink `app` received (PacketSink's
+ * TotalRx); 0 for other applications. 0, or -1 for no such application. */
+int qns_sim_app_rx_bytes(const qns_sim *sim, int app, uint64_t *out);
+
 /* Runs for duration_ns of virtual time, or until every guest with ends_run
  * has powered off. 0 on success; 1 when the progress callback or
  * qns_sim_request_stop stopped it; -1 when it failed, with the first reason

@@ -286,6 +286,28 @@ static const bad_case bad_cases[] = {
      "7: link w: distance must be more than 0 m and at most 1000 km"},
     {"bad-client", HEAD "[node n]\nudp-echo-client = 10.0.0.1:9 count=3 every=1s\n",
      "4: udp-echo-client: unknown option 'every'; expected count, interval, size, start"},
+    {"sink-no-protocol", HEAD "[node n]\npacket-sink = 5000\n",
+     "4: packet-sink: expected tcp:PORT or udp:PORT, got '5000'"},
+    {"sink-bad-port", HEAD "[node n]\npacket-sink = tcp:5000, udp:0\n",
+     "4: packet-sink: bad port '0' (expected 1 .. 65535)"},
+    {"bulk-no-port", HEAD "[node n]\nbulk-send = tcp:10.0.0.2 max=10\n",
+     "4: bulk-send: expected tcp:ADDR:PORT first, got 'tcp:10.0.0.2'"},
+    {"bulk-bad-option", HEAD "[node n]\nbulk-send = tcp:10.0.0.2:5000 limit=10\n",
+     "4: bulk-send: unknown option 'limit'; expected max, start"},
+    {"bulk-bad-max", HEAD "[node n]\nbulk-send = tcp:10.0.0.2:5000 max=1MB\n",
+     "4: bulk-send: max: bad number '1MB' (expected a whole number 0 .. 18446744073709551615)"},
+    {"bulk-bad-start", HEAD "[node n]\nbulk-send = tcp:10.0.0.2:5000 start=2\n",
+     "4: bulk-send: start: bad duration '2' (expected a number and a unit: ns, us, ms, s, e.g. "
+     "100ns, 10us, 5ms, 1.5s)"},
+    {"bulk-no-address", HEAD "[node n]\nbulk-send =  \n",
+     "4: bulk-send: expected tcp:ADDR:PORT [max=BYTES] [start=DUR]"},
+    /* The C API's checks, with the runner's FILE:LINE. */
+    {"api-sink-protocol", HEAD "[node n]\npacket-sink = sctp:5000\n",
+     "4: packet-sink: unknown protocol 'sctp', expected tcp or udp"},
+    {"api-bulk-udp", HEAD "[node n]\nbulk-send = udp:10.0.0.2:5000\n",
+     "4: bulk-send: unknown protocol 'udp', expected tcp"},
+    {"api-bulk-address", HEAD "[node n]\nbulk-send = tcp:10.0.0.256:5000\n",
+     "4: bulk-send: bad address '10.0.0.256', expected A.B.C.D"},
     {"no-duration", "[scenario]\nseed = 3\n",
      "1: [scenario] needs duration = ..., e.g. duration = 10s"},
     {"route-without-via", HEAD "[node r]\nroute = 10.0.2.0/24 10.0.1.1\n",
@@ -1554,6 +1576,52 @@ static void node_routes_repeat_and_carry_traffic_across_a_router(void **state)
     g_free(dir);
 }
 
+/* Member `member` (an integer) of the i-th of the manifest's apps. */
+static int64_t manifest_app_int(const char *dir, guint i, const char *member)
+{
+    char *path = g_build_filename(dir, "manifest.json", NULL);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, path, NULL));
+    JsonObject *root = json_node_get_object(json_parser_get_root(p));
+    JsonArray *apps = json_object_get_array_member(root, "apps");
+    assert_non_null(apps);
+    assert_true(i < json_array_get_length(apps));
+    int64_t v = json_object_get_int_member(json_array_get_object_element(apps, i), member);
+    g_object_unref(p);
+    g_free(path);
+    return v;
+}
+
+/* Two ns-3 nodes on a 10 Mbit/s CSMA link: a bulk-send of 1 MB over TCP to
+ * a packet sink, which receives exactly the 1 MB, as the summary and the
+ * manifest say; the idle UDP sink beside it received nothing. */
+static void bulk_send_delivers_max_bytes_to_a_packet_sink(void **state)
+{
+    (void)state;
+    char *dir = make_dir("bulk");
+    char *ini = write_file(dir, "bulk.ini",
+                           "[scenario]\nduration = 5s\n"
+                           "[node a]\nbulk-send = tcp:10.0.0.2:5000 max=1000000 start=100ms\n"
+                           "[node b]\npacket-sink = tcp:5000, udp:6000\n"
+                           "[link lan]\nrate = 10Mbps\ndelay = 1ms\n"
+                           "members = a=10.0.0.1/24, b=10.0.0.2/24\n");
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "node b: packet-sink tcp:5000 received 1000000 bytes\n"));
+    assert_non_null(strstr(r.out, "node b: packet-sink udp:6000 received 0 bytes\n"));
+    result_clear(&r);
+    assert_int_equal(manifest_app_int(out, 0, "max_bytes"), 1000000);
+    assert_int_equal(manifest_app_int(out, 1, "port"), 5000);
+    assert_int_equal(manifest_app_int(out, 1, "rx_bytes"), 1000000);
+    assert_int_equal(manifest_app_int(out, 2, "rx_bytes"), 0);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
 /* ---- report ------------------------------------------------------------------------- */
 
 static uint16_t csum(const uint8_t *d, size_t n)
@@ -2333,6 +2401,7 @@ int main(void)
         cmocka_unit_test(every_mistake_of_a_file_is_reported_not_only_the_first),
         cmocka_unit_test(help_lists_every_command),
         cmocka_unit_test(node_routes_repeat_and_carry_traffic_across_a_router),
+        cmocka_unit_test(bulk_send_delivers_max_bytes_to_a_packet_sink),
         cmocka_unit_test(run_then_verify_matches_every_output),
         cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
         cmocka_unit_test(booting_guests_run_alone_and_write_what_fixed_rounds_write),
