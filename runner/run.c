@@ -264,7 +264,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         int sink = a->kind == QNS_APP_PACKET_SINK;
         json_builder_begin_object(b);
         rn_json_add_string(b, "node", node);
-        rn_json_add_string(b, "app", sink ? "packet-sink" : "bulk-send");
+        rn_json_add_string(b, "app", qns_app_kind_name(a->kind));
         rn_json_add_string(b, "protocol", a->protocol);
         rn_json_add_string(b, "remote", a->remote_ipv4);
         add_u64(b, "port", a->port);

@@ -59,7 +59,7 @@ uint32_t rn_scenario_seed(const rn_scenario *sc);
 const char *rn_scenario_base_dir(const rn_scenario *sc);
 int rn_scenario_guest_count(const rn_scenario *sc);
 const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
-/* The node applications (packet sinks, bulk senders), numbered as
+/* The node applications (packet sinks, bulk and on-off senders), numbered as
  * rn_scenario_build adds them (as qns_sim_add_app numbers them); *node gets
  * the name of the node it runs on. */
 int rn_scenario_app_count(const rn_scenario *sc);

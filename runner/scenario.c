@@ -755,20 +755,23 @@ static void parse_sinks(rn_scenario *sc, rn_node *n, const rn_key *k, const char
     g_strfreev(items);
 }
 
-/* "tcp:10.0.0.2:5000 max=1000000 start=1s": protocol and address are the C
- * API's to check. */
-static void parse_bulk_send(rn_scenario *sc, rn_node *n, const rn_key *k, const char *v)
+/* bulk-send "tcp:10.0.0.2:5000 max=1000000 start=1s", on-off "udp:10.0.0.2:9
+ * rate=1Mbps size=1000 on=100ms off=100ms start=1s stop=2s": protocol,
+ * address and which options go with which kind are the C API's to check. */
+static void parse_sender(rn_scenario *sc, rn_node *n, const rn_key *k, const char *v,
+                         qns_app_kind kind)
 {
-    rn_app a = {.line = k->line, .cfg = {.kind = QNS_APP_BULK_SEND}};
+    rn_app a = {.line = k->line, .cfg = {.kind = kind}};
     char *why = NULL;
     gchar **w = words_of(v);
     int ok = 1;
     char *c1 = w[0] ? strchr(w[0], ':') : NULL, *c2 = w[0] ? strrchr(w[0], ':') : NULL;
     if (w[0] == NULL) {
-        err(sc, k->line, "%s: expected tcp:ADDR:PORT [max=BYTES] [start=DUR]", k->key);
+        err(sc, k->line, "%s: expected PROTOCOL:ADDR:PORT [OPTION=VALUE ...]", k->key);
         ok = 0;
     } else if (c1 == NULL || c1 == c2) {
-        err(sc, k->line, "%s: expected tcp:ADDR:PORT first, got '%s'", k->key, shown(sc, w[0]));
+        err(sc, k->line, "%s: expected PROTOCOL:ADDR:PORT first, got '%s'", k->key,
+            shown(sc, w[0]));
         ok = 0;
     } else {
         *c1 = *c2 = '\0';
@@ -781,14 +784,22 @@ static void parse_bulk_send(rn_scenario *sc, rn_node *n, const rn_key *k, const 
     }
     for (int i = 1; ok && w[i]; i++) {
         const char *opt, *val;
+        uint64_t x;
         if (split_option(sc, k, w[i], &opt, &val) < 0) {
             ok = 0;
         } else if (strcmp(opt, "max") == 0 &&
                    rn_parse_uint(val, UINT64_MAX, &a.cfg.max_bytes, &why) == 0) {
         } else if (strcmp(opt, "start") == 0 &&
                    rn_parse_duration_ns(val, &a.cfg.start_ns, &why) == 0) {
+        } else if (strcmp(opt, "stop") == 0 &&
+                   rn_parse_duration_ns(val, &a.cfg.stop_ns, &why) == 0) {
+        } else if (strcmp(opt, "rate") == 0 && rn_parse_rate_bps(val, &a.cfg.rate_bps, &why) == 0) {
+        } else if (strcmp(opt, "size") == 0 && rn_parse_uint(val, UINT32_MAX, &x, &why) == 0) {
+            a.cfg.size = (uint32_t)x;
+        } else if (strcmp(opt, "on") == 0 && rn_parse_duration_ns(val, &a.cfg.on_ns, &why) == 0) {
+        } else if (strcmp(opt, "off") == 0 && rn_parse_duration_ns(val, &a.cfg.off_ns, &why) == 0) {
         } else {
-            bad_option(sc, k, opt, why, "max, start");
+            bad_option(sc, k, opt, why, "max, start, stop, rate, size, on, off");
             ok = 0;
         }
     }
@@ -815,9 +826,10 @@ static void parse_node(rn_scenario *sc, const rn_section *s)
             continue;
         }
         int sink = strcmp(k->key, "packet-sink") == 0, bulk = strcmp(k->key, "bulk-send") == 0;
-        if (!server && !sink && !bulk && strcmp(k->key, "udp-echo-client") != 0) {
+        int on_off = strcmp(k->key, "on-off") == 0;
+        if (!server && !sink && !bulk && !on_off && strcmp(k->key, "udp-echo-client") != 0) {
             unknown_key(sc, s, k,
-                        "udp-echo-server, udp-echo-client, packet-sink, bulk-send, route");
+                        "udp-echo-server, udp-echo-client, packet-sink, bulk-send, on-off, route");
             continue;
         }
         char *v = value(sc, s, k);
@@ -828,8 +840,8 @@ static void parse_node(rn_scenario *sc, const rn_section *s)
             parse_sinks(sc, n, k, v);
             continue;
         }
-        if (bulk) {
-            parse_bulk_send(sc, n, k, v);
+        if (bulk || on_off) {
+            parse_sender(sc, n, k, v, bulk ? QNS_APP_BULK_SEND : QNS_APP_ON_OFF);
             continue;
         }
         if (!server) {

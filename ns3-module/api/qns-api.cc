@@ -597,26 +597,53 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
     return 0;
 }
 
+const char *qns_app_kind_name(qns_app_kind kind)
+{
+    switch (kind) {
+    case QNS_APP_PACKET_SINK:
+        return "packet-sink";
+    case QNS_APP_BULK_SEND:
+        return "bulk-send";
+    case QNS_APP_ON_OFF:
+        return "on-off";
+    }
+    return "unknown";
+}
+
 int qns_sim_add_app(qns_sim *sim, int node, const qns_app_config *app, char *errbuf)
 {
     if (node < 0 || node >= static_cast<int>(sim->nodeNames.size())) {
         SetErr(errbuf, "no node " + std::to_string(node));
         return -1;
     }
-    bool sink = app->kind == QNS_APP_PACKET_SINK;
-    const char *what = sink ? "packet-sink" : "bulk-send";
-    if (!sink && app->kind != QNS_APP_BULK_SEND) {
+    bool sink = app->kind == QNS_APP_PACKET_SINK, onOff = app->kind == QNS_APP_ON_OFF;
+    if (!sink && !onOff && app->kind != QNS_APP_BULK_SEND) {
         SetErr(errbuf, "unknown application kind " + std::to_string(app->kind));
         return -1;
     }
+    std::string what = qns_app_kind_name(app->kind);
     std::string proto = app->protocol ? app->protocol : "";
-    if (proto != "tcp" && (proto != "udp" || !sink)) {
-        SetErr(errbuf, std::string(what) + ": unknown protocol '" + proto + "', expected " +
-                           (sink ? "tcp or udp" : "tcp"));
+    bool udpToo = sink || onOff;
+    if (proto != "tcp" && (proto != "udp" || !udpToo)) {
+        SetErr(errbuf, what + ": unknown protocol '" + proto + "', expected " +
+                           (udpToo ? "tcp or udp" : "tcp"));
+        return -1;
+    }
+    if (app->stop_ns != 0 && app->stop_ns <= app->start_ns) {
+        SetErr(errbuf, what + ": stop must come after start");
+        return -1;
+    }
+    if (!onOff && (app->rate_bps || app->size || app->on_ns || app->off_ns)) {
+        SetErr(errbuf, what + ": rate, size, on and off are on-off settings");
+        return -1;
+    }
+    if (onOff && app->size > 65507) {
+        SetErr(errbuf, what + ": size " + std::to_string(app->size) +
+                           " is more than a UDP datagram holds (65507)");
         return -1;
     }
     if (app->port == 0) {
-        SetErr(errbuf, std::string(what) + ": port 0; expected 1 .. 65535");
+        SetErr(errbuf, what + ": port 0; expected 1 .. 65535");
         return -1;
     }
     NodeApp a{node, *app, proto, "", nullptr, 0};
@@ -631,7 +658,7 @@ int qns_sim_add_app(qns_sim *sim, int node, const qns_app_config *app, char *err
         Ipv4Address addr;
         a.remote = app->remote_ipv4 ? app->remote_ipv4 : "";
         if (!ParseAddress(a.remote, addr)) {
-            SetErr(errbuf, "bulk-send: bad address '" + a.remote + "', expected A.B.C.D");
+            SetErr(errbuf, what + ": bad address '" + a.remote + "', expected A.B.C.D");
             return -1;
         }
     }
@@ -653,6 +680,13 @@ int qns_sim_app_rx_bytes(const qns_sim *sim, int app, uint64_t *out)
     return 0;
 }
 
+static std::string NanoSecondsVariable(uint64_t ns)
+{
+    std::ostringstream s;
+    s << "ns3::ConstantRandomVariable[Constant=" << static_cast<double>(ns) / 1e9 << "]";
+    return s.str();
+}
+
 static std::string SocketFactoryOf(const std::string &protocol)
 {
     return protocol == "tcp" ? "ns3::TcpSocketFactory" : "ns3::UdpSocketFactory";
@@ -662,18 +696,32 @@ static void InstallNodeApps(qns_sim *sim, const NodeContainer &nodes)
 {
     for (auto &app : sim->nodeApps) {
         Ptr<Node> n = nodes.Get(static_cast<uint32_t>(app.node));
-        Time start = NanoSeconds(static_cast<int64_t>(app.cfg.start_ns));
-        if (app.cfg.kind == QNS_APP_PACKET_SINK) {
+        const qns_app_config &c = app.cfg;
+        ApplicationContainer apps;
+        InetSocketAddress remote(Ipv4Address(app.remote.c_str()), c.port);
+        if (c.kind == QNS_APP_PACKET_SINK) {
             PacketSinkHelper h(SocketFactoryOf(app.protocol),
-                               InetSocketAddress(Ipv4Address::GetAny(), app.cfg.port));
-            ApplicationContainer c = h.Install(n);
-            app.sink = DynamicCast<PacketSink>(c.Get(0));
-            c.Start(start);
+                               InetSocketAddress(Ipv4Address::GetAny(), c.port));
+            apps = h.Install(n);
+            app.sink = DynamicCast<PacketSink>(apps.Get(0));
+        } else if (c.kind == QNS_APP_BULK_SEND) {
+            BulkSendHelper h(SocketFactoryOf(app.protocol), remote);
+            h.SetAttribute("MaxBytes", UintegerValue(c.max_bytes));
+            apps = h.Install(n);
         } else {
-            BulkSendHelper h(SocketFactoryOf(app.protocol),
-                             InetSocketAddress(Ipv4Address(app.remote.c_str()), app.cfg.port));
-            h.SetAttribute("MaxBytes", UintegerValue(app.cfg.max_bytes));
-            h.Install(n).Start(start);
+            OnOffHelper h(SocketFactoryOf(app.protocol), remote);
+            h.SetAttribute("MaxBytes", UintegerValue(c.max_bytes));
+            h.SetAttribute("DataRate", DataRateValue(DataRate(c.rate_bps ? c.rate_bps : 500000)));
+            h.SetAttribute("PacketSize", UintegerValue(c.size ? c.size : 512));
+            h.SetAttribute("OnTime",
+                           StringValue(NanoSecondsVariable(c.on_ns ? c.on_ns : 1000000000)));
+            h.SetAttribute("OffTime",
+                           StringValue(NanoSecondsVariable(c.off_ns ? c.off_ns : 1000000000)));
+            apps = h.Install(n);
+        }
+        apps.Start(NanoSeconds(static_cast<int64_t>(c.start_ns)));
+        if (c.stop_ns != 0) {
+            apps.Stop(NanoSeconds(static_cast<int64_t>(c.stop_ns)));
         }
     }
 }

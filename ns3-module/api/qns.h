@@ -232,22 +232,32 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
                             uint32_t count, uint64_t interval_ns, uint32_t size,
                             uint64_t start_ns, char *errbuf);
 
-/* ns-3's PacketSink and BulkSendApplication on a node. */
+/* ns-3's PacketSink, BulkSendApplication and OnOffApplication on a node. */
 typedef enum qns_app_kind {
     QNS_APP_PACKET_SINK = 0, /* listens on port (protocol "tcp" or "udp") */
     QNS_APP_BULK_SEND = 1,   /* sends to remote_ipv4:port over "tcp" */
+    QNS_APP_ON_OFF = 2,      /* sends to remote_ipv4:port over "udp" or "tcp":
+                                rate_bps in packets of size bytes for on_ns,
+                                then nothing for off_ns, and again */
 } qns_app_kind;
 
 typedef struct qns_app_config {
     qns_app_kind kind;
     const char *protocol;    /* "tcp" or "udp" (bulk-send: "tcp" only) */
-    const char *remote_ipv4; /* bulk-send: the receiver's address; sink: NULL */
-    uint16_t port;           /* sink: the port it listens on; bulk-send: the
+    const char *remote_ipv4; /* senders: the receiver's address; sink: NULL */
+    uint16_t port;           /* sink: the port it listens on; senders: the
                                 receiver's; 1 .. 65535 */
-    uint64_t max_bytes;      /* bulk-send: bytes to send in all; 0: no limit */
+    uint64_t max_bytes;      /* senders: bytes to send in all; 0: no limit */
     uint64_t start_ns;       /* when the application starts */
+    uint64_t stop_ns;        /* when it stops; 0: at the run's end */
+    /* on-off only (0 elsewhere) */
+    uint64_t rate_bps;      /* while on; 0: 500 kbit/s */
+    uint32_t size;          /* packet size in bytes; 0: 512 */
+    uint64_t on_ns, off_ns; /* on_ns 0: 1 s; off_ns 0: 1 s */
 } qns_app_config;
 
+/* "packet-sink", "bulk-send", "on-off" (as scenario files name them). */
+const char *qns_app_kind_name(qns_app_kind kind);
 /* The application's index (for qns_sim_app_rx_bytes), or -1. */
 int qns_sim_add_app(qns_sim *sim, int node, const qns_app_config *app, char *errbuf);
 int qns_sim_app_count(const qns_sim *sim);

@@ -291,16 +291,19 @@ static const bad_case bad_cases[] = {
     {"sink-bad-port", HEAD "[node n]\npacket-sink = tcp:5000, udp:0\n",
      "4: packet-sink: bad port '0' (expected 1 .. 65535)"},
     {"bulk-no-port", HEAD "[node n]\nbulk-send = tcp:10.0.0.2 max=10\n",
-     "4: bulk-send: expected tcp:ADDR:PORT first, got 'tcp:10.0.0.2'"},
+     "4: bulk-send: expected PROTOCOL:ADDR:PORT first, got 'tcp:10.0.0.2'"},
     {"bulk-bad-option", HEAD "[node n]\nbulk-send = tcp:10.0.0.2:5000 limit=10\n",
-     "4: bulk-send: unknown option 'limit'; expected max, start"},
+     "4: bulk-send: unknown option 'limit'; expected max, start, stop, rate, size, on, off"},
     {"bulk-bad-max", HEAD "[node n]\nbulk-send = tcp:10.0.0.2:5000 max=1MB\n",
      "4: bulk-send: max: bad number '1MB' (expected a whole number 0 .. 18446744073709551615)"},
     {"bulk-bad-start", HEAD "[node n]\nbulk-send = tcp:10.0.0.2:5000 start=2\n",
      "4: bulk-send: start: bad duration '2' (expected a number and a unit: ns, us, ms, s, e.g. "
      "100ns, 10us, 5ms, 1.5s)"},
     {"bulk-no-address", HEAD "[node n]\nbulk-send =  \n",
-     "4: bulk-send: expected tcp:ADDR:PORT [max=BYTES] [start=DUR]"},
+     "4: bulk-send: expected PROTOCOL:ADDR:PORT [OPTION=VALUE ...]"},
+    {"on-off-bad-rate", HEAD "[node n]\non-off = udp:10.0.0.2:9 rate=fast\n",
+     "4: on-off: rate: bad rate 'fast' (expected a number and bps, kbps, Mbps or Gbps, or bit/s, "
+     "kbit/s, Mbit/s, Gbit/s, e.g. 100Mbps)"},
     /* The C API's checks, with the runner's FILE:LINE. */
     {"api-sink-protocol", HEAD "[node n]\npacket-sink = sctp:5000\n",
      "4: packet-sink: unknown protocol 'sctp', expected tcp or udp"},
@@ -308,6 +311,12 @@ static const bad_case bad_cases[] = {
      "4: bulk-send: unknown protocol 'udp', expected tcp"},
     {"api-bulk-address", HEAD "[node n]\nbulk-send = tcp:10.0.0.256:5000\n",
      "4: bulk-send: bad address '10.0.0.256', expected A.B.C.D"},
+    {"api-bulk-rate", HEAD "[node n]\nbulk-send = tcp:10.0.0.2:5000 rate=1Mbps\n",
+     "4: bulk-send: rate, size, on and off are on-off settings"},
+    {"api-on-off-stop", HEAD "[node n]\non-off = udp:10.0.0.2:9 start=2s stop=1s\n",
+     "4: on-off: stop must come after start"},
+    {"api-on-off-size", HEAD "[node n]\non-off = udp:10.0.0.2:9 size=70000\n",
+     "4: on-off: size 70000 is more than a UDP datagram holds (65507)"},
     {"no-duration", "[scenario]\nseed = 3\n",
      "1: [scenario] needs duration = ..., e.g. duration = 10s"},
     {"route-without-via", HEAD "[node r]\nroute = 10.0.2.0/24 10.0.1.1\n",
@@ -1592,33 +1601,66 @@ static int64_t manifest_app_int(const char *dir, guint i, const char *member)
     return v;
 }
 
+/* Runs scenario `text` as NAME.ini in a new folder, which must succeed and
+ * print `line`; the run folder (g_free it and its *dir). */
+static char *run_printing(const char *name, const char *text, const char *line, char **dir)
+{
+    *dir = make_dir(name);
+    char *file = g_strdup_printf("%s.ini", name);
+    char *ini = write_file(*dir, file, text);
+    char *out = g_build_filename(*dir, "run", NULL);
+    result r = qns("run", ini, "-o", out, NULL);
+    if (r.status != 0 || strstr(r.out, line) == NULL) {
+        fail_msg("run: %d, wanted '%s' in:\n%s%s", r.status, line, r.out, r.err);
+    }
+    result_clear(&r);
+    g_free(ini);
+    g_free(file);
+    return out;
+}
+
 /* Two ns-3 nodes on a 10 Mbit/s CSMA link: a bulk-send of 1 MB over TCP to
  * a packet sink, which receives exactly the 1 MB, as the summary and the
  * manifest say; the idle UDP sink beside it received nothing. */
 static void bulk_send_delivers_max_bytes_to_a_packet_sink(void **state)
 {
     (void)state;
-    char *dir = make_dir("bulk");
-    char *ini = write_file(dir, "bulk.ini",
-                           "[scenario]\nduration = 5s\n"
-                           "[node a]\nbulk-send = tcp:10.0.0.2:5000 max=1000000 start=100ms\n"
-                           "[node b]\npacket-sink = tcp:5000, udp:6000\n"
-                           "[link lan]\nrate = 10Mbps\ndelay = 1ms\n"
-                           "members = a=10.0.0.1/24, b=10.0.0.2/24\n");
-    char *out = g_build_filename(dir, "run", NULL);
-    result r = qns("run", ini, "-o", out, NULL);
-    if (r.status != 0) {
-        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
-    }
-    assert_non_null(strstr(r.out, "node b: packet-sink tcp:5000 received 1000000 bytes\n"));
-    assert_non_null(strstr(r.out, "node b: packet-sink udp:6000 received 0 bytes\n"));
-    result_clear(&r);
+    char *dir;
+    char *out = run_printing("bulk",
+                             "[scenario]\nduration = 5s\n"
+                             "[node a]\nbulk-send = tcp:10.0.0.2:5000 max=1000000 start=100ms\n"
+                             "[node b]\npacket-sink = tcp:5000, udp:6000\n"
+                             "[link lan]\nrate = 10Mbps\ndelay = 1ms\n"
+                             "members = a=10.0.0.1/24, b=10.0.0.2/24\n",
+                             "node b: packet-sink tcp:5000 received 1000000 bytes\n"
+                             "node b: packet-sink udp:6000 received 0 bytes\n",
+                             &dir);
     assert_int_equal(manifest_app_int(out, 0, "max_bytes"), 1000000);
     assert_int_equal(manifest_app_int(out, 1, "port"), 5000);
     assert_int_equal(manifest_app_int(out, 1, "rx_bytes"), 1000000);
     assert_int_equal(manifest_app_int(out, 2, "rx_bytes"), 0);
     g_free(out);
-    g_free(ini);
+    g_free(dir);
+}
+
+/* An on-off sender of 1000-byte UDP packets at 800 kbit/s (one per 10 ms)
+ * for 100 ms of each 500 ms, stopped at 1 s: two on periods reach the sink,
+ * 9 packets in the first (the first leaves one interval after it starts)
+ * and 10 in the second (OnOffApplication carries the interval's remainder
+ * over the off time): 19000 bytes, where sending all along would be 100000. */
+static void on_off_sends_only_while_on(void **state)
+{
+    (void)state;
+    char *dir;
+    char *out = run_printing("onoff",
+                             "[scenario]\nduration = 2s\n"
+                             "[node a]\non-off = udp:10.0.0.2:9 rate=800kbps size=1000 on=100ms "
+                             "off=400ms start=0s stop=1s\n"
+                             "[node b]\npacket-sink = udp:9\n"
+                             "[link lan]\nrate = 10Mbps\nmembers = a=10.0.0.1/24, b=10.0.0.2/24\n",
+                             "node b: packet-sink udp:9 received 19000 bytes\n", &dir);
+    assert_int_equal(manifest_app_int(out, 1, "rx_bytes"), 19000);
+    g_free(out);
     g_free(dir);
 }
 
@@ -2402,6 +2444,7 @@ int main(void)
         cmocka_unit_test(help_lists_every_command),
         cmocka_unit_test(node_routes_repeat_and_carry_traffic_across_a_router),
         cmocka_unit_test(bulk_send_delivers_max_bytes_to_a_packet_sink),
+        cmocka_unit_test(on_off_sends_only_while_on),
         cmocka_unit_test(run_then_verify_matches_every_output),
         cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
         cmocka_unit_test(booting_guests_run_alone_and_write_what_fixed_rounds_write),
