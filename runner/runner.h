@@ -49,6 +49,8 @@ uint32_t rn_scenario_quantum_us(const rn_scenario *sc);
 /* -qqq spin= and the simulator's spin, in microseconds (0: off). */
 uint32_t rn_scenario_spin_us(const rn_scenario *sc);
 int rn_scenario_pin(const rn_scenario *sc);
+/* [scenario] flow_monitor = true: FlowMonitor statistics in flowmon.xml. */
+int rn_scenario_flow_monitor(const rn_scenario *sc);
 /* The watchdog as qns_sim_config takes it (0: the default, QNS_WATCHDOG_NONE:
  * none), and the bound that applies, in ms (0: none). */
 uint32_t rn_scenario_watchdog_ms(const rn_scenario *sc);

@@ -110,6 +110,7 @@ struct rn_scenario {
     int pin;
     char *guest_image, *guest_image_dir; /* [scenario] guest_image = KEY, its folder */
     int fixed_rounds;
+    int flow_monitor;
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -395,6 +396,10 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 err_why(sc, k, why);
             }
             pin_line = k->line;
+        } else if (strcmp(k->key, "flow_monitor") == 0) {
+            if (rn_parse_bool(v, &sc->flow_monitor, &why) < 0) {
+                err_why(sc, k, why);
+            }
         } else if (strcmp(k->key, "rounds") == 0) {
             if (strcmp(v, "fixed") == 0 || strcmp(v, "adaptive") == 0) {
                 sc->fixed_rounds = strcmp(v, "fixed") == 0;
@@ -418,7 +423,8 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             }
         } else {
             unknown_key(sc, s, k,
-                        "name, duration, quantum, rounds, seed, spin, pin, watchdog, guest_image");
+                        "name, duration, quantum, rounds, seed, spin, pin, watchdog, guest_image, "
+                        "flow_monitor");
         }
     }
     if (sc->pin && sc->spin_us) {
@@ -1542,6 +1548,11 @@ uint32_t rn_scenario_quantum_us(const rn_scenario *sc)
 int rn_scenario_pin(const rn_scenario *sc)
 {
     return sc->pin;
+}
+
+int rn_scenario_flow_monitor(const rn_scenario *sc)
+{
+    return sc->flow_monitor;
 }
 
 uint32_t rn_scenario_watchdog_ms(const rn_scenario *sc)

@@ -15,6 +15,7 @@
 #include "ns3/applications-module.h"
 #include "ns3/core-module.h"
 #include "ns3/csma-module.h"
+#include "ns3/flow-monitor-module.h"
 #include "ns3/internet-module.h"
 #include "ns3/network-module.h"
 #include "ns3/point-to-point-module.h"
@@ -995,6 +996,24 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
     return true;
 }
 
+/* FlowMonitor's statistics into OUT_DIR/flowmon.xml, when it ran. */
+static bool WriteFlows(qns_sim *sim, Ptr<FlowMonitor> flows, std::string &err)
+{
+    if (!flows) {
+        return true;
+    }
+    flows->CheckForLostPackets();
+    std::string xml = flows->SerializeToXmlString(0, false, false);
+    std::string path = sim->outDir + "/flowmon.xml";
+    GError *ge = nullptr;
+    if (!g_file_set_contents(path.c_str(), xml.data(), static_cast<gssize>(xml.size()), &ge)) {
+        err = "cannot write the flow statistics: " + std::string(ge->message);
+        g_error_free(ge);
+        return false;
+    }
+    return true;
+}
+
 int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
 {
     if (sim->ran) {
@@ -1026,6 +1045,11 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     }
     bool ok = Build(sim, sched, bridges, err);
     bool interrupted = false;
+    FlowMonitorHelper flowHelper;
+    Ptr<FlowMonitor> flows;
+    if (ok && sim->cfg.flow_monitor) {
+        flows = flowHelper.InstallAll();
+    }
     if (ok) {
         sched->Start();
         Simulator::Stop(NanoSeconds(static_cast<int64_t>(duration_ns)));
@@ -1036,7 +1060,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
             ok = false;
             err = sched->GetError();
             ClosePcaps(sim, err);
-        } else if (!ClosePcaps(sim, err)) {
+        } else if (!ClosePcaps(sim, err) || !WriteFlows(sim, flows, err)) {
             ok = false;
         } else if (sim->progressFn != nullptr && !interrupted) {
             ReportProgress(sim, -1, 0.0);

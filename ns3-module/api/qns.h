@@ -71,6 +71,9 @@ typedef struct qns_sim_config {
                                 else the qns cache's guest/KEY; a missing one
                                 fails qns_sim_new. Overrides guest_dir. NULL: off */
     qns_round_mode rounds; /* where rounds fall; QNS_ROUNDS_ADAPTIVE (0) by default */
+    int flow_monitor;      /* 1: ns-3's FlowMonitor on every node with IPv4, its
+                              statistics written to OUT_DIR/flowmon.xml at the
+                              end of the run (no histograms, no probes). 0: off */
 } qns_sim_config;
 
 typedef enum qns_nic_model {

@@ -317,6 +317,8 @@ static const bad_case bad_cases[] = {
      "4: on-off: stop must come after start"},
     {"api-on-off-size", HEAD "[node n]\non-off = udp:10.0.0.2:9 size=70000\n",
      "4: on-off: size 70000 is more than a UDP datagram holds (65507)"},
+    {"bad-flow-monitor", "[scenario]\nduration = 1ms\nflow_monitor = maybe\n",
+     "3: flow_monitor: bad boolean 'maybe' (expected true or false)"},
     {"no-duration", "[scenario]\nseed = 3\n",
      "1: [scenario] needs duration = ..., e.g. duration = 10s"},
     {"route-without-via", HEAD "[node r]\nroute = 10.0.2.0/24 10.0.1.1\n",
@@ -1643,25 +1645,93 @@ static void bulk_send_delivers_max_bytes_to_a_packet_sink(void **state)
     g_free(dir);
 }
 
+#define ON_OFF_NODES                                                                               \
+    "[node a]\non-off = udp:10.0.0.2:9 rate=800kbps size=1000 on=100ms off=400ms start=0s "        \
+    "stop=1s\n"                                                                                    \
+    "[node b]\npacket-sink = udp:9\n"                                                              \
+    "[link lan]\nrate = 10Mbps\nmembers = a=10.0.0.1/24, b=10.0.0.2/24\n"
+
 /* An on-off sender of 1000-byte UDP packets at 800 kbit/s (one per 10 ms)
- * for 100 ms of each 500 ms, stopped at 1 s: two on periods reach the sink,
- * 9 packets in the first (the first leaves one interval after it starts)
- * and 10 in the second (OnOffApplication carries the interval's remainder
- * over the off time): 19000 bytes, where sending all along would be 100000. */
+ * for 100 ms of each 500 ms, stopped at 1 s: OnOffApplication begins with an
+ * off period, so 400-500 ms and 900-1000 ms are on; 9 packets in the first
+ * (the first leaves one interval after it starts) and 10 in the second (the
+ * interval's remainder is carried over the off time): 19000 bytes, where
+ * sending all along would be 100000. */
 static void on_off_sends_only_while_on(void **state)
 {
     (void)state;
     char *dir;
-    char *out = run_printing("onoff",
-                             "[scenario]\nduration = 2s\n"
-                             "[node a]\non-off = udp:10.0.0.2:9 rate=800kbps size=1000 on=100ms "
-                             "off=400ms start=0s stop=1s\n"
-                             "[node b]\npacket-sink = udp:9\n"
-                             "[link lan]\nrate = 10Mbps\nmembers = a=10.0.0.1/24, b=10.0.0.2/24\n",
+    char *out = run_printing("onoff", "[scenario]\nduration = 2s\n" ON_OFF_NODES,
                              "node b: packet-sink udp:9 received 19000 bytes\n", &dir);
     assert_int_equal(manifest_app_int(out, 1, "rx_bytes"), 19000);
+    /* no flow_monitor, no flowmon.xml */
+    char *xml = g_build_filename(out, "flowmon.xml", NULL);
+    assert_false(g_file_test(xml, G_FILE_TEST_EXISTS));
+    g_free(xml);
     g_free(out);
     g_free(dir);
+}
+
+/* A flowmon.xml that cannot be written (a folder holds its name) fails the
+ * run: exit 1 and the reason, naming the file. */
+static void flow_statistics_that_cannot_be_written_fail_the_run(void **state)
+{
+    (void)state;
+    char *dir = make_dir("flows-fail");
+    char *ini = write_file(dir, "flows.ini",
+                           "[scenario]\nduration = 2s\nflow_monitor = true\n" ON_OFF_NODES);
+    char *out = g_build_filename(dir, "run", NULL);
+    char *xml = g_build_filename(out, "flowmon.xml", NULL);
+    assert_int_equal(g_mkdir_with_parents(xml, 0755), 0);
+    result r = qns("run", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 1);
+    char *want = g_strdup_printf("qns: cannot write the flow statistics: Failed to rename file "
+                                 "“%s.",
+                                 xml);
+    if (strstr(r.err, want) == NULL || strstr(r.err, "Is a directory\n") == NULL) {
+        fail_msg("stderr:\n%s\nwanted: %s...Is a directory", r.err, want);
+    }
+    result_clear(&r);
+    g_free(want);
+    g_free(xml);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* flow_monitor = true: FlowMonitor's statistics of the on-off flow (19
+ * packets of 1000 bytes + 28 of UDP and IPv4 headers) in flowmon.xml, an
+ * output of the manifest, byte for byte the same in a second run. */
+static void flow_monitor_writes_the_same_flow_statistics_every_run(void **state)
+{
+    (void)state;
+    char *xml[2], *dirs[2], *sha = NULL;
+    for (int i = 0; i < 2; i++) {
+        char *out = run_printing(i ? "flows2" : "flows1",
+                                 "[scenario]\nduration = 2s\nflow_monitor = true\n" ON_OFF_NODES,
+                                 "node b: packet-sink udp:9 received 19000 bytes\n", &dirs[i]);
+        char *path = g_build_filename(out, "flowmon.xml", NULL);
+        assert_true(g_file_get_contents(path, &xml[i], NULL, NULL));
+        char *man = manifest_of(out);
+        g_free(sha);
+        sha = sha_of(path);
+        char *entry = g_strdup_printf("\"flowmon.xml\" : \"%s\"", sha);
+        assert_non_null(strstr(man, entry));
+        g_free(entry);
+        g_free(man);
+        g_free(path);
+        g_free(out);
+    }
+    assert_non_null(strstr(xml[0], "txBytes=\"19532\" rxBytes=\"19532\" txPackets=\"19\" "
+                                   "rxPackets=\"19\" lostPackets=\"0\""));
+    assert_non_null(strstr(xml[0], "sourceAddress=\"10.0.0.1\" destinationAddress=\"10.0.0.2\" "
+                                   "protocol=\"17\""));
+    assert_string_equal(xml[0], xml[1]);
+    for (int i = 0; i < 2; i++) {
+        g_free(xml[i]);
+        g_free(dirs[i]);
+    }
+    g_free(sha);
 }
 
 /* ---- report ------------------------------------------------------------------------- */
@@ -2445,6 +2515,8 @@ int main(void)
         cmocka_unit_test(node_routes_repeat_and_carry_traffic_across_a_router),
         cmocka_unit_test(bulk_send_delivers_max_bytes_to_a_packet_sink),
         cmocka_unit_test(on_off_sends_only_while_on),
+        cmocka_unit_test(flow_monitor_writes_the_same_flow_statistics_every_run),
+        cmocka_unit_test(flow_statistics_that_cannot_be_written_fail_the_run),
         cmocka_unit_test(run_then_verify_matches_every_output),
         cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
         cmocka_unit_test(booting_guests_run_alone_and_write_what_fixed_rounds_write),
