@@ -68,6 +68,7 @@ endif()
 # imported targets of ns3-module/ are not visible from here).
 find_package(ns3 3.37 REQUIRED)
 set(qns_ns3_modules core network csma point-to-point internet applications wifi mobility
+  flow-monitor
   propagation)
 set(QNS_PC_NS3_LIBS "")
 foreach(m ${qns_ns3_modules})
