@@ -366,13 +366,9 @@ void QnsSyncScheduler::Round()
 bool QnsSyncScheduler::Sprint(char *err)
 {
     int64_t nowUs = Simulator::Now().GetMicroSeconds();
-    int64_t q = m_quantum.GetMicroSeconds();
-    int64_t target = nowUs + m_sealedStep.GetMicroSeconds();
-    uint64_t e;
-    if (m_nextEvent->Peek(e)) {
-        int64_t atOrAfterE = (static_cast<int64_t>(e) + q * 1000 - 1) / (q * 1000) * q;
-        target = std::min(target, std::max(atOrAfterE, (nowUs / q + 1) * q));
-    }
+    int64_t eNs;
+    int64_t target =
+        std::min(nowUs + m_sealedStep.GetMicroSeconds(), StopAtOrAfterNextEvent(nowUs, eNs));
     int n = GetGuestCount();
     std::vector<int32_t> grants(static_cast<size_t>(n), QNS_NO_GRANT);
     bool any = false;
@@ -440,14 +436,27 @@ int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
         return std::min(grid, std::max(cap, nowUs + 1));
     }
     int64_t boundNs = h < cap ? h * 1000 : cap * 1000;
-    uint64_t e;
-    if (m_nextEvent->Peek(e)) {
-        int64_t eNs = static_cast<int64_t>(e);
-        boundNs = std::min(boundNs, eNs);
-        int64_t atOrAfterE = std::max(grid, (eNs + q * 1000 - 1) / (q * 1000) * q);
-        cap = std::min(cap, atOrAfterE);
-    }
+    int64_t eNs;
+    cap = std::min(cap, StopAtOrAfterNextEvent(nowUs, eNs));
+    boundNs = std::min(boundNs, eNs);
     return std::max(grid, std::min(cap, (boundNs + m_minLatencyNs) / 1000));
+}
+
+/*
+ * Where a fixed-round run would next stop guests for ns-3: the multiple of
+ * the quantum at or after ns-3's next event (its instant in eNs), and after
+ * now; INT64_MAX, and eNs INT64_MAX, when ns-3 has no event left.
+ */
+int64_t QnsSyncScheduler::StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) const
+{
+    int64_t q = m_quantum.GetMicroSeconds();
+    uint64_t e;
+    if (!m_nextEvent->Peek(e)) {
+        eNs = INT64_MAX;
+        return INT64_MAX;
+    }
+    eNs = static_cast<int64_t>(e);
+    return std::max((nowUs / q + 1) * q, (eNs + q * 1000 - 1) / (q * 1000) * q);
 }
 
 void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const uint8_t *data,

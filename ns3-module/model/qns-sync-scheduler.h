@@ -85,6 +85,7 @@ class QnsSyncScheduler : public Object
     void Round();
     int64_t NextRoundUs(int64_t nowUs) const;
     bool Sprint(char *err);
+    int64_t StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) const;
     void Fail(const std::string &why);
     void FlushCaptures(uint64_t beforeNs);
     void CheckCaptures();
