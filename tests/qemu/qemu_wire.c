@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -158,15 +159,22 @@ int qw_read_record(int fd, qw_record *r, int timeout_ms)
 int qw_write_record(int fd, uint64_t time_ns, uint16_t type, uint16_t version, const void *payload,
                     uint32_t length)
 {
-    uint8_t h[16];
-    put_le(h, time_ns, 8);
-    put_le(h + 8, length, 4);
-    put_le(h + 12, type, 2);
-    put_le(h + 14, version, 2);
-    if (qw_write_full(fd, h, sizeof(h)) < 0) {
+    /* One write: a peer that refuses the header may be gone before a
+     * second one. */
+    uint8_t *r = malloc(16 + (size_t)length);
+    if (r == NULL) {
         return -1;
     }
-    return length ? qw_write_full(fd, payload, length) : 0;
+    put_le(r, time_ns, 8);
+    put_le(r + 8, length, 4);
+    put_le(r + 12, type, 2);
+    put_le(r + 14, version, 2);
+    if (length) {
+        memcpy(r + 16, payload, length);
+    }
+    int ok = qw_write_full(fd, r, 16 + (size_t)length);
+    free(r);
+    return ok;
 }
 
 /* Reads one line (without the newline) within the deadline. */

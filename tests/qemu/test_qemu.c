@@ -763,7 +763,9 @@ static void malformed_record_stops_qemu_cleanly_with_status_1(void **state)
      * only (no horizon=on), then a bad version. */
     assert_int_equal(qw_write_record(q.nic, 500000, 0, 1, frame, sizeof(frame)), 0);
     assert_int_equal(qw_write_record(q.nic, 2000000, 0, 2, frame, sizeof(frame)), 0);
-    assert_int_equal(qw_write_full(qns_guest_grant_fd(q.g), &g, sizeof(g)), 0);
+    /* QEMU refuses that record as soon as it reads it and may be gone by
+     * now: the grant may meet a closed pipe. */
+    (void)qw_write_full(qns_guest_grant_fd(q.g), &g, sizeof(g));
     /* no reply: EOF on the reply pipe */
     assert_int_equal(qw_read_full(qns_guest_reply_fd(q.g), &reply, sizeof(reply), 10000), -1);
     assert_int_equal(qns_guest_wait(q.g, 10000, err), 1);
