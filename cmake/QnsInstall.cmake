@@ -1,8 +1,8 @@
 # Installing qns: `cmake --install build --prefix P` puts into P
 #   lib/            libqns, libqns_ns3, libqns_sync, libqns_capture, libqns_record
 #                   (shared: the library finds QEMU and the guest image next to
-#                   the file it is loaded from, see api/qns-default-paths.cc)
-#   include/qns/    qns.h, the ns-3 model headers and the plain-C headers they include
+#                   the file it is loaded from, see model/qns-default-paths.cc)
+#   include/qns/    qns.h, the ns-3 model and helper headers and the plain-C headers they include
 #   bin/qns         the runner
 #   libexec/qns/qemu/  the patched QEMU (bin/qemu-system-x86_64, share/qemu, BUILD-INFO)
 #   share/qns/guest/   the default guest image
@@ -20,9 +20,9 @@ set(QNS_INSTALL_INCLUDE_DIR ${CMAKE_INSTALL_INCLUDEDIR}/qns)
 # Where the library looks for QEMU and the guest image without QNS_QEMU /
 # QNS_GUEST_DIR: the build's while it is loaded from the build folder, else
 # these paths under the prefix it is loaded from.
-target_sources(qns PRIVATE ${PROJECT_SOURCE_DIR}/ns3-module/api/qns-default-paths.cc)
-target_compile_definitions(qns PRIVATE
-  QNS_BUILD_LIBDIR="$<TARGET_FILE_DIR:qns>"
+target_sources(qns_ns3 PRIVATE ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-default-paths.cc)
+target_compile_definitions(qns_ns3 PRIVATE
+  QNS_BUILD_LIBDIR="$<TARGET_FILE_DIR:qns_ns3>"
   QNS_INSTALL_LIBDIR="${CMAKE_INSTALL_LIBDIR}"
   QNS_INSTALL_QEMU="${QNS_INSTALL_QEMU_DIR}/bin/qemu-system-x86_64"
   QNS_INSTALL_GUEST_DIR="${QNS_INSTALL_GUEST_DIR}")
@@ -41,6 +41,10 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-sync-scheduler.h
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-next-event.h
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-port.h
+  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest.h
+  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-argv.h
+  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-run.h
+  ${PROJECT_SOURCE_DIR}/ns3-module/helper/qns-helper.h
   ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_sync.h
   ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_guest.h
   ${PROJECT_SOURCE_DIR}/tap-bridge/model/qns-bridge.h

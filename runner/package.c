@@ -125,19 +125,12 @@ int rn_check_sha(const char *path, const char *want, const char *doing, const ch
     return ok ? 0 : -1;
 }
 
-static char *cache_dir(void)
-{
-    const char *env = getenv("QNS_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
-    if (env && *env) {
-        return g_strdup(env);
-    }
-    return xdg && *xdg ? g_build_filename(xdg, "qns", NULL)
-                       : g_build_filename(g_get_home_dir(), ".cache", "qns", NULL);
-}
-
 char *rn_guest_cache_dir(void)
 {
-    char *c = cache_dir(), *g = g_build_filename(c, "guest", NULL);
+    size_t n = qns_cache_dir(NULL, 0);
+    char *c = g_malloc(n + 1), *g;
+    qns_cache_dir(c, n + 1);
+    g = g_build_filename(c, "guest", NULL);
     g_free(c);
     return g;
 }

@@ -330,16 +330,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     }
 
     GString *errors = g_string_new(NULL);
-    qns_sim_config cfg = {.quantum_us = rn_scenario_quantum_us(sc),
-                          .seed = rn_scenario_seed(sc),
-                          .out_dir = dir,
-                          .spin_us = rn_scenario_spin_us(sc),
-                          .pin = rn_scenario_pin(sc),
-                          .flow_monitor = rn_scenario_flow_monitor(sc),
-                          .guest_image = rn_scenario_guest_image(sc),
-                          .watchdog_ms = rn_scenario_watchdog_ms(sc),
-                          .rounds = rn_scenario_fixed_rounds(sc) ? QNS_ROUNDS_FIXED
-                                                                 : QNS_ROUNDS_ADAPTIVE};
+    qns_sim_config cfg = rn_scenario_config(sc, dir);
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
         fputs(errors->str, stderr);

@@ -78,8 +78,12 @@ const char *rn_scenario_guest_dir(const rn_scenario *sc);
  * resolved paths), for the manifest. */
 GPtrArray *rn_scenario_input_files(const rn_scenario *sc);
 
-/* Builds the simulation described by sc. On an error the API reports,
- * appends "FILE:LINE: message\n" to errors and returns NULL. */
+/* The qns_sim_config of the scenario's [scenario] settings, writing into
+ * out_dir (NULL: "."). */
+qns_sim_config rn_scenario_config(const rn_scenario *sc, const char *out_dir);
+/* Builds the simulation described by sc. For each error the API reports
+ * (all of them), appends "FILE:LINE: message\n" to errors; NULL when there
+ * was one. rn_scenario_load has made the same calls once to check the file. */
 qns_sim *rn_scenario_build(const rn_scenario *sc, const qns_sim_config *config, GString *errors);
 
 /* ---- util.c */

@@ -180,20 +180,6 @@ static void section_free(gpointer p)
     g_free(s);
 }
 
-static int valid_name(const char *n)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len > 32) {
-        return 0;
-    }
-    for (const char *p = n; *p; p++) {
-        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static const char *kind_word(sec_kind k)
 {
     static const char *w[] = {"scenario", "guest", "node", "link", "?"};
@@ -204,6 +190,7 @@ static const char *kind_word(sec_kind k)
 
 static void scan_group(rn_scenario *sc, const char *text, int line, GHashTable *names)
 {
+    char why[QNS_ERRBUF_SIZE];
     rn_section *s = g_new0(rn_section, 1);
     s->group = g_strdup(text);
     s->line = line;
@@ -230,9 +217,9 @@ static void scan_group(rn_scenario *sc, const char *text, int line, GHashTable *
     } else if (s->kind != SEC_SCENARIO && !*s->name) {
         err(sc, line, "section [%s] needs a name: [%s NAME]", shown(sc, word), shown(sc, word));
         s->kind = SEC_UNKNOWN;
-    } else if (s->kind != SEC_SCENARIO && !valid_name(s->name)) {
-        err(sc, line, "bad name '%s' in [%s]: 1-32 letters, digits, '-' or '_'", shown(sc, s->name),
-            shown(sc, t));
+    } else if (s->kind != SEC_SCENARIO &&
+               qns_name_check(kind_word(s->kind), s->name, why) < 0) {
+        err(sc, line, "%s", why);
         s->kind = SEC_UNKNOWN;
     } else {
         const char *id = s->kind == SEC_SCENARIO ? "" : s->name;
@@ -359,9 +346,9 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
             continue;
         }
         if (strcmp(k->key, "name") == 0) {
-            if (!valid_name(v)) {
-                err(sc, k->line, "name: bad name '%s': 1-32 letters, digits, '-' or '_'",
-                    shown(sc, v));
+            char e[QNS_ERRBUF_SIZE];
+            if (qns_name_check("scenario", v, e) < 0) {
+                err(sc, k->line, "name: %s", e);
             } else {
                 sc->name = v;
             }
@@ -427,9 +414,11 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                         "flow_monitor");
         }
     }
-    if (sc->pin && sc->spin_us) {
-        err(sc, pin_line, "pin and spin do not go together: guest 0 shares the simulator's "
-                         "CPU, where either side's spinning holds the other off");
+    char e[QNS_ERRBUF_SIZE];
+    qns_sim_config cfg = rn_scenario_config(sc, NULL);
+    cfg.guest_image = NULL; /* its key was checked where it is given */
+    if (qns_sim_config_check(&cfg, e) < 0) {
+        err(sc, pin_line, "%s", e);
     }
 }
 
@@ -525,7 +514,6 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
     g->sec = s;
     g->cfg.name = s->name;
     g_ptr_array_add(sc->guests, g);
-    int kernel_args_line = 0;
     for (guint i = 0; i < s->keys->len; i++) {
         const rn_key *k = g_ptr_array_index(s->keys, i);
         const char *field;
@@ -560,7 +548,6 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             g->cfg.append = v;
         } else if (strcmp(k->key, "kernel_args") == 0) {
             g->cfg.kernel_args = v;
-            kernel_args_line = k->line;
         } else if (strcmp(k->key, "kernel") == 0) {
             g->cfg.kernel = g->kernel_path = input_file(sc, k, v);
         } else if (strcmp(k->key, "initrd") == 0) {
@@ -588,11 +575,6 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
                 g->cfg.extra_args = (const char *const *)argv;
             }
         }
-    }
-    if (kernel_args_line && (g->cfg.program || g->cfg.kernel || g->cfg.append)) {
-        err(sc, kernel_args_line,
-            "kernel_args adds to the default guest's command line; %s",
-            g->cfg.program ? "a program has none" : "with kernel or append, put them in append");
     }
 }
 
@@ -1109,118 +1091,6 @@ static void parse_link(rn_scenario *sc, rn_link *l, GHashTable *attached)
     }
 }
 
-/* A member's name in messages ("guest a nic0", "node r"), its MAC (guests
- * only, explicit or the API's default) and IPv4 address (NULL: none), with
- * the lines where each was given. */
-typedef struct rn_place {
-    char name[48];
-    char mac[18];
-    const char *mac_text;
-    int mac_line;
-    struct in_addr ip;
-    int has_ip, ip_line;
-} rn_place;
-
-static void place_of(const rn_scenario *sc, const rn_member *mb, rn_place *p)
-{
-    memset(p, 0, sizeof(*p));
-    const char *ip = mb->ipv4;
-    if (mb->is_guest) {
-        const rn_guest *g = g_ptr_array_index(sc->guests, mb->index);
-        snprintf(p->name, sizeof(p->name), "guest %s nic%d", g->sec->name, mb->nic);
-        qns_default_mac(mb->index, mb->nic, p->mac);
-        p->mac_text = g->cfg.nics[mb->nic].mac ? g->cfg.nics[mb->nic].mac : p->mac;
-        p->mac_line = g->mac_line[mb->nic] ? g->mac_line[mb->nic] : g->sec->line;
-        ip = g->cfg.nics[mb->nic].ipv4;
-        p->ip_line = g->ip_line[mb->nic];
-    } else {
-        const rn_node *n = g_ptr_array_index(sc->nodes, mb->index);
-        snprintf(p->name, sizeof(p->name), "node %s", n->sec->name);
-        p->ip_line = mb->line;
-    }
-    if (ip) {
-        char host[INET_ADDRSTRLEN];
-        snprintf(host, sizeof(host), "%.*s", (int)strcspn(ip, "/"), ip);
-        p->has_ip = inet_pton(AF_INET, host, &p->ip) == 1;
-    }
-}
-
-/* No two members of one link share a MAC or an IPv4 address. The C API
- * refuses the same when the simulation is built; here both places are
- * named with their lines, with every other mistake of the file. */
-static void check_link_addresses(rn_scenario *sc)
-{
-    for (guint li = 0; li < sc->links->len; li++) {
-        const rn_link *l = g_ptr_array_index(sc->links, li);
-        rn_place *places = g_new0(rn_place, l->members->len + 1);
-        for (guint m = 0; m < l->members->len; m++) {
-            rn_place *p = &places[m];
-            place_of(sc, &g_array_index(l->members, rn_member, m), p);
-            for (guint o = 0; o < m; o++) {
-                const rn_place *q = &places[o];
-                if (p->mac_text && q->mac_text &&
-                    g_ascii_strcasecmp(p->mac_text, q->mac_text) == 0) {
-                    err(sc, p->mac_line, "link %s: %s has MAC address %s, as %s has (line %d)",
-                        l->sec->name, p->name, shown(sc, p->mac_text), q->name, q->mac_line);
-                }
-                if (p->has_ip && q->has_ip && p->ip.s_addr == q->ip.s_addr) {
-                    char a[INET_ADDRSTRLEN];
-                    inet_ntop(AF_INET, &p->ip, a, sizeof(a));
-                    err(sc, p->ip_line, "link %s: %s has IPv4 address %s, as %s has (line %d)",
-                        l->sec->name, p->name, a, q->name, q->ip_line);
-                }
-            }
-        }
-        g_free(places);
-    }
-}
-
-/* Whether address is on the subnet of cidr ("10.0.1.2/24"); both were
- * checked by rn_parse_ipv4. */
-static int on_subnet(const char *cidr, const char *address)
-{
-    char host[INET_ADDRSTRLEN];
-    const char *slash = strchr(cidr, '/');
-    struct in_addr a, b;
-    snprintf(host, sizeof(host), "%.*s", (int)(slash - cidr), cidr);
-    if (inet_pton(AF_INET, host, &a) != 1 || inet_pton(AF_INET, address, &b) != 1) {
-        return 0;
-    }
-    long prefix = strtol(slash + 1, NULL, 10);
-    uint32_t mask = prefix == 0 ? 0 : UINT32_MAX << (32 - prefix);
-    return ((ntohl(a.s_addr) ^ ntohl(b.s_addr)) & mask) == 0;
-}
-
-/* Each route's gateway is on a subnet of its node's links: the C API checks
- * it only when the run starts, this says where in the file. */
-static void check_routes(rn_scenario *sc)
-{
-    for (guint i = 0; i < sc->nodes->len; i++) {
-        rn_node *n = g_ptr_array_index(sc->nodes, i);
-        for (guint r = 0; r < n->routes->len; r++) {
-            const rn_route *rt = &g_array_index(n->routes, rn_route, r);
-            GString *subnets = g_string_new(NULL);
-            int found = 0;
-            for (guint li = 0; li < sc->links->len; li++) {
-                const rn_link *l = g_ptr_array_index(sc->links, li);
-                for (guint m = 0; m < l->members->len; m++) {
-                    const rn_member *mb = &g_array_index(l->members, rn_member, m);
-                    if (mb->is_guest || mb->index != (int)i) {
-                        continue;
-                    }
-                    found |= on_subnet(mb->ipv4, rt->gateway);
-                    g_string_append_printf(subnets, "%s%s", subnets->len ? ", " : "", mb->ipv4);
-                }
-            }
-            if (!found) {
-                err(sc, rt->line, "route: gateway %s is on none of node %s's subnets (%s)",
-                    rt->gateway, n->sec->name, subnets->len ? subnets->str : "it is on no link");
-            }
-            g_string_free(subnets, TRUE);
-        }
-    }
-}
-
 static void check_environment(rn_scenario *sc)
 {
     for (guint i = 0; i < sc->guests->len; i++) {
@@ -1417,8 +1287,6 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *e
         parse_link(sc, g_ptr_array_index(sc->links, i), attached);
     }
     g_hash_table_destroy(attached);
-    check_link_addresses(sc);
-    check_routes(sc);
     if (scen == NULL) {
         err(sc, 1, "no [scenario] section (it needs at least duration = ...)");
     } else if (sc->duration_ns == 0 && sc->error_count == 0) {
@@ -1435,6 +1303,11 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *e
     if (sc->error_count == 0) {
         check_environment(sc);
     }
+    if (sc->error_count == 0) {
+        /* What the C API refuses, before anything runs. */
+        qns_sim_config cfg = rn_scenario_config(sc, NULL);
+        qns_sim_free(rn_scenario_build(sc, &cfg, errors));
+    }
     if (sc->error_count) {
         rn_scenario_free(sc);
         return NULL;
@@ -1444,88 +1317,121 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *e
 
 /* ---- building the simulation --------------------------------------------- */
 
+qns_sim_config rn_scenario_config(const rn_scenario *sc, const char *out_dir)
+{
+    qns_sim_config cfg = {.quantum_us = sc->quantum_us,
+                          .seed = sc->seed,
+                          .out_dir = out_dir,
+                          .spin_us = sc->spin_us,
+                          .pin = sc->pin,
+                          .flow_monitor = sc->flow_monitor,
+                          .guest_image = sc->guest_image,
+                          .watchdog_ms = sc->watchdog_ms,
+                          .rounds = sc->fixed_rounds ? QNS_ROUNDS_FIXED : QNS_ROUNDS_ADAPTIVE};
+    return cfg;
+}
+
+/*
+ * Every call into the C API, each of its refusals reported at the line of
+ * what it refused: a mistake does not stop the others from being found (what
+ * depends on a refused guest, node or link is left out). The checks are the
+ * API's own; this only adds FILE:LINE.
+ */
 qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config, GString *errors)
 {
     rn_scenario *sc = (rn_scenario *)csc;
     char e[QNS_ERRBUF_SIZE];
     sc->errors = errors;
+    int before = sc->error_count;
     qns_sim *sim = qns_sim_new(config, e);
     if (sim == NULL) {
         err(sc, 0, "%s", e);
         return NULL;
     }
+    /* The API's index of each guest, node and link (-1: refused). */
+    int *guest = g_new(int, sc->guests->len + 1), *node = g_new(int, sc->nodes->len + 1);
+    int *link = g_new(int, sc->links->len + 1);
     for (guint i = 0; i < sc->guests->len; i++) {
         rn_guest *g = g_ptr_array_index(sc->guests, i);
-        if (qns_sim_add_guest(sim, &g->cfg, e) < 0) {
+        if ((guest[i] = qns_sim_add_guest(sim, &g->cfg, e)) < 0) {
             err(sc, g->sec->line, "%s", e);
-            goto fail;
         }
     }
     for (guint i = 0; i < sc->nodes->len; i++) {
         rn_node *n = g_ptr_array_index(sc->nodes, i);
-        if (qns_sim_add_node(sim, n->sec->name, e) < 0) {
+        if ((node[i] = qns_sim_add_node(sim, n->sec->name, e)) < 0) {
             err(sc, n->sec->line, "%s", e);
-            goto fail;
         }
     }
     for (guint i = 0; i < sc->links->len; i++) {
         rn_link *l = g_ptr_array_index(sc->links, i);
-        int li = qns_sim_add_link(sim, &l->cfg, e);
-        if (li < 0) {
+        if ((link[i] = qns_sim_add_link(sim, &l->cfg, e)) < 0) {
             err(sc, l->sec->line, "%s", e);
-            goto fail;
+            continue;
         }
         for (guint m = 0; m < l->members->len; m++) {
             rn_member *mb = &g_array_index(l->members, rn_member, m);
-            int r;
-            if (mb->is_guest) {
+            int r = 0;
+            if (mb->is_guest && guest[mb->index] >= 0) {
                 rn_guest *g = g_ptr_array_index(sc->guests, mb->index);
-                r = qns_sim_attach_guest(sim, li, mb->index, mb->nic, g->latency_ns[mb->nic], e);
-            } else {
-                r = qns_sim_attach_node(sim, li, mb->index, mb->ipv4, e);
+                r = qns_sim_attach_guest(sim, link[i], guest[mb->index], mb->nic,
+                                         g->latency_ns[mb->nic], e);
+            } else if (!mb->is_guest && node[mb->index] >= 0) {
+                r = qns_sim_attach_node(sim, link[i], node[mb->index], mb->ipv4, e);
             }
             if (r < 0) {
                 err(sc, mb->line, "%s", e);
-                goto fail;
             }
         }
     }
+    GArray *route_lines = g_array_new(FALSE, FALSE, sizeof(int));
     for (guint i = 0; i < sc->nodes->len; i++) {
         rn_node *n = g_ptr_array_index(sc->nodes, i);
+        if (node[i] < 0) {
+            continue;
+        }
         for (guint k = 0; k < n->servers->len; k++) {
-            rn_server *s = &g_array_index(n->servers, rn_server, k);
-            if (qns_sim_udp_echo_server(sim, (int)i, s->port, e) < 0) {
-                err(sc, s->line, "%s", e);
-                goto fail;
+            rn_server *sv = &g_array_index(n->servers, rn_server, k);
+            if (qns_sim_udp_echo_server(sim, node[i], sv->port, e) < 0) {
+                err(sc, sv->line, "%s", e);
             }
         }
         for (guint k = 0; k < n->clients->len; k++) {
             rn_client *c = &g_array_index(n->clients, rn_client, k);
-            if (qns_sim_udp_echo_client(sim, (int)i, c->ip, c->port, c->count, c->interval_ns,
+            if (qns_sim_udp_echo_client(sim, node[i], c->ip, c->port, c->count, c->interval_ns,
                                         c->size, c->start_ns, e) < 0) {
                 err(sc, c->line, "%s", e);
-                goto fail;
             }
         }
         for (guint k = 0; k < n->apps->len; k++) {
             rn_app *a = &g_array_index(n->apps, rn_app, k);
-            if (qns_sim_add_app(sim, (int)i, &a->cfg, e) < 0) {
+            if (qns_sim_add_app(sim, node[i], &a->cfg, e) < 0) {
                 err(sc, a->line, "%s", e);
-                goto fail;
             }
         }
         for (guint k = 0; k < n->routes->len; k++) {
             rn_route *r = &g_array_index(n->routes, rn_route, k);
-            if (qns_sim_add_route(sim, (int)i, r->destination, r->gateway, e) < 0) {
+            if (qns_sim_add_route(sim, node[i], r->destination, r->gateway, e) < 0) {
                 err(sc, r->line, "%s", e);
-                goto fail;
+            } else {
+                g_array_append_val(route_lines, r->line);
             }
         }
     }
+    for (guint r = 0; r < route_lines->len; r++) {
+        if (qns_sim_route_check(sim, (int)r, e) < 0) {
+            err(sc, g_array_index(route_lines, int, r), "%s", e);
+        }
+    }
+    g_array_free(route_lines, TRUE);
+    g_free(guest);
+    g_free(node);
+    g_free(link);
+    if (sc->error_count > before) {
+        qns_sim_free(sim);
+        return NULL;
+    }
     return sim;
-fail:
-    qns_sim_free(sim);
-    return NULL;
 }
 
 /* ---- accessors ------------------------------------------------------------ */

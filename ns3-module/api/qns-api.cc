@@ -1,15 +1,13 @@
 /*
- * qns-api.cc - the C API (qns.h) over the ns-3 classes: it records the
- * description, then at run time spawns the guests, builds the ns-3 topology
- * with ghost nodes and bridges, runs the simulator and collects results.
+ * qns-api.cc - the C API (qns.h) over the ns-3 module: guests are QnsGuest
+ * objects of one QnsGuestRun; at run time it builds the ns-3 topology, puts
+ * the guests on their devices with QnsHelper, runs the simulator (which
+ * starts the guests) and collects results.
  */
 #include "qns.h"
 
-#include "qns-bridge.h"
-#include "qns-guest-argv.h"
 #include "qns-guest-outcome.h"
-#include "qns-guest-port.h"
-#include "qns-sync-scheduler.h"
+#include "qns-helper.h"
 #include "qns-wifi.h"
 
 #include "ns3/applications-module.h"
@@ -22,7 +20,6 @@
 
 #include <glib.h>
 
-#include <cerrno>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -169,7 +166,8 @@ struct qns_sim {
     std::string outDir;
     std::string qemu;
     std::string guestDir;
-    std::vector<QnsGuestDesc> guests;
+    QnsHelper helper;                    /* its run holds the guests and the scheduler */
+    std::vector<QnsGuestDesc> guests;    /* what each guest was prepared as */
     std::vector<std::vector<const char *>> argvs;
     std::vector<std::string> nodeNames;
     std::vector<LinkDesc> links;
@@ -189,8 +187,6 @@ struct qns_sim {
     /* during a run */
     uint64_t durationNs = 0;
     struct timespec start = {};
-    std::vector<std::vector<Ptr<QnsBridge>>> *bridges = nullptr;
-    QnsSyncScheduler *sched = nullptr;
     /* qns_sim_request_stop writes to [1]; every wait of the run polls [0] */
     int stopPipe[2] = {-1, -1};
 };
@@ -229,28 +225,48 @@ static bool ClosePcaps(qns_sim *sim, std::string &err)
 
 extern "C" {
 
+/* qns_sim_config_check, and the guest image folder guest_image names. */
+static bool CheckConfig(const qns_sim_config *config, std::string &imageDir, std::string &err)
+{
+    if (config == nullptr) {
+        return true;
+    }
+    if (config->spin_us > 1000000) {
+        err = "spin_us " + std::to_string(config->spin_us) +
+              " is above 1000000 (a second of busy-waiting per round)";
+        return false;
+    }
+    if (config->pin && config->spin_us) {
+        err = "pin and spin do not go together: guest 0 shares the simulator's CPU, where either "
+              "side's spinning holds the other off";
+        return false;
+    }
+    if (config->guest_image && !QnsGuestImageDir(config->guest_image, imageDir, err)) {
+        return false;
+    }
+    if (config->watchdog_ms != QNS_WATCHDOG_NONE && config->watchdog_ms > INT_MAX) {
+        err = "watchdog_ms " + std::to_string(config->watchdog_ms) + " is above " +
+              std::to_string(INT_MAX) + " (QNS_WATCHDOG_NONE for no watchdog)";
+        return false;
+    }
+    return true;
+}
+
+int qns_sim_config_check(const qns_sim_config *config, char *errbuf)
+{
+    std::string imageDir, err;
+    if (!CheckConfig(config, imageDir, err)) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    return 0;
+}
+
 qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
 {
-    if (config != nullptr && config->spin_us > 1000000) {
-        SetErr(errbuf, "spin_us " + std::to_string(config->spin_us) +
-                           " is above 1000000 (a second of busy-waiting per round)");
-        return nullptr;
-    }
-    if (config != nullptr && config->pin && config->spin_us) {
-        SetErr(errbuf, "pin and spin_us do not go together: guest 0 shares the simulator's CPU, "
-                       "where either side's spinning holds the other off");
-        return nullptr;
-    }
     std::string imageDir, err;
-    if (config != nullptr && config->guest_image &&
-        !QnsGuestImageDir(config->guest_image, imageDir, err)) {
+    if (!CheckConfig(config, imageDir, err)) {
         SetErr(errbuf, err);
-        return nullptr;
-    }
-    if (config != nullptr && config->watchdog_ms != QNS_WATCHDOG_NONE &&
-        config->watchdog_ms > INT_MAX) {
-        SetErr(errbuf, "watchdog_ms " + std::to_string(config->watchdog_ms) + " is above " +
-                           std::to_string(INT_MAX) + " (QNS_WATCHDOG_NONE for no watchdog)");
         return nullptr;
     }
     int stopPipe[2];
@@ -295,6 +311,14 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
     sim->cfg.qemu = nullptr;
     sim->cfg.guest_dir = nullptr;
     sim->cfg.guest_image = nullptr;
+    sim->helper.SetOutputDirectory(sim->outDir);
+    sim->helper.SetSchedulerAttribute("Quantum", TimeValue(MicroSeconds(sim->cfg.quantum_us)));
+    sim->helper.SetSchedulerAttribute("WatchdogMs", UintegerValue(sim->cfg.watchdog_ms));
+    sim->helper.SetSchedulerAttribute("SpinUs", UintegerValue(sim->cfg.spin_us));
+    sim->helper.SetSchedulerAttribute("Pin", BooleanValue(sim->cfg.pin != 0));
+    sim->helper.SetSchedulerAttribute("Adaptive",
+                                      BooleanValue(sim->cfg.rounds != QNS_ROUNDS_FIXED));
+    sim->helper.GetScheduler()->SetStopFd(sim->stopPipe[0]);
     return sim;
 }
 
@@ -314,31 +338,89 @@ int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf)
     return 0;
 }
 
+/* The QnsGuest a config describes; null with err when a setting is out of
+ * the guest's range. */
+static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config &c,
+                                     std::string &err)
+{
+    Ptr<QnsGuest> g = CreateObject<QnsGuest>();
+    const std::string name =
+        c.name ? c.name : "guest" + std::to_string(sim->guests.size());
+    auto set = [&](const char *attr, const char *v) {
+        if (v != nullptr) {
+            g->SetAttribute(attr, StringValue(v));
+        }
+    };
+    set("Name", c.name);
+    set("Qemu", sim->qemu.c_str());
+    set("GuestDir", sim->guestDir.c_str());
+    set("Kernel", c.kernel);
+    set("Initrd", c.initrd);
+    set("Append", c.append);
+    set("KernelArgs", c.kernel_args);
+    set("Disk", c.disk);
+    set("Command", c.command);
+    set("Services", c.services);
+    if (c.memory_mb != 0 &&
+        !g->SetAttributeFailSafe("MemoryMb", UintegerValue(c.memory_mb))) {
+        err = "guest " + name + ": memory_mb " + std::to_string(c.memory_mb) +
+              " is out of range (16 .. 1048576)";
+        return nullptr;
+    }
+    g->SetAttribute("EndsRun", BooleanValue(c.ends_run != 0));
+    auto words = [](const char *const *v) {
+        std::vector<std::string> w;
+        for (const char *const *p = v; p && *p; p++) {
+            w.emplace_back(*p);
+        }
+        return w;
+    };
+    g->SetExtraArgs(words(c.extra_args));
+    if (c.program != nullptr) {
+        if (c.program[0] == nullptr) {
+            err = "guest " + name + ": empty program";
+            return nullptr;
+        }
+        g->SetProgram(words(c.program));
+    }
+    if (c.nic_count < 0 || c.nic_count > QNS_MAX_NICS) {
+        err = "guest " + name + ": " + std::to_string(c.nic_count) + " NICs, at most " +
+              std::to_string(QNS_MAX_NICS);
+        return nullptr;
+    }
+    for (int i = 0; i < c.nic_count; i++) {
+        const qns_nic_config &n = c.nics[i];
+        g->AddNic(n.ipv4 ? n.ipv4 : "", n.model == QNS_NIC_E1000 ? QnsGuest::E1000 : QnsGuest::VIRTIO,
+                  n.mac ? n.mac : "");
+    }
+    return g;
+}
+
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
 {
     std::string err;
-    QnsGuestDesc d;
-    if (!QnsGuestDescribe(*guest, static_cast<int>(sim->guests.size()), sim->cfg.seed,
-                          sim->cfg.spin_us, true, sim->qemu, sim->guestDir,
-                          sim->outDir, d, err)) {
+    Ptr<QnsGuest> g = GuestFromConfig(sim, *guest, err);
+    if (!g) {
         SetErr(errbuf, err);
         return -1;
     }
-    for (const auto &g : sim->guests) {
-        if (g.name == d.name) {
-            SetErr(errbuf, "guest " + d.name + " is defined twice");
-            return -1;
-        }
-    }
-    for (int i = 0; i < d.nicCount; i++) {
-        const std::string &ip = d.ipv4s[static_cast<size_t>(i)];
-        if (!ip.empty() &&
-            !CheckHostAddress("guest " + d.name + " NIC " + std::to_string(i), ip, err)) {
+    const std::string name =
+        guest->name ? guest->name : "guest" + std::to_string(sim->guests.size());
+    for (int i = 0; i < guest->nic_count; i++) {
+        const char *ip = guest->nics[i].ipv4;
+        if (ip != nullptr &&
+            !CheckHostAddress("guest " + name + " NIC " + std::to_string(i), ip, err)) {
             SetErr(errbuf, err);
             return -1;
         }
     }
-    sim->guests.push_back(d);
+    /* A guest's RNG seed is ns-3's seed plus its number. */
+    RngSeedManager::SetSeed(sim->cfg.seed);
+    if (!sim->helper.GetRun()->AddGuest(g, err)) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    sim->guests.push_back(g->GetDescription());
     sim->argvs.clear(); /* pointers into guests may have moved */
     return static_cast<int>(sim->guests.size()) - 1;
 }
@@ -364,6 +446,9 @@ const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest)
 int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf)
 {
     std::string n = name ? name : "node" + std::to_string(sim->nodeNames.size());
+    if (qns_name_check("node", n.c_str(), errbuf) < 0) {
+        return -1;
+    }
     for (const auto &x : sim->nodeNames) {
         if (x == n) {
             SetErr(errbuf, "node " + n + " is defined twice");
@@ -390,6 +475,9 @@ int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf)
     l.cfg = *link;
     l.name = link->name ? link->name : "link" + std::to_string(sim->links.size());
     l.cfg.name = nullptr;
+    if (qns_name_check("link", l.name.c_str(), errbuf) < 0) {
+        return -1;
+    }
     std::string err;
     if (l.cfg.type != QNS_LINK_CSMA && l.cfg.type != QNS_LINK_P2P && l.cfg.type != QNS_LINK_WIFI) {
         SetErr(errbuf, "link " + l.name + ": unknown link type");
@@ -741,9 +829,11 @@ static int ReportProgress(void *ctx, int waitingGuest, double waitedS)
     clock_gettime(CLOCK_MONOTONIC, &now);
     p.wall_s = static_cast<double>(now.tv_sec - sim->start.tv_sec) +
                static_cast<double>(now.tv_nsec - sim->start.tv_nsec) / 1e9;
-    p.rounds = sim->sched->GetRounds();
-    for (const auto &nics : *sim->bridges) {
-        for (const auto &b : nics) {
+    p.rounds = sim->helper.GetScheduler()->GetRounds();
+    for (size_t i = 0; i < sim->guests.size(); i++) {
+        for (int n = 0; n < sim->guests[i].nicCount; n++) {
+            Ptr<QnsBridge> b = sim->helper.GetRun()->GetBridge(static_cast<int>(i),
+                                                               static_cast<uint32_t>(n));
             if (b) {
                 p.frames += b->GetFramesFromGuest() + b->GetFramesToGuest();
             }
@@ -793,33 +883,55 @@ static Ptr<NetDevice> InstallLinkDevices(qns_sim *sim, const LinkDesc &l, NodeCo
     return nullptr;
 }
 
-/* Each route's gateway must be on a subnet of one of its node's attachments:
+/* Route r's gateway must be on a subnet of one of its node's attachments:
  * checked on the description, before any guest starts. */
+static bool CheckRoute(const qns_sim *sim, const RouteDesc &r, std::string &err)
+{
+    bool onSubnet = false;
+    std::string subnets;
+    for (const auto &l : sim->links) {
+        for (const auto &m : l.members) {
+            Ipv4Address a;
+            Ipv4Mask mask;
+            if (m.isGuest || m.node != r.node || !ParseCidr(m.ipv4, a, mask)) {
+                continue;
+            }
+            onSubnet |= mask.IsMatch(a, r.gateway);
+            subnets += (subnets.empty() ? "" : ", ") + m.ipv4;
+        }
+    }
+    if (!onSubnet) {
+        err = "node " + sim->nodeNames[static_cast<size_t>(r.node)] + ": gateway " +
+              r.gatewayText + " of the route to " + r.destination +
+              " is on none of the node's subnets (" +
+              (subnets.empty() ? "the node is on no link" : subnets) + ")";
+        return false;
+    }
+    return true;
+}
+
 static bool CheckRoutes(const qns_sim *sim, std::string &err)
 {
     for (const auto &r : sim->routes) {
-        bool onSubnet = false;
-        std::string subnets;
-        for (const auto &l : sim->links) {
-            for (const auto &m : l.members) {
-                Ipv4Address a;
-                Ipv4Mask mask;
-                if (m.isGuest || m.node != r.node || !ParseCidr(m.ipv4, a, mask)) {
-                    continue;
-                }
-                onSubnet |= mask.IsMatch(a, r.gateway);
-                subnets += (subnets.empty() ? "" : ", ") + m.ipv4;
-            }
-        }
-        if (!onSubnet) {
-            err = "node " + sim->nodeNames[static_cast<size_t>(r.node)] + ": gateway " +
-                  r.gatewayText + " of the route to " + r.destination +
-                  " is on none of the node's subnets (" +
-                  (subnets.empty() ? "the node is on no link" : subnets) + ")";
+        if (!CheckRoute(sim, r, err)) {
             return false;
         }
     }
     return true;
+}
+
+int qns_sim_route_check(const qns_sim *sim, int route, char *errbuf)
+{
+    if (route < 0 || route >= static_cast<int>(sim->routes.size())) {
+        SetErr(errbuf, "no route " + std::to_string(route));
+        return -1;
+    }
+    std::string err;
+    if (!CheckRoute(sim, sim->routes[static_cast<size_t>(route)], err)) {
+        SetErr(errbuf, err);
+        return -1;
+    }
+    return 0;
 }
 
 /* The first interface of ip whose subnet holds address (CheckRoutes made
@@ -880,8 +992,7 @@ static void InstallRoutingOnGuestLinks(const qns_sim *sim, NodeContainer &nodes,
     Ipv4GlobalRoutingHelper::PopulateRoutingTables();
 }
 
-static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
-                  std::vector<std::vector<Ptr<QnsBridge>>> &bridges, std::string &err)
+static bool Build(qns_sim *sim, std::string &err)
 {
     if (!CheckRoutes(sim, err)) {
         return false;
@@ -895,31 +1006,8 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
     stack.Install(nodes);
 
     NodeContainer p2pGhosts;
-    bridges.assign(sim->guests.size(), {});
-    for (size_t i = 0; i < sim->guests.size(); i++) {
-        QnsGuestDesc &g = sim->guests[i];
-        bridges[i].resize(static_cast<size_t>(g.nicCount));
-        std::vector<const char *> argv;
-        for (const auto &a : g.argv) {
-            argv.push_back(a.c_str());
-        }
-        argv.push_back(nullptr);
-        qns_guest_spec spec = {};
-        spec.name = g.name.c_str();
-        spec.argv = argv.data();
-        spec.nic_count = g.nicCount;
-        spec.console_path = g.console.c_str();
-        spec.horizon = g.horizon ? 1 : 0;
-        int gi = sched->AddGuest(spec);
-        if (gi < 0) {
-            err = sched->GetError();
-            return false;
-        }
-        if (g.endsRun) {
-            sched->EndRunWithGuest(gi);
-        }
-    }
-
+    const auto &guests = sim->helper.GetRun()->GetGuests();
+    sim->helper.GetRun()->ScheduleStart();
     for (const auto &l : sim->links) {
         if (l.cfg.type == QNS_LINK_P2P && l.members.size() != 2) {
             err = "link " + l.name + ": a point-to-point link needs exactly two members";
@@ -942,23 +1030,12 @@ static bool Build(qns_sim *sim, Ptr<QnsSyncScheduler> sched,
             const Member &m = l.members[k];
             Ptr<NetDevice> dev = devs.Get(static_cast<uint32_t>(k));
             if (m.isGuest) {
-                const QnsGuestDesc &g = sim->guests[static_cast<size_t>(m.guest)];
-                Ptr<QnsBridge> b = CreateObject<QnsBridge>();
-                if (m.latencyNs) {
-                    b->SetAttribute("Latency",
-                                    TimeValue(NanoSeconds(static_cast<int64_t>(m.latencyNs))));
-                }
-                dev->GetNode()->AddDevice(b);
-                b->SetAddress(Mac48Address(g.macs[static_cast<size_t>(m.nic)].c_str()));
-                std::string e;
-                if (!QnsConnectGuestNic(sched, m.guest, m.nic, b, dev, e) ||
-                    !b->EnableCapture(sim->outDir + "/" + g.name + "-nic" + std::to_string(m.nic) +
-                                          ".pcap",
-                                      e)) {
-                    err = "guest " + g.name + " NIC " + std::to_string(m.nic) + ": " + e;
+                sim->helper.SetBridgeAttribute(
+                    "Latency", TimeValue(NanoSeconds(static_cast<int64_t>(m.latencyNs))));
+                if (!sim->helper.Install(guests[static_cast<size_t>(m.guest)],
+                                         static_cast<uint32_t>(m.nic), dev, err)) {
                     return false;
                 }
-                bridges[static_cast<size_t>(m.guest)][static_cast<size_t>(m.nic)] = b;
             } else {
                 Ipv4Address a;
                 Ipv4Mask mask;
@@ -1021,56 +1098,58 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         return -1;
     }
     sim->ran = true;
+    /* The C API owns the simulator of its process: the settings a program
+     * of its own would choose. */
     Time::SetResolution(Time::NS);
     Config::SetDefault("ns3::PcapFileWrapper::NanosecMode", BooleanValue(true));
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
     RngSeedManager::SetSeed(sim->cfg.seed);
     RngSeedManager::SetRun(1);
 
-    Ptr<QnsSyncScheduler> sched = CreateObject<QnsSyncScheduler>();
-    sched->SetAttribute("Quantum", TimeValue(MicroSeconds(sim->cfg.quantum_us)));
-    sched->SetAttribute("WatchdogMs", UintegerValue(sim->cfg.watchdog_ms));
-    sched->SetAttribute("SpinUs", UintegerValue(sim->cfg.spin_us));
-    sched->SetAttribute("Pin", BooleanValue(sim->cfg.pin != 0));
-    sched->SetStopFd(sim->stopPipe[0]);
-    sched->SetAttribute("Adaptive", BooleanValue(sim->cfg.rounds != QNS_ROUNDS_FIXED));
-    std::vector<std::vector<Ptr<QnsBridge>>> bridges;
+    Ptr<QnsGuestRun> run = sim->helper.GetRun();
+    Ptr<QnsSyncScheduler> sched = run->GetScheduler();
     std::string err;
     sim->durationNs = duration_ns;
-    sim->bridges = &bridges;
-    sim->sched = PeekPointer(sched);
     clock_gettime(CLOCK_MONOTONIC, &sim->start);
     if (sim->progressFn != nullptr) {
         sched->SetProgress(ReportProgress, sim, sim->progressMs);
     }
-    bool ok = Build(sim, sched, bridges, err);
-    bool interrupted = false;
+    bool ok = Build(sim, err);
+    bool interrupted = false, judged = false;
     FlowMonitorHelper flowHelper;
     Ptr<FlowMonitor> flows;
     if (ok && sim->cfg.flow_monitor) {
         flows = flowHelper.InstallAll();
     }
     if (ok) {
-        sched->Start();
         Simulator::Stop(NanoSeconds(static_cast<int64_t>(duration_ns)));
         Simulator::Run();
-        sched->Finish();
-        interrupted = sched->Interrupted();
+        std::string guestErr;
+        bool guestsOk = run->Finish(guestErr);
+        interrupted = run->Interrupted();
         if (sched->Failed()) {
             ok = false;
             err = sched->GetError();
             ClosePcaps(sim, err);
         } else if (!ClosePcaps(sim, err) || !WriteFlows(sim, flows, err)) {
             ok = false;
-        } else if (sim->progressFn != nullptr && !interrupted) {
-            ReportProgress(sim, -1, 0.0);
+        } else {
+            /* A failed or stopped run has its own reason; what its guests
+             * had not done yet is no further news. */
+            judged = !interrupted;
+            if (sim->progressFn != nullptr && !interrupted) {
+                ReportProgress(sim, -1, 0.0);
+            }
+            if (!guestsOk) {
+                ok = false;
+                err = guestErr;
+            }
         }
     } else {
-        sched->Finish();
+        std::string ignored;
+        run->Finish(ignored);
         ClosePcaps(sim, err);
     }
-    sim->bridges = nullptr;
-    sim->sched = nullptr;
     sim->endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
     sim->rounds = sched->GetRounds();
     sim->late = sched->GetLateFrames();
@@ -1088,7 +1167,8 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         st.clock_us = qns_sync_clock_us(sync, gi);
         st.nic_started_us = qns_sync_opened_us(sync, gi);
         st.frames_unopened = qns_sync_frames_unopened(sync, gi);
-        for (const auto &b : bridges[i]) {
+        for (int n = 0; n < sim->guests[i].nicCount; n++) {
+            Ptr<QnsBridge> b = run->GetBridge(gi, static_cast<uint32_t>(n));
             if (b) {
                 st.frames_from_guest += b->GetFramesFromGuest();
                 st.frames_to_guest += b->GetFramesToGuest();
@@ -1100,19 +1180,9 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         st.exit_status = qns_guest_exit_status(proc);
         std::snprintf(st.console_path, sizeof(st.console_path), "%s",
                       sim->guests[i].console.c_str());
-        QnsConsoleEvidence ev = QnsReadConsole(sim->guests[i].console);
-        st.command_status = ev.commandStatus;
-        /* A failed or stopped run has its own reason; what its guests had
-         * not done yet is no further news. */
-        if (ok && !interrupted) {
-            char tail[QNS_ERRBUF_SIZE / 2];
-            qns_guest_console_tail(proc, 3, tail, sizeof(tail));
-            std::string why = QnsGuestFailure(sim->guests[i], ev, st.done != 0, duration_ns, tail);
-            std::snprintf(st.error, sizeof(st.error), "%s", why.c_str());
-            if (!why.empty() && err.empty()) {
-                ok = false;
-                err = why;
-            }
+        st.command_status = QnsReadConsole(sim->guests[i].console).commandStatus;
+        if (judged) {
+            std::snprintf(st.error, sizeof(st.error), "%s", run->GetGuestFailure(gi).c_str());
         }
     }
     for (auto &app : sim->nodeApps) {
@@ -1121,8 +1191,8 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
             app.sink = nullptr;
         }
     }
-    sched->Dispose();
     Simulator::Destroy();
+    sched->Dispose();
     Names::Clear();
     if (!ok) {
         SetErr(errbuf, err);

@@ -179,6 +179,19 @@ typedef int (*qns_progress_fn)(void *ctx, const qns_progress *progress);
 
 /* NULL (with errbuf set) when the configuration is refused. */
 qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf);
+/* The checks qns_sim_new makes of a configuration (spin_us, pin with spin,
+ * watchdog_ms, guest_image): 0, or -1 with the reason in errbuf. */
+int qns_sim_config_check(const qns_sim_config *config, char *errbuf);
+
+/* Guests, nodes and links are named with 1-32 letters, digits, '-' or '_'
+ * (a guest's console and captures take its name). 0, or -1 with
+ * "KIND name 'NAME' must be ..." in errbuf. */
+int qns_name_check(const char *kind, const char *name, char *errbuf);
+
+/* The qns cache folder: $QNS_CACHE_DIR, else $XDG_CACHE_HOME/qns, else
+ * ~/.cache/qns (patched QEMU builds in qemu/KEY, guest images in guest/KEY).
+ * Like snprintf: the length it has, written into dir as far as size allows. */
+size_t qns_cache_dir(char *dir, size_t size);
 
 /* The folder of the default guest image of key, resolved as guest_image is
  * (into dir, size bytes). 0, or -1 with the reason in errbuf. */
@@ -203,7 +216,8 @@ const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest);
  * config gives none: "52:54:00:GG:GG:NN" (guest index, NIC index + 1). */
 void qns_default_mac(int guest, int nic, char out[18]);
 
-/* Each returns the new object's index, or -1. */
+/* Each returns the new object's index, or -1. A node or link without a name
+ * is nodeN / linkN. */
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf);
 int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf);
 int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf);
@@ -228,6 +242,10 @@ int qns_sim_attach_node(qns_sim *sim, int link, int node, const char *ipv4, char
  * link. ns-3 nodes forward IPv4 between their interfaces. */
 int qns_sim_add_route(qns_sim *sim, int node, const char *destination, const char *gateway,
                       char *errbuf);
+/* The check qns_sim_run makes of route number `route` (0 for the first
+ * added, ...) once the network is described: its gateway is on a subnet of
+ * one of its node's attachments. 0, or -1 with the reason in errbuf. */
+int qns_sim_route_check(const qns_sim *sim, int route, char *errbuf);
 
 /* ns-3 applications on nodes. */
 int qns_sim_udp_echo_server(qns_sim *sim, int node, uint16_t port, char *errbuf);

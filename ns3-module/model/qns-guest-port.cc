@@ -18,15 +18,8 @@ bool QnsConnectGuestNic(Ptr<QnsSyncScheduler> scheduler, int guest, int nic, Ptr
               " ns is below the quantum of " + std::to_string(quantum.GetNanoSeconds()) + " ns";
         return false;
     }
-    if (!bridge->Connect(
-            device, MakeCallback(&QnsSyncScheduler::SendToGuest, scheduler, guest, nic), err)) {
-        return false;
-    }
-    if (!scheduler->Attach(guest, nic, bridge)) {
-        err = scheduler->GetError();
-        return false;
-    }
-    return true;
+    return bridge->Connect(
+        device, MakeCallback(&QnsSyncScheduler::SendToGuest, scheduler, guest, nic), err);
 }
 
 } // namespace ns3

@@ -3,7 +3,9 @@
  * scheduler feeds and an ns-3 device: the one place where the bridge and
  * the scheduler meet. It checks what only the scheduler knows (the bridge
  * latency against the quantum), then lets the bridge send the guest's
- * frames through the scheduler.
+ * frames through the scheduler. The scheduler takes the guest's frames to
+ * the bridge once it is attached (QnsSyncScheduler::Attach, when the guests
+ * start: QnsGuestRun).
  */
 #ifndef QNS_GUEST_PORT_H
 #define QNS_GUEST_PORT_H

@@ -519,6 +519,11 @@ Time QnsSyncScheduler::GetQuantum() const
     return m_quantum;
 }
 
+uint32_t QnsSyncScheduler::GetSpinUs() const
+{
+    return m_spinUs;
+}
+
 bool QnsSyncScheduler::IsAdaptive() const
 {
     return m_adaptive;

@@ -64,6 +64,7 @@ class QnsSyncScheduler : public Object
     void Finish();
 
     Time GetQuantum() const;
+    uint32_t GetSpinUs() const;
     /* Whether rounds fall only where something can happen (Adaptive). */
     bool IsAdaptive() const;
     bool Failed() const;

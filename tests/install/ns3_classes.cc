@@ -4,6 +4,9 @@
  * register the classes' TypeIds.
  */
 #include <qns-bridge.h>
+#include <qns-guest-run.h>
+#include <qns-guest.h>
+#include <qns-helper.h>
 #include <qns-next-event.h>
 #include <qns-sync-scheduler.h>
 
@@ -16,7 +19,8 @@ int main()
     /* A program that uses the classes links their libraries (the linker
      * drops a library nothing refers to, and its TypeIds with it). */
     ns3::Ptr<ns3::QnsSyncScheduler> scheduler = ns3::CreateObject<ns3::QnsSyncScheduler>();
-    for (const char *name : {"ns3::QnsSyncScheduler", "ns3::QnsBridge", "ns3::QnsNextEvent"}) {
+    for (const char *name : {"ns3::QnsSyncScheduler", "ns3::QnsBridge", "ns3::QnsNextEvent",
+                             "ns3::QnsGuest", "ns3::QnsGuestRun"}) {
         ns3::TypeId tid;
         if (!ns3::TypeId::LookupByNameFailSafe(name, &tid)) {
             std::cerr << "ns3_classes: " << name << " is not registered\n";

@@ -26,6 +26,7 @@ cmake --install "$build" --prefix "$prefix" >"$work/install.log" ||
     fail "cmake --install failed (see $work/install.log)"
 for f in lib/libqns.so lib/libqns_ns3.so lib/libqns_bridge.so lib/libqns_sync.so lib/libqns_capture.so \
     lib/libqns_record.so include/qns/qns.h include/qns/qns-sync-scheduler.h \
+    include/qns/qns-helper.h include/qns/qns-guest.h include/qns/qns-guest-run.h \
     include/qns/qns-next-event.h include/qns/qns-bridge.h include/qns/qns_sync.h \
     include/qns/qns_guest.h include/qns/qns_capture.h bin/qns \
     lib/cmake/qns/qnsConfig.cmake lib/cmake/qns/qnsConfigVersion.cmake lib/pkgconfig/qns.pc \
@@ -63,6 +64,8 @@ c++ -std=c++17 -o "$work/ns3_classes-pc" "$here/ns3_classes.cc" $flags -Wl,-rpat
 want='ns3::QnsSyncScheduler (parent ns3::Object)
 ns3::QnsBridge (parent ns3::NetDevice)
 ns3::QnsNextEvent (parent ns3::Object)
+ns3::QnsGuest (parent ns3::Object)
+ns3::QnsGuestRun (parent ns3::Object)
 bridge MTU 1500'
 for prog in "$work/cmake-build/ns3_classes" "$work/ns3_classes-pc"; do
     out=$(env -u LD_LIBRARY_PATH "$prog" 2>&1) || fail "$prog exited with $?: $out"
@@ -100,6 +103,18 @@ run_one pkg-config "$work/ping_node-pc"
 # Same program, same seed: the two builds give the same capture.
 cmp -s "$work/out-cmake/h1-nic0.pcap" "$work/out-pkg-config/h1-nic0.pcap" ||
     fail "the two builds' captures differ"
+
+# An ns-3 program of its own, a guest put in with QnsHelper.
+step "running helper_ping"
+mkdir -p "$work/out-helper"
+(cd "$work/out-helper" && env -u QNS_QEMU -u QNS_GUEST_DIR -u LD_LIBRARY_PATH \
+    "$work/cmake-build/helper_ping" >stdout 2>&1) ||
+    fail "helper_ping exited with $?: $(cat "$work/out-helper/stdout")"
+grep -q "^2 packets transmitted, 2 packets received, 0% packet loss" "$work/out-helper/h1.console" ||
+    fail "helper_ping: the guest's pings (console $work/out-helper/h1.console)"
+replies=$("${QNS_TSHARK:-tshark}" -r "$work/out-helper/h1-nic0.pcap" -Y 'icmp.type == 0' -T fields -e ip.src 2>/dev/null | sort -u) ||
+    fail "helper_ping: tshark cannot read $work/out-helper/h1-nic0.pcap"
+[ "$replies" = "10.0.0.2" ] || fail "helper_ping: echo replies in the capture: '$replies'"
 
 # QNS_GUEST_DIR still overrides the installed image.
 mkdir -p "$work/out-env"

@@ -843,8 +843,16 @@ static void bad_descriptions_are_refused(void **state)
     assert_string_equal(err, "spin_us 2000000 is above 1000000 (a second of busy-waiting per round)");
     qns_sim_config pin_spin = {.spin_us = 2000, .pin = 1};
     assert_null(qns_sim_new(&pin_spin, err));
-    assert_string_equal(err, "pin and spin_us do not go together: guest 0 shares the simulator's "
+    assert_string_equal(err, "pin and spin do not go together: guest 0 shares the simulator's "
                              "CPU, where either side's spinning holds the other off");
+    assert_int_equal(qns_sim_config_check(&pin_spin, err), -1);
+    assert_string_equal(err, "pin and spin do not go together: guest 0 shares the simulator's "
+                             "CPU, where either side's spinning holds the other off");
+    qns_sim_config fine = {.spin_us = 2000};
+    assert_int_equal(qns_sim_config_check(&fine, err), 0);
+    assert_int_equal(qns_name_check("node", "r-1_b", err), 0);
+    assert_int_equal(qns_name_check("link", "", err), -1);
+    assert_string_equal(err, "link name '' must be 1-32 letters, digits, '-' or '_'");
     qns_sim *sim = qns_sim_new(NULL, err);
     const char *prog[] = {fake(), NULL};
     qns_guest_config g = {.name = "g", .nic_count = 1, .program = prog};

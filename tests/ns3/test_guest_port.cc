@@ -1,6 +1,6 @@
 /* QnsConnectGuestNic, where the bridge meets the round scheduler: a bridge
- * without a latency gets the quantum, one below it is refused with one line,
- * and a guest NIC the scheduler does not have is refused too. */
+ * without a latency gets the quantum, one below it is refused with one line;
+ * attaching a bridge to a guest NIC the scheduler does not have is refused. */
 #include "qns-guest-port.h"
 
 #include "ns3/core-module.h"
@@ -44,11 +44,12 @@ void LatencyIsTheQuantumAtLeast(void **)
     assert_false(QnsConnectGuestNic(sched, 0, 0, tooShort, dev, err));
     assert_string_equal(err.c_str(), "bridge latency 5000 ns is below the quantum of 10000 ns");
 
-    /* Unset: the quantum; then the scheduler has no guest 0 to attach. */
+    /* Unset: the quantum; then the scheduler has no guest 0 to attach it to. */
     Ptr<QnsBridge> unset = BridgeBeside(dev);
-    assert_false(QnsConnectGuestNic(sched, 0, 0, unset, dev, err));
+    assert_true(QnsConnectGuestNic(sched, 0, 0, unset, dev, err));
     assert_int_equal(unset->GetLatency().GetNanoSeconds(), 10000);
-    assert_string_equal(err.c_str(), "no such guest NIC to attach a bridge to");
+    assert_false(sched->Attach(0, 0, unset));
+    assert_string_equal(sched->GetError().c_str(), "no such guest NIC to attach a bridge to");
     sched->Dispose();
     Simulator::Destroy();
 }

@@ -194,11 +194,11 @@ static const bad_case bad_cases[] = {
     {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
      "3: pin: bad boolean 'sometimes' (expected true or false)"},
     {"kernel-args-for-a-program", HEAD GUEST_A "kernel_args = qns.debug=1\n",
-     "5: kernel_args adds to the default guest's command line; a program has none"},
+     "3: guest a: kernel_args adds to the default guest's command line; a program has none"},
     {"kernel-args-with-append",
      HEAD "[guest k]\nappend = console=ttyS0\nkernel_args = qns.debug=1\n",
-     "5: kernel_args adds to the default guest's command line; with kernel or append, put them "
-     "in append"},
+     "3: guest k: kernel_args adds to the default guest's command line; with an own kernel or "
+     "append, put them in append"},
     {"bad-rounds", "[scenario]\nduration = 1ms\nrounds = sometimes\n",
      "3: rounds: 'sometimes' is neither fixed nor adaptive"},
     {"pin-and-spin", "[scenario]\nduration = 1ms\nspin = 2ms\npin = yes\n",
@@ -340,25 +340,27 @@ static const bad_case bad_cases[] = {
     {"route-gateway-off-subnet",
      HEAD "[node r]\nroute = 10.0.1.0/24 via 10.0.9.1\n[node s]\n"
           "[link lan]\nmembers = r=10.0.2.1/24, s=10.0.2.2/24\n",
-     "4: route: gateway 10.0.9.1 is on none of node r's subnets (10.0.2.1/24)"},
+     "4: node r: gateway 10.0.9.1 of the route to 10.0.1.0/24 is on none of the node's subnets "
+     "(10.0.2.1/24)"},
     {"route-node-on-no-link", HEAD "[node r]\nroute = 0.0.0.0/0 via 10.0.2.1\n",
-     "4: route: gateway 10.0.2.1 is on none of node r's subnets (it is on no link)"},
-    /* An error the C API finds while building: still FILE:LINE, still 2. */
+     "4: node r: gateway 10.0.2.1 of the route to 0.0.0.0/0 is on none of the node's subnets "
+     "(the node is on no link)"},
+    /* An error the C API finds: still FILE:LINE, still 2. */
     {"api-bad-mac", HEAD GUEST_A "nic0.mac = 52:54:00:zz:00:01\n",
      "3: guest a NIC 0: bad MAC address '52:54:00:zz:00:01'"},
     /* Addresses that clash on a link: both places, with their lines. */
     {"duplicate-mac",
      HEAD GUEST_A "nic0.mac = 52:54:00:00:00:09\n" GUEST_B
                   "nic0.mac = 52:54:00:00:00:09\n[link lan]\nmembers = a, b\n",
-     "8: link lan: guest b nic0 has MAC address 52:54:00:00:00:09, as guest a nic0 has (line 5)"},
+     "10: link lan: guest b NIC 0 has MAC address 52:54:00:00:00:09, as guest a NIC 0 has"},
     {"duplicate-default-mac",
      HEAD GUEST_A GUEST_B "nic0.mac = 52:54:00:00:00:01\n"
                           "[link lan]\nmembers = a, b\n",
-     "7: link lan: guest b nic0 has MAC address 52:54:00:00:00:01, as guest a nic0 has (line 3)"},
+     "9: link lan: guest b NIC 0 has MAC address 52:54:00:00:00:01, as guest a NIC 0 has"},
     {"duplicate-ip",
      HEAD GUEST_A "nic0.ip = 10.0.0.1/24\n[node r]\n[link lan]\n"
                   "members = a, r=10.0.0.1/24\n",
-     "8: link lan: node r has IPv4 address 10.0.0.1, as guest a nic0 has (line 5)"},
+     "8: link lan: node r has IPv4 address 10.0.0.1, as guest a NIC 0 has"},
     {"api-multicast-mac", HEAD GUEST_A "nic0.mac = 01:00:5e:00:00:01\n",
      "3: guest a NIC 0: MAC address 01:00:5e:00:00:01 is a multicast address (lowest bit of the "
      "first byte set); a NIC needs a unicast one, e.g. 52:54:00:00:00:01"},
@@ -394,10 +396,8 @@ static void each_scenario_mistake_names_file_and_line_and_exits_2(void **state)
         if (r.status != 2 || strstr(r.err, want) == NULL) {
             fail_msg("%s: status %d, stderr:\n%s\nwanted:\n%s", c->name, r.status, r.err, want);
         }
-        /* Nothing ran: no output folder for file mistakes. */
-        if (!g_str_has_prefix(c->name, "api-")) {
-            assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
-        }
+        /* Nothing ran: no output folder, for the C API's refusals too. */
+        assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
         result_clear(&r);
         g_free(want);
         g_free(out);
@@ -547,6 +547,33 @@ static void every_mistake_of_a_file_is_reported_not_only_the_first(void **state)
     g_free(dir);
 }
 
+/* The C API's refusals too: each at its line, all of them, what depends on
+ * a refused guest left out (its attachment is not refused again). */
+static void every_refusal_of_the_api_is_reported_not_only_the_first(void **state)
+{
+    (void)state;
+    char *dir = make_dir("many-api");
+    char *path = write_file(dir, "x.ini",
+                            HEAD GUEST_A "nic0.mac = 01:00:5e:00:00:01\n[node r]\n"
+                                         "route = 10.0.9.0/24 via 10.0.1.1\n[node s]\n"
+                                         "[link l]\nmembers = a, r=10.0.0.1/24, s=10.0.0.1/24\n");
+    result r = qns("run", path, "-o", "never", NULL);
+    assert_int_equal(r.status, 2);
+    gchar **lines = g_strsplit(r.err, "\n", -1);
+    assert_int_equal(g_strv_length(lines), 4); /* three messages and the empty tail */
+    assert_non_null(strstr(lines[0], ":3: guest a NIC 0: MAC address 01:00:5e:00:00:01 is a "
+                                     "multicast address"));
+    assert_non_null(strstr(lines[1], ":10: link l: node s has IPv4 address 10.0.0.1, as node r "
+                                     "has"));
+    assert_non_null(strstr(lines[2], ":7: node r: gateway 10.0.1.1 of the route to 10.0.9.0/24 "
+                                     "is on none of the node's subnets (10.0.0.1/24)"));
+    assert_false(g_file_test("never", G_FILE_TEST_EXISTS));
+    g_strfreev(lines);
+    result_clear(&r);
+    g_free(path);
+    g_free(dir);
+}
+
 /* A default guest image of nothing but its GUEST-INFO in dir, and QEMU
  * /bin/true: scenario files are checked against them. */
 typedef struct fake_image {
@@ -597,10 +624,7 @@ static void command_too_long_for_the_kernel_is_refused_at_its_guest(void **state
     char *text = g_strdup_printf("[scenario]\nduration = 1ms\n\n[guest a]\ncommand = %s\n", cmd);
     char *ini = write_file(img.dir, "long.ini", text);
     GString *errors = g_string_new(NULL);
-    rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
-    assert_non_null(sc);
-    qns_sim_config cfg = {.out_dir = img.dir};
-    assert_null(rn_scenario_build(sc, &cfg, errors));
+    assert_null(rn_scenario_load(ini, NULL, errors));
     /* "console=ttyS0 quiet qns.hostname=a qns.cmd=" and 2136 bytes of base64 */
     char *want = g_strdup_printf("%s:4: guest a: its kernel command line is 2179 bytes, more than "
                                  "the default guest's kernel takes (2047); the command (1600 "
@@ -608,7 +632,6 @@ static void command_too_long_for_the_kernel_is_refused_at_its_guest(void **state
                                  ini);
     assert_string_equal(errors->str, want);
     g_free(want);
-    rn_scenario_free(sc);
     g_string_free(errors, TRUE);
     assert_int_equal(g_remove(ini), 0);
     fake_image_unset(&img);
@@ -2511,6 +2534,7 @@ int main(void)
         cmocka_unit_test(pinned_run_puts_the_guest_on_one_cpu),
         cmocka_unit_test(each_scenario_mistake_names_file_and_line_and_exits_2),
         cmocka_unit_test(every_mistake_of_a_file_is_reported_not_only_the_first),
+        cmocka_unit_test(every_refusal_of_the_api_is_reported_not_only_the_first),
         cmocka_unit_test(help_lists_every_command),
         cmocka_unit_test(node_routes_repeat_and_carry_traffic_across_a_router),
         cmocka_unit_test(bulk_send_delivers_max_bytes_to_a_packet_sink),

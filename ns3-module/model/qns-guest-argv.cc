@@ -53,6 +53,37 @@ std::string GuestInfoKey(const std::string &dir)
 
 } // namespace
 
+std::string QnsCacheDir()
+{
+    const char *cache = std::getenv("QNS_CACHE_DIR"), *xdg = std::getenv("XDG_CACHE_HOME");
+    return cache && *cache ? cache
+           : xdg && *xdg   ? std::string(xdg) + "/qns"
+                           : std::string(g_get_home_dir()) + "/.cache/qns";
+}
+
+extern "C" size_t qns_cache_dir(char *dir, size_t size)
+{
+    std::string d = QnsCacheDir();
+    if (size > 0) {
+        std::snprintf(dir, size, "%s", d.c_str());
+    }
+    return d.size();
+}
+
+extern "C" int qns_name_check(const char *kind, const char *name, char *errbuf)
+{
+    std::string n = name ? name : "";
+    bool ok = !n.empty() && n.size() <= 32;
+    for (char c : n) {
+        ok = ok && (g_ascii_isalnum(c) || c == '-' || c == '_');
+    }
+    if (!ok && errbuf != nullptr) {
+        std::snprintf(errbuf, QNS_ERRBUF_SIZE, "%s name '%s' must be 1-32 letters, digits, '-' or '_'",
+                      kind, n.c_str());
+    }
+    return ok ? 0 : -1;
+}
+
 bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
 {
     std::string k = key ? key : "";
@@ -67,11 +98,7 @@ bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
         dir = env;
         return true;
     }
-    const char *cache = std::getenv("QNS_CACHE_DIR"), *xdg = std::getenv("XDG_CACHE_HOME");
-    std::string root = cache && *cache ? cache
-                       : xdg && *xdg   ? std::string(xdg) + "/qns"
-                                       : std::string(g_get_home_dir()) + "/.cache/qns";
-    std::string cand = root + "/guest/" + k;
+    std::string cand = QnsCacheDir() + "/guest/" + k;
     if (GuestInfoKey(cand) != k) {
         err = "guest image " + k + " is not in the cache (no " + cand +
               "/GUEST-INFO with that key); build it, or qns guest import a package that "
@@ -158,29 +185,17 @@ bool ValidMac(const std::string &m)
                                          &b[2], &b[3], &b[4], &b[5], &tail) == 6;
 }
 
-bool ValidName(const std::string &n)
-{
-    if (n.empty() || n.size() > 32) {
-        return false;
-    }
-    for (char c : n) {
-        if (!g_ascii_isalnum(c) && c != '-' && c != '_') {
-            return false;
-        }
-    }
-    return true;
-}
-
 } // namespace
 
 bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
-                      bool horizon,
+                      uint32_t icountShift, bool horizon,
                       const std::string &qemu, const std::string &guestDir,
                       const std::string &outDir, QnsGuestDesc &out, std::string &err)
 {
     out.name = cfg.name ? cfg.name : "guest" + std::to_string(index);
-    if (!ValidName(out.name)) {
-        err = "guest name '" + out.name + "' must be 1-32 letters, digits, '-' or '_'";
+    char nameErr[QNS_ERRBUF_SIZE];
+    if (qns_name_check("guest", out.name.c_str(), nameErr) < 0) {
+        err = nameErr;
         return false;
     }
     if (cfg.nic_count < 0 || cfg.nic_count > QNS_MAX_NICS) {
@@ -262,7 +277,7 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
     }
     out.argv.push_back("-m");
     out.argv.push_back(std::to_string(cfg.memory_mb ? cfg.memory_mb : 256) + "M");
-    out.argv.insert(out.argv.end(), {"-icount", "shift=1,sleep=off", "-rtc",
+    out.argv.insert(out.argv.end(), {"-icount", "shift=" + std::to_string(icountShift) + ",sleep=off", "-rtc",
                                      "base=2020-01-01T00:00:00,clock=vm", "-seed",
                                      std::to_string(seed + static_cast<uint32_t>(index)),
                                      "-serial", "stdio"});

@@ -31,15 +31,18 @@ struct QnsGuestDesc {
 std::string QnsDefaultQemu(const char *configured);
 /* The default guest folder: the config's, else qns_default_guest_dir(). */
 std::string QnsDefaultGuestDir(const char *configured);
+/* qns_cache_dir() as a string. */
+std::string QnsCacheDir();
 /* The default guest image of key: $QNS_GUEST_DIR when its GUEST-INFO has that
  * key (a package's packed image), else the cache's guest/KEY (QNS_CACHE_DIR,
  * else $XDG_CACHE_HOME/qns, else ~/.cache/qns). False with err when neither. */
 bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err);
 
 /* spinUs: -qqq spin= for QEMU (a program, the test kit, gets none);
- * horizon: -qqq horizon=on, for adaptive rounds. */
+ * icountShift: -icount shift=; horizon: -qqq horizon=on, for adaptive
+ * rounds. */
 bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
-                      bool horizon,
+                      uint32_t icountShift, bool horizon,
                       const std::string &qemu, const std::string &guestDir,
                       const std::string &outDir, QnsGuestDesc &out, std::string &err);
 

@@ -1,0 +1,294 @@
+/*
+ * QnsGuestRun - the guests of one simulation and their scheduler.
+ */
+#include "qns-guest-run.h"
+
+#include "qns-guest-outcome.h"
+#include "qns-guest-port.h"
+
+#include "ns3/boolean.h"
+#include "ns3/global-value.h"
+#include "ns3/ipv4.h"
+#include "ns3/log.h"
+#include "ns3/rng-seed-manager.h"
+#include "ns3/simulator.h"
+#include "ns3/uinteger.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace ns3
+{
+
+NS_LOG_COMPONENT_DEFINE("QnsGuestRun");
+NS_OBJECT_ENSURE_REGISTERED(QnsGuestRun);
+
+TypeId QnsGuestRun::GetTypeId()
+{
+    static TypeId tid = TypeId("ns3::QnsGuestRun")
+                            .SetParent<Object>()
+                            .SetGroupName("Qns")
+                            .AddConstructor<QnsGuestRun>();
+    return tid;
+}
+
+QnsGuestRun::QnsGuestRun()
+    : m_outDir("."), m_capture(true), m_scheduled(false), m_started(false), m_finished(false),
+      m_checked(false), m_ok(true)
+{
+    m_sched = CreateObject<QnsSyncScheduler>();
+    m_sched->SetAttribute("Adaptive", BooleanValue(true));
+    m_sched->SetAttribute("WatchdogMs", UintegerValue(60000));
+}
+
+QnsGuestRun::~QnsGuestRun() = default;
+
+Ptr<QnsSyncScheduler> QnsGuestRun::GetScheduler() const
+{
+    return m_sched;
+}
+
+void QnsGuestRun::SetOutputDirectory(const std::string &dir)
+{
+    m_outDir = dir.empty() ? "." : dir;
+}
+
+void QnsGuestRun::SetCapture(bool on)
+{
+    m_capture = on;
+}
+
+const std::vector<Ptr<QnsGuest>> &QnsGuestRun::GetGuests() const
+{
+    return m_guests;
+}
+
+Ptr<QnsBridge> QnsGuestRun::GetBridge(int guest, uint32_t nic) const
+{
+    for (const auto &n : m_nics) {
+        if (n.guest == guest && n.nic == nic) {
+            return n.bridge;
+        }
+    }
+    return nullptr;
+}
+
+bool QnsGuestRun::CheckSimulator(std::string &err) const
+{
+    BooleanValue checksums;
+    GlobalValue::GetValueByName("ChecksumEnabled", checksums);
+    if (!checksums.Get()) {
+        err = "ns-3's checksums are off: its nodes would send IPv4, UDP and TCP with zero "
+              "checksums, which guests drop; GlobalValue::Bind(\"ChecksumEnabled\", "
+              "BooleanValue(true)) first";
+        return false;
+    }
+    if (Time::GetResolution() > Time::NS) {
+        err = "the simulator's time resolution is coarser than nanoseconds; frames cross the "
+              "bridge at exact nanoseconds (Time::SetResolution(Time::NS))";
+        return false;
+    }
+    Time q = m_sched->GetQuantum();
+    if (q.GetNanoSeconds() % 1000 != 0) {
+        err = "the scheduler's Quantum " + std::to_string(q.GetNanoSeconds()) +
+              " ns is not a whole number of microseconds";
+        return false;
+    }
+    if (m_started || m_finished) {
+        err = "guests are installed before Simulator::Run";
+        return false;
+    }
+    return true;
+}
+
+Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDevice> device,
+                                    const ObjectFactory &bridgeFactory, std::string &err)
+{
+    if (!guest || !device || !device->GetNode()) {
+        err = !guest ? "no guest to install" : "the device to bridge is not on a node";
+        return nullptr;
+    }
+    if (!CheckSimulator(err)) {
+        return nullptr;
+    }
+    if (!guest->IsPrepared() && !AddGuest(guest, err)) {
+        return nullptr;
+    }
+    if (guest->GetIndex() >= static_cast<int>(m_guests.size()) ||
+        m_guests[static_cast<size_t>(guest->GetIndex())] != guest) {
+        err = "guest " + guest->GetName() + " belongs to another simulation";
+        return nullptr;
+    }
+    const std::string who = "guest " + guest->GetName() + " NIC " + std::to_string(nic);
+    if (nic >= guest->GetNicCount()) {
+        err = "guest " + guest->GetName() + " has no NIC " + std::to_string(nic) + " (it has " +
+              std::to_string(guest->GetNicCount()) + "; QnsGuest::AddNic adds one)";
+        return nullptr;
+    }
+    if (GetBridge(guest->GetIndex(), nic)) {
+        err = who + " is installed already";
+        return nullptr;
+    }
+    Ptr<Node> node = device->GetNode();
+    Ptr<Ipv4> ip = node->GetObject<Ipv4>();
+    if (ip && ip->GetInterfaceForDevice(device) >= 0) {
+        err = who + ": the device's node runs IPv4 on it; a guest's device is on a ghost node "
+                    "without an IPv4 interface there (the guest has the address)";
+        return nullptr;
+    }
+    Ptr<QnsBridge> b = bridgeFactory.Create<QnsBridge>();
+    node->AddDevice(b);
+    b->SetAddress(Mac48Address(guest->GetMac(nic).c_str()));
+    std::string e;
+    if (!QnsConnectGuestNic(m_sched, guest->GetIndex(), static_cast<int>(nic), b, device, e) ||
+        (m_capture &&
+         !b->EnableCapture(
+             m_outDir + "/" + guest->GetName() + "-nic" + std::to_string(nic) + ".pcap", e))) {
+        err = who + ": " + e;
+        return nullptr;
+    }
+    m_nics.push_back(Nic{guest->GetIndex(), nic, b});
+    ScheduleStart();
+    return b;
+}
+
+void QnsGuestRun::ScheduleStart()
+{
+    if (!m_scheduled) {
+        m_scheduled = true;
+        Simulator::ScheduleNow(&QnsGuestRun::StartGuests, Ptr<QnsGuestRun>(this));
+        Simulator::ScheduleDestroy(&QnsGuestRun::OnDestroy, Ptr<QnsGuestRun>(this));
+    }
+}
+
+bool QnsGuestRun::AddGuest(Ptr<QnsGuest> guest, std::string &err)
+{
+    if (guest->IsPrepared()) {
+        err = "guest " + guest->GetName() + " is in a simulation already";
+        return false;
+    }
+    if (m_started || m_finished) {
+        err = "guests are added before Simulator::Run";
+        return false;
+    }
+    int index = static_cast<int>(m_guests.size());
+    if (!guest->Prepare(index, RngSeedManager::GetSeed(), m_sched->GetSpinUs(), m_outDir, err)) {
+        return false;
+    }
+    for (const auto &g : m_guests) {
+        if (g->GetName() == guest->GetName()) {
+            err = "guest " + guest->GetName() + " is defined twice";
+            return false;
+        }
+    }
+    m_guests.push_back(guest);
+    m_failures.emplace_back();
+    return true;
+}
+
+void QnsGuestRun::StartGuests()
+{
+    m_started = true;
+    for (const auto &g : m_guests) {
+        const QnsGuestDesc &d = g->GetDescription();
+        std::vector<const char *> argv;
+        for (const auto &a : d.argv) {
+            argv.push_back(a.c_str());
+        }
+        argv.push_back(nullptr);
+        qns_guest_spec spec = {};
+        spec.name = d.name.c_str();
+        spec.argv = argv.data();
+        spec.nic_count = d.nicCount;
+        spec.console_path = d.console.c_str();
+        spec.horizon = d.horizon ? 1 : 0;
+        int gi = m_sched->AddGuest(spec);
+        if (gi != g->GetIndex()) {
+            NS_LOG_ERROR(m_sched->GetError());
+            Simulator::Stop();
+            return;
+        }
+        if (d.endsRun) {
+            m_sched->EndRunWithGuest(gi);
+        }
+    }
+    for (const auto &n : m_nics) {
+        if (!m_sched->Attach(n.guest, static_cast<int>(n.nic), n.bridge)) {
+            Simulator::Stop();
+            return;
+        }
+    }
+    m_sched->Start();
+}
+
+bool QnsGuestRun::Finish(std::string &err)
+{
+    m_checked = true;
+    if (m_finished) {
+        err = m_error;
+        return m_ok;
+    }
+    m_finished = true;
+    m_sched->Finish();
+    std::string why;
+    if (m_sched->Failed()) {
+        why = m_sched->GetError();
+    } else if (!m_sched->Interrupted()) {
+        const qns_sync *sync = m_sched->GetSync();
+        uint64_t endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
+        for (size_t i = 0; sync != nullptr && i < m_guests.size() &&
+                           static_cast<int>(i) < qns_sync_guest_count(sync);
+             i++) {
+            const QnsGuestDesc &d = m_guests[i]->GetDescription();
+            const qns_guest *proc = qns_sync_guest(sync, static_cast<int>(i));
+            char tail[QNS_ERRBUF_SIZE / 2];
+            qns_guest_console_tail(proc, 3, tail, sizeof(tail));
+            m_failures[i] =
+                QnsGuestFailure(d, QnsReadConsole(d.console),
+                                qns_sync_guest_done(sync, static_cast<int>(i)) != 0, endNs, tail);
+            if (why.empty()) {
+                why = m_failures[i];
+            }
+        }
+    }
+    m_ok = why.empty();
+    m_error = why;
+    err = why;
+    return m_ok;
+}
+
+bool QnsGuestRun::Interrupted() const
+{
+    return m_sched->Interrupted();
+}
+
+std::string QnsGuestRun::GetGuestFailure(int guest) const
+{
+    return guest >= 0 && guest < static_cast<int>(m_failures.size())
+               ? m_failures[static_cast<size_t>(guest)]
+               : "";
+}
+
+void QnsGuestRun::OnDestroy()
+{
+    bool asked = m_checked;
+    std::string err;
+    if (!Finish(err) && !asked) {
+        std::fprintf(stderr, "qns: the run failed: %s\n", err.c_str());
+        std::fflush(nullptr);
+        std::exit(1);
+    }
+}
+
+void QnsGuestRun::DoDispose()
+{
+    m_nics.clear();
+    m_guests.clear();
+    if (m_sched) {
+        m_sched->Dispose();
+        m_sched = nullptr;
+    }
+    Object::DoDispose();
+}
+
+} // namespace ns3

@@ -1,0 +1,258 @@
+/* QnsHelper and QnsGuest, as an ns-3 program uses them: what a guest's
+ * attributes make of its command line, every refusal of Install (one line
+ * each), a run with fake guests on a CSMA LAN, a failed run reported by
+ * Finish, and a failed run nobody asked about, which ends the program with
+ * status 1 at Simulator::Destroy. */
+#include "qns-helper.h"
+#include "test_support.h"
+
+#include "ns3/core-module.h"
+#include "ns3/csma-module.h"
+#include "ns3/internet-module.h"
+#include "ns3/network-module.h"
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <setjmp.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern "C"
+{
+#include <cmocka.h>
+}
+
+using namespace ns3;
+
+namespace
+{
+
+std::string Argv(Ptr<QnsGuest> g)
+{
+    std::string s;
+    for (const auto &a : g->GetDescription().argv) {
+        s += (s.empty() ? "" : "|") + a;
+    }
+    return s;
+}
+
+bool Has(const std::string &haystack, const std::string &needle)
+{
+    return haystack.find(needle) != std::string::npos;
+}
+
+/* A fake guest: Program is the fake guest with these actions. */
+Ptr<QnsGuest> Fake(const std::string &name, const std::string &actions, bool endsRun)
+{
+    Ptr<QnsGuest> g = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue(name), "Program",
+        StringValue(std::string(QNS_FAKE_GUEST) + " " + actions), "EndsRun", BooleanValue(endsRun));
+    g->AddNic();
+    return g;
+}
+
+void AttributesMakeTheCommandLine(void **)
+{
+    Ptr<QnsGuest> g = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("h1"), "Qemu", StringValue("/opt/qemu"), "Kernel",
+        StringValue("/boot/k"), "Append", StringValue("console=ttyS0"), "MemoryMb",
+        UintegerValue(512), "IcountShift", UintegerValue(3), "ExtraArgs",
+        StringValue("-d 'in asm' -D q.log"));
+    g->AddNic("10.0.0.1/24", QnsGuest::E1000, "52:54:00:aa:bb:01");
+    g->AddNic();
+    std::string err;
+    assert_true(g->Prepare(4, 7, 0, "out", err));
+    std::string a = Argv(g);
+    assert_true(Has(a, "/opt/qemu|"));
+    assert_true(Has(a, "|-m|512M|"));
+    assert_true(Has(a, "|-icount|shift=3,sleep=off|"));
+    assert_true(Has(a, "|-seed|11|")); /* seed + the guest's number */
+    assert_true(Has(a, "|-kernel|/boot/k|"));
+    assert_true(Has(a, "|-append|console=ttyS0|"));
+    assert_true(Has(a, "e1000,netdev=n0,mac=52:54:00:aa:bb:01"));
+    assert_true(Has(a, "mac=52:54:00:00:04:02")); /* the default MAC of NIC 1 */
+    assert_true(Has(a, "|-d|in asm|-D|q.log"));
+    assert_string_equal(g->GetDescription().console.c_str(), "out/h1.console");
+    assert_string_equal(g->GetMac(1).c_str(), "52:54:00:00:04:02");
+}
+
+void GuestMistakesAreRefused(void **)
+{
+    std::string err;
+    Ptr<QnsGuest> bad = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("a b"));
+    assert_false(bad->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest name 'a b' must be 1-32 letters, digits, '-' or '_'");
+
+    Ptr<QnsGuest> quotes = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("q"), "ExtraArgs", StringValue("-d 'in asm"));
+    assert_false(quotes->Prepare(0, 1, 0, ".", err));
+    assert_true(Has(err, "guest q: ExtraArgs: cannot split '-d 'in asm': "));
+
+    Ptr<QnsGuest> args = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("k"), "Kernel", StringValue("/boot/k"), "KernelArgs",
+        StringValue("qns.route=10.0.9.0/24,10.0.0.254"));
+    assert_false(args->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest k: kernel_args adds to the default guest's command "
+                                     "line; with an own kernel or append, put them in append");
+
+    Ptr<QnsGuest> mac = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("m"));
+    mac->AddNic("", QnsGuest::VIRTIO, "01:00:5e:00:00:01");
+    assert_false(mac->Prepare(0, 1, 0, ".", err));
+    assert_true(Has(err, "guest m NIC 0: MAC address 01:00:5e:00:00:01 is a multicast address"));
+}
+
+void InstallRefusesWhatCannotWork(void **)
+{
+    NodeContainer nodes(3);
+    NetDeviceContainer devs = CsmaHelper().Install(nodes);
+    InternetStackHelper().Install(nodes.Get(2));
+    Ipv4AddressHelper ip("10.0.0.0", "255.255.255.0");
+    ip.Assign(NetDeviceContainer(devs.Get(2)));
+    QnsHelper qns;
+    std::string err;
+
+    GlobalValue::Bind("ChecksumEnabled", BooleanValue(false));
+    assert_true(qns.Install(Fake("a", "", false), 0, devs.Get(0), err) == nullptr);
+    assert_true(Has(err, "ns-3's checksums are off: its nodes would send IPv4, UDP and TCP "
+                         "with zero checksums, which guests drop"));
+    GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
+
+    assert_true(qns.Install(Fake("b", "", false), 0, devs.Get(2), err) == nullptr);
+    assert_string_equal(err.c_str(), "guest b NIC 0: the device's node runs IPv4 on it; a "
+                                     "guest's device is on a ghost node without an IPv4 "
+                                     "interface there (the guest has the address)");
+
+    Ptr<QnsGuest> noNic = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("c"));
+    assert_true(qns.Install(noNic, 0, devs.Get(0), err) == nullptr);
+    assert_string_equal(err.c_str(), "guest c has no NIC 0 (it has 0; QnsGuest::AddNic adds one)");
+
+    Ptr<QnsGuest> d = Fake("d", "", false);
+    assert_true(qns.Install(d, 0, devs.Get(0), err) != nullptr);
+    assert_true(qns.Install(d, 0, devs.Get(1), err) == nullptr);
+    assert_string_equal(err.c_str(), "guest d NIC 0 is installed already");
+    assert_true(qns.Install(Fake("d", "", false), 0, devs.Get(1), err) == nullptr);
+    assert_string_equal(err.c_str(), "guest d is defined twice");
+
+    QnsHelper other;
+    assert_true(other.Install(d, 0, devs.Get(1), err) == nullptr);
+    assert_string_equal(err.c_str(), "guest d belongs to another simulation");
+
+    QnsHelper coarse;
+    coarse.SetSchedulerAttribute("Quantum", TimeValue(NanoSeconds(1500)));
+    assert_true(coarse.Install(Fake("e", "", false), 0, devs.Get(1), err) == nullptr);
+    assert_string_equal(err.c_str(),
+                        "the scheduler's Quantum 1500 ns is not a whole number of microseconds");
+    Simulator::Destroy();
+}
+
+/* Two fake guests on a CSMA LAN: a sends three frames to b, which echoes
+ * them; a powers off at 200 us and ends the run there. */
+void TwoGuestsRunOnALan(void **)
+{
+    NodeContainer ghosts(2);
+    NetDeviceContainer devs = CsmaHelper().Install(ghosts);
+    QnsHelper qns;
+    qns.SetOutputDirectory(".");
+    qns.SetSchedulerAttribute("WatchdogMs", UintegerValue(10000));
+    qns.EnablePcap(false);
+    Ptr<QnsGuest> a = Fake("lan-a", "every:10000:20000:0:60:3 stop:200000:0", true);
+    Ptr<QnsGuest> b = Fake("lan-b", "echo:0", false);
+    std::string err;
+    Ptr<QnsBridge> ba = qns.Install(a, 0, devs.Get(0), err);
+    Ptr<QnsBridge> bb = qns.Install(b, 0, devs.Get(1), err);
+    assert_true(ba != nullptr);
+    assert_true(bb != nullptr);
+    Simulator::Stop(Seconds(1));
+    Simulator::Run();
+    bool ok = qns.Finish(err);
+    assert_string_equal(err.c_str(), "");
+    assert_true(ok);
+    assert_int_equal(Simulator::Now().GetNanoSeconds(), 210000); /* the round after 200 us */
+    assert_int_equal(ba->GetFramesFromGuest(), 3);
+    assert_int_equal(bb->GetFramesToGuest(), 3);
+    assert_int_equal(bb->GetFramesFromGuest(), 3);
+    assert_int_equal(ba->GetFramesToGuest(), 3);
+    Simulator::Destroy();
+}
+
+/* A fake guest whose "command" exits with status 4, as the default guest
+ * reports it; `ask`: the program calls Finish. */
+int FailingRun(bool ask)
+{
+    NodeContainer ghosts(1);
+    NetDeviceContainer devs = CsmaHelper().Install(ghosts);
+    QnsHelper qns;
+    qns.SetSchedulerAttribute("WatchdogMs", UintegerValue(10000));
+    qns.EnablePcap(false);
+    Ptr<QnsGuest> g = Fake("failing", "'print:1000:QNS-CMD-END status=4' stop:5000:0", true);
+    std::string err;
+    if (!qns.Install(g, 0, devs.Get(0), err)) {
+        std::fprintf(stderr, "install: %s\n", err.c_str());
+        return 2;
+    }
+    Simulator::Stop(Seconds(1));
+    Simulator::Run();
+    if (ask) {
+        bool ok = qns.Finish(err);
+        std::printf("finish %d: %s\n", ok ? 1 : 0, err.c_str());
+    }
+    Simulator::Destroy();
+    return 0;
+}
+
+/* Runs FailingRun in a child; its exit status and what it wrote. */
+int InChild(bool ask, std::string &out)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        int r = FailingRun(ask);
+        std::fflush(nullptr);
+        _exit(r);
+    }
+    close(fds[1]);
+    char buf[4096];
+    ssize_t n;
+    out.clear();
+    while ((n = read(fds[0], buf, sizeof(buf))) > 0) {
+        out.append(buf, static_cast<size_t>(n));
+    }
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+void AFailedRunIsNeverASuccess(void **)
+{
+    std::string out;
+    assert_int_equal(InChild(true, out), 0);
+    assert_true(Has(out, "finish 0: guest failing: its command exited with status 4; console: "));
+    assert_int_equal(InChild(false, out), 1);
+    assert_true(Has(out, "qns: the run failed: guest failing: its command exited with status 4"));
+}
+
+} // namespace
+
+int main()
+{
+    Time::SetResolution(Time::NS);
+    GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(AttributesMakeTheCommandLine), cmocka_unit_test(GuestMistakesAreRefused),
+        cmocka_unit_test(InstallRefusesWhatCannotWork), cmocka_unit_test(TwoGuestsRunOnALan),
+        cmocka_unit_test(AFailedRunIsNeverASuccess),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
