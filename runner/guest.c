@@ -15,12 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* A key is a folder name in the cache: hex digits only. */
-static int valid_key(const char *key)
-{
-    return key && *key && strspn(key, "0123456789abcdef") == strlen(key);
-}
-
 static char *info_string(GKeyFile *kf, const char *key)
 {
     return g_key_file_get_string(kf, "guest", key, NULL);
@@ -105,7 +99,7 @@ static int check_image(const char *image, JsonObject *gi, const char *package)
         g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL) ? info_string(kf, "key") : NULL;
     const char *want = rn_json_string(gi, "key");
     int r = 0;
-    if (!valid_key(want) || g_strcmp0(key, want) != 0) {
+    if (qns_guest_key_check(want, NULL) < 0 || g_strcmp0(key, want) != 0) {
         fprintf(stderr, "qns: %s: the packed GUEST-INFO has key %s, the manifest %s\n", package,
                 key ? key : "none", want ? want : "none");
         r = -1;

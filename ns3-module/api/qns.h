@@ -193,6 +193,10 @@ int qns_name_check(const char *kind, const char *name, char *errbuf);
  * Like snprintf: the length it has, written into dir as far as size allows. */
 size_t qns_cache_dir(char *dir, size_t size);
 
+/* A default guest image's key (a folder name in the cache): 1-64 lowercase
+ * hex digits. 0, or -1 with the reason in errbuf. */
+int qns_guest_key_check(const char *key, char *errbuf);
+
 /* The folder of the default guest image of key, resolved as guest_image is
  * (into dir, size bytes). 0, or -1 with the reason in errbuf. */
 int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf);

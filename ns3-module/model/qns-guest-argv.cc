@@ -84,13 +84,28 @@ extern "C" int qns_name_check(const char *kind, const char *name, char *errbuf)
     return ok ? 0 : -1;
 }
 
-bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
+extern "C" int qns_guest_key_check(const char *key, char *errbuf)
 {
     std::string k = key ? key : "";
     if (k.empty() || k.size() > 64 ||
         k.find_first_not_of("0123456789abcdef") != std::string::npos) {
-        err = "guest image key '" + k + "' is not a key (up to 64 hex digits, e.g. from qns "
-              "guest list)";
+        if (errbuf != nullptr) {
+            std::snprintf(errbuf, QNS_ERRBUF_SIZE,
+                          "guest image key '%s' is not a key (up to 64 hex digits, e.g. from qns "
+                          "guest list)",
+                          k.c_str());
+        }
+        return -1;
+    }
+    return 0;
+}
+
+bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
+{
+    std::string k = key ? key : "";
+    char e[QNS_ERRBUF_SIZE];
+    if (qns_guest_key_check(key, e) < 0) {
+        err = e;
         return false;
     }
     const char *env = std::getenv("QNS_GUEST_DIR");

@@ -853,6 +853,10 @@ static void bad_descriptions_are_refused(void **state)
     assert_int_equal(qns_name_check("node", "r-1_b", err), 0);
     assert_int_equal(qns_name_check("link", "", err), -1);
     assert_string_equal(err, "link name '' must be 1-32 letters, digits, '-' or '_'");
+    assert_int_equal(qns_guest_key_check("2eea15694ec3", err), 0);
+    assert_int_equal(qns_guest_key_check("2EEA", err), -1);
+    assert_string_equal(err, "guest image key '2EEA' is not a key (up to 64 hex digits, e.g. from "
+                             "qns guest list)");
     qns_sim *sim = qns_sim_new(NULL, err);
     const char *prog[] = {fake(), NULL};
     qns_guest_config g = {.name = "g", .nic_count = 1, .program = prog};
