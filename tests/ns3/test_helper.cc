@@ -126,7 +126,8 @@ void InstallRefusesWhatCannotWork(void **)
                                      "guest's device is on a ghost node without an IPv4 "
                                      "interface there (the guest has the address)");
 
-    Ptr<QnsGuest> noNic = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("c"));
+    Ptr<QnsGuest> noNic = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("c"), "Program", StringValue(QNS_FAKE_GUEST));
     assert_true(qns.Install(noNic, 0, devs.Get(0), err) == nullptr);
     assert_string_equal(err.c_str(), "guest c has no NIC 0 (it has 0; QnsGuest::AddNic adds one)");
 

@@ -171,6 +171,46 @@ static char *manifest_of(const char *out)
     return data;
 }
 
+/* A default guest image of nothing but its GUEST-INFO in dir, and QEMU
+ * /bin/true: scenario files are checked against them. */
+typedef struct fake_image {
+    char *dir, *info, *old_qemu, *old_guest;
+} fake_image;
+
+static fake_image fake_image_set(const char *tag)
+{
+    fake_image f = {.dir = make_dir(tag)};
+    f.info = write_file(f.dir, "GUEST-INFO",
+                        "[guest]\nkernel=vmlinux\ninitrd=initrd.cpio\ncmdline=console=ttyS0 "
+                        "quiet\nqemu_args=-machine pc\nnic_e1000=e1000,netdev=ID,mac=MAC\n"
+                        "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n");
+    f.old_qemu = g_strdup(g_getenv("QNS_QEMU"));
+    f.old_guest = g_strdup(g_getenv("QNS_GUEST_DIR"));
+    g_setenv("QNS_QEMU", "/bin/true", TRUE);
+    g_setenv("QNS_GUEST_DIR", f.dir, TRUE);
+    return f;
+}
+
+static void fake_image_unset(fake_image *f)
+{
+    if (f->old_qemu) {
+        g_setenv("QNS_QEMU", f->old_qemu, TRUE);
+    } else {
+        g_unsetenv("QNS_QEMU");
+    }
+    if (f->old_guest) {
+        g_setenv("QNS_GUEST_DIR", f->old_guest, TRUE);
+    } else {
+        g_unsetenv("QNS_GUEST_DIR");
+    }
+    assert_int_equal(g_remove(f->info), 0);
+    assert_int_equal(g_rmdir(f->dir), 0);
+    g_free(f->old_qemu);
+    g_free(f->old_guest);
+    g_free(f->info);
+    g_free(f->dir);
+}
+
 /* ---- scenario mistakes --------------------------------------------------------- */
 
 typedef struct bad_case {
@@ -386,6 +426,8 @@ static void each_scenario_mistake_names_file_and_line_and_exits_2(void **state)
 {
     (void)state;
     char *dir = make_dir("bad");
+    /* QEMU and a guest image to check against (the C API reads GUEST-INFO). */
+    fake_image img = fake_image_set("bad-image");
     for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
         const bad_case *c = &bad_cases[i];
         char *name = g_strdup_printf("%s.ini", c->name);
@@ -404,6 +446,7 @@ static void each_scenario_mistake_names_file_and_line_and_exits_2(void **state)
         g_free(path);
         g_free(name);
     }
+    fake_image_unset(&img);
     assert_int_equal(ts_child_count(), 0);
     g_free(dir);
 }
@@ -574,45 +617,6 @@ static void every_refusal_of_the_api_is_reported_not_only_the_first(void **state
     g_free(dir);
 }
 
-/* A default guest image of nothing but its GUEST-INFO in dir, and QEMU
- * /bin/true: scenario files are checked against them. */
-typedef struct fake_image {
-    char *dir, *info, *old_qemu, *old_guest;
-} fake_image;
-
-static fake_image fake_image_set(const char *tag)
-{
-    fake_image f = {.dir = make_dir(tag)};
-    f.info = write_file(f.dir, "GUEST-INFO",
-                        "[guest]\nkernel=vmlinux\ninitrd=initrd.cpio\ncmdline=console=ttyS0 "
-                        "quiet\nqemu_args=-machine pc\nnic_e1000=e1000,netdev=ID,mac=MAC\n"
-                        "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n");
-    f.old_qemu = g_strdup(g_getenv("QNS_QEMU"));
-    f.old_guest = g_strdup(g_getenv("QNS_GUEST_DIR"));
-    g_setenv("QNS_QEMU", "/bin/true", TRUE);
-    g_setenv("QNS_GUEST_DIR", f.dir, TRUE);
-    return f;
-}
-
-static void fake_image_unset(fake_image *f)
-{
-    if (f->old_qemu) {
-        g_setenv("QNS_QEMU", f->old_qemu, TRUE);
-    } else {
-        g_unsetenv("QNS_QEMU");
-    }
-    if (f->old_guest) {
-        g_setenv("QNS_GUEST_DIR", f->old_guest, TRUE);
-    } else {
-        g_unsetenv("QNS_GUEST_DIR");
-    }
-    assert_int_equal(g_remove(f->info), 0);
-    assert_int_equal(g_rmdir(f->dir), 0);
-    g_free(f->old_qemu);
-    g_free(f->old_guest);
-    g_free(f->info);
-    g_free(f->dir);
-}
 
 /* A command too long for the default guest's kernel command line is
  * refused when the file is built, at the guest's line, before any run. */
