@@ -955,9 +955,6 @@ static void parse_members(rn_scenario *sc, rn_link *l, const rn_key *k, const ch
         g_array_append_val(l->members, mb);
     }
     g_strfreev(items);
-    if (l->cfg.type == QNS_LINK_P2P && l->members->len != 2) {
-        err(sc, k->line, "members: a p2p link has exactly two members, got %u", l->members->len);
-    }
 }
 
 /* The C API's checks of a link's settings (qns_link_check), made key by key
@@ -1382,6 +1379,9 @@ qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config,
             if (r < 0) {
                 err(sc, mb->line, "%s", e);
             }
+        }
+        if (qns_sim_link_check(sim, link[i], e) < 0) {
+            err(sc, l->sec->line, "%s", e);
         }
     }
     GArray *route_lines = g_array_new(FALSE, FALSE, sizeof(int));

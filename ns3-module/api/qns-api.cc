@@ -920,6 +920,22 @@ static bool CheckRoutes(const qns_sim *sim, std::string &err)
     return true;
 }
 
+int qns_sim_link_check(const qns_sim *sim, int link, char *errbuf)
+{
+    if (link < 0 || link >= static_cast<int>(sim->links.size())) {
+        SetErr(errbuf, "no link " + std::to_string(link));
+        return -1;
+    }
+    const LinkDesc &l = sim->links[static_cast<size_t>(link)];
+    if (l.cfg.type == QNS_LINK_P2P && l.members.size() != 2) {
+        SetErr(errbuf, "link " + l.name +
+                           ": a point-to-point link has exactly two members, it has " +
+                           std::to_string(l.members.size()));
+        return -1;
+    }
+    return 0;
+}
+
 int qns_sim_route_check(const qns_sim *sim, int route, char *errbuf)
 {
     if (route < 0 || route >= static_cast<int>(sim->routes.size())) {
@@ -1008,9 +1024,11 @@ static bool Build(qns_sim *sim, std::string &err)
     NodeContainer p2pGhosts;
     const auto &guests = sim->helper.GetRun()->GetGuests();
     sim->helper.GetRun()->ScheduleStart();
-    for (const auto &l : sim->links) {
-        if (l.cfg.type == QNS_LINK_P2P && l.members.size() != 2) {
-            err = "link " + l.name + ": a point-to-point link needs exactly two members";
+    for (size_t li = 0; li < sim->links.size(); li++) {
+        const LinkDesc &l = sim->links[li];
+        char e[QNS_ERRBUF_SIZE];
+        if (qns_sim_link_check(sim, static_cast<int>(li), e) < 0) {
+            err = e;
             return false;
         }
         if (l.members.empty()) {

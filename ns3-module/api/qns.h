@@ -229,6 +229,11 @@ int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf);
  * settings that do not fit its type): 0, or -1 with the reason in errbuf. */
 int qns_link_check(const qns_link_config *link, char *errbuf);
 
+/* The check qns_sim_run makes of link number `link` once the network is
+ * described: a point-to-point link has exactly two members. 0, or -1 with
+ * the reason in errbuf. */
+int qns_sim_link_check(const qns_sim *sim, int link, char *errbuf);
+
 /* Connects guest NIC `nic` to `link` through a bridge with latency_ns (0: quantum).
  * On one link no two members share a MAC address (guests) or an IPv4 address. */
 int qns_sim_attach_guest(qns_sim *sim, int link, int guest, int nic, uint64_t latency_ns,

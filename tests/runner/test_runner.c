@@ -280,7 +280,9 @@ static const bad_case bad_cases[] = {
     {"p2p-three-members",
      HEAD GUEST_A GUEST_B "[node r]\n[link w]\ntype = p2p\n"
                           "members = a, b, r=10.0.0.3/24\n",
-     "10: members: a p2p link has exactly two members, got 3"},
+     "10: link w: a point-to-point link has two ends"},
+    {"p2p-one-member", HEAD GUEST_A "[link w]\ntype = p2p\nmembers = a\n",
+     "5: link w: a point-to-point link has exactly two members, it has 1"},
     {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
      "4: kernel: cannot read 'no-such-bzImage': No such file or directory"},
     {"missing-disk", HEAD "[guest k]\ndisk = /nonexistent/disk.qcow2\n",
