@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Private apt configuration for fetching Debian packages and sources that the
-# system's own sources do not list (trixie's QEMU source, bookworm-backports'
-# meson, the guest's kernel), without touching /etc/apt. Source this file; it
-# defines qns_cache_dir, qns_apt_get and qns_apt_cache.
+# system's own sources do not list (trixie's QEMU source, bookworm's ns3
+# source, bookworm-backports' meson, the guest's kernel), without touching
+# /etc/apt. Source this file; it defines qns_cache_dir, qns_apt_get and
+# qns_apt_cache.
 
 qns_cache_dir() {
     printf '%s\n' "${QNS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/qns}"
@@ -33,6 +34,7 @@ qns_apt_setup() {
     mkdir -p "$root/lists/partial" "$root/cache/archives/partial"
     cat > "$root/sources.list.new" <<SOURCES
 deb-src [signed-by=$keyring] http://deb.debian.org/debian trixie main
+deb-src [signed-by=$keyring] http://deb.debian.org/debian bookworm main
 deb [signed-by=$keyring] http://deb.debian.org/debian bookworm main
 deb [signed-by=$keyring] http://deb.debian.org/debian bookworm-updates main
 deb [signed-by=$keyring] http://deb.debian.org/debian-security bookworm-security main

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Installs the Debian bookworm packages qns needs to build, test and run, and
 # only those that are missing: a second run does nothing and takes a moment.
+# With QNS_WITH_MPI=ON in the environment it also installs OpenMPI, for the
+# optional MPI-enabled ns-3 (ns3-module/mpi/build-ns3-mpi.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -21,6 +23,14 @@ PACKAGES=(
     # analysis: captures and plots
     tshark gnuplot-nox
 )
+
+# The optional MPI build: OpenMPI's compilers, headers and mpirun.
+add_mpi_packages() {
+    PACKAGES+=(libopenmpi-dev openmpi-bin)
+}
+case "${QNS_WITH_MPI:-OFF}" in
+    ON | on | 1 | TRUE | true | YES | yes) add_mpi_packages ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
