@@ -1176,15 +1176,16 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     none.command_status = -1;
     sim->stats.assign(sim->guests.size(), none);
     const qns_sync *sync = sched->GetSync();
-    for (size_t i = 0; sync != nullptr && i < sim->guests.size() &&
-                       static_cast<int>(i) < qns_sync_guest_count(sync);
-         i++) {
+    for (size_t i = 0; sync != nullptr && i < sim->guests.size(); i++) {
         qns_guest_stats &st = sim->stats[i];
-        int gi = static_cast<int>(i);
-        st.rounds = qns_sync_rounds(sync, gi);
-        st.clock_us = qns_sync_clock_us(sync, gi);
-        st.nic_started_us = qns_sync_opened_us(sync, gi);
-        st.frames_unopened = qns_sync_frames_unopened(sync, gi);
+        int gi = static_cast<int>(i), slot = run->GetSlot(gi);
+        if (slot < 0 || slot >= qns_sync_guest_count(sync)) {
+            continue; /* it never started */
+        }
+        st.rounds = qns_sync_rounds(sync, slot);
+        st.clock_us = qns_sync_clock_us(sync, slot);
+        st.nic_started_us = qns_sync_opened_us(sync, slot);
+        st.frames_unopened = qns_sync_frames_unopened(sync, slot);
         for (int n = 0; n < sim->guests[i].nicCount; n++) {
             Ptr<QnsBridge> b = run->GetBridge(gi, static_cast<uint32_t>(n));
             if (b) {
@@ -1192,8 +1193,8 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
                 st.frames_to_guest += b->GetFramesToGuest();
             }
         }
-        const qns_guest *proc = qns_sync_guest(sync, gi);
-        st.done = qns_sync_guest_done(sync, gi);
+        const qns_guest *proc = qns_sync_guest(sync, slot);
+        st.done = qns_sync_guest_done(sync, slot);
         st.ended = qns_guest_ended(proc);
         st.exit_status = qns_guest_exit_status(proc);
         std::snprintf(st.console_path, sizeof(st.console_path), "%s",

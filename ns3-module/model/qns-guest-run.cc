@@ -33,7 +33,8 @@ TypeId QnsGuestRun::GetTypeId()
 }
 
 QnsGuestRun::QnsGuestRun()
-    : m_outDir("."), m_capture(true), m_scheduled(false), m_started(false), m_finished(false),
+    : m_outDir("."), m_capture(true), m_scheduled(false), m_started(false),
+      m_distributed(false), m_localGuests(0), m_finished(false),
       m_checked(false), m_ok(true)
 {
     m_sched = CreateObject<QnsSyncScheduler>();
@@ -111,6 +112,7 @@ Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDe
     if (!CheckSimulator(err)) {
         return nullptr;
     }
+    m_distributed = QnsSimulatorIsDistributed();
     if (!guest->IsPrepared() && !AddGuest(guest, err)) {
         return nullptr;
     }
@@ -136,20 +138,44 @@ Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDe
                     "without an IPv4 interface there (the guest has the address)";
         return nullptr;
     }
+    const size_t gi = static_cast<size_t>(guest->GetIndex());
+    const int32_t rank = static_cast<int32_t>(node->GetSystemId());
+    if (m_ranks[gi] >= 0 && m_ranks[gi] != rank) {
+        err = who + ": its device is on a node of rank " + std::to_string(rank) +
+              ", another NIC's on one of rank " + std::to_string(m_ranks[gi]) +
+              "; a guest runs on one rank";
+        return nullptr;
+    }
+    m_ranks[gi] = rank;
+    /* Every rank makes the same objects (the whole topology is built on
+     * each), but only the guest's own rank connects its bridges, captures
+     * its frames and runs its QEMU. */
+    bool local = !m_distributed || static_cast<uint32_t>(rank) == Simulator::GetSystemId();
+    if (local && m_slots[gi] < 0) {
+        m_slots[gi] = m_localGuests++;
+    }
     Ptr<QnsBridge> b = bridgeFactory.Create<QnsBridge>();
     node->AddDevice(b);
     b->SetAddress(Mac48Address(guest->GetMac(nic).c_str()));
     std::string e;
-    if (!QnsConnectGuestNic(m_sched, guest->GetIndex(), static_cast<int>(nic), b, device, e) ||
-        (m_capture &&
-         !b->EnableCapture(
-             m_outDir + "/" + guest->GetName() + "-nic" + std::to_string(nic) + ".pcap", e))) {
+    if (local &&
+        (!QnsConnectGuestNic(m_sched, m_slots[gi], static_cast<int>(nic), b, device, e) ||
+         (m_capture &&
+          !b->EnableCapture(
+              m_outDir + "/" + guest->GetName() + "-nic" + std::to_string(nic) + ".pcap", e)))) {
         err = who + ": " + e;
         return nullptr;
     }
     m_nics.push_back(Nic{guest->GetIndex(), nic, b});
     ScheduleStart();
     return b;
+}
+
+int QnsGuestRun::GetSlot(int guest) const
+{
+    return guest >= 0 && guest < static_cast<int>(m_slots.size())
+               ? m_slots[static_cast<size_t>(guest)]
+               : -1;
 }
 
 void QnsGuestRun::ScheduleStart()
@@ -183,13 +209,27 @@ bool QnsGuestRun::AddGuest(Ptr<QnsGuest> guest, std::string &err)
     }
     m_guests.push_back(guest);
     m_failures.emplace_back();
+    m_ranks.push_back(-1);
+    m_slots.push_back(-1);
     return true;
 }
 
 void QnsGuestRun::StartGuests()
 {
     m_started = true;
-    for (const auto &g : m_guests) {
+    /* A guest without NICs runs on rank 0. */
+    for (size_t i = 0; i < m_guests.size(); i++) {
+        if (m_ranks[i] < 0 && (!m_distributed || Simulator::GetSystemId() == 0)) {
+            m_slots[i] = m_localGuests++;
+        }
+    }
+    std::vector<Ptr<QnsGuest>> local(static_cast<size_t>(m_localGuests));
+    for (size_t i = 0; i < m_guests.size(); i++) {
+        if (m_slots[i] >= 0) {
+            local[static_cast<size_t>(m_slots[i])] = m_guests[i];
+        }
+    }
+    for (const auto &g : local) {
         const QnsGuestDesc &d = g->GetDescription();
         std::vector<const char *> argv;
         for (const auto &a : d.argv) {
@@ -203,7 +243,7 @@ void QnsGuestRun::StartGuests()
         spec.console_path = d.console.c_str();
         spec.horizon = d.horizon ? 1 : 0;
         int gi = m_sched->AddGuest(spec);
-        if (gi != g->GetIndex()) {
+        if (gi != m_slots[static_cast<size_t>(g->GetIndex())]) {
             NS_LOG_ERROR(m_sched->GetError());
             Simulator::Stop();
             return;
@@ -213,7 +253,8 @@ void QnsGuestRun::StartGuests()
         }
     }
     for (const auto &n : m_nics) {
-        if (!m_sched->Attach(n.guest, static_cast<int>(n.nic), n.bridge)) {
+        int slot = m_slots[static_cast<size_t>(n.guest)];
+        if (slot >= 0 && !m_sched->Attach(slot, static_cast<int>(n.nic), n.bridge)) {
             Simulator::Stop();
             return;
         }
@@ -236,16 +277,17 @@ bool QnsGuestRun::Finish(std::string &err)
     } else if (!m_sched->Interrupted()) {
         const qns_sync *sync = m_sched->GetSync();
         uint64_t endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
-        for (size_t i = 0; sync != nullptr && i < m_guests.size() &&
-                           static_cast<int>(i) < qns_sync_guest_count(sync);
-             i++) {
+        for (size_t i = 0; sync != nullptr && i < m_guests.size(); i++) {
+            int slot = m_slots[i];
+            if (slot < 0 || slot >= qns_sync_guest_count(sync)) {
+                continue; /* another rank's */
+            }
             const QnsGuestDesc &d = m_guests[i]->GetDescription();
-            const qns_guest *proc = qns_sync_guest(sync, static_cast<int>(i));
+            const qns_guest *proc = qns_sync_guest(sync, slot);
             char tail[QNS_ERRBUF_SIZE / 2];
             qns_guest_console_tail(proc, 3, tail, sizeof(tail));
-            m_failures[i] =
-                QnsGuestFailure(d, QnsReadConsole(d.console),
-                                qns_sync_guest_done(sync, static_cast<int>(i)) != 0, endNs, tail);
+            m_failures[i] = QnsGuestFailure(d, QnsReadConsole(d.console),
+                                            qns_sync_guest_done(sync, slot) != 0, endNs, tail);
             if (why.empty()) {
                 why = m_failures[i];
             }

@@ -12,6 +12,12 @@
  * TCP with zero checksums, which guests drop) and a time resolution of
  * nanoseconds or finer. Guest RNG seeds follow RngSeedManager's seed.
  *
+ * Across MPI ranks (ns-3's DistributedSimulatorImpl or
+ * NullMessageSimulatorImpl), every rank builds the whole topology and
+ * installs every guest, as ns-3 wants; a guest runs on the rank of its
+ * devices' node (its ghost node's system id), where its QEMU starts and its
+ * console and captures are written; Finish judges this rank's guests.
+ *
  * A program that never asks Finish() whether the run succeeded is told at
  * Simulator::Destroy: when the run failed, qns prints why on stderr and the
  * process exits with status 1, so a failure never passes for success.
@@ -63,6 +69,10 @@ public:
     void ScheduleStart();
 
     const std::vector<Ptr<QnsGuest>> &GetGuests() const;
+    /* Guest number `guest`'s number in the scheduler (its index in
+     * qns_sync), -1 when it runs on another MPI rank. Known once the guest is
+     * installed (a guest without NICs: once the run has started). */
+    int GetSlot(int guest) const;
     /* The bridge of guest number `guest`'s NIC `nic`, null when none. */
     Ptr<QnsBridge> GetBridge(int guest, uint32_t nic) const;
 
@@ -96,6 +106,10 @@ private:
     bool m_capture;
     bool m_scheduled;
     bool m_started;
+    bool m_distributed;           /* across MPI ranks */
+    int m_localGuests;            /* guests of this rank */
+    std::vector<int32_t> m_ranks; /* each guest's rank (its nodes'); -1: none yet */
+    std::vector<int> m_slots;     /* each guest's number in the scheduler; -1: another rank's */
     bool m_finished;
     bool m_checked;
     bool m_ok;

@@ -7,6 +7,8 @@
 #include "qns-next-event.h"
 
 #include "ns3/boolean.h"
+#include "ns3/global-value.h"
+#include "ns3/string.h"
 #include "ns3/log.h"
 #include "ns3/simulator.h"
 #include "ns3/uinteger.h"
@@ -18,6 +20,15 @@ namespace ns3
 {
 
 NS_LOG_COMPONENT_DEFINE("QnsSyncScheduler");
+
+bool QnsSimulatorIsDistributed()
+{
+    StringValue type;
+    GlobalValue::GetValueByName("SimulatorImplementationType", type);
+    return type.Get() == "ns3::DistributedSimulatorImpl" ||
+           type.Get() == "ns3::NullMessageSimulatorImpl";
+}
+
 NS_OBJECT_ENSURE_REGISTERED(QnsSyncScheduler);
 
 TypeId QnsSyncScheduler::GetTypeId()
@@ -94,6 +105,7 @@ QnsSyncScheduler::QnsSyncScheduler()
       m_spinUs(0),
       m_pin(false),
       m_adaptive(false),
+      m_remote(false),
       m_maxStep(Seconds(10)),
       m_sealedStep(MilliSeconds(100)),
       m_sprinting(false),
@@ -226,6 +238,7 @@ void QnsSyncScheduler::Start()
     NS_ABORT_MSG_IF(m_quantum.GetNanoSeconds() % 1000 != 0,
                     "Quantum must be whole microseconds, not " << m_quantum);
     m_started = true;
+    m_remote = QnsSimulatorIsDistributed();
     m_minLatencyNs = m_quantum.GetNanoSeconds();
     bool first = true;
     for (auto &nics : m_bridges) {
@@ -419,7 +432,9 @@ int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
 {
     int64_t q = m_quantum.GetMicroSeconds();
     int64_t grid = (nowUs / q + 1) * q;
-    if (!m_adaptive) {
+    if (!m_adaptive || m_remote) {
+        /* Another rank may send at any instant from now on (its frames reach
+         * this rank's devices no earlier than now): a round every quantum. */
         return nowUs + q;
     }
     int64_t h = INT64_MAX;

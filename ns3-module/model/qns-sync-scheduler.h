@@ -24,6 +24,13 @@ namespace ns3
 class QnsBridge;
 class QnsNextEvent;
 
+/* Whether the simulation runs across MPI ranks (SimulatorImplementationType
+ * is ns-3's DistributedSimulatorImpl or NullMessageSimulatorImpl): each
+ * rank then runs the guests of its own nodes, and frames from other ranks
+ * may reach this one's devices at any instant from now on, so adaptive
+ * rounds fall every quantum but while guests boot. */
+bool QnsSimulatorIsDistributed();
+
 class QnsSyncScheduler : public Object
 {
   public:
@@ -98,6 +105,7 @@ class QnsSyncScheduler : public Object
     uint32_t m_spinUs;
     bool m_pin;
     bool m_adaptive;
+    bool m_remote; /* ns-3 runs across MPI ranks */
     Time m_maxStep;
     Time m_sealedStep;
     bool m_sprinting;

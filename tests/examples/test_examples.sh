@@ -10,6 +10,8 @@
 #   host's five UDP echoes come back from the other guest.
 # Each at a 1 ms quantum (outputs do not depend on it).
 set -euo pipefail
+# shellcheck source=../cpu-load.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../cpu-load.sh"
 
 [ $# -eq 2 ] || { echo "usage: test_examples.sh BUILD_DIR WORK_DIR" >&2; exit 2; }
 examples=$1/ns3-module/examples
@@ -39,15 +41,9 @@ count() { # FILE FILTER: how many frames of the capture match
 
 # ---- Wi-Fi ad hoc, iperf3: twice, the second under load ---------------------
 run qns-wifi-adhoc-iperf "$work/wifi-1"
-burners=()
-for _ in 1 2; do
-    (while :; do :; done) &
-    burners+=($!)
-done
-trap 'kill "${burners[@]}" 2>/dev/null || true' EXIT
+cpu_load_start 2
 run qns-wifi-adhoc-iperf "$work/wifi-2"
-kill "${burners[@]}"
-trap - EXIT
+cpu_load_stop
 
 receiver=$(tr -d '\r' <"$work/wifi-1/client.console" | grep -E "sec .* receiver$") ||
     fail "no iperf3 receiver line in $work/wifi-1/client.console"

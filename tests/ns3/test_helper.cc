@@ -142,6 +142,16 @@ void InstallRefusesWhatCannotWork(void **)
     assert_true(other.Install(d, 0, devs.Get(1), err) == nullptr);
     assert_string_equal(err.c_str(), "guest d belongs to another simulation");
 
+    /* A guest runs on one MPI rank: its devices' nodes have one system id. */
+    Ptr<Node> far = CreateObject<Node>(1);
+    NetDeviceContainer farDev = CsmaHelper().Install(NodeContainer(far));
+    Ptr<QnsGuest> two = Fake("two", "", false);
+    two->AddNic();
+    assert_true(qns.Install(two, 0, devs.Get(1), err) != nullptr);
+    assert_true(qns.Install(two, 1, farDev.Get(0), err) == nullptr);
+    assert_string_equal(err.c_str(), "guest two NIC 1: its device is on a node of rank 1, "
+                                     "another NIC's on one of rank 0; a guest runs on one rank");
+
     QnsHelper coarse;
     coarse.SetSchedulerAttribute("Quantum", TimeValue(NanoSeconds(1500)));
     assert_true(coarse.Install(Fake("e", "", false), 0, devs.Get(1), err) == nullptr);
