@@ -341,11 +341,9 @@ int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf)
 /* The QnsGuest a config describes; null with err when a setting is out of
  * the guest's range. */
 static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config &c,
-                                     std::string &err)
+                                     const std::string &name, std::string &err)
 {
     Ptr<QnsGuest> g = CreateObject<QnsGuest>();
-    const std::string name =
-        c.name ? c.name : "guest" + std::to_string(sim->guests.size());
     auto set = [&](const char *attr, const char *v) {
         if (v != nullptr) {
             g->SetAttribute(attr, StringValue(v));
@@ -377,10 +375,6 @@ static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config 
     };
     g->SetExtraArgs(words(c.extra_args));
     if (c.program != nullptr) {
-        if (c.program[0] == nullptr) {
-            err = "guest " + name + ": empty program";
-            return nullptr;
-        }
         g->SetProgram(words(c.program));
     }
     if (c.nic_count < 0 || c.nic_count > QNS_MAX_NICS) {
@@ -399,13 +393,13 @@ static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config 
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
 {
     std::string err;
-    Ptr<QnsGuest> g = GuestFromConfig(sim, *guest, err);
+    const std::string name =
+        guest->name ? guest->name : "guest" + std::to_string(sim->guests.size());
+    Ptr<QnsGuest> g = GuestFromConfig(sim, *guest, name, err);
     if (!g) {
         SetErr(errbuf, err);
         return -1;
     }
-    const std::string name =
-        guest->name ? guest->name : "guest" + std::to_string(sim->guests.size());
     for (int i = 0; i < guest->nic_count; i++) {
         const char *ip = guest->nics[i].ipv4;
         if (ip != nullptr &&

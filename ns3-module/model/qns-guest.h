@@ -43,7 +43,8 @@ public:
     uint32_t AddNic(const std::string &ipv4 = "", NicModel model = VIRTIO,
                     const std::string &mac = "");
     uint32_t GetNicCount() const;
-    /* ExtraArgs and Program as words (no shell quoting to get right). */
+    /* ExtraArgs and Program as words (no shell quoting to get right); an
+     * empty argv is a program of no words, which Prepare refuses. */
     void SetExtraArgs(const std::vector<std::string> &args);
     void SetProgram(const std::vector<std::string> &argv);
     /* "" before the guest is prepared; then its own or the default MAC. */
