@@ -84,7 +84,7 @@ bool QnsGuestRun::CheckSimulator(std::string &err) const
               "BooleanValue(true)) first";
         return false;
     }
-    if (Time::GetResolution() > Time::NS) {
+    if (Time::GetResolution() < Time::NS) { /* Unit runs from years down to fs */
         err = "the simulator's time resolution is coarser than nanoseconds; frames cross the "
               "bridge at exact nanoseconds (Time::SetResolution(Time::NS))";
         return false;
@@ -95,7 +95,7 @@ bool QnsGuestRun::CheckSimulator(std::string &err) const
               " ns is not a whole number of microseconds";
         return false;
     }
-    if (m_started || m_finished) {
+    if (m_started || m_finished || Simulator::Now().IsStrictlyPositive()) {
         err = "guests are installed before Simulator::Run";
         return false;
     }
@@ -193,7 +193,7 @@ bool QnsGuestRun::AddGuest(Ptr<QnsGuest> guest, std::string &err)
         err = "guest " + guest->GetName() + " is in a simulation already";
         return false;
     }
-    if (m_started || m_finished) {
+    if (m_started || m_finished || Simulator::Now().IsStrictlyPositive()) {
         err = "guests are added before Simulator::Run";
         return false;
     }

@@ -99,6 +99,23 @@ void GuestMistakesAreRefused(void **)
     assert_string_equal(err.c_str(), "guest k: kernel_args adds to the default guest's command "
                                      "line; with an own kernel or append, put them in append");
 
+    Ptr<QnsGuest> blank = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("p"), "Program", StringValue("   "));
+    assert_false(blank->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest p: empty program");
+    Ptr<QnsGuest> none = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("q"));
+    none->SetProgram({});
+    assert_false(none->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest q: empty program");
+
+    Ptr<QnsGuest> nine = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("n"), "Program", StringValue(QNS_FAKE_GUEST));
+    for (int i = 0; i < 9; i++) {
+        nine->AddNic();
+    }
+    assert_false(nine->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest n: 9 NICs, at most 8");
+
     Ptr<QnsGuest> mac = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("m"));
     mac->AddNic("", QnsGuest::VIRTIO, "01:00:5e:00:00:01");
     assert_false(mac->Prepare(0, 1, 0, ".", err));
@@ -152,6 +169,11 @@ void InstallRefusesWhatCannotWork(void **)
     assert_string_equal(err.c_str(), "guest two NIC 1: its device is on a node of rank 1, "
                                      "another NIC's on one of rank 0; a guest runs on one rank");
 
+    Ptr<QnsGuest> twice = Fake("twice", "", false);
+    assert_true(qns.GetRun()->AddGuest(twice, err));
+    assert_false(qns.GetRun()->AddGuest(twice, err));
+    assert_string_equal(err.c_str(), "guest twice is in a simulation already");
+
     QnsHelper coarse;
     coarse.SetSchedulerAttribute("Quantum", TimeValue(NanoSeconds(1500)));
     assert_true(coarse.Install(Fake("e", "", false), 0, devs.Get(1), err) == nullptr);
@@ -190,6 +212,38 @@ void TwoGuestsRunOnALan(void **)
     Simulator::Destroy();
 }
 
+/* After Simulator::Run, a helper that has no guests yet takes none: their
+ * QEMUs would start in the simulation's past. */
+void InstallAfterTheRunIsRefused(void **)
+{
+    NodeContainer ghosts(1);
+    NetDeviceContainer devs = CsmaHelper().Install(ghosts);
+    Simulator::Stop(MicroSeconds(5));
+    Simulator::Run();
+    QnsHelper late;
+    std::string err;
+    assert_true(late.Install(Fake("late", "", false), 0, devs.Get(0), err) == nullptr);
+    assert_string_equal(err.c_str(), "guests are installed before Simulator::Run");
+    assert_false(late.GetRun()->AddGuest(Fake("later", "", false), err));
+    assert_string_equal(err.c_str(), "guests are added before Simulator::Run");
+    Simulator::Destroy();
+}
+
+/* A time resolution coarser than nanoseconds is refused: the child sets
+ * microseconds, installs, and prints what it got. */
+int CoarseResolution(bool)
+{
+    Time::SetResolution(Time::US);
+    NodeContainer ghosts(1);
+    NetDeviceContainer devs = CsmaHelper().Install(ghosts);
+    QnsHelper qns;
+    std::string err;
+    Ptr<QnsBridge> b = qns.Install(Fake("us", "", false), 0, devs.Get(0), err);
+    std::printf("%s\n", b ? "installed" : err.c_str());
+    Simulator::Destroy();
+    return 0;
+}
+
 /* A fake guest whose "command" exits with status 4, as the default guest
  * reports it; `ask`: the program calls Finish. */
 int FailingRun(bool ask)
@@ -215,8 +269,8 @@ int FailingRun(bool ask)
     return 0;
 }
 
-/* Runs FailingRun in a child; its exit status and what it wrote. */
-int InChild(bool ask, std::string &out)
+/* Runs fn(ask) in a child; its exit status and what it wrote. */
+int InChild(int (*fn)(bool), bool ask, std::string &out)
 {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -227,7 +281,7 @@ int InChild(bool ask, std::string &out)
         close(fds[0]);
         dup2(fds[1], 1);
         dup2(fds[1], 2);
-        int r = FailingRun(ask);
+        int r = fn(ask);
         std::fflush(nullptr);
         _exit(r);
     }
@@ -248,22 +302,34 @@ int InChild(bool ask, std::string &out)
 void AFailedRunIsNeverASuccess(void **)
 {
     std::string out;
-    assert_int_equal(InChild(true, out), 0);
+    assert_int_equal(InChild(FailingRun, true, out), 0);
     assert_true(Has(out, "finish 0: guest failing: its command exited with status 4; console: "));
-    assert_int_equal(InChild(false, out), 1);
+    assert_int_equal(InChild(FailingRun, false, out), 1);
     assert_true(Has(out, "qns: the run failed: guest failing: its command exited with status 4"));
+}
+
+void ACoarseResolutionIsRefused(void **)
+{
+    std::string out;
+    assert_int_equal(InChild(CoarseResolution, false, out), 0);
+    assert_string_equal(out.c_str(), "the simulator's time resolution is coarser than "
+                                     "nanoseconds; frames cross the bridge at exact "
+                                     "nanoseconds (Time::SetResolution(Time::NS))\n");
 }
 
 } // namespace
 
 int main()
 {
-    Time::SetResolution(Time::NS);
+    /* Nanoseconds, ns-3's default, are not set: the child of the first test
+     * sets the resolution itself, which ns-3 allows once, before any run. */
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ACoarseResolutionIsRefused),
         cmocka_unit_test(AttributesMakeTheCommandLine), cmocka_unit_test(GuestMistakesAreRefused),
         cmocka_unit_test(InstallRefusesWhatCannotWork), cmocka_unit_test(TwoGuestsRunOnALan),
         cmocka_unit_test(AFailedRunIsNeverASuccess),
+        cmocka_unit_test(InstallAfterTheRunIsRefused),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
