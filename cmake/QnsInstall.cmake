@@ -44,6 +44,7 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest.h
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-argv.h
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-run.h
+  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-rank-end.h
   ${PROJECT_SOURCE_DIR}/ns3-module/helper/qns-helper.h
   ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_sync.h
   ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_guest.h

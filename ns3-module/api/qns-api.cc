@@ -170,6 +170,8 @@ struct qns_sim {
     std::vector<QnsGuestDesc> guests;    /* what each guest was prepared as */
     std::vector<std::vector<const char *>> argvs;
     std::vector<std::string> nodeNames;
+    std::vector<uint32_t> nodeRanks;  /* each node's MPI rank */
+    std::vector<uint32_t> guestRanks; /* each guest's */
     std::vector<LinkDesc> links;
     std::vector<AppDesc> apps;
     std::vector<NodeApp> nodeApps;
@@ -200,6 +202,9 @@ static void CapturePromiscuous(qns_sim *sim, const NetDeviceContainer &devs,
     PcapHelper helper;
     for (uint32_t i = 0; i < devs.GetN(); i++) {
         Ptr<Device> dev = devs.Get(i)->GetObject<Device>();
+        if (dev->GetNode()->GetSystemId() != Simulator::GetSystemId()) {
+            continue; /* another rank's device: that rank captures it */
+        }
         std::string name = helper.GetFilenameFromDevice(prefix, dev);
         Ptr<PcapFileWrapper> file = helper.CreateFile(name, std::ios::out, dlt);
         helper.HookDefaultSink<Device>(dev, "PromiscSniffer", file);
@@ -408,6 +413,11 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
             return -1;
         }
     }
+    if (guest->rank > QNS_MAX_RANK) {
+        SetErr(errbuf, "guest " + name + ": rank " + std::to_string(guest->rank) +
+                           " is above " + std::to_string(QNS_MAX_RANK));
+        return -1;
+    }
     /* A guest's RNG seed is ns-3's seed plus its number. */
     RngSeedManager::SetSeed(sim->cfg.seed);
     if (!sim->helper.GetRun()->AddGuest(g, err)) {
@@ -415,6 +425,7 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
         return -1;
     }
     sim->guests.push_back(g->GetDescription());
+    sim->guestRanks.push_back(guest->rank);
     sim->argvs.clear(); /* pointers into guests may have moved */
     return static_cast<int>(sim->guests.size()) - 1;
 }
@@ -450,7 +461,35 @@ int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf)
         }
     }
     sim->nodeNames.push_back(n);
+    sim->nodeRanks.push_back(0);
     return static_cast<int>(sim->nodeNames.size()) - 1;
+}
+
+int qns_sim_set_node_rank(qns_sim *sim, int node, uint32_t rank, char *errbuf)
+{
+    if (node < 0 || node >= static_cast<int>(sim->nodeNames.size())) {
+        SetErr(errbuf, "no node " + std::to_string(node));
+        return -1;
+    }
+    if (rank > QNS_MAX_RANK) {
+        SetErr(errbuf, "node " + sim->nodeNames[static_cast<size_t>(node)] + ": rank " +
+                           std::to_string(rank) + " is above " + std::to_string(QNS_MAX_RANK));
+        return -1;
+    }
+    sim->nodeRanks[static_cast<size_t>(node)] = rank;
+    return 0;
+}
+
+uint32_t qns_sim_rank_count(const qns_sim *sim)
+{
+    uint32_t n = 1;
+    for (uint32_t r : sim->nodeRanks) {
+        n = std::max(n, r + 1);
+    }
+    for (uint32_t r : sim->guestRanks) {
+        n = std::max(n, r + 1);
+    }
+    return n;
 }
 
 int qns_link_check(const qns_link_config *link, char *errbuf)
@@ -514,6 +553,33 @@ static std::string MemberName(const qns_sim *sim, const Member &m)
     return m.isGuest ? "guest " + sim->guests[static_cast<size_t>(m.guest)].name + " NIC " +
                            std::to_string(m.nic)
                      : "node " + sim->nodeNames[static_cast<size_t>(m.node)];
+}
+
+static uint32_t MemberRank(const qns_sim *sim, const Member &m)
+{
+    return m.isGuest ? sim->guestRanks[static_cast<size_t>(m.guest)]
+                     : sim->nodeRanks[static_cast<size_t>(m.node)];
+}
+
+/* The smallest delay of a point-to-point link between ranks (ns-3's
+ * lookahead across them), 0 when there is none. */
+static uint64_t CrossRankDelayNs(const qns_sim *sim)
+{
+    uint64_t least = 0;
+    for (const auto &l : sim->links) {
+        if (l.cfg.type == QNS_LINK_P2P && l.members.size() == 2 &&
+            MemberRank(sim, l.members[0]) != MemberRank(sim, l.members[1]) &&
+            (least == 0 || l.cfg.delay_ns < least)) {
+            least = l.cfg.delay_ns;
+        }
+    }
+    return least;
+}
+
+/* The rank a link's devices and channel live on (its first member's). */
+static uint32_t LinkRank(const qns_sim *sim, const LinkDesc &l)
+{
+    return l.members.empty() ? 0 : MemberRank(sim, l.members[0]);
 }
 
 static std::string MemberIpv4(const qns_sim *sim, const Member &m)
@@ -775,6 +841,17 @@ static std::string SocketFactoryOf(const std::string &protocol)
     return protocol == "tcp" ? "ns3::TcpSocketFactory" : "ns3::UdpSocketFactory";
 }
 
+/* An application of another rank's node is made on this rank too, so both
+ * make the same objects (and draw the same random streams) as one process,
+ * but it never starts here: its own rank runs it. */
+static void KeepToItsRank(const qns_sim *sim, Ptr<Node> node, ApplicationContainer &apps)
+{
+    if (node->GetSystemId() != Simulator::GetSystemId()) {
+        apps.Start(NanoSeconds(static_cast<int64_t>(sim->durationNs)) + Seconds(1));
+        apps.Stop(Time(0));
+    }
+}
+
 static void InstallNodeApps(qns_sim *sim, const NodeContainer &nodes)
 {
     for (auto &app : sim->nodeApps) {
@@ -806,6 +883,7 @@ static void InstallNodeApps(qns_sim *sim, const NodeContainer &nodes)
         if (c.stop_ns != 0) {
             apps.Stop(NanoSeconds(static_cast<int64_t>(c.stop_ns)));
         }
+        KeepToItsRank(sim, n, apps);
     }
 }
 
@@ -836,6 +914,19 @@ static int ReportProgress(void *ctx, int waitingGuest, double waitedS)
     return sim->progressFn(sim->progressCtx, &p);
 }
 
+/* The system id of an object on `rank`: the rank across ranks; 0 in one
+ * process (which runs every rank's part: ns-3's global routing fills in
+ * only the nodes of the process's own system id). */
+static uint32_t SystemIdOf(uint32_t rank)
+{
+    return QnsSimulatorIsDistributed() ? rank : 0;
+}
+
+static bool IsLocal(uint32_t rank)
+{
+    return SystemIdOf(rank) == Simulator::GetSystemId();
+}
+
 static Ptr<NetDevice> InstallLinkDevices(qns_sim *sim, const LinkDesc &l, NodeContainer &members,
                                          NetDeviceContainer &devs, const std::string &prefix)
 {
@@ -852,8 +943,11 @@ static Ptr<NetDevice> InstallLinkDevices(qns_sim *sim, const LinkDesc &l, NodeCo
         }
     } else if (l.cfg.type == QNS_LINK_WIFI) {
         qns_link_config cfg = WifiConfig(l);
+        cfg.capture = cfg.capture && IsLocal(LinkRank(sim, l));
         /* The access point qns adds: a node of its own, without IP. */
-        Ptr<Node> ap = QnsWifiHasAccessPoint(cfg) ? CreateObject<Node>() : nullptr;
+        Ptr<Node> ap = QnsWifiHasAccessPoint(cfg)
+                           ? CreateObject<Node>(SystemIdOf(LinkRank(sim, l)))
+                           : nullptr;
         devs = QnsWifiInstall(cfg, l.name, members, ap, prefix, sim->pcaps);
     } else {
         PointToPointHelper p2p;
@@ -925,6 +1019,50 @@ int qns_sim_link_check(const qns_sim *sim, int link, char *errbuf)
         SetErr(errbuf, "link " + l.name +
                            ": a point-to-point link has exactly two members, it has " +
                            std::to_string(l.members.size()));
+        return -1;
+    }
+    for (const auto &m : l.members) {
+        if (MemberRank(sim, m) == LinkRank(sim, l)) {
+            continue;
+        }
+        const Member &first = l.members[0];
+        if (l.cfg.type != QNS_LINK_P2P) {
+            SetErr(errbuf, "link " + l.name + ": " + MemberName(sim, first) + " is on rank " +
+                               std::to_string(MemberRank(sim, first)) + ", " +
+                               MemberName(sim, m) + " on rank " +
+                               std::to_string(MemberRank(sim, m)) +
+                               "; only a point-to-point link joins two ranks");
+            return -1;
+        }
+        if (l.cfg.delay_ns == 0) {
+            SetErr(errbuf, "link " + l.name + " joins ranks " +
+                               std::to_string(MemberRank(sim, first)) + " and " +
+                               std::to_string(MemberRank(sim, m)) +
+                               ": its delay must be above 0 (it is ns-3's lookahead between them)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int qns_sim_ranks_check(const qns_sim *sim, uint32_t ranks, char *errbuf)
+{
+    uint32_t need = qns_sim_rank_count(sim);
+    if (need > 1 && CrossRankDelayNs(sim) == 0) {
+        SetErr(errbuf, "guests and nodes are on ranks 0 .. " + std::to_string(need - 1) +
+                           ", but no point-to-point link joins two ranks (its delay is ns-3's "
+                           "lookahead)");
+        return -1;
+    }
+    if (ranks > 1 && ranks != need) {
+        SetErr(errbuf, "guests and nodes are on ranks 0 .. " + std::to_string(need - 1) + " (" +
+                           std::to_string(need) + " processes), but mpirun started " +
+                           std::to_string(ranks));
+        return -1;
+    }
+    if (ranks > 1 && sim->cfg.flow_monitor) {
+        SetErr(errbuf, "flow_monitor needs one process: across ranks each would see only its "
+                       "own nodes' flows");
         return -1;
     }
     return 0;
@@ -1008,7 +1146,9 @@ static bool Build(qns_sim *sim, std::string &err)
         return false;
     }
     NodeContainer nodes;
-    nodes.Create(static_cast<uint32_t>(sim->nodeNames.size()));
+    for (uint32_t rank : sim->nodeRanks) {
+        nodes.Create(1, SystemIdOf(rank));
+    }
     for (size_t i = 0; i < sim->nodeNames.size(); i++) {
         Names::Add(sim->nodeNames[i], nodes.Get(static_cast<uint32_t>(i)));
     }
@@ -1030,7 +1170,8 @@ static bool Build(qns_sim *sim, std::string &err)
         }
         NodeContainer members;
         for (const auto &m : l.members) {
-            Ptr<Node> n = m.isGuest ? CreateObject<Node>() : nodes.Get(static_cast<uint32_t>(m.node));
+            Ptr<Node> n = m.isGuest ? CreateObject<Node>(SystemIdOf(MemberRank(sim, m)))
+                                    : nodes.Get(static_cast<uint32_t>(m.node));
             members.Add(n);
             if (m.isGuest && l.cfg.type == QNS_LINK_P2P) {
                 p2pGhosts.Add(n);
@@ -1069,16 +1210,20 @@ static bool Build(qns_sim *sim, std::string &err)
     }
     for (const auto &app : sim->apps) {
         Ptr<Node> n = nodes.Get(static_cast<uint32_t>(app.node));
+        ApplicationContainer apps;
         if (app.server) {
             UdpEchoServerHelper h(app.port);
-            h.Install(n).Start(Seconds(0));
+            apps = h.Install(n);
+            apps.Start(Seconds(0));
         } else {
             UdpEchoClientHelper h(Ipv4Address(app.server_ip.c_str()), app.port);
             h.SetAttribute("MaxPackets", UintegerValue(app.count));
             h.SetAttribute("Interval", TimeValue(NanoSeconds(static_cast<int64_t>(app.interval))));
             h.SetAttribute("PacketSize", UintegerValue(app.size));
-            h.Install(n).Start(NanoSeconds(static_cast<int64_t>(app.start)));
+            apps = h.Install(n);
+            apps.Start(NanoSeconds(static_cast<int64_t>(app.start)));
         }
+        KeepToItsRank(sim, n, apps);
     }
     InstallNodeApps(sim, nodes);
     InstallRoutingOnGuestLinks(sim, nodes, p2pGhosts);
@@ -1122,6 +1267,14 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     Ptr<QnsSyncScheduler> sched = run->GetScheduler();
     std::string err;
     sim->durationNs = duration_ns;
+    if (qns_sim_ranks_check(sim, qns_ranks(), errbuf) < 0) {
+        return -1;
+    }
+    if (qns_sim_rank_count(sim) > 1) {
+        /* A split run ends where it ends across ranks, in one process too. */
+        sched->SetAttribute("SplitLookahead",
+                            TimeValue(NanoSeconds(static_cast<int64_t>(CrossRankDelayNs(sim)))));
+    }
     clock_gettime(CLOCK_MONOTONIC, &sim->start);
     if (sim->progressFn != nullptr) {
         sched->SetProgress(ReportProgress, sim, sim->progressMs);

@@ -21,6 +21,7 @@ extern "C" {
 #define QNS_ERRBUF_SIZE 512
 #endif
 #define QNS_MAX_NICS 8
+#define QNS_MAX_RANK 1023
 #define QNS_WATCHDOG_NONE UINT32_MAX
 #define QNS_WATCHDOG_DEFAULT_MS 60000
 /* The default guest's kernel takes a command line of at most this many
@@ -108,6 +109,8 @@ typedef struct qns_guest_config {
     /* Test kit: run this program instead of QEMU (it gets -qqq and -netdev
      * options appended, as the fake guest expects). */
     const char *const *program;
+    /* The MPI rank the guest runs on (see "Ranks" below); 0 by default. */
+    uint32_t rank;
 } qns_guest_config;
 
 typedef enum qns_link_type {
@@ -225,13 +228,19 @@ void qns_default_mac(int guest, int nic, char out[18]);
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf);
 int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf);
 int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf);
+/* The MPI rank ns-3 node `node` lives on (see "Ranks" below); 0 until set. */
+int qns_sim_set_node_rank(qns_sim *sim, int node, uint32_t rank, char *errbuf);
+/* One more than the highest rank a guest or node is on: the processes a run
+ * across ranks needs (1: the simulation is not split). */
+uint32_t qns_sim_rank_count(const qns_sim *sim);
 /* The checks qns_sim_add_link makes of a link's Wi-Fi settings (and of
  * settings that do not fit its type): 0, or -1 with the reason in errbuf. */
 int qns_link_check(const qns_link_config *link, char *errbuf);
 
 /* The check qns_sim_run makes of link number `link` once the network is
- * described: a point-to-point link has exactly two members. 0, or -1 with
- * the reason in errbuf. */
+ * described: a point-to-point link has exactly two members; only a
+ * point-to-point link joins members on two ranks, and then its delay (ns-3's
+ * lookahead) is above 0. 0, or -1 with the reason in errbuf. */
 int qns_sim_link_check(const qns_sim *sim, int link, char *errbuf);
 
 /* Connects guest NIC `nic` to `link` through a bridge with latency_ns (0: quantum).
@@ -319,6 +328,48 @@ uint64_t qns_sim_late_frames(const qns_sim *sim);
 uint64_t qns_sim_end_ns(const qns_sim *sim);
 
 void qns_sim_free(qns_sim *sim);
+
+/*
+ * Ranks: one simulation split over MPI processes (mpirun -np N), with ns-3's
+ * DistributedSimulatorImpl. Every rank describes and builds the whole
+ * simulation; a guest's QEMU runs, its console and captures are written,
+ * and a node's applications and captures run only on its own rank
+ * (qns_guest_config.rank, qns_sim_set_node_rank). Only point-to-point links
+ * join ranks. Outputs are byte-identical to a one-process run of the same
+ * simulation: a split simulation (qns_sim_rank_count > 1) ends, in one
+ * process too, a while after its ends_run guests powered off: at the first
+ * multiple of the quantum after the last power-off, plus the smallest delay
+ * of a point-to-point link between ranks rounded up to the quantum, plus a
+ * quantum (the time the news takes to reach every rank). Needs qns built
+ * with -DQNS_WITH_MPI=ON.
+ */
+
+/* The first qns call of a program that may run under mpirun: when started
+ * with more than one process, joins them (MPI_Init, ns-3's distributed
+ * simulator). Returns the number of ranks, 1 for a process of its own; -1
+ * with the reason in errbuf when mpirun started several but qns was built
+ * without MPI. */
+int qns_ranks_start(int *argc, char ***argv, char *errbuf);
+/* This process's rank (0 when not started across ranks), and how many
+ * there are (1). */
+uint32_t qns_rank(void);
+uint32_t qns_ranks(void);
+/* From a rank other than 0: len bytes to rank 0, which takes them with
+ * qns_ranks_recv(from, ...) (malloc'd, free them). 0, or -1 with errbuf. */
+int qns_ranks_send(const void *data, size_t len, char *errbuf);
+int qns_ranks_recv(uint32_t from, void **data, size_t *len, char *errbuf);
+/* Every rank calls it: the largest of their values (value itself in one
+ * process). */
+int qns_ranks_max(int value);
+/* The checks qns_sim_run makes of a split simulation before it builds it,
+ * for `ranks` processes (qns_ranks_start's count; 1: a process of its own,
+ * which runs every rank's part): some point-to-point link joins two ranks
+ * (one run ends for all over it); across ranks, mpirun started as many
+ * processes as the simulation has ranks, and flow_monitor is off. 0, or -1
+ * with the reason in errbuf. */
+int qns_sim_ranks_check(const qns_sim *sim, uint32_t ranks, char *errbuf);
+/* The last qns call of a program that called qns_ranks_start. */
+void qns_ranks_end(void);
 
 #ifdef __cplusplus
 }

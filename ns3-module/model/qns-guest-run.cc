@@ -259,7 +259,34 @@ void QnsGuestRun::StartGuests()
             return;
         }
     }
+    SetUpRankEnd();
     m_sched->Start();
+}
+
+/* Across ranks, or for a one-process run of a split simulation
+ * (SplitLookahead), the run ends where QnsRankEnd says. */
+void QnsGuestRun::SetUpRankEnd()
+{
+    Time lookahead = m_sched->GetSplitLookahead();
+    if (m_distributed && lookahead.IsZero()) {
+        lookahead = QnsRankEnd::CrossRankDelay();
+    }
+    if (!m_distributed && !lookahead.IsStrictlyPositive()) {
+        return;
+    }
+    if (lookahead.IsZero()) {
+        lookahead = m_sched->GetQuantum();
+    }
+    std::set<uint32_t> ending;
+    for (size_t i = 0; i < m_guests.size(); i++) {
+        if (m_guests[i]->GetDescription().endsRun) {
+            ending.insert(m_ranks[i] < 0 ? 0u : static_cast<uint32_t>(m_ranks[i]));
+        }
+    }
+    Ptr<QnsRankEnd> end = CreateObject<QnsRankEnd>();
+    end->Setup(m_sched->GetQuantum(), lookahead, ending, m_distributed);
+    end->SetStopsRun(m_localGuests == 0);
+    m_sched->SetRankEnd(end);
 }
 
 bool QnsGuestRun::Finish(std::string &err)

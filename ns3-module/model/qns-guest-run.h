@@ -31,6 +31,7 @@
 
 #include "ns3/object-factory.h"
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,7 @@ private:
     };
     bool CheckSimulator(std::string &err) const;
     void StartGuests();
+    void SetUpRankEnd();
     void OnDestroy();
 
     Ptr<QnsSyncScheduler> m_sched;

@@ -83,6 +83,15 @@ TypeId QnsSyncScheduler::GetTypeId()
                           TimeValue(MilliSeconds(100)),
                           MakeTimeAccessor(&QnsSyncScheduler::m_sealedStep),
                           MakeTimeChecker(MicroSeconds(1), Seconds(2000)))
+            .AddAttribute("SplitLookahead",
+                          "The lookahead of a run split over MPI ranks (the smallest delay of "
+                          "a point-to-point link between ranks): when above zero, and always "
+                          "across ranks, the run ends as QnsRankEnd says, a while after its "
+                          "EndsRun guests powered off, at the same instant in one process and "
+                          "across ranks. Zero across ranks: ns-3's lookahead.",
+                          TimeValue(Time(0)),
+                          MakeTimeAccessor(&QnsSyncScheduler::m_splitLookahead),
+                          MakeTimeChecker(Time(0)))
             .AddAttribute("ShutdownTimeoutMs",
                           "Wall-clock wait for guests to exit before they are killed.",
                           UintegerValue(2000),
@@ -106,6 +115,7 @@ QnsSyncScheduler::QnsSyncScheduler()
       m_pin(false),
       m_adaptive(false),
       m_remote(false),
+      m_finished(false),
       m_maxStep(Seconds(10)),
       m_sealedStep(MilliSeconds(100)),
       m_sprinting(false),
@@ -264,7 +274,26 @@ void QnsSyncScheduler::Fail(const std::string &why)
     if (m_error.empty()) {
         m_error = why;
     }
+    StopHere();
+}
+
+/* Stops this rank's run now; the other ranks, if any, soon after. */
+void QnsSyncScheduler::StopHere()
+{
+    if (m_rankEnd && m_started && !m_finished) {
+        m_rankEnd->Abort();
+    }
     Simulator::Stop();
+}
+
+void QnsSyncScheduler::SetRankEnd(Ptr<QnsRankEnd> rankEnd)
+{
+    m_rankEnd = rankEnd;
+}
+
+Time QnsSyncScheduler::GetSplitLookahead() const
+{
+    return m_splitLookahead;
 }
 
 void QnsSyncScheduler::OnFrame(void *ctx, const qns_sync_frame *frame)
@@ -314,7 +343,7 @@ void QnsSyncScheduler::Round()
         if (qns_sync_round_end(m_sync, err) < 0) {
             if (qns_sync_stopped(m_sync)) {
                 m_interrupted = true;
-                Simulator::Stop();
+                StopHere();
             } else {
                 Fail(err);
             }
@@ -331,17 +360,29 @@ void QnsSyncScheduler::Round()
     }
     if (!m_endsRun.empty()) {
         /* A guest that powered off in a long grant ended ahead of now: the
-         * run ends at the round after its end, as with fixed rounds. */
+         * run ends at the round after its end, as with fixed rounds (split
+         * over ranks: where QnsRankEnd says). */
         bool all = true;
+        int64_t lastOff = 0;
         for (int g : m_endsRun) {
             all = all && qns_sync_guest_done(m_sync, g) &&
                   qns_sync_clock_us(m_sync, g) < Simulator::Now().GetMicroSeconds();
+            lastOff = std::max(lastOff, qns_sync_clock_us(m_sync, g));
         }
-        if (all) {
+        if (all && !m_rankEnd) {
             NS_LOG_INFO("every guest the run ends with has powered off at " << Simulator::Now());
             Simulator::Stop();
             return;
         }
+        if (all) {
+            m_rankEnd->LocalEnd(lastOff);
+        }
+    }
+    if (m_rankEnd && m_rankEnd->GetEndUs() >= 0 &&
+        Simulator::Now().GetMicroSeconds() >= m_rankEnd->GetEndUs()) {
+        NS_LOG_INFO("the split run ends at " << Simulator::Now());
+        Simulator::Stop();
+        return;
     }
     if (m_progressFn != nullptr) {
         int64_t wall = WallMs();
@@ -349,7 +390,7 @@ void QnsSyncScheduler::Round()
             m_lastProgressMs = wall;
             if (m_progressFn(m_progressCtx, -1, 0.0) != 0) {
                 m_interrupted = true;
-                Simulator::Stop();
+                StopHere();
                 return;
             }
         }
@@ -407,7 +448,7 @@ bool QnsSyncScheduler::Sprint(char *err)
     if (r < 0) {
         if (qns_sync_stopped(m_sync)) {
             m_interrupted = true;
-            Simulator::Stop();
+            StopHere();
         } else {
             Fail(err);
         }
@@ -439,6 +480,9 @@ int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
     }
     int64_t h = INT64_MAX;
     int64_t cap = nowUs + m_maxStep.GetMicroSeconds();
+    if (m_rankEnd && m_rankEnd->GetEndUs() > nowUs) {
+        cap = std::min(cap, m_rankEnd->GetEndUs());
+    }
     for (int g = 0; g < GetGuestCount(); g++) {
         h = std::min(h, qns_sync_horizon_us(m_sync, g));
         int64_t clock = qns_sync_clock_us(m_sync, g);
@@ -503,6 +547,7 @@ void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const ui
 
 void QnsSyncScheduler::Finish()
 {
+    m_finished = true;
     char err[QNS_ERRBUF_SIZE];
     if (m_inRound && m_sync != nullptr && !qns_sync_failed(m_sync)) {
         m_inRound = false;
@@ -598,6 +643,10 @@ void QnsSyncScheduler::DoDispose()
         }
     }
     m_bridges.clear();
+    if (m_rankEnd) {
+        m_rankEnd->Dispose();
+        m_rankEnd = nullptr;
+    }
     qns_sync_free(m_sync);
     m_sync = nullptr;
     Object::DoDispose();

@@ -9,6 +9,7 @@
 #ifndef QNS_SYNC_SCHEDULER_H
 #define QNS_SYNC_SCHEDULER_H
 
+#include "qns-rank-end.h"
 #include "qns_sync.h"
 
 #include "ns3/nstime.h"
@@ -70,6 +71,11 @@ class QnsSyncScheduler : public Object
     /* After Simulator::Run: ends the round in flight and flushes captures. */
     void Finish();
 
+    /* Where a run split over ranks ends (QnsGuestRun sets it at the start
+     * when the run is across ranks or SplitLookahead is above zero). */
+    void SetRankEnd(Ptr<QnsRankEnd> rankEnd);
+    Time GetSplitLookahead() const;
+
     Time GetQuantum() const;
     uint32_t GetSpinUs() const;
     /* Whether rounds fall only where something can happen (Adaptive). */
@@ -95,6 +101,7 @@ class QnsSyncScheduler : public Object
     bool Sprint(char *err);
     int64_t StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) const;
     void Fail(const std::string &why);
+    void StopHere();
     void FlushCaptures(uint64_t beforeNs);
     void CheckCaptures();
     static void OnFrame(void *ctx, const qns_sync_frame *frame);
@@ -106,6 +113,9 @@ class QnsSyncScheduler : public Object
     bool m_pin;
     bool m_adaptive;
     bool m_remote; /* ns-3 runs across MPI ranks */
+    bool m_finished;
+    Time m_splitLookahead;
+    Ptr<QnsRankEnd> m_rankEnd;
     Time m_maxStep;
     Time m_sealedStep;
     bool m_sprinting;

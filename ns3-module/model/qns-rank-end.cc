@@ -1,0 +1,216 @@
+/*
+ * qns-rank-end.cc - where a run split over MPI ranks ends (qns-rank-end.h).
+ */
+#include "qns-rank-end.h"
+
+#include "ns3/channel.h"
+#include "ns3/log.h"
+#include "ns3/node-list.h"
+#include "ns3/simple-net-device.h"
+#include "ns3/simulator.h"
+#ifdef QNS_NS3_MPI
+#include "ns3/mpi-interface.h"
+#include "ns3/mpi-receiver.h"
+#endif
+
+#include <algorithm>
+#include <cstring>
+
+namespace ns3
+{
+
+NS_LOG_COMPONENT_DEFINE("QnsRankEnd");
+NS_OBJECT_ENSURE_REGISTERED(QnsRankEnd);
+
+namespace
+{
+/* A message: the sender's rank, 1 for an abort, the end in microseconds. */
+struct EndMessage {
+    uint32_t rank;
+    uint32_t abort;
+    int64_t endUs;
+};
+
+int64_t CeilTo(int64_t v, int64_t q)
+{
+    return (v + q - 1) / q * q;
+}
+} // namespace
+
+TypeId QnsRankEnd::GetTypeId()
+{
+    static TypeId tid = TypeId("ns3::QnsRankEnd")
+                            .SetParent<Object>()
+                            .SetGroupName("Qns")
+                            .AddConstructor<QnsRankEnd>();
+    return tid;
+}
+
+QnsRankEnd::QnsRankEnd()
+    : m_qUs(10),
+      m_lookaheadNs(0),
+      m_distributed(false),
+      m_rank(0),
+      m_endUs(-1),
+      m_abortUs(-1),
+      m_abortSent(false),
+      m_stopsRun(false),
+      m_stopAtUs(-1)
+{
+}
+
+int64_t QnsRankEnd::EndAfterUs(int64_t offUs, int64_t qUs, int64_t lookaheadNs)
+{
+    return (offUs / qUs + 1) * qUs + CeilTo(CeilTo(lookaheadNs, 1000) / 1000, qUs) + qUs;
+}
+
+Time QnsRankEnd::CrossRankDelay()
+{
+    Time least;
+    for (auto it = NodeList::Begin(); it != NodeList::End(); ++it) {
+        for (uint32_t d = 0; d < (*it)->GetNDevices(); d++) {
+            Ptr<Channel> ch = (*it)->GetDevice(d)->GetChannel();
+            if (!ch || ch->GetInstanceTypeId().GetName() != "ns3::PointToPointRemoteChannel") {
+                continue;
+            }
+            TimeValue delay;
+            ch->GetAttribute("Delay", delay);
+            if (least.IsZero() || delay.Get() < least) {
+                least = delay.Get();
+            }
+        }
+    }
+    return least;
+}
+
+void QnsRankEnd::Setup(Time quantum, Time lookahead, const std::set<uint32_t> &endingRanks,
+                       bool distributed)
+{
+    m_qUs = std::max<int64_t>(1, quantum.GetMicroSeconds());
+    m_lookaheadNs = lookahead.GetNanoSeconds();
+    m_waiting = endingRanks;
+    m_distributed = distributed;
+    m_rank = distributed ? Simulator::GetSystemId() : 0;
+#ifdef QNS_NS3_MPI
+    if (distributed) {
+        /* The same nodes in the same order on every rank. */
+        for (uint32_t r = 0; r < MpiInterface::GetSize(); r++) {
+            Ptr<Node> n = CreateObject<Node>(r);
+            Ptr<SimpleNetDevice> dev = CreateObject<SimpleNetDevice>();
+            n->AddDevice(dev);
+            if (r == m_rank) {
+                Ptr<MpiReceiver> rx = CreateObject<MpiReceiver>();
+                rx->SetReceiveCallback(MakeCallback(&QnsRankEnd::OnMessage, this));
+                dev->AggregateObject(rx);
+            }
+            m_controls.push_back(n);
+        }
+    }
+#endif
+}
+
+void QnsRankEnd::SetStopsRun(bool on)
+{
+    m_stopsRun = on;
+}
+
+void QnsRankEnd::Note(uint32_t rank, int64_t endUs, bool abort)
+{
+    if (abort) {
+        m_abortUs = m_abortUs < 0 ? endUs : std::min(m_abortUs, endUs);
+    } else if (m_waiting.erase(rank) > 0) {
+        m_endUs = std::max(m_endUs, endUs);
+    }
+    int64_t end = GetEndUs();
+    if (m_stopsRun && end >= 0 && (m_stopAtUs < 0 || end < m_stopAtUs)) {
+        m_stopAtUs = end;
+        Simulator::Stop(std::max(Time(0), MicroSeconds(end) - Simulator::Now()));
+    }
+}
+
+void QnsRankEnd::LocalEnd(int64_t offUs)
+{
+    if (m_waiting.count(m_rank) == 0) {
+        return; /* told already */
+    }
+    int64_t end = EndAfterUs(offUs, m_qUs, m_lookaheadNs);
+    /* The news reaches the others L after now: before the end, always when
+     * this round is the one right after the power-off. */
+    int64_t nowNs = Simulator::Now().GetNanoSeconds();
+    int64_t latest = CeilTo(CeilTo(nowNs + m_lookaheadNs, 1000) / 1000, m_qUs) + m_qUs;
+    if (m_distributed && end < latest) {
+        NS_LOG_WARN("the power-off at " << offUs << " us was seen late; the run ends at " << latest);
+        end = latest;
+    }
+    Note(m_rank, end, false);
+    Send(end, false);
+}
+
+void QnsRankEnd::Abort()
+{
+    if (m_abortSent) {
+        return;
+    }
+    m_abortSent = true;
+    int64_t nowNs = Simulator::Now().GetNanoSeconds();
+    int64_t end = CeilTo(CeilTo(nowNs + m_lookaheadNs, 1000) / 1000, m_qUs) + m_qUs;
+    Note(m_rank, end, true);
+    Send(end, true);
+}
+
+void QnsRankEnd::Send(int64_t endUs, bool abort)
+{
+#ifdef QNS_NS3_MPI
+    if (!m_distributed) {
+        return;
+    }
+    EndMessage m = {m_rank, abort ? 1u : 0u, endUs};
+    Time rx = Simulator::Now() + NanoSeconds(m_lookaheadNs);
+    for (uint32_t r = 0; r < m_controls.size(); r++) {
+        if (r == m_rank) {
+            continue;
+        }
+        Ptr<Packet> p = Create<Packet>(reinterpret_cast<const uint8_t *>(&m), sizeof(m));
+        MpiInterface::SendPacket(p, rx, m_controls[r]->GetId(),
+                                 m_controls[r]->GetDevice(0)->GetIfIndex());
+    }
+#else
+    (void)endUs;
+    (void)abort;
+#endif
+}
+
+void QnsRankEnd::OnMessage(Ptr<Packet> p)
+{
+    EndMessage m;
+    if (p->GetSize() != sizeof(m)) {
+        NS_LOG_ERROR("a control message of " << p->GetSize() << " bytes");
+        return;
+    }
+    p->CopyData(reinterpret_cast<uint8_t *>(&m), sizeof(m));
+    NS_LOG_INFO("rank " << m.rank << (m.abort ? " stops" : " ends") << " the run at " << m.endUs
+                        << " us");
+    Note(m.rank, m.endUs, m.abort != 0);
+}
+
+int64_t QnsRankEnd::GetEndUs() const
+{
+    int64_t end = m_waiting.empty() && m_endUs >= 0 ? m_endUs : -1;
+    if (m_abortUs >= 0) {
+        end = end < 0 ? m_abortUs : std::min(end, m_abortUs);
+    }
+    return end;
+}
+
+bool QnsRankEnd::Aborted() const
+{
+    return m_abortUs >= 0;
+}
+
+void QnsRankEnd::DoDispose()
+{
+    m_controls.clear();
+    Object::DoDispose();
+}
+
+} // namespace ns3
