@@ -165,10 +165,8 @@ static int cmd_report(int argc, char **argv)
     return rn_report(argv[1], !no_plots);
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
-    setlocale(LC_ALL, "");
-    setvbuf(stdout, NULL, _IOLBF, 0);
     static const struct {
         const char *name;
         int (*fn)(int, char **);
@@ -220,5 +218,29 @@ int main(int argc, char **argv)
         status = argc > 1 ? RN_EXIT_OK : RN_EXIT_USAGE;
     }
     g_option_context_free(ctx);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* Under mpirun -np N: one rank of a split run (run.c). */
+    char e[QNS_ERRBUF_SIZE];
+    int ranks = qns_ranks_start(&argc, &argv, e);
+    if (ranks < 0) {
+        rn_error("%s", e);
+        return RN_EXIT_USAGE;
+    }
+    int status;
+    if (ranks > 1 && (argc < 2 || strcmp(argv[1], "run") != 0)) {
+        if (qns_rank() == 0) {
+            rn_error("only 'qns run' runs across MPI ranks (mpirun started %d processes)", ranks);
+        }
+        status = RN_EXIT_USAGE;
+    } else {
+        status = dispatch(argc, argv);
+    }
+    qns_ranks_end();
     return status;
 }

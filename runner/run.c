@@ -11,6 +11,7 @@
 #include "scenario_util.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <inttypes.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
@@ -138,17 +139,6 @@ static int copy_file(const char *from, const char *to)
 
 /* ---- manifest -------------------------------------------------------------- */
 
-typedef struct run_result {
-    const char *status; /* completed, interrupted, failed */
-    const char *error;
-    uint64_t end_ns, rounds, late_frames;
-    double wall_s;
-    int guest_count;
-    qns_guest_stats *guests;
-    int app_count;
-    uint64_t *app_rx_bytes; /* per node application: packet sinks' bytes received */
-} run_result;
-
 static void add_u64(JsonBuilder *b, const char *name, uint64_t v)
 {
     json_builder_set_member_name(b, name);
@@ -184,7 +174,8 @@ static JsonNode *boot_inputs(const rn_scenario *sc)
 }
 
 static int write_manifest(const char *dir, const rn_scenario *sc, const char *source,
-                          JsonNode *inputs, const run_result *rr)
+                          JsonNode *inputs, const rn_run_result *rr, uint32_t ranks,
+                          const rn_rank_figures *figures)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
@@ -207,13 +198,30 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     rn_json_add_string(b, "round_mode", rn_scenario_fixed_rounds(sc) ? "fixed" : "adaptive");
     add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
     add_u64(b, "watchdog_ms", rn_scenario_watchdog_effective_ms(sc));
-    rn_json_add_string(b, "status", rr->status);
-    rn_json_add_string(b, "error", rr->error);
+    rn_json_add_string(b, "status",
+                       rr->r == 0 ? "completed" : rr->r == 1 ? "interrupted" : "failed");
+    rn_json_add_string(b, "error", rr->r < 0 ? rr->error : NULL);
     add_u64(b, "end_ns", rr->end_ns);
     json_builder_set_member_name(b, "wall_s");
     json_builder_add_double_value(b, rr->wall_s);
     add_u64(b, "rounds", rr->rounds);
     add_u64(b, "late_frames", rr->late_frames);
+    if (ranks > 1) {
+        /* Each rank's own figures: rounds and wall time are its own. */
+        json_builder_set_member_name(b, "ranks");
+        json_builder_begin_array(b);
+        for (uint32_t k = 0; k < ranks; k++) {
+            json_builder_begin_object(b);
+            add_u64(b, "rank", k);
+            add_u64(b, "end_ns", figures[k].end_ns);
+            json_builder_set_member_name(b, "wall_s");
+            json_builder_add_double_value(b, figures[k].wall_s);
+            add_u64(b, "rounds", figures[k].rounds);
+            add_u64(b, "late_frames", figures[k].late_frames);
+            json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
+    }
     JsonObject *in = json_node_get_object(inputs);
     GList *names = json_object_get_members(in);
     for (GList *l = names; l; l = l->next) {
@@ -228,6 +236,9 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         const qns_guest_stats *st = &rr->guests[i];
         json_builder_begin_object(b);
         rn_json_add_string(b, "name", rn_scenario_guest_name(sc, i));
+        if (ranks > 1) {
+            add_u64(b, "rank", rn_scenario_guest_rank(sc, i));
+        }
         add_u64(b, "rounds", st->rounds);
         add_u64(b, "frames_from_guest", st->frames_from_guest);
         add_u64(b, "frames_to_guest", st->frames_to_guest);
@@ -316,18 +327,25 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* A copy of the scenario file in the run folder (unless it is that copy). */
+static int copy_scenario(const char *path, const char *dir)
+{
+    char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
+    char *src_abs = g_canonicalize_filename(path, NULL);
+    char *copy_abs = g_canonicalize_filename(copy, NULL);
+    int r = strcmp(src_abs, copy_abs) == 0 ? 0 : copy_file(path, copy);
+    g_free(copy_abs);
+    g_free(src_abs);
+    g_free(copy);
+    return r;
+}
+
+/* Runs the loaded scenario into dir: the whole run, or across ranks this
+ * rank's part (dir: rank 0's run folder, another rank's staging folder). */
 static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 {
-    char copy[4096];
-    snprintf(copy, sizeof(copy), "%s/%s", dir, RN_SCENARIO_COPY);
+    const uint32_t rank = qns_rank(), ranks = qns_ranks();
     char *src_abs = g_canonicalize_filename(opt->scenario_path, NULL);
-    char *copy_abs = g_canonicalize_filename(copy, NULL);
-    int same = strcmp(src_abs, copy_abs) == 0;
-    g_free(copy_abs);
-    if (!same && copy_file(opt->scenario_path, copy) < 0) {
-        g_free(src_abs);
-        return RN_EXIT_FAIL;
-    }
 
     GString *errors = g_string_new(NULL);
     qns_sim_config cfg = rn_scenario_config(sc, dir);
@@ -339,16 +357,23 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         return RN_EXIT_USAGE;
     }
     g_string_free(errors, TRUE);
-    JsonNode *inputs = boot_inputs(sc);
+    JsonNode *inputs = rank == 0 ? boot_inputs(sc) : NULL;
 
-    char *dur = rn_format_duration(rn_scenario_duration_ns(sc));
-    printf("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 ") into %s/\n",
-           rn_scenario_name(sc), dur, rn_scenario_quantum_us(sc),
-           rn_scenario_fixed_rounds(sc) ? ", fixed rounds" : "", rn_scenario_seed(sc), dir);
-    g_free(dur);
-    fflush(stdout);
+    if (rank == 0) {
+        char *dur = rn_format_duration(rn_scenario_duration_ns(sc));
+        char across[48] = "";
+        if (ranks > 1) {
+            snprintf(across, sizeof(across), ", %" PRIu32 " ranks", ranks);
+        }
+        printf("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 "%s) into %s/\n",
+               rn_scenario_name(sc), dur, rn_scenario_quantum_us(sc),
+               rn_scenario_fixed_rounds(sc) ? ", fixed rounds" : "", rn_scenario_seed(sc), across,
+               dir);
+        g_free(dur);
+        fflush(stdout);
+    }
 
-    progress_ctx pc = {.tty = opt->quiet ? -1 : isatty(STDOUT_FILENO)};
+    progress_ctx pc = {.tty = opt->quiet || rank != 0 ? -1 : isatty(STDOUT_FILENO)};
     qns_sim_set_progress(sim, on_progress, &pc, 100);
     struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART}, old_int, old_term;
     sigemptyset(&sa.sa_mask);
@@ -357,19 +382,16 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    char err[QNS_ERRBUF_SIZE] = "";
     double t0 = now_s();
-    int r = qns_sim_run(sim, rn_scenario_duration_ns(sc), err);
-    run_result rr = {.wall_s = now_s() - t0,
-                     .end_ns = qns_sim_end_ns(sim),
-                     .rounds = qns_sim_rounds(sim),
-                     .late_frames = qns_sim_late_frames(sim),
-                     .guest_count = rn_scenario_guest_count(sc)};
+    rn_run_result rr = {.guest_count = rn_scenario_guest_count(sc)};
+    rr.r = qns_sim_run(sim, rn_scenario_duration_ns(sc), rr.error);
+    rr.wall_s = now_s() - t0;
+    rr.end_ns = qns_sim_end_ns(sim);
+    rr.rounds = qns_sim_rounds(sim);
+    rr.late_frames = qns_sim_late_frames(sim);
     if (pc.printed && pc.tty > 0) {
         printf("\n");
     }
-    rr.status = r == 0 ? "completed" : r == 1 ? "interrupted" : "failed";
-    rr.error = r < 0 ? err : NULL;
     rr.guests = g_new0(qns_guest_stats, (gsize)rr.guest_count + 1);
     for (int i = 0; i < rr.guest_count; i++) {
         qns_sim_guest_stats(sim, i, &rr.guests[i]);
@@ -386,10 +408,26 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     qns_sim_free(sim); /* closes the captures and ends every guest process */
 
     int status = RN_EXIT_OK;
-    if (r < 0) {
-        rn_error("%s", err);
+    rn_rank_figures *figures = g_new0(rn_rank_figures, ranks);
+    if (rank != 0) {
+        /* Rank 0 reports: this rank's part goes there. */
+        status = rn_rank_send(sc, &rr, dir) < 0 ? RN_EXIT_FAIL : RN_EXIT_OK;
+        if (status == RN_EXIT_OK && rr.r != 0) {
+            status = rr.r < 0 ? RN_EXIT_FAIL : 128 + (sig ? sig : SIGINT);
+        }
+        g_free(figures);
+        g_free(rr.guests);
+        g_free(rr.app_rx_bytes);
+        g_free(src_abs);
+        return status;
+    }
+    if (ranks > 1 && rn_rank_gather(sc, &rr, dir, ranks, figures) < 0) {
         status = RN_EXIT_FAIL;
-    } else if (r == 1) {
+    }
+    if (rr.r < 0) {
+        rn_error("%s", rr.error);
+        status = RN_EXIT_FAIL;
+    } else if (rr.r == 1) {
         printf("qns: stopped by %s at virtual time %.6f s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                (double)rr.end_ns / 1e9);
         status = 128 + (sig ? sig : SIGINT);
@@ -420,12 +458,13 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                    (unsigned)a->port, rr.app_rx_bytes[i]);
         }
     }
-    if (write_manifest(dir, sc, src_abs, inputs, &rr) < 0) {
+    if (write_manifest(dir, sc, src_abs, inputs, &rr, ranks, figures) < 0) {
         status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
     } else {
         printf("qns: outputs and manifest in %s/\n", dir);
     }
     json_node_unref(inputs);
+    g_free(figures);
     g_free(rr.guests);
     g_free(rr.app_rx_bytes);
     g_free(src_abs);
@@ -434,23 +473,53 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 
 int rn_run(rn_run_options *opt)
 {
+    const uint32_t rank = qns_rank(), ranks = qns_ranks();
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(opt->scenario_path, opt->base_dir, errors);
     if (sc == NULL) {
-        fputs(errors->str, stderr);
+        if (rank == 0) {
+            fputs(errors->str, stderr);
+        }
         g_string_free(errors, TRUE);
         return RN_EXIT_USAGE;
     }
     g_string_free(errors, TRUE);
-    int lock_fd = -1;
-    char *dir = make_out_dir(opt, sc, &lock_fd);
-    if (dir == NULL) {
+    if (ranks > 1 && rn_scenario_rank_count(sc) != ranks) {
+        if (rank == 0) {
+            char *shown = rn_quote_path(opt->scenario_path);
+            rn_error("%s: its guests and nodes are on ranks 0 .. %" PRIu32 " (%" PRIu32
+                     " processes), but mpirun started %" PRIu32,
+                     shown, rn_scenario_rank_count(sc) - 1, rn_scenario_rank_count(sc), ranks);
+            g_free(shown);
+        }
         rn_scenario_free(sc);
         return RN_EXIT_USAGE;
     }
+    /* Rank 0 makes the run folder; the others run into staging folders
+     * and hand their files to it. All go on only if all could. */
+    int lock_fd = -1;
+    char *dir = rank == 0 ? make_out_dir(opt, sc, &lock_fd) : rn_rank_staging_dir();
+    int fail = dir == NULL;
+    if (!fail && rank == 0 && copy_scenario(opt->scenario_path, dir) < 0) {
+        fail = 2;
+    }
+    int any = qns_ranks_max(fail);
+    if (any) {
+        if (dir != NULL && rank != 0) {
+            g_rmdir(dir);
+        }
+        rn_unlock_dir(lock_fd);
+        g_free(dir);
+        rn_scenario_free(sc);
+        return any == 2 ? RN_EXIT_FAIL : RN_EXIT_USAGE;
+    }
     int status = run_loaded(opt, sc, dir);
     rn_unlock_dir(lock_fd);
-    opt->out_dir_used = dir;
+    if (rank == 0) {
+        opt->out_dir_used = dir;
+    } else {
+        g_free(dir);
+    }
     rn_scenario_free(sc);
     return status;
 }

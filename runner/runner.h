@@ -51,6 +51,9 @@ uint32_t rn_scenario_spin_us(const rn_scenario *sc);
 int rn_scenario_pin(const rn_scenario *sc);
 /* [scenario] flow_monitor = true: FlowMonitor statistics in flowmon.xml. */
 int rn_scenario_flow_monitor(const rn_scenario *sc);
+/* The MPI processes the scenario runs on (rank = N of its guests and
+ * nodes: the highest plus one), 1 when it is not split. */
+uint32_t rn_scenario_rank_count(const rn_scenario *sc);
 /* The watchdog as qns_sim_config takes it (0: the default, QNS_WATCHDOG_NONE:
  * none), and the bound that applies, in ms (0: none). */
 uint32_t rn_scenario_watchdog_ms(const rn_scenario *sc);
@@ -65,6 +68,9 @@ const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
  * rn_scenario_build adds them (as qns_sim_add_app numbers them); *node gets
  * the name of the node it runs on. */
 int rn_scenario_app_count(const rn_scenario *sc);
+/* The rank guest i runs on, and application app (its node's). */
+uint32_t rn_scenario_guest_rank(const rn_scenario *sc, int i);
+uint32_t rn_scenario_app_rank(const rn_scenario *sc, int app);
 const qns_app_config *rn_scenario_app(const rn_scenario *sc, int i, const char **node);
 /* Whether any guest runs QEMU (not a test-kit program), and whether any of
  * those boots the default guest image's kernel or initramfs. */
@@ -116,6 +122,41 @@ char *rn_path_problem(const char *path, int mode);
  * qns (pid N); ...". The lock file stays, so it is never two files. */
 int rn_lock_dir(const char *dir, char **why);
 void rn_unlock_dir(int fd);
+
+/* ---- ranks.c: a scenario split over MPI ranks (mpirun -np N qns run). Rank
+ * 0 writes the run folder; every other rank runs into a staging folder of
+ * its own, then sends its results and output files to rank 0. */
+
+/* What a run (one rank's part, or all of it) produced. */
+typedef struct rn_run_result {
+    int r;              /* qns_sim_run's: 0 completed, 1 interrupted, -1 failed */
+    char error[QNS_ERRBUF_SIZE];
+    uint64_t end_ns, rounds, late_frames;
+    double wall_s;
+    int guest_count;
+    qns_guest_stats *guests;
+    int app_count;
+    uint64_t *app_rx_bytes; /* per node application: packet sinks' bytes received */
+} rn_run_result;
+
+/* A rank's own figures, for the manifest. */
+typedef struct rn_rank_figures {
+    uint64_t end_ns, rounds, late_frames;
+    double wall_s;
+} rn_rank_figures;
+
+/* A private folder for a rank other than 0 to run into (g_free it; NULL
+ * with the reason printed). */
+char *rn_rank_staging_dir(void);
+/* On a rank other than 0: sends rr (its guests' and applications' parts)
+ * and every file of staging to rank 0, then removes staging. 0 or -1. */
+int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *staging);
+/* On rank 0, after its own part into rr: takes each other rank's (its
+ * guests' stats, its applications' bytes, the worst outcome, the latest
+ * end) and writes its files into dir; figures[k] gets rank k's own. 0, or
+ * -1 with the reason printed. */
+int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t ranks,
+                   rn_rank_figures *figures);
 
 /* ---- run.c, verify.c, report.c: the subcommands. Each returns an exit status. */
 typedef struct rn_run_options {

@@ -77,6 +77,8 @@ typedef struct rn_route {
 
 typedef struct rn_node {
     const rn_section *sec;
+    uint32_t rank; /* rank = N */
+    int rank_line;
     GArray *servers; /* rn_server */
     GArray *clients; /* rn_client */
     GArray *routes;  /* rn_route */
@@ -111,6 +113,7 @@ struct rn_scenario {
     char *guest_image, *guest_image_dir; /* [scenario] guest_image = KEY, its folder */
     int fixed_rounds;
     int flow_monitor;
+    uint32_t rank_count; /* processes the split scenario runs on (1: not split) */
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -505,7 +508,7 @@ static int nic_key(const char *key, const char **field)
 
 static const char guest_keys[] =
     "memory, command, services, kernel, initrd, append, kernel_args, disk, extra_args, ends_run, "
-    "program, "
+    "program, rank, "
     "nicN.ip, nicN.mac, nicN.model, nicN.latency";
 
 static void parse_guest(rn_scenario *sc, const rn_section *s)
@@ -523,7 +526,7 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             strcmp(k->key, "services") && strcmp(k->key, "kernel") && strcmp(k->key, "initrd") &&
             strcmp(k->key, "append") && strcmp(k->key, "kernel_args") && strcmp(k->key, "disk") &&
             strcmp(k->key, "extra_args") &&
-            strcmp(k->key, "ends_run") && strcmp(k->key, "program")) {
+            strcmp(k->key, "ends_run") && strcmp(k->key, "program") && strcmp(k->key, "rank")) {
             unknown_key(sc, s, k, guest_keys);
             continue;
         }
@@ -558,6 +561,12 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             if (rn_parse_bool(v, &g->cfg.ends_run, &why) < 0) {
                 err_why(sc, k, why);
             }
+        } else if (strcmp(k->key, "rank") == 0) {
+            uint64_t r = 0;
+            if (rn_parse_uint(v, QNS_MAX_RANK, &r, &why) < 0) {
+                err_why(sc, k, why);
+            }
+            g->cfg.rank = (uint32_t)r;
         } else if (strcmp(k->key, "extra_args") == 0 || strcmp(k->key, "program") == 0) {
             char **argv = split_args(sc, k, v);
             if (argv == NULL) {
@@ -813,11 +822,22 @@ static void parse_node(rn_scenario *sc, const rn_section *s)
             parse_route(sc, n, k);
             continue;
         }
+        if (strcmp(k->key, "rank") == 0) {
+            char *v = value(sc, s, k), *why = NULL;
+            uint64_t r = 0;
+            if (v != NULL && rn_parse_uint(v, QNS_MAX_RANK, &r, &why) < 0) {
+                err_why(sc, k, why);
+            }
+            n->rank = (uint32_t)r;
+            n->rank_line = k->line;
+            continue;
+        }
         int sink = strcmp(k->key, "packet-sink") == 0, bulk = strcmp(k->key, "bulk-send") == 0;
         int on_off = strcmp(k->key, "on-off") == 0;
         if (!server && !sink && !bulk && !on_off && strcmp(k->key, "udp-echo-client") != 0) {
             unknown_key(sc, s, k,
-                        "udp-echo-server, udp-echo-client, packet-sink, bulk-send, on-off, route");
+                        "udp-echo-server, udp-echo-client, packet-sink, bulk-send, on-off, route, "
+                        "rank");
             continue;
         }
         char *v = value(sc, s, k);
@@ -1358,6 +1378,8 @@ qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config,
         rn_node *n = g_ptr_array_index(sc->nodes, i);
         if ((node[i] = qns_sim_add_node(sim, n->sec->name, e)) < 0) {
             err(sc, n->sec->line, "%s", e);
+        } else if (qns_sim_set_node_rank(sim, node[i], n->rank, e) < 0) {
+            err(sc, n->rank_line, "%s", e);
         }
     }
     for (guint i = 0; i < sc->links->len; i++) {
@@ -1424,6 +1446,10 @@ qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config,
         }
     }
     g_array_free(route_lines, TRUE);
+    if (qns_sim_ranks_check(sim, 1, e) < 0) {
+        err(sc, 0, "%s", e);
+    }
+    sc->rank_count = qns_sim_rank_count(sim);
     g_free(guest);
     g_free(node);
     g_free(link);
@@ -1454,6 +1480,11 @@ uint32_t rn_scenario_quantum_us(const rn_scenario *sc)
 int rn_scenario_pin(const rn_scenario *sc)
 {
     return sc->pin;
+}
+
+uint32_t rn_scenario_rank_count(const rn_scenario *sc)
+{
+    return sc->rank_count;
 }
 
 int rn_scenario_flow_monitor(const rn_scenario *sc)
@@ -1517,6 +1548,24 @@ static const rn_app *nth_app(const rn_scenario *sc, int app, const char **node)
         app -= (int)n->apps->len;
     }
     return NULL;
+}
+
+uint32_t rn_scenario_guest_rank(const rn_scenario *sc, int i)
+{
+    const rn_guest *g = g_ptr_array_index(sc->guests, i);
+    return g->cfg.rank;
+}
+
+uint32_t rn_scenario_app_rank(const rn_scenario *sc, int app)
+{
+    for (guint i = 0; i < sc->nodes->len; i++) {
+        const rn_node *n = g_ptr_array_index(sc->nodes, i);
+        if (app < (int)n->apps->len) {
+            return n->rank;
+        }
+        app -= (int)n->apps->len;
+    }
+    return 0;
 }
 
 int rn_scenario_app_count(const rn_scenario *sc)

@@ -71,6 +71,7 @@ int qns_ranks_start(int *argc, char ***argv, char *errbuf)
         return 1;
     }
 #ifdef QNS_NS3_MPI
+    (void)errbuf;
     GlobalValue::Bind("SimulatorImplementationType", StringValue("ns3::DistributedSimulatorImpl"));
     MpiInterface::Enable(argc, argv);
     return static_cast<int>(MpiInterface::GetSize());

@@ -1,0 +1,226 @@
+/*
+ * ranks.c - a scenario split over MPI ranks: every rank runs its own part of
+ * the one simulation (qns.h, "Ranks"); rank 0 writes the run folder, and the
+ * others hand it their results and output files once the run is over, so
+ * the folder and its manifest are those of a one-process run. Not here: the
+ * run itself (run.c).
+ */
+#define _GNU_SOURCE
+#include "runner.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A rank's message: its outcome and figures, its guests' stats, its packet
+ * sinks' bytes, its files (name, bytes). */
+#define RANK_MSG "(isttdta(ittttxxiiiiss)a(it)a(say))"
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+char *rn_rank_staging_dir(void)
+{
+    const char *tmp = g_get_tmp_dir();
+    char *dir = g_build_filename(tmp, "qns-rank-XXXXXX", NULL);
+    if (g_mkdtemp(dir) == NULL) {
+        rn_error("rank %u: cannot make a staging folder in %s: %s", qns_rank(), tmp,
+                 g_strerror(errno));
+        g_free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+static GVariant *pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging,
+                      int *ok)
+{
+    const uint32_t me = qns_rank();
+    GVariantBuilder guests, apps, files;
+    g_variant_builder_init(&guests, G_VARIANT_TYPE("a(ittttxxiiiiss)"));
+    for (int i = 0; i < rr->guest_count; i++) {
+        const qns_guest_stats *st = &rr->guests[i];
+        if (rn_scenario_guest_rank(sc, i) != me) {
+            continue;
+        }
+        g_variant_builder_add(&guests, "(ittttxxiiiiss)", i, (guint64)st->rounds,
+                              (guint64)st->frames_from_guest, (guint64)st->frames_to_guest,
+                              (guint64)st->frames_unopened, (gint64)st->nic_started_us,
+                              (gint64)st->clock_us, st->done, st->ended, st->exit_status,
+                              st->command_status, st->error, base_name(st->console_path));
+    }
+    g_variant_builder_init(&apps, G_VARIANT_TYPE("a(it)"));
+    for (int i = 0; i < rr->app_count; i++) {
+        if (rn_scenario_app_rank(sc, i) == me) {
+            g_variant_builder_add(&apps, "(it)", i, (guint64)rr->app_rx_bytes[i]);
+        }
+    }
+    g_variant_builder_init(&files, G_VARIANT_TYPE("a(say)"));
+    GPtrArray *names = rn_list_files(staging, rn_not_outputs);
+    for (guint i = 0; i < names->len; i++) {
+        const char *name = g_ptr_array_index(names, i);
+        char *path = g_build_filename(staging, name, NULL);
+        gchar *data = NULL;
+        gsize len = 0;
+        GError *ge = NULL;
+        if (!g_file_get_contents(path, &data, &len, &ge)) {
+            rn_error("rank %u: cannot read %s: %s", me, path, ge->message);
+            g_error_free(ge);
+            *ok = 0;
+        } else {
+            g_variant_builder_add(&files, "(s@ay)", name,
+                                  g_variant_new_from_data(G_VARIANT_TYPE_BYTESTRING, data, len,
+                                                          TRUE, g_free, data));
+        }
+        g_free(path);
+    }
+    g_ptr_array_free(names, TRUE);
+    return g_variant_ref_sink(g_variant_new(RANK_MSG, rr->r, rr->error, (guint64)rr->end_ns,
+                                            (guint64)rr->rounds, rr->wall_s,
+                                            (guint64)rr->late_frames, &guests, &apps, &files));
+}
+
+/* Removes the staging folder's files, then the folder. */
+static void remove_staging(const char *staging)
+{
+    GPtrArray *names = rn_list_files(staging, NULL);
+    for (guint i = 0; i < names->len; i++) {
+        char *path = g_build_filename(staging, g_ptr_array_index(names, i), NULL);
+        if (g_unlink(path) < 0) {
+            rn_error("rank %u: cannot remove %s: %s", qns_rank(), path, g_strerror(errno));
+        }
+        g_free(path);
+    }
+    g_ptr_array_free(names, TRUE);
+    if (g_rmdir(staging) < 0) {
+        rn_error("rank %u: cannot remove %s: %s", qns_rank(), staging, g_strerror(errno));
+    }
+}
+
+int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *staging)
+{
+    int ok = 1;
+    GVariant *msg = pack(sc, rr, staging, &ok);
+    char e[QNS_ERRBUF_SIZE];
+    if (qns_ranks_send(g_variant_get_data(msg), g_variant_get_size(msg), e) < 0) {
+        rn_error("rank %u: %s", qns_rank(), e);
+        ok = 0;
+    }
+    g_variant_unref(msg);
+    remove_staging(staging);
+    return ok ? 0 : -1;
+}
+
+/* The worse of two outcomes: failed, then interrupted, then completed. */
+static int worse(int a, int b)
+{
+    return a < 0 || b < 0 ? -1 : a > b ? a : b;
+}
+
+static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t from,
+                GVariant *msg, rn_rank_figures *fig)
+{
+    gint32 r;
+    const char *error;
+    guint64 end_ns, rounds, late;
+    double wall;
+    GVariantIter *guests, *apps, *files;
+    g_variant_get(msg, "(i&sttdta(ittttxxiiiiss)a(it)a(say))", &r, &error, &end_ns, &rounds,
+                  &wall, &late, &guests, &apps, &files);
+    *fig = (rn_rank_figures){.end_ns = end_ns, .rounds = rounds, .late_frames = late,
+                             .wall_s = wall};
+    if (r < 0 && rr->r >= 0) {
+        snprintf(rr->error, sizeof(rr->error), "%s", error);
+    }
+    rr->r = worse(rr->r, r);
+    rr->end_ns = end_ns > rr->end_ns ? end_ns : rr->end_ns;
+    rr->late_frames += late;
+
+    int ok = 1;
+    gint32 i, done, ended, exit_status, command_status;
+    guint64 grounds, from_guest, to_guest, unopened;
+    gint64 started, clock;
+    const char *gerror, *console;
+    while (g_variant_iter_next(guests, "(ittttxxiiii&s&s)", &i, &grounds, &from_guest, &to_guest,
+                               &unopened, &started, &clock, &done, &ended, &exit_status,
+                               &command_status, &gerror, &console)) {
+        if (i < 0 || i >= rr->guest_count || rn_scenario_guest_rank(sc, i) != from) {
+            rn_error("rank %u sent the figures of a guest it does not run (%d)", from, i);
+            ok = 0;
+            continue;
+        }
+        qns_guest_stats *st = &rr->guests[i];
+        *st = (qns_guest_stats){.rounds = grounds, .frames_from_guest = from_guest,
+                                .frames_to_guest = to_guest, .frames_unopened = unopened,
+                                .nic_started_us = started, .clock_us = clock, .done = done,
+                                .ended = ended, .exit_status = exit_status,
+                                .command_status = command_status};
+        snprintf(st->error, sizeof(st->error), "%s", gerror);
+        snprintf(st->console_path, sizeof(st->console_path), "%s/%s", dir, console);
+    }
+    guint64 rx;
+    while (g_variant_iter_next(apps, "(it)", &i, &rx)) {
+        if (i >= 0 && i < rr->app_count && rn_scenario_app_rank(sc, i) == from) {
+            rr->app_rx_bytes[i] = rx;
+        }
+    }
+    const char *name;
+    GVariant *bytes;
+    while (g_variant_iter_next(files, "(&s@ay)", &name, &bytes)) {
+        char *path = g_build_filename(dir, name, NULL);
+        gsize len = 0;
+        const char *data = g_variant_get_fixed_array(bytes, &len, 1);
+        GError *ge = NULL;
+        if (strchr(name, '/') != NULL || name[0] == '.' || g_file_test(path, G_FILE_TEST_EXISTS)) {
+            rn_error("rank %u wrote %s, which %s", from, name,
+                     g_file_test(path, G_FILE_TEST_EXISTS) ? "another rank wrote too"
+                                                           : "is no file of a run folder");
+            ok = 0;
+        } else if (!g_file_set_contents(path, data ? data : "", (gssize)len, &ge)) {
+            rn_error("cannot write rank %u's %s: %s", from, path, ge->message);
+            g_error_free(ge);
+            ok = 0;
+        }
+        g_free(path);
+        g_variant_unref(bytes);
+    }
+    g_variant_iter_free(guests);
+    g_variant_iter_free(apps);
+    g_variant_iter_free(files);
+    return ok ? 0 : -1;
+}
+
+int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t ranks,
+                   rn_rank_figures *figures)
+{
+    figures[0] = (rn_rank_figures){.end_ns = rr->end_ns, .rounds = rr->rounds,
+                                   .late_frames = rr->late_frames, .wall_s = rr->wall_s};
+    int ok = 1;
+    for (uint32_t k = 1; k < ranks; k++) {
+        void *data = NULL;
+        size_t len = 0;
+        char e[QNS_ERRBUF_SIZE];
+        if (qns_ranks_recv(k, &data, &len, e) < 0) {
+            rn_error("%s", e);
+            ok = 0;
+            continue;
+        }
+        GBytes *b = g_bytes_new_take(data, len);
+        GVariant *msg =
+            g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(RANK_MSG), b, FALSE));
+        g_bytes_unref(b);
+        if (!g_variant_is_normal_form(msg)) {
+            rn_error("rank %u sent a malformed message of %zu bytes", k, len);
+            ok = 0;
+        } else if (take(sc, rr, dir, k, msg, &figures[k]) < 0) {
+            ok = 0;
+        }
+        g_variant_unref(msg);
+    }
+    return ok ? 0 : -1;
+}
