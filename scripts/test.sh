@@ -20,5 +20,5 @@ ctest --test-dir build-asan --output-on-failure
 
 # Its configure shows what the MPI ns-3 build script does (27 minutes cold).
 cmake -S . -B build-mpi -G Ninja -Wno-dev -DQNS_WITH_MPI=ON | { grep -v '^-- ' || true; }
-cmake --build build-mpi --target mpi_p2p mpi_guests
+cmake --build build-mpi --target mpi_p2p mpi_guests qns-runner qns-fake-guest
 ctest --test-dir build-mpi -R '^mpi_' --output-on-failure

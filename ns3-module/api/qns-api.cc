@@ -1048,6 +1048,20 @@ int qns_sim_link_check(const qns_sim *sim, int link, char *errbuf)
 int qns_sim_ranks_check(const qns_sim *sim, uint32_t ranks, char *errbuf)
 {
     uint32_t need = qns_sim_rank_count(sim);
+    for (size_t g = 0; g < sim->guests.size(); g++) {
+        bool attached = false;
+        for (const auto &l : sim->links) {
+            for (const auto &m : l.members) {
+                attached |= m.isGuest && m.guest == static_cast<int>(g);
+            }
+        }
+        if (!attached && sim->guestRanks[g] != 0) {
+            SetErr(errbuf, "guest " + sim->guests[g].name + " is on rank " +
+                               std::to_string(sim->guestRanks[g]) +
+                               " but on no link; a guest without one runs on rank 0");
+            return -1;
+        }
+    }
     if (need > 1 && CrossRankDelayNs(sim) == 0) {
         SetErr(errbuf, "guests and nodes are on ranks 0 .. " + std::to_string(need - 1) +
                            ", but no point-to-point link joins two ranks (its delay is ns-3's "

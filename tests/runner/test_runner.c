@@ -229,7 +229,7 @@ static const bad_case bad_cases[] = {
      "[link NAME]"},
     {"unknown-key", HEAD GUEST_A "memroy = 256\n",
      "5: unknown key 'memroy' in [guest a]; expected one of: memory, command, services, kernel, "
-     "initrd, append, kernel_args, disk, extra_args, ends_run, program, nicN.ip, nicN.mac, "
+     "initrd, append, kernel_args, disk, extra_args, ends_run, program, rank, nicN.ip, nicN.mac, "
      "nicN.model, nicN.latency"},
     {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
      "3: pin: bad boolean 'sometimes' (expected true or false)"},
@@ -283,6 +283,20 @@ static const bad_case bad_cases[] = {
      "10: link w: a point-to-point link has two ends"},
     {"p2p-one-member", HEAD GUEST_A "[link w]\ntype = p2p\nmembers = a\n",
      "5: link w: a point-to-point link has exactly two members, it has 1"},
+    {"csma-across-ranks", HEAD GUEST_A "rank = 1\n" GUEST_B "[link lan]\nmembers = a, b\n",
+     "8: link lan: guest a NIC 0 is on rank 1, guest b NIC 0 on rank 0; only a point-to-point "
+     "link joins two ranks"},
+    {"p2p-across-ranks-without-delay",
+     HEAD GUEST_A "rank = 1\n" GUEST_B "[link w]\ntype = p2p\nmembers = a, b\n",
+     "8: link w joins ranks 1 and 0: its delay must be above 0 (it is ns-3's lookahead between "
+     "them)"},
+    {"ranks-joined-by-no-link",
+     HEAD GUEST_A "rank = 1\n" GUEST_B "[link lan]\nmembers = b\n[link lan1]\nmembers = a\n",
+     " guests and nodes are on ranks 0 .. 1, but no point-to-point link joins two ranks (its "
+     "delay is ns-3's lookahead)"},
+    {"ranked-guest-on-no-link", HEAD GUEST_A "rank = 2\n",
+     " guest a is on rank 2 but on no link; a guest without one runs on rank 0"},
+    {"rank-too-high", HEAD "[node r]\nrank = 1024\n", "4: rank: "},
     {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
      "4: kernel: cannot read 'no-such-bzImage': No such file or directory"},
     {"missing-disk", HEAD "[guest k]\ndisk = /nonexistent/disk.qcow2\n",
@@ -2531,9 +2545,27 @@ static void help_lists_every_command(void **state)
     result_clear(&r);
 }
 
+#ifndef QNS_NS3_MPI
+/* mpirun starting a qns built without MPI: said, not N separate runs. */
+static void a_qns_without_mpi_refuses_to_run_under_mpirun(void **state)
+{
+    (void)state;
+    g_setenv("OMPI_COMM_WORLD_SIZE", "2", TRUE);
+    result r = qns("run", "no-such-file.ini", NULL);
+    g_unsetenv("OMPI_COMM_WORLD_SIZE");
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "qns: mpirun started 2 processes, but this qns was built without "
+                               "MPI (configure it with -DQNS_WITH_MPI=ON to run across ranks)\n");
+    result_clear(&r);
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+#ifndef QNS_NS3_MPI
+        cmocka_unit_test(a_qns_without_mpi_refuses_to_run_under_mpirun),
+#endif
         cmocka_unit_test(units_are_read_as_people_write_them),
         cmocka_unit_test(guest_kernel_args_and_pin_reach_the_simulation),
         cmocka_unit_test(command_too_long_for_the_kernel_is_refused_at_its_guest),

@@ -1,0 +1,115 @@
+#!/bin/bash
+# qns run across MPI ranks, the way users run it:
+#  1. scenarios/two_sites.ini as one process, then with mpirun -np 2 (under
+#     CPU load): every output file byte-identical, both ended at the same
+#     instant (the power-off of a at its end rule, QnsRankEnd), rank 1's
+#     packet sink bytes in rank 0's manifest, and qns verify of the two-rank
+#     folder (a one-process re-run) matches;
+#  2. a guest that dies on rank 1 ends the run on rank 0 too, at once (the
+#     abort message): exit 1, the guest named, end time just after its death;
+#  3. mpirun with as many processes as the scenario has no ranks for, and
+#     another command than run: one clear line, exit 2.
+set -euo pipefail
+# shellcheck source=../cpu-load.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../cpu-load.sh"
+
+fail() { echo "test_mpi_runner: FAIL: $*" >&2; exit 1; }
+[ $# -eq 5 ] || fail "usage: test_mpi_runner.sh MPIEXEC QNS FAKE_GUEST SCENARIO WORK_DIR"
+mpiexec=$1
+qns=$2
+fake=$3
+scenario=$4
+work=$5
+mpi=("$mpiexec" --oversubscribe)
+[ "$(id -u)" -ne 0 ] || mpi+=(--allow-run-as-root)
+manifest() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+rm -rf "$work"
+mkdir -p "$work"
+
+# 1. One process against two ranks.
+timeout 300 "$qns" run "$scenario" -o "$work/one" >"$work/one.log" 2>&1 ||
+    fail "one process exited with $?: $(cat "$work/one.log")"
+cpu_load_start 2
+rc=0
+timeout 600 "${mpi[@]}" -np 2 "$qns" run "$scenario" -o "$work/two" >"$work/two.log" 2>&1 || rc=$?
+cpu_load_stop
+[ "$rc" -eq 0 ] || fail "mpirun -np 2 qns run exited with $rc: $(cat "$work/two.log")"
+grep -v '^  a|' "$work/two.log" | tr '\r' '\n' | grep -v '^  virtual' || true
+
+list() { (cd "$1" && ls | grep -v -x -e manifest.json -e scenario.ini | sort); }
+[ "$(list "$work/one")" = "$(list "$work/two")" ] ||
+    fail "the runs wrote different files: $(list "$work/one" | tr '\n' ' ') and $(list "$work/two" | tr '\n' ' ')"
+want="a-nic0.pcap a.console b-nic0.pcap b.console site0-2-0.pcap site0-r0-1.pcap site1-3-0.pcap site1-r1-1.pcap wan-r0-2.pcap wan-r1-2.pcap"
+[ "$(list "$work/two" | tr '\n' ' ')" = "$want " ] || fail "files: $(list "$work/two" | tr '\n' ' ')"
+for f in $(list "$work/two"); do
+    cmp -s "$work/one/$f" "$work/two/$f" || fail "$f differs between one process and two ranks"
+    sha256sum "$work/two/$f" | sed "s|$work/two/||"
+done
+grep -q "^3 packets transmitted, 3 packets received, 0% packet loss" \
+    <(tr -d '\r' <"$work/two/a.console") || fail "a's pings: $(cat "$work/two/a.console")"
+# a powers off at c; the run ends at the multiple of the 1 ms quantum after
+# c, plus the 5 ms lookahead, plus 1 ms: on both ranks and in one process.
+for d in one two; do
+    clock=$(manifest "$work/$d/manifest.json" "[g['clock_us'] for g in m['guests'] if g['name']=='a'][0]")
+    end=$(manifest "$work/$d/manifest.json" "m['end_ns']")
+    [ "$end" -eq $(( (clock / 1000 + 1) * 1000000 + 5000000 + 1000000 )) ] ||
+        fail "$d: ended at $end ns, a powered off at $clock us"
+    [ "$(manifest "$work/$d/manifest.json" "m['status']")" = completed ] || fail "$d: not completed"
+    rx=$(manifest "$work/$d/manifest.json" "[a['rx_bytes'] for a in m['apps'] if a['node']=='r1'][0]")
+    [ "$rx" -gt 0 ] || fail "$d: r1's packet sink received nothing"
+    echo "$d: end $end ns, a off at $clock us, r1 received $rx bytes"
+done
+[ "$(manifest "$work/one/manifest.json" "m['apps']")" = "$(manifest "$work/two/manifest.json" "m['apps']")" ] ||
+    fail "the applications' figures differ"
+[ "$(manifest "$work/two/manifest.json" "[r['end_ns'] for r in m['ranks']]")" = "[$end, $end]" ] ||
+    fail "the ranks ended apart: $(manifest "$work/two/manifest.json" "m['ranks']")"
+timeout 300 "$qns" verify "$work/two" >"$work/verify.log" 2>&1 ||
+    fail "qns verify of the two-rank run: $(cat "$work/verify.log")"
+tail -1 "$work/verify.log"
+
+# 2. A guest dying on rank 1 stops rank 0 (whose guest would run 1000 s).
+cat >"$work/dies.ini" <<INI
+[scenario]
+duration = 1000s
+quantum = 1ms
+[guest a]
+program = $fake
+[guest b]
+rank = 1
+program = $fake crash:300000000
+[node r0]
+[node r1]
+rank = 1
+[link lan0]
+members = a, r0=10.0.0.254/24
+[link lan1]
+members = b, r1=10.0.1.254/24
+[link wan]
+type = p2p
+delay = 5ms
+members = r0=10.9.0.1/30, r1=10.9.0.2/30
+INI
+rc=0
+timeout 120 "${mpi[@]}" -np 2 "$qns" run "$work/dies.ini" -o "$work/dies" >"$work/dies.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "a guest dying on rank 1: exit $rc, expected 1: $(cat "$work/dies.log")"
+grep -q "^qns: guest b" "$work/dies.log" || fail "the failure does not name guest b: $(cat "$work/dies.log")"
+end=$(manifest "$work/dies/manifest.json" "m['end_ns']")
+[ "$end" -ge 300000000 ] && [ "$end" -le 310000000 ] || fail "the run ended at $end ns, not soon after 0.3 s"
+grep "^qns: guest b" "$work/dies.log"
+echo "dies: ended at $end ns ($(manifest "$work/dies/manifest.json" "[r['end_ns'] for r in m['ranks']]"))"
+
+# 3. Processes that do not fit the scenario; a command that does not split.
+rc=0
+out=$(timeout 60 "${mpi[@]}" -np 3 "$qns" run "$scenario" -o "$work/three" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] || fail "three processes for two ranks: exit $rc: $out"
+# One line, from rank 0 only (mpirun adds its own report of the exit).
+said() { [ "$(grep -c '^qns:' <<<"$out")" -eq 1 ] && grep -qxF "$1" <<<"$out"; }
+said "qns: $scenario: its guests and nodes are on ranks 0 .. 1 (2 processes), but mpirun started 3" ||
+    fail "three processes for two ranks said: $out"
+[ ! -e "$work/three" ] || fail "a refused run left $work/three behind"
+rc=0
+out=$(timeout 60 "${mpi[@]}" -np 2 "$qns" verify "$work/two" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] && said "qns: only 'qns run' runs across MPI ranks (mpirun started 2 processes)" ||
+    fail "mpirun qns verify: exit $rc: $out"
+echo "test_mpi_runner: PASS"
