@@ -37,8 +37,7 @@ char *rn_rank_staging_dir(void)
     return dir;
 }
 
-static GVariant *pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging,
-                      int *ok)
+static GVariant *pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging, int *ok)
 {
     const uint32_t me = qns_rank();
     GVariantBuilder guests, apps, files;
@@ -73,9 +72,9 @@ static GVariant *pack(const rn_scenario *sc, const rn_run_result *rr, const char
             g_error_free(ge);
             *ok = 0;
         } else {
-            g_variant_builder_add(&files, "(s@ay)", name,
-                                  g_variant_new_from_data(G_VARIANT_TYPE_BYTESTRING, data, len,
-                                                          TRUE, g_free, data));
+            g_variant_builder_add(
+                &files, "(s@ay)", name,
+                g_variant_new_from_data(G_VARIANT_TYPE_BYTESTRING, data, len, TRUE, g_free, data));
         }
         g_free(path);
     }
@@ -130,10 +129,10 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
     guint64 end_ns, rounds, late;
     double wall;
     GVariantIter *guests, *apps, *files;
-    g_variant_get(msg, "(i&sttdta(ittttxxiiiiss)a(it)a(say))", &r, &error, &end_ns, &rounds,
-                  &wall, &late, &guests, &apps, &files);
-    *fig = (rn_rank_figures){.end_ns = end_ns, .rounds = rounds, .late_frames = late,
-                             .wall_s = wall};
+    g_variant_get(msg, "(i&sttdta(ittttxxiiiiss)a(it)a(say))", &r, &error, &end_ns, &rounds, &wall,
+                  &late, &guests, &apps, &files);
+    *fig =
+        (rn_rank_figures){.end_ns = end_ns, .rounds = rounds, .late_frames = late, .wall_s = wall};
     if (r < 0 && rr->r >= 0) {
         snprintf(rr->error, sizeof(rr->error), "%s", error);
     }
@@ -155,10 +154,15 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
             continue;
         }
         qns_guest_stats *st = &rr->guests[i];
-        *st = (qns_guest_stats){.rounds = grounds, .frames_from_guest = from_guest,
-                                .frames_to_guest = to_guest, .frames_unopened = unopened,
-                                .nic_started_us = started, .clock_us = clock, .done = done,
-                                .ended = ended, .exit_status = exit_status,
+        *st = (qns_guest_stats){.rounds = grounds,
+                                .frames_from_guest = from_guest,
+                                .frames_to_guest = to_guest,
+                                .frames_unopened = unopened,
+                                .nic_started_us = started,
+                                .clock_us = clock,
+                                .done = done,
+                                .ended = ended,
+                                .exit_status = exit_status,
                                 .command_status = command_status};
         snprintf(st->error, sizeof(st->error), "%s", gerror);
         snprintf(st->console_path, sizeof(st->console_path), "%s/%s", dir, console);
@@ -198,8 +202,10 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
 int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t ranks,
                    rn_rank_figures *figures)
 {
-    figures[0] = (rn_rank_figures){.end_ns = rr->end_ns, .rounds = rr->rounds,
-                                   .late_frames = rr->late_frames, .wall_s = rr->wall_s};
+    figures[0] = (rn_rank_figures){.end_ns = rr->end_ns,
+                                   .rounds = rr->rounds,
+                                   .late_frames = rr->late_frames,
+                                   .wall_s = rr->wall_s};
     int ok = 1;
     for (uint32_t k = 1; k < ranks; k++) {
         void *data = NULL;

@@ -62,134 +62,136 @@ std::string MpiError(const char *what, int rc)
 
 } // namespace
 
-extern "C" {
-
-int qns_ranks_start(int *argc, char ***argv, char *errbuf)
+extern "C"
 {
-    long size = LauncherSize();
-    if (size <= 1) {
+
+    int qns_ranks_start(int *argc, char ***argv, char *errbuf)
+    {
+        long size = LauncherSize();
+        if (size <= 1) {
+            return 1;
+        }
+#ifdef QNS_NS3_MPI
+        (void)errbuf;
+        GlobalValue::Bind("SimulatorImplementationType",
+                          StringValue("ns3::DistributedSimulatorImpl"));
+        MpiInterface::Enable(argc, argv);
+        return static_cast<int>(MpiInterface::GetSize());
+#else
+        (void)argc;
+        (void)argv;
+        SetErr(errbuf, "mpirun started " + std::to_string(size) +
+                           " processes, but this qns was built without MPI (configure it with "
+                           "-DQNS_WITH_MPI=ON to run across ranks)");
+        return -1;
+#endif
+    }
+
+    uint32_t qns_rank(void)
+    {
+#ifdef QNS_NS3_MPI
+        if (MpiInterface::IsEnabled()) {
+            return MpiInterface::GetSystemId();
+        }
+#endif
+        return 0;
+    }
+
+    uint32_t qns_ranks(void)
+    {
+#ifdef QNS_NS3_MPI
+        if (MpiInterface::IsEnabled()) {
+            return MpiInterface::GetSize();
+        }
+#endif
         return 1;
     }
-#ifdef QNS_NS3_MPI
-    (void)errbuf;
-    GlobalValue::Bind("SimulatorImplementationType", StringValue("ns3::DistributedSimulatorImpl"));
-    MpiInterface::Enable(argc, argv);
-    return static_cast<int>(MpiInterface::GetSize());
-#else
-    (void)argc;
-    (void)argv;
-    SetErr(errbuf, "mpirun started " + std::to_string(size) +
-                       " processes, but this qns was built without MPI (configure it with "
-                       "-DQNS_WITH_MPI=ON to run across ranks)");
-    return -1;
-#endif
-}
 
-uint32_t qns_rank(void)
-{
+    int qns_ranks_send(const void *data, size_t len, char *errbuf)
+    {
 #ifdef QNS_NS3_MPI
-    if (MpiInterface::IsEnabled()) {
-        return MpiInterface::GetSystemId();
-    }
+        if (MpiInterface::IsEnabled() && MpiInterface::GetSystemId() != 0) {
+            MPI_Comm comm = MpiInterface::GetCommunicator();
+            uint64_t n = len;
+            int rc = MPI_Send(&n, 1, MPI_UINT64_T, 0, 1, comm);
+            for (size_t off = 0; rc == MPI_SUCCESS && off < len; off += kPiece) {
+                size_t piece = len - off < kPiece ? len - off : kPiece;
+                rc = MPI_Send(static_cast<const char *>(data) + off, static_cast<int>(piece),
+                              MPI_BYTE, 0, 1, comm);
+            }
+            if (rc != MPI_SUCCESS) {
+                SetErr(errbuf, MpiError("cannot send to rank 0", rc));
+                return -1;
+            }
+            return 0;
+        }
 #endif
-    return 0;
-}
+        (void)data;
+        (void)len;
+        SetErr(errbuf, "only a rank other than 0 sends to rank 0");
+        return -1;
+    }
 
-uint32_t qns_ranks(void)
-{
+    int qns_ranks_recv(uint32_t from, void **data, size_t *len, char *errbuf)
+    {
 #ifdef QNS_NS3_MPI
-    if (MpiInterface::IsEnabled()) {
-        return MpiInterface::GetSize();
-    }
+        if (MpiInterface::IsEnabled() && MpiInterface::GetSystemId() == 0 && from != 0 &&
+            from < MpiInterface::GetSize()) {
+            MPI_Comm comm = MpiInterface::GetCommunicator();
+            const int src = static_cast<int>(from);
+            uint64_t n = 0;
+            int rc = MPI_Recv(&n, 1, MPI_UINT64_T, src, 1, comm, MPI_STATUS_IGNORE);
+            char *buf = rc == MPI_SUCCESS ? static_cast<char *>(std::malloc(n ? n : 1)) : nullptr;
+            if (rc == MPI_SUCCESS && buf == nullptr) {
+                SetErr(errbuf, "no memory for " + std::to_string(n) + " bytes from rank " +
+                                   std::to_string(from));
+                return -1;
+            }
+            for (size_t off = 0; rc == MPI_SUCCESS && off < n; off += kPiece) {
+                size_t piece = n - off < kPiece ? n - off : kPiece;
+                rc = MPI_Recv(buf + off, static_cast<int>(piece), MPI_BYTE, src, 1, comm,
+                              MPI_STATUS_IGNORE);
+            }
+            if (rc != MPI_SUCCESS) {
+                std::free(buf);
+                SetErr(errbuf,
+                       MpiError(("cannot receive from rank " + std::to_string(from)).c_str(), rc));
+                return -1;
+            }
+            *data = buf;
+            *len = n;
+            return 0;
+        }
 #endif
-    return 1;
-}
+        (void)data;
+        (void)len;
+        SetErr(errbuf, "rank 0 receives from rank 1 .. N-1; there is no rank " +
+                           std::to_string(from) + " to receive from here");
+        return -1;
+    }
 
-int qns_ranks_send(const void *data, size_t len, char *errbuf)
-{
+    int qns_ranks_max(int value)
+    {
 #ifdef QNS_NS3_MPI
-    if (MpiInterface::IsEnabled() && MpiInterface::GetSystemId() != 0) {
-        MPI_Comm comm = MpiInterface::GetCommunicator();
-        uint64_t n = len;
-        int rc = MPI_Send(&n, 1, MPI_UINT64_T, 0, 1, comm);
-        for (size_t off = 0; rc == MPI_SUCCESS && off < len; off += kPiece) {
-            size_t piece = len - off < kPiece ? len - off : kPiece;
-            rc = MPI_Send(static_cast<const char *>(data) + off, static_cast<int>(piece), MPI_BYTE,
-                          0, 1, comm);
+        if (MpiInterface::IsEnabled()) {
+            int out = value;
+            if (MPI_Allreduce(&value, &out, 1, MPI_INT, MPI_MAX, MpiInterface::GetCommunicator()) ==
+                MPI_SUCCESS) {
+                return out;
+            }
+            return INT_MAX;
         }
-        if (rc != MPI_SUCCESS) {
-            SetErr(errbuf, MpiError("cannot send to rank 0", rc));
-            return -1;
-        }
-        return 0;
-    }
 #endif
-    (void)data;
-    (void)len;
-    SetErr(errbuf, "only a rank other than 0 sends to rank 0");
-    return -1;
-}
+        return value;
+    }
 
-int qns_ranks_recv(uint32_t from, void **data, size_t *len, char *errbuf)
-{
+    void qns_ranks_end(void)
+    {
 #ifdef QNS_NS3_MPI
-    if (MpiInterface::IsEnabled() && MpiInterface::GetSystemId() == 0 && from != 0 &&
-        from < MpiInterface::GetSize()) {
-        MPI_Comm comm = MpiInterface::GetCommunicator();
-        const int src = static_cast<int>(from);
-        uint64_t n = 0;
-        int rc = MPI_Recv(&n, 1, MPI_UINT64_T, src, 1, comm, MPI_STATUS_IGNORE);
-        char *buf = rc == MPI_SUCCESS ? static_cast<char *>(std::malloc(n ? n : 1)) : nullptr;
-        if (rc == MPI_SUCCESS && buf == nullptr) {
-            SetErr(errbuf, "no memory for " + std::to_string(n) + " bytes from rank " +
-                               std::to_string(from));
-            return -1;
+        if (MpiInterface::IsEnabled()) {
+            MpiInterface::Disable();
         }
-        for (size_t off = 0; rc == MPI_SUCCESS && off < n; off += kPiece) {
-            size_t piece = n - off < kPiece ? n - off : kPiece;
-            rc = MPI_Recv(buf + off, static_cast<int>(piece), MPI_BYTE, src, 1, comm,
-                          MPI_STATUS_IGNORE);
-        }
-        if (rc != MPI_SUCCESS) {
-            std::free(buf);
-            SetErr(errbuf, MpiError(("cannot receive from rank " + std::to_string(from)).c_str(),
-                                    rc));
-            return -1;
-        }
-        *data = buf;
-        *len = n;
-        return 0;
-    }
 #endif
-    (void)data;
-    (void)len;
-    SetErr(errbuf, "rank 0 receives from rank 1 .. N-1; there is no rank " + std::to_string(from) +
-                       " to receive from here");
-    return -1;
-}
-
-int qns_ranks_max(int value)
-{
-#ifdef QNS_NS3_MPI
-    if (MpiInterface::IsEnabled()) {
-        int out = value;
-        if (MPI_Allreduce(&value, &out, 1, MPI_INT, MPI_MAX, MpiInterface::GetCommunicator()) ==
-            MPI_SUCCESS) {
-            return out;
-        }
-        return INT_MAX;
     }
-#endif
-    return value;
-}
-
-void qns_ranks_end(void)
-{
-#ifdef QNS_NS3_MPI
-    if (MpiInterface::IsEnabled()) {
-        MpiInterface::Disable();
-    }
-#endif
-}
 
 } // extern "C"

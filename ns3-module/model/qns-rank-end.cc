@@ -47,15 +47,8 @@ TypeId QnsRankEnd::GetTypeId()
 }
 
 QnsRankEnd::QnsRankEnd()
-    : m_qUs(10),
-      m_lookaheadNs(0),
-      m_distributed(false),
-      m_rank(0),
-      m_endUs(-1),
-      m_abortUs(-1),
-      m_abortSent(false),
-      m_stopsRun(false),
-      m_stopAtUs(-1)
+    : m_qUs(10), m_lookaheadNs(0), m_distributed(false), m_rank(0), m_endUs(-1), m_abortUs(-1),
+      m_abortSent(false), m_stopsRun(false), m_stopAtUs(-1)
 {
 }
 
@@ -139,7 +132,8 @@ void QnsRankEnd::LocalEnd(int64_t offUs)
     int64_t nowNs = Simulator::Now().GetNanoSeconds();
     int64_t latest = CeilTo(CeilTo(nowNs + m_lookaheadNs, 1000) / 1000, m_qUs) + m_qUs;
     if (m_distributed && end < latest) {
-        NS_LOG_WARN("the power-off at " << offUs << " us was seen late; the run ends at " << latest);
+        NS_LOG_WARN("the power-off at " << offUs << " us was seen late; the run ends at "
+                                        << latest);
         end = latest;
     }
     Note(m_rank, end, false);

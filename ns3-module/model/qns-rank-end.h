@@ -34,7 +34,7 @@ namespace ns3
 
 class QnsRankEnd : public Object
 {
-  public:
+public:
     static TypeId GetTypeId();
     QnsRankEnd();
 
@@ -61,10 +61,10 @@ class QnsRankEnd : public Object
     int64_t GetEndUs() const;
     bool Aborted() const;
 
-  protected:
+protected:
     void DoDispose() override;
 
-  private:
+private:
     void Send(int64_t endUs, bool abort);
     void OnMessage(Ptr<Packet> p);
     void Note(uint32_t rank, int64_t endUs, bool abort);
@@ -78,7 +78,7 @@ class QnsRankEnd : public Object
     int64_t m_abortUs;            /* the earliest abort heard of, -1: none */
     bool m_abortSent;
     bool m_stopsRun;
-    int64_t m_stopAtUs; /* the Simulator::Stop scheduled, -1: none */
+    int64_t m_stopAtUs;                /* the Simulator::Stop scheduled, -1: none */
     std::vector<Ptr<Node>> m_controls; /* rank r's control node */
 };
 

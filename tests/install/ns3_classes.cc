@@ -20,7 +20,7 @@ int main()
      * drops a library nothing refers to, and its TypeIds with it). */
     ns3::Ptr<ns3::QnsSyncScheduler> scheduler = ns3::CreateObject<ns3::QnsSyncScheduler>();
     for (const char *name : {"ns3::QnsSyncScheduler", "ns3::QnsBridge", "ns3::QnsNextEvent",
-                             "ns3::QnsGuest", "ns3::QnsGuestRun"}) {
+                             "ns3::QnsGuest", "ns3::QnsGuestRun", "ns3::QnsRankEnd"}) {
         ns3::TypeId tid;
         if (!ns3::TypeId::LookupByNameFailSafe(name, &tid)) {
             std::cerr << "ns3_classes: " << name << " is not registered\n";

@@ -26,7 +26,7 @@ cmake --install "$build" --prefix "$prefix" >"$work/install.log" ||
     fail "cmake --install failed (see $work/install.log)"
 for f in lib/libqns.so lib/libqns_ns3.so lib/libqns_bridge.so lib/libqns_sync.so lib/libqns_capture.so \
     lib/libqns_record.so include/qns/qns.h include/qns/qns-sync-scheduler.h \
-    include/qns/qns-helper.h include/qns/qns-guest.h include/qns/qns-guest-run.h \
+    include/qns/qns-helper.h include/qns/qns-guest.h include/qns/qns-guest-run.h include/qns/qns-rank-end.h \
     include/qns/qns-next-event.h include/qns/qns-bridge.h include/qns/qns_sync.h \
     include/qns/qns_guest.h include/qns/qns_capture.h bin/qns \
     lib/cmake/qns/qnsConfig.cmake lib/cmake/qns/qnsConfigVersion.cmake lib/pkgconfig/qns.pc \
@@ -66,6 +66,7 @@ ns3::QnsBridge (parent ns3::NetDevice)
 ns3::QnsNextEvent (parent ns3::Object)
 ns3::QnsGuest (parent ns3::Object)
 ns3::QnsGuestRun (parent ns3::Object)
+ns3::QnsRankEnd (parent ns3::Object)
 bridge MTU 1500'
 for prog in "$work/cmake-build/ns3_classes" "$work/ns3_classes-pc"; do
     out=$(env -u LD_LIBRARY_PATH "$prog" 2>&1) || fail "$prog exited with $?: $out"

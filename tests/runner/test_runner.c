@@ -296,7 +296,8 @@ static const bad_case bad_cases[] = {
      "delay is ns-3's lookahead)"},
     {"ranked-guest-on-no-link", HEAD GUEST_A "rank = 2\n",
      " guest a is on rank 2 but on no link; a guest without one runs on rank 0"},
-    {"rank-too-high", HEAD "[node r]\nrank = 1024\n", "4: rank: "},
+    {"rank-too-high", HEAD "[node r]\nrank = 1024\n",
+     "4: rank: bad number '1024' (expected a whole number 0 .. 1023)"},
     {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
      "4: kernel: cannot read 'no-such-bzImage': No such file or directory"},
     {"missing-disk", HEAD "[guest k]\ndisk = /nonexistent/disk.qcow2\n",
@@ -480,7 +481,7 @@ static void long_keys_and_values_are_shortened_in_messages(void **state)
     char *k64 = g_strnfill(64, 'k'), *v64 = g_strnfill(64, '9');
     char *want = g_strdup_printf("%s:5: unknown key '%s...' in [guest a]; expected one of: memory, "
                                  "command, services, kernel, initrd, append, kernel_args, disk, "
-                                 "extra_args, ends_run, program, nicN.ip, nicN.mac, nicN.model, "
+                                 "extra_args, ends_run, program, rank, nicN.ip, nicN.mac, nicN.model, "
                                  "nicN.latency\n"
                                  "%s:6: memory: bad memory size '%s...' (expected MiB, e.g. 256, "
                                  "256M or 1G)\n",
@@ -1011,6 +1012,31 @@ static void a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_round
     const char *files[] = {"a.console", "b.console", "lan-0-0.pcap", "a-nic0.pcap"};
     same_files_in_both_modes(dir, files, G_N_ELEMENTS(files));
     assert_true(printed_rounds(a.out) < 20);
+    result_clear(&f);
+    result_clear(&a);
+    g_free(body);
+    g_free(dir);
+}
+
+/* A split scenario run in one process ends where it ends across ranks: the
+ * round after a's power-off (0.250100 s), plus the 5 ms lookahead, plus a
+ * quantum; the same with fixed and adaptive rounds. */
+static void a_split_scenario_in_one_process_ends_where_its_ranks_would(void **state)
+{
+    (void)state;
+    char *dir = make_dir("splitend");
+    char *body = g_strdup_printf(
+        "name = splitend\nduration = 5s\nquantum = 100us\n\n"
+        "[guest a]\nprogram = %s stop:250000050:0\nends_run = true\n\n"
+        "[guest b]\nprogram = %s\nrank = 1\n\n"
+        "[link wan]\ntype = p2p\ndelay = 5ms\ncapture = true\nmembers = a, b\n",
+        QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    result f, a;
+    run_both_modes(dir, body, &f, &a);
+    const char *lines[] = {"qns: 0.255200 s of virtual time in ",
+                           "guest a: 0 frames out, 0 frames in, clock 0.250000 s, powered off\n",
+                           "guest b: 0 frames out, 0 frames in, clock 0.255200 s\n"};
+    printed_by_both(&f, &a, lines, G_N_ELEMENTS(lines));
     result_clear(&f);
     result_clear(&a);
     g_free(body);
@@ -2583,6 +2609,7 @@ int main(void)
         cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
         cmocka_unit_test(booting_guests_run_alone_and_write_what_fixed_rounds_write),
         cmocka_unit_test(a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_rounds_do),
+        cmocka_unit_test(a_split_scenario_in_one_process_ends_where_its_ranks_would),
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
