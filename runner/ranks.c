@@ -37,9 +37,9 @@ char *rn_rank_staging_dir(void)
     return dir;
 }
 
-static GVariant *pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging, int *ok)
+GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging,
+                     uint32_t me, int *ok)
 {
-    const uint32_t me = qns_rank();
     GVariantBuilder guests, apps, files;
     g_variant_builder_init(&guests, G_VARIANT_TYPE("a(ittttxxiiiiss)"));
     for (int i = 0; i < rr->guest_count; i++) {
@@ -79,9 +79,12 @@ static GVariant *pack(const rn_scenario *sc, const rn_run_result *rr, const char
         g_free(path);
     }
     g_ptr_array_free(names, TRUE);
-    return g_variant_ref_sink(g_variant_new(RANK_MSG, rr->r, rr->error, (guint64)rr->end_ns,
-                                            (guint64)rr->rounds, rr->wall_s,
-                                            (guint64)rr->late_frames, &guests, &apps, &files));
+    GVariant *v = g_variant_ref_sink(g_variant_new(RANK_MSG, rr->r, rr->error, (guint64)rr->end_ns,
+                                                   (guint64)rr->rounds, rr->wall_s,
+                                                   (guint64)rr->late_frames, &guests, &apps, &files));
+    GBytes *b = g_variant_get_data_as_bytes(v);
+    g_variant_unref(v);
+    return b;
 }
 
 /* Removes the staging folder's files, then the folder. */
@@ -104,13 +107,15 @@ static void remove_staging(const char *staging)
 int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *staging)
 {
     int ok = 1;
-    GVariant *msg = pack(sc, rr, staging, &ok);
+    GBytes *msg = rn_rank_pack(sc, rr, staging, qns_rank(), &ok);
+    gsize len = 0;
+    const void *data = g_bytes_get_data(msg, &len);
     char e[QNS_ERRBUF_SIZE];
-    if (qns_ranks_send(g_variant_get_data(msg), g_variant_get_size(msg), e) < 0) {
+    if (qns_ranks_send(data, len, e) < 0) {
         rn_error("rank %u: %s", qns_rank(), e);
         ok = 0;
     }
-    g_variant_unref(msg);
+    g_bytes_unref(msg);
     remove_staging(staging);
     return ok ? 0 : -1;
 }
@@ -124,6 +129,10 @@ static int worse(int a, int b)
 static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t from,
                 GVariant *msg, rn_rank_figures *fig)
 {
+    if (!g_variant_is_normal_form(msg)) {
+        rn_error("rank %u sent a malformed message of %zu bytes", from, g_variant_get_size(msg));
+        return -1;
+    }
     gint32 r;
     const char *error;
     guint64 end_ns, rounds, late;
@@ -199,6 +208,16 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
     return ok ? 0 : -1;
 }
 
+int rn_rank_take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t from,
+                 GBytes *bytes, rn_rank_figures *figure)
+{
+    GVariant *msg =
+        g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(RANK_MSG), bytes, FALSE));
+    int r = take(sc, rr, dir, from, msg, figure);
+    g_variant_unref(msg);
+    return r;
+}
+
 int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t ranks,
                    rn_rank_figures *figures)
 {
@@ -217,16 +236,10 @@ int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, ui
             continue;
         }
         GBytes *b = g_bytes_new_take(data, len);
-        GVariant *msg =
-            g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(RANK_MSG), b, FALSE));
-        g_bytes_unref(b);
-        if (!g_variant_is_normal_form(msg)) {
-            rn_error("rank %u sent a malformed message of %zu bytes", k, len);
-            ok = 0;
-        } else if (take(sc, rr, dir, k, msg, &figures[k]) < 0) {
+        if (rn_rank_take(sc, rr, dir, k, b, &figures[k]) < 0) {
             ok = 0;
         }
-        g_variant_unref(msg);
+        g_bytes_unref(b);
     }
     return ok ? 0 : -1;
 }

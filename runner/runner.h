@@ -148,6 +148,18 @@ typedef struct rn_rank_figures {
 /* A private folder for a rank other than 0 to run into (g_free it; NULL
  * with the reason printed). */
 char *rn_rank_staging_dir(void);
+/* Rank `rank`'s message to rank 0: its outcome and figures, its guests'
+ * stats and its applications' bytes from rr, and every file of staging;
+ * *ok becomes 0 (the reason printed) when a file could not be read. */
+GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging,
+                     uint32_t rank, int *ok);
+/* On rank 0: takes rank `from`'s message into rr (worst outcome, latest
+ * end, its guests' and applications' parts; figure: its own), writing its
+ * files into dir. 0, or -1 with what is wrong with it printed: malformed,
+ * a guest or file that is not that rank's to report (another rank's guest,
+ * a file another rank wrote, a name that is no file of a run folder). */
+int rn_rank_take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t from,
+                 GBytes *msg, rn_rank_figures *figure);
 /* On a rank other than 0: sends rr (its guests' and applications' parts)
  * and every file of staging to rank 0, then removes staging. 0 or -1. */
 int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *staging);

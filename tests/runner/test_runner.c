@@ -2571,6 +2571,148 @@ static void help_lists_every_command(void **state)
     result_clear(&r);
 }
 
+/* What fn(ctx) writes to stderr (rn_error's messages). */
+static char *stderr_of(int (*fn)(void *), void *ctx, int *ret)
+{
+    fflush(stderr);
+    char *path = g_build_filename(g_get_tmp_dir(), "qns-test-stderr-XXXXXX", NULL);
+    int fd = g_mkstemp(path);
+    assert_true(fd >= 0);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0 && dup2(fd, STDERR_FILENO) >= 0);
+    *ret = fn(ctx);
+    fflush(stderr);
+    assert_true(dup2(saved, STDERR_FILENO) >= 0);
+    close(saved);
+    close(fd);
+    gchar *text = NULL;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    g_unlink(path);
+    g_free(path);
+    return text;
+}
+
+typedef struct take_call {
+    const rn_scenario *sc;
+    rn_run_result *rr;
+    const char *dir;
+    GBytes *msg;
+    rn_rank_figures fig;
+} take_call;
+
+static int call_take(void *ctx)
+{
+    take_call *t = ctx;
+    return rn_rank_take(t->sc, t->rr, t->dir, 1, t->msg, &t->fig);
+}
+
+/* Rank 1's message reaches rank 0's results: its guest's stats, its
+ * outcome (the worse one wins), its end and files; what is not rank 1's to
+ * report is refused and said. */
+static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("rankmsg");
+    char *body = g_strdup_printf("[scenario]\nduration = 1s\n[guest a]\nprogram = %s\n"
+                                 "[guest b]\nprogram = %s\nrank = 1\n"
+                                 "[link wan]\ntype = p2p\ndelay = 5ms\nmembers = a, b\n",
+                                 QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *path = write_file(dir, "split.ini", body);
+    GString *errors = g_string_new(NULL);
+    rn_scenario *sc = rn_scenario_load(path, NULL, errors);
+    assert_non_null(sc);
+    assert_int_equal(rn_scenario_rank_count(sc), 2);
+    char *staging = g_build_filename(dir, "staging", NULL), *run = g_build_filename(dir, "run", NULL);
+    assert_int_equal(g_mkdir(staging, 0755), 0);
+    assert_int_equal(g_mkdir(run, 0755), 0);
+    g_free(write_file(staging, "b.console", "b's console\n"));
+    g_free(write_file(staging, "b-nic0.pcap", "not really a pcap"));
+
+    qns_guest_stats mine[2] = {{0}}, theirs[2] = {{0}};
+    mine[1] = (qns_guest_stats){.rounds = 7, .clock_us = 1234, .nic_started_us = 5,
+                                .command_status = -1, .done = 1};
+    snprintf(mine[1].console_path, sizeof(mine[1].console_path), "%s/b.console", staging);
+    rn_run_result one = {.r = -1, .end_ns = 5000, .rounds = 9, .late_frames = 2, .guest_count = 2,
+                         .guests = mine};
+    snprintf(one.error, sizeof(one.error), "guest b: it broke");
+    int ok = 1;
+    GBytes *msg = rn_rank_pack(sc, &one, staging, 1, &ok);
+    assert_int_equal(ok, 1);
+
+    rn_run_result zero = {.r = 0, .end_ns = 4000, .rounds = 3, .guest_count = 2, .guests = theirs};
+    take_call t = {.sc = sc, .rr = &zero, .dir = run, .msg = msg};
+    int ret;
+    char *said = stderr_of(call_take, &t, &ret);
+    assert_int_equal(ret, 0);
+    assert_string_equal(said, "");
+    g_free(said);
+    assert_int_equal(zero.r, -1);
+    assert_string_equal(zero.error, "guest b: it broke");
+    assert_int_equal(zero.end_ns, 5000);
+    assert_int_equal(zero.late_frames, 2);
+    assert_int_equal(zero.rounds, 3); /* rank 0's own */
+    assert_int_equal(t.fig.rounds, 9);
+    assert_int_equal(theirs[1].rounds, 7);
+    assert_int_equal(theirs[1].clock_us, 1234);
+    assert_int_equal(theirs[1].done, 1);
+    char *console = g_build_filename(run, "b.console", NULL);
+    assert_string_equal(theirs[1].console_path, console);
+    gchar *text = NULL;
+    assert_true(g_file_get_contents(console, &text, NULL, NULL));
+    assert_string_equal(text, "b's console\n");
+    g_free(text);
+    assert_int_equal(theirs[0].rounds, 0); /* rank 0's guest is not rank 1's to report */
+
+    /* The same files again: rank 1 would have written what another rank has. */
+    said = stderr_of(call_take, &t, &ret);
+    assert_int_equal(ret, -1);
+    assert_non_null(strstr(said, "qns: rank 1 wrote b-nic0.pcap, which another rank wrote too\n"));
+    g_free(said);
+    g_bytes_unref(msg);
+
+    /* Rank 1 reporting rank 0's guest a. */
+    g_unlink(console);
+    mine[0].rounds = 1;
+    GBytes *other = rn_rank_pack(sc, &one, staging, 0, &ok);
+    t.msg = other;
+    said = stderr_of(call_take, &t, &ret);
+    assert_int_equal(ret, -1);
+    assert_non_null(strstr(said, "qns: rank 1 sent the figures of a guest it does not run (0)\n"));
+    g_free(said);
+    g_bytes_unref(other);
+
+    /* A file in a folder of the staging folder is no file of a run folder. */
+    char *sub = g_build_filename(staging, "sub", NULL);
+    assert_int_equal(g_mkdir(sub, 0755), 0);
+    g_free(write_file(sub, "x", "x"));
+    GBytes *nested = rn_rank_pack(sc, &one, staging, 1, &ok);
+    t.msg = nested;
+    said = stderr_of(call_take, &t, &ret);
+    assert_int_equal(ret, -1);
+    assert_non_null(strstr(said, "qns: rank 1 wrote sub/x, which is no file of a run folder\n"));
+    g_free(said);
+    g_bytes_unref(nested);
+
+    /* Bytes that are no message. */
+    GBytes *junk = g_bytes_new_static("garbage", 7);
+    t.msg = junk;
+    said = stderr_of(call_take, &t, &ret);
+    assert_int_equal(ret, -1);
+    assert_string_equal(said, "qns: rank 1 sent a malformed message of 7 bytes\n");
+    g_free(said);
+    g_bytes_unref(junk);
+
+    g_free(console);
+    g_free(sub);
+    g_free(run);
+    g_free(staging);
+    rn_scenario_free(sc);
+    g_string_free(errors, TRUE);
+    g_free(path);
+    g_free(body);
+    g_free(dir);
+}
+
 #ifndef QNS_NS3_MPI
 /* mpirun starting a qns built without MPI: said, not N separate runs. */
 static void a_qns_without_mpi_refuses_to_run_under_mpirun(void **state)
@@ -2592,6 +2734,7 @@ int main(void)
 #ifndef QNS_NS3_MPI
         cmocka_unit_test(a_qns_without_mpi_refuses_to_run_under_mpirun),
 #endif
+        cmocka_unit_test(a_ranks_results_merge_and_what_is_not_its_own_is_refused),
         cmocka_unit_test(units_are_read_as_people_write_them),
         cmocka_unit_test(guest_kernel_args_and_pin_reach_the_simulation),
         cmocka_unit_test(command_too_long_for_the_kernel_is_refused_at_its_guest),
