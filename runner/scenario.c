@@ -49,6 +49,7 @@ typedef struct rn_guest {
     int nic_line[QNS_MAX_NICS]; /* where each NIC was first mentioned */
     int mac_line[QNS_MAX_NICS], ip_line[QNS_MAX_NICS]; /* nicN.mac, nicN.ip; 0: not given */
     uint64_t latency_ns[QNS_MAX_NICS];
+    int rank_line; /* rank = N; 0: not given */
     char *kernel_path, *initrd_path, *disk_path; /* resolved */
 } rn_guest;
 
@@ -114,6 +115,8 @@ struct rn_scenario {
     int fixed_rounds;
     int flow_monitor;
     uint32_t rank_count; /* processes the split scenario runs on (1: not split) */
+    uint32_t auto_ranks; /* [scenario] ranks = N: qns partitions (0: off) */
+    int auto_ranks_line;
     GPtrArray *guests, *nodes, *links;
     GPtrArray *owned;      /* strings the configs point into */
     GPtrArray *owned_strv; /* argv vectors the configs point into */
@@ -386,6 +389,17 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 err_why(sc, k, why);
             }
             pin_line = k->line;
+        } else if (strcmp(k->key, "ranks") == 0) {
+            uint64_t count = 0;
+            if (rn_parse_uint(v, QNS_MAX_RANK + 1, &count, &why) < 0 || count == 0) {
+                if (why == NULL) {
+                    why = g_strdup_printf("bad number '%s' (expected 1 .. %d)", shown(sc, v),
+                                          QNS_MAX_RANK + 1);
+                }
+                err_why(sc, k, why);
+            }
+            sc->auto_ranks = (uint32_t)count;
+            sc->auto_ranks_line = k->line;
         } else if (strcmp(k->key, "flow_monitor") == 0) {
             if (rn_parse_bool(v, &sc->flow_monitor, &why) < 0) {
                 err_why(sc, k, why);
@@ -414,7 +428,7 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
         } else {
             unknown_key(sc, s, k,
                         "name, duration, quantum, rounds, seed, spin, pin, watchdog, guest_image, "
-                        "flow_monitor");
+                        "flow_monitor, ranks");
         }
     }
     char e[QNS_ERRBUF_SIZE];
@@ -567,6 +581,7 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
                 err_why(sc, k, why);
             }
             g->cfg.rank = (uint32_t)r;
+            g->rank_line = k->line;
         } else if (strcmp(k->key, "extra_args") == 0 || strcmp(k->key, "program") == 0) {
             char **argv = split_args(sc, k, v);
             if (argv == NULL) {
@@ -1402,7 +1417,35 @@ qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config,
                 err(sc, mb->line, "%s", e);
             }
         }
-        if (qns_sim_link_check(sim, link[i], e) < 0) {
+    }
+    for (guint i = 0; sc->auto_ranks > 0 && i < sc->guests->len + sc->nodes->len; i++) {
+        const rn_guest *g = i < sc->guests->len ? g_ptr_array_index(sc->guests, i) : NULL;
+        const rn_node *n = g ? NULL : g_ptr_array_index(sc->nodes, i - sc->guests->len);
+        int line = g ? g->rank_line : n->rank_line;
+        if (line > 0) {
+            err(sc, line, "rank: [scenario] ranks = %" PRIu32 " (line %d) puts guests and nodes "
+                          "on ranks by itself; give either ranks or rank keys",
+                sc->auto_ranks, sc->auto_ranks_line);
+        }
+    }
+    if (sc->auto_ranks > 0 && qns_sim_partition(sim, sc->auto_ranks, e) < 0) {
+        err(sc, sc->auto_ranks_line, "ranks: %s", e);
+    }
+    for (guint i = 0; i < sc->guests->len; i++) {
+        rn_guest *g = g_ptr_array_index(sc->guests, i);
+        if (guest[i] >= 0) {
+            g->cfg.rank = qns_sim_guest_rank(sim, guest[i]);
+        }
+    }
+    for (guint i = 0; i < sc->nodes->len; i++) {
+        rn_node *n = g_ptr_array_index(sc->nodes, i);
+        if (node[i] >= 0) {
+            n->rank = qns_sim_node_rank(sim, node[i]);
+        }
+    }
+    for (guint i = 0; i < sc->links->len; i++) {
+        rn_link *l = g_ptr_array_index(sc->links, i);
+        if (link[i] >= 0 && qns_sim_link_check(sim, link[i], e) < 0) {
             err(sc, l->sec->line, "%s", e);
         }
     }

@@ -20,6 +20,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -1043,6 +1044,121 @@ int qns_sim_link_check(const qns_sim *sim, int link, char *errbuf)
         }
     }
     return 0;
+}
+
+/* The parts a simulation splits into at its point-to-point links: the
+ * guests and nodes each CSMA or Wi-Fi link joins are one part. Each
+ * guest's part number (guests first, then nodes, in part[]); returns the
+ * number of parts, numbered by their first guest or node. */
+static uint32_t PartsAtPointToPointLinks(const qns_sim *sim, std::vector<uint32_t> &part)
+{
+    const size_t ng = sim->guests.size(), n = ng + sim->nodeNames.size();
+    std::vector<size_t> up(n);
+    for (size_t i = 0; i < n; i++) {
+        up[i] = i;
+    }
+    auto root = [&up](size_t i) {
+        while (up[i] != i) {
+            i = up[i] = up[up[i]];
+        }
+        return i;
+    };
+    auto item = [ng](const Member &m) {
+        return m.isGuest ? static_cast<size_t>(m.guest) : ng + static_cast<size_t>(m.node);
+    };
+    for (const auto &l : sim->links) {
+        if (l.cfg.type == QNS_LINK_P2P || l.members.empty()) {
+            continue;
+        }
+        for (const auto &m : l.members) {
+            size_t a = root(item(l.members[0])), b = root(item(m));
+            up[std::max(a, b)] = std::min(a, b);
+        }
+    }
+    std::vector<uint32_t> number(n, UINT32_MAX);
+    uint32_t parts = 0;
+    part.assign(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        size_t r = root(i);
+        if (number[r] == UINT32_MAX) {
+            number[r] = parts++;
+        }
+        part[i] = number[r];
+    }
+    return parts;
+}
+
+int qns_sim_partition(qns_sim *sim, uint32_t ranks, char *errbuf)
+{
+    if (ranks < 1 || ranks > QNS_MAX_RANK + 1) {
+        SetErr(errbuf, "ranks " + std::to_string(ranks) + " is not 1 .. " +
+                           std::to_string(QNS_MAX_RANK + 1));
+        return -1;
+    }
+    std::vector<uint32_t> part;
+    const uint32_t parts = PartsAtPointToPointLinks(sim, part);
+    const size_t ng = sim->guests.size();
+    if (parts < ranks) {
+        SetErr(errbuf, "the network splits into " + std::to_string(parts) +
+                           " part(s) at its point-to-point links, fewer than the " +
+                           std::to_string(ranks) + " ranks asked for");
+        return -1;
+    }
+    /* Guests need the cores: the parts with most guests go first, each to
+     * the rank with fewest guests so far (then fewest parts, then lowest);
+     * the part of a guest on no link stays on rank 0. */
+    std::vector<uint32_t> guests(parts, 0);
+    std::vector<bool> pinned(parts, false);
+    for (size_t g = 0; g < ng; g++) {
+        guests[part[g]]++;
+        bool attached = false;
+        for (const auto &l : sim->links) {
+            for (const auto &m : l.members) {
+                attached |= m.isGuest && m.guest == static_cast<int>(g);
+            }
+        }
+        pinned[part[g]] = pinned[part[g]] || !attached;
+    }
+    std::vector<uint32_t> order(parts);
+    for (uint32_t i = 0; i < parts; i++) {
+        order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+        return pinned[a] != pinned[b] ? pinned[a] : guests[a] > guests[b];
+    });
+    std::vector<uint32_t> rankOf(parts, 0), load(ranks, 0), count(ranks, 0);
+    for (uint32_t p : order) {
+        uint32_t best = 0;
+        for (uint32_t r = 1; r < ranks && !pinned[p]; r++) {
+            if (load[r] < load[best] || (load[r] == load[best] && count[r] < count[best])) {
+                best = r;
+            }
+        }
+        rankOf[p] = best;
+        load[best] += guests[p];
+        count[best]++;
+    }
+    for (size_t g = 0; g < ng; g++) {
+        sim->guestRanks[g] = rankOf[part[g]];
+    }
+    for (size_t i = 0; i < sim->nodeNames.size(); i++) {
+        sim->nodeRanks[i] = rankOf[part[ng + i]];
+    }
+    return 0;
+}
+
+uint32_t qns_sim_guest_rank(const qns_sim *sim, int guest)
+{
+    return guest >= 0 && guest < static_cast<int>(sim->guestRanks.size())
+               ? sim->guestRanks[static_cast<size_t>(guest)]
+               : 0;
+}
+
+uint32_t qns_sim_node_rank(const qns_sim *sim, int node)
+{
+    return node >= 0 && node < static_cast<int>(sim->nodeRanks.size())
+               ? sim->nodeRanks[static_cast<size_t>(node)]
+               : 0;
 }
 
 int qns_sim_ranks_check(const qns_sim *sim, uint32_t ranks, char *errbuf)

@@ -230,6 +230,17 @@ int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf);
 int qns_sim_add_link(qns_sim *sim, const qns_link_config *link, char *errbuf);
 /* The MPI rank ns-3 node `node` lives on (see "Ranks" below); 0 until set. */
 int qns_sim_set_node_rank(qns_sim *sim, int node, uint32_t rank, char *errbuf);
+/* Puts every guest and node on one of `ranks` ranks by itself, once the
+ * network is described: the simulation splits at its point-to-point links
+ * (the guests and nodes a CSMA or Wi-Fi link joins stay together); the
+ * parts with most guests go first, each to the rank with fewest guests so
+ * far, then fewest parts, then the lowest; a guest on no link stays on rank
+ * 0. Deterministic: every rank, and a one-process run, gets the same
+ * ranks. 0, or -1 when the network has fewer parts than ranks. */
+int qns_sim_partition(qns_sim *sim, uint32_t ranks, char *errbuf);
+/* The rank guest `guest` / node `node` is on (set or partitioned). */
+uint32_t qns_sim_guest_rank(const qns_sim *sim, int guest);
+uint32_t qns_sim_node_rank(const qns_sim *sim, int node);
 /* One more than the highest rank a guest or node is on: the processes a run
  * across ranks needs (1: the simulation is not split). */
 uint32_t qns_sim_rank_count(const qns_sim *sim);

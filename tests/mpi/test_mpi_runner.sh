@@ -5,6 +5,7 @@
 #     instant (the power-off of a at its end rule, QnsRankEnd), rank 1's
 #     packet sink bytes in rank 0's manifest, and qns verify of the two-rank
 #     folder (a one-process re-run) matches;
+#     the same with [scenario] ranks = 2 (qns partitions) instead of rank keys;
 #  2. a guest that dies on rank 1 ends the run on rank 0 too, at once (the
 #     abort message): exit 1, the guest named, end time just after its death;
 #  3. mpirun with as many processes as the scenario has no ranks for, and
@@ -37,7 +38,8 @@ cpu_load_stop
 [ "$rc" -eq 0 ] || fail "mpirun -np 2 qns run exited with $rc: $(cat "$work/two.log")"
 grep -v '^  a|' "$work/two.log" | tr '\r' '\n' | grep -v '^  virtual' || true
 
-list() { (cd "$1" && ls | grep -v -x -e manifest.json -e scenario.ini | sort); }
+list() { (cd "$1" && find . -maxdepth 1 -type f -printf '%f\n' |
+    grep -v -x -e manifest.json -e scenario.ini -e .qns.lock | sort); }
 [ "$(list "$work/one")" = "$(list "$work/two")" ] ||
     fail "the runs wrote different files: $(list "$work/one" | tr '\n' ' ') and $(list "$work/two" | tr '\n' ' ')"
 want="a-nic0.pcap a.console b-nic0.pcap b.console site0-2-0.pcap site0-r0-1.pcap site1-3-0.pcap site1-r1-1.pcap wan-r0-2.pcap wan-r1-2.pcap"
@@ -67,6 +69,20 @@ done
 timeout 300 "$qns" verify "$work/two" >"$work/verify.log" 2>&1 ||
     fail "qns verify of the two-rank run: $(cat "$work/verify.log")"
 tail -1 "$work/verify.log"
+
+# 1b. The same scenario with [scenario] ranks = 2 instead of rank keys: qns
+# splits it at the point-to-point link itself, as the file does by hand.
+sed -e '/^rank = /d' -e 's/^seed = 1$/seed = 1\nranks = 2/' "$scenario" >"$work/auto.ini"
+! grep -q '^rank = ' "$work/auto.ini" && grep -q '^ranks = 2$' "$work/auto.ini" ||
+    fail "could not make the self-partitioned scenario"
+timeout 600 "${mpi[@]}" -np 2 "$qns" run "$work/auto.ini" -o "$work/auto" >"$work/auto.log" 2>&1 ||
+    fail "mpirun -np 2 of ranks = 2 exited with $?: $(cat "$work/auto.log")"
+for f in $(list "$work/two"); do
+    cmp -s "$work/two/$f" "$work/auto/$f" || fail "$f differs between rank keys and ranks = 2"
+done
+[ "$(manifest "$work/auto/manifest.json" "[(g['name'], g['rank']) for g in m['guests']]")" = \
+    "[('a', 0), ('b', 1)]" ] || fail "ranks = 2 put the guests on other ranks"
+echo "ranks = 2: the same $(list "$work/auto" | wc -l) files, a on rank 0, b on rank 1"
 
 # 2. A guest dying on rank 1 stops rank 0 (whose guest would run 1000 s).
 cat >"$work/dies.ini" <<INI

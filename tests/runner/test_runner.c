@@ -296,6 +296,15 @@ static const bad_case bad_cases[] = {
      "delay is ns-3's lookahead)"},
     {"ranked-guest-on-no-link", HEAD GUEST_A "rank = 2\n",
      " guest a is on rank 2 but on no link; a guest without one runs on rank 0"},
+    {"ranks-and-rank-keys",
+     "[scenario]\nduration = 1ms\nranks = 2\n" GUEST_A "rank = 1\n",
+     "6: rank: [scenario] ranks = 2 (line 3) puts guests and nodes on ranks by itself; give "
+     "either ranks or rank keys"},
+    {"ranks-more-than-parts",
+     "[scenario]\nduration = 1ms\nranks = 3\n" GUEST_A GUEST_B
+     "[link w]\ntype = p2p\ndelay = 1ms\nmembers = a, b\n",
+     "3: ranks: the network splits into 2 part(s) at its point-to-point links, fewer than the 3 "
+     "ranks asked for"},
     {"rank-too-high", HEAD "[node r]\nrank = 1024\n",
      "4: rank: bad number '1024' (expected a whole number 0 .. 1023)"},
     {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
