@@ -2722,6 +2722,39 @@ static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **stat
     g_free(dir);
 }
 
+/* ranks = 2 over parts of 2, 1 and 1 guests: the part of two goes to rank
+ * 0, the others to rank 1 (fewest guests first); the router stays with its
+ * LAN. The scenario as loaded says so, as every rank computes it. */
+static void ranks_split_at_point_to_point_links_by_guests(void **state)
+{
+    (void)state;
+    char *dir = make_dir("partition");
+    char *body = g_strdup_printf(
+        "[scenario]\nduration = 1s\nranks = 2\n"
+        "[guest a]\nprogram = %s\n[guest b]\nprogram = %s\n"
+        "[guest c]\nprogram = %s\n[guest d]\nprogram = %s\n[node r]\n"
+        "[link lan]\nmembers = a, b, r=10.0.0.254/24\n"
+        "[link wc]\ntype = p2p\ndelay = 1ms\nmembers = r=10.1.0.1/30, c\n"
+        "[link wd]\ntype = p2p\ndelay = 2ms\nmembers = r=10.2.0.1/30, d\n",
+        QNS_FAKE_GUEST, QNS_FAKE_GUEST, QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *path = write_file(dir, "partition.ini", body);
+    GString *errors = g_string_new(NULL);
+    rn_scenario *sc = rn_scenario_load(path, NULL, errors);
+    if (sc == NULL) {
+        fail_msg("%s", errors->str);
+    }
+    assert_int_equal(rn_scenario_rank_count(sc), 2);
+    const uint32_t want[] = {0, 0, 1, 1};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(rn_scenario_guest_rank(sc, i), want[i]);
+    }
+    rn_scenario_free(sc);
+    g_string_free(errors, TRUE);
+    g_free(path);
+    g_free(body);
+    g_free(dir);
+}
+
 #ifndef QNS_NS3_MPI
 /* mpirun starting a qns built without MPI: said, not N separate runs. */
 static void a_qns_without_mpi_refuses_to_run_under_mpirun(void **state)
@@ -2744,6 +2777,7 @@ int main(void)
         cmocka_unit_test(a_qns_without_mpi_refuses_to_run_under_mpirun),
 #endif
         cmocka_unit_test(a_ranks_results_merge_and_what_is_not_its_own_is_refused),
+        cmocka_unit_test(ranks_split_at_point_to_point_links_by_guests),
         cmocka_unit_test(units_are_read_as_people_write_them),
         cmocka_unit_test(guest_kernel_args_and_pin_reach_the_simulation),
         cmocka_unit_test(command_too_long_for_the_kernel_is_refused_at_its_guest),
