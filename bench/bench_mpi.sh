@@ -10,8 +10,8 @@ mpiexec=$1
 program=$2
 work=$3
 pairs=${4:-2}
-mpi_opts=(--oversubscribe)
-[ "$(id -u)" -ne 0 ] || mpi_opts+=(--allow-run-as-root)
+# shellcheck source=../tests/mpi/mpi-opts.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/mpi/mpi-opts.sh"
 
 rm -rf "$work"
 mkdir -p "$work/one" "$work/two"

@@ -6,12 +6,10 @@
  * run itself (run.c).
  */
 #define _GNU_SOURCE
+#include "environment.h"
 #include "runner.h"
 
-#include <errno.h>
-#include <glib/gstdio.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* A rank's message: its outcome and figures, its guests' stats, its packet
@@ -22,19 +20,6 @@ static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
-}
-
-char *rn_rank_staging_dir(void)
-{
-    const char *tmp = g_get_tmp_dir();
-    char *dir = g_build_filename(tmp, "qns-rank-XXXXXX", NULL);
-    if (g_mkdtemp(dir) == NULL) {
-        rn_error("rank %u: cannot make a staging folder in %s: %s", qns_rank(), tmp,
-                 g_strerror(errno));
-        g_free(dir);
-        return NULL;
-    }
-    return dir;
 }
 
 GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging,
@@ -87,23 +72,6 @@ GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char 
     return b;
 }
 
-/* Removes the staging folder's files, then the folder. */
-static void remove_staging(const char *staging)
-{
-    GPtrArray *names = rn_list_files(staging, NULL);
-    for (guint i = 0; i < names->len; i++) {
-        char *path = g_build_filename(staging, g_ptr_array_index(names, i), NULL);
-        if (g_unlink(path) < 0) {
-            rn_error("rank %u: cannot remove %s: %s", qns_rank(), path, g_strerror(errno));
-        }
-        g_free(path);
-    }
-    g_ptr_array_free(names, TRUE);
-    if (g_rmdir(staging) < 0) {
-        rn_error("rank %u: cannot remove %s: %s", qns_rank(), staging, g_strerror(errno));
-    }
-}
-
 int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *staging)
 {
     int ok = 1;
@@ -116,7 +84,7 @@ int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *sta
         ok = 0;
     }
     g_bytes_unref(msg);
-    remove_staging(staging);
+    rn_remove_tree(staging);
     return ok ? 0 : -1;
 }
 

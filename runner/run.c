@@ -498,7 +498,8 @@ int rn_run(rn_run_options *opt)
     /* Rank 0 makes the run folder; the others run into staging folders
      * and hand their files to it. All go on only if all could. */
     int lock_fd = -1;
-    char *dir = rank == 0 ? make_out_dir(opt, sc, &lock_fd) : rn_rank_staging_dir();
+    char *dir = rank == 0 ? make_out_dir(opt, sc, &lock_fd)
+                          : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
     int fail = dir == NULL;
     if (!fail && rank == 0 && copy_scenario(opt->scenario_path, dir) < 0) {
         fail = 2;

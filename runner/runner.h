@@ -145,9 +145,6 @@ typedef struct rn_rank_figures {
     double wall_s;
 } rn_rank_figures;
 
-/* A private folder for a rank other than 0 to run into (g_free it; NULL
- * with the reason printed). */
-char *rn_rank_staging_dir(void);
 /* Rank `rank`'s message to rank 0: its outcome and figures, its guests'
  * stats and its applications' bytes from rr, and every file of staging;
  * *ok becomes 0 (the reason printed) when a file could not be read. */

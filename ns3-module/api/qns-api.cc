@@ -1046,6 +1046,19 @@ int qns_sim_link_check(const qns_sim *sim, int link, char *errbuf)
     return 0;
 }
 
+/* Whether guest number g is a member of some link (else it runs on rank 0). */
+static bool GuestOnALink(const qns_sim *sim, size_t g)
+{
+    for (const auto &l : sim->links) {
+        for (const auto &m : l.members) {
+            if (m.isGuest && m.guest == static_cast<int>(g)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* The parts a simulation splits into at its point-to-point links: the
  * guests and nodes each CSMA or Wi-Fi link joins are one part. Each
  * guest's part number (guests first, then nodes, in part[]); returns the
@@ -1111,13 +1124,7 @@ int qns_sim_partition(qns_sim *sim, uint32_t ranks, char *errbuf)
     std::vector<bool> pinned(parts, false);
     for (size_t g = 0; g < ng; g++) {
         guests[part[g]]++;
-        bool attached = false;
-        for (const auto &l : sim->links) {
-            for (const auto &m : l.members) {
-                attached |= m.isGuest && m.guest == static_cast<int>(g);
-            }
-        }
-        pinned[part[g]] = pinned[part[g]] || !attached;
+        pinned[part[g]] = pinned[part[g]] || !GuestOnALink(sim, g);
     }
     std::vector<uint32_t> order(parts);
     for (uint32_t i = 0; i < parts; i++) {
@@ -1165,13 +1172,7 @@ int qns_sim_ranks_check(const qns_sim *sim, uint32_t ranks, char *errbuf)
 {
     uint32_t need = qns_sim_rank_count(sim);
     for (size_t g = 0; g < sim->guests.size(); g++) {
-        bool attached = false;
-        for (const auto &l : sim->links) {
-            for (const auto &m : l.members) {
-                attached |= m.isGuest && m.guest == static_cast<int>(g);
-            }
-        }
-        if (!attached && sim->guestRanks[g] != 0) {
+        if (!GuestOnALink(sim, g) && sim->guestRanks[g] != 0) {
             SetErr(errbuf, "guest " + sim->guests[g].name + " is on rank " +
                                std::to_string(sim->guestRanks[g]) +
                                " but on no link; a guest without one runs on rank 0");

@@ -12,8 +12,8 @@ fail() { echo "test_mpi_guests: FAIL: $*" >&2; exit 1; }
 mpiexec=$1
 program=$2
 work=$3
-mpi_opts=(--oversubscribe)
-[ "$(id -u)" -ne 0 ] || mpi_opts+=(--allow-run-as-root)
+# shellcheck source=mpi-opts.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mpi-opts.sh"
 
 rm -rf "$work"
 mkdir -p "$work/one" "$work/two"

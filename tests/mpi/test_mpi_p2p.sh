@@ -13,7 +13,8 @@ fail() { echo "test_mpi_p2p: FAIL: $*" >&2; exit 1; }
 # Root in a container: OpenMPI needs to be told, and the two ranks share the
 # machine's cores with everything else.
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
-mpi_opts=(--allow-run-as-root --oversubscribe)
+# shellcheck source=mpi-opts.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mpi-opts.sh"
 
 if [ "${1:-}" = --one-rank ]; then
     [ $# -eq 3 ] || fail "usage: test_mpi_p2p.sh --one-rank MPIEXEC PROGRAM"

@@ -21,8 +21,9 @@ qns=$2
 fake=$3
 scenario=$4
 work=$5
-mpi=("$mpiexec" --oversubscribe)
-[ "$(id -u)" -ne 0 ] || mpi+=(--allow-run-as-root)
+# shellcheck source=mpi-opts.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mpi-opts.sh"
+mpi=("$mpiexec" "${mpi_opts[@]}")
 manifest() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 rm -rf "$work"
