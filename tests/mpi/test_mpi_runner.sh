@@ -9,7 +9,8 @@
 #  2. a guest that dies on rank 1 ends the run on rank 0 too, at once (the
 #     abort message): exit 1, the guest named, end time just after its death;
 #  3. mpirun with as many processes as the scenario has no ranks for, and
-#     another command than run: one clear line, exit 2.
+#     another command than run: one clear line, exit 2; flow_monitor across
+#     ranks: one clear line, exit 1, no guest started.
 set -euo pipefail
 # shellcheck source=../cpu-load.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../cpu-load.sh"
@@ -129,4 +130,15 @@ rc=0
 out=$(timeout 60 "${mpi[@]}" -np 2 "$qns" verify "$work/two" 2>&1) || rc=$?
 [ "$rc" -eq 2 ] && said "qns: only 'qns run' runs across MPI ranks (mpirun started 2 processes)" ||
     fail "mpirun qns verify: exit $rc: $out"
+# flow_monitor sees the flows of one process's nodes: refused across ranks,
+# before any guest starts.
+sed 's/^seed = 1$/seed = 1\nflow_monitor = true/' "$scenario" >"$work/flows.ini"
+grep -q '^flow_monitor = true$' "$work/flows.ini" || fail "could not make the flow_monitor scenario"
+rc=0
+out=$(timeout 120 "${mpi[@]}" -np 2 "$qns" run "$work/flows.ini" -o "$work/flows" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] && [ "$(grep -c "flow_monitor needs one process" <<<"$out")" -eq 1 ] &&
+    grep -qxF "qns: flow_monitor needs one process: across ranks each would see only its own nodes' flows" <<<"$out" ||
+    fail "flow_monitor across ranks: exit $rc: $out"
+[ "$(manifest "$work/flows/manifest.json" "m['status']")" = failed ] || fail "flow_monitor run not failed"
+! pgrep -f "qemu-system.*$work/flows" >/dev/null || fail "a QEMU of the refused run is still running"
 echo "test_mpi_runner: PASS"
