@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A rank's message: its outcome and figures, its guests' stats, its packet
- * sinks' bytes, its files (name, bytes). */
-#define RANK_MSG "(isttdta(ittttxxiiiiss)a(it)a(say))"
+/* A rank's message: its outcome (and which rank ended the run) and figures, its guests' stats, its
+ * packet sinks' bytes, its files (name, bytes). */
+#define RANK_MSG "(iisttdta(ittttxxiiiiss)a(it)a(say))"
 
 static const char *base_name(const char *path)
 {
@@ -64,9 +64,9 @@ GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char 
         g_free(path);
     }
     g_ptr_array_free(names, TRUE);
-    GVariant *v = g_variant_ref_sink(g_variant_new(RANK_MSG, rr->r, rr->error, (guint64)rr->end_ns,
-                                                   (guint64)rr->rounds, rr->wall_s,
-                                                   (guint64)rr->late_frames, &guests, &apps, &files));
+    GVariant *v = g_variant_ref_sink(g_variant_new(
+        RANK_MSG, rr->r, rr->stopped_by, rr->error, (guint64)rr->end_ns, (guint64)rr->rounds,
+        rr->wall_s, (guint64)rr->late_frames, &guests, &apps, &files));
     GBytes *b = g_variant_get_data_as_bytes(v);
     g_variant_unref(v);
     return b;
@@ -101,16 +101,18 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
         rn_error("rank %u sent a malformed message of %zu bytes", from, g_variant_get_size(msg));
         return -1;
     }
-    gint32 r;
+    gint32 r, stopped_by;
     const char *error;
     guint64 end_ns, rounds, late;
     double wall;
     GVariantIter *guests, *apps, *files;
-    g_variant_get(msg, "(i&sttdta(ittttxxiiiiss)a(it)a(say))", &r, &error, &end_ns, &rounds, &wall,
-                  &late, &guests, &apps, &files);
+    g_variant_get(msg, "(ii&sttdta(ittttxxiiiiss)a(it)a(say))", &r, &stopped_by, &error, &end_ns,
+                  &rounds, &wall, &late, &guests, &apps, &files);
     *fig =
         (rn_rank_figures){.end_ns = end_ns, .rounds = rounds, .late_frames = late, .wall_s = wall};
-    if (r < 0 && rr->r >= 0) {
+    /* The reason of the rank whose failure ended the run wins over what
+     * the others say of it ("rank K failed, which ended the run ..."). */
+    if (r < 0 && (rr->r >= 0 || stopped_by == (gint32)from)) {
         snprintf(rr->error, sizeof(rr->error), "%s", error);
     }
     rr->r = worse(rr->r, r);

@@ -386,6 +386,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     rn_run_result rr = {.guest_count = rn_scenario_guest_count(sc)};
     rr.r = qns_sim_run(sim, rn_scenario_duration_ns(sc), rr.error);
     rr.wall_s = now_s() - t0;
+    rr.stopped_by = qns_sim_stopped_by(sim);
     rr.end_ns = qns_sim_end_ns(sim);
     rr.rounds = qns_sim_rounds(sim);
     rr.late_frames = qns_sim_late_frames(sim);
@@ -476,11 +477,27 @@ int rn_run(rn_run_options *opt)
     const uint32_t rank = qns_rank(), ranks = qns_ranks();
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(opt->scenario_path, opt->base_dir, errors);
-    if (sc == NULL) {
-        if (rank == 0) {
-            fputs(errors->str, stderr);
+    /* Every rank reads the file on its own machine, so one may find what
+     * the others do not (a guest image missing there): all go on, or none.
+     * Rank 0's mistakes are every rank's; another rank's are said by it. */
+    int failed = sc == NULL ? (rank == 0 ? 2 : 1) : 0;
+    int worst = ranks > 1 ? qns_ranks_max(failed) : failed;
+    if (worst) {
+        if (failed && (rank == 0 || worst == 1)) {
+            gchar **lines = g_strsplit(errors->str, "\n", -1);
+            for (gchar **l = lines; *l && **l; l++) {
+                if (rank == 0) {
+                    fprintf(stderr, "%s\n", *l);
+                } else {
+                    fprintf(stderr, "rank %" PRIu32 ": %s\n", rank, *l);
+                }
+            }
+            g_strfreev(lines);
+        } else if (!failed && rank == 0) {
+            rn_error("another rank could not read the scenario (it says why)");
         }
         g_string_free(errors, TRUE);
+        rn_scenario_free(sc);
         return RN_EXIT_USAGE;
     }
     g_string_free(errors, TRUE);

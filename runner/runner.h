@@ -130,6 +130,7 @@ void rn_unlock_dir(int fd);
 /* What a run (one rank's part, or all of it) produced. */
 typedef struct rn_run_result {
     int r;              /* qns_sim_run's: 0 completed, 1 interrupted, -1 failed */
+    int stopped_by;     /* qns_sim_stopped_by's: the rank that ended the run, -1 */
     char error[QNS_ERRBUF_SIZE];
     uint64_t end_ns, rounds, late_frames;
     double wall_s;

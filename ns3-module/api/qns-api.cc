@@ -183,6 +183,7 @@ struct qns_sim {
     uint64_t rounds = 0;
     uint64_t late = 0;
     uint64_t endNs = 0;
+    int32_t stoppedBy = -1;
     bool ran = false;
     qns_progress_fn progressFn = nullptr;
     void *progressCtx = nullptr;
@@ -1411,6 +1412,13 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         sched->SetProgress(ReportProgress, sim, sim->progressMs);
     }
     bool ok = Build(sim, err);
+    /* Across ranks all run, or none: a rank that could not build its part
+     * (a capture it cannot create on its machine) would leave the others
+     * waiting for it in ns-3's synchronisation for ever. */
+    if (QnsSimulatorIsDistributed() && qns_ranks_max(ok ? 0 : 1) != 0 && ok) {
+        ok = false;
+        err = "another rank could not build its part of the simulation (it says why)";
+    }
     bool interrupted = false, judged = false;
     FlowMonitorHelper flowHelper;
     Ptr<FlowMonitor> flows;
@@ -1447,6 +1455,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
         ClosePcaps(sim, err);
     }
     sim->endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
+    sim->stoppedBy = run->GetStopper();
     sim->rounds = sched->GetRounds();
     sim->late = sched->GetLateFrames();
     qns_guest_stats none = {};
@@ -1517,6 +1526,11 @@ int qns_sim_guest_stats(const qns_sim *sim, int guest, qns_guest_stats *out)
 uint64_t qns_sim_rounds(const qns_sim *sim)
 {
     return sim->rounds;
+}
+
+int qns_sim_stopped_by(const qns_sim *sim)
+{
+    return sim->stoppedBy;
 }
 
 uint64_t qns_sim_end_ns(const qns_sim *sim)

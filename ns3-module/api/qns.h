@@ -337,6 +337,11 @@ uint64_t qns_sim_rounds(const qns_sim *sim);
 uint64_t qns_sim_late_frames(const qns_sim *sim);
 /* Virtual time the run ended at, in ns. */
 uint64_t qns_sim_end_ns(const qns_sim *sim);
+/* Across ranks: the rank whose failure or stop ended the run (this one's
+ * too), -1 when none did. A run another rank's failure ended fails with
+ * "rank K failed, which ended the run at T us"; one another rank's stop
+ * ended is interrupted (qns_sim_run returns 1). */
+int qns_sim_stopped_by(const qns_sim *sim);
 
 void qns_sim_free(qns_sim *sim);
 

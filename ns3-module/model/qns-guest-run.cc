@@ -223,6 +223,8 @@ void QnsGuestRun::StartGuests()
             m_slots[i] = m_localGuests++;
         }
     }
+    /* First, so that every rank has its control node whatever happens next. */
+    SetUpRankEnd();
     std::vector<Ptr<QnsGuest>> local(static_cast<size_t>(m_localGuests));
     for (size_t i = 0; i < m_guests.size(); i++) {
         if (m_slots[i] >= 0) {
@@ -245,7 +247,7 @@ void QnsGuestRun::StartGuests()
         int gi = m_sched->AddGuest(spec);
         if (gi != m_slots[static_cast<size_t>(g->GetIndex())]) {
             NS_LOG_ERROR(m_sched->GetError());
-            Simulator::Stop();
+            StopStart();
             return;
         }
         if (d.endsRun) {
@@ -255,12 +257,20 @@ void QnsGuestRun::StartGuests()
     for (const auto &n : m_nics) {
         int slot = m_slots[static_cast<size_t>(n.guest)];
         if (slot >= 0 && !m_sched->Attach(slot, static_cast<int>(n.nic), n.bridge)) {
-            Simulator::Stop();
+            StopStart();
             return;
         }
     }
-    SetUpRankEnd();
     m_sched->Start();
+}
+
+/* The guests could not start here: this rank stops, and the others soon. */
+void QnsGuestRun::StopStart()
+{
+    if (m_sched->GetRankEnd()) {
+        m_sched->GetRankEnd()->Abort(true);
+    }
+    Simulator::Stop();
 }
 
 /* Across ranks, or for a one-process run of a split simulation
@@ -299,9 +309,15 @@ bool QnsGuestRun::Finish(std::string &err)
     m_finished = true;
     m_sched->Finish();
     std::string why;
+    Ptr<QnsRankEnd> rankEnd = m_sched->GetRankEnd();
+    const bool byOther = StoppedByAnotherRank();
     if (m_sched->Failed()) {
         why = m_sched->GetError();
-    } else if (!m_sched->Interrupted()) {
+    } else if (byOther && rankEnd->StopperFailed()) {
+        /* What its guests had not done yet is no news: that rank says why. */
+        why = "rank " + std::to_string(rankEnd->GetStopper()) + " failed, which ended the run at " +
+              std::to_string(rankEnd->GetEndUs()) + " us";
+    } else if (!Interrupted()) {
         const qns_sync *sync = m_sched->GetSync();
         uint64_t endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
         for (size_t i = 0; sync != nullptr && i < m_guests.size(); i++) {
@@ -328,7 +344,21 @@ bool QnsGuestRun::Finish(std::string &err)
 
 bool QnsGuestRun::Interrupted() const
 {
-    return m_sched->Interrupted();
+    return m_sched->Interrupted() ||
+           (StoppedByAnotherRank() && !m_sched->GetRankEnd()->StopperFailed());
+}
+
+int32_t QnsGuestRun::GetStopper() const
+{
+    Ptr<QnsRankEnd> rankEnd = m_sched->GetRankEnd();
+    return rankEnd ? rankEnd->GetStopper() : -1;
+}
+
+bool QnsGuestRun::StoppedByAnotherRank() const
+{
+    int32_t stopper = GetStopper();
+    return stopper >= 0 &&
+           static_cast<uint32_t>(stopper) != (m_distributed ? Simulator::GetSystemId() : 0u);
 }
 
 std::string QnsGuestRun::GetGuestFailure(int guest) const

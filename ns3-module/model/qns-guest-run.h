@@ -82,7 +82,11 @@ public:
      * Interrupted()); false with the first reason in err (the scheduler's,
      * or the first guest's failure). Runs once; later calls answer the same. */
     bool Finish(std::string &err);
+    /* Stopped: by the scheduler's stop, or by another rank's. */
     bool Interrupted() const;
+    /* Across ranks: the rank whose failure or stop ended the run, -1 when
+     * none did (it ended as it should). */
+    int32_t GetStopper() const;
     /* After Finish: why guest number `guest` failed the run, "" if it did not. */
     std::string GetGuestFailure(int guest) const;
 
@@ -98,6 +102,8 @@ private:
     bool CheckSimulator(std::string &err) const;
     void StartGuests();
     void SetUpRankEnd();
+    void StopStart();
+    bool StoppedByAnotherRank() const;
     void OnDestroy();
 
     Ptr<QnsSyncScheduler> m_sched;

@@ -24,10 +24,11 @@ NS_OBJECT_ENSURE_REGISTERED(QnsRankEnd);
 
 namespace
 {
-/* A message: the sender's rank, 1 for an abort, the end in microseconds. */
+/* A message: the sender's rank, what it says (Kind), the end in
+ * microseconds. */
 struct EndMessage {
     uint32_t rank;
-    uint32_t abort;
+    uint32_t kind;
     int64_t endUs;
 };
 
@@ -48,7 +49,7 @@ TypeId QnsRankEnd::GetTypeId()
 
 QnsRankEnd::QnsRankEnd()
     : m_qUs(10), m_lookaheadNs(0), m_distributed(false), m_rank(0), m_endUs(-1), m_abortUs(-1),
-      m_abortSent(false), m_stopsRun(false), m_stopAtUs(-1)
+      m_abortSent(false), m_stopper(-1), m_stopperFailed(false), m_stopsRun(false), m_stopAtUs(-1)
 {
 }
 
@@ -107,10 +108,17 @@ void QnsRankEnd::SetStopsRun(bool on)
     m_stopsRun = on;
 }
 
-void QnsRankEnd::Note(uint32_t rank, int64_t endUs, bool abort)
+void QnsRankEnd::Note(uint32_t rank, int64_t endUs, Kind kind)
 {
-    if (abort) {
-        m_abortUs = m_abortUs < 0 ? endUs : std::min(m_abortUs, endUs);
+    if (kind != END) {
+        /* The earliest stop wins (the lowest rank of equal ones): the same
+         * on every rank. */
+        if (m_abortUs < 0 || endUs < m_abortUs ||
+            (endUs == m_abortUs && static_cast<int32_t>(rank) < m_stopper)) {
+            m_abortUs = endUs;
+            m_stopper = static_cast<int32_t>(rank);
+            m_stopperFailed = kind == FAILED;
+        }
     } else if (m_waiting.erase(rank) > 0) {
         m_endUs = std::max(m_endUs, endUs);
     }
@@ -136,11 +144,11 @@ void QnsRankEnd::LocalEnd(int64_t offUs)
                                         << latest);
         end = latest;
     }
-    Note(m_rank, end, false);
-    Send(end, false);
+    Note(m_rank, end, END);
+    Send(end, END);
 }
 
-void QnsRankEnd::Abort()
+void QnsRankEnd::Abort(bool failed)
 {
     if (m_abortSent) {
         return;
@@ -148,17 +156,17 @@ void QnsRankEnd::Abort()
     m_abortSent = true;
     int64_t nowNs = Simulator::Now().GetNanoSeconds();
     int64_t end = CeilTo(CeilTo(nowNs + m_lookaheadNs, 1000) / 1000, m_qUs) + m_qUs;
-    Note(m_rank, end, true);
-    Send(end, true);
+    Note(m_rank, end, failed ? FAILED : STOPPED);
+    Send(end, failed ? FAILED : STOPPED);
 }
 
-void QnsRankEnd::Send(int64_t endUs, bool abort)
+void QnsRankEnd::Send(int64_t endUs, Kind kind)
 {
 #ifdef QNS_NS3_MPI
     if (!m_distributed) {
         return;
     }
-    EndMessage m = {m_rank, abort ? 1u : 0u, endUs};
+    EndMessage m = {m_rank, kind, endUs};
     Time rx = Simulator::Now() + NanoSeconds(m_lookaheadNs);
     for (uint32_t r = 0; r < m_controls.size(); r++) {
         if (r == m_rank) {
@@ -170,7 +178,7 @@ void QnsRankEnd::Send(int64_t endUs, bool abort)
     }
 #else
     (void)endUs;
-    (void)abort;
+    (void)kind;
 #endif
 }
 
@@ -182,9 +190,9 @@ void QnsRankEnd::OnMessage(Ptr<Packet> p)
         return;
     }
     p->CopyData(reinterpret_cast<uint8_t *>(&m), sizeof(m));
-    NS_LOG_INFO("rank " << m.rank << (m.abort ? " stops" : " ends") << " the run at " << m.endUs
-                        << " us");
-    Note(m.rank, m.endUs, m.abort != 0);
+    NS_LOG_INFO("rank " << m.rank << (m.kind != END ? " stops" : " ends") << " the run at "
+                        << m.endUs << " us");
+    Note(m.rank, m.endUs, m.kind == FAILED ? FAILED : m.kind == STOPPED ? STOPPED : END);
 }
 
 int64_t QnsRankEnd::GetEndUs() const
@@ -199,6 +207,16 @@ int64_t QnsRankEnd::GetEndUs() const
 bool QnsRankEnd::Aborted() const
 {
     return m_abortUs >= 0;
+}
+
+int32_t QnsRankEnd::GetStopper() const
+{
+    return m_stopper;
+}
+
+bool QnsRankEnd::StopperFailed() const
+{
+    return m_stopperFailed;
 }
 
 void QnsRankEnd::DoDispose()

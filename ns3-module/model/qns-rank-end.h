@@ -55,19 +55,30 @@ public:
     void SetStopsRun(bool on);
     /* This rank's EndsRun guests have all powered off, the last at offUs. */
     void LocalEnd(int64_t offUs);
-    /* This rank failed or was stopped now: every rank ends soon. */
-    void Abort();
+    /* This rank failed (or was stopped, failed false) now: every rank ends
+     * soon. */
+    void Abort(bool failed);
     /* Where the run ends (microseconds), -1 while not known. */
     int64_t GetEndUs() const;
     bool Aborted() const;
+    /* The rank whose failure or stop ends the run (the earliest heard of),
+     * -1 when none does; whether it failed. */
+    int32_t GetStopper() const;
+    bool StopperFailed() const;
 
 protected:
     void DoDispose() override;
 
 private:
-    void Send(int64_t endUs, bool abort);
+    /* What a message says: the end, a failure, a stop. */
+    enum Kind : uint32_t {
+        END = 0,
+        FAILED = 1,
+        STOPPED = 2
+    };
+    void Send(int64_t endUs, Kind kind);
     void OnMessage(Ptr<Packet> p);
-    void Note(uint32_t rank, int64_t endUs, bool abort);
+    void Note(uint32_t rank, int64_t endUs, Kind kind);
 
     int64_t m_qUs;
     int64_t m_lookaheadNs;
@@ -77,6 +88,8 @@ private:
     int64_t m_endUs;              /* the latest end heard of */
     int64_t m_abortUs;            /* the earliest abort heard of, -1: none */
     bool m_abortSent;
+    int32_t m_stopper; /* the rank of m_abortUs, -1: none */
+    bool m_stopperFailed;
     bool m_stopsRun;
     int64_t m_stopAtUs;                /* the Simulator::Stop scheduled, -1: none */
     std::vector<Ptr<Node>> m_controls; /* rank r's control node */

@@ -274,14 +274,15 @@ void QnsSyncScheduler::Fail(const std::string &why)
     if (m_error.empty()) {
         m_error = why;
     }
-    StopHere();
+    StopHere(true);
 }
 
-/* Stops this rank's run now; the other ranks, if any, soon after. */
-void QnsSyncScheduler::StopHere()
+/* Stops this rank's run now (it failed, or was stopped); the other ranks,
+ * if any, soon after. */
+void QnsSyncScheduler::StopHere(bool failed)
 {
     if (m_rankEnd && m_started && !m_finished) {
-        m_rankEnd->Abort();
+        m_rankEnd->Abort(failed);
     }
     Simulator::Stop();
 }
@@ -289,6 +290,11 @@ void QnsSyncScheduler::StopHere()
 void QnsSyncScheduler::SetRankEnd(Ptr<QnsRankEnd> rankEnd)
 {
     m_rankEnd = rankEnd;
+}
+
+Ptr<QnsRankEnd> QnsSyncScheduler::GetRankEnd() const
+{
+    return m_rankEnd;
 }
 
 Time QnsSyncScheduler::GetSplitLookahead() const
@@ -343,7 +349,7 @@ void QnsSyncScheduler::Round()
         if (qns_sync_round_end(m_sync, err) < 0) {
             if (qns_sync_stopped(m_sync)) {
                 m_interrupted = true;
-                StopHere();
+                StopHere(false);
             } else {
                 Fail(err);
             }
@@ -390,7 +396,7 @@ void QnsSyncScheduler::Round()
             m_lastProgressMs = wall;
             if (m_progressFn(m_progressCtx, -1, 0.0) != 0) {
                 m_interrupted = true;
-                StopHere();
+                StopHere(false);
                 return;
             }
         }
@@ -448,7 +454,7 @@ bool QnsSyncScheduler::Sprint(char *err)
     if (r < 0) {
         if (qns_sync_stopped(m_sync)) {
             m_interrupted = true;
-            StopHere();
+            StopHere(false);
         } else {
             Fail(err);
         }

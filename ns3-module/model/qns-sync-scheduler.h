@@ -74,6 +74,7 @@ class QnsSyncScheduler : public Object
     /* Where a run split over ranks ends (QnsGuestRun sets it at the start
      * when the run is across ranks or SplitLookahead is above zero). */
     void SetRankEnd(Ptr<QnsRankEnd> rankEnd);
+    Ptr<QnsRankEnd> GetRankEnd() const;
     Time GetSplitLookahead() const;
 
     Time GetQuantum() const;
@@ -101,7 +102,7 @@ class QnsSyncScheduler : public Object
     bool Sprint(char *err);
     int64_t StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) const;
     void Fail(const std::string &why);
-    void StopHere();
+    void StopHere(bool failed);
     void FlushCaptures(uint64_t beforeNs);
     void CheckCaptures();
     static void OnFrame(void *ctx, const qns_sync_frame *frame);

@@ -8,6 +8,8 @@
 #     the same with [scenario] ranks = 2 (qns partitions) instead of rank keys;
 #  2. a guest that dies on rank 1 ends the run on rank 0 too, at once (the
 #     abort message): exit 1, the guest named, end time just after its death;
+#     likewise a guest rank 1 cannot start, and a guest image missing on
+#     rank 1's machine (one line from each, exit 2, no hang);
 #  3. mpirun with as many processes as the scenario has no ranks for, and
 #     another command than run: one clear line, exit 2; flow_monitor across
 #     ranks: one clear line, exit 1, no guest started.
@@ -86,13 +88,18 @@ done
     "[('a', 0), ('b', 1)]" ] || fail "ranks = 2 put the guests on other ranks"
 echo "ranks = 2: the same $(list "$work/auto" | wc -l) files, a on rank 0, b on rank 1"
 
+# (Rank 0's error may follow its progress line on one line: mpirun forwards
+# each rank's stdout and stderr apart.)
 # 2. A guest dying on rank 1 stops rank 0 (whose guest would run 1000 s).
+# a ends the run, so rank 0 would call it unfinished: the reason given is
+# rank 1's, the one that ended the run.
 cat >"$work/dies.ini" <<INI
 [scenario]
 duration = 1000s
 quantum = 1ms
 [guest a]
 program = $fake
+ends_run = true
 [guest b]
 rank = 1
 program = $fake crash:300000000
@@ -111,11 +118,40 @@ INI
 rc=0
 timeout 120 "${mpi[@]}" -np 2 "$qns" run "$work/dies.ini" -o "$work/dies" >"$work/dies.log" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "a guest dying on rank 1: exit $rc, expected 1: $(cat "$work/dies.log")"
-grep -q "^qns: guest b" "$work/dies.log" || fail "the failure does not name guest b: $(cat "$work/dies.log")"
+grep -q "qns: guest b was killed by signal 11" "$work/dies.log" || fail "the failure does not name guest b: $(cat "$work/dies.log")"
+! grep -q "qns: guest a" "$work/dies.log" || fail "rank 0 blamed its own guest: $(cat "$work/dies.log")"
 end=$(manifest "$work/dies/manifest.json" "m['end_ns']")
 [ "$end" -ge 300000000 ] && [ "$end" -le 310000000 ] || fail "the run ended at $end ns, not soon after 0.3 s"
-grep "^qns: guest b" "$work/dies.log"
+grep -o "qns: guest b.*" "$work/dies.log"
 echo "dies: ended at $end ns ($(manifest "$work/dies/manifest.json" "[r['end_ns'] for r in m['ranks']]"))"
+
+# 2b. Rank 1 cannot start its guest (32 file descriptors on its machine):
+# it stops at 0 and tells rank 0, which ends at 0 + 5 ms rounded + 1 ms;
+# the reason given is rank 1's. (Rank 1 used to stop without telling, and
+# then crash on rank 0's end message for a control node it never made.)
+rc=0
+timeout 120 "${mpi[@]}" -np 1 "$qns" run "$scenario" -o "$work/nofds" : \
+    -np 1 bash -c "ulimit -n 32 && exec '$qns' run '$scenario' -o '$work/nofds'" \
+    >"$work/nofds.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "rank 1 out of file descriptors: exit $rc: $(cat "$work/nofds.log")"
+grep -q "qns: guest b: cannot execute .*: Too many open files$" "$work/nofds.log" ||
+    fail "rank 1's reason is not given: $(cat "$work/nofds.log")"
+! grep -q "Segmentation fault" "$work/nofds.log" || fail "a rank crashed: $(cat "$work/nofds.log")"
+[ "$(manifest "$work/nofds/manifest.json" "[r['end_ns'] for r in m['ranks']]")" = "[6000000, 0]" ] ||
+    fail "the ranks ended at $(manifest "$work/nofds/manifest.json" "[r['end_ns'] for r in m['ranks']]")"
+! pgrep -f "qemu-system.*$work/nofds" >/dev/null || fail "a QEMU of the failed run is still running"
+grep -o "qns: guest b.*" "$work/nofds.log"
+
+# 2c. Rank 1 finds no guest image on its machine: said by rank 1, and no
+# rank waits for the other (it used to hang), no run folder.
+rc=0
+out=$(timeout 120 "${mpi[@]}" -np 1 "$qns" run "$scenario" -o "$work/noimage" : \
+    -np 1 -x QNS_GUEST_DIR=/nonexistent "$qns" run "$scenario" -o "$work/noimage" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] || fail "rank 1 without a guest image: exit $rc: $out"
+grep -qxF "qns: another rank could not read the scenario (it says why)" <<<"$out" &&
+    grep -qxF "rank 1: $scenario:23: guest b boots the default guest, but '/nonexistent/GUEST-INFO' is not there (set QNS_GUEST_DIR)" <<<"$out" ||
+    fail "rank 1 without a guest image said: $out"
+[ ! -e "$work/noimage" ] || fail "a refused run left $work/noimage behind"
 
 # 3. Processes that do not fit the scenario; a command that does not split.
 rc=0

@@ -2641,14 +2641,14 @@ static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **stat
     mine[1] = (qns_guest_stats){.rounds = 7, .clock_us = 1234, .nic_started_us = 5,
                                 .command_status = -1, .done = 1};
     snprintf(mine[1].console_path, sizeof(mine[1].console_path), "%s/b.console", staging);
-    rn_run_result one = {.r = -1, .end_ns = 5000, .rounds = 9, .late_frames = 2, .guest_count = 2,
+    rn_run_result one = {.r = -1, .stopped_by = -1, .end_ns = 5000, .rounds = 9, .late_frames = 2, .guest_count = 2,
                          .guests = mine};
     snprintf(one.error, sizeof(one.error), "guest b: it broke");
     int ok = 1;
     GBytes *msg = rn_rank_pack(sc, &one, staging, 1, &ok);
     assert_int_equal(ok, 1);
 
-    rn_run_result zero = {.r = 0, .end_ns = 4000, .rounds = 3, .guest_count = 2, .guests = theirs};
+    rn_run_result zero = {.r = 0, .stopped_by = -1, .end_ns = 4000, .rounds = 3, .guest_count = 2, .guests = theirs};
     take_call t = {.sc = sc, .rr = &zero, .dir = run, .msg = msg};
     int ret;
     char *said = stderr_of(call_take, &t, &ret);
