@@ -153,6 +153,33 @@ grep -qxF "qns: another rank could not read the scenario (it says why)" <<<"$out
     fail "rank 1 without a guest image said: $out"
 [ ! -e "$work/noimage" ] || fail "a refused run left $work/noimage behind"
 
+# 2d. SIGINT to rank 1 alone: it stops and tells rank 0, which stops too;
+# the run is interrupted (130), not failed.
+rank_pid() { # the qns process of rank $1 running into $2
+    local p
+    for p in $(pgrep -f "qns run .* -o $2\$"); do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" &&
+            { echo "$p"; return 0; }
+    done
+    return 1
+}
+"${mpi[@]}" -np 2 "$qns" run "$scenario" -o "$work/sigint" >"$work/sigint.log" 2>&1 &
+job=$!
+for _ in $(seq 1 100); do
+    grep -q "^guest\|virtual 0\.[1-9]" "$work/sigint.log" 2>/dev/null && break
+    sleep 0.2
+done
+pid=$(rank_pid 1 "$work/sigint") || fail "no rank 1 process to interrupt"
+kill -INT "$pid"
+rc=0
+timeout 120 tail --pid="$job" -f /dev/null || fail "mpirun still running 120 s after SIGINT to rank 1"
+wait "$job" || rc=$?
+[ "$rc" -eq 130 ] || fail "SIGINT to rank 1: exit $rc: $(cat "$work/sigint.log")"
+[ "$(manifest "$work/sigint/manifest.json" "m['status']")" = interrupted ] ||
+    fail "SIGINT to rank 1: status $(manifest "$work/sigint/manifest.json" "m['status']")"
+! pgrep -f "qemu-system.*$work/sigint" >/dev/null || fail "a QEMU of the interrupted run is still running"
+echo "SIGINT to rank 1: exit 130, interrupted at $(manifest "$work/sigint/manifest.json" "[r['end_ns'] for r in m['ranks']]") ns"
+
 # 3. Processes that do not fit the scenario; a command that does not split.
 rc=0
 out=$(timeout 60 "${mpi[@]}" -np 3 "$qns" run "$scenario" -o "$work/three" 2>&1) || rc=$?
