@@ -109,6 +109,13 @@ void rn_env_add_qemu(JsonBuilder *b, const char *path)
     g_free(base);
 }
 
+const rn_image_file rn_image_files[] = {
+    {"kernel", "kernel_sha256", 0},
+    {"initrd", "initrd_sha256", 0},
+    {"disk", "disk_sha256", 1},
+};
+const size_t rn_image_file_count = G_N_ELEMENTS(rn_image_files);
+
 void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
 {
     char *info = g_build_filename(dir, "GUEST-INFO", NULL);
@@ -118,15 +125,23 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
     rn_json_add_string(b, "dir", dir);
     if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
         rn_json_add_sha256(b, "info_sha256", info); /* the command line and QEMU options */
-        const char *keys[] = {"key", "kernel", "kernel_release", "initrd", NULL};
+        const char *keys[] = {"key", "kind", "kernel_release", NULL};
         for (int i = 0; keys[i]; i++) {
             char *v = g_key_file_get_string(kf, "guest", keys[i], NULL);
-            rn_json_add_string(b, keys[i], v);
-            if (v && (strcmp(keys[i], "kernel") == 0 || strcmp(keys[i], "initrd") == 0)) {
+            if (v || strcmp(keys[i], "kind") != 0) {
+                rn_json_add_string(b, keys[i], v);
+            }
+            g_free(v);
+        }
+        for (size_t i = 0; i < rn_image_file_count; i++) {
+            const rn_image_file *f = &rn_image_files[i];
+            char *v = g_key_file_get_string(kf, "guest", f->name, NULL);
+            if (v || !f->optional) {
+                rn_json_add_string(b, f->name, v);
+            }
+            if (v) {
                 char *p = g_build_filename(dir, v, NULL);
-                char *m = g_strdup_printf("%s_sha256", keys[i]);
-                rn_json_add_sha256(b, m, p);
-                g_free(m);
+                rn_json_add_sha256(b, f->sha256, p);
                 g_free(p);
             }
             g_free(v);
@@ -195,6 +210,7 @@ static const env_item env_items[] = {
     {"guest_image", "kernel_release", "kernel", SHOW_PLAIN},
     {"guest_image", "kernel_sha256", "guest kernel SHA-256", SHOW_HASH},
     {"guest_image", "initrd_sha256", "guest initramfs SHA-256", SHOW_HASH},
+    {"guest_image", "disk_sha256", "guest disk SHA-256", SHOW_HASH},
     {"guest_image", "info_sha256", "GUEST-INFO SHA-256", SHOW_HASH},
 };
 

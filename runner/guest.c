@@ -104,12 +104,14 @@ static int check_image(const char *image, JsonObject *gi, const char *package)
                 key ? key : "none", want ? want : "none");
         r = -1;
     }
-    const char *files[][2] = {{"kernel", "kernel_sha256"}, {"initrd", "initrd_sha256"}};
-    for (size_t i = 0; r == 0 && i < G_N_ELEMENTS(files); i++) {
-        const char *name = rn_json_string(gi, files[i][0]);
+    for (size_t i = 0; r == 0 && i < rn_image_file_count; i++) {
+        const char *name = rn_json_string(gi, rn_image_files[i].name);
+        if (name == NULL && rn_image_files[i].optional) {
+            continue;
+        }
         char *p = g_build_filename(image, name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "not importing the guest image",
-                         "the manifest");
+        r = rn_check_sha(p, rn_json_string(gi, rn_image_files[i].sha256),
+                         "not importing the guest image", "the manifest");
         g_free(p);
     }
     g_free(key);

@@ -150,13 +150,15 @@ static int stage_guest(const char *stage, JsonObject *gi)
     if (r < 0) {
         fprintf(stderr, "qns: the manifest names no guest image folder\n");
     }
-    const char *files[][2] = {{"kernel", "kernel_sha256"}, {"initrd", "initrd_sha256"}};
-    for (size_t i = 0; r == 0 && i < G_N_ELEMENTS(files); i++) {
-        const char *name = rn_json_string(gi, files[i][0]);
+    for (size_t i = 0; r == 0 && i < rn_image_file_count; i++) {
+        const char *name = rn_json_string(gi, rn_image_files[i].name);
+        if (name == NULL && rn_image_files[i].optional) {
+            continue;
+        }
         char *p = g_build_filename(from, name ? name : "-", NULL);
         char *rel = g_build_filename("guest", name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), "cannot pack the guest image",
-                         "the manifest");
+        r = rn_check_sha(p, rn_json_string(gi, rn_image_files[i].sha256),
+                         "cannot pack the guest image", "the manifest");
         if (r == 0) {
             r = stage_link(stage, rel, p);
         }
@@ -637,11 +639,13 @@ int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir)
         r = rn_check_sha(info, rn_json_string(gi, "info_sha256"), doing, "the manifest");
         g_free(info);
     }
-    const char *files[][2] = {{"kernel", "kernel_sha256"}, {"initrd", "initrd_sha256"}};
-    for (size_t i = 0; packed_guest && r == 0 && i < G_N_ELEMENTS(files); i++) {
-        const char *name = rn_json_string(gi, files[i][0]);
+    for (size_t i = 0; packed_guest && r == 0 && i < rn_image_file_count; i++) {
+        const char *name = rn_json_string(gi, rn_image_files[i].name);
+        if (name == NULL && rn_image_files[i].optional) {
+            continue;
+        }
         char *p = g_build_filename(guest, name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, files[i][1]), doing, "the manifest");
+        r = rn_check_sha(p, rn_json_string(gi, rn_image_files[i].sha256), doing, "the manifest");
         g_free(p);
     }
     GList *members = packed_inputs ? json_object_get_members(in) : NULL;

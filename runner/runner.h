@@ -190,6 +190,17 @@ int rn_guest_list(void);
 int rn_guest_import(const char *package);
 int rn_report(const char *dir, int plots);
 
+/* The files of a guest image the manifest hashes: the GUEST-INFO key that
+ * names the file, the manifest's member with its SHA-256, and whether an
+ * image may lack it (the default guest has no disk; a distribution image
+ * from build-debian.sh boots from one). */
+typedef struct {
+    const char *name, *sha256;
+    int optional;
+} rn_image_file;
+extern const rn_image_file rn_image_files[];
+extern const size_t rn_image_file_count;
+
 #define RN_SCENARIO_COPY "scenario.ini"
 #define RN_MANIFEST "manifest.json"
 #define RN_LOCK_FILE ".qns.lock"

@@ -9,6 +9,20 @@ qns_cache_dir() {
     printf '%s\n' "${QNS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/qns}"
 }
 
+# The Debian mirror every fetch goes to (packages, sources, debootstrap).
+qns_debian_mirror() {
+    printf '%s\n' "${QNS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+}
+
+# qns_debian_sources SUITE: a sources.list for a guest's root file system,
+# with the suite's updates and security fixes.
+qns_debian_sources() {
+    local mirror
+    mirror=$(qns_debian_mirror)
+    printf '%s\n' "deb $mirror $1 main" "deb $mirror $1-updates main" \
+        "deb ${mirror%/debian}/debian-security $1-security main"
+}
+
 qns_apt_root() {
     printf '%s/apt\n' "$(qns_cache_dir)"
 }

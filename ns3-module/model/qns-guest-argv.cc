@@ -129,6 +129,8 @@ namespace
 
 struct GuestInfo {
     std::string kernel, initrd, cmdline, nicE1000, nicVirtio;
+    std::string disk;   /* a distribution image's root file system, or "" */
+    std::string memory; /* the image's -m, used when the guest sets none */
     std::vector<std::string> machine;
 };
 
@@ -168,8 +170,17 @@ bool ReadGuestInfo(const std::string &dir, GuestInfo &gi, std::string &err)
     bool ok = get("kernel", gi.kernel) && get("initrd", gi.initrd) && get("cmdline", gi.cmdline) &&
               get("qemu_args", qemuArgs) && get("nic_e1000", gi.nicE1000) &&
               get("nic_virtio", gi.nicVirtio);
+    if (ok) {
+        gchar *disk = g_key_file_get_string(kf, "guest", "disk", nullptr);
+        gi.disk = disk ? disk : "";
+        g_free(disk);
+    }
     g_key_file_free(kf);
     if (!ok) {
+        return false;
+    }
+    if (gi.disk.find('/') != std::string::npos || gi.disk == "..") {
+        err = "guest image " + dir + ": its disk '" + gi.disk + "' is not a file in the image's folder";
         return false;
     }
     /* Machine options without the kernel and initrd, which are placed below. */
@@ -283,15 +294,16 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
         gi.nicVirtio = "virtio-net-pci,netdev=ID,mac=MAC";
     }
     out.argv.push_back(qemu);
+    std::string memory = "256M";
     for (size_t i = 0; i < gi.machine.size(); i++) {
         if (gi.machine[i] == "-m" && i + 1 < gi.machine.size()) {
-            i++; /* memory is ours to set */
+            memory = gi.machine[++i]; /* the image's, unless the guest sets its own */
             continue;
         }
         out.argv.push_back(gi.machine[i]);
     }
     out.argv.push_back("-m");
-    out.argv.push_back(std::to_string(cfg.memory_mb ? cfg.memory_mb : 256) + "M");
+    out.argv.push_back(cfg.memory_mb ? std::to_string(cfg.memory_mb) + "M" : memory);
     out.argv.insert(out.argv.end(), {"-icount", "shift=" + std::to_string(icountShift) + ",sleep=off", "-rtc",
                                      "base=2020-01-01T00:00:00,clock=vm", "-seed",
                                      std::to_string(seed + static_cast<uint32_t>(index)),
@@ -341,6 +353,13 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
     if (!append.empty()) {
         out.argv.push_back("-append");
         out.argv.push_back(append);
+    }
+    if (!ownKernel && !gi.disk.empty()) {
+        /* A distribution image boots its root file system from its disk
+         * (/dev/vda; a guest's own disk is then /dev/vdb); snapshot=on
+         * keeps the cached image as it was built. */
+        out.argv.push_back("-drive");
+        out.argv.push_back("file=" + guestDir + "/" + gi.disk + ",if=virtio,format=raw,snapshot=on");
     }
     if (cfg.disk) {
         out.argv.push_back("-drive");
