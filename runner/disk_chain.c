@@ -192,8 +192,8 @@ static char *read_header(int fd, uint64_t size, image_header *h, const char *nam
         h->backing = bn;
     }
     /* Extensions end at the backing name, else with the first cluster. */
-    uint64_t end = backing_off && backing_off < (1ull << cluster_bits) ? backing_off
-                                                                       : 1ull << cluster_bits;
+    uint64_t end =
+        backing_off && backing_off < (1ull << cluster_bits) ? backing_off : 1ull << cluster_bits;
     return read_extensions(fd, header_len, end, h, name);
 }
 

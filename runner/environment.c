@@ -229,8 +229,8 @@ static void add_input_differences(GString *diff, JsonObject *manifest)
         const char *path = l->data, *was = rn_json_string(in, path);
         char *why = NULL, *is = rn_file_sha256(path, &why);
         if (g_strcmp0(was, is) != 0) {
-            const char *name = base && strncmp(path, base, n) == 0 && path[n] == '/' ? path + n + 1
-                                                                                     : path;
+            const char *name =
+                base && strncmp(path, base, n) == 0 && path[n] == '/' ? path + n + 1 : path;
             char *a = shown(was, SHOW_HASH), *c = shown(is, SHOW_HASH);
             g_string_append_printf(diff, "%sinput %s SHA-256 %s%s vs %s%s", diff->len ? ", " : "",
                                    name, a, diff->len ? "" : " (manifest)", c,

@@ -403,7 +403,8 @@ static char *readme_text(const char *leaf, JsonObject *root, int guest, int inpu
     }
     if (inputs) {
         g_string_append(s, "  inputs/         the own kernels, initrds and disks of the\n"
-                           "                  scenario, at their paths relative to it\n");
+                           "                  scenario and the disks' backing files, at\n"
+                           "                  their paths relative to it\n");
     }
     if (qemu) {
         g_string_append(s, "  qemu/           the patched qemu-system-x86_64, its BUILD-INFO\n"
