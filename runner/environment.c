@@ -232,7 +232,36 @@ static char *shown(const char *v, int show)
     return g_strdup(v);
 }
 
-char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir)
+/* Each input (own kernel, initrd, disk, backing file) whose file at the
+ * manifest's path no longer has its SHA-256, named relative to the
+ * scenario's folder when below it. */
+static void add_input_differences(GString *diff, JsonObject *manifest)
+{
+    JsonObject *in = rn_json_object(manifest, "inputs");
+    const char *base = rn_json_string(rn_json_object(manifest, "scenario"), "base_dir");
+    size_t n = base ? strlen(base) : 0;
+    GList *members = in ? json_object_get_members(in) : NULL;
+    for (GList *l = members; l; l = l->next) {
+        const char *path = l->data, *was = rn_json_string(in, path);
+        char *why = NULL, *is = rn_file_sha256(path, &why);
+        if (g_strcmp0(was, is) != 0) {
+            const char *name =
+                base && strncmp(path, base, n) == 0 && path[n] == '/' ? path + n + 1 : path;
+            char *a = shown(was, SHOW_HASH), *c = shown(is, SHOW_HASH);
+            g_string_append_printf(diff, "%sinput %s SHA-256 %s%s vs %s%s", diff->len ? ", " : "",
+                                   name, a, diff->len ? "" : " (manifest)", c,
+                                   diff->len ? "" : " (now)");
+            g_free(a);
+            g_free(c);
+        }
+        g_free(is);
+        g_free(why);
+    }
+    g_list_free(members);
+}
+
+char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir,
+                         int with_inputs)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
@@ -268,6 +297,9 @@ char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *gue
     }
     json_node_unref(root);
     g_object_unref(b);
+    if (with_inputs) {
+        add_input_differences(diff, manifest);
+    }
     return diff->len ? g_string_free(diff, FALSE) : (g_string_free(diff, TRUE), NULL);
 }
 

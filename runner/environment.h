@@ -29,8 +29,12 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir);
 /* What differs between the environment the manifest root recorded and the
  * one given (qemu binary, guest image folder), for the parts the manifest
  * records, as "guest image key 906397202cd2 (manifest) vs 2eea15694ec3
- * (now), kernel 6.1.0-56-amd64 vs 6.1.0-57-amd64"; NULL when nothing does. */
-char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir);
+ * (now), kernel 6.1.0-56-amd64 vs 6.1.0-57-amd64"; with_inputs: also each
+ * of the manifest's inputs whose file has changed ("input disk/base.raw
+ * SHA-256 ..."; not for a package, whose packed inputs are checked before
+ * anything runs). NULL when nothing differs. */
+char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir,
+                         int with_inputs);
 
 /* A run folder's manifest.json: root object and its outputs. */
 typedef struct rn_manifest {

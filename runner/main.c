@@ -18,8 +18,10 @@ static const char commands_text[] =
     "  verify DIR|PACKAGE    re-run the scenario recorded in DIR (or a package from\n"
     "                        pack) and compare every output's SHA-256 with\n"
     "                        DIR/manifest.json, naming what differs in the environment\n"
-    "  pack DIR [--with-qemu] write DIR.tar.zst: scenario, manifest, outputs, the\n"
-    "                        guests' boot files, README.txt (and QEMU with firmware)\n"
+    "  pack DIR [--with-qemu] [--force]\n"
+    "                        write DIR.tar.zst: scenario, manifest, outputs, the\n"
+    "                        guests' boot files, README.txt (and QEMU with firmware);\n"
+    "                        an existing DIR.tar.zst only with --force\n"
     "  guest list            the default guest images in the cache (key, kernel, date)\n"
     "  guest import PACKAGE  copy a package's guest image into the cache\n"
     "  report DIR            per-flow packets, bytes, throughput and RTT from DIR's\n"
@@ -103,21 +105,26 @@ static int cmd_verify(int argc, char **argv)
 
 static int cmd_pack(int argc, char **argv)
 {
-    gboolean with_qemu = FALSE;
+    gboolean with_qemu = FALSE, force = FALSE;
     GOptionEntry entries[] = {{"with-qemu", 0, 0, G_OPTION_ARG_NONE, &with_qemu,
                                "Also pack the patched qemu-system-x86_64 and the firmware it "
                                "loads",
                                NULL},
+                              {"force", 'f', 0, G_OPTION_ARG_NONE, &force,
+                               "Replace RUNDIR.tar.zst when it exists (else pack refuses)", NULL},
                               G_OPTION_ENTRY_NULL};
     if (parse("RUNDIR - make RUNDIR.tar.zst of a run",
               "Packs the scenario, the manifest, every output file, the files the guests\n"
               "booted from (the default guest image's GUEST-INFO, kernel and initramfs; own\n"
-              "kernels, initrds and disks) and a README.txt on how to verify it into\n"
-              "RUNDIR.tar.zst. Every packed file must still have its manifest SHA-256.",
+              "kernels, initrds and disks, with every backing file of a qcow2 disk) and a\n"
+              "README.txt on how to verify it into RUNDIR.tar.zst. Every packed file must\n"
+              "still have its manifest SHA-256, and a backing file must be named by a path\n"
+              "relative to its image that stays in the scenario's folder. An existing\n"
+              "RUNDIR.tar.zst is left alone (exit 2) unless --force is given.",
               entries, &argc, &argv, 1) < 0) {
         return RN_EXIT_USAGE;
     }
-    return rn_pack(argv[1], with_qemu);
+    return rn_pack(argv[1], with_qemu, force);
 }
 
 static int cmd_guest(int argc, char **argv)

@@ -9,15 +9,19 @@
  * Inside LEAF.tar.zst:
  *   LEAF/README.txt, manifest.json, scenario.ini, outputs
  *   LEAF/guest/       GUEST-INFO, kernel, initramfs of the default guest image
- *   LEAF/inputs/REL   own boot files, at their path relative to the base folder
+ *   LEAF/inputs/REL   own boot files and the disks' backing files, at their path
+ *                     relative to the base folder (so relative backing names
+ *                     still lead to them)
  *   LEAF/qemu/        bin/qemu-system-x86_64, BUILD-INFO, share/qemu/ firmware,
  *                     run-qemu (runs it with -L share/qemu)
  */
 #define _GNU_SOURCE
+#include "disk_chain.h"
 #include "environment.h"
 #include "runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,13 +204,40 @@ static char *input_rel(const char *path, JsonObject *root)
     return rel;
 }
 
-/* Own kernels, initrds and disks below the base folder, at their relative
- * path under inputs/. */
+/* A disk among the inputs whose backing files a package cannot carry so
+ * that they still open elsewhere (an absolute backing name, one that leads
+ * out of the base folder): -1 after one line naming it. Their files are
+ * inputs of the manifest themselves (rn_scenario_input_files); a chain
+ * that no longer opens has a file that changed since the run, which its
+ * hash check names. */
+static int check_backing_names(JsonObject *root, GList *inputs)
+{
+    const char *base = rn_json_string(rn_json_object(root, "scenario"), "base_dir");
+    int r = 0;
+    for (GList *l = inputs; l && r == 0 && base; l = l->next) {
+        char *why = NULL;
+        GPtrArray *chain = rn_disk_chain(l->data, NULL, &why);
+        char *what = chain ? rn_disk_chain_unpackable(chain, base) : NULL;
+        if (what) {
+            rn_error("cannot pack an input: %s", what);
+            r = -1;
+        }
+        g_free(what);
+        g_free(why);
+        if (chain) {
+            g_ptr_array_unref(chain);
+        }
+    }
+    return r;
+}
+
+/* Own kernels, initrds and disks below the base folder, with the disks'
+ * backing files, at their relative path under inputs/. */
 static int stage_inputs(const char *stage, JsonObject *root, int *count)
 {
     JsonObject *in = rn_json_object(root, "inputs");
     GList *members = in ? json_object_get_members(in) : NULL;
-    int r = 0;
+    int r = check_backing_names(root, members);
     for (GList *l = members; l && r == 0; l = l->next) {
         const char *path = l->data;
         char *rel = input_rel(path, root);
@@ -374,7 +405,8 @@ static char *readme_text(const char *leaf, JsonObject *root, int guest, int inpu
     }
     if (inputs) {
         g_string_append(s, "  inputs/         the own kernels, initrds and disks of the\n"
-                           "                  scenario, at their paths relative to it\n");
+                           "                  scenario and the disks' backing files, at\n"
+                           "                  their paths relative to it\n");
     }
     if (qemu) {
         g_string_append(s, "  qemu/           the patched qemu-system-x86_64, its BUILD-INFO\n"
@@ -413,14 +445,40 @@ static char *human_size(const char *path)
              : g_strdup_printf("%lld bytes", (long long)st.st_size);
 }
 
-int rn_pack(const char *dir_arg, int with_qemu)
+/* Moves the finished archive into place; without force, never over a file
+ * that is there (one that appeared while packing included). */
+static int put_archive(const char *partial, const char *archive, int force)
+{
+    int r = force ? rename(partial, archive)
+                  : renameat2(AT_FDCWD, partial, AT_FDCWD, archive, RENAME_NOREPLACE);
+    if (r < 0 && !force && (errno == EINVAL || errno == ENOSYS)) {
+        /* A file system without RENAME_NOREPLACE: link() does not replace either. */
+        r = link(partial, archive) < 0 ? -1 : unlink(partial) < 0 ? -1 : 0;
+    }
+    if (r < 0 && errno == EEXIST) {
+        rn_error("%s exists already; not replaced (qns pack --force replaces it)", archive);
+    } else if (r < 0) {
+        rn_error("cannot rename %s to %s: %s", partial, archive, g_strerror(errno));
+    }
+    return r;
+}
+
+int rn_pack(const char *dir_arg, int with_qemu, int force)
 {
     char *dir = g_strdup(dir_arg);
     while (strlen(dir) > 1 && g_str_has_suffix(dir, "/")) {
         dir[strlen(dir) - 1] = '\0';
     }
+    char *archive = g_strdup_printf("%s" PACK_SUFFIX, dir);
+    if (!force && g_file_test(archive, G_FILE_TEST_EXISTS)) {
+        rn_error("%s exists already; not replaced (qns pack --force replaces it)", archive);
+        g_free(archive);
+        g_free(dir);
+        return RN_EXIT_USAGE;
+    }
     rn_manifest m;
     if (rn_manifest_load(dir, &m) < 0) {
+        g_free(archive);
         g_free(dir);
         return RN_EXIT_USAGE;
     }
@@ -429,6 +487,7 @@ int rn_pack(const char *dir_arg, int with_qemu)
     if (stage_root == NULL) {
         g_free(parent);
         g_free(leaf);
+        g_free(archive);
         g_free(dir);
         g_object_unref(m.parser);
         return RN_EXIT_FAIL;
@@ -475,7 +534,6 @@ int rn_pack(const char *dir_arg, int with_qemu)
         r = stage_text(stage, "README.txt", text, 0644);
         n++;
     }
-    char *archive = g_strdup_printf("%s" PACK_SUFFIX, dir);
     char *partial = g_strdup_printf("%s.partial", archive);
     const char *tar[] = {"tar",        "--sort=name",   "--owner=0", "--group=0", "--numeric-owner",
                          "--mtime=@0", "--dereference", "--zstd",    "-cf",       partial,
@@ -483,9 +541,8 @@ int rn_pack(const char *dir_arg, int with_qemu)
     if (r == 0) {
         r = rn_spawn(tar, "tar");
     }
-    if (r == 0 && rename(partial, archive) < 0) {
-        fprintf(stderr, "qns: cannot rename %s to %s: %s\n", partial, archive, g_strerror(errno));
-        r = -1;
+    if (r == 0) {
+        r = put_archive(partial, archive, force);
     }
     if (r < 0) {
         unlink(partial);

@@ -80,8 +80,8 @@ int rn_scenario_uses_default_guest(const rn_scenario *sc);
  * folder the guests boot: KEY's, else rn_default_guest_dir(). */
 const char *rn_scenario_guest_image(const rn_scenario *sc);
 const char *rn_scenario_guest_dir(const rn_scenario *sc);
-/* Own kernels, initrds and disks the guests use (absolute or base-relative
- * resolved paths), for the manifest. */
+/* Own kernels, initrds and disks the guests use, and every backing file of
+ * those disks (absolute or base-relative resolved paths), for the manifest. */
 GPtrArray *rn_scenario_input_files(const rn_scenario *sc);
 
 /* The qns_sim_config of the scenario's [scenario] settings, writing into
@@ -180,8 +180,9 @@ typedef struct rn_run_options {
 int rn_run(rn_run_options *opt);
 /* dir: a run folder, or a package from rn_pack (unpacked beside it). */
 int rn_verify(const char *dir, const char *out_dir);
-/* with_qemu: also the patched QEMU and its firmware (package.c). */
-int rn_pack(const char *dir, int with_qemu);
+/* with_qemu: also the patched QEMU and its firmware (package.c); force:
+ * replace DIR.tar.zst when it exists (else that is refused). */
+int rn_pack(const char *dir, int with_qemu, int force);
 /* The cache's guest image folder: QNS_CACHE_DIR, else $XDG_CACHE_HOME/qns,
  * else ~/.cache/qns; then guest/ (g_free it). */
 char *rn_guest_cache_dir(void);

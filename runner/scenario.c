@@ -11,6 +11,7 @@
  * just the first. Not here: running, manifests (run.c).
  */
 #define _GNU_SOURCE
+#include "disk_chain.h"
 #include "runner.h"
 
 #include <arpa/inet.h>
@@ -51,6 +52,7 @@ typedef struct rn_guest {
     uint64_t latency_ns[QNS_MAX_NICS];
     int rank_line; /* rank = N; 0: not given */
     char *kernel_path, *initrd_path, *disk_path; /* resolved */
+    char **disk_backing; /* the disk's backing files (disk_chain.c), NULL-terminated */
 } rn_guest;
 
 typedef struct rn_client {
@@ -451,6 +453,26 @@ static char *input_file(rn_scenario *sc, const rn_key *k, const char *v)
     return own(sc, p);
 }
 
+/* The backing files of the disk at path (none for a raw image), or NULL
+ * after a mistake of the disk's line: what QEMU would open besides plain
+ * files of the chain, or a chain that does not open. */
+static char **disk_backing(rn_scenario *sc, const rn_key *k, const char *path)
+{
+    char *why = NULL;
+    GPtrArray *chain = rn_disk_chain(path, sc->base_dir, &why);
+    if (chain == NULL) {
+        err_why(sc, k, why);
+        return NULL;
+    }
+    char **files = g_new0(char *, chain->len);
+    for (guint i = 1; i < chain->len; i++) {
+        files[i - 1] = g_strdup(((rn_disk_file *)g_ptr_array_index(chain, i))->path);
+    }
+    g_ptr_array_unref(chain);
+    g_ptr_array_add(sc->owned_strv, files);
+    return files;
+}
+
 static char **split_args(rn_scenario *sc, const rn_key *k, const char *v)
 {
     char **argv = NULL;
@@ -570,7 +592,11 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
         } else if (strcmp(k->key, "initrd") == 0) {
             g->cfg.initrd = g->initrd_path = input_file(sc, k, v);
         } else if (strcmp(k->key, "disk") == 0) {
+            int before = sc->error_count;
             g->cfg.disk = g->disk_path = input_file(sc, k, v);
+            if (sc->error_count == before) {
+                g->disk_backing = disk_backing(sc, k, g->disk_path);
+            }
         } else if (strcmp(k->key, "ends_run") == 0) {
             if (rn_parse_bool(v, &g->cfg.ends_run, &why) < 0) {
                 err_why(sc, k, why);
@@ -1659,6 +1685,16 @@ int rn_scenario_uses_default_guest(const rn_scenario *sc)
     return 0;
 }
 
+static void add_once(GPtrArray *a, const char *file)
+{
+    for (guint j = 0; j < a->len; j++) {
+        if (strcmp(g_ptr_array_index(a, j), file) == 0) {
+            return;
+        }
+    }
+    g_ptr_array_add(a, g_strdup(file));
+}
+
 GPtrArray *rn_scenario_input_files(const rn_scenario *sc)
 {
     GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
@@ -1666,16 +1702,12 @@ GPtrArray *rn_scenario_input_files(const rn_scenario *sc)
         const rn_guest *g = g_ptr_array_index(sc->guests, i);
         const char *files[] = {g->kernel_path, g->initrd_path, g->disk_path};
         for (int k = 0; k < 3; k++) {
-            if (files[k] == NULL) {
-                continue;
+            if (files[k]) {
+                add_once(a, files[k]);
             }
-            int seen = 0;
-            for (guint j = 0; j < a->len; j++) {
-                seen |= strcmp(g_ptr_array_index(a, j), files[k]) == 0;
-            }
-            if (!seen) {
-                g_ptr_array_add(a, g_strdup(files[k]));
-            }
+        }
+        for (char **b = g->disk_backing; b && *b; b++) {
+            add_once(a, *b);
         }
     }
     return a;

@@ -68,7 +68,7 @@ static int verify_folder(const char *dir, const char *out_dir)
         return RN_EXIT_FAIL;
     }
     char *guest_dir = rerun_guest_dir(dir);
-    char *env_diff = rn_env_differences(m.root, rn_default_qemu(), guest_dir);
+    char *env_diff = rn_env_differences(m.root, rn_default_qemu(), guest_dir, packed_base == NULL);
     g_free(guest_dir);
     if (env_diff) {
         printf("verify: the environment differs from the manifest: %s\n", env_diff);

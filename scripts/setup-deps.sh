@@ -22,6 +22,9 @@ PACKAGES=(
     busybox-static cpio zstd kmod
     # analysis: captures and plots
     tshark gnuplot-nox
+    # tests: qemu-img writes the qcow2 backing chains the disk tests run and
+    # pack (qns itself reads qcow2 headers and never runs it)
+    qemu-utils
 )
 
 # The optional MPI build: OpenMPI's compilers, headers and mpirun.

@@ -1,10 +1,12 @@
 /* A package carries everything its run booted from: two default guests and
- * one ping at a 1 ms quantum run through `qns run`, are packed with
- * `qns pack --with-qemu`, and the package alone, moved to a fresh folder
- * with an empty qns cache and QNS_QEMU / QNS_GUEST_DIR pointing at nothing,
- * verifies: every output byte-identical, run from the packed guest image
- * and the packed QEMU (the re-run's manifest says so), no process left; a
- * changed packed firmware file or GUEST-INFO is refused before anything runs. */
+ * one ping at a 1 ms quantum run through `qns run`, the pinging guest first
+ * reading its disk, a qcow2 overlay on a qcow2 overlay on a raw image, are
+ * packed with `qns pack --with-qemu`, and the package alone, moved to a
+ * fresh folder with an empty qns cache, QNS_QEMU / QNS_GUEST_DIR pointing at
+ * nothing and the disk's images moved away, verifies: every output
+ * byte-identical, run from the packed guest image, disk chain and QEMU (the
+ * re-run's manifest says so), no process left; a changed packed firmware
+ * file or GUEST-INFO is refused before anything runs. */
 #define _GNU_SOURCE
 #include "runner.h"
 #include "test_support.h"
@@ -29,7 +31,8 @@
 
 static const char ping_ini[] = "[scenario]\nname = ping1\nduration = 30s\nquantum = 1ms\n"
                                "seed = 1\n\n"
-                               "[guest h1]\ncommand = ping -c 1 10.0.0.2\nends_run = true\n"
+                               "[guest h1]\ncommand = head -c 23 /dev/vda; ping -c 1 10.0.0.2\n"
+                               "disk = disks/top.qcow2\nends_run = true\n"
                                "nic0.ip = 10.0.0.1/24\n\n"
                                "[guest h2]\nnic0.ip = 10.0.0.2/24\n\n"
                                "[link lan]\ntype = csma\ncapture = true\nmembers = h1, h2\n";
@@ -53,6 +56,21 @@ static int qns(const char *cwd, char **envp, char **out, const char *const *args
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
+/* Runs `qemu-img ARGS` in dir. */
+static void qemu_img(const char *dir, const char *args)
+{
+    char *cmd = g_strdup_printf("exec qemu-img %s", args);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    gchar *e = NULL;
+    int ws;
+    assert_true(g_spawn_sync(dir, (char **)argv, NULL, 0, NULL, NULL, NULL, &e, &ws, NULL));
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+        fail_msg("qemu-img %s: %s (scripts/setup-deps.sh installs qemu-utils)", args, e);
+    }
+    g_free(e);
+    g_free(cmd);
+}
+
 static char *rerun_member(const char *manifest, const char *object, const char *member)
 {
     JsonParser *p = json_parser_new();
@@ -73,18 +91,38 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     g_mkdir_with_parents(cache, 0755);
     char *ini = g_build_filename(dir, "ping1.ini", NULL);
     assert_true(g_file_set_contents(ini, ping_ini, -1, NULL));
+    /* disks/top.qcow2 -> disks/mid.qcow2 -> base.raw: 64 KiB, text first */
+    char *base = g_build_filename(dir, "base.raw", NULL),
+         *disks = g_build_filename(dir, "disks", NULL);
+    gchar *bytes = g_malloc0(65536);
+    memcpy(bytes, "qns backing chain base\n", 23);
+    assert_true(g_file_set_contents(base, bytes, 65536, NULL));
+    g_free(bytes);
+    g_mkdir_with_parents(disks, 0755);
+    qemu_img(disks, "create -q -f qcow2 -b ../base.raw -F raw mid.qcow2");
+    qemu_img(disks, "create -q -f qcow2 -b mid.qcow2 -F qcow2 top.qcow2");
     char *out;
     const char *run[] = {"run", "-q", "ping1.ini", "-o", "run", NULL};
     assert_int_equal(qns(dir, NULL, &out, run), 0);
     g_free(out);
+    /* The guest read the base image's bytes through both overlays. */
+    char *console = g_build_filename(dir, "run", "h1.console", NULL);
+    assert_true(g_file_get_contents(console, &out, NULL, NULL));
+    assert_non_null(strstr(out, "qns backing chain base\r\n")); /* a serial console */
+    g_free(out);
+    g_free(console);
     const char *pack[] = {"pack", "--with-qemu", "run", NULL};
     assert_int_equal(qns(dir, NULL, &out, pack), 0);
-    assert_true(g_str_has_prefix(out, "qns: packed 22 files of run into run.tar.zst ("));
+    /* 22 files and the disk's three images */
+    assert_true(g_str_has_prefix(out, "qns: packed 25 files of run into run.tar.zst ("));
     assert_non_null(strstr(out, " MiB), with the guest image and QEMU\n"));
     g_free(out);
     char *from = g_build_filename(dir, "run.tar.zst", NULL);
     char *to = g_build_filename(fresh, "run.tar.zst", NULL);
     assert_int_equal(rename(from, to), 0);
+    char *away = g_strdup_printf("%s-away", disks), *base_away = g_strdup_printf("%s-away", base);
+    assert_int_equal(rename(disks, away), 0);
+    assert_int_equal(rename(base, base_away), 0);
 
     char **envp = g_get_environ();
     char *cache_abs = g_canonicalize_filename(cache, NULL);
@@ -94,7 +132,8 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     const char *verify[] = {"verify", "run.tar.zst", "-o", "rerun", NULL};
     assert_int_equal(qns(fresh, envp, &out, verify), 0);
     assert_true(g_str_has_prefix(out, "verify: unpacked run.tar.zst into ./run/\n"
-                                      "verify: running from the packed guest image, QEMU\n"));
+                                      "verify: running from the packed guest image, inputs, "
+                                      "QEMU\n"));
     assert_non_null(strstr(out, "verify: OK: all 6 files match (re-run in rerun/)"));
     g_free(out);
     assert_int_equal(ts_child_count(), 0);
@@ -144,6 +183,10 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
         g_free(data);
         g_free(p);
     }
+    g_free(base_away);
+    g_free(away);
+    g_free(disks);
+    g_free(base);
     g_free(fresh_abs);
     g_free(guest);
     g_free(qemu);

@@ -4,6 +4,7 @@
  * named; pack -> unpack -> verify; report numbers on a capture of known
  * content; SIGINT stops a run with valid captures and no process left. */
 #define _GNU_SOURCE
+#include "disk_chain.h"
 #include "runner.h"
 #include "test_support.h"
 
@@ -1608,6 +1609,484 @@ static void own_inputs_are_packed_and_verified_from_the_package(void **state)
     g_free(dir);
 }
 
+/* ---- disks with backing files ------------------------------------------------------ */
+
+static char *write_bytes(const char *dir, const char *name, const char *bytes, size_t len)
+{
+    char *p = g_build_filename(dir, name, NULL);
+    assert_true(g_file_set_contents(p, bytes, (gssize)len, NULL));
+    return p;
+}
+
+/* Runs `qemu-img ARGS` in dir; the test fails when it does. */
+static void qemu_img(const char *dir, const char *args)
+{
+    char *found = g_find_program_in_path("qemu-img");
+    if (found == NULL) {
+        fail_msg("qemu-img is not installed (scripts/setup-deps.sh installs qemu-utils)");
+    }
+    g_free(found);
+    char *cmd = g_strdup_printf("cd '%s' && exec qemu-img %s", dir, args);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    result r = run_argv(argv, NULL);
+    if (r.status != 0) {
+        fail_msg("qemu-img %s: %d\n%s%s", args, r.status, r.out, r.err);
+    }
+    result_clear(&r);
+    g_free(cmd);
+}
+
+/* DIR/NAME.ini: one fake guest with disk = DISK; the path of the file. */
+static char *disk_ini(const char *dir, const char *name, const char *disk)
+{
+    char *file = g_strdup_printf("%s.ini", name);
+    char *guest = g_strdup_printf("disk = %s\n", disk);
+    char *p = one_guest_ini(dir, file, "duration = 1ms\n", guest, "echo:0");
+    g_free(guest);
+    g_free(file);
+    return p;
+}
+
+/* The manifest's inputs, "PATH SHA\n" each, in its order. */
+static char *manifest_inputs(const char *out)
+{
+    char *path = g_build_filename(out, "manifest.json", NULL);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, path, NULL));
+    JsonObject *in =
+        json_object_get_object_member(json_node_get_object(json_parser_get_root(p)), "inputs");
+    GString *s = g_string_new(NULL);
+    GList *members = json_object_get_members(in);
+    for (GList *l = members; l; l = l->next) {
+        g_string_append_printf(s, "%s %s\n", (const char *)l->data,
+                               json_object_get_string_member(in, l->data));
+    }
+    g_list_free(members);
+    g_object_unref(p);
+    g_free(path);
+    return g_string_free(s, FALSE);
+}
+
+/* "PATH SHA\n" of dir/rel, PATH absolute as the manifest has it. */
+static char *input_line(const char *dir, const char *rel)
+{
+    char *p = g_build_filename(dir, rel, NULL), *abs = g_canonicalize_filename(p, NULL);
+    char *sha = sha_of(p), *line = g_strdup_printf("%s %s\n", abs, sha);
+    g_free(sha);
+    g_free(abs);
+    g_free(p);
+    return line;
+}
+
+static void a_qcow2_chain_is_hashed_packed_and_verified_from_the_package(void **state)
+{
+    (void)state;
+    char *dir = make_dir("chain");
+    char *disks = g_build_filename(dir, "disks", NULL);
+    g_mkdir_with_parents(disks, 0755);
+    char *base = write_file(dir, "base.raw", "the base image's bytes\n");
+    qemu_img(disks, "create -q -f qcow2 -b ../base.raw -F raw mid.qcow2 1M");
+    qemu_img(disks, "create -q -f qcow2 -b mid.qcow2 -F qcow2 top.qcow2");
+    char *ini = disk_ini(dir, "chain", "disks/top.qcow2");
+    char *out = run_ok(dir, ini);
+    /* The disk, then each backing file, each with its SHA-256. */
+    char *l1 = input_line(dir, "disks/top.qcow2"), *l2 = input_line(dir, "disks/mid.qcow2");
+    char *l3 = input_line(dir, "base.raw"), *want = g_strconcat(l1, l2, l3, NULL);
+    char *got = manifest_inputs(out);
+    assert_string_equal(got, want);
+    g_free(got);
+
+    result r = qns("pack", out, NULL);
+    if (r.status != 0) {
+        fail_msg("pack: %d\n%s%s", r.status, r.out, r.err);
+    }
+    /* manifest, scenario, console, README and the three images */
+    assert_non_null(strstr(r.out, "qns: packed 7 files of "));
+    result_clear(&r);
+    char *tarball = g_strdup_printf("%s.tar.zst", out);
+    const char *list[] = {"/bin/sh", "-c", "exec tar -tf \"$0\"", tarball, NULL};
+    r = run_argv(list, NULL);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.out, "run/\nrun/README.txt\nrun/a.console\nrun/inputs/\n"
+                               "run/inputs/base.raw\nrun/inputs/disks/\n"
+                               "run/inputs/disks/mid.qcow2\nrun/inputs/disks/top.qcow2\n"
+                               "run/manifest.json\nrun/scenario.ini\n");
+    result_clear(&r);
+
+    /* A backing file changed since the run: verify of the folder says so. */
+    char *base_sha = sha_of(base);
+    assert_true(g_file_set_contents(base, "changed bytes\n", -1, NULL));
+    char *changed_sha = sha_of(base);
+    r = qns("verify", out, NULL);
+    assert_int_equal(r.status, 0); /* the fake guest does not read its disk */
+    char *line = g_strdup_printf("verify: the environment differs from the manifest: input "
+                                 "base.raw SHA-256 %.12s (manifest) vs %.12s (now)\n",
+                                 base_sha, changed_sha);
+    if (!g_str_has_prefix(r.out, line)) {
+        fail_msg("want %sgot %s", line, r.out);
+    }
+    result_clear(&r);
+    g_free(line);
+
+    /* Elsewhere, without any of the images: the package alone verifies. */
+    char *fresh = g_build_filename(dir, "fresh", NULL);
+    g_mkdir_with_parents(fresh, 0755);
+    char *pkg = g_build_filename(fresh, "run.tar.zst", NULL);
+    assert_int_equal(rename(tarball, pkg), 0);
+    const char *rm[] = {"/bin/sh", "-c", "exec rm -r \"$0\" \"$1\"", disks, base, NULL};
+    r = run_argv(rm, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    r = qns("verify", pkg, NULL);
+    if (r.status != 0) {
+        fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "verify: running from the packed inputs\n"
+                                  "verify: the environment matches the manifest\n"));
+    assert_non_null(strstr(r.out, "verify: OK: all 1 files match"));
+    result_clear(&r);
+
+    /* A packed backing file changed after packing is refused before anything runs. */
+    char *packed = g_build_filename(fresh, "run", "inputs", "base.raw", NULL);
+    assert_true(g_file_set_contents(packed, "changed bytes\n", -1, NULL));
+    char *unpacked = g_build_filename(fresh, "run", NULL);
+    r = qns("verify", unpacked, NULL);
+    assert_int_equal(r.status, 1);
+    g_free(want);
+    want = g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, the manifest says %.16s\n",
+                           packed, changed_sha, base_sha);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(unpacked);
+    g_free(packed);
+    g_free(pkg);
+    g_free(fresh);
+    g_free(changed_sha);
+    g_free(base_sha);
+    g_free(tarball);
+    g_free(want);
+    g_free(l1);
+    g_free(l2);
+    g_free(l3);
+    g_free(out);
+    g_free(ini);
+    g_free(base);
+    g_free(disks);
+    g_free(dir);
+}
+
+static void a_disk_chain_qemu_would_not_open_from_its_files_is_refused_at_its_line(void **state)
+{
+    (void)state;
+    char *dir = make_dir("badchain");
+    char *raw = write_file(dir, "base.raw", "raw bytes\n");
+    /* a loop: a -> b -> a */
+    qemu_img(dir, "create -q -f qcow2 -b base.raw -F raw a.qcow2 1M");
+    qemu_img(dir, "create -q -f qcow2 -b a.qcow2 -F qcow2 b.qcow2");
+    qemu_img(dir, "rebase -u -b b.qcow2 -F qcow2 a.qcow2");
+    qemu_img(dir, "create -q -f qcow2 -u -b missing.raw -F raw missing.qcow2 1M");
+    qemu_img(dir, "create -q -f qcow2 -o data_file=ext.data ext.qcow2 1M");
+    qemu_img(dir, "create -q -f qcow2 -u -b nbd://localhost/disk -F raw nbd.qcow2 1M");
+    qemu_img(dir, "create -q -f qcow2 -u -b 'json:{\"file.filename\":\"base.raw\"}' -F raw "
+                  "json.qcow2 1M");
+    qemu_img(dir, "create -q -f vmdk base.vmdk 1M");
+    qemu_img(dir, "create -q -f qcow2 -b base.vmdk -F vmdk vmdk.qcow2");
+    char *sub = g_build_filename(dir, "sub", NULL);
+    g_mkdir_with_parents(sub, 0755);
+    qemu_img(dir, "create -q -f qcow2 -u -b sub -F raw folder.qcow2 1M");
+    static const char garbage_bytes[] = "QFI\xfb\x00\x00\x00\x03 then nothing";
+    char *garbage = write_bytes(dir, "garbage.qcow2", garbage_bytes, sizeof(garbage_bytes) - 1);
+    struct {
+        const char *name, *disk, *message;
+    } cases[] = {
+        {"loop", "a.qcow2", "the backing chain loops: a.qcow2 -> b.qcow2 -> a.qcow2"},
+        {"missing", "missing.qcow2",
+         "backing file 'missing.raw' of 'missing.qcow2' cannot be read: No such file or "
+         "directory"},
+        {"ext", "ext.qcow2",
+         "'ext.qcow2' uses an external data file, which qns neither hashes "
+         "nor packs"},
+        {"garbage", "garbage.qcow2",
+         "'garbage.qcow2' starts like a qcow2 image, but its header is cut short (21 bytes)"},
+        {"nbd", "nbd.qcow2",
+         "'nbd.qcow2' names its backing file by the protocol name "
+         "'nbd://localhost/disk'; qns follows only local files"},
+        {"json", "json.qcow2",
+         "'json.qcow2' names its backing file by a json: description; qns "
+         "follows only file names"},
+        {"vmdk", "vmdk.qcow2",
+         "'vmdk.qcow2' says its backing file 'base.vmdk' is vmdk; qns "
+         "follows only qcow2 and raw images"},
+        {"folder", "folder.qcow2", "backing file 'sub' of 'folder.qcow2' is not a regular file"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *ini = disk_ini(dir, cases[i].name, cases[i].disk);
+        char *out = g_build_filename(dir, cases[i].name, NULL);
+        result r = qns("run", ini, "-o", out, NULL);
+        char *want = g_strdup_printf("%s:4: disk: %s\n", ini, cases[i].message);
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.err, want);
+        assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+        result_clear(&r);
+        g_free(want);
+        g_free(out);
+        g_free(ini);
+    }
+    g_free(garbage);
+    g_free(sub);
+    g_free(raw);
+    g_free(dir);
+}
+
+static void pack_refuses_a_backing_name_that_would_not_lead_to_the_packed_copy(void **state)
+{
+    (void)state;
+    char *dir = make_dir("backingname");
+    char *scen = g_build_filename(dir, "scenario", NULL);
+    g_mkdir_with_parents(scen, 0755);
+    char *inside = write_file(scen, "base.raw", "inside\n");
+    char *outside = write_file(dir, "outside.raw", "outside\n");
+    char *abs_base = g_canonicalize_filename(inside, NULL);
+    char *args = g_strdup_printf("create -q -f qcow2 -b %s -F raw abs.qcow2 1M", abs_base);
+    qemu_img(scen, args);
+    qemu_img(scen, "create -q -f qcow2 -b ../outside.raw -F raw out.qcow2 1M");
+    char *scen_abs = g_canonicalize_filename(scen, NULL);
+    struct {
+        const char *name, *disk;
+        char *message;
+    } cases[] = {
+        {"abs", "abs.qcow2",
+         g_strdup_printf("qns: cannot pack an input: %s/abs.qcow2 names its backing file by the "
+                         "absolute path '%s', which would not lead to the packed copy; rebase it "
+                         "onto a relative path: qemu-img rebase -u -b base.raw %s/abs.qcow2\n",
+                         scen_abs, abs_base, scen_abs)},
+        {"out", "out.qcow2",
+         g_strdup_printf("qns: cannot pack an input: backing file '../outside.raw' of "
+                         "%s/out.qcow2 is outside the scenario's folder %s, so the package "
+                         "could not carry it; copy it into the folder and rebase onto a relative "
+                         "path: qemu-img rebase -u -b REL %s/out.qcow2\n",
+                         scen_abs, scen_abs, scen_abs)},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        /* The run itself is fine, and hashes the backing file. */
+        char *ini = disk_ini(scen, cases[i].name, cases[i].disk);
+        char *out = g_build_filename(dir, cases[i].name, NULL);
+        result r = qns("run", ini, "-o", out, NULL);
+        assert_int_equal(r.status, 0);
+        result_clear(&r);
+        char *inputs = manifest_inputs(out);
+        assert_int_equal(strchr(strchr(inputs, '\n') + 1, '\n')[1], '\0'); /* two lines */
+        g_free(inputs);
+        r = qns("pack", out, NULL);
+        assert_int_equal(r.status, 1);
+        assert_string_equal(r.err, cases[i].message);
+        char *tarball = g_strdup_printf("%s.tar.zst", out);
+        assert_false(g_file_test(tarball, G_FILE_TEST_EXISTS));
+        result_clear(&r);
+        g_free(tarball);
+        g_free(out);
+        g_free(ini);
+        g_free(cases[i].message);
+    }
+    g_free(scen_abs);
+    g_free(args);
+    g_free(abs_base);
+    g_free(outside);
+    g_free(inside);
+    g_free(scen);
+    g_free(dir);
+}
+
+/* ---- qcow2 headers, written byte by byte ---- */
+
+typedef struct qcow2_header {
+    uint32_t version; /* 0: 3 */
+    uint64_t incompat;
+    uint32_t cluster_bits;      /* 0: 16 */
+    uint32_t header_length;     /* 0: 104 (version 3) */
+    const char *backing;        /* at byte 512; NULL: none */
+    uint32_t backing_len;       /* 0: strlen(backing) */
+    const char *format;         /* the backing format extension; NULL: none */
+    uint32_t ext_type, ext_len; /* one more extension (0: none) */
+    size_t size;                /* 0: 1024 */
+} qcow2_header;
+
+static void put_be(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8) {
+        p[i] = (unsigned char)v;
+    }
+}
+
+static char *write_qcow2(const char *dir, const char *name, qcow2_header h)
+{
+    unsigned char b[4096] = "QFI\xfb";
+    uint32_t version = h.version ? h.version : 3;
+    uint32_t hlen = h.header_length ? h.header_length : version == 2 ? 72 : 104;
+    put_be(b + 4, version, 4);
+    if (h.backing) {
+        put_be(b + 8, 512, 8);
+        put_be(b + 16, h.backing_len ? h.backing_len : strlen(h.backing), 4);
+        memcpy(b + 512, h.backing, strlen(h.backing));
+    }
+    put_be(b + 20, h.cluster_bits ? h.cluster_bits : 16, 4);
+    if (version == 3) {
+        put_be(b + 72, h.incompat, 8);
+        put_be(b + 100, hlen, 4);
+    }
+    unsigned char *e = b + hlen;
+    if (h.format) {
+        put_be(e, 0xe2792aca, 4);
+        put_be(e + 4, strlen(h.format), 4);
+        memcpy(e + 8, h.format, strlen(h.format));
+        e += 8 + ((strlen(h.format) + 7) & ~(size_t)7);
+    }
+    if (h.ext_type) {
+        put_be(e, h.ext_type, 4);
+        put_be(e + 4, h.ext_len, 4);
+    }
+    char *p = g_build_filename(dir, name, NULL);
+    assert_true(g_file_set_contents(p, (const char *)b, h.size ? (gssize)h.size : 1024, NULL));
+    return p;
+}
+
+/* rn_disk_chain of dir/name: its paths relative to dir, " -> " between,
+ * or "refused: WHY". */
+static char *chain_of(const char *dir, const char *name)
+{
+    char *p = g_build_filename(dir, name, NULL), *why = NULL;
+    GPtrArray *chain = rn_disk_chain(p, dir, &why);
+    GString *s = g_string_new(chain ? NULL : "refused: ");
+    if (chain == NULL) {
+        g_string_append(s, why);
+    }
+    char *abs = g_canonicalize_filename(dir, NULL);
+    for (guint i = 0; chain && i < chain->len; i++) {
+        const char *f = ((rn_disk_file *)g_ptr_array_index(chain, i))->path;
+        g_string_append_printf(s, "%s%s", i ? " -> " : "",
+                               g_str_has_prefix(f, abs) ? f + strlen(abs) + 1 : f);
+    }
+    if (chain) {
+        g_ptr_array_unref(chain);
+    }
+    g_free(abs);
+    g_free(why);
+    g_free(p);
+    return g_string_free(s, FALSE);
+}
+
+static void disk_chain_reads_qcow2_headers_and_refuses_what_it_does_not_know(void **state)
+{
+    (void)state;
+    char *dir = make_dir("qcow2hdr");
+    char *d = g_canonicalize_filename(dir, NULL);
+    g_free(write_file(d, "plain.raw", "raw\n"));
+    g_free(write_bytes(d, "garbage.bin", "QFI\xfb\x00\x00\x00\x03", 8));
+    g_free(write_qcow2(d, "v2.qcow2", (qcow2_header){.version = 2, .backing = "plain.raw"}));
+    g_free(write_qcow2(d, "v4.qcow2", (qcow2_header){.version = 4}));
+    g_free(write_qcow2(d, "feat.qcow2", (qcow2_header){.incompat = 0x21}));
+    g_free(write_qcow2(d, "dirty.qcow2", (qcow2_header){.incompat = 0x1, .backing = "plain.raw"}));
+    g_free(write_qcow2(d, "hlen.qcow2", (qcow2_header){.header_length = 50}));
+    g_free(write_qcow2(d, "cluster.qcow2", (qcow2_header){.cluster_bits = 30}));
+    g_free(write_qcow2(d, "long.qcow2", (qcow2_header){.backing = "x", .backing_len = 2000}));
+    g_free(write_qcow2(d, "short.qcow2",
+                       (qcow2_header){.backing = "plain.raw", .backing_len = 20, .size = 520}));
+    g_free(write_qcow2(d, "extpast.qcow2",
+                       (qcow2_header){.backing = "plain.raw", .ext_type = 0x1234, .ext_len = 500}));
+    g_free(write_qcow2(d, "extshort.qcow2", (qcow2_header){.ext_type = 0x1234, .size = 108}));
+    g_free(write_qcow2(d, "liar.qcow2", (qcow2_header){.backing = "plain.raw", .format = "qcow2"}));
+    g_free(
+        write_qcow2(d, "asraw.qcow2", (qcow2_header){.backing = "garbage.bin", .format = "raw"}));
+    g_free(write_qcow2(d, "probed.qcow2", (qcow2_header){.backing = "garbage.bin"}));
+    /* c0 -> c1 -> ... -> c16: 17 images */
+    for (int i = 0; i <= 16; i++) {
+        char *name = g_strdup_printf("c%d.qcow2", i), *next = g_strdup_printf("c%d.qcow2", i + 1);
+        g_free(write_qcow2(d, name, (qcow2_header){.backing = i < 16 ? next : NULL}));
+        g_free(next);
+        g_free(name);
+    }
+    struct {
+        const char *name, *want;
+    } cases[] = {
+        {"plain.raw", "plain.raw"},
+        {"v2.qcow2", "v2.qcow2 -> plain.raw"},
+        {"dirty.qcow2", "dirty.qcow2 -> plain.raw"},
+        {"asraw.qcow2", "asraw.qcow2 -> garbage.bin"},
+        {"c1.qcow2", "c1.qcow2 -> c2.qcow2 -> c3.qcow2 -> c4.qcow2 -> c5.qcow2 -> c6.qcow2 -> "
+                     "c7.qcow2 -> c8.qcow2 -> c9.qcow2 -> c10.qcow2 -> c11.qcow2 -> c12.qcow2 -> "
+                     "c13.qcow2 -> c14.qcow2 -> c15.qcow2 -> c16.qcow2"},
+        {"c0.qcow2", "refused: the backing chain of 'c0.qcow2' is longer than 16 images"},
+        {"garbage.bin", "refused: 'garbage.bin' starts like a qcow2 image, but its header is cut "
+                        "short (8 bytes)"},
+        {"probed.qcow2", "refused: 'garbage.bin' starts like a qcow2 image, but its header is cut "
+                         "short (8 bytes)"},
+        {"v4.qcow2", "refused: 'v4.qcow2' is qcow2 version 4; qns reads versions 2 and 3"},
+        {"feat.qcow2", "refused: 'feat.qcow2' has incompatible features qns does not know (bits "
+                       "0x20)"},
+        {"hlen.qcow2", "refused: 'hlen.qcow2' is not a valid qcow2 image: header length 50"},
+        {"cluster.qcow2", "refused: 'cluster.qcow2' is not a valid qcow2 image: cluster_bits 30"},
+        {"long.qcow2", "refused: 'long.qcow2' names a backing file of 2000 bytes; QEMU takes at "
+                       "most 1023"},
+        {"short.qcow2", "refused: 'short.qcow2' is not a valid qcow2 image: its backing file name "
+                        "is cut short or holds a NUL byte"},
+        {"extpast.qcow2", "refused: 'extpast.qcow2' is not a valid qcow2 image: a header "
+                          "extension runs past the header"},
+        {"extshort.qcow2", "refused: 'extshort.qcow2' is not a valid qcow2 image: its header "
+                           "extensions are cut short"},
+        {"liar.qcow2", "refused: backing file 'plain.raw' of 'liar.qcow2' is not a qcow2 image, "
+                       "though 'liar.qcow2' says it is"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *got = chain_of(d, cases[i].name);
+        if (strcmp(got, cases[i].want) != 0) {
+            fail_msg("%s:\nwant %s\ngot  %s", cases[i].name, cases[i].want, got);
+        }
+        g_free(got);
+    }
+    g_free(d);
+    g_free(dir);
+}
+
+static void pack_refuses_to_replace_a_package_unless_forced(void **state)
+{
+    (void)state;
+    char *dir = make_dir("packtwice");
+    char *out = run_fake_lan(dir);
+    char *tarball = g_strdup_printf("%s.tar.zst", out);
+    result r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    char *first = sha_of(tarball);
+    r = qns("pack", out, NULL);
+    char *want = g_strdup_printf("qns: %s exists already; not replaced (qns pack --force "
+                                 "replaces it)\n",
+                                 tarball);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.out, "");
+    result_clear(&r);
+    char *now = sha_of(tarball);
+    assert_string_equal(now, first);
+    g_free(now);
+    /* --force replaces whatever is there (packing is deterministic: the same bytes). */
+    assert_true(g_file_set_contents(tarball, "not a package\n", -1, NULL));
+    r = qns("pack", "--force", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "qns: packed 9 files of "));
+    result_clear(&r);
+    now = sha_of(tarball);
+    assert_string_equal(now, first);
+    char *partial = g_strdup_printf("%s.partial", tarball);
+    assert_false(g_file_test(partial, G_FILE_TEST_EXISTS));
+    g_free(partial);
+    g_free(now);
+    g_free(want);
+    g_free(first);
+    g_free(tarball);
+    g_free(out);
+    g_free(dir);
+}
+
 /* IPv4 packets from src ("10.0.2.2") in an Ethernet capture. */
 static int count_ipv4_from(const char *path, const char *src)
 {
@@ -2802,6 +3281,11 @@ int main(void)
         cmocka_unit_test(packed_guest_image_is_used_imported_and_a_tampered_kernel_refused),
         cmocka_unit_test(scenario_names_its_guest_image_by_key),
         cmocka_unit_test(own_inputs_are_packed_and_verified_from_the_package),
+        cmocka_unit_test(a_qcow2_chain_is_hashed_packed_and_verified_from_the_package),
+        cmocka_unit_test(a_disk_chain_qemu_would_not_open_from_its_files_is_refused_at_its_line),
+        cmocka_unit_test(pack_refuses_a_backing_name_that_would_not_lead_to_the_packed_copy),
+        cmocka_unit_test(disk_chain_reads_qcow2_headers_and_refuses_what_it_does_not_know),
+        cmocka_unit_test(pack_refuses_to_replace_a_package_unless_forced),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
