@@ -19,6 +19,7 @@ cd "$dir"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 mkdir -p src/conf
+# shellcheck disable=SC2016  # $0 and $* are the guest script's
 printf '#!/bin/sh\necho "hello from $0, args: $*"\n' > src/hello.sh
 chmod 0755 src/hello.sh
 printf 'greeting = hello\nrepeat = 3\n' > src/conf/hello.conf
