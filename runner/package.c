@@ -9,7 +9,7 @@
  * Inside LEAF.tar.zst:
  *   LEAF/README.txt, manifest.json, scenario.ini, outputs
  *   LEAF/guest/       GUEST-INFO, kernel, initramfs of the default guest image
- *   LEAF/inputs/REL   own boot files, at their path relative to the base folder
+ *   LEAF/inputs/REL   own boot files and guests' files, at their path relative to the base folder
  *   LEAF/qemu/        bin/qemu-system-x86_64, BUILD-INFO, share/qemu/ firmware,
  *                     run-qemu (runs it with -L share/qemu)
  */
@@ -371,8 +371,8 @@ static char *readme_text(const char *leaf, JsonObject *root, int guest, int inpu
                            "                  GUEST-INFO, kernel, initramfs\n");
     }
     if (inputs) {
-        g_string_append(s, "  inputs/         the own kernels, initrds and disks of the\n"
-                           "                  scenario, at their paths relative to it\n");
+        g_string_append(s, "  inputs/         the own kernels, initrds, disks and files of\n"
+                           "                  the scenario, at their paths relative to it\n");
     }
     if (qemu) {
         g_string_append(s, "  qemu/           the patched qemu-system-x86_64, its BUILD-INFO\n"
