@@ -51,9 +51,11 @@ typedef struct rn_guest {
     uint64_t latency_ns[QNS_MAX_NICS];
     int rank_line; /* rank = N; 0: not given */
     char *kernel_path, *initrd_path, *disk_path; /* resolved */
-    int files_line;            /* files = ...; 0: not given */
-    char **files_given;        /* its SRC:DST pairs as written */
-    GPtrArray *file_sources;   /* the files the API packed (qns_sim_guest_files) */
+    /* files = ...: its line (0: not given), its SRC:DST pairs as written,
+     * and the files the API packed (qns_sim_guest_files) */
+    int files_line;
+    char **files_given;
+    GPtrArray *file_sources;
 } rn_guest;
 
 typedef struct rn_client {
@@ -570,8 +572,8 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
         if (nic < 0 && strcmp(k->key, "memory") && strcmp(k->key, "command") &&
             strcmp(k->key, "services") && strcmp(k->key, "kernel") && strcmp(k->key, "initrd") &&
             strcmp(k->key, "append") && strcmp(k->key, "kernel_args") && strcmp(k->key, "disk") &&
-            strcmp(k->key, "extra_args") && strcmp(k->key, "files") &&
-            strcmp(k->key, "ends_run") && strcmp(k->key, "program") && strcmp(k->key, "rank")) {
+            strcmp(k->key, "extra_args") && strcmp(k->key, "files") && strcmp(k->key, "ends_run") &&
+            strcmp(k->key, "program") && strcmp(k->key, "rank")) {
             unknown_key(sc, s, k, guest_keys);
             continue;
         }

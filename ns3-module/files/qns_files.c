@@ -91,8 +91,10 @@ static int reserved(const char *name, char *errbuf)
     for (size_t i = 0; i < G_N_ELEMENTS(mounts); i++) {
         size_t n = strlen(mounts[i]);
         if (strncmp(name, mounts[i], n) == 0 && (name[n] == '\0' || name[n] == '/')) {
-            return fail(errbuf, "destination '/%s' is in /%s, which the default guest mounts "
-                        "at boot", name, mounts[i]);
+            return fail(errbuf,
+                        "destination '/%s' is in /%s, which the default guest mounts "
+                        "at boot",
+                        name, mounts[i]);
         }
     }
     return 0;
@@ -136,8 +138,10 @@ static int add_file(qns_files *f, const char *name, const char *src, const struc
                     src);
     }
     if (there) {
-        return fail(errbuf, "destination '/%s' is a folder of other files, so '%s' cannot be "
-                    "put there", name, src);
+        return fail(errbuf,
+                    "destination '/%s' is a folder of other files, so '%s' cannot be "
+                    "put there",
+                    name, src);
     }
     char *dir = g_strdup(name);
     for (char *slash = strchr(dir, '/'); slash; slash = strchr(slash + 1, '/')) {
@@ -312,8 +316,8 @@ static void header(GByteArray *a, unsigned ino, unsigned mode, unsigned nlink, u
 {
     char h[111];
     unsigned namesize = (unsigned)strlen(name) + 1;
-    snprintf(h, sizeof(h), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino,
-             mode, 0u, 0u, nlink, mtime, size, 0u, 0u, 0u, 0u, namesize, 0u);
+    snprintf(h, sizeof(h), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode,
+             0u, 0u, nlink, mtime, size, 0u, 0u, 0u, 0u, namesize, 0u);
     g_byte_array_append(a, (const guint8 *)h, 110);
     g_byte_array_append(a, (const guint8 *)name, namesize);
     pad4(a);
@@ -436,8 +440,7 @@ static int copy_base(const char *base, GChecksum *sum, int fd, const char *to,
     for (;;) {
         ssize_t n = read_some(in, buf, sizeof(buf));
         if (n < 0) {
-            r = fail(errbuf, "cannot read the default initramfs '%s': %s", base,
-                     g_strerror(errno));
+            r = fail(errbuf, "cannot read the default initramfs '%s': %s", base, g_strerror(errno));
         }
         if (n <= 0) {
             break;

@@ -101,9 +101,8 @@ void FilesAttributeMakesTheInitrd(void **)
     assert_true(g_file_set_contents(rel.c_str(), "x = 1\n", -1, nullptr));
     g_setenv("QNS_CACHE_DIR", (dir + "/cache").c_str(), TRUE);
     Ptr<QnsGuest> g = CreateObjectWithAttributes<QnsGuest>(
-        "Name", StringValue("f"), "Qemu", StringValue("/opt/qemu"), "GuestDir",
-        StringValue(dir), "Files", StringValue(" " + rel + ":/etc/app.conf ,"
-                                               + rel + ":/etc/copy.conf"));
+        "Name", StringValue("f"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir),
+        "Files", StringValue(" " + rel + ":/etc/app.conf ," + rel + ":/etc/copy.conf"));
     std::string err;
     if (!g->Prepare(0, 1, 0, ".", err)) {
         fail_msg("%s", err.c_str());
@@ -112,15 +111,15 @@ void FilesAttributeMakesTheInitrd(void **)
     assert_int_equal(g->GetDescription().files.size(), 2);
     assert_string_equal(g->GetDescription().files[0].c_str(), rel.c_str());
 
-    Ptr<QnsGuest> own = CreateObjectWithAttributes<QnsGuest>(
-        "Name", StringValue("k"), "Kernel", StringValue("/boot/k"), "Files",
-        StringValue(rel + ":/etc/app.conf"));
+    Ptr<QnsGuest> own = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("k"), "Kernel",
+                                                             StringValue("/boot/k"), "Files",
+                                                             StringValue(rel + ":/etc/app.conf"));
     assert_false(own->Prepare(0, 1, 0, ".", err));
     assert_string_equal(err.c_str(), "guest k: files go into the default guest's initramfs; with "
                                      "an own kernel, put them into its image when you build it");
-    Ptr<QnsGuest> missing = CreateObjectWithAttributes<QnsGuest>(
-        "Name", StringValue("m"), "GuestDir", StringValue(dir), "Files",
-        StringValue("no-such-file:/etc/x"));
+    Ptr<QnsGuest> missing =
+        CreateObjectWithAttributes<QnsGuest>("Name", StringValue("m"), "GuestDir", StringValue(dir),
+                                             "Files", StringValue("no-such-file:/etc/x"));
     assert_false(missing->Prepare(0, 1, 0, ".", err));
     assert_string_equal(err.c_str(),
                         "guest m: files: cannot read 'no-such-file': No such file or directory");
@@ -379,7 +378,8 @@ int main()
         cmocka_unit_test(AttributesMakeTheCommandLine),
         cmocka_unit_test(FilesAttributeMakesTheInitrd),
         cmocka_unit_test(GuestMistakesAreRefused),
-        cmocka_unit_test(InstallRefusesWhatCannotWork), cmocka_unit_test(TwoGuestsRunOnALan),
+        cmocka_unit_test(InstallRefusesWhatCannotWork),
+        cmocka_unit_test(TwoGuestsRunOnALan),
         cmocka_unit_test(AFailedRunIsNeverASuccess),
         cmocka_unit_test(InstallAfterTheRunIsRefused),
     };
