@@ -9,9 +9,9 @@
  * Inside LEAF.tar.zst:
  *   LEAF/README.txt, manifest.json, scenario.ini, outputs
  *   LEAF/guest/       GUEST-INFO, kernel, initramfs of the default guest image
- *   LEAF/inputs/REL   own boot files and the disks' backing files, at their path
- *                     relative to the base folder (so relative backing names
- *                     still lead to them)
+ *   LEAF/inputs/REL   own boot files, the disks' backing files and guests' files, at
+ *                     their path relative to the base folder (so relative backing
+ *                     names still lead to them)
  *   LEAF/qemu/        bin/qemu-system-x86_64, BUILD-INFO, share/qemu/ firmware,
  *                     run-qemu (runs it with -L share/qemu)
  */
@@ -404,8 +404,8 @@ static char *readme_text(const char *leaf, JsonObject *root, int guest, int inpu
                            "                  GUEST-INFO, kernel, initramfs\n");
     }
     if (inputs) {
-        g_string_append(s, "  inputs/         the own kernels, initrds and disks of the\n"
-                           "                  scenario and the disks' backing files, at\n"
+        g_string_append(s, "  inputs/         the own kernels, initrds, disks and files of\n"
+                           "                  the scenario and the disks' backing files, at\n"
                            "                  their paths relative to it\n");
     }
     if (qemu) {

@@ -236,6 +236,15 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         const qns_guest_stats *st = &rr->guests[i];
         json_builder_begin_object(b);
         rn_json_add_string(b, "name", rn_scenario_guest_name(sc, i));
+        const char *const *files = rn_scenario_guest_files(sc, i);
+        if (files) {
+            json_builder_set_member_name(b, "files");
+            json_builder_begin_array(b);
+            for (; *files; files++) {
+                json_builder_add_string_value(b, *files);
+            }
+            json_builder_end_array(b);
+        }
         if (ranks > 1) {
             add_u64(b, "rank", rn_scenario_guest_rank(sc, i));
         }

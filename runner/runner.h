@@ -64,6 +64,8 @@ uint32_t rn_scenario_seed(const rn_scenario *sc);
 const char *rn_scenario_base_dir(const rn_scenario *sc);
 int rn_scenario_guest_count(const rn_scenario *sc);
 const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
+/* Guest i's files = SRC:DST pairs as written (NULL-terminated), NULL when none. */
+const char *const *rn_scenario_guest_files(const rn_scenario *sc, int i);
 /* The node applications (packet sinks, bulk and on-off senders), numbered as
  * rn_scenario_build adds them (as qns_sim_add_app numbers them); *node gets
  * the name of the node it runs on. */
@@ -80,8 +82,9 @@ int rn_scenario_uses_default_guest(const rn_scenario *sc);
  * folder the guests boot: KEY's, else rn_default_guest_dir(). */
 const char *rn_scenario_guest_image(const rn_scenario *sc);
 const char *rn_scenario_guest_dir(const rn_scenario *sc);
-/* Own kernels, initrds and disks the guests use, and every backing file of
- * those disks (absolute or base-relative resolved paths), for the manifest. */
+/* Own kernels, initrds and disks the guests use, every backing file of those
+ * disks (absolute or base-relative resolved paths), and every file their
+ * `files` pack, for the manifest. */
 GPtrArray *rn_scenario_input_files(const rn_scenario *sc);
 
 /* The qns_sim_config of the scenario's [scenario] settings, writing into

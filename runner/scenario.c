@@ -53,6 +53,11 @@ typedef struct rn_guest {
     int rank_line; /* rank = N; 0: not given */
     char *kernel_path, *initrd_path, *disk_path; /* resolved */
     char **disk_backing; /* the disk's backing files (disk_chain.c), NULL-terminated */
+    /* files = ...: its line (0: not given), its SRC:DST pairs as written,
+     * and the files the API packed (qns_sim_guest_files) */
+    int files_line;
+    char **files_given;
+    GPtrArray *file_sources;
 } rn_guest;
 
 typedef struct rn_client {
@@ -542,9 +547,37 @@ static int nic_key(const char *key, const char **field)
     return n > 1000 ? 1000 : (int)n;
 }
 
+/* files = SRC:DST, SRC:DST: each SRC resolved against the base folder, as
+ * kernel, initrd and disk are; the C API checks the rest. */
+static void guest_files(rn_scenario *sc, rn_guest *g, const rn_key *k, const char *v)
+{
+    gchar **given = g_strsplit(v, ",", -1);
+    char **specs = g_new0(char *, g_strv_length(given) + 1);
+    char *base = g_canonicalize_filename(sc->base_dir, NULL);
+    for (int i = 0; given[i]; i++) {
+        g_strstrip(given[i]);
+        char *colon = strrchr(given[i], ':');
+        if (colon == NULL || colon == given[i] || g_path_is_absolute(given[i])) {
+            specs[i] = g_strdup(given[i]);
+            continue;
+        }
+        char *src = g_strndup(given[i], (gsize)(colon - given[i]));
+        char *abs = g_canonicalize_filename(src, base);
+        specs[i] = g_strconcat(abs, colon, NULL);
+        g_free(abs);
+        g_free(src);
+    }
+    g_free(base);
+    g_ptr_array_add(sc->owned_strv, given);
+    g_ptr_array_add(sc->owned_strv, specs);
+    g->files_given = given;
+    g->files_line = k->line;
+    g->cfg.files = (const char *const *)specs;
+}
+
 static const char guest_keys[] =
-    "memory, command, services, kernel, initrd, append, kernel_args, disk, extra_args, ends_run, "
-    "program, rank, "
+    "memory, command, services, kernel, initrd, append, kernel_args, disk, files, extra_args, "
+    "ends_run, program, rank, "
     "nicN.ip, nicN.mac, nicN.model, nicN.latency";
 
 static void parse_guest(rn_scenario *sc, const rn_section *s)
@@ -561,8 +594,8 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
         if (nic < 0 && strcmp(k->key, "memory") && strcmp(k->key, "command") &&
             strcmp(k->key, "services") && strcmp(k->key, "kernel") && strcmp(k->key, "initrd") &&
             strcmp(k->key, "append") && strcmp(k->key, "kernel_args") && strcmp(k->key, "disk") &&
-            strcmp(k->key, "extra_args") &&
-            strcmp(k->key, "ends_run") && strcmp(k->key, "program") && strcmp(k->key, "rank")) {
+            strcmp(k->key, "extra_args") && strcmp(k->key, "files") && strcmp(k->key, "ends_run") &&
+            strcmp(k->key, "program") && strcmp(k->key, "rank")) {
             unknown_key(sc, s, k, guest_keys);
             continue;
         }
@@ -597,6 +630,8 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             if (sc->error_count == before) {
                 g->disk_backing = disk_backing(sc, k, g->disk_path);
             }
+        } else if (strcmp(k->key, "files") == 0) {
+            guest_files(sc, g, k, v);
         } else if (strcmp(k->key, "ends_run") == 0) {
             if (rn_parse_bool(v, &g->cfg.ends_run, &why) < 0) {
                 err_why(sc, k, why);
@@ -1258,7 +1293,11 @@ void rn_scenario_free(rn_scenario *sc)
         return;
     }
     for (guint i = 0; i < sc->guests->len; i++) {
-        g_free(g_ptr_array_index(sc->guests, i));
+        rn_guest *g = g_ptr_array_index(sc->guests, i);
+        if (g->file_sources) {
+            g_ptr_array_free(g->file_sources, TRUE);
+        }
+        g_free(g);
     }
     for (guint i = 0; i < sc->nodes->len; i++) {
         rn_node *n = g_ptr_array_index(sc->nodes, i);
@@ -1412,7 +1451,16 @@ qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config,
     for (guint i = 0; i < sc->guests->len; i++) {
         rn_guest *g = g_ptr_array_index(sc->guests, i);
         if ((guest[i] = qns_sim_add_guest(sim, &g->cfg, e)) < 0) {
-            err(sc, g->sec->line, "%s", e);
+            /* A refusal of its files, at their line. */
+            char *files = g_strdup_printf("guest %s: files", g->sec->name);
+            err(sc, g->files_line && g_str_has_prefix(e, files) ? g->files_line : g->sec->line,
+                "%s", e);
+            g_free(files);
+        } else if (g->files_line && g->file_sources == NULL) {
+            g->file_sources = g_ptr_array_new_with_free_func(g_free);
+            for (const char *const *f = qns_sim_guest_files(sim, guest[i]); f && *f; f++) {
+                g_ptr_array_add(g->file_sources, g_strdup(*f));
+            }
         }
     }
     for (guint i = 0; i < sc->nodes->len; i++) {
@@ -1598,6 +1646,12 @@ int rn_scenario_guest_count(const rn_scenario *sc)
     return (int)sc->guests->len;
 }
 
+const char *const *rn_scenario_guest_files(const rn_scenario *sc, int i)
+{
+    const rn_guest *g = g_ptr_array_index(sc->guests, (guint)i);
+    return (const char *const *)g->files_given;
+}
+
 const char *rn_scenario_guest_name(const rn_scenario *sc, int i)
 {
     const rn_guest *g = g_ptr_array_index(sc->guests, i);
@@ -1700,10 +1754,14 @@ GPtrArray *rn_scenario_input_files(const rn_scenario *sc)
     GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < sc->guests->len; i++) {
         const rn_guest *g = g_ptr_array_index(sc->guests, i);
-        const char *files[] = {g->kernel_path, g->initrd_path, g->disk_path};
-        for (int k = 0; k < 3; k++) {
-            if (files[k]) {
-                add_once(a, files[k]);
+        guint own = g->file_sources ? g->file_sources->len : 0;
+        for (guint k = 0; k < 3 + own; k++) {
+            const char *path = k == 0   ? g->kernel_path
+                               : k == 1 ? g->initrd_path
+                               : k == 2 ? g->disk_path
+                                        : g_ptr_array_index(g->file_sources, k - 3);
+            if (path != NULL) {
+                add_once(a, path);
             }
         }
         for (char **b = g->disk_backing; b && *b; b++) {

@@ -170,6 +170,7 @@ struct qns_sim {
     QnsHelper helper;                    /* its run holds the guests and the scheduler */
     std::vector<QnsGuestDesc> guests;    /* what each guest was prepared as */
     std::vector<std::vector<const char *>> argvs;
+    std::vector<std::vector<const char *>> fileLists; /* qns_sim_guest_files' */
     std::vector<std::string> nodeNames;
     std::vector<uint32_t> nodeRanks;  /* each node's MPI rank */
     std::vector<uint32_t> guestRanks; /* each guest's */
@@ -380,6 +381,20 @@ static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config 
         }
         return w;
     };
+    /* QnsGuest's Files separates pairs with commas. */
+    std::string files;
+    for (const char *const *p = c.files; p && *p; p++) {
+        if (std::strchr(*p, ',') != nullptr) {
+            err = "guest " + name + ": files: '" + *p +
+                  "' has a ',', which separates files in QnsGuest's Files; rename it";
+            return nullptr;
+        }
+        files += (files.empty() ? "" : ", ") + std::string(*p);
+    }
+    if (c.files && c.files[0] && files.empty()) {
+        files = ","; /* an empty pair: still given, and refused as such */
+    }
+    set("Files", files.empty() ? nullptr : files.c_str());
     g->SetExtraArgs(words(c.extra_args));
     if (c.program != nullptr) {
         g->SetProgram(words(c.program));
@@ -429,25 +444,39 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
     sim->guests.push_back(g->GetDescription());
     sim->guestRanks.push_back(guest->rank);
     sim->argvs.clear(); /* pointers into guests may have moved */
+    sim->fileLists.clear();
     return static_cast<int>(sim->guests.size()) - 1;
 }
 
-const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest)
+/* Guest number guest's strings (field of its description) as a
+ * NULL-terminated array, kept in cache: null for no such guest. */
+static const char *const *GuestStrings(const qns_sim *sim, int guest,
+                                       std::vector<std::string> QnsGuestDesc::*field,
+                                       std::vector<std::vector<const char *>> &cache)
 {
     if (guest < 0 || guest >= static_cast<int>(sim->guests.size())) {
         return nullptr;
     }
-    auto self = const_cast<qns_sim *>(sim);
-    if (self->argvs.size() != sim->guests.size()) {
-        self->argvs.assign(sim->guests.size(), {});
+    if (cache.size() != sim->guests.size()) {
+        cache.assign(sim->guests.size(), {});
         for (size_t i = 0; i < sim->guests.size(); i++) {
-            for (const auto &a : sim->guests[i].argv) {
-                self->argvs[i].push_back(a.c_str());
+            for (const auto &a : sim->guests[i].*field) {
+                cache[i].push_back(a.c_str());
             }
-            self->argvs[i].push_back(nullptr);
+            cache[i].push_back(nullptr);
         }
     }
-    return self->argvs[static_cast<size_t>(guest)].data();
+    return cache[static_cast<size_t>(guest)].data();
+}
+
+const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest)
+{
+    return GuestStrings(sim, guest, &QnsGuestDesc::argv, const_cast<qns_sim *>(sim)->argvs);
+}
+
+const char *const *qns_sim_guest_files(const qns_sim *sim, int guest)
+{
+    return GuestStrings(sim, guest, &QnsGuestDesc::files, const_cast<qns_sim *>(sim)->fileLists);
 }
 
 int qns_sim_add_node(qns_sim *sim, const char *name, char *errbuf)

@@ -103,6 +103,17 @@ typedef struct qns_guest_config {
                                 with a program, an own kernel or append */
     const char *disk;     /* a disk image, attached as a virtio disk, snapshot mode */
     const char *const *extra_args; /* more QEMU arguments, NULL-terminated */
+    /* Own files for the default guest, NULL-terminated "SRC:DST" strings
+     * (e.g. "./app:/usr/local/bin/app"): a regular file, or a folder with
+     * everything below it, put at absolute path DST (no '..', not /init, not
+     * in /proc, /sys or /dev). A relative SRC is read from the current
+     * folder. Packed into a cpio archive appended to the default initramfs
+     * (sorted, owner 0:0, fixed mtime, files 0755 when SRC has an exec bit
+     * and 0644 otherwise, folders 0755; symbolic links, devices and FIFOs
+     * are refused); the combined initrd is kept in the qns cache's initrd/,
+     * named by its SHA-256. Only for the default guest: refused with an own
+     * kernel, initrd or a program. */
+    const char *const *files;
     int ends_run;         /* the run ends once every guest with ends_run powered off */
     int nic_count;
     qns_nic_config nics[QNS_MAX_NICS];
@@ -218,6 +229,10 @@ void qns_sim_set_progress(qns_sim *sim, qns_progress_fn fn, void *ctx, uint32_t 
 
 /* The command line a guest will run with (NULL-terminated, owned by sim). */
 const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest);
+/* The regular files the guest's `files` packed, as they were read (a
+ * folder's files one by one), in archive order: NULL-terminated, owned by
+ * sim; NULL for no such guest. */
+const char *const *qns_sim_guest_files(const qns_sim *sim, int guest);
 
 /* The MAC address of NIC `nic` of the guest added as number `guest` when its
  * config gives none: "52:54:00:GG:GG:NN" (guest index, NIC index + 1). */

@@ -3,6 +3,7 @@
  */
 #include "qns-guest-argv.h"
 
+#include "qns_files.h"
 #include "qns_guest.h"
 
 #include <glib.h>
@@ -211,6 +212,31 @@ bool ValidMac(const std::string &m)
                                          &b[2], &b[3], &b[4], &b[5], &tail) == 6;
 }
 
+/* The guest's own files in an archive after the default initramfs: initrd
+ * becomes the combined initrd in the cache. */
+bool PackFiles(const char *const *files, std::string &initrd, QnsGuestDesc &out, std::string &err)
+{
+    qns_files *f = qns_files_new();
+    char e[QNS_ERRBUF_SIZE];
+    char *path = nullptr;
+    bool ok = true;
+    for (const char *const *p = files; ok && *p; p++) {
+        ok = qns_files_add(f, *p, nullptr, e) == 0;
+    }
+    ok = ok && qns_files_initrd(f, initrd.c_str(), QnsCacheDir().c_str(), &path, e) == 0;
+    if (ok) {
+        initrd = path;
+        for (size_t i = 0; i < qns_files_count(f); i++) {
+            out.files.emplace_back(qns_files_source(f, i));
+        }
+    } else {
+        err = "guest " + out.name + ": files: " + e;
+    }
+    g_free(path);
+    qns_files_free(f);
+    return ok;
+}
+
 } // namespace
 
 bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
@@ -262,6 +288,14 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
                            : "with an own kernel or append, put them in append");
         return false;
     }
+    bool hasFiles = cfg.files != nullptr && cfg.files[0] != nullptr;
+    if (hasFiles && (cfg.program || cfg.kernel || cfg.initrd)) {
+        err = "guest " + out.name + ": files go into the default guest's initramfs; " +
+              (cfg.program  ? "a program has none"
+               : cfg.kernel ? "with an own kernel, put them into its image when you build it"
+                            : "with an own initrd, put them into it when you build it");
+        return false;
+    }
     char opt[64];
     if (cfg.program != nullptr) {
         for (const char *const *p = cfg.program; *p; p++) {
@@ -311,8 +345,12 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
     out.argv.push_back("-kernel");
     out.argv.push_back(ownKernel ? cfg.kernel : guestDir + "/" + gi.kernel);
     if (cfg.initrd || !ownKernel) {
+        std::string initrd = cfg.initrd ? cfg.initrd : guestDir + "/" + gi.initrd;
+        if (hasFiles && !PackFiles(cfg.files, initrd, out, err)) {
+            return false;
+        }
         out.argv.push_back("-initrd");
-        out.argv.push_back(cfg.initrd ? cfg.initrd : guestDir + "/" + gi.initrd);
+        out.argv.push_back(initrd);
     }
     out.defaultInit = cfg.initrd == nullptr && !ownKernel;
     out.runsCommand = out.defaultInit && cfg.command != nullptr && cfg.append == nullptr;

@@ -25,6 +25,8 @@ struct QnsGuestDesc {
     bool defaultInit = false;
     bool runsCommand = false;
     bool horizon = false;           /* started with -qqq horizon=on */
+    /* The regular files of cfg.files, in the archive appended to its initrd. */
+    std::vector<std::string> files;
 };
 
 /* The QEMU binary: the config's, else qns_default_qemu(). */

@@ -65,6 +65,14 @@ TypeId QnsGuest::GetTypeId()
             .AddAttribute(
                 "Services", "Default guest services to start: udp-echo,tcp-sink,iperf3,httpd.",
                 StringValue(""), MakeStringAccessor(&QnsGuest::m_services), MakeStringChecker())
+            .AddAttribute("Files",
+                          "Own files for the default guest, comma-separated SRC:DST pairs "
+                          "(e.g. \"./app:/usr/local/bin/app, ./conf:/etc/app\"): a file or "
+                          "a folder, packed into an archive after its initramfs; a relative "
+                          "SRC is read from the current folder. Refused with an own Kernel, "
+                          "Initrd or a Program.",
+                          StringValue(""), MakeStringAccessor(&QnsGuest::m_files),
+                          MakeStringChecker())
             .AddAttribute("ExtraArgs", "More QEMU arguments, as shell words.", StringValue(""),
                           MakeStringAccessor(&QnsGuest::m_extraArgs), MakeStringChecker())
             .AddAttribute("IcountShift",
@@ -145,6 +153,23 @@ bool SplitWords(const std::string &what, const std::string &text, std::vector<st
     return true;
 }
 
+/* "a:/x, b:/y" as its pairs, blanks around each taken off. */
+void SplitFiles(const std::string &text, std::vector<std::string> &specs,
+                std::vector<const char *> &argv)
+{
+    specs.clear();
+    argv.clear();
+    gchar **parts = g_strsplit(text.c_str(), ",", -1);
+    for (gchar **p = parts; *p; p++) {
+        specs.emplace_back(g_strstrip(*p)); /* an empty one is a mistake to name */
+    }
+    g_strfreev(parts);
+    for (const auto &w : specs) {
+        argv.push_back(w.c_str());
+    }
+    argv.push_back(nullptr);
+}
+
 const char *OrNull(const std::string &s)
 {
     return s.empty() ? nullptr : s.c_str();
@@ -180,6 +205,10 @@ qns_guest_config QnsGuest::GetConfig() const
         c.nics[i] = m_nics[i];
         c.nics[i].ipv4 = OrNull(m_nicText[i].first);
         c.nics[i].mac = OrNull(m_nicText[i].second);
+    }
+    if (m_files.find_first_not_of(" \t\n") != std::string::npos) {
+        SplitFiles(m_files, m_fileSpecs, m_fileArgv);
+        c.files = m_fileArgv.data();
     }
     std::string ignored;
     if (!m_extraArgs.empty() && SplitWords("", m_extraArgs, m_extraWords, m_extraArgv, ignored)) {

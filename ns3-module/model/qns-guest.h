@@ -69,7 +69,7 @@ public:
 
 private:
     std::string m_name, m_qemu, m_guestDir, m_kernel, m_initrd, m_append, m_kernelArgs, m_disk;
-    std::string m_command, m_services, m_extraArgs, m_program;
+    std::string m_command, m_services, m_extraArgs, m_program, m_files;
     uint32_t m_memoryMb;
     uint32_t m_icountShift;
     bool m_endsRun;
@@ -78,6 +78,9 @@ private:
     /* ExtraArgs and Program split into words, as the config points to them */
     mutable std::vector<std::string> m_extraWords, m_programWords;
     mutable std::vector<const char *> m_extraArgv, m_programArgv;
+    /* Files split into its SRC:DST pairs, as the config points to them */
+    mutable std::vector<std::string> m_fileSpecs;
+    mutable std::vector<const char *> m_fileArgv;
     int m_index;
     QnsGuestDesc m_desc;
 };

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <glib.h>
 #include <setjmp.h>
 #include <string>
 #include <sys/wait.h>
@@ -78,6 +79,54 @@ void AttributesMakeTheCommandLine(void **)
     assert_true(Has(a, "|-d|in asm|-D|q.log"));
     assert_string_equal(g->GetDescription().console.c_str(), "out/h1.console");
     assert_string_equal(g->GetMac(1).c_str(), "52:54:00:00:04:02");
+}
+
+/* Files: read from the current folder, packed after the default
+ * initramfs into the cache's initrd/, which -initrd names; refused with an
+ * own kernel. */
+void FilesAttributeMakesTheInitrd(void **)
+{
+    char *cwd = g_get_current_dir();
+    std::string dir = std::string(cwd) + "/helper-files-" + std::to_string(getpid());
+    g_free(cwd);
+    g_mkdir_with_parents(dir.c_str(), 0755);
+    assert_true(g_file_set_contents((dir + "/GUEST-INFO").c_str(),
+                                    "[guest]\nkernel=vmlinux\ninitrd=initramfs.cpio\n"
+                                    "cmdline=console=ttyS0\nqemu_args=-machine pc\n"
+                                    "nic_e1000=e1000,netdev=ID,mac=MAC\n"
+                                    "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n",
+                                    -1, nullptr));
+    assert_true(g_file_set_contents((dir + "/initramfs.cpio").c_str(), "BASE", -1, nullptr));
+    std::string rel = "helper-files-" + std::to_string(getpid()) + ".conf";
+    assert_true(g_file_set_contents(rel.c_str(), "x = 1\n", -1, nullptr));
+    g_setenv("QNS_CACHE_DIR", (dir + "/cache").c_str(), TRUE);
+    Ptr<QnsGuest> g = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("f"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir),
+        "Files", StringValue(" " + rel + ":/etc/app.conf ," + rel + ":/etc/copy.conf"));
+    std::string err;
+    if (!g->Prepare(0, 1, 0, ".", err)) {
+        fail_msg("%s", err.c_str());
+    }
+    assert_true(Has(Argv(g), "|-initrd|" + dir + "/cache/initrd/"));
+    assert_int_equal(g->GetDescription().files.size(), 2);
+    assert_string_equal(g->GetDescription().files[0].c_str(), rel.c_str());
+
+    Ptr<QnsGuest> own = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("k"), "Kernel",
+                                                             StringValue("/boot/k"), "Files",
+                                                             StringValue(rel + ":/etc/app.conf"));
+    assert_false(own->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest k: files go into the default guest's initramfs; with "
+                                     "an own kernel, put them into its image when you build it");
+    Ptr<QnsGuest> missing =
+        CreateObjectWithAttributes<QnsGuest>("Name", StringValue("m"), "GuestDir", StringValue(dir),
+                                             "Files", StringValue("no-such-file:/etc/x"));
+    assert_false(missing->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(),
+                        "guest m: files: cannot read 'no-such-file': No such file or directory");
+    g_unsetenv("QNS_CACHE_DIR");
+    assert_int_equal(unlink(rel.c_str()), 0);
+    std::string rm = "rm -rf '" + dir + "'";
+    assert_int_equal(system(rm.c_str()), 0);
 }
 
 void GuestMistakesAreRefused(void **)
@@ -326,8 +375,11 @@ int main()
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ACoarseResolutionIsRefused),
-        cmocka_unit_test(AttributesMakeTheCommandLine), cmocka_unit_test(GuestMistakesAreRefused),
-        cmocka_unit_test(InstallRefusesWhatCannotWork), cmocka_unit_test(TwoGuestsRunOnALan),
+        cmocka_unit_test(AttributesMakeTheCommandLine),
+        cmocka_unit_test(FilesAttributeMakesTheInitrd),
+        cmocka_unit_test(GuestMistakesAreRefused),
+        cmocka_unit_test(InstallRefusesWhatCannotWork),
+        cmocka_unit_test(TwoGuestsRunOnALan),
         cmocka_unit_test(AFailedRunIsNeverASuccess),
         cmocka_unit_test(InstallAfterTheRunIsRefused),
     };

@@ -230,8 +230,8 @@ static const bad_case bad_cases[] = {
      "[link NAME]"},
     {"unknown-key", HEAD GUEST_A "memroy = 256\n",
      "5: unknown key 'memroy' in [guest a]; expected one of: memory, command, services, kernel, "
-     "initrd, append, kernel_args, disk, extra_args, ends_run, program, rank, nicN.ip, nicN.mac, "
-     "nicN.model, nicN.latency"},
+     "initrd, append, kernel_args, disk, files, extra_args, ends_run, program, rank, nicN.ip, "
+     "nicN.mac, nicN.model, nicN.latency"},
     {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
      "3: pin: bad boolean 'sometimes' (expected true or false)"},
     {"kernel-args-for-a-program", HEAD GUEST_A "kernel_args = qns.debug=1\n",
@@ -491,8 +491,8 @@ static void long_keys_and_values_are_shortened_in_messages(void **state)
     char *k64 = g_strnfill(64, 'k'), *v64 = g_strnfill(64, '9');
     char *want = g_strdup_printf("%s:5: unknown key '%s...' in [guest a]; expected one of: memory, "
                                  "command, services, kernel, initrd, append, kernel_args, disk, "
-                                 "extra_args, ends_run, program, rank, nicN.ip, nicN.mac, nicN.model, "
-                                 "nicN.latency\n"
+                                 "files, extra_args, ends_run, program, rank, nicN.ip, nicN.mac, "
+                                 "nicN.model, nicN.latency\n"
                                  "%s:6: memory: bad memory size '%s...' (expected MiB, e.g. 256, "
                                  "256M or 1G)\n",
                                  path, k64, path, v64);
@@ -2087,6 +2087,217 @@ static void pack_refuses_to_replace_a_package_unless_forced(void **state)
     g_free(dir);
 }
 
+/* ---- files = SRC:DST ------------------------------------------------------------ */
+
+/* DIR/FILE: one default guest a with the given [guest a] lines. */
+static char *files_ini(const char *dir, const char *file, const char *guest)
+{
+    char *text = g_strdup_printf("[scenario]\nduration = 10ms\n\n[guest a]\n%s", guest);
+    char *p = write_file(dir, file, text);
+    g_free(text);
+    return p;
+}
+
+static void each_refusal_of_files_is_named_at_its_line(void **state)
+{
+    (void)state;
+    char *dir = make_dir("files-bad");
+    char *abs = g_canonicalize_filename(dir, NULL);
+    g_free(write_file(dir, "app.sh", "#!/bin/sh\necho app\n"));
+    g_free(write_file(dir, "vmlinux", "a kernel\n"));
+    char *link = g_build_filename(dir, "link.sh", NULL);
+    assert_int_equal(symlink("app.sh", link), 0);
+    fake_image img = fake_image_set("files-bad-image");
+    static const struct {
+        const char *guest, *want; /* %1$s: the scenario's folder */
+    } cases[] = {
+        {"files = missing.sh:/usr/bin/x\n",
+         "5: guest a: files: cannot read '%1$s/missing.sh': No such file or directory"},
+        {"files = app.sh:usr/bin/app\n",
+         "5: guest a: files: destination 'usr/bin/app' is not an absolute path (e.g. "
+         "/usr/local/bin/NAME)"},
+        {"files = app.sh:/usr/../etc/app\n",
+         "5: guest a: files: destination '/usr/../etc/app' has a '..' component"},
+        {"command = true\nfiles = ./app.sh:/bin/app, link.sh:/usr/bin/l\n",
+         "6: guest a: files: '%1$s/link.sh' is a symbolic link; only regular files and folders "
+         "are packed"},
+        {"kernel = vmlinux\nfiles = app.sh:/bin/app\n",
+         "6: guest a: files go into the default guest's initramfs; with an own kernel, put them "
+         "into its image when you build it"},
+        {"program = " QNS_FAKE_GUEST "\nfiles = app.sh:/bin/app\n",
+         "6: guest a: files go into the default guest's initramfs; a program has none"},
+        {"files = app.sh:/bin/app,\n",
+         "5: guest a: files: '' is not SRC:DST (e.g. ./app:/usr/local/bin/app)"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *ini = files_ini(dir, "bad.ini", cases[i].guest);
+        char *out = g_build_filename(dir, "out", NULL);
+        result r = qns("run", ini, "-o", out, NULL);
+        char *tail = g_strdup_printf(cases[i].want, abs);
+        char *want = g_strdup_printf("%s:%s\n", ini, tail);
+        if (r.status != 2 || strcmp(r.err, want) != 0) {
+            fail_msg("case %zu: status %d, stderr:\n%s\nwanted:\n%s", i, r.status, r.err, want);
+        }
+        assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+        result_clear(&r);
+        g_free(want);
+        g_free(tail);
+        g_free(out);
+        g_free(ini);
+    }
+    fake_image_unset(&img);
+    g_free(link);
+    g_free(abs);
+    g_free(dir);
+}
+
+/* A QEMU stand-in: the fake guest with the -qqq and -netdev options qns
+ * gives QEMU, printing the default guest's ready line and the SHA-256 of
+ * the -initrd it was given, then powering off. */
+static char *initrd_printing_qemu(const char *dir)
+{
+    char *text = g_strdup_printf(
+        "#!/bin/sh\nopts=''\ninitrd=''\nwhile [ $# -gt 0 ]; do\n  case $1 in\n"
+        "    -qqq|-netdev) opts=\"$opts $1 $2\"; shift 2 ;;\n"
+        "    -initrd) initrd=$2; shift 2 ;;\n    *) shift ;;\n  esac\ndone\n"
+        "sum=$(sha256sum < \"$initrd\" | cut -c1-64)\n"
+        "exec %s $opts 'print:1000:QNS-GUEST: ready' \"print:2000:initrd $sum\" exit:3000:0\n",
+        QNS_FAKE_GUEST);
+    char *p = write_file(dir, "qemu", text);
+    assert_int_equal(chmod(p, 0755), 0);
+    g_free(text);
+    return p;
+}
+
+static void files_are_inputs_of_the_manifest_and_verify_from_the_package(void **state)
+{
+    (void)state;
+    char *dir = make_dir("files");
+    char *abs = g_canonicalize_filename(dir, NULL);
+    char *cache = g_build_filename(abs, "cache", NULL);
+    g_setenv("QNS_CACHE_DIR", cache, TRUE);
+    char *old_qemu = g_strdup(g_getenv("QNS_QEMU")), *old_guest = g_strdup(g_getenv("QNS_GUEST_DIR"));
+    char *qemu = initrd_printing_qemu(dir);
+    char *gdir = g_build_filename(abs, "guest", NULL);
+    g_mkdir_with_parents(gdir, 0755);
+    g_free(write_file(gdir, "GUEST-INFO",
+                      "[guest]\nkey=feed\nkernel=vmlinux\nkernel_release=6.1.0-test\n"
+                      "initrd=initramfs.cpio\ncmdline=console=ttyS0\nqemu_args=-machine pc\n"
+                      "nic_e1000=e1000,netdev=ID,mac=MAC\n"
+                      "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n"));
+    g_free(write_file(gdir, "vmlinux", "a kernel\n"));
+    g_free(write_file(gdir, "initramfs.cpio", "an initramfs\n"));
+    g_setenv("QNS_QEMU", qemu, TRUE);
+    g_setenv("QNS_GUEST_DIR", gdir, TRUE);
+    char *data = g_build_filename(dir, "data", NULL);
+    g_mkdir_with_parents(data, 0755);
+    char *app = write_file(data, "app.sh", "#!/bin/sh\necho app\n");
+    assert_int_equal(chmod(app, 0755), 0);
+    char *conf = g_build_filename(data, "conf", NULL);
+    g_mkdir_with_parents(conf, 0755);
+    char *conf_file = write_file(conf, "app.conf", "level = 3\n");
+    char *ini = files_ini(dir, "files.ini",
+                          "files = data/app.sh:/usr/local/bin/app.sh, data/conf:/etc/app\n");
+    char *out = run_ok(dir, ini);
+
+    /* The guest booted the combined initrd of the cache, named by its SHA-256. */
+    char *console = g_build_filename(out, "a.console", NULL), *text = NULL;
+    assert_true(g_file_get_contents(console, &text, NULL, NULL));
+    char *sum = strstr(text, "initrd ");
+    assert_non_null(sum);
+    sum = g_strndup(sum + strlen("initrd "), 64);
+    char *initrd = g_build_filename(cache, "initrd", sum, NULL);
+    char *actual = sha_of(initrd);
+    assert_string_equal(actual, sum);
+    /* ... which is not an output of the run. */
+    const char *skip[] = {NULL};
+    GPtrArray *files = rn_list_files(out, skip);
+    GString *listed = g_string_new(NULL);
+    for (guint i = 0; i < files->len; i++) {
+        g_string_append_printf(listed, "%s ", (char *)g_ptr_array_index(files, i));
+    }
+    assert_string_equal(listed->str, ".qns.lock a.console manifest.json scenario.ini ");
+    g_string_free(listed, TRUE);
+    g_ptr_array_free(files, TRUE);
+
+    /* The manifest hashes every packed file and names the pairs. */
+    char *m = manifest_of(out);
+    char *app_abs = g_build_filename(abs, "data", "app.sh", NULL);
+    char *conf_abs = g_build_filename(abs, "data", "conf", "app.conf", NULL);
+    char *app_sha = sha_of(app), *conf_sha = sha_of(conf_file);
+    char *want_app = g_strdup_printf("\"%s\" : \"%s\"", app_abs, app_sha);
+    char *want_conf = g_strdup_printf("\"%s\" : \"%s\"", conf_abs, conf_sha);
+    assert_non_null(strstr(m, want_app));
+    assert_non_null(strstr(m, want_conf));
+    assert_non_null(strstr(m, "\"files\" : [\n        \"data/app.sh:/usr/local/bin/app.sh\",\n"
+                              "        \"data/conf:/etc/app\"\n      ]"));
+
+    /* Packed, then verified elsewhere without the originals. */
+    result r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    char *fresh = g_build_filename(dir, "fresh", NULL);
+    g_mkdir_with_parents(fresh, 0755);
+    char *packed = g_strdup_printf("%s.tar.zst", out);
+    char *pkg = g_build_filename(fresh, "run.tar.zst", NULL);
+    assert_int_equal(rename(packed, pkg), 0);
+    assert_int_equal(unlink(app), 0);
+    assert_int_equal(unlink(conf_file), 0);
+    char *packed_app = g_build_filename(fresh, "run", "inputs", "data", "app.sh", NULL);
+    r = qns("verify", pkg, NULL);
+    if (r.status != 0) {
+        fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "\nverify: running from the packed guest image, inputs\n"));
+    assert_non_null(strstr(r.out, "verify: OK: all 1 files match"));
+    result_clear(&r);
+    /* The packed script kept its exec bit, which the archive records. */
+    struct stat st;
+    assert_int_equal(stat(packed_app, &st), 0);
+    assert_true(st.st_mode & 0100);
+
+    g_free(packed_app);
+    g_free(pkg);
+    g_free(packed);
+    g_free(fresh);
+    g_free(want_conf);
+    g_free(want_app);
+    g_free(conf_sha);
+    g_free(app_sha);
+    g_free(conf_abs);
+    g_free(app_abs);
+    g_free(m);
+    g_free(actual);
+    g_free(initrd);
+    g_free(sum);
+    g_free(text);
+    g_free(console);
+    g_free(out);
+    g_free(ini);
+    g_free(conf_file);
+    g_free(conf);
+    g_free(app);
+    g_free(data);
+    if (old_qemu) {
+        g_setenv("QNS_QEMU", old_qemu, TRUE);
+    } else {
+        g_unsetenv("QNS_QEMU");
+    }
+    if (old_guest) {
+        g_setenv("QNS_GUEST_DIR", old_guest, TRUE);
+    } else {
+        g_unsetenv("QNS_GUEST_DIR");
+    }
+    g_unsetenv("QNS_CACHE_DIR");
+    g_free(old_guest);
+    g_free(old_qemu);
+    g_free(gdir);
+    g_free(qemu);
+    g_free(cache);
+    g_free(abs);
+    g_free(dir);
+}
+
 /* IPv4 packets from src ("10.0.2.2") in an Ethernet capture. */
 static int count_ipv4_from(const char *path, const char *src)
 {
@@ -3286,6 +3497,8 @@ int main(void)
         cmocka_unit_test(pack_refuses_a_backing_name_that_would_not_lead_to_the_packed_copy),
         cmocka_unit_test(disk_chain_reads_qcow2_headers_and_refuses_what_it_does_not_know),
         cmocka_unit_test(pack_refuses_to_replace_a_package_unless_forced),
+        cmocka_unit_test(each_refusal_of_files_is_named_at_its_line),
+        cmocka_unit_test(files_are_inputs_of_the_manifest_and_verify_from_the_package),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
