@@ -336,80 +336,20 @@ int qns_guest_take_nic_fd(qns_guest *g, int nic)
     return fd;
 }
 
-/*
- * utime + stime from a /proc/PID/stat line. The command name (field 2) is
- * in parentheses and may itself hold spaces and ')': the fields after it
- * start after the last ')'. utime and stime are fields 14 and 15.
- */
-static int parse_stat_ticks(const char *line, unsigned long long *ticks)
+int qns_guest_cpu_us(const qns_guest *g, int64_t *cpu_us, char *errbuf)
 {
-    const char *p = strrchr(line, ')');
-    if (p == NULL) {
+    clockid_t clock;
+    int e = clock_getcpuclockid(g->pid, &clock);
+    struct timespec ts;
+    if (e == 0 && clock_gettime(clock, &ts) < 0) {
+        e = errno;
+    }
+    if (e != 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot read the CPU time of process %ld: %s",
+                 (long)g->pid, strerror(e));
         return -1;
     }
-    p++;
-    for (int field = 3; field < 14; field++) {
-        while (*p == ' ') {
-            p++;
-        }
-        if (*p == '\0') {
-            return -1;
-        }
-        p += strcspn(p, " ");
-    }
-    unsigned long long t[2];
-    for (int k = 0; k < 2; k++) {
-        char *end;
-        errno = 0;
-        t[k] = strtoull(p, &end, 10);
-        if (errno != 0 || end == p || (*end != ' ' && *end != '\n' && *end != '\0')) {
-            return -1;
-        }
-        p = end;
-    }
-    *ticks = t[0] + t[1];
-    return 0;
-}
-
-int qns_guest_cpu_ms(const qns_guest *g, int64_t *cpu_ms, char *errbuf)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)g->pid);
-    int fd;
-    do {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) {
-        snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char line[4096];
-    size_t have = 0;
-    for (;;) {
-        ssize_t n = read(fd, line + have, sizeof(line) - 1 - have);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot read %s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (n == 0 || have + (size_t)n == sizeof(line) - 1) {
-            have += (size_t)n;
-            break;
-        }
-        have += (size_t)n;
-    }
-    close(fd);
-    line[have] = '\0';
-    unsigned long long ticks;
-    long hz = sysconf(_SC_CLK_TCK);
-    if (parse_stat_ticks(line, &ticks) < 0 || hz <= 0) {
-        snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot read %s: no utime and stime in it", path);
-        return -1;
-    }
-    *cpu_ms = (int64_t)(ticks * 1000 / (unsigned long long)hz);
+    *cpu_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     return 0;
 }
 

@@ -71,11 +71,12 @@ int qns_guest_horizon(const qns_guest *g);
 void qns_guest_netdev_option(char *out, size_t size, const char *id, int nic);
 
 /*
- * The CPU time the process has used so far, all its threads together
- * (utime + stime of /proc/PID/stat), in ms; its resolution is the clock
- * tick (10 ms on most systems). Returns 0, or -1 with errbuf set.
+ * The CPU time the process has used so far, all its threads together (those
+ * that ended included: utime + stime), in us, from its CPU-time clock
+ * (clock_getcpuclockid), which counts in ns where /proc/PID/stat counts in
+ * clock ticks of 10 ms. Returns 0, or -1 with errbuf set.
  */
-int qns_guest_cpu_ms(const qns_guest *g, int64_t *cpu_ms, char *errbuf);
+int qns_guest_cpu_us(const qns_guest *g, int64_t *cpu_us, char *errbuf);
 
 /*
  * Waits for the process to end if it has (non-blocking), or up to timeout_ms.

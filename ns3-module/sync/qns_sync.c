@@ -31,7 +31,7 @@ typedef struct sync_guest {
     int32_t last_reply_us;
     int done;
     int hung; /* the watchdog gave up on it: shutdown does not wait for it */
-    int64_t cpu_ms;    /* its CPU time when the watchdog's window began; -1: unknown */
+    int64_t cpu_us;    /* its CPU time when the watchdog's window began; -1: unknown */
     char cpu_err[160]; /* why it is unknown */
     uint64_t dropped;
     uint64_t late;                             /* late records the guest sent */
@@ -744,7 +744,7 @@ static int read_reply(qns_sync *s, int i, char *errbuf)
  * grant, however slowly a crowded host lets it go, and only one that used
  * (next to) none is hung. A grant's first moments are left out of the
  * window (the guest takes the grant then), and so are rounds that end
- * before it: reading /proc costs more than a short round.
+ * before it, which never pay for reading a guest's CPU time.
  */
 static int64_t cpu_window_skip_ms(int watchdog_ms)
 {
@@ -755,13 +755,11 @@ static int64_t cpu_window_skip_ms(int watchdog_ms)
  * Progress is at least 1% of the window in CPU time. A hung QEMU sleeps:
  * blocked on a lock, or only its main loop waking for its timers now and
  * then, which costs it well under 1% of a CPU; a starved guest that gets
- * 1% of a CPU still runs. /proc counts in clock ticks (10 ms), so in a
- * window under a second any tick is progress, and none is a guest that
- * did not run at all.
+ * 1% of a CPU still runs.
  */
-static int made_progress(int64_t used_ms, int64_t window_ms)
+static int made_progress(int64_t used_us, int64_t window_ms)
 {
-    return used_ms > 0 && used_ms * 100 >= window_ms;
+    return used_us > 0 && used_us >= window_ms * 10;
 }
 
 /* Where each guest still waited for starts its window: its CPU time now. */
@@ -773,8 +771,8 @@ static void start_cpu_windows(qns_sync *s)
         if (g->replied) {
             continue;
         }
-        if (qns_guest_cpu_ms(g->proc, &g->cpu_ms, why) < 0) {
-            g->cpu_ms = -1;
+        if (qns_guest_cpu_us(g->proc, &g->cpu_us, why) < 0) {
+            g->cpu_us = -1;
             snprintf(g->cpu_err, sizeof(g->cpu_err), "%s", why);
         }
     }
@@ -804,7 +802,7 @@ static size_t append(char *buf, size_t size, size_t o, const char *fmt, ...)
 static int judge_waiting(qns_sync *s, int64_t waited_ms, int64_t window_ms, char *errbuf)
 {
     int idle = 0, unknown = 0;
-    int64_t most_ms = 0;
+    int64_t most_us = 0;
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
         char why[QNS_ERRBUF_SIZE];
@@ -812,20 +810,20 @@ static int judge_waiting(qns_sync *s, int64_t waited_ms, int64_t window_ms, char
         if (g->replied) {
             continue;
         }
-        if (g->cpu_ms < 0) {
+        if (g->cpu_us < 0) {
             g->hung = 1;
-        } else if (qns_guest_cpu_ms(g->proc, &now_cpu, why) < 0) {
-            g->cpu_ms = -1;
+        } else if (qns_guest_cpu_us(g->proc, &now_cpu, why) < 0) {
+            g->cpu_us = -1;
             snprintf(g->cpu_err, sizeof(g->cpu_err), "%s", why);
             g->hung = 1;
-        } else if (!made_progress(now_cpu - g->cpu_ms, window_ms)) {
-            most_ms = now_cpu - g->cpu_ms > most_ms ? now_cpu - g->cpu_ms : most_ms;
+        } else if (!made_progress(now_cpu - g->cpu_us, window_ms)) {
+            most_us = now_cpu - g->cpu_us > most_us ? now_cpu - g->cpu_us : most_us;
             g->hung = 1;
         } else {
-            g->cpu_ms = now_cpu;
+            g->cpu_us = now_cpu;
         }
-        idle += g->hung && g->cpu_ms >= 0;
-        unknown += g->hung && g->cpu_ms < 0;
+        idle += g->hung && g->cpu_us >= 0;
+        unknown += g->hung && g->cpu_us < 0;
     }
     if (idle + unknown == 0) {
         return 0;
@@ -841,7 +839,7 @@ static int judge_waiting(qns_sync *s, int64_t waited_ms, int64_t window_ms, char
         const char *err = NULL;
         for (int i = 0; i < s->count; i++) {
             sync_guest *g = &s->guests[i];
-            if (g->hung && (g->cpu_ms < 0) == pass) {
+            if (g->hung && (g->cpu_us < 0) == pass) {
                 o = append(msg, sizeof(msg), o, "%s%s", first ? "" : ", ",
                            qns_guest_name(g->proc));
                 err = err ? err : g->cpu_err;
@@ -852,13 +850,15 @@ static int judge_waiting(qns_sync *s, int64_t waited_ms, int64_t window_ms, char
                    (long long)waited_ms, (unsigned long long)s->round_no);
         if (pass == 1) {
             o = append(msg, sizeof(msg), o, " and its CPU time is unknown (%s; hung?)", err);
-        } else if (most_ms == 0) {
-            o = append(msg, sizeof(msg), o, " and used no CPU in the last %lld ms (hung)",
+        } else if (most_us < 1000) {
+            /* A sleeping process can be woken for a few us now and then. */
+            o = append(msg, sizeof(msg), o, " and used no CPU in the last %lld ms (0 ms; hung)",
                        (long long)window_ms);
         } else {
             o = append(msg, sizeof(msg), o,
                        " and used %s%lld ms of CPU in the last %lld ms, under 1%% (hung)",
-                       idle > 1 ? "at most " : "", (long long)most_ms, (long long)window_ms);
+                       idle > 1 ? "at most " : "", (long long)(most_us / 1000),
+                       (long long)window_ms);
         }
     }
     /* Whoever else the round waits for is given up on with them. */

@@ -49,8 +49,8 @@ typedef struct qns_sync_options {
                                 second), is hung and fails the round; one that
                                 used CPU is busy on a crowded host and is waited
                                 for, judged again every watchdog_ms. A guest whose
-                                CPU time cannot be read (/proc) is hung once the
-                                time is up. 0: none */
+                                CPU time cannot be read is hung once the time is
+                                up. 0: none */
     const char *watchdog_off; /* how the user turns the watchdog off, ending the
                                  watchdog's message ("to wait for it however long
                                  it takes, ..."): the words of the interface they

@@ -24,8 +24,6 @@
  *   busy:ROUND:MS           in that round, spin on the CPU for MS ms of wall time
  *                           before running the grant (a guest on a crowded host),
  *                           or before hanging, with hang: in the same round
- *   comm:NAME               take NAME as the process's command name (as /proc
- *                           shows it; at most 15 bytes)
  *   shortreply:ROUND        write 2 of the 4 reply bytes, then exit
  *   negreply:ROUND          reply -1
  *   horizon:ROUND:H         with horizon=on, send horizon H with that round's
@@ -67,7 +65,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -354,10 +351,6 @@ static void parse_action(fake *g, const char *arg)
     } else if (!strcmp(f[0], "busy") && n == 3) {
         g->busy_round = num(f[1], "round");
         g->busy_ms = num(f[2], "ms");
-    } else if (!strcmp(f[0], "comm") && n >= 2) {
-        if (prctl(PR_SET_NAME, arg + 5, 0, 0, 0) < 0) {
-            die("comm: %s", strerror(errno));
-        }
     } else if (!strcmp(f[0], "shortreply") && n == 2) {
         g->shortreply_round = num(f[1], "round");
     } else if (!strcmp(f[0], "negreply") && n == 2) {

@@ -147,7 +147,7 @@ void hung_guest_is_told_how_to_turn_the_watchdog_off(void **state)
     unlink(console.c_str());
     assert_string_equal(error.c_str(),
                         "guest g did not reply within 200 ms in round 2 and used no CPU in the "
-                        "last 180 ms (hung); to wait for it however long it takes, set the "
+                        "last 180 ms (0 ms; hung); to wait for it however long it takes, set the "
                         "QnsSyncScheduler attribute WatchdogMs to 0");
     assert_int_equal(ts_child_count(), 0);
 }

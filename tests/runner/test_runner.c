@@ -2455,7 +2455,7 @@ static void scenario_watchdog_fails_a_hang_after_its_time(void **state)
     print_message("watchdog 1s: the run failed after %lld ms\n", took);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.err, "qns: guest a did not reply within 1000 ms in round 3 and used no "
-                               "CPU in the last 900 ms (hung); to wait for it however long it "
+                               "CPU in the last 900 ms (0 ms; hung); to wait for it however long it "
                                "takes, set watchdog = off in [scenario]\n");
     /* A guest the watchdog gave up on is not waited for at shutdown, which
      * would take 2 s more (about 1.1 s as built; slower under sanitizers). */
@@ -2465,7 +2465,7 @@ static void scenario_watchdog_fails_a_hang_after_its_time(void **state)
     assert_non_null(strstr(data, "\"watchdog_ms\" : 1000"));
     assert_non_null(strstr(data, "\"status\" : \"failed\""));
     assert_non_null(strstr(data, "\"error\" : \"guest a did not reply within 1000 ms in round 3 and "
-                                 "used no CPU in the last 900 ms (hung); to wait for it however "
+                                 "used no CPU in the last 900 ms (0 ms; hung); to wait for it however "
                                  "long it takes, set watchdog = off in [scenario]\""));
     g_free(data);
     g_free(out);
