@@ -1424,6 +1424,7 @@ qns_sim_config rn_scenario_config(const rn_scenario *sc, const char *out_dir)
                           .flow_monitor = sc->flow_monitor,
                           .guest_image = sc->guest_image,
                           .watchdog_ms = sc->watchdog_ms,
+                          .watchdog_off = "set watchdog = off in [scenario]",
                           .rounds = sc->fixed_rounds ? QNS_ROUNDS_FIXED : QNS_ROUNDS_ADAPTIVE};
     return cfg;
 }

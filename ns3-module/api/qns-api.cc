@@ -319,9 +319,15 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
     sim->cfg.qemu = nullptr;
     sim->cfg.guest_dir = nullptr;
     sim->cfg.guest_image = nullptr;
+    sim->cfg.watchdog_off = nullptr;
     sim->helper.SetOutputDirectory(sim->outDir);
     sim->helper.SetSchedulerAttribute("Quantum", TimeValue(MicroSeconds(sim->cfg.quantum_us)));
     sim->helper.SetSchedulerAttribute("WatchdogMs", UintegerValue(sim->cfg.watchdog_ms));
+    sim->helper.SetSchedulerAttribute(
+        "WatchdogOff",
+        StringValue(config && config->watchdog_off
+                        ? config->watchdog_off
+                        : "set watchdog_ms to QNS_WATCHDOG_NONE in qns_sim_config"));
     sim->helper.SetSchedulerAttribute("SpinUs", UintegerValue(sim->cfg.spin_us));
     sim->helper.SetSchedulerAttribute("Pin", BooleanValue(sim->cfg.pin != 0));
     sim->helper.SetSchedulerAttribute("Adaptive",

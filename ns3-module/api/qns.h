@@ -48,10 +48,12 @@ typedef struct qns_sim_config {
     uint32_t quantum_us;  /* round length; 0: 10 */
     uint32_t seed;        /* ns-3 RNG and guest RNG seed; 0: 1 */
     const char *out_dir;  /* captures and consoles go here (must exist); NULL: "." */
-    uint32_t watchdog_ms; /* wall-clock bound on one round: a guest that has not
-                             replied by then fails the run as hung;
+    uint32_t watchdog_ms; /* wall-clock window: a guest that has not replied to a
+                             grant within it and used no CPU in it (under 1%)
+                             fails the run as hung; one that used CPU (a crowded
+                             host) is waited for, a window at a time;
                              0: QNS_WATCHDOG_DEFAULT_MS (60 s),
-                             QNS_WATCHDOG_NONE: no bound */
+                             QNS_WATCHDOG_NONE: no watchdog */
     const char *qemu;     /* qemu-system-x86_64 to run; NULL: qns_default_qemu() */
     const char *guest_dir; /* default guest image folder; NULL: qns_default_guest_dir() */
     uint32_t spin_us;     /* QEMU and the simulator each poll up to this much wall
@@ -75,6 +77,11 @@ typedef struct qns_sim_config {
     int flow_monitor;      /* 1: ns-3's FlowMonitor on every node with IPv4, its
                               statistics written to OUT_DIR/flowmon.xml at the
                               end of the run (no histograms, no probes). 0: off */
+    const char *watchdog_off; /* how your program's user turns the watchdog off,
+                                 ending the watchdog's message ("...; to wait for
+                                 it however long it takes, " WATCHDOG_OFF); NULL:
+                                 "set watchdog_ms to QNS_WATCHDOG_NONE in
+                                 qns_sim_config" */
 } qns_sim_config;
 
 typedef enum qns_nic_model {

@@ -43,11 +43,19 @@ TypeId QnsSyncScheduler::GetTypeId()
                           MakeTimeAccessor(&QnsSyncScheduler::m_quantum),
                           MakeTimeChecker(MicroSeconds(1)))
             .AddAttribute("WatchdogMs",
-                          "Wall-clock bound on one round in ms; a guest that does not reply "
-                          "by then is reported as hung (0: no bound).",
+                          "Wall-clock window in ms: a guest that has not replied to a grant "
+                          "within it and used no CPU in it (under 1%) is reported as hung; "
+                          "one that used CPU is waited for, a window at a time (0: no "
+                          "watchdog).",
                           UintegerValue(0),
                           MakeUintegerAccessor(&QnsSyncScheduler::m_watchdogMs),
                           MakeUintegerChecker<uint32_t>())
+            .AddAttribute("WatchdogOff",
+                          "How the user turns the watchdog off, in the words of the "
+                          "interface they set it in: the end of the watchdog's message.",
+                          StringValue("set the QnsSyncScheduler attribute WatchdogMs to 0"),
+                          MakeStringAccessor(&QnsSyncScheduler::m_watchdogOff),
+                          MakeStringChecker())
             .AddAttribute("SpinUs",
                           "Wall-clock time to poll for replies without sleeping before "
                           "blocking, each round (0: never).",
@@ -148,6 +156,7 @@ int QnsSyncScheduler::AddGuest(const qns_guest_spec &spec)
     if (m_sync == nullptr) {
         qns_sync_options o = {};
         o.watchdog_ms = static_cast<int>(m_watchdogMs);
+        o.watchdog_off = m_watchdogOff.c_str();
         o.spin_us = static_cast<int>(m_spinUs);
         o.pin = m_pin ? 1 : 0;
         o.shutdown_timeout_ms = static_cast<int>(m_shutdownMs);

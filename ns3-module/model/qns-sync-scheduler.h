@@ -110,6 +110,7 @@ class QnsSyncScheduler : public Object
 
     Time m_quantum;
     uint32_t m_watchdogMs;
+    std::string m_watchdogOff;
     uint32_t m_spinUs;
     bool m_pin;
     bool m_adaptive;

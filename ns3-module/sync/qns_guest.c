@@ -336,6 +336,23 @@ int qns_guest_take_nic_fd(qns_guest *g, int nic)
     return fd;
 }
 
+int qns_guest_cpu_us(const qns_guest *g, int64_t *cpu_us, char *errbuf)
+{
+    clockid_t clock;
+    int e = clock_getcpuclockid(g->pid, &clock);
+    struct timespec ts;
+    if (e == 0 && clock_gettime(clock, &ts) < 0) {
+        e = errno;
+    }
+    if (e != 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot read the CPU time of process %ld: %s",
+                 (long)g->pid, strerror(e));
+        return -1;
+    }
+    *cpu_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return 0;
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;

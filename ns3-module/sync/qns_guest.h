@@ -71,6 +71,14 @@ int qns_guest_horizon(const qns_guest *g);
 void qns_guest_netdev_option(char *out, size_t size, const char *id, int nic);
 
 /*
+ * The CPU time the process has used so far, all its threads together (those
+ * that ended included: utime + stime), in us, from its CPU-time clock
+ * (clock_getcpuclockid), which counts in ns where /proc/PID/stat counts in
+ * clock ticks of 10 ms. Returns 0, or -1 with errbuf set.
+ */
+int qns_guest_cpu_us(const qns_guest *g, int64_t *cpu_us, char *errbuf);
+
+/*
  * Waits for the process to end if it has (non-blocking), or up to timeout_ms.
  * Returns 1 when it has ended (status recorded), 0 when still running, -1 on
  * error.

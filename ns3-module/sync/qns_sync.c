@@ -31,6 +31,8 @@ typedef struct sync_guest {
     int32_t last_reply_us;
     int done;
     int hung; /* the watchdog gave up on it: shutdown does not wait for it */
+    int64_t cpu_us;    /* its CPU time when the watchdog's window began; -1: unknown */
+    char cpu_err[160]; /* why it is unknown */
     uint64_t dropped;
     uint64_t late;                             /* late records the guest sent */
     uint64_t unopened;                         /* frames dropped before a NIC started */
@@ -86,6 +88,7 @@ struct qns_sync {
     int *cpus;
     int cpu_count;
     int home;
+    char *watchdog_off; /* opts.watchdog_off, owned */
 };
 
 /* Lists the CPUs the calling thread may use and keeps it on the one it is on
@@ -162,8 +165,16 @@ qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf)
         free(s);
         return NULL;
     }
+    s->watchdog_off = strdup(s->opts.watchdog_off ? s->opts.watchdog_off : "set watchdog_ms to 0");
+    if (s->watchdog_off == NULL) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
+        free(s);
+        return NULL;
+    }
+    s->opts.watchdog_off = s->watchdog_off;
     if (s->opts.pin && pin_home(s, errbuf) < 0) {
         free(s->cpus);
+        free(s->watchdog_off);
         free(s);
         return NULL;
     }
@@ -725,20 +736,137 @@ static int read_reply(qns_sync *s, int i, char *errbuf)
     }
 }
 
-static int fail_watchdog(qns_sync *s, char *errbuf)
+/* ---- the watchdog ---------------------------------------------------------- */
+
+/*
+ * A guest that has not replied within the watchdog's window is judged by
+ * the CPU time its process used in it: a QEMU that runs is busy with the
+ * grant, however slowly a crowded host lets it go, and only one that used
+ * (next to) none is hung. A grant's first moments are left out of the
+ * window (the guest takes the grant then), and so are rounds that end
+ * before it, which never pay for reading a guest's CPU time.
+ */
+static int64_t cpu_window_skip_ms(int watchdog_ms)
 {
-    char names[QNS_ERRBUF_SIZE / 2] = "";
-    size_t o = 0;
+    return watchdog_ms / 10 < 1000 ? watchdog_ms / 10 : 1000;
+}
+
+/*
+ * Progress is at least 1% of the window in CPU time. A hung QEMU sleeps:
+ * blocked on a lock, or only its main loop waking for its timers now and
+ * then, which costs it well under 1% of a CPU; a starved guest that gets
+ * 1% of a CPU still runs.
+ */
+static int made_progress(int64_t used_us, int64_t window_ms)
+{
+    return used_us > 0 && used_us >= window_ms * 10;
+}
+
+/* Where each guest still waited for starts its window: its CPU time now. */
+static void start_cpu_windows(qns_sync *s)
+{
     for (int i = 0; i < s->count; i++) {
         sync_guest *g = &s->guests[i];
-        g->hung = g->granted && !g->replied;
-        if (g->hung && o < sizeof(names)) {
-            o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "",
-                                  qns_guest_name(g->proc));
+        char why[QNS_ERRBUF_SIZE];
+        if (g->replied) {
+            continue;
+        }
+        if (qns_guest_cpu_us(g->proc, &g->cpu_us, why) < 0) {
+            g->cpu_us = -1;
+            snprintf(g->cpu_err, sizeof(g->cpu_err), "%s", why);
         }
     }
-    return fail(s, errbuf, "guest %s did not reply within %d ms in round %llu (hung?)", names,
-                s->opts.watchdog_ms, (unsigned long long)s->round_no);
+}
+
+static size_t append(char *buf, size_t size, size_t o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static size_t append(char *buf, size_t size, size_t o, const char *fmt, ...)
+{
+    if (o >= size) {
+        return o;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + o, size - o, fmt, ap);
+    va_end(ap);
+    return n < 0 ? o : o + (size_t)n;
+}
+
+/*
+ * The window of `window_ms` (after `waited_ms` of the round) has ended with
+ * guests still to reply. Those that used CPU in it start a new one; those
+ * that did not, or whose CPU time cannot be read, are hung and fail the
+ * round. Returns 0 when the wait goes on.
+ */
+static int judge_waiting(qns_sync *s, int64_t waited_ms, int64_t window_ms, char *errbuf)
+{
+    int idle = 0, unknown = 0;
+    int64_t most_us = 0;
+    for (int i = 0; i < s->count; i++) {
+        sync_guest *g = &s->guests[i];
+        char why[QNS_ERRBUF_SIZE];
+        int64_t now_cpu;
+        if (g->replied) {
+            continue;
+        }
+        if (g->cpu_us < 0) {
+            g->hung = 1;
+        } else if (qns_guest_cpu_us(g->proc, &now_cpu, why) < 0) {
+            g->cpu_us = -1;
+            snprintf(g->cpu_err, sizeof(g->cpu_err), "%s", why);
+            g->hung = 1;
+        } else if (!made_progress(now_cpu - g->cpu_us, window_ms)) {
+            most_us = now_cpu - g->cpu_us > most_us ? now_cpu - g->cpu_us : most_us;
+            g->hung = 1;
+        } else {
+            g->cpu_us = now_cpu;
+        }
+        idle += g->hung && g->cpu_us >= 0;
+        unknown += g->hung && g->cpu_us < 0;
+    }
+    if (idle + unknown == 0) {
+        return 0;
+    }
+    char msg[QNS_ERRBUF_SIZE];
+    size_t o = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0 ? idle == 0 : unknown == 0) {
+            continue;
+        }
+        o = append(msg, sizeof(msg), o, "%sguest ", o ? "; " : "");
+        int first = 1;
+        const char *err = NULL;
+        for (int i = 0; i < s->count; i++) {
+            sync_guest *g = &s->guests[i];
+            if (g->hung && (g->cpu_us < 0) == pass) {
+                o = append(msg, sizeof(msg), o, "%s%s", first ? "" : ", ",
+                           qns_guest_name(g->proc));
+                err = err ? err : g->cpu_err;
+                first = 0;
+            }
+        }
+        o = append(msg, sizeof(msg), o, " did not reply within %lld ms in round %llu",
+                   (long long)waited_ms, (unsigned long long)s->round_no);
+        if (pass == 1) {
+            o = append(msg, sizeof(msg), o, " and its CPU time is unknown (%s; hung?)", err);
+        } else if (most_us < 1000) {
+            /* A sleeping process can be woken for a few us now and then. */
+            o = append(msg, sizeof(msg), o, " and used no CPU in the last %lld ms (0 ms; hung)",
+                       (long long)window_ms);
+        } else {
+            o = append(msg, sizeof(msg), o,
+                       " and used %s%lld ms of CPU in the last %lld ms, under 1%% (hung)",
+                       idle > 1 ? "at most " : "", (long long)(most_us / 1000),
+                       (long long)window_ms);
+        }
+    }
+    /* Whoever else the round waits for is given up on with them. */
+    for (int i = 0; i < s->count; i++) {
+        s->guests[i].hung = s->guests[i].granted && !s->guests[i].replied;
+    }
+    return fail(s, errbuf, "%s; to wait for %s however long it takes, %s", msg,
+                idle + unknown > 1 ? "them" : "it", s->watchdog_off);
 }
 
 static int prepare_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
@@ -879,7 +1007,12 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
         return -1;
     }
     int64_t start = now_ms();
-    int64_t deadline = s->opts.watchdog_ms > 0 ? start + s->opts.watchdog_ms : 0;
+    int watchdog_ms = s->opts.watchdog_ms;
+    int64_t deadline = watchdog_ms > 0 ? start + watchdog_ms : 0;
+    /* The CPU window: from window_at (0: not begun) to the deadline. */
+    int64_t window_at = watchdog_ms > 0 ? start + cpu_window_skip_ms(watchdog_ms) : 0;
+    int64_t window_ms = watchdog_ms - cpu_window_skip_ms(watchdog_ms);
+    int windows = 1;
     int report_ms = s->opts.wait_fn ? s->opts.wait_report_ms : 0;
     int64_t next_report = report_ms > 0 ? start + report_ms : 0;
     int64_t spin_until = s->opts.spin_us > 0 ? now_us() + s->opts.spin_us : 0;
@@ -900,6 +1033,7 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
         }
         int64_t wake =
             deadline && (!next_report || deadline < next_report) ? deadline : next_report;
+        wake = window_at && window_at < wake ? window_at : wake;
         int timeout = -1;
         if (wake) {
             int64_t left = wake - now_ms();
@@ -920,11 +1054,23 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
             }
             return fail(s, errbuf, "poll failed: %s", strerror(errno));
         }
-        if (r == 0 && deadline && now_ms() >= deadline) {
-            return fail_watchdog(s, errbuf);
-        }
         if (r == 0) {
             int64_t now = now_ms();
+            if (window_at && now >= window_at) {
+                start_cpu_windows(s);
+                window_at = 0;
+                /* A host too busy to wake us in time still gets a whole window. */
+                deadline = now + window_ms > deadline ? now + window_ms : deadline;
+            }
+            if (deadline && now >= deadline) {
+                /* The message says the nominal times, which a run can repeat. */
+                if (judge_waiting(s, (int64_t)watchdog_ms * windows, window_ms, errbuf) < 0) {
+                    return -1;
+                }
+                windows++;
+                window_ms = watchdog_ms;
+                deadline = now + watchdog_ms;
+            }
             if (next_report && now >= next_report) {
                 next_report = now + report_ms;
                 if (s->opts.wait_fn(s->opts.wait_ctx, waiting, now - start) != 0) {
@@ -1207,5 +1353,6 @@ void qns_sync_free(qns_sync *s)
         /* Nothing to report it to: the thread merely stays on its one CPU. */
     }
     free(s->cpus);
+    free(s->watchdog_off);
     free(s);
 }

@@ -43,7 +43,18 @@ extern "C" {
 #define QNS_HORIZON_NONE INT32_MAX
 
 typedef struct qns_sync_options {
-    int watchdog_ms;         /* wall-clock bound on one round; 0: none */
+    int watchdog_ms;         /* a guest that has not replied within this much wall
+                                time of a round, and used no CPU in it (less than
+                                1% of it, leaving out its first tenth, at most a
+                                second), is hung and fails the round; one that
+                                used CPU is busy on a crowded host and is waited
+                                for, judged again every watchdog_ms. A guest whose
+                                CPU time cannot be read is hung once the time is
+                                up. 0: none */
+    const char *watchdog_off; /* how the user turns the watchdog off, ending the
+                                 watchdog's message ("to wait for it however long
+                                 it takes, ..."): the words of the interface they
+                                 set it in; copied. NULL: "set watchdog_ms to 0" */
     int shutdown_timeout_ms; /* wait after closing pipes before SIGKILL; 0: 2000 */
     int console_tail_lines;  /* lines of console quoted in errors; 0: 3 */
     int exit_zero_is_done;   /* a guest exiting with status 0 (a guest OS powering

@@ -19,7 +19,11 @@
  *                           with STATUS (a guest OS powering off mid-grant);
  *                           EXTRA zero replies after that one break the rule
  *   crash:T                 die of SIGSEGV at T
- *   hang:ROUND              stop answering in that round (until killed)
+ *   hang:ROUND              stop answering in that round (until killed), asleep:
+ *                           using no CPU
+ *   busy:ROUND:MS           in that round, spin on the CPU for MS ms of wall time
+ *                           before running the grant (a guest on a crowded host),
+ *                           or before hanging, with hang: in the same round
  *   shortreply:ROUND        write 2 of the 4 reply bytes, then exit
  *   negreply:ROUND          reply -1
  *   horizon:ROUND:H         with horizon=on, send horizon H with that round's
@@ -62,6 +66,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_NICS 16
@@ -112,6 +117,7 @@ typedef struct fake {
     uint8_t arp_ip[4];
     uint64_t overshoot_round, overshoot_us;
     uint64_t hang_round, shortreply_round, negreply_round;
+    uint64_t busy_round, busy_ms;
     uint64_t horizon_round;
     int32_t horizon_value;
     uint64_t clock_ns;
@@ -342,6 +348,9 @@ static void parse_action(fake *g, const char *arg)
         push(&g->todo, e);
     } else if (!strcmp(f[0], "hang") && n == 2) {
         g->hang_round = num(f[1], "round");
+    } else if (!strcmp(f[0], "busy") && n == 3) {
+        g->busy_round = num(f[1], "round");
+        g->busy_ms = num(f[2], "ms");
     } else if (!strcmp(f[0], "shortreply") && n == 2) {
         g->shortreply_round = num(f[1], "round");
     } else if (!strcmp(f[0], "negreply") && n == 2) {
@@ -822,6 +831,21 @@ static void run_until_target(fake *g)
     }
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Uses the CPU, and only it, for `ms` of wall time. */
+static void spin_ms(uint64_t ms)
+{
+    int64_t end = monotonic_ms() + (int64_t)ms;
+    while (monotonic_ms() < end) {
+    }
+}
+
 int main(int argc, char **argv)
 {
     static fake g;
@@ -837,6 +861,9 @@ int main(int argc, char **argv)
     for (;;) {
         int32_t grant = wait_grant(&g);
         g.round++;
+        if (g.round == g.busy_round) {
+            spin_ms(g.busy_ms);
+        }
         if (g.round == g.hang_round) {
             for (;;) {
                 pause();

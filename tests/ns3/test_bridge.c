@@ -309,7 +309,10 @@ static int run_crashing(const char *dir, uint64_t unused)
 static int run_hanging(const char *dir, uint64_t unused)
 {
     (void)unused;
-    return run_failing(dir, "hang:7", "guest bad did not reply within 300 ms in round 7 (hung?)");
+    return run_failing(dir, "hang:7",
+                       "guest bad did not reply within 300 ms in round 7 and used no CPU in the "
+                       "last 270 ms (0 ms; hung); to wait for it however long it takes, set "
+                       "watchdog_ms to QNS_WATCHDOG_NONE in qns_sim_config");
 }
 
 static void guest_crash_stops_the_run_with_its_signal(void **state)

@@ -115,6 +115,43 @@ void frame_stamped_at_the_granted_end_is_on_time(void **state)
     assert_int_equal(ts_child_count(), 0);
 }
 
+/* Used directly, the scheduler's watchdog names its own attribute as the
+ * way to wait for a guest however long it takes. */
+void hung_guest_is_told_how_to_turn_the_watchdog_off(void **state)
+{
+    (void)state;
+    std::string console = "sched-" + std::to_string(getpid()) + ".console";
+    std::string error;
+    {
+        ts_argv a;
+        ts_fake_argv(&a, QNS_FAKE_GUEST, 0);
+        ts_add(&a, "hang:2");
+        Ptr<QnsSyncScheduler> sched = CreateObject<QnsSyncScheduler>();
+        sched->SetAttribute("Quantum", TimeValue(MicroSeconds(10)));
+        sched->SetAttribute("WatchdogMs", UintegerValue(200));
+        sched->SetAttribute("ShutdownTimeoutMs", UintegerValue(300));
+        qns_guest_spec spec = {};
+        spec.name = "g";
+        spec.argv = a.v;
+        spec.console_path = console.c_str();
+        assert_int_equal(sched->AddGuest(spec), 0);
+        sched->Start();
+        Simulator::Stop(MicroSeconds(50));
+        Simulator::Run();
+        sched->Finish();
+        assert_true(sched->Failed());
+        error = sched->GetError();
+        sched->Dispose();
+        Simulator::Destroy();
+    }
+    unlink(console.c_str());
+    assert_string_equal(error.c_str(),
+                        "guest g did not reply within 200 ms in round 2 and used no CPU in the "
+                        "last 180 ms (0 ms; hung); to wait for it however long it takes, set the "
+                        "QnsSyncScheduler attribute WatchdogMs to 0");
+    assert_int_equal(ts_child_count(), 0);
+}
+
 } // namespace
 
 int main()
@@ -122,6 +159,7 @@ int main()
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frame_stamped_before_the_granted_end_is_late),
         cmocka_unit_test(frame_stamped_at_the_granted_end_is_on_time),
+        cmocka_unit_test(hung_guest_is_told_how_to_turn_the_watchdog_off),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

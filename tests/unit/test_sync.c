@@ -87,6 +87,23 @@ static int add_guest(world *w, const char *name, int nics)
     return i;
 }
 
+/* A fake guest without NICs that follows one action. */
+static int add_scripted(world *w, const char *name, const char *action)
+{
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "%s", action);
+    return add_guest(w, name, 0);
+}
+
+/* The world's set of guests, made again with other options. */
+static void renew(world *w, qns_sync_options o)
+{
+    qns_sync_free(w->s);
+    w->s = qns_sync_new(&o, err);
+    assert_non_null(w->s);
+    qns_sync_set_frame_handler(w->s, on_frame, w);
+}
+
 static void round_ok(world *w, int32_t grant)
 {
     int32_t g[8] = {grant, grant, grant, grant, grant, grant, grant, grant};
@@ -217,25 +234,123 @@ static void crash_is_reported_with_signal(void **state)
                        "virtual time 0 us, round 1; console: fake guest crashing at 5000 ns");
 }
 
-static void hang_is_caught_by_watchdog_and_killed(void **state)
+/* One more round of 10 us for each guest, which fails with `want`; the wall
+ * time it took, in ms. */
+static long long failing_round_ms(world *w, const char *want)
 {
-    world *w = *state;
-    qns_sync_free(w->s);
-    qns_sync_options o = {.watchdog_ms = 200, .shutdown_timeout_ms = 300};
-    w->s = qns_sync_new(&o, err);
-    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
-    ts_add(&w->argv, "hang:4");
-    add_guest(w, "stuck", 0);
+    int32_t g[8] = {10, 10, 10, 10, 10, 10, 10, 10};
     long long t0 = ts_now_ms();
-    expect_round_error(w, 4, "guest stuck did not reply within 200 ms in round 4 (hung?)");
-    qns_sync_shutdown(w->s);
+    assert_int_equal(qns_sync_round(w->s, g, err), -1);
     long long took = ts_now_ms() - t0;
-    assert_true(took < 2000);
-    assert_true(qns_guest_ended(qns_sync_guest(w->s, 0)));
+    assert_string_equal(err, want);
+    assert_true(qns_sync_failed(w->s));
+    return took;
+}
+
+/* Shutdown kills the guest at once, as one the watchdog gave up on. */
+static void shutdown_kills_at_once(world *w, int guest)
+{
+    long long t0 = ts_now_ms();
+    qns_sync_shutdown(w->s);
+    assert_true(ts_now_ms() - t0 < 1000);
     char how[128];
-    qns_guest_describe_end(qns_sync_guest(w->s, 0), how, sizeof(how));
+    qns_guest_describe_end(qns_sync_guest(w->s, guest), how, sizeof(how));
     assert_string_equal(how, "was killed by signal 9 (Killed)");
     assert_int_equal(ts_child_count(), 0);
+}
+
+/* A guest "stuck" that hangs in round `round` after busy_ms on the CPU, with
+ * a 200 ms watchdog, fails that round with `want`, between min_ms and max_ms
+ * of wall time into it, and is killed at once. */
+typedef struct stuck_case {
+    int busy_ms;
+    int round;
+    const char *want;
+    long long min_ms, max_ms;
+} stuck_case;
+
+static const stuck_case stuck_cases[] = {
+    /* Asleep, it used no CPU: hung at the first look, within the window
+     * (less its first tenth, when it took the grant). */
+    {0, 4,
+     "guest stuck did not reply within 200 ms in round 4 and used no CPU in the last 180 ms "
+     "(0 ms; hung); to wait for it however long it takes, set watchdog_ms to 0",
+     200, 400},
+    /* Busy in [20, 200] and part of [200, 400] ms, idle in [400, 600]: hung
+     * at the end of its first idle window; the message counts the windows. */
+    {300, 2,
+     "guest stuck did not reply within 600 ms in round 2 and used no CPU in the last 200 ms "
+     "(0 ms; hung); to wait for it however long it takes, set watchdog_ms to 0",
+     600, 1000},
+};
+
+static void stuck_guest_fails(world *w, const stuck_case *c)
+{
+    renew(w, (qns_sync_options){.watchdog_ms = 200, .shutdown_timeout_ms = 3000});
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "busy:%d:%d", c->round, c->busy_ms);
+    ts_add(&w->argv, "hang:%d", c->round);
+    add_guest(w, "stuck", 0);
+    for (int k = 1; k < c->round; k++) {
+        round_ok(w, 10);
+    }
+    long long took = failing_round_ms(w, c->want);
+    assert_true(took >= c->min_ms && took < c->max_ms);
+    shutdown_kills_at_once(w, 0);
+}
+
+static void hang_is_caught_by_watchdog_and_killed(void **state)
+{
+    stuck_guest_fails(*state, &stuck_cases[0]);
+}
+
+static void guest_that_stops_running_is_hung_a_window_later(void **state)
+{
+    stuck_guest_fails(*state, &stuck_cases[1]);
+}
+
+/* Two guests, "idle" hanging in round 2 and the other following `action`,
+ * with a 200 ms watchdog: round 2 fails with `want`, and both guests are
+ * killed at once. */
+typedef struct pair_case {
+    const char *name, *action;
+    const char *watchdog_off;
+    const char *want;
+} pair_case;
+
+static const pair_case pair_cases[] = {
+    /* The one that used no CPU is named; the busy one goes with it (at
+     * once, not after its grant); the way to turn the watchdog off is the
+     * caller's. */
+    {"busy", "busy:2:10000", "set watchdog = off in [scenario]",
+     "guest idle did not reply within 200 ms in round 2 and used no CPU in the last 180 ms "
+     "(0 ms; hung); to wait for it however long it takes, set watchdog = off in [scenario]"},
+    /* Both asleep: both named, "them". */
+    {"asleep", "hang:2", NULL,
+     "guest asleep, idle did not reply within 200 ms in round 2 and used no CPU in the last "
+     "180 ms (0 ms; hung); to wait for them however long it takes, set watchdog_ms to 0"},
+};
+
+static void pair_fails(world *w, const pair_case *c)
+{
+    renew(w, (qns_sync_options){
+                 .watchdog_ms = 200, .shutdown_timeout_ms = 3000, .watchdog_off = c->watchdog_off});
+    add_scripted(w, c->name, c->action);
+    add_scripted(w, "idle", "hang:2");
+    round_ok(w, 10);
+    failing_round_ms(w, c->want);
+    shutdown_kills_at_once(w, 0);
+    assert_true(qns_guest_ended(qns_sync_guest(w->s, 1)));
+}
+
+static void only_the_idle_guest_is_called_hung(void **state)
+{
+    pair_fails(*state, &pair_cases[0]);
+}
+
+static void two_idle_guests_are_named_together(void **state)
+{
+    pair_fails(*state, &pair_cases[1]);
 }
 
 /* ---- stop requests: a signal handler writes to a pipe ---------------------- */
@@ -312,12 +427,8 @@ static void stop_request_wakes_a_shutdown_that_waits_for_a_guest(void **state)
     world *w = *state;
     int stop[2];
     new_with_stop_fd(w, stop, 60000);
-    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
-    ts_add(&w->argv, "crash:15000");
-    add_guest(w, "dies", 0);
-    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
-    ts_add(&w->argv, "hang:2");
-    add_guest(w, "stuck", 0);
+    add_scripted(w, "dies", "crash:15000");
+    add_scripted(w, "stuck", "hang:2");
     round_ok(w, 10);
     /* One guest dies in round 2; the other, stuck in it, ignores EOF. */
     int32_t g[2] = {10, 10};
@@ -342,14 +453,22 @@ typedef struct waits {
     int64_t waited_ms[8];
 } waits;
 
-static int on_wait(void *ctx, int guest, int64_t waited_ms)
+static int record_wait(void *ctx, int guest, int64_t waited_ms)
 {
     waits *r = ctx;
     if (r->calls < 8) {
         r->guest[r->calls] = guest;
         r->waited_ms[r->calls] = waited_ms;
     }
-    return ++r->calls == 3;
+    r->calls++;
+    return 0;
+}
+
+/* Records, and stops the run at the third call. */
+static int on_wait(void *ctx, int guest, int64_t waited_ms)
+{
+    record_wait(ctx, guest, waited_ms);
+    return ((waits *)ctx)->calls == 3;
 }
 
 static void long_round_reports_the_guest_it_waits_for_and_can_stop(void **state)
@@ -382,6 +501,43 @@ static void long_round_reports_the_guest_it_waits_for_and_can_stop(void **state)
         assert_true(r.waited_ms[k] >= 200 * (k + 1));
     }
     assert_true(ts_now_ms() - t0 < 2000);
+}
+
+/* A grant that takes a guest three watchdog windows of wall time, all of it
+ * on the CPU (a crowded host), is waited for: the run goes on to its end. */
+static void busy_guest_is_waited_for_past_the_watchdog(void **state)
+{
+    world *w = *state;
+    waits r = {0};
+    renew(w, (qns_sync_options){.watchdog_ms = 200,
+                                .shutdown_timeout_ms = 1000,
+                                .wait_report_ms = 100,
+                                .wait_fn = record_wait,
+                                .wait_ctx = &r});
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    add_guest(w, "fine", 0);
+    ts_add(&w->argv, "busy:3:600");
+    add_guest(w, "slow", 0);
+    round_ok(w, 10);
+    round_ok(w, 10);
+    r.calls = 0;
+    long long t0 = ts_now_ms();
+    round_ok(w, 10);
+    long long took = ts_now_ms() - t0;
+    assert_true(took >= 600);
+    /* Progress reports go on meanwhile, naming the guest waited for. */
+    assert_true(r.calls >= 4);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(r.guest[k], 1);
+    }
+    round_ok(w, 10);
+    round_ok(w, 10);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(qns_sync_clock_us(w->s, i), 50);
+        assert_int_equal(qns_sync_granted_us(w->s, i), 50);
+        assert_int_equal(qns_sync_rounds(w->s, i), 5);
+    }
+    assert_false(qns_sync_failed(w->s));
 }
 
 static void exec_failure_is_reported(void **state)
@@ -1014,6 +1170,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(exit_is_reported_with_status_and_console, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_is_reported_with_signal, setup, teardown),
         cmocka_unit_test_setup_teardown(hang_is_caught_by_watchdog_and_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(busy_guest_is_waited_for_past_the_watchdog, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(guest_that_stops_running_is_hung_a_window_later, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(only_the_idle_guest_is_called_hung, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_idle_guests_are_named_together, setup, teardown),
         cmocka_unit_test_setup_teardown(stop_request_wakes_a_round_and_ends_a_hung_guest_at_once,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(stop_request_wakes_a_shutdown_that_waits_for_a_guest, setup,
