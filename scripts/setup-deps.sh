@@ -18,8 +18,8 @@ PACKAGES=(
     libzstd-dev dpkg-dev patch xz-utils debian-archive-keyring gpgv binutils
     # QEMU run-time firmware
     seabios ipxe-qemu qemu-system-data
-    # default guest image
-    busybox-static cpio zstd kmod
+    # default guest image; Debian images (scenarios/debian/build-debian.sh)
+    busybox-static cpio zstd kmod debootstrap e2fsprogs
     # analysis: captures and plots
     tshark gnuplot-nox
     # tests: qemu-img writes the qcow2 backing chains the disk tests run and

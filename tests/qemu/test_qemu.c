@@ -373,6 +373,24 @@ static void refusals_name_the_problem(void **state)
     expect_refusal(NULL, iothread, NULL,
                    "-qqq: an iothread would complete requests on host time; use the main loop "
                    "(no iothread)");
+    /* Every disk controller but virtio-blk completes requests from the main
+     * loop, on host time: a disk on one is refused (here IDE, as a client
+     * that passes `-drive file=...,index=0,media=disk` gets on pc). An empty
+     * drive does no I/O and is left alone. */
+    const char *ide[] = {"-drive", "file=/dev/null,format=raw,index=0,media=disk", NULL};
+    expect_refusal(NULL, ide, NULL,
+                   "-qqq: drive ide0-hd0 is attached to ide-hd, which completes requests on "
+                   "host time; attach it with if=virtio (virtio-blk)\n");
+    const char *ahci[] = {"-blockdev", "driver=null-co,node-name=d1", "-device", "ich9-ahci,id=sata",
+                          "-device", "ide-hd,drive=d1,bus=sata.0", NULL};
+    expect_refusal(NULL, ahci, NULL,
+                   "-qqq: drive d1 is attached to ide-hd, which completes requests on host time; "
+                   "attach it with if=virtio (virtio-blk)\n");
+    const char *scsi[] = {"-blockdev", "driver=null-co,node-name=d2", "-device",
+                          "virtio-scsi-pci,id=scsi", "-device", "scsi-hd,drive=d2", NULL};
+    expect_refusal(NULL, scsi, NULL,
+                   "-qqq: drive d2 is attached to scsi-hd, which completes requests on host "
+                   "time; attach it with if=virtio (virtio-blk)\n");
     /* The build has no KVM at all (--disable-kvm): -qqq's own check for an
      * accelerator other than TCG is never reached. */
     const char *kvm[] = {"-accel", "kvm", NULL};
@@ -848,6 +866,57 @@ static void qmp_stop_and_cont_are_served_while_waiting_for_a_grant(void **state)
     g_free(opt);
 }
 
+/* The guest's RTC (the pc machine's rtc-time, read over QMP) at virtual
+ * time 0 with the -rtc options given. */
+static void rtc_time_at_start(const char *rtc, char *ans, size_t size)
+{
+    ts_argv a, b;
+    char *con = console_name("rtc"), *qmp = socket_name("rtc");
+    char *opt = g_strdup_printf("unix:%s,server=on,wait=off", qmp);
+    const char *extra[] = {"-qmp", opt, NULL};
+    qemu_argv(&a, NIC_NONE, NULL, extra);
+    b.n = 0;
+    for (int i = 0; i < a.n; i++) {
+        ts_add(&b, "%s", i > 0 && !strcmp(a.v[i - 1], "-rtc") ? rtc : a.v[i]);
+    }
+    qns_sync *s = start_qemu(&b, 0, con, NULL);
+    grant(s, 0);
+    int m = qw_qmp_open(qmp, 10000);
+    assert_true(m >= 0);
+    assert_int_equal(qw_qmp(m,
+                            "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine\", "
+                            "\"property\": \"rtc-time\"}}",
+                            ans, size, 3000),
+                     0);
+    close(m);
+    qns_sync_free(s);
+    unlink(con);
+    unlink(qmp);
+    g_free(con);
+    g_free(qmp);
+    g_free(opt);
+}
+
+/* Nothing may depend on the host's clock under -qqq unless asked for: a
+ * client that passes only -rtc clock=vm (as the seed's did) gets an RTC
+ * that starts at 2020-01-01T00:00:00, the date qns passes; base=utc still
+ * asks for the host's date. */
+static void rtc_starts_at_a_fixed_date_without_base(void **state)
+{
+    (void)state;
+    char ans[4096];
+    const char *want = "\"tm_year\": 120, \"tm_sec\": 0, \"tm_hour\": 0, \"tm_min\": 0, "
+                       "\"tm_mon\": 0, \"tm_mday\": 1}";
+    rtc_time_at_start("clock=vm", ans, sizeof(ans));
+    if (strstr(ans, want) == NULL) {
+        fail_msg("wanted the RTC at 2020-01-01T00:00:00 (%s), got %s", want, ans);
+    }
+    rtc_time_at_start("clock=vm,base=utc", ans, sizeof(ans));
+    assert_null(strstr(ans, "\"tm_year\": 120,"));
+    assert_non_null(strstr(ans, "\"tm_year\": 1"));
+    assert_int_equal(ts_child_count(), 0);
+}
+
 static void gdbstub_stops_and_continues_a_guest_waiting_for_a_grant(void **state)
 {
     (void)state;
@@ -903,6 +972,7 @@ int main(void)
         cmocka_unit_test(sigterm_ends_qemu_while_a_record_write_blocks),
         cmocka_unit_test(qmp_stop_and_cont_are_served_while_waiting_for_a_grant),
         cmocka_unit_test(gdbstub_stops_and_continues_a_guest_waiting_for_a_grant),
+        cmocka_unit_test(rtc_starts_at_a_fixed_date_without_base),
     };
     /* QNS_TEST_FILTER=PATTERN runs only the matching tests (cmocka's glob). */
     if (getenv("QNS_TEST_FILTER")) {
