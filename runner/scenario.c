@@ -577,7 +577,7 @@ static void guest_files(rn_scenario *sc, rn_guest *g, const rn_key *k, const cha
 
 static const char guest_keys[] =
     "memory, command, services, kernel, initrd, append, kernel_args, disk, files, extra_args, "
-    "ends_run, program, rank, "
+    "ends_run, agent, program, rank, "
     "nicN.ip, nicN.mac, nicN.model, nicN.latency";
 
 static void parse_guest(rn_scenario *sc, const rn_section *s)
@@ -595,7 +595,7 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             strcmp(k->key, "services") && strcmp(k->key, "kernel") && strcmp(k->key, "initrd") &&
             strcmp(k->key, "append") && strcmp(k->key, "kernel_args") && strcmp(k->key, "disk") &&
             strcmp(k->key, "extra_args") && strcmp(k->key, "files") && strcmp(k->key, "ends_run") &&
-            strcmp(k->key, "program") && strcmp(k->key, "rank")) {
+            strcmp(k->key, "agent") && strcmp(k->key, "program") && strcmp(k->key, "rank")) {
             unknown_key(sc, s, k, guest_keys);
             continue;
         }
@@ -634,6 +634,10 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             guest_files(sc, g, k, v);
         } else if (strcmp(k->key, "ends_run") == 0) {
             if (rn_parse_bool(v, &g->cfg.ends_run, &why) < 0) {
+                err_why(sc, k, why);
+            }
+        } else if (strcmp(k->key, "agent") == 0) {
+            if (rn_parse_bool(v, &g->cfg.agent, &why) < 0) {
                 err_why(sc, k, why);
             }
         } else if (strcmp(k->key, "rank") == 0) {
@@ -1435,6 +1439,27 @@ qns_sim_config rn_scenario_config(const rn_scenario *sc, const char *out_dir)
  * depends on a refused guest, node or link is left out). The checks are the
  * API's own; this only adds FILE:LINE.
  */
+/* The line of the key an API refusal of a guest names ("guest NAME: KEY: ..."
+ * or "guest NAME: KEY ..."), else the guest's section. */
+static int refused_key_line(const rn_guest *g, const char *e)
+{
+    char *prefix = g_strdup_printf("guest %s: ", g->sec->name);
+    int line = g->sec->line;
+    if (g_str_has_prefix(e, prefix)) {
+        const char *k = e + strlen(prefix);
+        for (guint i = 0; i < g->sec->keys->len; i++) {
+            const rn_key *key = g_ptr_array_index(g->sec->keys, i);
+            size_t n = strlen(key->key);
+            if (strncmp(k, key->key, n) == 0 && (k[n] == ':' || k[n] == ' ')) {
+                line = key->line;
+                break;
+            }
+        }
+    }
+    g_free(prefix);
+    return line;
+}
+
 qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config, GString *errors)
 {
     rn_scenario *sc = (rn_scenario *)csc;
@@ -1452,11 +1477,7 @@ qns_sim *rn_scenario_build(const rn_scenario *csc, const qns_sim_config *config,
     for (guint i = 0; i < sc->guests->len; i++) {
         rn_guest *g = g_ptr_array_index(sc->guests, i);
         if ((guest[i] = qns_sim_add_guest(sim, &g->cfg, e)) < 0) {
-            /* A refusal of its files, at their line. */
-            char *files = g_strdup_printf("guest %s: files", g->sec->name);
-            err(sc, g->files_line && g_str_has_prefix(e, files) ? g->files_line : g->sec->line,
-                "%s", e);
-            g_free(files);
+            err(sc, refused_key_line(g, e), "%s", e);
         } else if (g->files_line && g->file_sources == NULL) {
             g->file_sources = g_ptr_array_new_with_free_func(g_free);
             for (const char *const *f = qns_sim_guest_files(sim, guest[i]); f && *f; f++) {

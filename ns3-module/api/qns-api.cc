@@ -380,6 +380,7 @@ static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config 
         return nullptr;
     }
     g->SetAttribute("EndsRun", BooleanValue(c.ends_run != 0));
+    g->SetAttribute("Agent", BooleanValue(c.agent != 0));
     auto words = [](const char *const *v) {
         std::vector<std::string> w;
         for (const char *const *p = v; p && *p; p++) {

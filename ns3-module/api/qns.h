@@ -129,6 +129,12 @@ typedef struct qns_guest_config {
     const char *const *program;
     /* The MPI rank the guest runs on (see "Ranks" below); 0 by default. */
     uint32_t rank;
+    /* An own kernel or initrd whose init runs the qns guest agent
+     * (scenarios/debian/qns-agent): it gets command, services and the NICs'
+     * addresses as qns.* words after its append, and its console markers are
+     * judged as the default guest's. Without it, an own image's command,
+     * services and NIC addresses are refused (nothing would apply them). */
+    int agent;
 } qns_guest_config;
 
 typedef enum qns_link_type {

@@ -239,6 +239,49 @@ bool PackFiles(const char *const *files, std::string &initrd, QnsGuestDesc &out,
 
 } // namespace
 
+/* An own kernel or initrd runs its own init: what qns would tell the default
+ * guest's /init (addresses, services, the command) reaches it only when the
+ * image runs the qns agent (agent = yes), and then on the command line the
+ * image's own append starts. Without it those settings would be silently
+ * ignored: refused instead, as is an own kernel without a command line. */
+bool OwnImageCheck(const qns_guest_config &cfg, const std::string &name, std::string &err)
+{
+    bool own = cfg.kernel != nullptr || cfg.initrd != nullptr;
+    const char *hint = "; an own image gets them only if it runs the qns agent "
+                       "(scenarios/debian/qns-agent, its unit qns-agent.service) and says so with "
+                       "agent = yes";
+    if (cfg.agent && !own) {
+        err = "guest " + name + ": agent: only for an own kernel or initrd (the default guest and "
+              "qns's images run theirs)";
+        return false;
+    }
+    if (cfg.kernel != nullptr && (cfg.append == nullptr || *cfg.append == '\0')) {
+        err = "guest " + name + ": kernel: an own kernel needs append = its command line (at "
+              "least console=ttyS0 for its console and root= for its disk); qns adds none";
+        return false;
+    }
+    if (!own || cfg.agent) {
+        return true;
+    }
+    if (cfg.command != nullptr) {
+        err = "guest " + name + ": command: nothing in an own image would run it" + hint;
+        return false;
+    }
+    if (cfg.services != nullptr && *cfg.services) {
+        err = "guest " + name + ": services: nothing in an own image would start them" + hint;
+        return false;
+    }
+    for (int i = 0; i < cfg.nic_count; i++) {
+        if (cfg.nics[i].ipv4 != nullptr) {
+            err = "guest " + name + ": nic" + std::to_string(i) +
+                  ".ip: nothing in an own image would set the address (configure it in the "
+                  "image)" + hint;
+            return false;
+        }
+    }
+    return true;
+}
+
 bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
                       uint32_t icountShift, bool horizon,
                       const std::string &qemu, const std::string &guestDir,
@@ -318,6 +361,9 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
 
     GuestInfo gi;
     bool ownKernel = cfg.kernel != nullptr;
+    if (!OwnImageCheck(cfg, out.name, err)) {
+        return false;
+    }
     if (!ownKernel && !ReadGuestInfo(guestDir, gi, err)) {
         return false;
     }
@@ -352,13 +398,16 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
         out.argv.push_back("-initrd");
         out.argv.push_back(initrd);
     }
-    out.defaultInit = cfg.initrd == nullptr && !ownKernel;
-    out.runsCommand = out.defaultInit && cfg.command != nullptr && cfg.append == nullptr;
+    /* The default guest's /init, a qns image's agent, or an own image's
+     * agent (agent = yes) reads the qns.* parameters and prints the markers. */
+    bool agent = cfg.agent != 0;
+    out.defaultInit = (cfg.initrd == nullptr && !ownKernel) || agent;
+    out.runsCommand = out.defaultInit && cfg.command != nullptr && (cfg.append == nullptr || agent);
     std::string append;
-    if (cfg.append) {
+    if (cfg.append && !agent) {
         append = cfg.append;
-    } else if (!ownKernel) {
-        append = gi.cmdline + " qns.hostname=" + out.name;
+    } else if (!ownKernel || agent) {
+        append = (cfg.append ? std::string(cfg.append) : gi.cmdline) + " qns.hostname=" + out.name;
         for (int i = 0; i < cfg.nic_count; i++) {
             if (cfg.nics[i].ipv4) {
                 append += " qns.net=eth" + std::to_string(i) + "," + cfg.nics[i].ipv4;

@@ -80,6 +80,12 @@ TypeId QnsGuest::GetTypeId()
                           "virtual time.",
                           UintegerValue(1), MakeUintegerAccessor(&QnsGuest::m_icountShift),
                           MakeUintegerChecker<uint32_t>(0, 9))
+            .AddAttribute("Agent",
+                          "An own Kernel or Initrd whose init runs the qns guest agent: it gets "
+                          "Command, Services and the NICs' addresses after its Append, and its "
+                          "console is judged as the default guest's.",
+                          BooleanValue(false), MakeBooleanAccessor(&QnsGuest::m_agent),
+                          MakeBooleanChecker())
             .AddAttribute("EndsRun",
                           "The simulation stops once every guest with EndsRun has powered "
                           "off; one that has not by the end of the run fails it.",
@@ -93,7 +99,8 @@ TypeId QnsGuest::GetTypeId()
     return tid;
 }
 
-QnsGuest::QnsGuest() : m_memoryMb(256), m_icountShift(1), m_endsRun(false), m_index(-1)
+QnsGuest::QnsGuest()
+    : m_memoryMb(256), m_icountShift(1), m_endsRun(false), m_agent(false), m_index(-1)
 {
 }
 
@@ -200,6 +207,7 @@ qns_guest_config QnsGuest::GetConfig() const
     c.kernel_args = OrNull(m_kernelArgs);
     c.disk = OrNull(m_disk);
     c.ends_run = m_endsRun ? 1 : 0;
+    c.agent = m_agent ? 1 : 0;
     c.nic_count = static_cast<int>(m_nics.size());
     for (size_t i = 0; i < m_nics.size() && i < QNS_MAX_NICS; i++) {
         c.nics[i] = m_nics[i];

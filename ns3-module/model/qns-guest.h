@@ -73,6 +73,7 @@ private:
     uint32_t m_memoryMb;
     uint32_t m_icountShift;
     bool m_endsRun;
+    bool m_agent;
     std::vector<qns_nic_config> m_nics; /* their strings point into m_nicText */
     std::vector<std::pair<std::string, std::string>> m_nicText; /* (ipv4, mac) */
     /* ExtraArgs and Program split into words, as the config points to them */

@@ -14,7 +14,8 @@
 # powers off. So `guest_image = KEY` in a scenario drives it exactly like the
 # default guest.
 #
-# The image goes to $(qns_cache_dir)/guest/<key>: vmlinuz, initrd.img,
+# The image goes to $(qns_cache_dir)/guest/<key>: vmlinux (the kernel,
+# uncompressed, booted through its PVH entry: guest/extract-vmlinux.sh), initrd.img,
 # disk.img (raw ext4, the root file system, booted as /dev/vda with
 # snapshot=on so runs never change it), GUEST-INFO (how to boot it, hashes,
 # the package versions installed) and SHA256SUMS. <key> is the SHA-256 of the
@@ -90,10 +91,10 @@ while [ "$#" -gt 0 ]; do
 done
 mapfile -t user_packages < <(printf '%s\n' "${user_packages[@]}" | LC_ALL=C sort -u | sed '/^$/d')
 
-for tool in apt-cache debootstrap mkfs.ext4 chroot mount umount sha256sum flock realpath; do
+for tool in apt-cache debootstrap mkfs.ext4 chroot mount umount sha256sum flock realpath readelf xz; do
     command -v "$tool" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
     command -v "$tool" >/dev/null 2>&1 ||
-        die "'$tool' not found (install: apt debootstrap e2fsprogs coreutils util-linux)"
+        die "'$tool' not found (install: apt debootstrap e2fsprogs coreutils util-linux binutils xz-utils)"
 done
 [ "$(id -u)" -eq 0 ] || die "debootstrap needs root"
 
@@ -128,8 +129,9 @@ key=$(
         printf '%s\n' "$versions"
         files_digest
         echo "size $size_extra"
-        for r in build-debian.sh qns-agent qns-agent.service; do
-            printf 'recipe %s %s\n' "$r" "$(sha256sum < "$here/$r" | cut -d' ' -f1)"
+        for r in debian/build-debian.sh debian/qns-agent debian/qns-agent.service \
+            guest/extract-vmlinux.sh guest/qemu-args.sh; do
+            printf 'recipe %s %s\n' "$r" "$(sha256sum < "$here/../$r" | cut -d' ' -f1)"
         done
     } | sha256sum | cut -d' ' -f1
 )
@@ -231,7 +233,8 @@ done
 # --- kernel, initramfs, disk ---------------------------------------------------------
 kernel_release=$(sed -n 's/^linux-image-\([0-9].*-amd64\)=.*/\1/p' <<< "$installed" | head -n 1)
 [ -n "$kernel_release" ] || die "no kernel was installed"
-cp "$root/boot/vmlinuz-$kernel_release" "$img/vmlinuz"
+kernel_file=$("$here/../guest/extract-vmlinux.sh" "$root/boot/vmlinuz-$kernel_release" "$img") ||
+    die "cannot take the kernel out of vmlinuz-$kernel_release"
 cp "$root/boot/initrd.img-$kernel_release" "$img/initrd.img"
 used_mb=$(du -sm --apparent-size "$root" | cut -f1)
 size_mb=$(( used_mb + used_mb / 4 + size_extra ))
@@ -248,11 +251,11 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
     echo "key=$key"
     echo "kind=debian"
     echo "agent=qns-agent"
-    echo "kernel=vmlinuz"
+    echo "kernel=$kernel_file"
     echo "kernel_release=$kernel_release"
-    echo "kernel_boot=bzimage"
-    echo "kernel_sha256=$(sha "$img/vmlinuz")"
-    echo "kernel_size=$(stat -c %s "$img/vmlinuz")"
+    echo "kernel_boot=$( [ "$kernel_file" = vmlinux ] && echo pvh || echo bzimage )"
+    echo "kernel_sha256=$(sha "$img/$kernel_file")"
+    echo "kernel_size=$(stat -c %s "$img/$kernel_file")"
     echo "initrd=initrd.img"
     echo "initrd_sha256=$(sha "$img/initrd.img")"
     echo "initrd_size=$(stat -c %s "$img/initrd.img")"
@@ -264,7 +267,7 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
     echo "cmdline=$CMDLINE"
     echo "# QEMU arguments, kernel and initrd relative to this folder; the disk is"
     echo "# attached as -drive file=disk.img,if=virtio,format=raw,snapshot=on."
-    echo "qemu_args=$("$here/../guest/qemu-args.sh" --base vmlinuz initrd.img | sed 's/^256M$/512M/' |
+    echo "qemu_args=$("$here/../guest/qemu-args.sh" --base "$kernel_file" initrd.img | sed 's/^256M$/512M/' |
         tr '\n' ' ' | sed 's/ $//')"
     echo "nic_e1000=$("$here/../guest/qemu-args.sh" --nic e1000 ID MAC)"
     echo "nic_virtio=$("$here/../guest/qemu-args.sh" --nic virtio ID MAC)"
@@ -273,7 +276,7 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
     echo "[packages]"
     printf '%s\n' "$installed"
 } > "$img/GUEST-INFO"
-(cd "$img" && sha256sum vmlinuz initrd.img disk.img > SHA256SUMS)
+(cd "$img" && sha256sum "$kernel_file" initrd.img disk.img > SHA256SUMS)
 chmod 0755 "$img"
 mv -T "$img" "$out" || die "cannot move the image to $out"
 echo "build-debian: $out ($(( $(date +%s) - start )) s)" >&2

@@ -144,6 +144,7 @@ key=$(
         printf 'recipe build-guest.sh %s\n' "$(sha256sum < "$here/build-guest.sh" | cut -d' ' -f1)"
         printf 'recipe init %s\n' "$(sha256sum < "$here/init" | cut -d' ' -f1)"
         printf 'recipe qemu-args.sh %s\n' "$(sha256sum < "$here/qemu-args.sh" | cut -d' ' -f1)"
+        printf 'recipe extract-vmlinux.sh %s\n' "$(sha256sum < "$here/extract-vmlinux.sh" | cut -d' ' -f1)"
     } | sha256sum | cut -d' ' -f1
 )
 
@@ -182,45 +183,10 @@ for deb in "$work"/debs/*.deb; do
     dpkg -x "$deb" "$pkgroot"
 done
 
-# --- kernel: the uncompressed ELF inside vmlinuz, as extract-vmlinux does ---
+# --- kernel: the uncompressed ELF inside vmlinuz (extract-vmlinux.sh) ---------
 vmlinuz=$pkgroot/boot/vmlinuz-$kernel_release
 [ -f "$vmlinuz" ] || die "$kernel_pkg has no /boot/vmlinuz-$kernel_release"
-kernel_file=""
-while IFS=: read -r off _; do
-    # (not a pipe: xz stops reading at the stream's end, which would fail tail)
-    tail -c "+$((off + 1))" "$vmlinuz" > "$work/payload.xz"
-    if xz -dc --single-stream < "$work/payload.xz" > "$work/vmlinux.raw" 2>/dev/null &&
-        [ "$(head -c 4 "$work/vmlinux.raw" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
-        kernel_file=vmlinux
-        break
-    fi
-done < <(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" || true)
-
-pvh=no
-if [ -n "$kernel_file" ]; then
-    notes=$(readelf -nW "$work/vmlinux.raw")
-    # XEN_ELFNOTE_PHYS32_ENTRY (18): the PVH entry point
-    if grep -E '^ *Xen ' <<< "$notes" | grep -E '0x00000012|PHYS32_ENTRY' > /dev/null; then
-        pvh=yes
-    fi
-fi
-if [ "$pvh" = yes ]; then
-    # The decompressed payload is the ELF followed by the relocation table
-    # the decompressor uses for KASLR: keep only the ELF (it ends with its
-    # section header table), which is all a PVH boot loads.
-    read -r shoff shnum shentsize < <(readelf -hW "$work/vmlinux.raw" | awk '
-        /Start of section headers/ { o = $5 }
-        /Number of section headers/ { n = $5 }
-        /Size of section headers/ { s = $5 }
-        END { print o, n, s }')
-    head -c "$((shoff + shnum * shentsize))" "$work/vmlinux.raw" > "$img/vmlinux"
-else
-    echo "build-guest: warning: no XZ-compressed ELF with a PVH entry note in $vmlinuz;" \
-        "shipping the bzImage (slower: it decompresses itself under icount)" >&2
-    kernel_file=vmlinuz
-    cp "$vmlinuz" "$img/vmlinuz"
-fi
-rm -f "$work/vmlinux.raw" "$work/payload.xz"
+kernel_file=$("$here/extract-vmlinux.sh" "$vmlinuz" "$img") || die "cannot take the kernel out of $vmlinuz"
 
 # --- modules, in dependency order --------------------------------------------
 moddir=lib/modules/$kernel_release

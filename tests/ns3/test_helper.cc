@@ -62,7 +62,8 @@ void AttributesMakeTheCommandLine(void **)
         "Name", StringValue("h1"), "Qemu", StringValue("/opt/qemu"), "Kernel",
         StringValue("/boot/k"), "Append", StringValue("console=ttyS0"), "MemoryMb",
         UintegerValue(512), "IcountShift", UintegerValue(3), "ExtraArgs",
-        StringValue("-d 'in asm' -D q.log"));
+        StringValue("-d 'in asm' -D q.log"), "Agent", BooleanValue(true), "Command",
+        StringValue("true"));
     g->AddNic("10.0.0.1/24", QnsGuest::E1000, "52:54:00:aa:bb:01");
     g->AddNic();
     std::string err;
@@ -73,7 +74,10 @@ void AttributesMakeTheCommandLine(void **)
     assert_true(Has(a, "|-icount|shift=3,sleep=off|"));
     assert_true(Has(a, "|-seed|11|")); /* seed + the guest's number */
     assert_true(Has(a, "|-kernel|/boot/k|"));
-    assert_true(Has(a, "|-append|console=ttyS0|"));
+    /* The image runs the qns agent: its own command line, then the qns.* words. */
+    assert_true(Has(a, "|-append|console=ttyS0 qns.hostname=h1 qns.net=eth0,10.0.0.1/24 "
+                       "qns.cmd=dHJ1ZQ==|"));
+    assert_true(g->GetDescription().runsCommand);
     assert_true(Has(a, "e1000,netdev=n0,mac=52:54:00:aa:bb:01"));
     assert_true(Has(a, "mac=52:54:00:00:04:02")); /* the default MAC of NIC 1 */
     assert_true(Has(a, "|-d|in asm|-D|q.log"));
@@ -147,6 +151,47 @@ void GuestMistakesAreRefused(void **)
     assert_false(args->Prepare(0, 1, 0, ".", err));
     assert_string_equal(err.c_str(), "guest k: kernel_args adds to the default guest's command "
                                      "line; with an own kernel or append, put them in append");
+
+    /* An own image without the agent: what only the agent would apply is
+     * refused, each naming its key; so is an own kernel without a command
+     * line, and the agent where qns's own init runs. */
+    const std::string hint = "; an own image gets them only if it runs the qns agent "
+                             "(scenarios/debian/qns-agent, its unit qns-agent.service) and says "
+                             "so with agent = yes";
+    Ptr<QnsGuest> cmd = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("k"), "Kernel", StringValue("/boot/k"), "Append",
+        StringValue("console=ttyS0 root=/dev/vda"), "Command", StringValue("true"));
+    assert_false(cmd->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(),
+                        ("guest k: command: nothing in an own image would run it" + hint).c_str());
+    Ptr<QnsGuest> svc = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("k"), "Initrd", StringValue("/boot/i"), "Services",
+        StringValue("iperf3"));
+    assert_false(svc->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(
+        err.c_str(), ("guest k: services: nothing in an own image would start them" + hint).c_str());
+    Ptr<QnsGuest> ip = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("k"), "Kernel", StringValue("/boot/k"), "Append",
+        StringValue("console=ttyS0"));
+    ip->AddNic();
+    ip->AddNic("10.0.0.1/24");
+    assert_false(ip->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), ("guest k: nic1.ip: nothing in an own image would set the "
+                                      "address (configure it in the image)" +
+                                      hint)
+                                         .c_str());
+    Ptr<QnsGuest> bare = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("k"), "Kernel",
+                                                              StringValue("/boot/k"));
+    assert_false(bare->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(),
+                        "guest k: kernel: an own kernel needs append = its command line (at "
+                        "least console=ttyS0 for its console and root= for its disk); qns adds "
+                        "none");
+    Ptr<QnsGuest> agent = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("d"), "Agent",
+                                                               BooleanValue(true));
+    assert_false(agent->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest d: agent: only for an own kernel or initrd (the "
+                                     "default guest and qns's images run theirs)");
 
     Ptr<QnsGuest> blank = CreateObjectWithAttributes<QnsGuest>(
         "Name", StringValue("p"), "Program", StringValue("   "));

@@ -230,15 +230,15 @@ static const bad_case bad_cases[] = {
      "[link NAME]"},
     {"unknown-key", HEAD GUEST_A "memroy = 256\n",
      "5: unknown key 'memroy' in [guest a]; expected one of: memory, command, services, kernel, "
-     "initrd, append, kernel_args, disk, files, extra_args, ends_run, program, rank, nicN.ip, "
+     "initrd, append, kernel_args, disk, files, extra_args, ends_run, agent, program, rank, nicN.ip, "
      "nicN.mac, nicN.model, nicN.latency"},
     {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
      "3: pin: bad boolean 'sometimes' (expected true or false)"},
     {"kernel-args-for-a-program", HEAD GUEST_A "kernel_args = qns.debug=1\n",
-     "3: guest a: kernel_args adds to the default guest's command line; a program has none"},
+     "5: guest a: kernel_args adds to the default guest's command line; a program has none"},
     {"kernel-args-with-append",
      HEAD "[guest k]\nappend = console=ttyS0\nkernel_args = qns.debug=1\n",
-     "3: guest k: kernel_args adds to the default guest's command line; with an own kernel or "
+     "5: guest k: kernel_args adds to the default guest's command line; with an own kernel or "
      "append, put them in append"},
     {"bad-rounds", "[scenario]\nduration = 1ms\nrounds = sometimes\n",
      "3: rounds: 'sometimes' is neither fixed nor adaptive"},
@@ -310,6 +310,20 @@ static const bad_case bad_cases[] = {
      "4: rank: bad number '1024' (expected a whole number 0 .. 1023)"},
     {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
      "4: kernel: cannot read 'no-such-bzImage': No such file or directory"},
+    {"own-kernel-command", HEAD "[guest k]\nkernel = /bin/sh\nappend = console=ttyS0\ncommand = true\n",
+     "6: guest k: command: nothing in an own image would run it; an own image gets them only if "
+     "it runs the qns agent (scenarios/debian/qns-agent, its unit qns-agent.service) and says so "
+     "with agent = yes"},
+    {"own-kernel-ip", HEAD "[guest k]\nkernel = /bin/sh\nappend = console=ttyS0\nnic0.ip = 10.0.0.1/24\n",
+     "6: guest k: nic0.ip: nothing in an own image would set the address (configure it in the "
+     "image); an own image gets them only if it runs the qns agent (scenarios/debian/qns-agent, "
+     "its unit qns-agent.service) and says so with agent = yes"},
+    {"own-kernel-no-append", HEAD "[guest k]\nkernel = /bin/sh\n",
+     "4: guest k: kernel: an own kernel needs append = its command line (at least console=ttyS0 "
+     "for its console and root= for its disk); qns adds none"},
+    {"agent-default-guest", HEAD "[guest k]\nagent = yes\n",
+     "4: guest k: agent: only for an own kernel or initrd (the default guest and qns's images run "
+     "theirs)"},
     {"missing-disk", HEAD "[guest k]\ndisk = /nonexistent/disk.qcow2\n",
      "4: disk: cannot read '/nonexistent/disk.qcow2': No such file or directory"},
     {"duplicate-name", HEAD GUEST_A "[node a]\n",
@@ -491,7 +505,7 @@ static void long_keys_and_values_are_shortened_in_messages(void **state)
     char *k64 = g_strnfill(64, 'k'), *v64 = g_strnfill(64, '9');
     char *want = g_strdup_printf("%s:5: unknown key '%s...' in [guest a]; expected one of: memory, "
                                  "command, services, kernel, initrd, append, kernel_args, disk, "
-                                 "files, extra_args, ends_run, program, rank, nicN.ip, nicN.mac, "
+                                 "files, extra_args, ends_run, agent, program, rank, nicN.ip, nicN.mac, "
                                  "nicN.model, nicN.latency\n"
                                  "%s:6: memory: bad memory size '%s...' (expected MiB, e.g. 256, "
                                  "256M or 1G)\n",
