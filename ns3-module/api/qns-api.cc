@@ -374,7 +374,7 @@ static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config 
     set("Command", c.command);
     set("Services", c.services);
     if (c.memory_mb != 0 &&
-        !g->SetAttributeFailSafe("MemoryMb", UintegerValue(c.memory_mb))) {
+        (c.memory_mb < 16 || !g->SetAttributeFailSafe("MemoryMb", UintegerValue(c.memory_mb)))) {
         err = "guest " + name + ": memory_mb " + std::to_string(c.memory_mb) +
               " is out of range (16 .. 1048576)";
         return nullptr;

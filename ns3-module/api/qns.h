@@ -99,7 +99,7 @@ typedef struct qns_nic_config {
 
 typedef struct qns_guest_config {
     const char *name;
-    uint32_t memory_mb;   /* 0: 256 */
+    uint32_t memory_mb;   /* 0: the guest image's (256 for the default guest) */
     const char *command;  /* shell command the default guest runs, then powers off */
     const char *services; /* default guest services: "udp-echo,tcp-sink,iperf3,httpd" */
     const char *kernel;   /* own kernel instead of the default guest's */

@@ -367,6 +367,13 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
     if (!ownKernel && !ReadGuestInfo(guestDir, gi, err)) {
         return false;
     }
+    if (hasFiles && !ownKernel && !gi.disk.empty()) {
+        /* The initramfs of an image that boots from its disk is gone once
+         * its root is mounted. */
+        err = "guest " + out.name + ": files go into the default guest's initramfs; an image that "
+              "boots from its disk gets them when it is built (build-debian.sh --file SRC:DST)";
+        return false;
+    }
     if (ownKernel) {
         gi.machine = {"-machine", "pc", "-cpu", "qemu64", "-smp", "1", "-accel", "tcg",
                       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"};

@@ -54,9 +54,11 @@ TypeId QnsGuest::GetTypeId()
             .AddAttribute("Disk", "A disk image, attached as a virtio disk in snapshot mode.",
                           StringValue(""), MakeStringAccessor(&QnsGuest::m_disk),
                           MakeStringChecker())
-            .AddAttribute("MemoryMb", "Guest memory in MiB.", UintegerValue(256),
-                          MakeUintegerAccessor(&QnsGuest::m_memoryMb),
-                          MakeUintegerChecker<uint32_t>(16, 1 << 20))
+            .AddAttribute("MemoryMb",
+                          "Guest memory in MiB; 0: the guest image's (256 for the default "
+                          "guest, 512 for a Debian image), 256 for an own kernel.",
+                          UintegerValue(0), MakeUintegerAccessor(&QnsGuest::m_memoryMb),
+                          MakeUintegerChecker<uint32_t>(0, 1 << 20))
             .AddAttribute("Command",
                           "The shell command the default guest runs once ready; it then "
                           "powers off and reports the command's exit status.",
@@ -100,7 +102,7 @@ TypeId QnsGuest::GetTypeId()
 }
 
 QnsGuest::QnsGuest()
-    : m_memoryMb(256), m_icountShift(1), m_endsRun(false), m_agent(false), m_index(-1)
+    : m_memoryMb(0), m_icountShift(1), m_endsRun(false), m_agent(false), m_index(-1)
 {
 }
 

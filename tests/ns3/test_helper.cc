@@ -85,6 +85,48 @@ void AttributesMakeTheCommandLine(void **)
     assert_string_equal(g->GetMac(1).c_str(), "52:54:00:00:04:02");
 }
 
+/* An image with a disk (build-debian.sh's): its disk is the first virtio
+ * disk, snapshot mode, a guest's own disk the second; its -m is the
+ * default; files are refused (its initramfs is gone once the root is up). */
+void DiskImageBootsFromItsDisk(void **)
+{
+    char *cwd = g_get_current_dir();
+    std::string dir = std::string(cwd) + "/helper-disk-" + std::to_string(getpid());
+    g_free(cwd);
+    g_mkdir_with_parents(dir.c_str(), 0755);
+    assert_true(g_file_set_contents((dir + "/GUEST-INFO").c_str(),
+                                    "[guest]\nkernel=vmlinux\ninitrd=initrd.img\ndisk=disk.img\n"
+                                    "cmdline=console=ttyS0 root=/dev/vda ro\n"
+                                    "qemu_args=-machine pc -m 512M -kernel vmlinux\n"
+                                    "nic_e1000=e1000,netdev=ID,mac=MAC\n"
+                                    "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n",
+                                    -1, nullptr));
+    Ptr<QnsGuest> g = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("d"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir),
+        "Disk", StringValue("data.qcow2"), "Command", StringValue("true"));
+    g->AddNic("10.0.0.1/24");
+    std::string err;
+    if (!g->Prepare(0, 1, 0, ".", err)) {
+        fail_msg("%s", err.c_str());
+    }
+    std::string a = Argv(g);
+    assert_true(Has(a, "|-m|512M|"));
+    assert_true(Has(a, "|-append|console=ttyS0 root=/dev/vda ro qns.hostname=d "
+                       "qns.net=eth0,10.0.0.1/24 qns.cmd=dHJ1ZQ==|-drive|file=" +
+                           dir + "/disk.img,if=virtio,format=raw,snapshot=on|-drive|"
+                                 "file=data.qcow2,if=virtio,snapshot=on|"));
+    assert_true(g->GetDescription().runsCommand);
+    Ptr<QnsGuest> f = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("f"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir),
+        "Files", StringValue("/etc/hostname:/etc/x"));
+    assert_false(f->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest f: files go into the default guest's initramfs; an "
+                                     "image that boots from its disk gets them when it is built "
+                                     "(build-debian.sh --file SRC:DST)");
+    std::string rm = "rm -rf '" + dir + "'";
+    assert_int_equal(system(rm.c_str()), 0);
+}
+
 /* Files: read from the current folder, packed after the default
  * initramfs into the cache's initrd/, which -initrd names; refused with an
  * own kernel. */
@@ -422,6 +464,7 @@ int main()
         cmocka_unit_test(ACoarseResolutionIsRefused),
         cmocka_unit_test(AttributesMakeTheCommandLine),
         cmocka_unit_test(FilesAttributeMakesTheInitrd),
+        cmocka_unit_test(DiskImageBootsFromItsDisk),
         cmocka_unit_test(GuestMistakesAreRefused),
         cmocka_unit_test(InstallRefusesWhatCannotWork),
         cmocka_unit_test(TwoGuestsRunOnALan),
