@@ -65,10 +65,12 @@ int rn_guest_list(void)
         char *dir = g_build_filename(cache, key, NULL);
         char *info = g_build_filename(dir, "GUEST-INFO", NULL);
         GKeyFile *kf = g_key_file_new();
-        char *release = NULL, built[32] = "-";
+        char *release = NULL, *kind = NULL, *asked = NULL, built[32] = "-";
         struct stat st;
         if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
             release = info_string(kf, "kernel_release");
+            kind = info_string(kf, "kind");
+            asked = info_string(kf, "packages_requested");
         }
         /* The folder appears when build-guest.sh or import moves it in. */
         if (stat(dir, &st) == 0) {
@@ -76,8 +78,18 @@ int rn_guest_list(void)
             gmtime_r(&st.st_mtime, &tm);
             strftime(built, sizeof(built), "%Y-%m-%d %H:%M", &tm);
         }
-        printf("%-64s  %-16s  %-16s%s\n", key, release ? release : "(no GUEST-INFO)", built,
-               dflt && strcmp(dflt, key) == 0 ? "  (the build's default)" : "");
+        /* A distribution image (build-debian.sh) says so, with the packages
+         * it was built with; the default guest's images have no kind. */
+        char *what = kind ? g_strdup_printf("  (%s%s%s)", kind, asked && *asked ? ": " : "",
+                                            asked ? asked : "")
+                          : g_strdup("");
+        char *shown = rn_escape(what);
+        printf("%-64s  %-16s  %-16s%s%s\n", key, release ? release : "(no GUEST-INFO)", built,
+               dflt && strcmp(dflt, key) == 0 ? "  (the build's default)" : "", shown);
+        g_free(shown);
+        g_free(what);
+        g_free(asked);
+        g_free(kind);
         g_free(release);
         g_key_file_free(kf);
         g_free(info);

@@ -27,6 +27,8 @@ image=$("$src/scenarios/debian/build-debian.sh" --package curl,python3) ||
     fail "build-debian.sh failed"
 key=$(basename "$image")
 grep -q '^kind=debian$' "$image/GUEST-INFO" || fail "$image/GUEST-INFO is not a Debian image's"
+"$qns" guest list | grep -Eq "^$key  .*  \(debian: curl python3\)\$" ||
+    { "$qns" guest list >&2; fail "qns guest list does not show $key as a Debian image with curl and python3"; }
 sed "s/^guest_image = .*/guest_image = $key/" "$src/scenarios/debian_http.ini" > http.ini
 
 start=$(date +%s)
