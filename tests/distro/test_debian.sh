@@ -5,7 +5,8 @@
 # Builds (or takes from the cache) a Debian bookworm image with curl and
 # python3 (scenarios/debian/build-debian.sh), then runs
 # scenarios/debian_http.ini with it: srv serves a 1.3 MB file with python3's
-# http.server, cli fetches it with curl and prints its SHA-256. The run is
+# http.server, cli writes 8 MiB of its kernel's random bytes to its disk
+# (fsync), fetches the file with curl and prints its SHA-256. The run is
 # made once, then re-run by `qns verify` as a separate process while two CPU
 # hogs compete with it: verify must report every output the same, and every
 # pcap and console of the two folders must be byte-identical. The fetch must
