@@ -66,10 +66,11 @@ static int cmd_run(int argc, char **argv)
     if (parse("FILE - run a scenario file",
               "Builds the simulation FILE describes, runs it on one virtual clock and writes\n"
               "pcaps, guest consoles, a copy of FILE (scenario.ini) and manifest.json into DIR.\n"
-              "Progress: one live line on a terminal, a line every 5 s otherwise. Ctrl-C or\n"
-              "SIGTERM stops the run within 100 ms, whatever the guests do (captures\n"
-              "complete, manifest written, exit 130/143). A guest that fails (set-up error,\n"
-              "panic, command status, cut off by the duration) fails the run: exit 1.",
+              "Progress: one live line on a terminal, a line every 5 s otherwise. Ctrl-C,\n"
+              "SIGTERM or SIGHUP stops the run within 100 ms, whatever the guests do\n"
+              "(captures complete, manifest written, exit 130/143/129). A guest that fails\n"
+              "(set-up error, panic, command status, cut off by the duration) fails the\n"
+              "run: exit 1.",
               entries, &argc, &argv, 1) < 0) {
         g_free(out);
         return RN_EXIT_USAGE;

@@ -21,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* What the SIGINT/SIGTERM handler needs: the signal, and the run to stop. */
+/* What the SIGINT/SIGTERM/SIGHUP handler needs: the signal, and the run to
+ * stop (NULL until the simulation exists; it is stopped as soon as it does). */
 static volatile sig_atomic_t stop_signal;
 static qns_sim *volatile stop_sim;
 
@@ -29,6 +30,15 @@ static void on_stop_signal(int sig)
 {
     stop_signal = sig;
     qns_sim_request_stop(stop_sim);
+}
+
+/* A closed terminal or a dropped ssh session (SIGHUP) stops a run as
+ * Ctrl-C and SIGTERM do: captures complete, manifest written, no QEMU left. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+static const char *stop_signal_name(int sig)
+{
+    return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT";
 }
 
 /* A round that waits this long for a guest is news in the progress line. */
@@ -384,12 +394,10 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 
     progress_ctx pc = {.tty = opt->quiet || rank != 0 ? -1 : isatty(STDOUT_FILENO)};
     qns_sim_set_progress(sim, on_progress, &pc, 100);
-    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
     stop_sim = sim;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    if (stop_signal) {
+        qns_sim_request_stop(sim); /* it came while the run was being set up */
+    }
 
     double t0 = now_s();
     rn_run_result rr = {.guest_count = rn_scenario_guest_count(sc)};
@@ -412,8 +420,6 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         qns_sim_app_rx_bytes(sim, i, &rr.app_rx_bytes[i]);
     }
     int sig = stop_signal;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     stop_sim = NULL;
     qns_sim_free(sim); /* closes the captures and ends every guest process */
 
@@ -438,7 +444,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         rn_error("%s", rr.error);
         status = RN_EXIT_FAIL;
     } else if (rr.r == 1) {
-        printf("qns: stopped by %s at virtual time %.6f s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+        printf("qns: stopped by %s at virtual time %.6f s\n", stop_signal_name(sig),
                (double)rr.end_ns / 1e9);
         status = 128 + (sig ? sig : SIGINT);
     }
@@ -481,7 +487,29 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     return status;
 }
 
+static int run_all(rn_run_options *opt);
+
+/* The stop signals are handled from the start: one that comes before the
+ * run folder exists ends qns without making it, one that comes later stops
+ * the run as soon as its simulation exists. */
 int rn_run(rn_run_options *opt)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
+    struct sigaction old[G_N_ELEMENTS(stop_signals)];
+    sigemptyset(&sa.sa_mask);
+    stop_signal = 0;
+    stop_sim = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(stop_signals); i++) {
+        sigaction(stop_signals[i], &sa, &old[i]);
+    }
+    int status = run_all(opt);
+    for (size_t i = 0; i < G_N_ELEMENTS(stop_signals); i++) {
+        sigaction(stop_signals[i], &old[i], NULL);
+    }
+    return status;
+}
+
+static int run_all(rn_run_options *opt)
 {
     const uint32_t rank = qns_rank(), ranks = qns_ranks();
     GString *errors = g_string_new(NULL);
@@ -520,6 +548,12 @@ int rn_run(rn_run_options *opt)
         }
         rn_scenario_free(sc);
         return RN_EXIT_USAGE;
+    }
+    if (ranks == 1 && stop_signal) {
+        rn_error("stopped by %s before the run began; no run folder made",
+                 stop_signal_name(stop_signal));
+        rn_scenario_free(sc);
+        return 128 + stop_signal;
     }
     /* Rank 0 makes the run folder; the others run into staging folders
      * and hand their files to it. All go on only if all could. */

@@ -2876,7 +2876,9 @@ static void stop_a_hung_run_with(int sig, int want_status, const char *tag)
     char *data = NULL;
     assert_true(g_file_get_contents(log, &data, NULL, NULL));
     char *want = g_strdup_printf("qns: stopped by %s at virtual time 0.000030 s\n",
-                                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+                                 sig == SIGINT    ? "SIGINT"
+                                 : sig == SIGHUP ? "SIGHUP"
+                                                 : "SIGTERM");
     assert_non_null(strstr(data, want));
     g_free(want);
     g_free(data);
@@ -2904,6 +2906,70 @@ static void sigterm_ends_a_hung_run_at_once_with_143(void **state)
 {
     (void)state;
     stop_a_hung_run_with(SIGTERM, 143, "hung-term");
+}
+
+/* A closed terminal or a dropped ssh session: handled as SIGTERM is. */
+static void sighup_ends_a_hung_run_at_once_with_129(void **state)
+{
+    (void)state;
+    stop_a_hung_run_with(SIGHUP, 129, "hung-hup");
+}
+
+/* A stop signal at any instant of a run's start, from the first
+ * milliseconds on: qns is either ended before the run folder exists (by the
+ * signal itself while the program is still being loaded, or with 128 + the
+ * signal once its handlers are in place), or it stops the run as an
+ * interrupted run: exit 128 + the signal, the manifest written, no process
+ * left. Never killed with a folder half made. */
+static void a_stop_signal_at_any_instant_of_the_start_leaves_no_half_made_folder(void **state)
+{
+    (void)state;
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    char *dir = make_dir("early-signal");
+    char *text = g_strdup_printf("[scenario]\nduration = 100s\nrounds = fixed\n"
+                                 "[guest a]\nprogram = %s\n[guest b]\nprogram = %s hang:3\n"
+                                 "[link lan]\ncapture = true\nmembers = a, b\n",
+                                 QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *ini = write_file(dir, "early.ini", text);
+    const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
+    int before = 0, stopped = 0;
+    for (int i = 0; i <= 30; i++) {
+        int sig = sigs[i % 3];
+        char *name = g_strdup_printf("run-%d", i);
+        char *out = g_build_filename(dir, name, NULL);
+        char *log = g_build_filename(dir, "stdout.txt", NULL);
+        pid_t pid = spawn_run(ini, out, log);
+        usleep((useconds_t)(i * 2000));
+        assert_int_equal(kill(pid, sig), 0);
+        int ws;
+        assert_int_equal(waitpid(pid, &ws, 0), pid);
+        int exists = g_file_test(out, G_FILE_TEST_EXISTS);
+        if (WIFSIGNALED(ws) || !exists) {
+            if (exists) {
+                fail_msg("signal %d after %d ms: qns %s, and %s is there", sig, i * 2,
+                         WIFSIGNALED(ws) ? "was killed by it" : "exited", out);
+            }
+            assert_true(WIFSIGNALED(ws) ? WTERMSIG(ws) == sig : WEXITSTATUS(ws) == 128 + sig);
+            before++;
+        } else {
+            assert_true(WIFEXITED(ws));
+            assert_int_equal(WEXITSTATUS(ws), 128 + sig);
+            char *data = manifest_of(out);
+            assert_non_null(strstr(data, "\"status\" : \"interrupted\""));
+            g_free(data);
+            stopped++;
+        }
+        assert_int_equal(ts_child_count(), 0);
+        g_free(log);
+        g_free(out);
+        g_free(name);
+    }
+    print_message("early signals: %d ended qns before its folder, %d stopped the run\n", before,
+                  stopped);
+    assert_true(stopped > 0);
+    g_free(ini);
+    g_free(text);
+    g_free(dir);
 }
 
 /* ---- the same through the C API, in a child (one simulation per process) ---- */
@@ -3547,6 +3613,8 @@ int main(void)
         cmocka_unit_test(an_unreadable_qemu_or_guest_image_is_named_as_such),
         cmocka_unit_test(a_guest_leaves_no_process_of_its_group_behind),
         cmocka_unit_test(sigint_ends_a_hung_run_at_once_with_130),
+        cmocka_unit_test(sighup_ends_a_hung_run_at_once_with_129),
+        cmocka_unit_test(a_stop_signal_at_any_instant_of_the_start_leaves_no_half_made_folder),
         cmocka_unit_test(sigterm_ends_a_hung_run_at_once_with_143),
         cmocka_unit_test(scenario_watchdog_fails_a_hang_after_its_time),
         cmocka_unit_test(request_stop_from_a_signal_handler_ends_a_hung_run),
