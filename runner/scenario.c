@@ -366,10 +366,11 @@ static void parse_scenario(rn_scenario *sc, const rn_section *s)
                 sc->name = v;
             }
         } else if (strcmp(k->key, "duration") == 0) {
+            char e[QNS_ERRBUF_SIZE];
             if (rn_parse_duration_ns(v, &sc->duration_ns, &why) < 0) {
                 err_why(sc, k, why);
-            } else if (sc->duration_ns == 0) {
-                err(sc, k->line, "duration: must be more than 0");
+            } else if (qns_duration_check(sc->duration_ns, e) < 0) {
+                err(sc, k->line, "%s", e);
             }
         } else if (strcmp(k->key, "quantum") == 0) {
             if (rn_parse_duration_ns(v, &n, &why) < 0) {

@@ -1416,8 +1416,26 @@ static bool WriteFlows(qns_sim *sim, Ptr<FlowMonitor> flows, std::string &err)
     return true;
 }
 
+int qns_duration_check(uint64_t duration_ns, char *errbuf)
+{
+    if (duration_ns == 0) {
+        SetErr(errbuf, "duration must be more than 0");
+        return -1;
+    }
+    if (duration_ns > QNS_MAX_DURATION_NS) {
+        SetErr(errbuf,
+               "duration " + std::to_string(duration_ns) +
+                   " ns is more than a run can last (at most 100 years of virtual time)");
+        return -1;
+    }
+    return 0;
+}
+
 int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
 {
+    if (qns_duration_check(duration_ns, errbuf) < 0) {
+        return -1;
+    }
     if (sim->ran) {
         SetErr(errbuf, "a simulation runs once; create another for another run");
         return -1;

@@ -354,6 +354,16 @@ int qns_sim_app_rx_bytes(const qns_sim *sim, int app, uint64_t *out);
  * (for the default guest: had not booted, or its command was cut off). */
 int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf);
 
+/* The longest run: 100 years of virtual time. ns-3's time is a signed
+ * 64-bit count of nanoseconds (about 292 years), and a run's end may lie a
+ * few quanta past its duration. */
+#define QNS_MAX_DURATION_NS 3155760000000000000ull
+
+/* Whether duration_ns is a run's duration (more than 0, at most
+ * QNS_MAX_DURATION_NS): 0, or -1 with the reason in errbuf. qns_sim_run
+ * refuses the others. */
+int qns_duration_check(uint64_t duration_ns, char *errbuf);
+
 /* Asks a qns_sim_run in progress (or about to start) to stop as soon as it
  * can: every wait for a guest wakes, guests are ended without being waited
  * out, captures are completed, and qns_sim_run returns 1 within about

@@ -106,6 +106,42 @@ static void read_log_rx(const char *path, uint64_t *t, int *n)
     g_free(data);
 }
 
+/* Durations ns-3's time cannot hold are refused before anything runs (the
+ * guest is never started); the same simulation then runs as usual. */
+static int run_with_bad_durations(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.quantum_us = 10, .seed = 7, .out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    char alog[256];
+    snprintf(alog, sizeof(alog), "%s/a.log", dir);
+    const char *pa[] = {fake(), "-log", alog, NULL};
+    qns_guest_config a = {.name = "a", .nic_count = 0, .program = pa};
+    if (sim == NULL || qns_sim_add_guest(sim, &a, err) < 0) {
+        return 1;
+    }
+    int bad = 0;
+    bad |= qns_sim_run(sim, (uint64_t)INT64_MAX + 1000, err) != -1 ||
+           strcmp(err, "duration 9223372036854776807 ns is more than a run can last (at most "
+                       "100 years of virtual time)") != 0;
+    bad |= (qns_sim_run(sim, QNS_MAX_DURATION_NS + 1, err) != -1) << 1;
+    bad |= (qns_sim_run(sim, 0, err) != -1 || strcmp(err, "duration must be more than 0") != 0)
+           << 2;
+    bad |= g_file_test(alog, G_FILE_TEST_EXISTS) << 3; /* the guest never started */
+    bad |= (qns_sim_run(sim, 100000, err) != 0) << 4;
+    qns_sim_free(sim);
+    return bad;
+}
+
+static void durations_that_do_not_fit_are_refused_before_the_run(void **state)
+{
+    (void)state;
+    char *dir = make_dir("durations");
+    assert_int_equal(in_child(run_with_bad_durations, dir, 0), 0);
+    g_free(dir);
+}
+
 static void frames_cross_at_stamp_plus_latency_both_ways(void **state)
 {
     (void)state;
@@ -1049,6 +1085,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(clashing_or_impossible_addresses_are_refused),
+        cmocka_unit_test(durations_that_do_not_fit_are_refused_before_the_run),
         cmocka_unit_test(frames_cross_at_stamp_plus_latency_both_ways),
         cmocka_unit_test(larger_latency_shifts_every_instant),
         cmocka_unit_test(eight_guests_share_one_lan),

@@ -248,6 +248,10 @@ static const bad_case bad_cases[] = {
     {"bad-duration", HEAD GUEST_A "[link lan]\ndelay = 5 parsecs\nmembers = a\n",
      "6: delay: bad duration '5 parsecs' (expected a number and a unit: ns, us, ms, s, e.g. "
      "100ns, 10us, 5ms, 1.5s)"},
+    {"duration-past-ns-3s-time", "[scenario]\nduration = 9223372037s\n",
+     "2: duration 9223372037000000000 ns is more than a run can last (at most 100 years of "
+     "virtual time)"},
+    {"zero-duration", "[scenario]\nduration = 0s\n", "2: duration must be more than 0"},
     {"unitless-duration", "[scenario]\nduration = 10\n",
      "2: duration: bad duration '10' (expected a number and a unit: ns, us, ms, s, e.g. 100ns, "
      "10us, 5ms, 1.5s)"},
