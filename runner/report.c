@@ -346,9 +346,11 @@ static const char *link_name(int lt)
 
 static void print_capture(const capture *c)
 {
-    printf("capture %s: %s, %" PRIu64 " packets (%" PRIu64 " IPv4), %.9f s .. %.9f s\n", c->name,
+    char *name = rn_escape(c->name); /* no control bytes of a file name reach the terminal */
+    printf("capture %s: %s, %" PRIu64 " packets (%" PRIu64 " IPv4), %.9f s .. %.9f s\n", name,
            link_name(c->linktype), c->packets, c->ipv4, (double)c->first_ns / 1e9,
            (double)c->last_ns / 1e9);
+    g_free(name);
     if (c->order->len == 0) {
         printf("  no IPv4 flows\n\n");
         return;
@@ -381,12 +383,33 @@ static void print_capture(const capture *c)
     printf("\n");
 }
 
-/* gnuplot: throughput in bins over the capture's span, RTT samples. */
-static int plot_capture(const capture *c, const char *out)
+/* Whether a name may go into a gnuplot script as it is: the characters qns
+ * names its captures with (guests, links and nodes are letters, digits, '-'
+ * and '_'). A file name is data: quoted into a script, a name like
+ * x';system 'cmd';#.pcap would run cmd. */
+static int gnuplot_safe(const char *s)
+{
+    for (; *s; s++) {
+        if (!g_ascii_isalnum(*s) && *s != '.' && *s != '-' && *s != '_') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* gnuplot: throughput in bins over the capture's span, RTT samples. Files
+ * and titles are named after the capture when its name is gnuplot_safe,
+ * else after its number in the report (capture-N), the only names the
+ * script then holds. */
+static int plot_capture(const capture *c, const char *out, guint number)
 {
     char *stem = g_strdup(c->name);
     if (g_str_has_suffix(stem, ".pcap")) {
         stem[strlen(stem) - 5] = '\0';
+    }
+    if (!gnuplot_safe(stem) || *stem == '\0') {
+        g_free(stem);
+        stem = g_strdup_printf("capture-%u", number);
     }
     uint64_t span = c->last_ns > c->first_ns ? c->last_ns - c->first_ns : 1;
     uint64_t bin = span / 50 ? span / 50 : 1;
@@ -435,7 +458,7 @@ static int plot_capture(const capture *c, const char *out)
                            "set output '%s-throughput.png'\n"
                            "set title '%s: throughput (bins of %.6f s)'\n"
                            "set ylabel 'Mbit/s'\n",
-                           stem, c->name, (double)bin / 1e9);
+                           stem, stem, (double)bin / 1e9);
     if (tindex) {
         g_string_append_printf(gp, "plot %s\n", tplot->str);
     }
@@ -443,7 +466,7 @@ static int plot_capture(const capture *c, const char *out)
         g_string_append_printf(gp,
                                "set output '%s-rtt.png'\nset title '%s: round-trip time'\n"
                                "set ylabel 'ms'\nplot %s\n",
-                               stem, c->name, rplot->str);
+                               stem, stem, rplot->str);
     }
     int ok = 1;
     const char *files[][2] = {{tfile, tp->str}, {rfile, rt->str}};
@@ -526,7 +549,7 @@ int rn_report(const char *dir, int plots)
             continue;
         }
         print_capture(c);
-        if (plots && c->order->len && plot_capture(c, out) < 0) {
+        if (plots && c->order->len && plot_capture(c, out, i + 1) < 0) {
             status = RN_EXIT_FAIL;
         }
         capture_free(c);

@@ -2662,6 +2662,36 @@ static void report_prints_flows_and_rtts_of_a_known_capture(void **state)
     g_free(dir);
 }
 
+/* A capture's name is data: one made to break out of a gnuplot string
+ * (x';system 'touch MARK';#.pcap) runs nothing; it is plotted as
+ * capture-N, and its name reaches the terminal with its control bytes
+ * escaped. */
+static void report_runs_nothing_a_capture_name_says(void **state)
+{
+    (void)state;
+    char *dir = make_dir("report-names");
+    char *pcap = g_build_filename(dir, "x';system 'touch MARK';#\x1b[2J.pcap", NULL);
+    write_known_capture(pcap);
+    result r = qns("report", dir, NULL);
+    if (r.status != 0) {
+        fail_msg("report: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "capture x';system 'touch MARK';#\\x1b[2J.pcap: Ethernet, 11 packets"));
+    assert_null(strchr(r.out, '\x1b'));
+    const char *marks[] = {"MARK", "report/MARK"};
+    for (int i = 0; i < 2; i++) {
+        char *m = g_build_filename(dir, marks[i], NULL);
+        assert_false(g_file_test(m, G_FILE_TEST_EXISTS));
+        g_free(m);
+    }
+    char *png = g_build_filename(dir, "report", "capture-1-throughput.png", NULL);
+    assert_true(g_file_test(png, G_FILE_TEST_IS_REGULAR));
+    g_free(png);
+    result_clear(&r);
+    g_free(pcap);
+    g_free(dir);
+}
+
 /* ---- SIGINT -------------------------------------------------------------------------- */
 
 static int count_packets(const char *path)
@@ -3606,6 +3636,7 @@ int main(void)
         cmocka_unit_test(each_refusal_of_files_is_named_at_its_line),
         cmocka_unit_test(files_are_inputs_of_the_manifest_and_verify_from_the_package),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
+        cmocka_unit_test(report_runs_nothing_a_capture_name_says),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
         cmocka_unit_test(a_scenario_that_is_no_text_file_is_refused),
