@@ -49,6 +49,7 @@ typedef struct capture {
     GHashTable *pings;  /* "src dst id seq" -> request time (boxed) */
     uint64_t packets, ipv4, first_ns, last_ns;
     int linktype;
+    int damaged; /* libpcap stopped at a truncated or corrupt record */
 } capture;
 
 static char *flow_key(uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
@@ -258,7 +259,9 @@ static capture *read_capture(const char *dir, const char *name)
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
     g_free(path);
     if (p == NULL) {
-        rn_error("%s: %s", name, e);
+        char *shown = rn_escape(name);
+        rn_error("%s: %s", shown, e);
+        g_free(shown);
         return NULL;
     }
     capture *c = g_new0(capture, 1);
@@ -275,7 +278,10 @@ static capture *read_capture(const char *dir, const char *name)
         packet(c, t, d, h->caplen);
     }
     if (r == PCAP_ERROR) {
-        rn_error("%s: %s (reading stopped there)", name, pcap_geterr(p));
+        char *shown = rn_escape(name);
+        rn_error("%s: %s (reading stopped there)", shown, pcap_geterr(p));
+        g_free(shown);
+        c->damaged = 1;
     }
     pcap_close(p);
     return c;
@@ -551,6 +557,9 @@ int rn_report(const char *dir, int plots)
         print_capture(c);
         if (plots && c->order->len && plot_capture(c, out, i + 1) < 0) {
             status = RN_EXIT_FAIL;
+        }
+        if (c->damaged) {
+            status = RN_EXIT_FAIL; /* what it shows of that capture is not all of it */
         }
         capture_free(c);
     }

@@ -2692,6 +2692,27 @@ static void report_runs_nothing_a_capture_name_says(void **state)
     g_free(dir);
 }
 
+/* A capture cut short or damaged: what report read of it is shown, the
+ * file named with what libpcap says, and the exit status is 1. */
+static void report_fails_on_a_truncated_capture(void **state)
+{
+    (void)state;
+    char *dir = make_dir("report-cut");
+    char *pcap = g_build_filename(dir, "cut.pcap", NULL);
+    write_known_capture(pcap);
+    struct stat st;
+    assert_int_equal(stat(pcap, &st), 0);
+    assert_int_equal(truncate(pcap, st.st_size - 10), 0);
+    result r = qns("report", dir, "--no-plots", NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "capture cut.pcap: Ethernet, 10 packets"));
+    assert_non_null(strstr(r.err, "qns: cut.pcap: truncated dump file; tried to read "));
+    assert_non_null(strstr(r.err, " (reading stopped there)\n"));
+    result_clear(&r);
+    g_free(pcap);
+    g_free(dir);
+}
+
 /* ---- SIGINT -------------------------------------------------------------------------- */
 
 static int count_packets(const char *path)
@@ -3637,6 +3658,7 @@ int main(void)
         cmocka_unit_test(files_are_inputs_of_the_manifest_and_verify_from_the_package),
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(report_runs_nothing_a_capture_name_says),
+        cmocka_unit_test(report_fails_on_a_truncated_capture),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
         cmocka_unit_test(a_scenario_that_is_no_text_file_is_refused),
