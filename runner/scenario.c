@@ -654,6 +654,13 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
                 continue;
             }
             if (strcmp(k->key, "program") == 0) {
+                /* A path is the scenario's, as kernel's and disk's are; a
+                 * bare name is looked up in PATH. */
+                if (strchr(argv[0], '/') && !g_path_is_absolute(argv[0])) {
+                    char *path = g_build_filename(sc->base_dir, argv[0], NULL);
+                    g_free(argv[0]); /* argv is freed with the scenario */
+                    argv[0] = path;
+                }
                 char *found = g_find_program_in_path(argv[0]);
                 if (found == NULL) {
                     err(sc, k->line, "program: '%s' is not an executable program",

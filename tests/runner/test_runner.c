@@ -2692,6 +2692,33 @@ static void report_runs_nothing_a_capture_name_says(void **state)
     g_free(dir);
 }
 
+/* program = ./PATH is the scenario folder's, as kernel and disk are, not
+ * the current folder's; a bare name is looked up in PATH. */
+static void a_program_path_is_relative_to_the_scenario(void **state)
+{
+    (void)state;
+    char *dir = make_dir("program-path");
+    char *scen = g_build_filename(dir, "scen", NULL);
+    g_mkdir_with_parents(scen, 0755);
+    char *body = g_strdup_printf("#!/bin/sh\nexec %s \"$@\"\n", QNS_FAKE_GUEST);
+    char *fake = write_file(scen, "fake.sh", body);
+    assert_int_equal(chmod(fake, 0755), 0);
+    char *ini = write_file(scen, "p.ini", "[scenario]\nduration = 1ms\n[guest a]\nprogram = ./fake.sh\n");
+    char *out = g_build_filename(dir, "out", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run from another folder: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "guest a: 0 frames out, 0 frames in, clock 0.001000 s"));
+    result_clear(&r);
+    g_free(out);
+    g_free(ini);
+    g_free(fake);
+    g_free(body);
+    g_free(scen);
+    g_free(dir);
+}
+
 /* A capture cut short or damaged: what report read of it is shown, the
  * file named with what libpcap says, and the exit status is 1. */
 static void report_fails_on_a_truncated_capture(void **state)
@@ -3237,7 +3264,7 @@ static void a_guest_leaves_no_process_of_its_group_behind(void **state)
                                         pidfile, QNS_FAKE_GUEST);
     char *script = write_file(dir, "guest.sh", script_text);
     assert_int_equal(chmod(script, 0755), 0);
-    char *text = g_strdup_printf("[scenario]\nduration = 1ms\n[guest a]\nprogram = %s\n", script);
+    char *text = g_strdup_printf("[scenario]\nduration = 1ms\n[guest a]\nprogram = ./guest.sh\n");
     char *ini = write_file(dir, "g.ini", text);
     char *out = g_build_filename(dir, "run", NULL);
     result r = qns("run", "-q", ini, "-o", out, NULL);
@@ -3659,6 +3686,7 @@ int main(void)
         cmocka_unit_test(report_prints_flows_and_rtts_of_a_known_capture),
         cmocka_unit_test(report_runs_nothing_a_capture_name_says),
         cmocka_unit_test(report_fails_on_a_truncated_capture),
+        cmocka_unit_test(a_program_path_is_relative_to_the_scenario),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
         cmocka_unit_test(a_scenario_that_is_no_text_file_is_refused),
