@@ -85,8 +85,12 @@ static int cmd_run(int argc, char **argv)
 static int cmd_verify(int argc, char **argv)
 {
     char *out = NULL;
+    gboolean trust = FALSE;
     GOptionEntry entries[] = {{"output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
                                "Re-run into DIR (default RUNDIR/verify-YYYYmmdd-HHMMSS)", "DIR"},
+                              {"trust-package", 0, 0, G_OPTION_ARG_NONE, &trust,
+                               "Run the programs the scenario names (program =); refused without",
+                               NULL},
                               G_OPTION_ENTRY_NULL};
     if (parse("RUNDIR|PACKAGE - re-run a finished run and compare its outputs",
               "Names what differs between the environment RUNDIR/manifest.json recorded and\n"
@@ -94,12 +98,15 @@ static int cmd_verify(int argc, char **argv)
               "output file with the manifest (and with the files kept in RUNDIR). Prints one\n"
               "line per file; exits 0 only when every file matches. A PACKAGE from qns pack\n"
               "is unpacked beside it first; packed guest images, inputs and QEMU are checked\n"
-              "against the manifest and run instead of the installed ones.",
+              "against the manifest and run instead of the installed ones. A scenario whose\n"
+              "guests run programs of their own (program =) is refused: a run folder or a\n"
+              "package may be a stranger's, and its programs would run as you; with\n"
+              "--trust-package they run, each named first.",
               entries, &argc, &argv, 1) < 0) {
         g_free(out);
         return RN_EXIT_USAGE;
     }
-    int status = rn_verify(argv[1], out);
+    int status = rn_verify(argv[1], out, trust);
     g_free(out);
     return status;
 }

@@ -549,6 +549,26 @@ static int run_all(rn_run_options *opt)
         rn_scenario_free(sc);
         return RN_EXIT_USAGE;
     }
+    /* A run folder or a package may be a stranger's: the programs its
+     * scenario names run only when the user said so. */
+    for (int i = 0; opt->verifying && i < rn_scenario_guest_count(sc); i++) {
+        const char *program = rn_scenario_guest_program(sc, i);
+        if (program == NULL) {
+            continue;
+        }
+        char *shown = rn_quote_path(program);
+        if (!opt->trust_programs) {
+            rn_error("guest %s runs the program '%s', which the run folder or package names: "
+                     "qns verify runs none unless you pass --trust-package",
+                     rn_scenario_guest_name(sc, i), shown);
+            g_free(shown);
+            rn_scenario_free(sc);
+            return RN_EXIT_USAGE;
+        }
+        printf("verify: guest %s runs the program '%s' (--trust-package)\n",
+               rn_scenario_guest_name(sc, i), shown);
+        g_free(shown);
+    }
     if (ranks == 1 && stop_signal) {
         rn_error("stopped by %s before the run began; no run folder made",
                  stop_signal_name(stop_signal));

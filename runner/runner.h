@@ -64,6 +64,8 @@ uint32_t rn_scenario_seed(const rn_scenario *sc);
 const char *rn_scenario_base_dir(const rn_scenario *sc);
 int rn_scenario_guest_count(const rn_scenario *sc);
 const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
+/* The program guest i runs instead of QEMU (program =), or NULL. */
+const char *rn_scenario_guest_program(const rn_scenario *sc, int i);
 /* Guest i's files = SRC:DST pairs as written (NULL-terminated), NULL when none. */
 const char *const *rn_scenario_guest_files(const rn_scenario *sc, int i);
 /* The node applications (packet sinks, bulk and on-off senders), numbered as
@@ -177,12 +179,17 @@ typedef struct rn_run_options {
     const char *out_dir;  /* NULL: results/NAME-TIMESTAMP */
     const char *base_dir; /* NULL: the scenario file's folder */
     int quiet;            /* no progress display */
+    /* verify: the scenario came from a run folder or package, maybe a
+     * stranger's; its guests' programs run only with trust_programs */
+    int verifying, trust_programs;
     char *out_dir_used;   /* set by rn_run: the folder written (g_free it) */
 } rn_run_options;
 
 int rn_run(rn_run_options *opt);
 /* dir: a run folder, or a package from rn_pack (unpacked beside it). */
-int rn_verify(const char *dir, const char *out_dir);
+/* trust_package: run the programs its scenario names (program =), which a
+ * verify otherwise refuses. */
+int rn_verify(const char *dir, const char *out_dir, int trust_package);
 /* with_qemu: also the patched QEMU and its firmware (package.c); force:
  * replace DIR.tar.zst when it exists (else that is refused). */
 int rn_pack(const char *dir, int with_qemu, int force);

@@ -657,7 +657,7 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
                 /* A path is the scenario's, as kernel's and disk's are; a
                  * bare name is looked up in PATH. */
                 if (strchr(argv[0], '/') && !g_path_is_absolute(argv[0])) {
-                    char *path = g_build_filename(sc->base_dir, argv[0], NULL);
+                    char *path = g_canonicalize_filename(argv[0], sc->base_dir);
                     g_free(argv[0]); /* argv is freed with the scenario */
                     argv[0] = path;
                 }
@@ -1680,6 +1680,12 @@ const char *const *rn_scenario_guest_files(const rn_scenario *sc, int i)
 {
     const rn_guest *g = g_ptr_array_index(sc->guests, (guint)i);
     return (const char *const *)g->files_given;
+}
+
+const char *rn_scenario_guest_program(const rn_scenario *sc, int i)
+{
+    const rn_guest *g = g_ptr_array_index(sc->guests, (guint)i);
+    return g->cfg.program ? g->cfg.program[0] : NULL;
 }
 
 const char *rn_scenario_guest_name(const rn_scenario *sc, int i)

@@ -48,7 +48,7 @@ static char *rerun_guest_dir(const char *dir)
     return guest;
 }
 
-static int verify_folder(const char *dir, const char *out_dir)
+static int verify_folder(const char *dir, const char *out_dir, int trust_package)
 {
     rn_manifest m;
     if (rn_manifest_load(dir, &m) < 0) {
@@ -105,6 +105,8 @@ static int verify_folder(const char *dir, const char *out_dir)
     }
     rn_run_options opt = {.scenario_path = copy,
                           .out_dir = new_dir,
+                          .verifying = 1,
+                          .trust_programs = trust_package,
                           .base_dir = packed_base                                     ? packed_base
                                       : base && g_file_test(base, G_FILE_TEST_IS_DIR) ? base
                                                                                       : dir};
@@ -188,13 +190,13 @@ static int verify_folder(const char *dir, const char *out_dir)
     return failures ? RN_EXIT_FAIL : RN_EXIT_OK;
 }
 
-int rn_verify(const char *arg, const char *out_dir)
+int rn_verify(const char *arg, const char *out_dir, int trust_package)
 {
     if (!g_file_test(arg, G_FILE_TEST_IS_REGULAR)) {
-        return verify_folder(arg, out_dir);
+        return verify_folder(arg, out_dir, trust_package);
     }
     char *dir = rn_package_unpack(arg); /* a package from qns pack */
-    int status = dir ? verify_folder(dir, out_dir) : RN_EXIT_USAGE;
+    int status = dir ? verify_folder(dir, out_dir, trust_package) : RN_EXIT_USAGE;
     g_free(dir);
     return status;
 }

@@ -840,7 +840,7 @@ static void run_then_verify_matches_every_output(void **state)
     (void)state;
     char *dir = make_dir("verify");
     char *out = run_fake_lan(dir);
-    result r = qns("verify", out, NULL);
+    result r = qns("verify", "--trust-package", out, NULL);
     if (r.status != 0) {
         fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
     }
@@ -1084,7 +1084,7 @@ static void changed_output_fails_verify_and_is_named(void **state)
     data[len - 1] ^= 1;
     assert_true(g_file_set_contents(pcap, data, (gssize)len, NULL));
     g_free(data);
-    result r = qns("verify", out, NULL);
+    result r = qns("verify", "--trust-package", out, NULL);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "MISMATCH (folder copy changed)"));
     assert_non_null(strstr(r.out, "verify: FAILED: 1 of 6 files differ: lan-1-0.pcap\n"));
@@ -1099,7 +1099,7 @@ static void changed_output_fails_verify_and_is_named(void **state)
     *at = *at == '0' ? '1' : '0';
     assert_true(g_file_set_contents(man, data, (gssize)len, NULL));
     g_free(data);
-    r = qns("verify", out, NULL);
+    r = qns("verify", "--trust-package", out, NULL);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "verify: FAILED: 2 of 6 files differ: a-nic0.pcap, "
                                   "lan-1-0.pcap\n"));
@@ -1148,7 +1148,7 @@ static void pack_unpack_elsewhere_then_verify_passes(void **state)
     assert_true(g_file_get_contents(readme, &text, NULL, NULL));
     assert_non_null(strstr(text, "qns verify run.tar.zst\n"));
     g_free(text);
-    r = qns("verify", unpacked, NULL);
+    r = qns("verify", "--trust-package", unpacked, NULL);
     if (r.status != 0) {
         fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
     }
@@ -1234,7 +1234,7 @@ static void verify_names_what_differs_in_the_environment(void **state)
     char *commit = manifest_get(out, "qns_commit");
     assert_non_null(commit);
     assert_true(strcmp(commit, "unknown") == 0 || strspn(commit, "0123456789abcdef") == 40);
-    result r = qns("verify", out, NULL);
+    result r = qns("verify", "--trust-package", out, NULL);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "verify: the environment matches the manifest\n"));
     result_clear(&r);
@@ -1279,7 +1279,7 @@ static void verify_names_what_differs_in_the_environment(void **state)
         strcmp(commit, "unknown") == 0 ? "unknown" : now_commit, qemu_sha, series, initrd_sha);
     g_setenv("QNS_QEMU", qemu, TRUE);
     g_setenv("QNS_GUEST_DIR", gdir, TRUE);
-    r = qns("verify", out, NULL);
+    r = qns("verify", "--trust-package", out, NULL);
     g_unsetenv("QNS_QEMU");
     g_unsetenv("QNS_GUEST_DIR");
     assert_int_equal(r.status, 1);
@@ -1375,7 +1375,7 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     assert_int_equal(rename(packed, pkg), 0);
     g_setenv("QNS_CACHE_DIR", cache, TRUE);
     g_setenv("QNS_GUEST_DIR", "/nonexistent", TRUE);
-    r = qns("verify", pkg, NULL);
+    r = qns("verify", "--trust-package", pkg, NULL);
     assert_int_equal(r.status, 0);
     char *unpacked = g_build_filename(fresh, "run", NULL);
     want = g_strdup_printf("verify: unpacked %s into %s/\n"
@@ -1397,12 +1397,12 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     char *bad_sha = sha_of(packed_kernel);
     want = g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, the manifest says %.16s\n",
                            packed_kernel, bad_sha, kernel_sha);
-    r = qns("verify", unpacked, NULL);
+    r = qns("verify", "--trust-package", unpacked, NULL);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.err, want);
     assert_null(strstr(r.out, "running"));
     result_clear(&r);
-    r = qns("verify", pkg, NULL);
+    r = qns("verify", "--trust-package", pkg, NULL);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.err, want);
     result_clear(&r);
@@ -1589,7 +1589,7 @@ static void own_inputs_are_packed_and_verified_from_the_package(void **state)
     char *pkg = g_build_filename(fresh, "run.tar.zst", NULL);
     assert_int_equal(rename(packed, pkg), 0);
     assert_int_equal(unlink(disk), 0);
-    r = qns("verify", pkg, NULL);
+    r = qns("verify", "--trust-package", pkg, NULL);
     if (r.status != 0) {
         fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
     }
@@ -1602,7 +1602,7 @@ static void own_inputs_are_packed_and_verified_from_the_package(void **state)
     assert_true(g_file_set_contents(packed_disk, "another disk\n", -1, NULL));
     char *got_sha = sha_of(packed_disk);
     char *unpacked = g_build_filename(fresh, "run", NULL);
-    r = qns("verify", unpacked, NULL);
+    r = qns("verify", "--trust-package", unpacked, NULL);
     assert_int_equal(r.status, 1);
     char *want =
         g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, the manifest says %.16s\n",
@@ -1735,7 +1735,7 @@ static void a_qcow2_chain_is_hashed_packed_and_verified_from_the_package(void **
     char *base_sha = sha_of(base);
     assert_true(g_file_set_contents(base, "changed bytes\n", -1, NULL));
     char *changed_sha = sha_of(base);
-    r = qns("verify", out, NULL);
+    r = qns("verify", "--trust-package", out, NULL);
     assert_int_equal(r.status, 0); /* the fake guest does not read its disk */
     char *line = g_strdup_printf("verify: the environment differs from the manifest: input "
                                  "base.raw SHA-256 %.12s (manifest) vs %.12s (now)\n",
@@ -1755,7 +1755,7 @@ static void a_qcow2_chain_is_hashed_packed_and_verified_from_the_package(void **
     r = run_argv(rm, NULL);
     assert_int_equal(r.status, 0);
     result_clear(&r);
-    r = qns("verify", pkg, NULL);
+    r = qns("verify", "--trust-package", pkg, NULL);
     if (r.status != 0) {
         fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
     }
@@ -1768,7 +1768,7 @@ static void a_qcow2_chain_is_hashed_packed_and_verified_from_the_package(void **
     char *packed = g_build_filename(fresh, "run", "inputs", "base.raw", NULL);
     assert_true(g_file_set_contents(packed, "changed bytes\n", -1, NULL));
     char *unpacked = g_build_filename(fresh, "run", NULL);
-    r = qns("verify", unpacked, NULL);
+    r = qns("verify", "--trust-package", unpacked, NULL);
     assert_int_equal(r.status, 1);
     g_free(want);
     want = g_strdup_printf("qns: refusing to run: %s has SHA-256 %.16s, the manifest says %.16s\n",
@@ -2262,7 +2262,7 @@ static void files_are_inputs_of_the_manifest_and_verify_from_the_package(void **
     assert_int_equal(unlink(app), 0);
     assert_int_equal(unlink(conf_file), 0);
     char *packed_app = g_build_filename(fresh, "run", "inputs", "data", "app.sh", NULL);
-    r = qns("verify", pkg, NULL);
+    r = qns("verify", "--trust-package", pkg, NULL);
     if (r.status != 0) {
         fail_msg("verify: %d\n%s%s", r.status, r.out, r.err);
     }
@@ -2692,6 +2692,57 @@ static void report_runs_nothing_a_capture_name_says(void **state)
     g_free(dir);
 }
 
+/* A run folder may be a stranger's: the programs its scenario names (here
+ * a script that leaves a mark, then runs the fake guest) do not run on
+ * verify (exit 2, one line naming the guest and the program, no mark, no
+ * re-run folder) unless --trust-package says so, which names them first. */
+static void verify_runs_no_program_of_a_run_folder_unless_trusted(void **state)
+{
+    (void)state;
+    char *dir = make_dir("verify-program");
+    char *abs = g_canonicalize_filename(dir, NULL);
+    char *mark = g_build_filename(abs, "MARK", NULL);
+    char *body = g_strdup_printf("#!/bin/sh\ntouch '%s'\nexec %s \"$@\"\n", mark, QNS_FAKE_GUEST);
+    char *payload = write_file(dir, "payload.sh", body);
+    assert_int_equal(chmod(payload, 0755), 0);
+    char *ini = write_file(dir, "p.ini", "[scenario]\nduration = 1ms\n[guest a]\nprogram = ./payload.sh\n");
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    assert_int_equal(unlink(mark), 0);
+
+    char *again = g_build_filename(dir, "again", NULL);
+    r = qns("verify", out, "-o", again, NULL);
+    char *want = g_strdup_printf("qns: guest a runs the program '%s/payload.sh', which the run "
+                                 "folder or package names: qns verify runs none unless you pass "
+                                 "--trust-package\n",
+                                 abs);
+    if (r.status != 2 || strcmp(r.err, want) != 0) {
+        fail_msg("verify: status %d, stderr:\n%s\nwanted:\n%s", r.status, r.err, want);
+    }
+    assert_false(g_file_test(mark, G_FILE_TEST_EXISTS));
+    assert_false(g_file_test(again, G_FILE_TEST_EXISTS));
+    result_clear(&r);
+
+    r = qns("verify", "--trust-package", out, "-o", again, NULL);
+    assert_int_equal(r.status, 0);
+    char *named = g_strdup_printf("verify: guest a runs the program '%s/payload.sh' (--trust-package)\n", abs);
+    assert_non_null(strstr(r.out, named));
+    assert_true(g_file_test(mark, G_FILE_TEST_EXISTS));
+    result_clear(&r);
+    g_free(named);
+    g_free(want);
+    g_free(again);
+    g_free(out);
+    g_free(ini);
+    g_free(payload);
+    g_free(body);
+    g_free(mark);
+    g_free(abs);
+    g_free(dir);
+}
+
 /* program = ./PATH is the scenario folder's, as kernel and disk are, not
  * the current folder's; a bare name is looked up in PATH. */
 static void a_program_path_is_relative_to_the_scenario(void **state)
@@ -2800,7 +2851,7 @@ static void sigint_stops_the_run_with_valid_captures_and_no_process(void **state
     assert_non_null(strstr(data, "\"status\" : \"interrupted\""));
     g_free(data);
     /* An interrupted run depends on when it stopped: verify refuses it. */
-    result r = qns("verify", out, NULL);
+    result r = qns("verify", "--trust-package", out, NULL);
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "did not complete (interrupted)"));
     result_clear(&r);
@@ -2834,7 +2885,7 @@ static void a_folder_in_use_is_refused_to_a_second_run_and_to_verify(void **stat
     assert_string_equal(r.err, want);
     assert_string_equal(r.out, "");
     result_clear(&r);
-    r = qns("verify", done, "-o", out, NULL);
+    r = qns("verify", "--trust-package", done, "-o", out, NULL);
     assert_int_equal(r.status, 2);
     assert_string_equal(r.err, want);
     result_clear(&r);
@@ -3687,6 +3738,7 @@ int main(void)
         cmocka_unit_test(report_runs_nothing_a_capture_name_says),
         cmocka_unit_test(report_fails_on_a_truncated_capture),
         cmocka_unit_test(a_program_path_is_relative_to_the_scenario),
+        cmocka_unit_test(verify_runs_no_program_of_a_run_folder_unless_trusted),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
         cmocka_unit_test(a_scenario_that_is_no_text_file_is_refused),
