@@ -423,6 +423,11 @@ static char *readme_text(const char *leaf, JsonObject *root, int guest, int inpu
                            "packed files%s into %s/verify-TIMESTAMP/ and prints one line\n"
                            "per output file: expected hash, re-run hash, match or MISMATCH;\n"
                            "it exits 0 only when every file matches.\n\n"
+                           "What verify runs: QEMU with the guests the package carries, and\n"
+                           "ns-3 inside qns itself. A scenario whose guests name programs of\n"
+                           "their own (program =) is refused: such a program would run as you.\n"
+                           "qns verify --trust-package runs them, naming each first; pass it only\n"
+                           "for a package whose author you trust.\n\n"
                            "Flows, RTTs and plots: qns report %s\n",
                            leaf, leaf, leaf, leaf, qemu ? " (QEMU included)" : "", leaf, leaf);
     return g_string_free(s, FALSE);

@@ -1147,6 +1147,8 @@ static void pack_unpack_elsewhere_then_verify_passes(void **state)
     gchar *text;
     assert_true(g_file_get_contents(readme, &text, NULL, NULL));
     assert_non_null(strstr(text, "qns verify run.tar.zst\n"));
+    assert_non_null(strstr(text, "is refused: such a program would run as you.\n"
+                                 "qns verify --trust-package runs them, naming each first;"));
     g_free(text);
     r = qns("verify", "--trust-package", unpacked, NULL);
     if (r.status != 0) {
