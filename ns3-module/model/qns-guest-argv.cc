@@ -180,8 +180,17 @@ bool ReadGuestInfo(const std::string &dir, GuestInfo &gi, std::string &err)
     if (!ok) {
         return false;
     }
-    if (gi.disk.find('/') != std::string::npos || gi.disk == "..") {
-        err = "guest image " + dir + ": its disk '" + gi.disk + "' is not a file in the image's folder";
+    /* GUEST-INFO may come from a stranger's package: its disk is a plain
+     * file name in the image's folder, nothing QEMU could read as options. */
+    bool plain = !gi.disk.empty() && gi.disk[0] != '.';
+    for (char c : gi.disk) {
+        plain = plain && (g_ascii_isalnum(c) || c == '.' || c == '-' || c == '_');
+    }
+    if (!gi.disk.empty() && !plain) {
+        gchar *shown = g_strescape(gi.disk.c_str(), nullptr);
+        err = "guest image " + dir + ": its disk '" + shown +
+              "' is not a plain file name in the image's folder (letters, digits, '.', '-', '_')";
+        g_free(shown);
         return false;
     }
     /* Machine options without the kernel and initrd, which are placed below. */
@@ -202,6 +211,13 @@ std::string Replace(std::string s, const std::string &from, const std::string &t
         s.replace(p, from.size(), to);
     }
     return s;
+}
+
+/* A file name as -drive's file= value: QEMU splits the value at commas and
+ * reads ",," as one; a path with a comma would otherwise add options. */
+std::string DriveFile(const std::string &path)
+{
+    return "file=" + Replace(path, ",", ",,");
 }
 
 bool ValidMac(const std::string &m)
@@ -453,11 +469,11 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
          * (/dev/vda; a guest's own disk is then /dev/vdb); snapshot=on
          * keeps the cached image as it was built. */
         out.argv.push_back("-drive");
-        out.argv.push_back("file=" + guestDir + "/" + gi.disk + ",if=virtio,format=raw,snapshot=on");
+        out.argv.push_back(DriveFile(guestDir + "/" + gi.disk) + ",if=virtio,format=raw,snapshot=on");
     }
     if (cfg.disk) {
         out.argv.push_back("-drive");
-        out.argv.push_back(std::string("file=") + cfg.disk + ",if=virtio,snapshot=on");
+        out.argv.push_back(DriveFile(cfg.disk) + ",if=virtio,snapshot=on");
     }
     qns_guest_qqq_option(opt, sizeof(opt));
     out.argv.push_back("-qqq");

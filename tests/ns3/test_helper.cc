@@ -123,6 +123,31 @@ void DiskImageBootsFromItsDisk(void **)
     assert_string_equal(err.c_str(), "guest f: files go into the default guest's initramfs; an "
                                      "image that boots from its disk gets them when it is built "
                                      "(build-debian.sh --file SRC:DST)");
+    /* A disk path with a comma stays one file name (QEMU reads ",," as a
+     * comma), never an option such as snapshot=off. */
+    Ptr<QnsGuest> comma = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("c"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir),
+        "Disk", StringValue("d,snapshot=off,file=/etc/passwd"));
+    assert_true(comma->Prepare(0, 1, 0, ".", err));
+    assert_true(Has(Argv(comma), "|-drive|file=d,,snapshot=off,,file=/etc/passwd,if=virtio,"
+                                 "snapshot=on|"));
+    /* GUEST-INFO is data: a disk that is not a plain file name of the
+     * image's folder is refused. */
+    const char *bad[] = {"disk.img,snapshot=off", "../disk.img", "/etc/passwd", ".hidden"};
+    for (const char *d : bad) {
+        std::string info = "[guest]\nkernel=vmlinux\ninitrd=initrd.img\ndisk=" + std::string(d) +
+                           "\ncmdline=console=ttyS0\nqemu_args=-machine pc\n"
+                           "nic_e1000=e1000,netdev=ID,mac=MAC\n"
+                           "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n";
+        assert_true(g_file_set_contents((dir + "/GUEST-INFO").c_str(), info.c_str(), -1, nullptr));
+        Ptr<QnsGuest> h = CreateObjectWithAttributes<QnsGuest>(
+            "Name", StringValue("h"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir));
+        assert_false(h->Prepare(0, 1, 0, ".", err));
+        std::string want = "guest image " + dir + ": its disk '" + d +
+                           "' is not a plain file name in the image's folder (letters, digits, "
+                           "'.', '-', '_')";
+        assert_string_equal(err.c_str(), want.c_str());
+    }
     std::string rm = "rm -rf '" + dir + "'";
     assert_int_equal(system(rm.c_str()), 0);
 }
