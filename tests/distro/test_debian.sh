@@ -28,6 +28,10 @@ image=$("$src/scenarios/debian/build-debian.sh" --package curl,python3) ||
     fail "build-debian.sh failed"
 key=$(basename "$image")
 grep -q '^kind=debian$' "$image/GUEST-INFO" || fail "$image/GUEST-INFO is not a Debian image's"
+# The kernel uncompressed, booted through its PVH entry (about 9 s of
+# virtual time less than the bzImage decompressing itself).
+grep -q '^kernel_boot=pvh$' "$image/GUEST-INFO" && [ -f "$image/vmlinux" ] ||
+    fail "$image does not boot its kernel through PVH (vmlinux)"
 "$qns" guest list | grep -Eq "^$key  .*  \(debian: curl python3\)\$" ||
     { "$qns" guest list >&2; fail "qns guest list does not show $key as a Debian image with curl and python3"; }
 sed "s/^guest_image = .*/guest_image = $key/" "$src/scenarios/debian_http.ini" > http.ini

@@ -834,18 +834,51 @@ static void sigterm_ends_qemu_while_a_record_write_blocks(void **state)
     g_free(opt);
 }
 
+/* QEMU under -qqq with a QMP socket, granted `first` us, its QMP open. */
+typedef struct qmp_qemu {
+    qns_sync *s;
+    int m;
+    char *con, *qmp, *opt;
+} qmp_qemu;
+
+/* rtc: the -rtc value instead of qemu_argv's, or NULL. */
+static void qmp_start(qmp_qemu *q, const char *tag, const char *rtc, int32_t first)
+{
+    ts_argv a, b;
+    q->con = console_name(tag);
+    q->qmp = socket_name(tag);
+    q->opt = g_strdup_printf("unix:%s,server=on,wait=off", q->qmp);
+    const char *extra[] = {"-qmp", q->opt, NULL};
+    qemu_argv(&a, NIC_NONE, NULL, extra);
+    b.n = 0;
+    for (int i = 0; i < a.n; i++) {
+        ts_add(&b, "%s", rtc && i > 0 && !strcmp(a.v[i - 1], "-rtc") ? rtc : a.v[i]);
+    }
+    q->s = start_qemu(&b, 0, q->con, NULL);
+    grant(q->s, first);
+    q->m = qw_qmp_open(q->qmp, 10000);
+    assert_true(q->m >= 0);
+}
+
+static void qmp_stop(qmp_qemu *q)
+{
+    close(q->m);
+    qns_sync_free(q->s);
+    unlink(q->con);
+    unlink(q->qmp);
+    g_free(q->con);
+    g_free(q->qmp);
+    g_free(q->opt);
+}
+
 static void qmp_stop_and_cont_are_served_while_waiting_for_a_grant(void **state)
 {
     (void)state;
-    ts_argv a;
-    char ans[4096], *con = console_name("qmp"), *qmp = socket_name("qmp");
-    char *opt = g_strdup_printf("unix:%s,server=on,wait=off", qmp);
-    const char *extra[] = {"-qmp", opt, NULL};
-    qemu_argv(&a, NIC_NONE, NULL, extra);
-    qns_sync *s = start_qemu(&a, 0, con, NULL);
-    grant(s, 1000);
-    int m = qw_qmp_open(qmp, 10000);
-    assert_true(m >= 0);
+    char ans[4096];
+    qmp_qemu q;
+    qmp_start(&q, "qmp", NULL, 1000);
+    qns_sync *s = q.s;
+    int m = q.m;
     assert_int_equal(qw_qmp(m, "{\"execute\": \"stop\"}", ans, sizeof(ans), 3000), 0);
     assert_non_null(strstr(ans, "\"return\": {}"));
     assert_int_equal(qw_qmp(m, "{\"execute\": \"query-status\"}", ans, sizeof(ans), 3000), 0);
@@ -857,44 +890,21 @@ static void qmp_stop_and_cont_are_served_while_waiting_for_a_grant(void **state)
     grant(s, 1000);
     assert_int_equal(qns_sync_last_reply_us(s, 0), 1000);
     assert_int_equal(qns_sync_clock_us(s, 0), 2000);
-    close(m);
-    qns_sync_free(s);
-    unlink(con);
-    unlink(qmp);
-    g_free(con);
-    g_free(qmp);
-    g_free(opt);
+    qmp_stop(&q);
 }
 
 /* The guest's RTC (the pc machine's rtc-time, read over QMP) at virtual
  * time 0 with the -rtc options given. */
 static void rtc_time_at_start(const char *rtc, char *ans, size_t size)
 {
-    ts_argv a, b;
-    char *con = console_name("rtc"), *qmp = socket_name("rtc");
-    char *opt = g_strdup_printf("unix:%s,server=on,wait=off", qmp);
-    const char *extra[] = {"-qmp", opt, NULL};
-    qemu_argv(&a, NIC_NONE, NULL, extra);
-    b.n = 0;
-    for (int i = 0; i < a.n; i++) {
-        ts_add(&b, "%s", i > 0 && !strcmp(a.v[i - 1], "-rtc") ? rtc : a.v[i]);
-    }
-    qns_sync *s = start_qemu(&b, 0, con, NULL);
-    grant(s, 0);
-    int m = qw_qmp_open(qmp, 10000);
-    assert_true(m >= 0);
-    assert_int_equal(qw_qmp(m,
+    qmp_qemu q;
+    qmp_start(&q, "rtc", rtc, 0);
+    assert_int_equal(qw_qmp(q.m,
                             "{\"execute\": \"qom-get\", \"arguments\": {\"path\": \"/machine\", "
                             "\"property\": \"rtc-time\"}}",
                             ans, size, 3000),
                      0);
-    close(m);
-    qns_sync_free(s);
-    unlink(con);
-    unlink(qmp);
-    g_free(con);
-    g_free(qmp);
-    g_free(opt);
+    qmp_stop(&q);
 }
 
 /* Nothing may depend on the host's clock under -qqq unless asked for: a

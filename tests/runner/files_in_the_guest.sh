@@ -1,16 +1,19 @@
-#!/bin/sh
+#!/bin/bash
 # files_in_the_guest.sh QNS
 #
 # A default guest (h1, on a LAN with h2) gets a small script (mode 0755) and a folder with a config
 # file through `files =`, without an image of its own: its command lists
 # them, prints the config and runs the script. The console must show the
 # config's exact bytes, the modes -rwxr-xr-x and -rw-r--r-- and the script's
-# output, and its ping of h2 is answered. `qns run` runs the scenario twice as separate processes: every
-# output file is byte-identical. Then the run is packed, the originals are
+# output, and its ping of h2 is answered. `qns run` runs the scenario twice
+# as separate processes, the second while two CPU hogs compete with it:
+# every output file is byte-identical. Then the run is packed, the originals are
 # removed, and `qns verify` of the package re-runs it from the packed files
 # with the same outputs.
 set -eu
 qns=$1
+# shellcheck source=../cpu-load.sh
+source "$(dirname "$0")/../cpu-load.sh"
 dir=run-files-in-guest
 rm -rf "$dir"
 mkdir -p "$dir"
@@ -45,7 +48,9 @@ capture = true
 INI
 
 "$qns" run -q files.ini -o a > a.log 2>&1 || { cat a.log >&2; fail "first run failed"; }
-"$qns" run -q files.ini -o b > b.log 2>&1 || { cat b.log >&2; fail "second run failed"; }
+cpu_load_start 2
+"$qns" run -q files.ini -o b > b.log 2>&1 || { cpu_load_stop; cat b.log >&2; fail "second run failed"; }
+cpu_load_stop
 
 n=0
 for f in a/*.console a/*.pcap; do
