@@ -91,7 +91,7 @@ while [ "$#" -gt 0 ]; do
 done
 mapfile -t user_packages < <(printf '%s\n' "${user_packages[@]}" | LC_ALL=C sort -u | sed '/^$/d')
 
-for tool in apt-cache debootstrap mkfs.ext4 chroot mount umount sha256sum flock realpath readelf xz; do
+for tool in apt-cache debootstrap mkfs.ext4 debugfs chroot mount umount sha256sum flock realpath readelf xz; do
     command -v "$tool" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
     command -v "$tool" >/dev/null 2>&1 ||
         die "'$tool' not found (install: apt debootstrap e2fsprogs coreutils util-linux binutils xz-utils)"
@@ -195,8 +195,10 @@ chmod 0755 "$root/usr/sbin/policy-rc.d"
 mkdir -p "$root/etc/initramfs-tools/conf.d"
 printf 'MODULES=list\nCOMPRESS=zstd\n' > "$root/etc/initramfs-tools/conf.d/qns.conf"
 printf '%s\n' "${INITRD_MODULES[@]}" >> "$root/etc/initramfs-tools/modules"
+# SOURCE_DATE_EPOCH: initramfs-tools (and what else honours it) writes
+# fixed times, so the same inputs give the same initramfs.
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    DEBIAN_FRONTEND=noninteractive LC_ALL=C "$@"; }
+    DEBIAN_FRONTEND=noninteractive LC_ALL=C SOURCE_DATE_EPOCH=$EPOCH "$@"; }
 {
     in_root apt-get -q update &&
         in_root apt-get -q -y --no-install-recommends dist-upgrade &&
@@ -230,6 +232,13 @@ for f in "${files[@]}"; do
     cp -a --no-preserve=ownership "$src" "$root$dst"
 done
 
+# What a build leaves that says when it ran: logs, caches of the package
+# tools, backup copies; then every time is EPOCH.
+rm -rf "$root"/var/log/* "$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old \
+    "$root"/var/cache/ldconfig/aux-cache "$root"/etc/*- "$root"/var/lib/systemd/catalog/database
+sed -i -E "s/^([^:]*:[^:]*:)[0-9]+:/\1$((EPOCH / 86400)):/" "$root/etc/shadow"   # last change: EPOCH's day
+find "$root" -xdev -exec touch -h -d "@$EPOCH" {} +
+
 # --- kernel, initramfs, disk ---------------------------------------------------------
 kernel_release=$(sed -n 's/^linux-image-\([0-9].*-amd64\)=.*/\1/p' <<< "$installed" | head -n 1)
 [ -n "$kernel_release" ] || die "no kernel was installed"
@@ -242,6 +251,20 @@ uuid=$(printf '%s' "$key" | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\
 E2FSPROGS_FAKE_TIME=$EPOCH mkfs.ext4 -q -F -L qns-root -U "$uuid" \
     -E "root_owner=0:0,hash_seed=$uuid" -d "$root" "$img/disk.img" "${size_mb}M" >&2 ||
     die "mkfs.ext4 failed"
+# mke2fs copies each file's ctime, which nothing can set but the clock of the
+# build, and the atimes the build's own reads of the tree left (nanoseconds
+# included): set them to EPOCH in the image, so the same inputs give the
+# same disk (debugfs's own write time is EPOCH too).
+(cd "$root" && find . -xdev -mindepth 1 -printf '%P\n') | LC_ALL=C sort > "$tmp/paths"
+! grep -q '"' "$tmp/paths" || die "a file name in the root file system has a '\"'"
+{ echo; cat "$tmp/paths"; } | while IFS= read -r p; do
+    for f in "ctime @$EPOCH" "ctime_extra 0" "atime @$EPOCH" "atime_extra 0"; do
+        printf 'sif "/%s" %s\n' "$p" "$f"
+    done
+done > "$tmp/times"
+E2FSPROGS_FAKE_TIME=$EPOCH debugfs -w -f "$tmp/times" "$img/disk.img" > "$tmp/debugfs.log" 2>&1 ||
+    die "debugfs failed"
+! grep -q '^sif: ' "$tmp/debugfs.log" || die "debugfs: $(grep -m1 '^sif: ' "$tmp/debugfs.log")"
 
 # --- GUEST-INFO --------------------------------------------------------------------
 sha() { sha256sum < "$1" | cut -d' ' -f1; }
@@ -271,7 +294,6 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
         tr '\n' ' ' | sed 's/ $//')"
     echo "nic_e1000=$("$here/../guest/qemu-args.sh" --nic e1000 ID MAC)"
     echo "nic_virtio=$("$here/../guest/qemu-args.sh" --nic virtio ID MAC)"
-    echo "build_seconds=$(( $(date +%s) - start ))"
     echo
     echo "[packages]"
     printf '%s\n' "$installed"
