@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -21,7 +22,11 @@ void ts_run_ok(const char *const *argv, char **out)
         fail_msg("%s: %s", argv[0], ge->message);
     }
     if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-        fail_msg("%s %s: status %d\n%s%s", argv[0], argv[1] ? argv[1] : "", ws, *out, err);
+        /* cmocka cuts a message at a few hundred bytes: the whole output
+         * goes to stderr first, where a failed CI run shows its end. */
+        fprintf(stderr, "%s %s: status %d; its output:\n%s%s\n", argv[0], argv[1] ? argv[1] : "",
+                ws, *out, err);
+        fail_msg("%s %s: status %d (its output is above)", argv[0], argv[1] ? argv[1] : "", ws);
     }
     g_free(err);
 }
