@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "environment.h"
+#include "qns_qemu_args.h"
 #include "runner.h"
 #include "scenario_util.h"
 
@@ -489,6 +490,42 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 
 static int run_all(rn_run_options *opt);
 
+/* A run folder or a package may be a stranger's: the programs its scenario
+ * names run, and QEMU options other than the allowed ones
+ * (qns_qemu_args.h) pass, only when the user said so. */
+static int refuse_untrusted(const rn_run_options *opt, const rn_scenario *sc)
+{
+    for (int i = 0; i < rn_scenario_guest_count(sc); i++) {
+        const char *program = rn_scenario_guest_program(sc, i);
+        const char *const *extra = rn_scenario_guest_extra_args(sc, i);
+        const char *name = rn_scenario_guest_name(sc, i);
+        char e[QNS_ERRBUF_SIZE];
+        if (extra && qns_qemu_args_check(extra, e) < 0) {
+            if (!opt->trust_programs) {
+                rn_error("guest %s: extra_args: %s; qns verify passes none unless you pass "
+                         "--trust-package",
+                         name, e);
+                return -1;
+            }
+            printf("verify: guest %s passes its extra_args to QEMU (--trust-package)\n", name);
+        }
+        if (program == NULL) {
+            continue;
+        }
+        char *shown = rn_quote_path(program);
+        if (!opt->trust_programs) {
+            rn_error("guest %s runs the program '%s', which the run folder or package names: "
+                     "qns verify runs none unless you pass --trust-package",
+                     name, shown);
+            g_free(shown);
+            return -1;
+        }
+        printf("verify: guest %s runs the program '%s' (--trust-package)\n", name, shown);
+        g_free(shown);
+    }
+    return 0;
+}
+
 /* The stop signals are handled from the start: one that comes before the
  * run folder exists ends qns without making it, one that comes later stops
  * the run as soon as its simulation exists. */
@@ -549,25 +586,9 @@ static int run_all(rn_run_options *opt)
         rn_scenario_free(sc);
         return RN_EXIT_USAGE;
     }
-    /* A run folder or a package may be a stranger's: the programs its
-     * scenario names run only when the user said so. */
-    for (int i = 0; opt->verifying && i < rn_scenario_guest_count(sc); i++) {
-        const char *program = rn_scenario_guest_program(sc, i);
-        if (program == NULL) {
-            continue;
-        }
-        char *shown = rn_quote_path(program);
-        if (!opt->trust_programs) {
-            rn_error("guest %s runs the program '%s', which the run folder or package names: "
-                     "qns verify runs none unless you pass --trust-package",
-                     rn_scenario_guest_name(sc, i), shown);
-            g_free(shown);
-            rn_scenario_free(sc);
-            return RN_EXIT_USAGE;
-        }
-        printf("verify: guest %s runs the program '%s' (--trust-package)\n",
-               rn_scenario_guest_name(sc, i), shown);
-        g_free(shown);
+    if (opt->verifying && refuse_untrusted(opt, sc) < 0) {
+        rn_scenario_free(sc);
+        return RN_EXIT_USAGE;
     }
     if (ranks == 1 && stop_signal) {
         rn_error("stopped by %s before the run began; no run folder made",

@@ -66,6 +66,8 @@ int rn_scenario_guest_count(const rn_scenario *sc);
 const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
 /* The program guest i runs instead of QEMU (program =), or NULL. */
 const char *rn_scenario_guest_program(const rn_scenario *sc, int i);
+/* Its extra_args, NULL-terminated, or NULL. */
+const char *const *rn_scenario_guest_extra_args(const rn_scenario *sc, int i);
 /* Guest i's files = SRC:DST pairs as written (NULL-terminated), NULL when none. */
 const char *const *rn_scenario_guest_files(const rn_scenario *sc, int i);
 /* The node applications (packet sinks, bulk and on-off senders), numbered as

@@ -1688,6 +1688,12 @@ const char *rn_scenario_guest_program(const rn_scenario *sc, int i)
     return g->cfg.program ? g->cfg.program[0] : NULL;
 }
 
+const char *const *rn_scenario_guest_extra_args(const rn_scenario *sc, int i)
+{
+    const rn_guest *g = g_ptr_array_index(sc->guests, (guint)i);
+    return g->cfg.extra_args;
+}
+
 const char *rn_scenario_guest_name(const rn_scenario *sc, int i)
 {
     const rn_guest *g = g_ptr_array_index(sc->guests, i);

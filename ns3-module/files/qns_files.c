@@ -8,6 +8,8 @@
 #define _GNU_SOURCE
 #include "qns_files.h"
 
+#include "qns_errbuf.h"
+
 #include <glib.h>
 
 #include <dirent.h>
@@ -60,17 +62,6 @@ void qns_files_free(qns_files *f)
     g_free(f);
 }
 
-static int fail(char *errbuf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(char *errbuf, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, QNS_ERRBUF_SIZE, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static const char *kind_of(mode_t m)
 {
     return S_ISLNK(m)    ? "a symbolic link"
@@ -85,16 +76,16 @@ static const char *kind_of(mode_t m)
 static int reserved(const char *name, char *errbuf)
 {
     if (strcmp(name, "init") == 0 || strncmp(name, "init/", 5) == 0) {
-        return fail(errbuf, "destination '/%s' would replace the default guest's /init", name);
+        return qns_fail(errbuf, "destination '/%s' would replace the default guest's /init", name);
     }
     static const char *const mounts[] = {"proc", "sys", "dev"};
     for (size_t i = 0; i < G_N_ELEMENTS(mounts); i++) {
         size_t n = strlen(mounts[i]);
         if (strncmp(name, mounts[i], n) == 0 && (name[n] == '\0' || name[n] == '/')) {
-            return fail(errbuf,
-                        "destination '/%s' is in /%s, which the default guest mounts "
-                        "at boot",
-                        name, mounts[i]);
+            return qns_fail(errbuf,
+                            "destination '/%s' is in /%s, which the default guest mounts "
+                            "at boot",
+                            name, mounts[i]);
         }
     }
     return 0;
@@ -129,27 +120,27 @@ static int add_file(qns_files *f, const char *name, const char *src, const struc
         return -1;
     }
     if ((unsigned long long)st->st_size > QNS_FILES_MAX_SIZE) {
-        return fail(errbuf, "'%s' has %lld bytes, more than a cpio archive holds (4 GiB - 1)", src,
-                    (long long)st->st_size);
+        return qns_fail(errbuf, "'%s' has %lld bytes, more than a cpio archive holds (4 GiB - 1)",
+                        src, (long long)st->st_size);
     }
     entry *there = g_hash_table_lookup(f->by_name, name);
     if (there && there->src) {
-        return fail(errbuf, "destination '/%s' is given twice ('%s' and '%s')", name, there->src,
-                    src);
+        return qns_fail(errbuf, "destination '/%s' is given twice ('%s' and '%s')", name,
+                        there->src, src);
     }
     if (there) {
-        return fail(errbuf,
-                    "destination '/%s' is a folder of other files, so '%s' cannot be "
-                    "put there",
-                    name, src);
+        return qns_fail(errbuf,
+                        "destination '/%s' is a folder of other files, so '%s' cannot be "
+                        "put there",
+                        name, src);
     }
     char *dir = g_strdup(name);
     for (char *slash = strchr(dir, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         entry *d = g_hash_table_lookup(f->by_name, dir);
         if (d && d->src) {
-            fail(errbuf, "destination '/%s' is the file '%s', so it cannot hold '%s'", dir, d->src,
-                 src);
+            qns_fail(errbuf, "destination '/%s' is the file '%s', so it cannot hold '%s'", dir,
+                     d->src, src);
             g_free(dir);
             return -1;
         }
@@ -171,16 +162,16 @@ static int add_path(qns_files *f, const char *name, const char *src, const struc
 {
     if (S_ISREG(st->st_mode)) {
         if (*name == '\0') {
-            return fail(errbuf, "destination '/' is the root folder; '%s' needs a file name there",
-                        src);
+            return qns_fail(
+                errbuf, "destination '/' is the root folder; '%s' needs a file name there", src);
         }
         return add_file(f, name, src, st, errbuf);
     }
     if (S_ISDIR(st->st_mode)) {
         return add_tree(f, name, src, errbuf);
     }
-    return fail(errbuf, "'%s' is %s; only regular files and folders are packed", src,
-                kind_of(st->st_mode));
+    return qns_fail(errbuf, "'%s' is %s; only regular files and folders are packed", src,
+                    kind_of(st->st_mode));
 }
 
 static int by_string(const void *a, const void *b)
@@ -193,7 +184,7 @@ static int add_tree(qns_files *f, const char *name, const char *src, char *errbu
 {
     DIR *d = opendir(src); /* O_CLOEXEC in glibc */
     if (d == NULL) {
-        return fail(errbuf, "cannot read folder '%s': %s", src, g_strerror(errno));
+        return qns_fail(errbuf, "cannot read folder '%s': %s", src, g_strerror(errno));
     }
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
     struct dirent *de;
@@ -204,7 +195,7 @@ static int add_tree(qns_files *f, const char *name, const char *src, char *errbu
         }
         errno = 0;
     }
-    int r = errno ? fail(errbuf, "cannot read folder '%s': %s", src, g_strerror(errno)) : 0;
+    int r = errno ? qns_fail(errbuf, "cannot read folder '%s': %s", src, g_strerror(errno)) : 0;
     closedir(d);
     /* Sorted, so that the first of several mistakes is always the same. */
     g_ptr_array_sort(names, by_string);
@@ -213,8 +204,9 @@ static int add_tree(qns_files *f, const char *name, const char *src, char *errbu
         char *child = g_build_filename(src, n, NULL);
         char *at = *name ? g_strconcat(name, "/", n, NULL) : g_strdup(n);
         struct stat st;
-        r = lstat(child, &st) < 0 ? fail(errbuf, "cannot read '%s': %s", child, g_strerror(errno))
-                                  : add_path(f, at, child, &st, errbuf);
+        r = lstat(child, &st) < 0
+                ? qns_fail(errbuf, "cannot read '%s': %s", child, g_strerror(errno))
+                : add_path(f, at, child, &st, errbuf);
         g_free(at);
         g_free(child);
     }
@@ -227,7 +219,8 @@ static int add_tree(qns_files *f, const char *name, const char *src, char *errbu
 static char *archive_name(const char *dst, char *errbuf)
 {
     if (dst[0] != '/') {
-        fail(errbuf, "destination '%s' is not an absolute path (e.g. /usr/local/bin/NAME)", dst);
+        qns_fail(errbuf, "destination '%s' is not an absolute path (e.g. /usr/local/bin/NAME)",
+                 dst);
         return NULL;
     }
     gchar **parts = g_strsplit(dst, "/", -1);
@@ -235,7 +228,7 @@ static char *archive_name(const char *dst, char *errbuf)
     int ok = 1;
     for (int i = 0; ok && parts[i]; i++) {
         if (strcmp(parts[i], "..") == 0) {
-            fail(errbuf, "destination '%s' has a '..' component", dst);
+            qns_fail(errbuf, "destination '%s' has a '..' component", dst);
             ok = 0;
         } else if (*parts[i] && strcmp(parts[i], ".")) {
             g_string_append_printf(name, "%s%s", name->len ? "/" : "", parts[i]);
@@ -254,8 +247,8 @@ int qns_files_add(qns_files *f, const char *spec, const char *base_dir, char *er
 {
     const char *colon = spec ? strrchr(spec, ':') : NULL;
     if (colon == NULL || colon == spec || colon[1] == '\0') {
-        return fail(errbuf, "'%s' is not SRC:DST (e.g. ./app:/usr/local/bin/app)",
-                    spec ? spec : "");
+        return qns_fail(errbuf, "'%s' is not SRC:DST (e.g. ./app:/usr/local/bin/app)",
+                        spec ? spec : "");
     }
     char *src_given = g_strndup(spec, (gsize)(colon - spec));
     char *src = base_dir && !g_path_is_absolute(src_given)
@@ -266,7 +259,7 @@ int qns_files_add(qns_files *f, const char *spec, const char *base_dir, char *er
     struct stat st;
     if (name == NULL) {
     } else if (lstat(src, &st) < 0) {
-        fail(errbuf, "cannot read '%s': %s", src, g_strerror(errno));
+        qns_fail(errbuf, "cannot read '%s': %s", src, g_strerror(errno));
     } else if (S_ISDIR(st.st_mode)) {
         guint before = f->entries->len;
         guint files = 0;
@@ -275,7 +268,7 @@ int qns_files_add(qns_files *f, const char *spec, const char *base_dir, char *er
             files += ((entry *)g_ptr_array_index(f->entries, i))->src != NULL;
         }
         if (r == 0 && files == 0) {
-            r = fail(errbuf, "folder '%s' holds no files", src);
+            r = qns_fail(errbuf, "folder '%s' holds no files", src);
         }
     } else {
         r = add_path(f, name, src, &st, errbuf);
@@ -331,18 +324,18 @@ static int read_source(GByteArray *a, const char *src, unsigned *size, char *err
         fd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) {
-        return fail(errbuf, "cannot read '%s': %s", src, g_strerror(errno));
+        return qns_fail(errbuf, "cannot read '%s': %s", src, g_strerror(errno));
     }
     struct stat st;
     int r = 0;
     if (fstat(fd, &st) < 0) {
-        r = fail(errbuf, "cannot read '%s': %s", src, g_strerror(errno));
+        r = qns_fail(errbuf, "cannot read '%s': %s", src, g_strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
-        r = fail(errbuf, "'%s' is %s; only regular files and folders are packed", src,
-                 kind_of(st.st_mode));
+        r = qns_fail(errbuf, "'%s' is %s; only regular files and folders are packed", src,
+                     kind_of(st.st_mode));
     } else if ((unsigned long long)st.st_size > QNS_FILES_MAX_SIZE) {
-        r = fail(errbuf, "'%s' has %lld bytes, more than a cpio archive holds (4 GiB - 1)", src,
-                 (long long)st.st_size);
+        r = qns_fail(errbuf, "'%s' has %lld bytes, more than a cpio archive holds (4 GiB - 1)", src,
+                     (long long)st.st_size);
     }
     guint start = a->len;
     unsigned long long got = 0;
@@ -350,17 +343,17 @@ static int read_source(GByteArray *a, const char *src, unsigned *size, char *err
     while (r == 0) {
         ssize_t n = read_some(fd, buf, sizeof(buf));
         if (n < 0) {
-            r = fail(errbuf, "cannot read '%s': %s", src, g_strerror(errno));
+            r = qns_fail(errbuf, "cannot read '%s': %s", src, g_strerror(errno));
         } else if (n == 0) {
             break;
         } else if ((got += (unsigned long long)n) > (unsigned long long)st.st_size) {
-            r = fail(errbuf, "'%s' grew while it was read", src);
+            r = qns_fail(errbuf, "'%s' grew while it was read", src);
         } else {
             g_byte_array_append(a, buf, (guint)n);
         }
     }
     if (r == 0 && got != (unsigned long long)st.st_size) {
-        r = fail(errbuf, "'%s' shrank while it was read", src);
+        r = qns_fail(errbuf, "'%s' shrank while it was read", src);
     }
     close(fd);
     if (r < 0) {
@@ -432,7 +425,8 @@ static int copy_base(const char *base, GChecksum *sum, int fd, const char *to,
         in = open(base, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     } while (in < 0 && errno == EINTR);
     if (in < 0) {
-        return fail(errbuf, "cannot read the default initramfs '%s': %s", base, g_strerror(errno));
+        return qns_fail(errbuf, "cannot read the default initramfs '%s': %s", base,
+                        g_strerror(errno));
     }
     guint8 buf[1 << 16];
     int r = 0;
@@ -440,14 +434,15 @@ static int copy_base(const char *base, GChecksum *sum, int fd, const char *to,
     for (;;) {
         ssize_t n = read_some(in, buf, sizeof(buf));
         if (n < 0) {
-            r = fail(errbuf, "cannot read the default initramfs '%s': %s", base, g_strerror(errno));
+            r = qns_fail(errbuf, "cannot read the default initramfs '%s': %s", base,
+                         g_strerror(errno));
         }
         if (n <= 0) {
             break;
         }
         g_checksum_update(sum, buf, (gssize)n);
         if (fd >= 0 && write_all(fd, buf, (size_t)n) < 0) {
-            r = fail(errbuf, "cannot write '%s': %s", to, g_strerror(errno));
+            r = qns_fail(errbuf, "cannot write '%s': %s", to, g_strerror(errno));
             break;
         }
         *size += (unsigned long long)n;
@@ -457,7 +452,7 @@ static int copy_base(const char *base, GChecksum *sum, int fd, const char *to,
     size_t pad = (4 - *size % 4) % 4;
     g_checksum_update(sum, zeros, (gssize)pad);
     if (r == 0 && fd >= 0 && write_all(fd, zeros, pad) < 0) {
-        r = fail(errbuf, "cannot write '%s': %s", to, g_strerror(errno));
+        r = qns_fail(errbuf, "cannot write '%s': %s", to, g_strerror(errno));
     }
     *size += pad;
     return r;
@@ -473,7 +468,7 @@ static int write_initrd(const char *dir, const char *want, const char *base,
     char *final = g_build_filename(dir, want, NULL);
     int fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0644);
     if (fd < 0) {
-        fail(errbuf, "cannot write the guest's initrd in '%s': %s", dir, g_strerror(errno));
+        qns_fail(errbuf, "cannot write the guest's initrd in '%s': %s", dir, g_strerror(errno));
         g_free(final);
         g_free(tmp);
         return -1;
@@ -483,16 +478,16 @@ static int write_initrd(const char *dir, const char *want, const char *base,
     int r = copy_base(base, sum, fd, tmp, &size, errbuf);
     g_checksum_update(sum, archive, (gssize)len);
     if (r == 0 && (write_all(fd, archive, len) < 0 || fsync(fd) < 0)) {
-        r = fail(errbuf, "cannot write '%s': %s", tmp, g_strerror(errno));
+        r = qns_fail(errbuf, "cannot write '%s': %s", tmp, g_strerror(errno));
     }
     if (close(fd) < 0 && r == 0) {
-        r = fail(errbuf, "cannot write '%s': %s", tmp, g_strerror(errno));
+        r = qns_fail(errbuf, "cannot write '%s': %s", tmp, g_strerror(errno));
     }
     if (r == 0 && strcmp(g_checksum_get_string(sum), want) != 0) {
-        r = fail(errbuf, "the default initramfs '%s' changed while it was read", base);
+        r = qns_fail(errbuf, "the default initramfs '%s' changed while it was read", base);
     }
     if (r == 0 && rename(tmp, final) < 0) {
-        r = fail(errbuf, "cannot rename '%s' to '%s': %s", tmp, final, g_strerror(errno));
+        r = qns_fail(errbuf, "cannot rename '%s' to '%s': %s", tmp, final, g_strerror(errno));
     }
     if (r < 0) {
         unlink(tmp);
@@ -520,7 +515,7 @@ int qns_files_initrd(const qns_files *f, const char *base, const char *cache_dir
     char *at = g_build_filename(dir, want, NULL);
     struct stat st;
     if (r == 0 && g_mkdir_with_parents(dir, 0755) < 0) {
-        r = fail(errbuf, "cannot make the folder '%s': %s", dir, g_strerror(errno));
+        r = qns_fail(errbuf, "cannot make the folder '%s': %s", dir, g_strerror(errno));
     }
     /* Named by its content and only ever renamed into place whole: one of
      * that name and size is that content. */

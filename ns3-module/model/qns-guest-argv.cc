@@ -5,6 +5,7 @@
 
 #include "qns_files.h"
 #include "qns_guest.h"
+#include "qns_qemu_args.h"
 
 #include <glib.h>
 
@@ -149,6 +150,13 @@ std::vector<std::string> SplitWords(const std::string &s)
 bool ReadGuestInfo(const std::string &dir, GuestInfo &gi, std::string &err)
 {
     std::string path = dir + "/GUEST-INFO";
+    char e[QNS_ERRBUF_SIZE];
+    /* GUEST-INFO may come from a stranger's package: it is data, checked
+     * before any of it reaches QEMU's command line. */
+    if (g_file_test(path.c_str(), G_FILE_TEST_EXISTS) && qns_guest_info_check(path.c_str(), e) < 0) {
+        err = std::string("guest image: ") + e;
+        return false;
+    }
     GKeyFile *kf = g_key_file_new();
     GError *ge = nullptr;
     if (!g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, &ge)) {
@@ -178,19 +186,6 @@ bool ReadGuestInfo(const std::string &dir, GuestInfo &gi, std::string &err)
     }
     g_key_file_free(kf);
     if (!ok) {
-        return false;
-    }
-    /* GUEST-INFO may come from a stranger's package: its disk is a plain
-     * file name in the image's folder, nothing QEMU could read as options. */
-    bool plain = !gi.disk.empty() && gi.disk[0] != '.';
-    for (char c : gi.disk) {
-        plain = plain && (g_ascii_isalnum(c) || c == '.' || c == '-' || c == '_');
-    }
-    if (!gi.disk.empty() && !plain) {
-        gchar *shown = g_strescape(gi.disk.c_str(), nullptr);
-        err = "guest image " + dir + ": its disk '" + shown +
-              "' is not a plain file name in the image's folder (letters, digits, '.', '-', '_')";
-        g_free(shown);
         return false;
     }
     /* Machine options without the kernel and initrd, which are placed below. */

@@ -4,6 +4,7 @@
  * Finish, and a failed run nobody asked about, which ends the program with
  * status 1 at Simulator::Destroy. */
 #include "qns-helper.h"
+#include "qns_qemu_args.h"
 #include "test_support.h"
 
 #include "ns3/core-module.h"
@@ -131,22 +132,81 @@ void DiskImageBootsFromItsDisk(void **)
     assert_true(comma->Prepare(0, 1, 0, ".", err));
     assert_true(Has(Argv(comma), "|-drive|file=d,,snapshot=off,,file=/etc/passwd,if=virtio,"
                                  "snapshot=on|"));
-    /* GUEST-INFO is data: a disk that is not a plain file name of the
-     * image's folder is refused. */
-    const char *bad[] = {"disk.img,snapshot=off", "../disk.img", "/etc/passwd", ".hidden"};
-    for (const char *d : bad) {
-        std::string info = "[guest]\nkernel=vmlinux\ninitrd=initrd.img\ndisk=" + std::string(d) +
-                           "\ncmdline=console=ttyS0\nqemu_args=-machine pc\n"
-                           "nic_e1000=e1000,netdev=ID,mac=MAC\n"
-                           "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC\n";
-        assert_true(g_file_set_contents((dir + "/GUEST-INFO").c_str(), info.c_str(), -1, nullptr));
+    std::string rm = "rm -rf '" + dir + "'";
+    assert_int_equal(system(rm.c_str()), 0);
+}
+
+/* GUEST-INFO may come from a stranger's package: it is data. Each line
+ * below, added to a good GUEST-INFO, would have QEMU touch the host (write
+ * or delete a file, read one into the guest) or pass unknown words; each is
+ * refused, named, before anything starts. */
+void GuestInfoIsData(void **)
+{
+    char *cwd = g_get_current_dir();
+    std::string dir = std::string(cwd) + "/helper-info-" + std::to_string(getpid());
+    g_free(cwd);
+    g_mkdir_with_parents(dir.c_str(), 0755);
+    std::string info = dir + "/GUEST-INFO";
+    const std::string good_nic = "nic_e1000=e1000,netdev=ID,mac=MAC\n";
+    const std::string virtio = "nic_virtio=virtio-net-pci,netdev=ID,mac=MAC,csum=off\n";
+    struct {
+        std::string lines, why;
+    } bad[] = {
+        {"disk=disk.img,snapshot=off\nqemu_args=-machine pc\n" + good_nic,
+         "disk 'disk.img,snapshot=off' is not a plain file name in the image's folder (letters, "
+         "digits, '.', '-', '_')"},
+        {"disk=../disk.img\nqemu_args=-machine pc\n" + good_nic,
+         "disk '../disk.img' is not a plain file name in the image's folder (letters, digits, "
+         "'.', '-', '_')"},
+        {"disk=/etc/passwd\nqemu_args=-machine pc\n" + good_nic,
+         "disk '/etc/passwd' is not a plain file name in the image's folder (letters, digits, "
+         "'.', '-', '_')"},
+        {"qemu_args=-machine pc -pidfile VICTIM\n" + good_nic,
+         "qemu_args: '-pidfile' is not an option qns passes to QEMU from data: it may touch the "
+         "host (allowed: " QNS_QEMU_ARGS_ALLOWED ")"},
+        {"qemu_args=-machine pc,dumpdtb=VICTIM\n" + good_nic,
+         "qemu_args: -machine 'pc,dumpdtb=VICTIM': 'dumpdtb=VICTIM' is not a value qns passes to "
+         "QEMU from data"},
+        {"qemu_args=-machine pc --D VICTIM\n" + good_nic,
+         "qemu_args: '--D' is not an option qns passes to QEMU from data: it may touch the host "
+         "(allowed: " QNS_QEMU_ARGS_ALLOWED ")"},
+        {"qemu_args=-machine pc -kernel /etc/shadow\n" + good_nic,
+         "qemu_args: -kernel must name the image's kernel file"},
+        {"qemu_args=-machine pc -device virtio-rng-pci\n" + good_nic,
+         "qemu_args: -device 'virtio-rng-pci': 'virtio-rng-pci' is not a value qns passes to QEMU "
+         "from data"},
+        {"qemu_args=-machine pc\nnic_e1000=e1000,netdev=ID,mac=MAC,romfile=/etc/shadow\n",
+         "nic_e1000: -device 'e1000,netdev=ID,mac=MAC,romfile=/etc/shadow': "
+         "'romfile=/etc/shadow' is not a value qns passes to QEMU from data"},
+        {"qemu_args=-machine pc\nnic_e1000=e1000\n",
+         "nic_e1000 'e1000' is not e1000,netdev=ID,mac=MAC[,property=value...]"},
+        {"qemu_args=-machine pc\nexec=/bin/sh\n" + good_nic, "[guest] exec: not a key qns knows"},
+        {"qemu_args=-machine pc\n" + good_nic + "[hooks]\nrun=x\n",
+         "unknown group [hooks] (only [guest] and [packages])"},
+    };
+    for (const auto &b : bad) {
+        std::string text = "[guest]\nkernel=vmlinux\ninitrd=initrd.img\ncmdline=console=ttyS0\n" +
+                           virtio + b.lines;
+        assert_true(g_file_set_contents(info.c_str(), text.c_str(), -1, nullptr));
         Ptr<QnsGuest> h = CreateObjectWithAttributes<QnsGuest>(
             "Name", StringValue("h"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir));
+        std::string err;
         assert_false(h->Prepare(0, 1, 0, ".", err));
-        std::string want = "guest image " + dir + ": its disk '" + d +
-                           "' is not a plain file name in the image's folder (letters, digits, "
-                           "'.', '-', '_')";
+        std::string want = "guest image: " + info + ": " + b.why;
         assert_string_equal(err.c_str(), want.c_str());
+    }
+    /* What the image builders write passes: the default guest's own. */
+    std::string text = "[guest]\nkernel=vmlinux\ninitrd=initrd.img\ncmdline=console=ttyS0\n" +
+                       virtio + good_nic +
+                       "qemu_args=-machine pc -cpu qemu64 -smp 1 -m 256M -accel tcg -nodefaults "
+                       "-no-user-config -display none -no-reboot -kernel vmlinux -initrd "
+                       "initrd.img\n[packages]\nlibc6=2.36-9+deb12u14\n";
+    assert_true(g_file_set_contents(info.c_str(), text.c_str(), -1, nullptr));
+    Ptr<QnsGuest> ok = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("ok"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir));
+    std::string err;
+    if (!ok->Prepare(0, 1, 0, ".", err)) {
+        fail_msg("%s", err.c_str());
     }
     std::string rm = "rm -rf '" + dir + "'";
     assert_int_equal(system(rm.c_str()), 0);
@@ -490,6 +550,7 @@ int main()
         cmocka_unit_test(AttributesMakeTheCommandLine),
         cmocka_unit_test(FilesAttributeMakesTheInitrd),
         cmocka_unit_test(DiskImageBootsFromItsDisk),
+        cmocka_unit_test(GuestInfoIsData),
         cmocka_unit_test(GuestMistakesAreRefused),
         cmocka_unit_test(InstallRefusesWhatCannotWork),
         cmocka_unit_test(TwoGuestsRunOnALan),

@@ -5,6 +5,7 @@
  * content; SIGINT stops a run with valid captures and no process left. */
 #define _GNU_SOURCE
 #include "disk_chain.h"
+#include "qns_qemu_args.h"
 #include "runner.h"
 #include "test_support.h"
 
@@ -2745,6 +2746,51 @@ static void verify_runs_no_program_of_a_run_folder_unless_trusted(void **state)
     g_free(dir);
 }
 
+/* A scenario's extra_args reach QEMU's command line: on verify, options
+ * other than the allowed ones (-D VICTIM would truncate VICTIM) are refused
+ * before anything runs, naming the guest and the option; allowed ones pass
+ * on to the next check (here the program's). */
+static void verify_passes_no_unknown_qemu_option_unless_trusted(void **state)
+{
+    (void)state;
+    char *dir = make_dir("verify-extra");
+    char *victim = write_file(dir, "VICTIM", "precious\n");
+    char *abs_victim = g_canonicalize_filename(victim, NULL);
+    char *body = g_strdup_printf("[scenario]\nduration = 1ms\n[guest a]\nprogram = %s\n"
+                                 "extra_args = -smp 1 -D '%s' -d guest_errors\n",
+                                 QNS_FAKE_GUEST, abs_victim);
+    char *ini = write_file(dir, "x.ini", body);
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    char *again = g_build_filename(dir, "again", NULL);
+    r = qns("verify", out, "-o", again, NULL);
+    const char *want = "qns: guest a: extra_args: '-D' is not an option qns passes to QEMU from "
+                       "data: it may touch the host (allowed: " QNS_QEMU_ARGS_ALLOWED
+                       "); qns verify passes none unless you pass --trust-package\n";
+    if (r.status != 2 || strcmp(r.err, want) != 0) {
+        fail_msg("verify: status %d, stderr:\n%s\nwanted:\n%s", r.status, r.err, want);
+    }
+    assert_false(g_file_test(again, G_FILE_TEST_EXISTS));
+    gchar *text = NULL;
+    assert_true(g_file_get_contents(victim, &text, NULL, NULL));
+    assert_string_equal(text, "precious\n");
+    g_free(text);
+    result_clear(&r);
+    r = qns("verify", "--trust-package", out, "-o", again, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "verify: guest a passes its extra_args to QEMU (--trust-package)\n"));
+    result_clear(&r);
+    g_free(again);
+    g_free(out);
+    g_free(ini);
+    g_free(body);
+    g_free(abs_victim);
+    g_free(victim);
+    g_free(dir);
+}
+
 /* program = ./PATH is the scenario folder's, as kernel and disk are, not
  * the current folder's; a bare name is looked up in PATH. */
 static void a_program_path_is_relative_to_the_scenario(void **state)
@@ -3745,6 +3791,7 @@ int main(void)
         cmocka_unit_test(report_fails_on_a_truncated_capture),
         cmocka_unit_test(a_program_path_is_relative_to_the_scenario),
         cmocka_unit_test(verify_runs_no_program_of_a_run_folder_unless_trusted),
+        cmocka_unit_test(verify_passes_no_unknown_qemu_option_unless_trusted),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
         cmocka_unit_test(a_scenario_that_is_no_text_file_is_refused),

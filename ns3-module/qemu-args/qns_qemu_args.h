@@ -1,0 +1,53 @@
+/*
+ * qns_qemu_args.h - what may reach QEMU's command line from data: a guest
+ * image's GUEST-INFO (which a package from a stranger carries) and a
+ * scenario's extra_args (which a package's scenario may hold).
+ *
+ * QEMU's options can read, write and delete host files (-pidfile, -D,
+ * -chardev, -drive, -readconfig, -object, romfile=...), start programs
+ * (-netdev tap's script=) and open host sockets. Only options that qns
+ * knows to be deterministic under -qqq and to touch nothing on the host
+ * pass: the machine, its CPU and memory, the NIC models, and the switches
+ * that keep QEMU from adding devices or reading config files.
+ *
+ *   if (qns_qemu_args_check(argv, err) < 0) -> err: "'-pidfile' ..."
+ *   if (qns_guest_info_check("guest/GUEST-INFO", err) < 0) ...
+ *
+ * Errors are values: -1 with a one-line reason in errbuf (QNS_ERRBUF_SIZE
+ * bytes) that names the refused word, escaped.
+ */
+#ifndef QNS_QEMU_ARGS_H
+#define QNS_QEMU_ARGS_H
+
+#include "qns.h"
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+/* The options allowed, as the error messages list them. */
+#define QNS_QEMU_ARGS_ALLOWED                                                                      \
+    "-machine, -cpu, -smp, -m, -accel tcg, -display none, -vga none, -device e1000 or "            \
+    "virtio-net-pci, -nodefaults, -no-user-config, -no-reboot"
+
+    /* ARGV (NULL-terminated) holds only allowed options, each with a value
+     * of the allowed shape: 0, or -1 with the first other word in errbuf. */
+    int qns_qemu_args_check(const char *const *argv, char *errbuf);
+
+    /* One -device value: an allowed NIC model with allowed properties. */
+    int qns_qemu_device_check(const char *value, char *errbuf);
+
+    /* A guest image's GUEST-INFO, read as data: only the groups [guest] and
+     * [packages]; in [guest] only known keys; kernel, initrd and disk plain file
+     * names in the image's folder; qemu_args allowed options plus -kernel and
+     * -initrd naming those two files; nic_e1000 and nic_virtio allowed -device
+     * values with netdev=ID and mac=MAC; no control bytes anywhere. 0, or -1
+     * with the reason in errbuf. */
+    int qns_guest_info_check(const char *path, char *errbuf);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
