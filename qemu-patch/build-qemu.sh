@@ -38,7 +38,7 @@ readonly PIXMAN_MIN=0.21.8
 readonly FIRMWARE_PATH=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
 
 # Only what a simulated x86_64 PC with a network card and a watchable screen
-# needs. --prefix is added per build (the install folder).
+# needs, and seccomp, which confines every QEMU qns starts (-sandbox). --prefix is added per build (the install folder).
 readonly CONFIGURE_FLAGS=(
     --target-list=x86_64-softmmu
     --without-default-features
@@ -53,6 +53,7 @@ readonly CONFIGURE_FLAGS=(
     --enable-pixman
     --enable-vnc
     --enable-slirp
+    --enable-seccomp
     --disable-install-blobs
     --disable-werror
     -Dwrap_mode=nodownload

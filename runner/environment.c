@@ -123,6 +123,11 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
     json_builder_set_member_name(b, "guest_image");
     json_builder_begin_object(b);
     rn_json_add_string(b, "dir", dir);
+    char *imported = rn_imported_image_key(dir);
+    if (imported) {
+        rn_json_add_string(b, "imported_as", imported); /* not built here */
+    }
+    g_free(imported);
     if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
         rn_json_add_sha256(b, "info_sha256", info); /* the command line and QEMU options */
         const char *keys[] = {"key", "kind", "kernel_release", NULL};

@@ -2,10 +2,13 @@
  * guest.c - `qns guest list` and `qns guest import`: default guest images
  * are artefacts in the cache, one folder per key (guest/KEY, as
  * build-guest.sh makes them). list shows them; import copies the image a
- * package carries into the cache, checked against the package's manifest.
+ * package carries into the cache, checked against the package's manifest,
+ * under the SHA-256 of its files in guest-imported/: its GUEST-INFO's key
+ * names the recipe it claims to come from, which its files cannot prove.
  */
 #define _GNU_SOURCE
 #include "environment.h"
+#include "qns_qemu_args.h"
 #include "runner.h"
 
 #include <errno.h>
@@ -38,9 +41,51 @@ static gint cmp_str(gconstpointer a, gconstpointer b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int rn_guest_list(void)
+char *rn_imported_guest_dir(void)
 {
-    char *cache = rn_guest_cache_dir();
+    char *guest = rn_guest_cache_dir(), *cache = g_path_get_dirname(guest);
+    char *dir = g_build_filename(cache, QNS_IMPORTED_GUESTS, NULL);
+    g_free(cache);
+    g_free(guest);
+    return dir;
+}
+
+char *rn_image_content_key(const char *dir)
+{
+    GPtrArray *files = rn_list_files(dir, NULL);
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    int ok = files->len > 0;
+    for (guint i = 0; ok && i < files->len; i++) {
+        const char *name = g_ptr_array_index(files, i);
+        char *p = g_build_filename(dir, name, NULL), *why = NULL, *h = rn_file_sha256(p, &why);
+        ok = h != NULL;
+        if (ok) {
+            char *line = g_strdup_printf("%s %s\n", h, name);
+            g_checksum_update(sum, (const guchar *)line, (gssize)strlen(line));
+            g_free(line);
+        }
+        g_free(h);
+        g_free(why);
+        g_free(p);
+    }
+    char *key = ok ? g_strdup(g_checksum_get_string(sum)) : NULL;
+    g_checksum_free(sum);
+    g_ptr_array_free(files, TRUE);
+    return key;
+}
+
+char *rn_imported_image_key(const char *dir)
+{
+    char *cache = rn_imported_guest_dir(), *parent = g_path_get_dirname(dir);
+    char *key = strcmp(parent, cache) == 0 ? g_path_get_basename(dir) : NULL;
+    g_free(parent);
+    g_free(cache);
+    return key;
+}
+
+/* The keys (folder names) under cache, sorted. */
+static GPtrArray *cache_keys(const char *cache)
+{
     GDir *d = g_dir_open(cache, 0, NULL);
     GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
     for (const char *n; d && (n = g_dir_read_name(d)) != NULL;) {
@@ -54,49 +99,76 @@ int rn_guest_list(void)
         g_dir_close(d);
     }
     g_ptr_array_sort(keys, cmp_str);
-    if (keys->len == 0) {
+    return keys;
+}
+
+static void list_image(const char *cache, const char *key, const char *dflt, int imported)
+{
+    char *dir = g_build_filename(cache, key, NULL);
+    char *info = g_build_filename(dir, "GUEST-INFO", NULL);
+    GKeyFile *kf = g_key_file_new();
+    char *release = NULL, *kind = NULL, *asked = NULL, *claims = NULL, built[32] = "-";
+    struct stat st;
+    if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
+        release = info_string(kf, "kernel_release");
+        kind = info_string(kf, "kind");
+        asked = info_string(kf, "packages_requested");
+        claims = info_string(kf, "key");
+    }
+    /* The folder appears when build-guest.sh or import moves it in. */
+    if (stat(dir, &st) == 0) {
+        struct tm tm;
+        gmtime_r(&st.st_mtime, &tm);
+        strftime(built, sizeof(built), "%Y-%m-%d %H:%M", &tm);
+    }
+    /* A distribution image (build-debian.sh) says so, with the packages
+     * it was built with; the default guest's images have no kind. An
+     * imported one says what its GUEST-INFO claims. */
+    char *what =
+        kind ? g_strdup_printf("  (%s%s%s)", kind, asked && *asked ? ": " : "", asked ? asked : "")
+             : g_strdup("");
+    char *from = imported ? g_strdup_printf("  (imported; its GUEST-INFO says key %.12s)",
+                                            claims ? claims : "none")
+                          : g_strdup("");
+    char *shown = rn_escape(what), *shown_from = rn_escape(from),
+         *shown_rel = rn_escape(release ? release : "(no GUEST-INFO)");
+    printf("%-64s  %-16s  %-16s%s%s%s\n", key, shown_rel, built,
+           !imported && dflt && strcmp(dflt, key) == 0 ? "  (the build's default)" : "", shown_from,
+           shown);
+    g_free(shown_rel);
+    g_free(shown_from);
+    g_free(shown);
+    g_free(from);
+    g_free(what);
+    g_free(claims);
+    g_free(asked);
+    g_free(kind);
+    g_free(release);
+    g_key_file_free(kf);
+    g_free(info);
+    g_free(dir);
+}
+
+int rn_guest_list(void)
+{
+    char *cache = rn_guest_cache_dir(), *imported = rn_imported_guest_dir();
+    GPtrArray *keys = cache_keys(cache), *imports = cache_keys(imported);
+    if (keys->len + imports->len == 0) {
         printf("qns: no guest images in %s/\n", cache);
     } else {
         printf("%-64s  %-16s  %s\n", "key", "kernel", "in the cache since (UTC)");
     }
     char *dflt = default_key();
     for (guint i = 0; i < keys->len; i++) {
-        const char *key = g_ptr_array_index(keys, i);
-        char *dir = g_build_filename(cache, key, NULL);
-        char *info = g_build_filename(dir, "GUEST-INFO", NULL);
-        GKeyFile *kf = g_key_file_new();
-        char *release = NULL, *kind = NULL, *asked = NULL, built[32] = "-";
-        struct stat st;
-        if (g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL)) {
-            release = info_string(kf, "kernel_release");
-            kind = info_string(kf, "kind");
-            asked = info_string(kf, "packages_requested");
-        }
-        /* The folder appears when build-guest.sh or import moves it in. */
-        if (stat(dir, &st) == 0) {
-            struct tm tm;
-            gmtime_r(&st.st_mtime, &tm);
-            strftime(built, sizeof(built), "%Y-%m-%d %H:%M", &tm);
-        }
-        /* A distribution image (build-debian.sh) says so, with the packages
-         * it was built with; the default guest's images have no kind. */
-        char *what = kind ? g_strdup_printf("  (%s%s%s)", kind, asked && *asked ? ": " : "",
-                                            asked ? asked : "")
-                          : g_strdup("");
-        char *shown = rn_escape(what);
-        printf("%-64s  %-16s  %-16s%s%s\n", key, release ? release : "(no GUEST-INFO)", built,
-               dflt && strcmp(dflt, key) == 0 ? "  (the build's default)" : "", shown);
-        g_free(shown);
-        g_free(what);
-        g_free(asked);
-        g_free(kind);
-        g_free(release);
-        g_key_file_free(kf);
-        g_free(info);
-        g_free(dir);
+        list_image(cache, g_ptr_array_index(keys, i), dflt, 0);
+    }
+    for (guint i = 0; i < imports->len; i++) {
+        list_image(imported, g_ptr_array_index(imports, i), dflt, 1);
     }
     g_free(dflt);
+    g_ptr_array_free(imports, TRUE);
     g_ptr_array_free(keys, TRUE);
+    g_free(imported);
     g_free(cache);
     return RN_EXIT_OK;
 }
@@ -132,22 +204,6 @@ static int check_image(const char *image, JsonObject *gi, const char *package)
     return r;
 }
 
-/* Whether every file of the image a has the same bytes in b. */
-static int same_image(const char *a, const char *b)
-{
-    GPtrArray *files = rn_list_files(a, NULL);
-    int same = files->len > 0;
-    for (guint i = 0; same && i < files->len; i++) {
-        char *pa = g_build_filename(a, g_ptr_array_index(files, i), NULL);
-        char *pb = g_build_filename(b, g_ptr_array_index(files, i), NULL);
-        same = rn_same_contents(pa, pb);
-        g_free(pb);
-        g_free(pa);
-    }
-    g_ptr_array_free(files, TRUE);
-    return same;
-}
-
 /* Unpacks PACKAGE's manifest and guest/ into tmp; the folder they are in. */
 static char *unpack_image(const char *package, const char *tmp)
 {
@@ -167,7 +223,7 @@ static char *unpack_image(const char *package, const char *tmp)
 
 int rn_guest_import(const char *package)
 {
-    char *cache = rn_guest_cache_dir();
+    char *cache = rn_imported_guest_dir();
     if (g_mkdir_with_parents(cache, 0755) < 0) {
         fprintf(stderr, "qns: cannot create %s: %s\n", cache, g_strerror(errno));
         g_free(cache);
@@ -190,36 +246,42 @@ int rn_guest_import(const char *package)
     JsonObject *gi =
         folder && rn_manifest_load(folder, &m) == 0 ? rn_json_object(m.root, "guest_image") : NULL;
     char *image = folder ? g_build_filename(folder, "guest", NULL) : NULL;
+    char *info = image ? g_build_filename(image, "GUEST-INFO", NULL) : NULL;
+    char e[QNS_ERRBUF_SIZE];
     if (folder && m.parser && (gi == NULL || !g_file_test(image, G_FILE_TEST_IS_DIR))) {
         fprintf(stderr, "qns: %s carries no default guest image\n", package);
+    } else if (gi && qns_guest_info_check(info, e) < 0) {
+        fprintf(stderr, "qns: not importing the guest image of %s: %s\n", package, e);
     } else if (gi && check_image(image, gi, package) == 0) {
-        const char *key = rn_json_string(gi, "key");
+        const char *claims = rn_json_string(gi, "key");
         const char *release = rn_json_string(gi, "kernel_release");
-        char *dest = g_build_filename(cache, key, NULL);
-        if (g_file_test(dest, G_FILE_TEST_IS_DIR)) {
-            if (same_image(image, dest)) {
-                printf("qns: guest image %s (kernel %s) is in the cache already: %s/\n", key,
-                       release ? release : "?", dest);
-                status = RN_EXIT_OK;
-            } else {
-                fprintf(stderr,
-                        "qns: the cache's guest image %s differs from the one in %s; not "
-                        "replaced (%s/)\n",
-                        key, package, dest);
-            }
+        char *key = rn_image_content_key(image);
+        char *dest = key ? g_build_filename(cache, key, NULL) : NULL;
+        if (key == NULL) {
+            fprintf(stderr, "qns: cannot read the guest image of %s\n", package);
+        } else if (g_file_test(dest, G_FILE_TEST_IS_DIR)) {
+            printf("qns: guest image %s (kernel %s) is in the cache already: %s/\n", key,
+                   release ? release : "?", dest);
+            status = RN_EXIT_OK;
         } else if (rename(image, dest) < 0 || g_utime(dest, NULL) < 0) {
             fprintf(stderr, "qns: cannot move %s to %s: %s\n", image, dest, g_strerror(errno));
         } else {
-            printf("qns: imported guest image %s (kernel %s) into %s/\n", key,
-                   release ? release : "?", dest);
+            /* The key is the hash of the files: it proves what they are,
+             * not where they come from. */
+            printf("qns: imported guest image %s (kernel %s) into %s/\n"
+                   "qns: its GUEST-INFO says it was built by the recipe of key %s, which its "
+                   "files do not prove; a scenario boots it with guest_image = %s\n",
+                   key, release ? release : "?", dest, claims, key);
             status = RN_EXIT_OK;
         }
         g_free(dest);
+        g_free(key);
     }
     if (m.parser) {
         g_object_unref(m.parser);
     }
     rn_remove_tree(tmp);
+    g_free(info);
     g_free(image);
     g_free(folder);
     g_free(tmp);

@@ -156,7 +156,6 @@ static void add_u64(JsonBuilder *b, const char *name, uint64_t v)
     json_builder_add_int_value(b, (gint64)v);
 }
 
-
 /* What the guests boot from (QEMU, the default guest image, own kernels,
  * initrds and disks), hashed before the run: writing the manifest after it,
  * an interrupted one too, then takes no time. */
@@ -210,7 +209,9 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
     add_u64(b, "watchdog_ms", rn_scenario_watchdog_effective_ms(sc));
     rn_json_add_string(b, "status",
-                       rr->r == 0 ? "completed" : rr->r == 1 ? "interrupted" : "failed");
+                       rr->r == 0   ? "completed"
+                       : rr->r == 1 ? "interrupted"
+                                    : "failed");
     rn_json_add_string(b, "error", rr->r < 0 ? rr->error : NULL);
     add_u64(b, "end_ns", rr->end_ns);
     json_builder_set_member_name(b, "wall_s");
@@ -390,6 +391,13 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                rn_scenario_fixed_rounds(sc) ? ", fixed rounds" : "", rn_scenario_seed(sc), across,
                dir);
         g_free(dur);
+        char *imported = rn_scenario_uses_default_guest(sc)
+                             ? rn_imported_image_key(rn_scenario_guest_dir(sc))
+                             : NULL;
+        if (imported) {
+            printf("qns: guest image %s was imported from a package, not built here\n", imported);
+        }
+        g_free(imported);
         fflush(stdout);
     }
 
@@ -461,9 +469,9 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
             snprintf(unopened, sizeof(unopened), " (%" PRIu64 " before its NIC started)",
                      st->frames_unopened);
         }
-        printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in%s, clock %.6f s%s\n",
-               name, st->frames_from_guest, st->frames_to_guest, unopened,
-               (double)st->clock_us / 1e6, st->done ? ", powered off" : "");
+        printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in%s, clock %.6f s%s\n", name,
+               st->frames_from_guest, st->frames_to_guest, unopened, (double)st->clock_us / 1e6,
+               st->done ? ", powered off" : "");
         /* Its exit status is judged by the C API: a failure is in r and err. */
         scenario_print_command_output(name, st->console_path);
     }
@@ -599,8 +607,8 @@ static int run_all(rn_run_options *opt)
     /* Rank 0 makes the run folder; the others run into staging folders
      * and hand their files to it. All go on only if all could. */
     int lock_fd = -1;
-    char *dir = rank == 0 ? make_out_dir(opt, sc, &lock_fd)
-                          : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
+    char *dir =
+        rank == 0 ? make_out_dir(opt, sc, &lock_fd) : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
     int fail = dir == NULL;
     if (!fail && rank == 0 && copy_scenario(opt->scenario_path, dir) < 0) {
         fail = 2;

@@ -198,6 +198,13 @@ int rn_pack(const char *dir, int with_qemu, int force);
 /* The cache's guest image folder: QNS_CACHE_DIR, else $XDG_CACHE_HOME/qns,
  * else ~/.cache/qns; then guest/ (g_free it). */
 char *rn_guest_cache_dir(void);
+/* The cache's folder of imported guest images (QNS_IMPORTED_GUESTS). */
+char *rn_imported_guest_dir(void);
+/* The key of an imported image: the SHA-256 of "SHA256 NAME" lines of its
+ * files in name order, or NULL when one cannot be read. */
+char *rn_image_content_key(const char *dir);
+/* The key of the imported image at dir, or NULL when dir is not one. */
+char *rn_imported_image_key(const char *dir);
 /* guest.c: `qns guest list`, `qns guest import PACKAGE`. */
 int rn_guest_list(void);
 int rn_guest_import(const char *package);

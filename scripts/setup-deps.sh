@@ -15,7 +15,7 @@ PACKAGES=(
     libns3-dev ns3 libgsl-dev libxml2-dev libsqlite3-dev libpython3.11-dev
     # patched QEMU build (meson >= 1.5 comes from bookworm-backports, privately)
     python3 python3-venv flex bison zlib1g-dev libpixman-1-dev libslirp-dev
-    libzstd-dev dpkg-dev patch xz-utils debian-archive-keyring gpgv binutils
+    libzstd-dev libseccomp-dev dpkg-dev patch xz-utils debian-archive-keyring gpgv binutils
     # QEMU run-time firmware
     seabios ipxe-qemu qemu-system-data
     # default guest image; Debian images (scenarios/debian/build-debian.sh)

@@ -216,13 +216,19 @@ int qns_sim_config_check(const qns_sim_config *config, char *errbuf);
 int qns_name_check(const char *kind, const char *name, char *errbuf);
 
 /* The qns cache folder: $QNS_CACHE_DIR, else $XDG_CACHE_HOME/qns, else
- * ~/.cache/qns (patched QEMU builds in qemu/KEY, guest images in guest/KEY).
+ * ~/.cache/qns (patched QEMU builds in qemu/KEY, guest images in guest/KEY,
+ * imported ones in guest-imported/CONTENT-KEY).
  * Like snprintf: the length it has, written into dir as far as size allows. */
 size_t qns_cache_dir(char *dir, size_t size);
 
 /* A default guest image's key (a folder name in the cache): 1-64 lowercase
  * hex digits. 0, or -1 with the reason in errbuf. */
 int qns_guest_key_check(const char *key, char *errbuf);
+
+/* The cache's folder (beside guest/) of images imported from packages, each
+ * under the SHA-256 of its files: qns guest import never puts an image
+ * where the build's own stand, under a key its files do not prove. */
+#define QNS_IMPORTED_GUESTS "guest-imported"
 
 /* The folder of the default guest image of key, resolved as guest_image is
  * (into dir, size bytes). 0, or -1 with the reason in errbuf. */

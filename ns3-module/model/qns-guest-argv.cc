@@ -116,13 +116,19 @@ bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
         return true;
     }
     std::string cand = QnsCacheDir() + "/guest/" + k;
-    if (GuestInfoKey(cand) != k) {
+    /* An image imported from a package stands under the hash of its files
+     * (qns guest import checked it), apart from what the build made. */
+    std::string imported = QnsCacheDir() + "/" + QNS_IMPORTED_GUESTS + "/" + k;
+    if (GuestInfoKey(cand) == k) {
+        dir = cand;
+    } else if (g_file_test((imported + "/GUEST-INFO").c_str(), G_FILE_TEST_IS_REGULAR)) {
+        dir = imported;
+    } else {
         err = "guest image " + k + " is not in the cache (no " + cand +
               "/GUEST-INFO with that key); build it, or qns guest import a package that "
               "carries it";
         return false;
     }
-    dir = cand;
     return true;
 }
 

@@ -30,6 +30,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../scripts/private-apt.sh
 source "$here/../../scripts/private-apt.sh"
+# shellcheck source=../guest/image-cache.sh
+source "$here/../guest/image-cache.sh"
 
 SUITE=bookworm
 # What every image has: init, device manager, the agent's tools, the kernel.
@@ -148,11 +150,12 @@ done_() {
     echo "$out"
     exit 0
 }
-[ -f "$out/GUEST-INFO" ] && done_
+image_cache_ready "$cache" "$key" && done_
 
 exec 9>"$cache/.lock-debian"
 flock 9
-[ -f "$out/GUEST-INFO" ] && done_
+image_cache_ready "$cache" "$key" && done_
+image_cache_clear "$cache" "$key" build-debian
 
 echo "build-debian: building $key (${user_packages[*]:-no extra packages})" >&2
 start=$(date +%s)
@@ -300,6 +303,6 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
 } > "$img/GUEST-INFO"
 (cd "$img" && sha256sum "$kernel_file" initrd.img disk.img > SHA256SUMS)
 chmod 0755 "$img"
-mv -T "$img" "$out" || die "cannot move the image to $out"
+image_cache_publish "$cache" "$key" "$img" || die "cannot move the image to $out"
 echo "build-debian: $out ($(( $(date +%s) - start )) s)" >&2
 done_

@@ -26,6 +26,8 @@ link=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../scripts/private-apt.sh
 source "$here/../../scripts/private-apt.sh"
+# shellcheck source=image-cache.sh
+source "$here/image-cache.sh"
 
 # Kernel meta package, the modules the guest needs (with their dependencies:
 # the NICs, the disk of `disk =` as /dev/vda, ext4 to mount it, and the
@@ -154,17 +156,18 @@ make_link() {
     ln -sfn "$out" "$link.tmp.$$"
     mv -Tf "$link.tmp.$$" "$link"
 }
-if [ -d "$out" ]; then
+if image_cache_ready "$cache" "$key"; then
     make_link
     exit 0
 fi
 
 exec 9>"$cache/.lock"
 flock 9
-if [ -d "$out" ]; then   # another build finished it while we waited
+if image_cache_ready "$cache" "$key"; then   # another build finished it while we waited
     make_link
     exit 0
 fi
+image_cache_clear "$cache" "$key" build-guest
 
 echo "build-guest: building $key" >&2
 tmp=$(mktemp -d "$cache/.build-$key.XXXXXX")
@@ -351,6 +354,6 @@ cmdline=$("$here/qemu-args.sh" --cmdline)
 (cd "$img" && sha256sum "$kernel_file" initramfs.cpio > SHA256SUMS)
 
 chmod 0755 "$img"
-mv -T "$img" "$out" || die "cannot move the image to $out"
+image_cache_publish "$cache" "$key" "$img" || die "cannot move the image to $out"
 make_link
 echo "build-guest: $out" >&2

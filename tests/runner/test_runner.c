@@ -5,6 +5,7 @@
  * content; SIGINT stops a run with valid captures and no process left. */
 #define _GNU_SOURCE
 #include "disk_chain.h"
+#include "environment.h"
 #include "qns_qemu_args.h"
 #include "runner.h"
 #include "test_support.h"
@@ -231,7 +232,8 @@ static const bad_case bad_cases[] = {
      "[link NAME]"},
     {"unknown-key", HEAD GUEST_A "memroy = 256\n",
      "5: unknown key 'memroy' in [guest a]; expected one of: memory, command, services, kernel, "
-     "initrd, append, kernel_args, disk, files, extra_args, ends_run, agent, program, rank, nicN.ip, "
+     "initrd, append, kernel_args, disk, files, extra_args, ends_run, agent, program, rank, "
+     "nicN.ip, "
      "nicN.mac, nicN.model, nicN.latency"},
     {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
      "3: pin: bad boolean 'sometimes' (expected true or false)"},
@@ -302,8 +304,7 @@ static const bad_case bad_cases[] = {
      "delay is ns-3's lookahead)"},
     {"ranked-guest-on-no-link", HEAD GUEST_A "rank = 2\n",
      " guest a is on rank 2 but on no link; a guest without one runs on rank 0"},
-    {"ranks-and-rank-keys",
-     "[scenario]\nduration = 1ms\nranks = 2\n" GUEST_A "rank = 1\n",
+    {"ranks-and-rank-keys", "[scenario]\nduration = 1ms\nranks = 2\n" GUEST_A "rank = 1\n",
      "6: rank: [scenario] ranks = 2 (line 3) puts guests and nodes on ranks by itself; give "
      "either ranks or rank keys"},
     {"ranks-more-than-parts",
@@ -315,11 +316,13 @@ static const bad_case bad_cases[] = {
      "4: rank: bad number '1024' (expected a whole number 0 .. 1023)"},
     {"missing-kernel", HEAD "[guest k]\nkernel = no-such-bzImage\n",
      "4: kernel: cannot read 'no-such-bzImage': No such file or directory"},
-    {"own-kernel-command", HEAD "[guest k]\nkernel = /bin/sh\nappend = console=ttyS0\ncommand = true\n",
+    {"own-kernel-command",
+     HEAD "[guest k]\nkernel = /bin/sh\nappend = console=ttyS0\ncommand = true\n",
      "6: guest k: command: nothing in an own image would run it; an own image gets them only if "
      "it runs the qns agent (scenarios/debian/qns-agent, its unit qns-agent.service) and says so "
      "with agent = yes"},
-    {"own-kernel-ip", HEAD "[guest k]\nkernel = /bin/sh\nappend = console=ttyS0\nnic0.ip = 10.0.0.1/24\n",
+    {"own-kernel-ip",
+     HEAD "[guest k]\nkernel = /bin/sh\nappend = console=ttyS0\nnic0.ip = 10.0.0.1/24\n",
      "6: guest k: nic0.ip: nothing in an own image would set the address (configure it in the "
      "image); an own image gets them only if it runs the qns agent (scenarios/debian/qns-agent, "
      "its unit qns-agent.service) and says so with agent = yes"},
@@ -508,13 +511,14 @@ static void long_keys_and_values_are_shortened_in_messages(void **state)
     result r = qns("run", path, "-o", "never", NULL);
     assert_int_equal(r.status, 2);
     char *k64 = g_strnfill(64, 'k'), *v64 = g_strnfill(64, '9');
-    char *want = g_strdup_printf("%s:5: unknown key '%s...' in [guest a]; expected one of: memory, "
-                                 "command, services, kernel, initrd, append, kernel_args, disk, "
-                                 "files, extra_args, ends_run, agent, program, rank, nicN.ip, nicN.mac, "
-                                 "nicN.model, nicN.latency\n"
-                                 "%s:6: memory: bad memory size '%s...' (expected MiB, e.g. 256, "
-                                 "256M or 1G)\n",
-                                 path, k64, path, v64);
+    char *want =
+        g_strdup_printf("%s:5: unknown key '%s...' in [guest a]; expected one of: memory, "
+                        "command, services, kernel, initrd, append, kernel_args, disk, "
+                        "files, extra_args, ends_run, agent, program, rank, nicN.ip, nicN.mac, "
+                        "nicN.model, nicN.latency\n"
+                        "%s:6: memory: bad memory size '%s...' (expected MiB, e.g. 256, "
+                        "256M or 1G)\n",
+                        path, k64, path, v64);
     assert_string_equal(r.err, want);
     result_clear(&r);
     g_free(want);
@@ -662,7 +666,6 @@ static void every_refusal_of_the_api_is_reported_not_only_the_first(void **state
     g_free(path);
     g_free(dir);
 }
-
 
 /* A command too long for the default guest's kernel command line is
  * refused when the file is built, at the guest's line, before any run. */
@@ -881,8 +884,8 @@ static void adaptive_rounds_write_what_fixed_rounds_write(void **state)
     assert_non_null(strstr(r2.out, "(100ms, quantum 10 us, seed 7)"));
     assert_non_null(strstr(r2.out, "0.100000 s of virtual time"));
     assert_null(strstr(r2.out, ", 10000 rounds"));
-    const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap",
-                           "a.console", "b.console"};
+    const char *files[] = {"a-nic0.pcap",  "b-nic0.pcap", "lan-0-0.pcap",
+                           "lan-1-0.pcap", "a.console",   "b.console"};
     for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
         char *p1 = g_build_filename(d1, files[i], NULL), *p2 = g_build_filename(d2, files[i], NULL);
         if (!ts_same_bytes(p1, p2)) {
@@ -998,8 +1001,8 @@ static void booting_guests_run_alone_and_write_what_fixed_rounds_write(void **st
                            "clock 2.950100 s\n",
                            "guest b: 20 frames out, 7 frames in, clock 2.950000 s, powered off\n"};
     printed_by_both(&f, &a, lines, G_N_ELEMENTS(lines));
-    const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap",
-                           "a.console", "b.console"};
+    const char *files[] = {"a-nic0.pcap",  "b-nic0.pcap", "lan-0-0.pcap",
+                           "lan-1-0.pcap", "a.console",   "b.console"};
     same_files_in_both_modes(dir, files, G_N_ELEMENTS(files));
     unsigned long long rf = printed_rounds(f.out), ra = printed_rounds(a.out);
     print_message("booting fake guests: %llu rounds fixed, %llu adaptive\n", rf, ra);
@@ -1054,12 +1057,12 @@ static void a_split_scenario_in_one_process_ends_where_its_ranks_would(void **st
 {
     (void)state;
     char *dir = make_dir("splitend");
-    char *body = g_strdup_printf(
-        "name = splitend\nduration = 5s\nquantum = 100us\n\n"
-        "[guest a]\nprogram = %s stop:250000050:0\nends_run = true\n\n"
-        "[guest b]\nprogram = %s\nrank = 1\n\n"
-        "[link wan]\ntype = p2p\ndelay = 5ms\ncapture = true\nmembers = a, b\n",
-        QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *body =
+        g_strdup_printf("name = splitend\nduration = 5s\nquantum = 100us\n\n"
+                        "[guest a]\nprogram = %s stop:250000050:0\nends_run = true\n\n"
+                        "[guest b]\nprogram = %s\nrank = 1\n\n"
+                        "[link wan]\ntype = p2p\ndelay = 5ms\ncapture = true\nmembers = a, b\n",
+                        QNS_FAKE_GUEST, QNS_FAKE_GUEST);
     result f, a;
     run_both_modes(dir, body, &f, &a);
     const char *lines[] = {"qns: 0.255200 s of virtual time in ",
@@ -1197,7 +1200,16 @@ static char *manifest_get(const char *dir, const char *member)
     JsonParser *p = json_parser_new();
     assert_true(json_parser_load_from_file(p, path, NULL));
     JsonObject *root = json_node_get_object(json_parser_get_root(p));
-    char *v = json_object_has_member(root, member)
+    /* "object.member" reads a member of a top-level object. */
+    const char *dot = strchr(member, '.');
+    if (dot) {
+        char *outer = g_strndup(member, (size_t)(dot - member));
+        root =
+            json_object_has_member(root, outer) ? json_object_get_object_member(root, outer) : NULL;
+        member = dot + 1;
+        g_free(outer);
+    }
+    char *v = root && json_object_has_member(root, member)
                   ? g_strdup(json_object_get_string_member(root, member))
                   : NULL;
     g_object_unref(p);
@@ -1330,6 +1342,23 @@ static int count_verify_folders(const char *dir)
     return n;
 }
 
+/* The content key of an image folder as import makes it: the SHA-256 of
+ * "SHA256 NAME" lines of its files in name order. */
+static char *content_key_of(const char *dir)
+{
+    const char *names[] = {"GUEST-INFO", "initramfs.cpio", "vmlinux"};
+    GString *lines = g_string_new(NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        char *p = g_build_filename(dir, names[i], NULL), *h = sha_of(p);
+        g_string_append_printf(lines, "%s %s\n", h, names[i]);
+        g_free(h);
+        g_free(p);
+    }
+    char *key = g_compute_checksum_for_string(G_CHECKSUM_SHA256, lines->str, (gssize)lines->len);
+    g_string_free(lines, TRUE);
+    return key;
+}
+
 static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(void **state)
 {
     (void)state;
@@ -1413,7 +1442,10 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     assert_int_equal(ts_child_count(), 0);
 
     g_free(want);
-    /* The package's image goes into the (empty) cache under its key, once. */
+    /* The package's image goes into the (empty) cache, once, under the hash
+     * of its files, apart from the images built here: its GUEST-INFO's key
+     * claims a recipe that its files do not prove. */
+    assert_true(g_file_set_contents(packed_kernel, "6.1.0-56-amd64", -1, NULL));
     r = qns("guest", "list", NULL);
     assert_int_equal(r.status, 0);
     want = g_strdup_printf("qns: no guest images in %s/guest/\n", cache);
@@ -1422,10 +1454,13 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     result_clear(&r);
     r = qns("guest", "import", pkg, NULL);
     assert_int_equal(r.status, 0);
-    char *cached = g_build_filename(cache, "guest", "906397202cd2a5df9829", NULL);
-    want = g_strdup_printf("qns: imported guest image 906397202cd2a5df9829 (kernel "
-                           "6.1.0-56-amd64) into %s/\n",
-                           cached);
+    char *content = content_key_of(gdir);
+    char *cached = g_build_filename(cache, QNS_IMPORTED_GUESTS, content, NULL);
+    want = g_strdup_printf("qns: imported guest image %s (kernel 6.1.0-56-amd64) into %s/\n"
+                           "qns: its GUEST-INFO says it was built by the recipe of key "
+                           "906397202cd2a5df9829, which its files do not prove; a scenario boots "
+                           "it with guest_image = %s\n",
+                           content, cached, content);
     assert_string_equal(r.out, want);
     g_free(want);
     result_clear(&r);
@@ -1434,27 +1469,83 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     assert_string_equal(cached_sha, kernel_sha);
     r = qns("guest", "import", pkg, NULL);
     assert_int_equal(r.status, 0);
-    assert_true(g_str_has_prefix(r.out, "qns: guest image 906397202cd2a5df9829 (kernel "
-                                        "6.1.0-56-amd64) is in the cache already: "));
+    want = g_strdup_printf("qns: guest image %s (kernel 6.1.0-56-amd64) is in the cache already: "
+                           "%s/\n",
+                           content, cached);
+    assert_string_equal(r.out, want);
+    g_clear_pointer(&want, g_free);
     result_clear(&r);
     r = qns("guest", "list", NULL);
     assert_int_equal(r.status, 0);
     gchar **rows = g_strsplit(r.out, "\n", -1);
     assert_true(g_str_has_prefix(rows[0], "key "));
-    assert_true(g_str_has_prefix(rows[1], "906397202cd2a5df9829 "));
+    assert_true(g_str_has_prefix(rows[1], content));
     assert_non_null(strstr(rows[1], "  6.1.0-56-amd64  "));
+    assert_true(g_str_has_suffix(rows[1], "  (imported; its GUEST-INFO says key 906397202cd2)"));
     assert_string_equal(rows[2], "");
     g_strfreev(rows);
     result_clear(&r);
-    /* A cache image of that key with other bytes is not replaced. */
-    assert_true(g_file_set_contents(cached_kernel, "other", -1, NULL));
-    r = qns("guest", "import", pkg, NULL);
-    assert_int_equal(r.status, 1);
-    want = g_strdup_printf("qns: the cache's guest image 906397202cd2a5df9829 differs from the "
-                           "one in %s; not replaced (%s/)\n",
-                           pkg, cached);
-    assert_string_equal(r.err, want);
+    /* The key it claims names nothing; its content key names it. */
+    char found[4096], err[QNS_ERRBUF_SIZE];
+    g_setenv("QNS_GUEST_DIR", "/nonexistent", TRUE);
+    assert_int_equal(qns_guest_image_dir("906397202cd2a5df9829", found, sizeof(found), err), -1);
+    assert_int_equal(qns_guest_image_dir(content, found, sizeof(found), err), 0);
+    assert_string_equal(found, cached);
+
+    /* A trojan: the package's kernel replaced, every hash made consistent
+     * again, the genuine key kept. It is imported under its own content
+     * key; the genuine key still names nothing, and a run that boots it
+     * says it was imported. */
+    char *trojan_dir = g_build_filename(dir, "trojan", NULL);
+    g_mkdir_with_parents(trojan_dir, 0755);
+    const char *untar[] = {"tar", "-xf", pkg, "-C", trojan_dir, NULL};
+    int ws;
+    assert_true(g_spawn_sync(NULL, (char **)untar, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, &ws, NULL));
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    char *trun = g_build_filename(trojan_dir, "run", NULL);
+    char *tkernel = g_build_filename(trun, "guest", "vmlinux", NULL);
+    assert_true(g_file_set_contents(tkernel, "TROJAN", -1, NULL));
+    char *tsha = sha_of(tkernel);
+    manifest_set(trun, "guest_image", "kernel_sha256", tsha);
+    char *tpkg = g_build_filename(dir, "trojan.tar.zst", NULL);
+    const char *retar[] = {"tar", "--zstd", "-cf", tpkg, "-C", trojan_dir, "run", NULL};
+    assert_true(g_spawn_sync(NULL, (char **)retar, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                             NULL, &ws, NULL));
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    r = qns("guest", "import", tpkg, NULL);
+    assert_int_equal(r.status, 0);
+    char *tguest = g_build_filename(trun, "guest", NULL);
+    char *tcontent = content_key_of(tguest);
+    assert_string_not_equal(tcontent, content);
+    assert_true(g_str_has_prefix(r.out, "qns: imported guest image "));
+    assert_non_null(strstr(r.out, tcontent));
     result_clear(&r);
+    assert_int_equal(qns_guest_image_dir("906397202cd2a5df9829", found, sizeof(found), err), -1);
+    char *cache_guest = g_build_filename(cache, "guest", NULL);
+    assert_false(g_file_test(cache_guest, G_FILE_TEST_EXISTS)); /* the build's own: untouched */
+    /* What a run that boots it records (fake guests boot no image, so the
+     * manifest's guest image entry is made here as a run makes it). */
+    assert_int_equal(qns_guest_image_dir(tcontent, found, sizeof(found), err), 0);
+    JsonBuilder *jb = json_builder_new();
+    json_builder_begin_object(jb);
+    rn_env_add_guest_image(jb, found);
+    json_builder_end_object(jb);
+    JsonNode *node = json_builder_get_root(jb);
+    JsonObject *entry = json_object_get_object_member(json_node_get_object(node), "guest_image");
+    assert_string_equal(json_object_get_string_member(entry, "imported_as"), tcontent);
+    assert_string_equal(json_object_get_string_member(entry, "key"), "906397202cd2a5df9829");
+    json_node_unref(node);
+    g_object_unref(jb);
+    g_free(cache_guest);
+    g_free(tcontent);
+    g_free(tguest);
+    g_free(tpkg);
+    g_free(tsha);
+    g_free(tkernel);
+    g_free(trun);
+    g_free(trojan_dir);
+    g_free(content);
     g_free(cached_sha);
     g_free(cached_kernel);
     g_free(cached);
@@ -2197,7 +2288,8 @@ static void files_are_inputs_of_the_manifest_and_verify_from_the_package(void **
     char *abs = g_canonicalize_filename(dir, NULL);
     char *cache = g_build_filename(abs, "cache", NULL);
     g_setenv("QNS_CACHE_DIR", cache, TRUE);
-    char *old_qemu = g_strdup(g_getenv("QNS_QEMU")), *old_guest = g_strdup(g_getenv("QNS_GUEST_DIR"));
+    char *old_qemu = g_strdup(g_getenv("QNS_QEMU")),
+         *old_guest = g_strdup(g_getenv("QNS_GUEST_DIR"));
     char *qemu = initrd_printing_qemu(dir);
     char *gdir = g_build_filename(abs, "guest", NULL);
     g_mkdir_with_parents(gdir, 0755);
@@ -2679,7 +2771,8 @@ static void report_runs_nothing_a_capture_name_says(void **state)
     if (r.status != 0) {
         fail_msg("report: %d\n%s%s", r.status, r.out, r.err);
     }
-    assert_non_null(strstr(r.out, "capture x';system 'touch MARK';#\\x1b[2J.pcap: Ethernet, 11 packets"));
+    assert_non_null(
+        strstr(r.out, "capture x';system 'touch MARK';#\\x1b[2J.pcap: Ethernet, 11 packets"));
     assert_null(strchr(r.out, '\x1b'));
     const char *marks[] = {"MARK", "report/MARK"};
     for (int i = 0; i < 2; i++) {
@@ -2708,7 +2801,8 @@ static void verify_runs_no_program_of_a_run_folder_unless_trusted(void **state)
     char *body = g_strdup_printf("#!/bin/sh\ntouch '%s'\nexec %s \"$@\"\n", mark, QNS_FAKE_GUEST);
     char *payload = write_file(dir, "payload.sh", body);
     assert_int_equal(chmod(payload, 0755), 0);
-    char *ini = write_file(dir, "p.ini", "[scenario]\nduration = 1ms\n[guest a]\nprogram = ./payload.sh\n");
+    char *ini =
+        write_file(dir, "p.ini", "[scenario]\nduration = 1ms\n[guest a]\nprogram = ./payload.sh\n");
     char *out = g_build_filename(dir, "run", NULL);
     result r = qns("run", "-q", ini, "-o", out, NULL);
     assert_int_equal(r.status, 0);
@@ -2730,7 +2824,8 @@ static void verify_runs_no_program_of_a_run_folder_unless_trusted(void **state)
 
     r = qns("verify", "--trust-package", out, "-o", again, NULL);
     assert_int_equal(r.status, 0);
-    char *named = g_strdup_printf("verify: guest a runs the program '%s/payload.sh' (--trust-package)\n", abs);
+    char *named = g_strdup_printf(
+        "verify: guest a runs the program '%s/payload.sh' (--trust-package)\n", abs);
     assert_non_null(strstr(r.out, named));
     assert_true(g_file_test(mark, G_FILE_TEST_EXISTS));
     result_clear(&r);
@@ -2780,7 +2875,8 @@ static void verify_passes_no_unknown_qemu_option_unless_trusted(void **state)
     result_clear(&r);
     r = qns("verify", "--trust-package", out, "-o", again, NULL);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "verify: guest a passes its extra_args to QEMU (--trust-package)\n"));
+    assert_non_null(
+        strstr(r.out, "verify: guest a passes its extra_args to QEMU (--trust-package)\n"));
     result_clear(&r);
     g_free(again);
     g_free(out);
@@ -2802,7 +2898,8 @@ static void a_program_path_is_relative_to_the_scenario(void **state)
     char *body = g_strdup_printf("#!/bin/sh\nexec %s \"$@\"\n", QNS_FAKE_GUEST);
     char *fake = write_file(scen, "fake.sh", body);
     assert_int_equal(chmod(fake, 0755), 0);
-    char *ini = write_file(scen, "p.ini", "[scenario]\nduration = 1ms\n[guest a]\nprogram = ./fake.sh\n");
+    char *ini =
+        write_file(scen, "p.ini", "[scenario]\nduration = 1ms\n[guest a]\nprogram = ./fake.sh\n");
     char *out = g_build_filename(dir, "out", NULL);
     result r = qns("run", "-q", ini, "-o", out, NULL);
     if (r.status != 0) {
@@ -3047,8 +3144,7 @@ static void stop_a_hung_run_with(int sig, int want_status, const char *tag)
     int ws;
     assert_int_equal(waitpid(pid, &ws, 0), pid);
     long long stop_ms = ts_now_ms() - t1, total_ms = ts_now_ms() - t0;
-    print_message("%s: stopped %lld ms after the signal, %lld ms in all\n", tag, stop_ms,
-                  total_ms);
+    print_message("%s: stopped %lld ms after the signal, %lld ms in all\n", tag, stop_ms, total_ms);
     assert_true(WIFEXITED(ws));
     assert_int_equal(WEXITSTATUS(ws), want_status);
     assert_true(stop_ms < 1000); /* 100 ms as built; sanitizers and load slow it */
@@ -3057,7 +3153,7 @@ static void stop_a_hung_run_with(int sig, int want_status, const char *tag)
     char *data = NULL;
     assert_true(g_file_get_contents(log, &data, NULL, NULL));
     char *want = g_strdup_printf("qns: stopped by %s at virtual time 0.000030 s\n",
-                                 sig == SIGINT    ? "SIGINT"
+                                 sig == SIGINT   ? "SIGINT"
                                  : sig == SIGHUP ? "SIGHUP"
                                                  : "SIGTERM");
     assert_non_null(strstr(data, want));
@@ -3409,9 +3505,10 @@ static void scenario_watchdog_fails_a_hang_after_its_time(void **state)
     long long took = ts_now_ms() - t0;
     print_message("watchdog 1s: the run failed after %lld ms\n", took);
     assert_int_equal(r.status, 1);
-    assert_string_equal(r.err, "qns: guest a did not reply within 1000 ms in round 3 and used no "
-                               "CPU in the last 900 ms (0 ms; hung); to wait for it however long it "
-                               "takes, set watchdog = off in [scenario]\n");
+    assert_string_equal(r.err,
+                        "qns: guest a did not reply within 1000 ms in round 3 and used no "
+                        "CPU in the last 900 ms (0 ms; hung); to wait for it however long it "
+                        "takes, set watchdog = off in [scenario]\n");
     /* A guest the watchdog gave up on is not waited for at shutdown, which
      * would take 2 s more (about 1.1 s as built; slower under sanitizers). */
     assert_true(took >= 1000 && took < 2800);
@@ -3419,9 +3516,10 @@ static void scenario_watchdog_fails_a_hang_after_its_time(void **state)
     char *data = manifest_of(out);
     assert_non_null(strstr(data, "\"watchdog_ms\" : 1000"));
     assert_non_null(strstr(data, "\"status\" : \"failed\""));
-    assert_non_null(strstr(data, "\"error\" : \"guest a did not reply within 1000 ms in round 3 and "
-                                 "used no CPU in the last 900 ms (0 ms; hung); to wait for it however "
-                                 "long it takes, set watchdog = off in [scenario]\""));
+    assert_non_null(strstr(data,
+                           "\"error\" : \"guest a did not reply within 1000 ms in round 3 and "
+                           "used no CPU in the last 900 ms (0 ms; hung); to wait for it however "
+                           "long it takes, set watchdog = off in [scenario]\""));
     g_free(data);
     g_free(out);
     g_free(ini);
@@ -3439,8 +3537,8 @@ static void scenario_watchdog_fails_a_hang_after_its_time(void **state)
     g_free(ini);
 
     /* A grant that keeps the guest on the CPU for 3.5 windows is waited for. */
-    ini = one_guest_ini(dir, "busy.ini", "duration = 100us\nrounds = fixed\nwatchdog = 200ms\n",
-                        "", "busy:3:700");
+    ini = one_guest_ini(dir, "busy.ini", "duration = 100us\nrounds = fixed\nwatchdog = 200ms\n", "",
+                        "busy:3:700");
     out = g_build_filename(dir, "busy", NULL);
     t0 = ts_now_ms();
     r = qns("run", "-q", ini, "-o", out, NULL);
@@ -3608,24 +3706,31 @@ static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **stat
     rn_scenario *sc = rn_scenario_load(path, NULL, errors);
     assert_non_null(sc);
     assert_int_equal(rn_scenario_rank_count(sc), 2);
-    char *staging = g_build_filename(dir, "staging", NULL), *run = g_build_filename(dir, "run", NULL);
+    char *staging = g_build_filename(dir, "staging", NULL),
+         *run = g_build_filename(dir, "run", NULL);
     assert_int_equal(g_mkdir(staging, 0755), 0);
     assert_int_equal(g_mkdir(run, 0755), 0);
     g_free(write_file(staging, "b.console", "b's console\n"));
     g_free(write_file(staging, "b-nic0.pcap", "not really a pcap"));
 
     qns_guest_stats mine[2] = {{0}}, theirs[2] = {{0}};
-    mine[1] = (qns_guest_stats){.rounds = 7, .clock_us = 1234, .nic_started_us = 5,
-                                .command_status = -1, .done = 1};
+    mine[1] = (qns_guest_stats){
+        .rounds = 7, .clock_us = 1234, .nic_started_us = 5, .command_status = -1, .done = 1};
     snprintf(mine[1].console_path, sizeof(mine[1].console_path), "%s/b.console", staging);
-    rn_run_result one = {.r = -1, .stopped_by = -1, .end_ns = 5000, .rounds = 9, .late_frames = 2, .guest_count = 2,
+    rn_run_result one = {.r = -1,
+                         .stopped_by = -1,
+                         .end_ns = 5000,
+                         .rounds = 9,
+                         .late_frames = 2,
+                         .guest_count = 2,
                          .guests = mine};
     snprintf(one.error, sizeof(one.error), "guest b: it broke");
     int ok = 1;
     GBytes *msg = rn_rank_pack(sc, &one, staging, 1, &ok);
     assert_int_equal(ok, 1);
 
-    rn_run_result zero = {.r = 0, .stopped_by = -1, .end_ns = 4000, .rounds = 3, .guest_count = 2, .guests = theirs};
+    rn_run_result zero = {
+        .r = 0, .stopped_by = -1, .end_ns = 4000, .rounds = 3, .guest_count = 2, .guests = theirs};
     take_call t = {.sc = sc, .rr = &zero, .dir = run, .msg = msg};
     int ret;
     char *said = stderr_of(call_take, &t, &ret);
@@ -3706,14 +3811,13 @@ static void ranks_split_at_point_to_point_links_by_guests(void **state)
 {
     (void)state;
     char *dir = make_dir("partition");
-    char *body = g_strdup_printf(
-        "[scenario]\nduration = 1s\nranks = 2\n"
-        "[guest a]\nprogram = %s\n[guest b]\nprogram = %s\n"
-        "[guest c]\nprogram = %s\n[guest d]\nprogram = %s\n[node r]\n"
-        "[link lan]\nmembers = a, b, r=10.0.0.254/24\n"
-        "[link wc]\ntype = p2p\ndelay = 1ms\nmembers = r=10.1.0.1/30, c\n"
-        "[link wd]\ntype = p2p\ndelay = 2ms\nmembers = r=10.2.0.1/30, d\n",
-        QNS_FAKE_GUEST, QNS_FAKE_GUEST, QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *body = g_strdup_printf("[scenario]\nduration = 1s\nranks = 2\n"
+                                 "[guest a]\nprogram = %s\n[guest b]\nprogram = %s\n"
+                                 "[guest c]\nprogram = %s\n[guest d]\nprogram = %s\n[node r]\n"
+                                 "[link lan]\nmembers = a, b, r=10.0.0.254/24\n"
+                                 "[link wc]\ntype = p2p\ndelay = 1ms\nmembers = r=10.1.0.1/30, c\n"
+                                 "[link wd]\ntype = p2p\ndelay = 2ms\nmembers = r=10.2.0.1/30, d\n",
+                                 QNS_FAKE_GUEST, QNS_FAKE_GUEST, QNS_FAKE_GUEST, QNS_FAKE_GUEST);
     char *path = write_file(dir, "partition.ini", body);
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(path, NULL, errors);
