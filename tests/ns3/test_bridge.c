@@ -351,12 +351,87 @@ static int run_hanging(const char *dir, uint64_t unused)
                        "watchdog_ms to QNS_WATCHDOG_NONE in qns_sim_config");
 }
 
+/* A run of one fake guest that breaks the frame protocol in a way only the
+ * end of the run shows: a record it began and never finished, and a reply
+ * far above its grant (which takes its clock past the end). */
+static int run_cut_short(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    return run_failing(dir, "partial:5000:0:100:20",
+                       "guest bad nic 0: the run ended in the middle of a record: the guest had "
+                       "written 36 of its 116 bytes");
+}
+
+static int run_overshooting(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    return run_failing(dir, "overshoot:3:2147483000",
+                       "guest bad replied 2147483010 us to a grant of 10 us in round 3, which "
+                       "took its clock to 2147483030 us, past the run's end at 1000 us");
+}
+
+/* fn run in a child in a new folder bridge-TAG-PID must return 0. */
+static void child_passes(int (*fn)(const char *, uint64_t), const char *tag)
+{
+    char *dir = make_dir(tag);
+    assert_int_equal(in_child(fn, dir, 0), 0);
+    g_free(dir);
+}
+
+static void record_cut_short_at_the_end_fails_the_run(void **state)
+{
+    (void)state;
+    child_passes(run_cut_short, "cut");
+}
+
+static void reply_past_the_end_of_the_run_fails_it(void **state)
+{
+    (void)state;
+    child_passes(run_overshooting, "overshoot");
+}
+
+/* b stops reading its NIC socket in round 2 while a sends it 300 full-size
+ * frames on a 1 Gbit/s LAN: once b's socket is full, its grant cannot be
+ * written, and the watchdog names b and its NIC. */
+static int run_deaf(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 300, .rounds = QNS_ROUNDS_FIXED};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *pa[] = {fake(), "every:10000:13000:0:1514:300", NULL};
+    const char *pb[] = {fake(), "deaf:2", NULL};
+    qns_guest_config a = {.name = "a", .nic_count = 1, .program = pa};
+    qns_guest_config b = {.name = "b", .nic_count = 1, .program = pb};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .rate_bps = 1000000000};
+    int l = qns_sim_add_link(sim, &lan, err);
+    int ga = qns_sim_add_guest(sim, &a, err);
+    int gb = qns_sim_add_guest(sim, &b, err);
+    qns_sim_attach_guest(sim, l, ga, 0, 0, err);
+    qns_sim_attach_guest(sim, l, gb, 0, 0, err);
+    int r = qns_sim_run(sim, 10000000, err);
+    qns_sim_free(sim);
+    const char *head = "guest b nic 0 did not read its frames within 300 ms in round ";
+    const char *tail = " (the socket is full) and used no CPU in the last 270 ms (0 ms; hung); "
+                       "to wait for it however long it takes, set watchdog_ms to "
+                       "QNS_WATCHDOG_NONE in qns_sim_config";
+    if (r != -1 || strncmp(err, head, strlen(head)) != 0 || strstr(err, tail) == NULL) {
+        fprintf(stderr, "r=%d: %s\n", r, err);
+        return 1;
+    }
+    return ts_child_count() == 0 ? 0 : 2;
+}
+
+static void guest_that_stops_reading_its_frames_is_named_with_its_nic(void **state)
+{
+    (void)state;
+    child_passes(run_deaf, "deaf");
+}
+
 static void guest_crash_stops_the_run_with_its_signal(void **state)
 {
     (void)state;
-    char *dir = make_dir("crash");
-    assert_int_equal(in_child(run_crashing, dir, 0), 0);
-    g_free(dir);
+    child_passes(run_crashing, "crash");
 }
 
 static void guest_hang_is_caught_by_the_watchdog(void **state)
@@ -1092,6 +1167,9 @@ int main(void)
         cmocka_unit_test(guest_death_stops_the_run_with_its_reason),
         cmocka_unit_test(guest_crash_stops_the_run_with_its_signal),
         cmocka_unit_test(guest_hang_is_caught_by_the_watchdog),
+        cmocka_unit_test(record_cut_short_at_the_end_fails_the_run),
+        cmocka_unit_test(reply_past_the_end_of_the_run_fails_it),
+        cmocka_unit_test(guest_that_stops_reading_its_frames_is_named_with_its_nic),
         cmocka_unit_test(point_to_point_bridge_answers_arp_and_carries_ip),
         cmocka_unit_test(static_route_lets_a_node_answer_a_guest_across_a_router),
         cmocka_unit_test(global_routing_lets_a_node_answer_a_guest_across_a_router),

@@ -2339,6 +2339,60 @@ static int count_ipv4_from(const char *path, const char *src)
     return n;
 }
 
+/* DIR/lan.ini: fake guests a (doing `actions`) and b on a captured CSMA LAN,
+ * for 1 ms in fixed rounds. */
+static char *two_guest_lan(const char *dir, const char *actions)
+{
+    char *text = g_strdup_printf("[scenario]\nduration = 1ms\nrounds = fixed\n"
+                                 "[guest a]\nprogram = %s %s\n[guest b]\nprogram = %s\n"
+                                 "[link lan]\ncapture = true\nmembers = a, b\n",
+                                 QNS_FAKE_GUEST, actions, QNS_FAKE_GUEST);
+    char *p = write_file(dir, "lan.ini", text);
+    g_free(text);
+    return p;
+}
+
+/* Guest a breaks the frame protocol in a way the end of the run shows:
+ * exit 1, the one line `want` on stderr and as the manifest's error. */
+static void fails_at_the_end(const char *tag, const char *actions, const char *want)
+{
+    char *dir = make_dir(tag);
+    char *ini = two_guest_lan(dir, actions);
+    char *out = g_build_filename(dir, "out", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 1);
+    char *line = g_strdup_printf("qns: %s\n", want);
+    assert_string_equal(r.err, line);
+    char *data = manifest_of(out);
+    assert_non_null(strstr(data, "\"status\" : \"failed\""));
+    char *error = manifest_get(out, "error");
+    assert_string_equal(error, want);
+    assert_int_equal(ts_child_count(), 0);
+    g_free(error);
+    g_free(data);
+    g_free(line);
+    result_clear(&r);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+static void a_record_cut_short_at_the_end_fails_the_run(void **state)
+{
+    (void)state;
+    fails_at_the_end("cut", "send:1000:0:60 partial:5000:0:100:20",
+                     "guest a nic 0: the run ended in the middle of a record: the guest had "
+                     "written 36 of its 116 bytes");
+}
+
+static void a_reply_past_the_end_of_the_run_fails_it(void **state)
+{
+    (void)state;
+    fails_at_the_end("overshoot", "overshoot:3:2147483000",
+                     "guest a replied 2147483010 us to a grant of 10 us in round 3, which took "
+                     "its clock to 2147483030 us, past the run's end at 1000 us");
+}
+
 /* client --lan1-- router --lan2-- server, ns-3 nodes only, plus a guest on a
  * p2p link to the router, so ns-3's global routing is off: the echoes cross
  * the router only by the route lines (two on the client). */
@@ -3723,6 +3777,8 @@ int main(void)
         cmocka_unit_test(flow_monitor_writes_the_same_flow_statistics_every_run),
         cmocka_unit_test(flow_statistics_that_cannot_be_written_fail_the_run),
         cmocka_unit_test(run_then_verify_matches_every_output),
+        cmocka_unit_test(a_record_cut_short_at_the_end_fails_the_run),
+        cmocka_unit_test(a_reply_past_the_end_of_the_run_fails_it),
         cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
         cmocka_unit_test(booting_guests_run_alone_and_write_what_fixed_rounds_write),
         cmocka_unit_test(a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_rounds_do),
