@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A rank's message: its outcome (and which rank ended the run) and figures, its guests' stats, its
- * packet sinks' bytes, its files (name, bytes). */
-#define RANK_MSG "(iisttdta(ittttxxiiiiss)a(it)a(say))"
+/* A rank's message: its outcome (and which rank ended the run) and figures, its guests' stats
+ * (each NIC's MTU and frames too long for it last), its packet sinks' bytes, its files (name,
+ * bytes). */
+#define RANK_GUEST "(ittttxxiiiissa(ut))"
+#define RANK_MSG "(iisttdta" RANK_GUEST "a(it)a(say))"
 
 static const char *base_name(const char *path)
 {
@@ -26,17 +28,23 @@ GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char 
                      uint32_t me, int *ok)
 {
     GVariantBuilder guests, apps, files;
-    g_variant_builder_init(&guests, G_VARIANT_TYPE("a(ittttxxiiiiss)"));
+    g_variant_builder_init(&guests, G_VARIANT_TYPE("a" RANK_GUEST));
     for (int i = 0; i < rr->guest_count; i++) {
         const qns_guest_stats *st = &rr->guests[i];
         if (rn_scenario_guest_rank(sc, i) != me) {
             continue;
         }
-        g_variant_builder_add(&guests, "(ittttxxiiiiss)", i, (guint64)st->rounds,
+        GVariantBuilder nics;
+        g_variant_builder_init(&nics, G_VARIANT_TYPE("a(ut)"));
+        for (int n = 0; n < st->nic_count && n < QNS_MAX_NICS; n++) {
+            g_variant_builder_add(&nics, "(ut)", st->nics[n].mtu,
+                                  (guint64)st->nics[n].frames_too_long);
+        }
+        g_variant_builder_add(&guests, RANK_GUEST, i, (guint64)st->rounds,
                               (guint64)st->frames_from_guest, (guint64)st->frames_to_guest,
                               (guint64)st->frames_unopened, (gint64)st->nic_started_us,
                               (gint64)st->clock_us, st->done, st->ended, st->exit_status,
-                              st->command_status, st->error, base_name(st->console_path));
+                              st->command_status, st->error, base_name(st->console_path), &nics);
     }
     g_variant_builder_init(&apps, G_VARIANT_TYPE("a(it)"));
     for (int i = 0; i < rr->app_count; i++) {
@@ -106,7 +114,7 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
     guint64 end_ns, rounds, late;
     double wall;
     GVariantIter *guests, *apps, *files;
-    g_variant_get(msg, "(ii&sttdta(ittttxxiiiiss)a(it)a(say))", &r, &stopped_by, &error, &end_ns,
+    g_variant_get(msg, "(ii&sttdta" RANK_GUEST "a(it)a(say))", &r, &stopped_by, &error, &end_ns,
                   &rounds, &wall, &late, &guests, &apps, &files);
     *fig =
         (rn_rank_figures){.end_ns = end_ns, .rounds = rounds, .late_frames = late, .wall_s = wall};
@@ -124,11 +132,13 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
     guint64 grounds, from_guest, to_guest, unopened;
     gint64 started, clock;
     const char *gerror, *console;
-    while (g_variant_iter_next(guests, "(ittttxxiiii&s&s)", &i, &grounds, &from_guest, &to_guest,
-                               &unopened, &started, &clock, &done, &ended, &exit_status,
-                               &command_status, &gerror, &console)) {
+    GVariantIter *nics;
+    while (g_variant_iter_next(guests, "(ittttxxiiii&s&sa(ut))", &i, &grounds, &from_guest,
+                               &to_guest, &unopened, &started, &clock, &done, &ended, &exit_status,
+                               &command_status, &gerror, &console, &nics)) {
         if (i < 0 || i >= rr->guest_count || rn_scenario_guest_rank(sc, i) != from) {
             rn_error("rank %u sent the figures of a guest it does not run (%d)", from, i);
+            g_variant_iter_free(nics);
             ok = 0;
             continue;
         }
@@ -143,6 +153,13 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
                                 .ended = ended,
                                 .exit_status = exit_status,
                                 .command_status = command_status};
+        guint32 mtu;
+        guint64 too_long;
+        while (st->nic_count < QNS_MAX_NICS && g_variant_iter_next(nics, "(ut)", &mtu, &too_long)) {
+            st->nics[st->nic_count++] = (qns_nic_stats){.mtu = mtu, .frames_too_long = too_long};
+            st->frames_too_long += too_long;
+        }
+        g_variant_iter_free(nics);
         snprintf(st->error, sizeof(st->error), "%s", gerror);
         snprintf(st->console_path, sizeof(st->console_path), "%s/%s", dir, console);
     }

@@ -264,6 +264,17 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
         add_u64(b, "frames_from_guest", st->frames_from_guest);
         add_u64(b, "frames_to_guest", st->frames_to_guest);
         add_u64(b, "frames_unopened", st->frames_unopened);
+        add_u64(b, "frames_too_long", st->frames_too_long);
+        json_builder_set_member_name(b, "nics");
+        json_builder_begin_array(b);
+        for (int n = 0; n < st->nic_count && n < QNS_MAX_NICS; n++) {
+            json_builder_begin_object(b);
+            add_u64(b, "nic", (uint64_t)n);
+            add_u64(b, "mtu", st->nics[n].mtu);
+            add_u64(b, "frames_too_long", st->nics[n].frames_too_long);
+            json_builder_end_object(b);
+        }
+        json_builder_end_array(b);
         json_builder_set_member_name(b, "nic_started_us");
         json_builder_add_int_value(b, st->nic_started_us);
         json_builder_set_member_name(b, "clock_us");
@@ -469,9 +480,18 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
             snprintf(unopened, sizeof(unopened), " (%" PRIu64 " before its NIC started)",
                      st->frames_unopened);
         }
-        printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in%s, clock %.6f s%s\n", name,
-               st->frames_from_guest, st->frames_to_guest, unopened, (double)st->clock_us / 1e6,
-               st->done ? ", powered off" : "");
+        char too_long[QNS_MAX_NICS * 96] = "";
+        size_t o = 0;
+        for (int n = 0; n < st->nic_count && n < QNS_MAX_NICS; n++) {
+            if (st->nics[n].frames_too_long > 0) {
+                o += (size_t)snprintf(too_long + o, sizeof(too_long) - o,
+                                      ", %" PRIu64 " frames dropped at nic%d (longer than MTU %u)",
+                                      st->nics[n].frames_too_long, n, st->nics[n].mtu);
+            }
+        }
+        printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in%s%s, clock %.6f s%s\n",
+               name, st->frames_from_guest, st->frames_to_guest, unopened, too_long,
+               (double)st->clock_us / 1e6, st->done ? ", powered off" : "");
         /* Its exit status is judged by the C API: a failure is in r and err. */
         scenario_print_command_output(name, st->console_path);
     }

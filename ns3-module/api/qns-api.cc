@@ -1520,6 +1520,7 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
     for (size_t i = 0; sync != nullptr && i < sim->guests.size(); i++) {
         qns_guest_stats &st = sim->stats[i];
         int gi = static_cast<int>(i), slot = run->GetSlot(gi);
+        st.nic_count = sim->guests[i].nicCount;
         if (slot < 0 || slot >= qns_sync_guest_count(sync)) {
             continue; /* it never started */
         }
@@ -1532,6 +1533,9 @@ int qns_sim_run(qns_sim *sim, uint64_t duration_ns, char *errbuf)
             if (b) {
                 st.frames_from_guest += b->GetFramesFromGuest();
                 st.frames_to_guest += b->GetFramesToGuest();
+                st.frames_too_long += b->GetFramesTooLong();
+                st.nics[n].mtu = b->GetDeviceMtu();
+                st.nics[n].frames_too_long = b->GetFramesTooLong();
             }
         }
         const qns_guest *proc = qns_sync_guest(sync, slot);

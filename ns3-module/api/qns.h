@@ -167,12 +167,28 @@ typedef struct qns_link_config {
                                  DataMode, e.g. "HtMcs7"; one of the standard's */
 } qns_link_config;
 
+/* A guest NIC's figures. */
+typedef struct qns_nic_stats {
+    uint32_t mtu;             /* the MTU of the ns-3 device the NIC is bridged
+                                 onto; 0: the NIC is on no link (on another
+                                 rank's: its own rank's figures say) */
+    uint64_t frames_too_long; /* frames the NIC sent that were longer than that
+                                 device carries (mtu + 14 bytes of Ethernet
+                                 header, + 4 with an 802.1Q tag): dropped at
+                                 the bridge, never in frames_from_guest, kept
+                                 in the guest-side capture (they left the
+                                 guest) but in no ns-3 capture */
+} qns_nic_stats;
+
 typedef struct qns_guest_stats {
     uint64_t rounds;
     uint64_t frames_from_guest; /* frames the guest sent into ns-3 */
     uint64_t frames_to_guest;   /* frames ns-3 handed to the guest */
     uint64_t frames_unopened;   /* of those, dropped because the NIC had not
                                    started yet at their instant (in every mode) */
+    uint64_t frames_too_long;   /* frames_too_long of all its NICs */
+    int nic_count;
+    qns_nic_stats nics[QNS_MAX_NICS]; /* by NIC number */
     int64_t nic_started_us;     /* when the guest's first NIC started (its driver
                                    made it able to receive, or it sent); -1: none */
     int64_t clock_us;           /* the guest's virtual clock */

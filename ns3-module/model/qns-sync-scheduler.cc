@@ -574,8 +574,13 @@ void QnsSyncScheduler::Finish()
             }
         }
     }
+    uint64_t endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
+    if (m_sync != nullptr && !qns_sync_failed(m_sync) && !m_interrupted &&
+        qns_sync_check_end(m_sync, endNs, err) < 0) {
+        Fail(err);
+    }
     /* Frames past the end of the run are not part of it. */
-    FlushCaptures(static_cast<uint64_t>(Simulator::Now().GetNanoSeconds()) + 1);
+    FlushCaptures(endNs + 1);
     for (auto &nics : m_bridges) {
         for (auto &b : nics) {
             if (b) {

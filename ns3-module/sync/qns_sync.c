@@ -36,12 +36,15 @@ typedef struct sync_guest {
     uint64_t dropped;
     uint64_t late;                             /* late records the guest sent */
     uint64_t unopened;                         /* frames dropped before a NIC started */
+    int32_t over_grant_us, over_reply_us;      /* its last reply above its grant */
+    uint64_t over_round;                       /* in this round (0: none yet) */
     int sealed;                                /* its last reply: no NIC started yet */
     int64_t open_us;                           /* its first NIC started here; -1 */
     uint64_t last_tx_ns[QNS_GUEST_MAX_NICS];   /* stamp of each NIC's last frame */
     /* this round */
     int64_t start_us;                          /* the guest's clock when it began */
     uint64_t max_tx_ns;                        /* latest stamp of its frames */
+    int max_tx_nic;                            /* the NIC that sent it */
     int32_t grant_us;
     int granted;
     int grant_written;
@@ -343,6 +346,7 @@ static int check_record(sync_guest *g, int nic, const qns_record_header *hdr,
     g->last_tx_ns[nic] = hdr->time_ns;
     if (hdr->time_ns > g->max_tx_ns) {
         g->max_tx_ns = hdr->time_ns;
+        g->max_tx_nic = nic;
     }
     return 0;
 }
@@ -626,9 +630,10 @@ static int check_round_end(qns_sync *s, int i, char *errbuf)
     uint64_t end_ns = (uint64_t)(g->clock_us + 1) * 1000;
     if (g->max_tx_ns >= end_ns) {
         return fail(s, errbuf,
-                    "guest %s: frame stamped %" PRIu64 " ns is after the end of its round at %"
-                    PRIu64 " ns",
-                    qns_guest_name(g->proc), g->max_tx_ns, (uint64_t)g->clock_us * 1000);
+                    "guest %s nic %d: frame stamped %" PRIu64
+                    " ns is after the end of its round at %" PRIu64 " ns",
+                    qns_guest_name(g->proc), g->max_tx_nic, g->max_tx_ns,
+                    (uint64_t)g->clock_us * 1000);
     }
     return 0;
 }
@@ -661,6 +666,11 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
         return fail(s, errbuf, "guest %s replied %d us to a grant of %d us in round %llu",
                     qns_guest_name(g->proc), reply, g->grant_us,
                     (unsigned long long)s->round_no);
+    }
+    if (reply > g->grant_us) {
+        g->over_grant_us = g->grant_us;
+        g->over_reply_us = reply;
+        g->over_round = s->round_no;
     }
     g->clock_us += reply;
     g->last_reply_us = reply;
@@ -793,6 +803,19 @@ static size_t append(char *buf, size_t size, size_t o, const char *fmt, ...)
     return n < 0 ? o : o + (size_t)n;
 }
 
+/* The NIC whose records for the guest wait to be written, which keeps its
+ * grant from being written: the guest stopped reading it and its socket is
+ * full. -1 when the grant was written. */
+static int unread_nic(const sync_guest *g)
+{
+    for (int n = 0; !g->grant_written && n < qns_guest_nic_count(g->proc); n++) {
+        if (qns_record_channel_out_pending(g->nic[n]) > 0) {
+            return n;
+        }
+    }
+    return -1;
+}
+
 /*
  * The window of `window_ms` (after `waited_ms` of the round) has ended with
  * guests still to reply. Those that used CPU in it start a new one; those
@@ -830,25 +853,40 @@ static int judge_waiting(qns_sync *s, int64_t waited_ms, int64_t window_ms, char
     }
     char msg[QNS_ERRBUF_SIZE];
     size_t o = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 0 ? idle == 0 : unknown == 0) {
-            continue;
-        }
-        o = append(msg, sizeof(msg), o, "%sguest ", o ? "; " : "");
-        int first = 1;
+    /* Passes: CPU time known, then unknown; each for guests that did not
+     * reply, then for those that did not read their frames. */
+    for (int pass = 0; pass < 4; pass++) {
+        int cpu_unknown = pass / 2, unread = pass % 2, named = 0;
         const char *err = NULL;
         for (int i = 0; i < s->count; i++) {
             sync_guest *g = &s->guests[i];
-            if (g->hung && (g->cpu_us < 0) == pass) {
-                o = append(msg, sizeof(msg), o, "%s%s", first ? "" : ", ",
-                           qns_guest_name(g->proc));
-                err = err ? err : g->cpu_err;
-                first = 0;
+            int nic = unread_nic(g);
+            if (!g->hung || (g->cpu_us < 0) != cpu_unknown || (nic >= 0) != unread) {
+                continue;
             }
+            if (named == 0) {
+                o = append(msg, sizeof(msg), o, "%sguest ", o ? "; " : "");
+            }
+            o = append(msg, sizeof(msg), o, "%s%s", named ? ", " : "", qns_guest_name(g->proc));
+            if (unread) {
+                o = append(msg, sizeof(msg), o, " nic %d", nic);
+            }
+            err = err ? err : g->cpu_err;
+            named++;
         }
-        o = append(msg, sizeof(msg), o, " did not reply within %lld ms in round %llu",
-                   (long long)waited_ms, (unsigned long long)s->round_no);
-        if (pass == 1) {
+        if (named == 0) {
+            continue;
+        }
+        if (unread) {
+            o = append(msg, sizeof(msg), o,
+                       " did not read %s frames within %lld ms in round %llu (the socket is full)",
+                       named > 1 ? "their" : "its", (long long)waited_ms,
+                       (unsigned long long)s->round_no);
+        } else {
+            o = append(msg, sizeof(msg), o, " did not reply within %lld ms in round %llu",
+                       (long long)waited_ms, (unsigned long long)s->round_no);
+        }
+        if (cpu_unknown) {
             o = append(msg, sizeof(msg), o, " and its CPU time is unknown (%s; hung?)", err);
         } else if (most_us < 1000) {
             /* A sleeping process can be woken for a few us now and then. */
@@ -1146,6 +1184,64 @@ int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf)
         return -1;
     }
     return qns_sync_round_end(s, errbuf);
+}
+
+/* What a guest's NIC holds of a record it did not finish. */
+static int check_whole_records(qns_sync *s, int i, char *errbuf)
+{
+    sync_guest *g = &s->guests[i];
+    for (int n = 0; n < qns_guest_nic_count(g->proc); n++) {
+        rx_ctx c = {s, i, n};
+        if (qns_record_channel_drain(g->nic[n], on_record, &c, errbuf) < 0) {
+            char why[QNS_ERRBUF_SIZE];
+            snprintf(why, sizeof(why), "%s", errbuf);
+            return fail(s, errbuf, "guest %s nic %d: %s", qns_guest_name(g->proc), n, why);
+        }
+        size_t size, have = qns_record_channel_in_pending(g->nic[n], &size);
+        if (have >= QNS_RECORD_HEADER_SIZE) {
+            return fail(s, errbuf,
+                        "guest %s nic %d: the run ended in the middle of a record: the guest "
+                        "had written %zu of its %zu bytes",
+                        qns_guest_name(g->proc), n, have, size);
+        }
+        if (have > 0) {
+            return fail(s, errbuf,
+                        "guest %s nic %d: the run ended in the middle of a record: the guest "
+                        "had written %zu bytes of its %d-byte header",
+                        qns_guest_name(g->proc), n, have, QNS_RECORD_HEADER_SIZE);
+        }
+    }
+    return 0;
+}
+
+int qns_sync_check_end(qns_sync *s, uint64_t end_ns, char *errbuf)
+{
+    if (s->failed || s->in_round) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "%s",
+                 s->failed ? "the simulation already failed" : "a round is under way");
+        return -1;
+    }
+    for (int i = 0; i < s->count; i++) {
+        if (check_whole_records(s, i, errbuf) < 0) {
+            return -1;
+        }
+    }
+    /* Records after a guest's last reply belong to no round. */
+    s->rx_count = 0;
+    s->arena_used = 0;
+    for (int i = 0; i < s->count; i++) {
+        const sync_guest *g = &s->guests[i];
+        if (g->clock_us > g->granted_us && (uint64_t)g->clock_us * 1000 > end_ns) {
+            char end[48];
+            snprintf(end, sizeof(end), end_ns % 1000 ? "%.3f" : "%.0f", (double)end_ns / 1e3);
+            return fail(s, errbuf,
+                        "guest %s replied %d us to a grant of %d us in round %llu, which took "
+                        "its clock to %lld us, past the run's end at %s us",
+                        qns_guest_name(g->proc), g->over_reply_us, g->over_grant_us,
+                        (unsigned long long)g->over_round, (long long)g->clock_us, end);
+        }
+    }
+    return 0;
 }
 
 int64_t qns_sync_clock_us(const qns_sync *s, int guest)

@@ -149,6 +149,17 @@ int qns_sync_round_end(qns_sync *s, char *errbuf);
 int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf);
 int qns_sync_round_begin_to(qns_sync *s, int64_t target_us, char *errbuf);
 
+/*
+ * After the last round, the run having ended at end_ns: fails (naming the
+ * guest and NIC, as a round does) when a guest's NIC socket holds part of a
+ * record (a header and some of its frame, say), which no later byte can
+ * complete now, or when a reply above its grant (which the protocol allows)
+ * took a guest's clock past end_ns, naming the grant, the reply and the end.
+ * Records whole but written after a guest's last reply are not delivered.
+ * Returns 0, or -1 with errbuf set.
+ */
+int qns_sync_check_end(qns_sync *s, uint64_t end_ns, char *errbuf);
+
 /* Per guest: virtual clock (sum of replies) and granted total, in us; rounds. */
 int64_t qns_sync_clock_us(const qns_sync *s, int guest);
 int64_t qns_sync_granted_us(const qns_sync *s, int guest);

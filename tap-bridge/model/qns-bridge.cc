@@ -52,7 +52,9 @@ TypeId QnsBridge::GetTypeId()
             .AddTraceSource("ToGuest", "A frame was handed to the guest (with Ethernet header).",
                             MakeTraceSourceAccessor(&QnsBridge::m_toGuestTrace),
                             "ns3::Packet::TracedCallback")
-            .AddTraceSource("Drop", "A guest frame ns-3 cannot carry (not Ethernet II).",
+            .AddTraceSource("Drop",
+                            "A guest frame ns-3 cannot carry (not Ethernet II, or longer "
+                            "than the bridged device's MTU allows).",
                             MakeTraceSourceAccessor(&QnsBridge::m_dropTrace),
                             "ns3::Packet::TracedCallback");
     return tid;
@@ -60,7 +62,7 @@ TypeId QnsBridge::GetTypeId()
 
 QnsBridge::QnsBridge()
     : m_latency(Time(0)), m_mode(AUTO), m_ifIndex(0), m_mtu(1500), m_p2p(false), m_capture(nullptr),
-      m_fromGuest(0), m_toGuest(0), m_dropped(0)
+      m_fromGuest(0), m_toGuest(0), m_dropped(0), m_tooLong(0)
 {
     NS_LOG_FUNCTION(this);
 }
@@ -182,6 +184,13 @@ void QnsBridge::ForwardToBridgedDevice(Ptr<Packet> frame)
     }
     frame->RemoveHeader(eth);
     uint16_t type = eth.GetLengthType();
+    const uint32_t vlanTag = type == 0x8100 ? 4 : 0;
+    if (frame->GetSize() > GetDeviceMtu() + vlanTag) {
+        /* The device would send it whole (a CSMA one does): not on its link. */
+        m_tooLong++;
+        m_dropTrace(frame);
+        return;
+    }
     if (type <= 1500) {
         /* 802.3 length field: ns-3 devices carry Ethernet II only. */
         m_dropped++;
@@ -320,6 +329,16 @@ uint64_t QnsBridge::GetFramesFromGuest() const
 uint64_t QnsBridge::GetFramesToGuest() const
 {
     return m_toGuest;
+}
+
+uint64_t QnsBridge::GetFramesTooLong() const
+{
+    return m_tooLong;
+}
+
+uint16_t QnsBridge::GetDeviceMtu() const
+{
+    return m_bridged ? m_bridged->GetMtu() : 0;
 }
 
 void QnsBridge::SetIfIndex(const uint32_t index)

@@ -6,6 +6,12 @@
  * r + L (DESIGN.md section 4). It can write the guest-side capture (guest
  * timestamps, nanoseconds).
  *
+ * A guest frame longer than the bridged device carries (its MTU + 14 bytes
+ * of Ethernet header, + 4 when it is 802.1Q-tagged) is dropped where it
+ * would enter ns-3 and counted (GetFramesTooLong): it never reaches the
+ * device, its captures or the link. It did leave the guest, so the
+ * guest-side capture has it.
+ *
  * The bridge knows nothing of who runs the guest: frames for the guest go to
  * the sink given to Connect, frames from the guest come in through
  * FromGuest. Whoever feeds guests checks that L is never in a guest's past.
@@ -90,6 +96,12 @@ public:
     Time GetLatency() const;
     uint64_t GetFramesFromGuest() const;
     uint64_t GetFramesToGuest() const;
+    /* Guest frames dropped because they were longer than the bridged device
+     * carries: its MTU + 14 bytes of Ethernet header (+ 4 for an 802.1Q
+     * tag). */
+    uint64_t GetFramesTooLong() const;
+    /* The bridged device's MTU; 0 before Connect. */
+    uint16_t GetDeviceMtu() const;
 
     // NetDevice
     void SetIfIndex(const uint32_t index) override;
@@ -146,6 +158,7 @@ private:
     uint64_t m_fromGuest;
     uint64_t m_toGuest;
     uint64_t m_dropped;
+    uint64_t m_tooLong;
     TracedCallback<Ptr<const Packet>> m_fromGuestTrace;
     TracedCallback<Ptr<const Packet>> m_toGuestTrace;
     TracedCallback<Ptr<const Packet>> m_dropTrace;

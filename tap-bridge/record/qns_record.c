@@ -250,3 +250,11 @@ size_t qns_record_decoder_pending(const qns_record_decoder *dec)
     }
     return dec->head_have + dec->frame_have;
 }
+
+size_t qns_record_decoder_record_size(const qns_record_decoder *dec)
+{
+    if (dec->head_have < QNS_RECORD_HEADER_SIZE) {
+        return QNS_RECORD_HEADER_SIZE;
+    }
+    return QNS_RECORD_HEADER_SIZE + dec->hdr.length;
+}

@@ -101,6 +101,10 @@ const uint8_t *qns_record_decoder_frame(const qns_record_decoder *dec);
 /* Bytes of a partly received record held by the decoder (0 between records). */
 size_t qns_record_decoder_pending(const qns_record_decoder *dec);
 
+/* The whole size of that record: QNS_RECORD_HEADER_SIZE while its header is
+ * not whole, then the header's and its length's. */
+size_t qns_record_decoder_record_size(const qns_record_decoder *dec);
+
 #ifdef __cplusplus
 }
 #endif

@@ -218,6 +218,12 @@ int qns_record_channel_drain(qns_record_channel *ch, qns_record_fn fn, void *ctx
     }
 }
 
+size_t qns_record_channel_in_pending(const qns_record_channel *ch, size_t *record_size)
+{
+    *record_size = qns_record_decoder_record_size(ch->dec);
+    return qns_record_decoder_pending(ch->dec);
+}
+
 int qns_record_channel_hello_seen(const qns_record_channel *ch)
 {
     return ch->hello_seen;

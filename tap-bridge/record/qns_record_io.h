@@ -54,6 +54,10 @@ int qns_record_channel_flush(qns_record_channel *ch, char *errbuf);
  */
 int qns_record_channel_drain(qns_record_channel *ch, qns_record_fn fn, void *ctx, char *errbuf);
 
+/* Bytes of a record partly read so far (0 between records), and the whole
+ * record's size (QNS_RECORD_HEADER_SIZE until its header is whole). */
+size_t qns_record_channel_in_pending(const qns_record_channel *ch, size_t *record_size);
+
 /* Whether the peer's hello has been received. */
 int qns_record_channel_hello_seen(const qns_record_channel *ch);
 

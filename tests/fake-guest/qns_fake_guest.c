@@ -29,6 +29,11 @@
  *   horizon:ROUND:H         with horizon=on, send horizon H with that round's
  *                           reply (a guest breaking the protocol)
  *   malformed:T:NIC:KIND    KIND = version | length | type | truncated
+ *   partial:T:NIC:LEN:HAVE  at T, write the header of a LEN-byte frame record and
+ *                           HAVE of its frame bytes, never the rest (send nothing
+ *                           more on that NIC)
+ *   deaf:ROUND              from that round's grant on, read nothing more from the
+ *                           NIC sockets (frames for it fill the sockets)
  *   stamp:T:NIC:STAMP:LEN   at T, send a LEN-byte frame stamped STAMP instead
  *                           of T (a guest breaking the protocol)
  *   late:T:NIC:WANTED       at T, send a late record for a frame stamped WANTED
@@ -81,6 +86,7 @@ enum kind {
     EV_STOP,
     EV_STAMP,
     EV_LATE,
+    EV_PARTIAL,
 };
 
 typedef struct event {
@@ -117,6 +123,8 @@ typedef struct fake {
     uint8_t arp_ip[4];
     uint64_t overshoot_round, overshoot_us;
     uint64_t hang_round, shortreply_round, negreply_round;
+    uint64_t deaf_round;
+    int deaf; /* reads nothing from its NIC sockets */
     uint64_t busy_round, busy_ms;
     uint64_t horizon_round;
     int32_t horizon_value;
@@ -365,6 +373,18 @@ static void parse_action(fake *g, const char *arg)
             die("bad malformed kind '%s'", e.text);
         }
         push(&g->todo, e);
+    } else if (!strcmp(f[0], "partial") && n == 5) {
+        e.kind = EV_PARTIAL;
+        e.time_ns = num(f[1], "time");
+        e.nic = check_nic(g, num(f[2], "nic"));
+        e.stamp_ns = num(f[3], "length");
+        e.len = (uint32_t)num(f[4], "bytes written");
+        if (e.len >= e.stamp_ns) {
+            die("partial: %u of %" PRIu64 " bytes is not part of a frame", e.len, e.stamp_ns);
+        }
+        push(&g->todo, e);
+    } else if (!strcmp(f[0], "deaf") && n == 2) {
+        g->deaf_round = num(f[1], "round");
     } else if (!strcmp(f[0], "cpus") && n == 2) {
         e.kind = EV_CPUS;
         e.time_ns = num(f[1], "time");
@@ -472,7 +492,7 @@ static int on_frame(void *ctx, const qns_record_header *hdr, const uint8_t *fram
 static void drain_all(fake *g)
 {
     char err[QNS_ERRBUF_SIZE];
-    for (int i = 0; i < g->nic_count; i++) {
+    for (int i = 0; i < g->nic_count && !g->deaf; i++) {
         void *ctx[2] = {g, (void *)(intptr_t)i};
         int r = qns_record_channel_drain(g->nic[i], on_frame, ctx, err);
         if (r < 0) {
@@ -498,8 +518,9 @@ static void flush_blocking(fake *g)
             }
             size_t left = qns_record_channel_out_pending(g->nic[i]);
             pending += left > 0;
-            p[i] = (struct pollfd){.fd = qns_record_channel_fd(g->nic[i]),
-                                   .events = (short)(POLLIN | (left ? POLLOUT : 0))};
+            p[i] =
+                (struct pollfd){.fd = qns_record_channel_fd(g->nic[i]),
+                                .events = (short)((g->deaf ? 0 : POLLIN) | (left ? POLLOUT : 0))};
         }
         if (!pending) {
             return;
@@ -559,6 +580,25 @@ static uint8_t *arp_reply(const fake *g, const uint8_t *req, uint32_t len)
     memcpy(r + 28, g->arp_ip, 4);
     memcpy(r + 32, req + 22, 10);
     return r;
+}
+
+/* The header of a frame record of e->stamp_ns bytes and e->len of them. */
+static void send_partial(fake *g, const event *e)
+{
+    char err[QNS_ERRBUF_SIZE];
+    qns_record_header h = {.time_ns = g->clock_ns,
+                           .length = (uint32_t)e->stamp_ns,
+                           .type = QNS_RECORD_FRAME,
+                           .version = QNS_RECORD_VERSION};
+    uint8_t *b = calloc(1, QNS_RECORD_HEADER_SIZE + e->len);
+    if (b == NULL) {
+        die("out of memory");
+    }
+    qns_record_header_encode(&h, b);
+    if (qns_record_channel_queue_raw(g->nic[e->nic], b, QNS_RECORD_HEADER_SIZE + e->len, err) < 0) {
+        die("netdev %d: %s", e->nic, err);
+    }
+    free(b);
 }
 
 static void send_malformed(fake *g, const event *e)
@@ -642,18 +682,19 @@ static void write_reply(fake *g, int32_t reply, int32_t horizon)
 static int32_t wait_grant(fake *g)
 {
     struct pollfd p[MAX_NICS + 1];
+    int nics = g->deaf ? 0 : g->nic_count; /* deaf: it waits on the grant alone */
     for (;;) {
         p[0] = (struct pollfd){.fd = g->grant_fd, .events = POLLIN};
-        for (int i = 0; i < g->nic_count; i++) {
+        for (int i = 0; i < nics; i++) {
             p[i + 1] = (struct pollfd){.fd = qns_record_channel_fd(g->nic[i]), .events = POLLIN};
         }
-        if (g->nic_count > 0 && poll(p, (nfds_t)g->nic_count + 1, -1) < 0) {
+        if (nics > 0 && poll(p, (nfds_t)nics + 1, -1) < 0) {
             if (errno == EINTR) {
                 continue;
             }
             die("poll: %s", strerror(errno));
         }
-        if (g->nic_count > 0 && !(p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (nics > 0 && !(p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
             drain_all(g);
             continue;
         }
@@ -734,6 +775,9 @@ static void run_event(fake *g, event *e)
         break;
     case EV_MALFORMED:
         send_malformed(g, e);
+        break;
+    case EV_PARTIAL:
+        send_partial(g, e);
         break;
     case EV_EXIT:
         flush_blocking(g);
@@ -861,6 +905,7 @@ int main(int argc, char **argv)
     for (;;) {
         int32_t grant = wait_grant(&g);
         g.round++;
+        g.deaf |= g.deaf_round > 0 && g.round >= g.deaf_round;
         if (g.round == g.busy_round) {
             spin_ms(g.busy_ms);
         }

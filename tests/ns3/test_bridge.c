@@ -351,12 +351,189 @@ static int run_hanging(const char *dir, uint64_t unused)
                        "watchdog_ms to QNS_WATCHDOG_NONE in qns_sim_config");
 }
 
+/* A run of one fake guest that breaks the frame protocol in a way only the
+ * end of the run shows: a record it began and never finished, and a reply
+ * far above its grant (which takes its clock past the end). */
+static int run_cut_short(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    return run_failing(dir, "partial:5000:0:100:20",
+                       "guest bad nic 0: the run ended in the middle of a record: the guest had "
+                       "written 36 of its 116 bytes");
+}
+
+static int run_overshooting(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    return run_failing(dir, "overshoot:3:2147483000",
+                       "guest bad replied 2147483010 us to a grant of 10 us in round 3, which "
+                       "took its clock to 2147483030 us, past the run's end at 1000 us");
+}
+
+/* fn run in a child in a new folder bridge-TAG-PID must return 0. */
+static void child_passes(int (*fn)(const char *, uint64_t), const char *tag)
+{
+    char *dir = make_dir(tag);
+    assert_int_equal(in_child(fn, dir, 0), 0);
+    g_free(dir);
+}
+
+static void record_cut_short_at_the_end_fails_the_run(void **state)
+{
+    (void)state;
+    child_passes(run_cut_short, "cut");
+}
+
+static void reply_past_the_end_of_the_run_fails_it(void **state)
+{
+    (void)state;
+    child_passes(run_overshooting, "overshoot");
+}
+
+/* An Ethernet frame of len bytes, as hex for the fake guest's sendhex: to
+ * b's MAC from a's, 802.1Q-tagged (VID 5) when vlan is set. */
+static char *frame_hex(uint32_t len, int vlan)
+{
+    GString *h = g_string_new("525400000002525400000001");
+    g_string_append(h, vlan ? "8100000588b5" : "88b5");
+    while (h->len < 2 * (gsize)len) {
+        g_string_append_printf(h, "%02x", (unsigned)(h->len / 2) & 0xff);
+    }
+    return g_string_free(h, FALSE);
+}
+
+/* a sends frames of 1514, 1515, 9000 and 65535 bytes and 802.1Q-tagged ones
+ * of 1518 and 1519 to b across a CSMA LAN of MTU 1500: those longer than
+ * 1514 (1518 tagged) are dropped at a's bridge and counted for its NIC. */
+static int run_too_long(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.quantum_us = 10, .seed = 7, .out_dir = dir, .watchdog_ms = 10000};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    char blog[256];
+    snprintf(blog, sizeof(blog), "%s/b.log", dir);
+    char *tagged = frame_hex(1518, 1), *tagged_long = frame_hex(1519, 1);
+    char *s5 = g_strdup_printf("sendhex:5000:0:%s", tagged);
+    char *s6 = g_strdup_printf("sendhex:6000:0:%s", tagged_long);
+    const char *pa[] = {fake(),
+                        "send:1000:0:1514",
+                        "send:2000:0:1515",
+                        "send:3000:0:9000",
+                        "send:4000:0:65535",
+                        s5,
+                        s6,
+                        NULL};
+    const char *pb[] = {fake(), "-log", blog, NULL};
+    qns_guest_config a = {.name = "a", .nic_count = 1, .program = pa};
+    a.nics[0].mac = "52:54:00:00:00:01";
+    qns_guest_config b = {.name = "b", .nic_count = 1, .program = pb};
+    b.nics[0].mac = "52:54:00:00:00:02";
+    qns_link_config lan = {.name = "lan",
+                           .type = QNS_LINK_CSMA,
+                           .rate_bps = 100000000,
+                           .delay_ns = 1000,
+                           .capture = 1};
+    int ga = qns_sim_add_guest(sim, &a, err);
+    int gb = qns_sim_add_guest(sim, &b, err);
+    int l = qns_sim_add_link(sim, &lan, err);
+    if (ga < 0 || gb < 0 || l < 0 || qns_sim_attach_guest(sim, l, ga, 0, 0, err) < 0 ||
+        qns_sim_attach_guest(sim, l, gb, 0, 0, err) < 0 || qns_sim_run(sim, 1000000, err) < 0) {
+        fprintf(stderr, "run_too_long: %s\n", err);
+        return 1;
+    }
+    qns_guest_stats sa, sb;
+    qns_sim_guest_stats(sim, ga, &sa);
+    qns_sim_guest_stats(sim, gb, &sb);
+    int bad = sa.frames_from_guest != 2 || sa.frames_too_long != 4 || sa.nic_count != 1 ||
+              sa.nics[0].mtu != 1500 || sa.nics[0].frames_too_long != 4 ||
+              sb.frames_to_guest != 2 || sb.frames_too_long != 0 || sb.nics[0].mtu != 1500;
+    if (bad) {
+        fprintf(stderr,
+                "a: %" PRIu64 " out, %" PRIu64 " too long (nic0 mtu %u: %" PRIu64 "); b: %" PRIu64
+                " in\n",
+                sa.frames_from_guest, sa.frames_too_long, sa.nics[0].mtu,
+                sa.nics[0].frames_too_long, sb.frames_to_guest);
+    }
+    qns_sim_free(sim);
+    g_free(s5);
+    g_free(s6);
+    g_free(tagged);
+    g_free(tagged_long);
+    return bad ? 3 : 0;
+}
+
+static void frames_longer_than_the_mtu_are_dropped_at_the_bridge_and_counted(void **state)
+{
+    (void)state;
+    char *dir = make_dir("mtu");
+    assert_int_equal(in_child(run_too_long, dir, 0), 0);
+    /* They left a: its own capture has all six. */
+    capture c;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/a-nic0.pcap", dir);
+    read_pcap(path, &c);
+    const uint32_t sent[] = {1514, 1515, 9000, 65535, 1518, 1519};
+    assert_int_equal(c.n, 6);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(c.len[i], sent[i]);
+    }
+    /* No ns-3 capture and not b have any of the others (ns-3's CSMA
+     * captures add the 4-byte FCS). */
+    const char *crossed[] = {"b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap"};
+    for (size_t k = 0; k < G_N_ELEMENTS(crossed); k++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, crossed[k]);
+        read_pcap(path, &c);
+        uint32_t fcs = k > 0 ? 4 : 0;
+        assert_int_equal(c.n, 2);
+        assert_int_equal(c.len[0], 1514 + fcs);
+        assert_int_equal(c.len[1], 1518 + fcs);
+    }
+    g_free(dir);
+}
+
+/* b stops reading its NIC socket in round 2 while a sends it 300 full-size
+ * frames on a 1 Gbit/s LAN: once b's socket is full, its grant cannot be
+ * written, and the watchdog names b and its NIC. */
+static int run_deaf(const char *dir, uint64_t unused)
+{
+    (void)unused;
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.out_dir = dir, .watchdog_ms = 300, .rounds = QNS_ROUNDS_FIXED};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    const char *pa[] = {fake(), "every:10000:13000:0:1514:300", NULL};
+    const char *pb[] = {fake(), "deaf:2", NULL};
+    qns_guest_config a = {.name = "a", .nic_count = 1, .program = pa};
+    qns_guest_config b = {.name = "b", .nic_count = 1, .program = pb};
+    qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA, .rate_bps = 1000000000};
+    int l = qns_sim_add_link(sim, &lan, err);
+    int ga = qns_sim_add_guest(sim, &a, err);
+    int gb = qns_sim_add_guest(sim, &b, err);
+    qns_sim_attach_guest(sim, l, ga, 0, 0, err);
+    qns_sim_attach_guest(sim, l, gb, 0, 0, err);
+    int r = qns_sim_run(sim, 10000000, err);
+    qns_sim_free(sim);
+    const char *head = "guest b nic 0 did not read its frames within 300 ms in round ";
+    const char *tail = " (the socket is full) and used no CPU in the last 270 ms (0 ms; hung); "
+                       "to wait for it however long it takes, set watchdog_ms to "
+                       "QNS_WATCHDOG_NONE in qns_sim_config";
+    if (r != -1 || strncmp(err, head, strlen(head)) != 0 || strstr(err, tail) == NULL) {
+        fprintf(stderr, "r=%d: %s\n", r, err);
+        return 1;
+    }
+    return ts_child_count() == 0 ? 0 : 2;
+}
+
+static void guest_that_stops_reading_its_frames_is_named_with_its_nic(void **state)
+{
+    (void)state;
+    child_passes(run_deaf, "deaf");
+}
+
 static void guest_crash_stops_the_run_with_its_signal(void **state)
 {
     (void)state;
-    char *dir = make_dir("crash");
-    assert_int_equal(in_child(run_crashing, dir, 0), 0);
-    g_free(dir);
+    child_passes(run_crashing, "crash");
 }
 
 static void guest_hang_is_caught_by_the_watchdog(void **state)
@@ -1092,6 +1269,10 @@ int main(void)
         cmocka_unit_test(guest_death_stops_the_run_with_its_reason),
         cmocka_unit_test(guest_crash_stops_the_run_with_its_signal),
         cmocka_unit_test(guest_hang_is_caught_by_the_watchdog),
+        cmocka_unit_test(record_cut_short_at_the_end_fails_the_run),
+        cmocka_unit_test(reply_past_the_end_of_the_run_fails_it),
+        cmocka_unit_test(frames_longer_than_the_mtu_are_dropped_at_the_bridge_and_counted),
+        cmocka_unit_test(guest_that_stops_reading_its_frames_is_named_with_its_nic),
         cmocka_unit_test(point_to_point_bridge_answers_arp_and_carries_ip),
         cmocka_unit_test(static_route_lets_a_node_answer_a_guest_across_a_router),
         cmocka_unit_test(global_routing_lets_a_node_answer_a_guest_across_a_router),

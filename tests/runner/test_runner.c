@@ -2411,10 +2411,12 @@ static void files_are_inputs_of_the_manifest_and_verify_from_the_package(void **
     g_free(dir);
 }
 
-/* IPv4 packets from src ("10.0.2.2") in an Ethernet capture. */
-static int count_ipv4_from(const char *path, const char *src)
+/* Frames of the capture at path that match(header, bytes, arg) takes. */
+static int count_frames(const char *path,
+                        int (*match)(const struct pcap_pkthdr *, const u_char *, const void *),
+                        const void *arg)
 {
-    char e[PCAP_ERRBUF_SIZE], from[16];
+    char e[PCAP_ERRBUF_SIZE];
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
     if (p == NULL) {
         fail_msg("%s: %s", path, e);
@@ -2423,13 +2425,146 @@ static int count_ipv4_from(const char *path, const char *src)
     const u_char *d;
     int n = 0;
     while (pcap_next_ex(p, &h, &d) == 1) {
-        if (h->caplen >= 34 && d[12] == 0x08 && d[13] == 0x00) {
-            snprintf(from, sizeof(from), "%u.%u.%u.%u", d[26], d[27], d[28], d[29]);
-            n += strcmp(from, src) == 0;
-        }
+        n += match(h, d, arg) != 0;
     }
     pcap_close(p);
     return n;
+}
+
+/* An IPv4 packet from src ("10.0.2.2") in an Ethernet frame. */
+static int is_ipv4_from(const struct pcap_pkthdr *h, const u_char *d, const void *src)
+{
+    char from[16];
+    if (h->caplen < 34 || d[12] != 0x08 || d[13] != 0x00) {
+        return 0;
+    }
+    snprintf(from, sizeof(from), "%u.%u.%u.%u", d[26], d[27], d[28], d[29]);
+    return strcmp(from, src) == 0;
+}
+
+static int count_ipv4_from(const char *path, const char *src)
+{
+    return count_frames(path, is_ipv4_from, src);
+}
+
+static int is_of_length(const struct pcap_pkthdr *h, const u_char *d, const void *len)
+{
+    (void)d;
+    return h->len == *(const uint32_t *)len;
+}
+
+/* Frames of `len` bytes in the capture at path. */
+static int count_frames_of_length(const char *path, uint32_t len)
+{
+    return count_frames(path, is_of_length, &len);
+}
+
+/* Member `member` of guest i's NIC nic in DIR/manifest.json (nic < 0: of the
+ * guest itself). */
+static int64_t manifest_guest_int(const char *dir, guint i, int nic, const char *member)
+{
+    char *path = g_build_filename(dir, "manifest.json", NULL);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, path, NULL));
+    JsonObject *root = json_node_get_object(json_parser_get_root(p));
+    JsonObject *o = json_array_get_object_element(json_object_get_array_member(root, "guests"), i);
+    if (nic >= 0) {
+        o = json_array_get_object_element(json_object_get_array_member(o, "nics"), (guint)nic);
+    }
+    int64_t v = json_object_get_int_member(o, member);
+    g_object_unref(p);
+    g_free(path);
+    return v;
+}
+
+/* DIR/lan.ini: fake guests a (doing `actions`) and b on a captured CSMA LAN
+ * of MTU 1500, for 1 ms in fixed rounds. */
+static char *two_guest_lan(const char *dir, const char *actions)
+{
+    char *text = g_strdup_printf("[scenario]\nduration = 1ms\nrounds = fixed\n"
+                                 "[guest a]\nprogram = %s %s\n[guest b]\nprogram = %s\n"
+                                 "[link lan]\ncapture = true\nmembers = a, b\n",
+                                 QNS_FAKE_GUEST, actions, QNS_FAKE_GUEST);
+    char *p = write_file(dir, "lan.ini", text);
+    g_free(text);
+    return p;
+}
+
+/* A frame longer than the MTU of the device it would enter ns-3 through is
+ * dropped there, said in a's line and counted in the manifest for a's NIC:
+ * a's own capture has it, neither ns-3's captures nor b's. */
+static void frames_longer_than_the_mtu_are_dropped_and_reported(void **state)
+{
+    (void)state;
+    char *dir = make_dir("mtu");
+    char *ini = two_guest_lan(dir, "send:1000:0:1514 send:2000:0:9000");
+    char *out = g_build_filename(dir, "out", NULL);
+    result r = qns("run", ini, "-o", out, NULL);
+    if (r.status != 0) {
+        fail_msg("run: %d\n%s%s", r.status, r.out, r.err);
+    }
+    assert_non_null(strstr(r.out, "guest a: 1 frames out, 0 frames in, 1 frames dropped at nic0 "
+                                  "(longer than MTU 1500), clock 0.001000 s\n"));
+    assert_non_null(strstr(r.out, "guest b: 0 frames out, 1 frames in, clock 0.001000 s\n"));
+    assert_int_equal(manifest_guest_int(out, 0, -1, "frames_from_guest"), 1);
+    assert_int_equal(manifest_guest_int(out, 0, -1, "frames_too_long"), 1);
+    assert_int_equal(manifest_guest_int(out, 0, 0, "mtu"), 1500);
+    assert_int_equal(manifest_guest_int(out, 0, 0, "frames_too_long"), 1);
+    assert_int_equal(manifest_guest_int(out, 1, 0, "frames_too_long"), 0);
+    /* ns-3's CSMA captures add the 4-byte FCS. */
+    const char *files[] = {"a-nic0.pcap", "b-nic0.pcap", "lan-0-0.pcap", "lan-1-0.pcap"};
+    for (size_t k = 0; k < G_N_ELEMENTS(files); k++) {
+        char *path = g_build_filename(out, files[k], NULL);
+        uint32_t fcs = k > 1 ? 4 : 0;
+        assert_int_equal(count_frames_of_length(path, 1514 + fcs), 1);
+        assert_int_equal(count_frames_of_length(path, 9000 + fcs), k == 0);
+        g_free(path);
+    }
+    result_clear(&r);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* Guest a breaks the frame protocol in a way the end of the run shows:
+ * exit 1, the one line `want` on stderr and as the manifest's error. */
+static void fails_at_the_end(const char *tag, const char *actions, const char *want)
+{
+    char *dir = make_dir(tag);
+    char *ini = two_guest_lan(dir, actions);
+    char *out = g_build_filename(dir, "out", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 1);
+    char *line = g_strdup_printf("qns: %s\n", want);
+    assert_string_equal(r.err, line);
+    char *data = manifest_of(out);
+    assert_non_null(strstr(data, "\"status\" : \"failed\""));
+    char *error = manifest_get(out, "error");
+    assert_string_equal(error, want);
+    assert_int_equal(ts_child_count(), 0);
+    g_free(error);
+    g_free(data);
+    g_free(line);
+    result_clear(&r);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+static void a_record_cut_short_at_the_end_fails_the_run(void **state)
+{
+    (void)state;
+    fails_at_the_end("cut", "send:1000:0:60 partial:5000:0:100:20",
+                     "guest a nic 0: the run ended in the middle of a record: the guest had "
+                     "written 36 of its 116 bytes");
+}
+
+static void a_reply_past_the_end_of_the_run_fails_it(void **state)
+{
+    (void)state;
+    fails_at_the_end("overshoot", "overshoot:3:2147483000",
+                     "guest a replied 2147483010 us to a grant of 10 us in round 3, which took "
+                     "its clock to 2147483030 us, past the run's end at 1000 us");
 }
 
 /* client --lan1-- router --lan2-- server, ns-3 nodes only, plus a guest on a
@@ -3873,6 +4008,9 @@ int main(void)
         cmocka_unit_test(flow_monitor_writes_the_same_flow_statistics_every_run),
         cmocka_unit_test(flow_statistics_that_cannot_be_written_fail_the_run),
         cmocka_unit_test(run_then_verify_matches_every_output),
+        cmocka_unit_test(frames_longer_than_the_mtu_are_dropped_and_reported),
+        cmocka_unit_test(a_record_cut_short_at_the_end_fails_the_run),
+        cmocka_unit_test(a_reply_past_the_end_of_the_run_fails_it),
         cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
         cmocka_unit_test(booting_guests_run_alone_and_write_what_fixed_rounds_write),
         cmocka_unit_test(a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_rounds_do),

@@ -203,6 +203,26 @@ static void partial_record_is_pending(void **state)
     qns_record_decoder_free(d);
 }
 
+/* The size of the record in progress: the header's until it is whole, then
+ * the header's and the frame's; pending says how much of it has come. */
+static void partial_record_knows_its_size_once_its_header_is_whole(void **state)
+{
+    (void)state;
+    uint8_t rec[QNS_RECORD_HEADER_SIZE + 100], frame[100] = {0};
+    char err[QNS_ERRBUF_SIZE];
+    assert_int_equal(qns_record_encode_frame(7, frame, sizeof(frame), rec, err), sizeof(rec));
+    qns_record_decoder *d = qns_record_decoder_new();
+    size_t used;
+    assert_int_equal(qns_record_decoder_feed(d, rec, 15, &used, err), 0);
+    assert_int_equal(qns_record_decoder_record_size(d), QNS_RECORD_HEADER_SIZE);
+    assert_int_equal(qns_record_decoder_feed(d, rec + 15, 21, &used, err), 0);
+    assert_int_equal(qns_record_decoder_pending(d), 36);
+    assert_int_equal(qns_record_decoder_record_size(d), 116);
+    assert_int_equal(qns_record_decoder_feed(d, rec + 36, 80, &used, err), 1);
+    assert_int_equal(qns_record_decoder_pending(d), 0);
+    qns_record_decoder_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +235,7 @@ int main(void)
         cmocka_unit_test(records_split_at_every_byte_boundary),
         cmocka_unit_test(decoder_stays_failed_after_malformed_header),
         cmocka_unit_test(partial_record_is_pending),
+        cmocka_unit_test(partial_record_knows_its_size_once_its_header_is_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The simulator side of the time-grant protocol (DESIGN.md section 2) and of
  * the frame channel (section 3), driven against the fake guest. */
 #define _GNU_SOURCE
+#include "qns_record.h"
 #include "qns_sync.h"
 #include "test_support.h"
 
@@ -714,8 +715,8 @@ static void frame_stamped_after_its_round_is_a_protocol_error(void **state)
     ts_add(&w->argv, "stamp:5000:1:11000:60");
     add_guest(w, "g0", 2);
     expect_round_error(w, 1,
-                       "guest g0: frame stamped 11000 ns is after the end of its round at 10000 "
-                       "ns");
+                       "guest g0 nic 1: frame stamped 11000 ns is after the end of its round at "
+                       "10000 ns");
 }
 
 static void frame_stamped_before_its_nics_previous_is_a_protocol_error(void **state)
@@ -729,6 +730,80 @@ static void frame_stamped_before_its_nics_previous_is_a_protocol_error(void **st
     expect_round_error(w, 1,
                        "guest g0 nic 1: frame stamped 4000 ns is earlier than the NIC's previous "
                        "frame, stamped 5000 ns");
+}
+
+/* A record the guest began and never finished is found when the run ends:
+ * the header of a 100-byte frame and 20 of its bytes, on NIC 1. */
+static void record_cut_short_at_the_end_names_guest_and_nic(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 2);
+    ts_add(&w->argv, "send:2000:1:60");
+    ts_add(&w->argv, "partial:5000:1:100:20");
+    add_guest(w, "g0", 2);
+    round_ok(w, 10);
+    round_ok(w, 10);
+    assert_int_equal(w->frames, 1);
+    assert_int_equal(qns_sync_check_end(w->s, 20000, err), -1);
+    assert_string_equal(err, "guest g0 nic 1: the run ended in the middle of a record: the guest "
+                             "had written 36 of its 116 bytes");
+    assert_true(qns_sync_failed(w->s));
+}
+
+/* The end of a run with whole records passes; then a header alone is cut
+ * short too. */
+static void whole_records_pass_the_end_and_a_header_alone_does_not(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 1);
+    ts_add(&w->argv, "send:2000:0:60");
+    ts_add(&w->argv, "partial:15000:0:60:0");
+    add_guest(w, "g0", 1);
+    round_ok(w, 10);
+    assert_int_equal(qns_sync_check_end(w->s, 10000, err), 0);
+    round_ok(w, 10);
+    assert_int_equal(qns_sync_check_end(w->s, 20000, err), -1);
+    assert_string_equal(err, "guest g0 nic 0: the run ended in the middle of a record: the guest "
+                             "had written 16 of its 76 bytes");
+}
+
+/* A reply above its grant is allowed while the guest's clock stays within
+ * the run; past the run's end it fails, naming grant, reply and end. */
+static void overshoot_past_the_end_of_the_run_fails(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    ts_add(&w->argv, "overshoot:2:25");
+    add_guest(w, "g0", 0);
+    assert_int_equal(qns_sync_round_to(w->s, 10, err), 0);
+    assert_int_equal(qns_sync_round_to(w->s, 20, err), 0);
+    assert_int_equal(qns_sync_clock_us(w->s, 0), 45);
+    assert_int_equal(qns_sync_check_end(w->s, 45000, err), 0);
+    assert_int_equal(qns_sync_check_end(w->s, 44999, err), -1);
+    assert_string_equal(err, "guest g0 replied 35 us to a grant of 10 us in round 2, which took "
+                             "its clock to 45 us, past the run's end at 44.999 us");
+}
+
+/* A guest that stops reading its NIC socket keeps its grant from being
+ * written once the socket is full: the watchdog names it and the NIC. */
+static void guest_that_stops_reading_its_frames_is_named_with_its_nic(void **state)
+{
+    world *w = *state;
+    renew(w, (qns_sync_options){.watchdog_ms = 200, .shutdown_timeout_ms = 3000});
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 2);
+    ts_add(&w->argv, "deaf:2");
+    add_guest(w, "g0", 2);
+    round_ok(w, 10);
+    round_ok(w, 10);
+    static uint8_t f[QNS_RECORD_MAX_FRAME];
+    for (int k = 0; k < 64; k++) {
+        assert_int_equal(qns_sync_send_frame(w->s, 0, 1, 25000, f, sizeof(f), err), 0);
+    }
+    failing_round_ms(w, "guest g0 nic 1 did not read its frames within 200 ms in round 3 (the "
+                        "socket is full) and used no CPU in the last 180 ms (0 ms; hung); to "
+                        "wait for it however long it takes, set watchdog_ms to 0");
+    qns_sync_shutdown(w->s);
+    assert_true(qns_guest_ended(qns_sync_guest(w->s, 0)));
 }
 
 static void late_record_from_the_guest_fails_the_round(void **state)
@@ -1190,6 +1265,13 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(frames_are_delivered_in_time_guest_nic_order, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(record_cut_short_at_the_end_names_guest_and_nic, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(whole_records_pass_the_end_and_a_header_alone_does_not,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(overshoot_past_the_end_of_the_run_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(guest_that_stops_reading_its_frames_is_named_with_its_nic,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_version_names_guest_and_nic, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_length_names_guest_and_nic, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_type_names_guest_and_nic, setup, teardown),
