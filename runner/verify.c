@@ -75,7 +75,7 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
     } else {
         printf("verify: the environment matches the manifest\n");
     }
-    JsonObject *scen = json_object_get_object_member(m.root, "scenario");
+    JsonObject *scen = rn_json_object(m.root, "scenario");
     const char *base = rn_json_string(scen, "base_dir");
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     char *why = NULL, *copy_sum = rn_file_sha256(copy, &why);

@@ -1120,6 +1120,34 @@ static void changed_output_fails_verify_and_is_named(void **state)
     g_free(dir);
 }
 
+/* A manifest (maybe a stranger's) whose scenario is missing or not an
+ * object: verify says the scenario copy does not match it and exits 1,
+ * without a GLib critical (made fatal here) on the way. */
+static void verify_refuses_a_manifest_without_a_scenario_object(void **state)
+{
+    (void)state;
+    static const char *const manifests[] = {
+        "{\"outputs\" : {}}",
+        "{\"outputs\" : {}, \"scenario\" : \"scenario.ini\"}",
+        "{\"outputs\" : {}, \"scenario\" : null}",
+        "{\"outputs\" : {}, \"scenario\" : [1]}",
+    };
+    char *dir = make_dir("scenario-shape");
+    g_free(write_file(dir, "scenario.ini", "[scenario]\nduration = 1ms\n"));
+    g_setenv("G_DEBUG", "fatal-criticals", TRUE);
+    for (size_t i = 0; i < G_N_ELEMENTS(manifests); i++) {
+        g_free(write_file(dir, "manifest.json", manifests[i]));
+        result r = qns("verify", dir, NULL);
+        if (r.status != 1 || strstr(r.err, "CRITICAL") ||
+            !strstr(r.err, "scenario.ini does not match the manifest")) {
+            fail_msg("%s: exit %d\n%s%s", manifests[i], r.status, r.out, r.err);
+        }
+        result_clear(&r);
+    }
+    g_unsetenv("G_DEBUG");
+    g_free(dir);
+}
+
 static void pack_unpack_elsewhere_then_verify_passes(void **state)
 {
     (void)state;
@@ -3728,6 +3756,7 @@ int main(void)
         cmocka_unit_test(a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_rounds_do),
         cmocka_unit_test(a_split_scenario_in_one_process_ends_where_its_ranks_would),
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
+        cmocka_unit_test(verify_refuses_a_manifest_without_a_scenario_object),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
         cmocka_unit_test(packed_guest_image_is_used_imported_and_a_tampered_kernel_refused),
