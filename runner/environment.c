@@ -167,26 +167,6 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
     g_free(info);
 }
 
-const char *rn_json_string(JsonObject *o, const char *member)
-{
-    if (o == NULL || !json_object_has_member(o, member)) {
-        return NULL;
-    }
-    JsonNode *n = json_object_get_member(o, member);
-    return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-               ? json_node_get_string(n)
-               : NULL;
-}
-
-JsonObject *rn_json_object(JsonObject *o, const char *member)
-{
-    if (o == NULL || !json_object_has_member(o, member)) {
-        return NULL;
-    }
-    JsonNode *n = json_object_get_member(o, member);
-    return JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
 /* How a compared value is shown. */
 enum {
     SHOW_PLAIN,
@@ -312,23 +292,17 @@ int rn_manifest_load(const char *dir, rn_manifest *m)
 {
     char *path = g_build_filename(dir, RN_MANIFEST, NULL);
     GError *ge = NULL;
-    m->parser = json_parser_new();
-    int ok = json_parser_load_from_file(m->parser, path, &ge);
-    if (!ok) {
+    gchar *text = NULL;
+    gsize len = 0;
+    int r = -1;
+    if (!g_file_get_contents(path, &text, &len, &ge)) {
         fprintf(stderr, "qns: cannot read %s: %s\n", path, ge->message);
         g_error_free(ge);
+        m->parser = NULL;
     } else {
-        JsonNode *root = json_parser_get_root(m->parser);
-        m->root = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-        m->outputs = rn_json_object(m->root, "outputs");
-        if (m->outputs == NULL) {
-            fprintf(stderr, "qns: %s is not a qns manifest (no outputs)\n", path);
-            ok = 0;
-        }
+        r = rn_manifest_parse(text, len, path, m);
     }
+    g_free(text);
     g_free(path);
-    if (!ok) {
-        g_clear_object(&m->parser);
-    }
-    return ok ? 0 : -1;
+    return r;
 }

@@ -46,6 +46,11 @@ typedef struct rn_manifest {
 /* Reads DIR/manifest.json; -1 after printing one line on what is wrong. */
 int rn_manifest_load(const char *dir, rn_manifest *m);
 
+/* The manifest in the len bytes at data (maybe a stranger's): a JSON object
+ * with an object "outputs". NAME names it in messages. 0, or -1 after
+ * printing one line on what is wrong (m->parser is then NULL). manifest.c */
+int rn_manifest_parse(const char *data, size_t len, const char *name, rn_manifest *m);
+
 /* An object member of o, NULL when absent or not an object. */
 JsonObject *rn_json_object(JsonObject *o, const char *member);
 

@@ -75,7 +75,7 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
     } else {
         printf("verify: the environment matches the manifest\n");
     }
-    JsonObject *scen = json_object_get_object_member(m.root, "scenario");
+    JsonObject *scen = rn_json_object(m.root, "scenario");
     const char *base = rn_json_string(scen, "base_dir");
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     char *why = NULL, *copy_sum = rn_file_sha256(copy, &why);
@@ -157,12 +157,16 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
         } else {
             result = "match";
         }
+        /* The manifest's names and hashes may be a stranger's: control bytes escaped. */
+        char *name = rn_escape(f), *want_shown = want ? rn_escape(want) : NULL;
         if (strcmp(result, "match") != 0) {
             failures++;
-            g_string_append_printf(bad, "%s%s", bad->len ? ", " : "", f);
+            g_string_append_printf(bad, "%s%s", bad->len ? ", " : "", name);
         }
-        printf("%-28s %-16s  %-16s  %-16s  %s\n", f, short_hash(want), short_hash(got),
+        printf("%-28s %-16s  %-16s  %-16s  %s\n", name, short_hash(want_shown), short_hash(got),
                short_hash(kept), result);
+        g_free(want_shown);
+        g_free(name);
         g_free(got);
         g_free(kept);
         g_free(w1);

@@ -25,6 +25,8 @@ PACKAGES=(
     # tests: qemu-img writes the qcow2 backing chains the disk tests run and
     # pack (qns itself reads qcow2 headers and never runs it)
     qemu-utils
+    # fuzzing (tests/fuzz/run-fuzz.sh): clang with libFuzzer
+    clang libclang-rt-14-dev
 )
 
 # The optional MPI build: OpenMPI's compilers, headers and mpirun.

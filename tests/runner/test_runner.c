@@ -1124,6 +1124,70 @@ static void changed_output_fails_verify_and_is_named(void **state)
     g_free(dir);
 }
 
+/* A manifest (maybe a stranger's) whose scenario is missing or not an
+ * object: verify says the scenario copy does not match it and exits 1,
+ * without a GLib critical (made fatal here) on the way. */
+static void verify_refuses_a_manifest_without_a_scenario_object(void **state)
+{
+    (void)state;
+    static const char *const manifests[] = {
+        "{\"outputs\" : {}}",
+        "{\"outputs\" : {}, \"scenario\" : \"scenario.ini\"}",
+        "{\"outputs\" : {}, \"scenario\" : null}",
+        "{\"outputs\" : {}, \"scenario\" : [1]}",
+    };
+    char *dir = make_dir("scenario-shape");
+    g_free(write_file(dir, "scenario.ini", "[scenario]\nduration = 1ms\n"));
+    g_setenv("G_DEBUG", "fatal-criticals", TRUE);
+    for (size_t i = 0; i < G_N_ELEMENTS(manifests); i++) {
+        g_free(write_file(dir, "manifest.json", manifests[i]));
+        result r = qns("verify", dir, NULL);
+        if (r.status != 1 || strstr(r.err, "CRITICAL") ||
+            !strstr(r.err, "scenario.ini does not match the manifest")) {
+            fail_msg("%s: exit %d\n%s%s", manifests[i], r.status, r.out, r.err);
+        }
+        result_clear(&r);
+    }
+    g_unsetenv("G_DEBUG");
+    g_free(dir);
+}
+
+/* Inserts text into OUT/manifest.json just after the first `mark`. */
+static void manifest_insert(const char *out, const char *mark, const char *text)
+{
+    char *man = g_build_filename(out, "manifest.json", NULL);
+    gchar *data;
+    assert_true(g_file_get_contents(man, &data, NULL, NULL));
+    char *at = strstr(data, mark);
+    assert_non_null(at);
+    at += strlen(mark);
+    char *edited = g_strdup_printf("%.*s%s%s", (int)(at - data), data, text, at);
+    assert_true(g_file_set_contents(man, edited, -1, NULL));
+    g_free(edited);
+    g_free(data);
+    g_free(man);
+}
+
+/* The output names and hashes verify prints come from the manifest, maybe a
+ * stranger's: a terminal escape in one is printed escaped, not sent. */
+static void verify_escapes_the_names_and_hashes_a_manifest_gives(void **state)
+{
+    (void)state;
+    char *dir = make_dir("escape");
+    char *out = run_fake_lan(dir);
+    manifest_insert(out, "\"outputs\" : {", "\n    \"\\u001b[2Jx\" : \"\\u001b]0;y\\u0007\",");
+    result r = qns("verify", "--trust-package", out, NULL);
+    assert_int_equal(r.status, 1);
+    assert_null(strchr(r.out, '\033'));
+    assert_null(strchr(r.out, '\007'));
+    assert_non_null(strstr(r.out, "\n\\x1b[2Jx "));
+    assert_non_null(strstr(r.out, " \\x1b]0;y\\x07 "));
+    assert_non_null(strstr(r.out, "verify: FAILED: 1 of 7 files differ: \\x1b[2Jx\n"));
+    result_clear(&r);
+    g_free(out);
+    g_free(dir);
+}
+
 static void pack_unpack_elsewhere_then_verify_passes(void **state)
 {
     (void)state;
@@ -4016,6 +4080,8 @@ int main(void)
         cmocka_unit_test(a_guest_that_powers_off_while_booting_ends_the_run_where_fixed_rounds_do),
         cmocka_unit_test(a_split_scenario_in_one_process_ends_where_its_ranks_would),
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
+        cmocka_unit_test(verify_refuses_a_manifest_without_a_scenario_object),
+        cmocka_unit_test(verify_escapes_the_names_and_hashes_a_manifest_gives),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
         cmocka_unit_test(packed_guest_image_is_used_imported_and_a_tampered_kernel_refused),

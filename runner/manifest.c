@@ -1,0 +1,60 @@
+/*
+ * manifest.c - a run's manifest.json from its bytes, which a package from a
+ * stranger carries: it must be a JSON object with an object of outputs, and
+ * its members are read only through accessors that check their types. No
+ * file I/O: environment.c reads the file.
+ */
+#include "environment.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int rn_manifest_parse(const char *data, size_t len, const char *name, rn_manifest *m)
+{
+    /* json-glib names data it did not read from a file "<data>". */
+    static const char unnamed[] = "<data>";
+    GError *ge = NULL;
+    m->parser = json_parser_new();
+    m->root = NULL;
+    m->outputs = NULL;
+    int ok = len <= G_MAXSSIZE && json_parser_load_from_data(m->parser, data, (gssize)len, &ge);
+    if (!ok) {
+        const char *why = ge ? ge->message : "too large";
+        int at = g_str_has_prefix(why, unnamed);
+        fprintf(stderr, "qns: cannot read %s: %s%s\n", name, at ? name : "",
+                at ? why + strlen(unnamed) : why);
+        g_clear_error(&ge);
+    } else {
+        JsonNode *root = json_parser_get_root(m->parser);
+        m->root = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+        m->outputs = rn_json_object(m->root, "outputs");
+        if (m->outputs == NULL) {
+            fprintf(stderr, "qns: %s is not a qns manifest (no outputs)\n", name);
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        g_clear_object(&m->parser);
+    }
+    return ok ? 0 : -1;
+}
+
+const char *rn_json_string(JsonObject *o, const char *member)
+{
+    if (o == NULL || !json_object_has_member(o, member)) {
+        return NULL;
+    }
+    JsonNode *n = json_object_get_member(o, member);
+    return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+               ? json_node_get_string(n)
+               : NULL;
+}
+
+JsonObject *rn_json_object(JsonObject *o, const char *member)
+{
+    if (o == NULL || !json_object_has_member(o, member)) {
+        return NULL;
+    }
+    JsonNode *n = json_object_get_member(o, member);
+    return JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
