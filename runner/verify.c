@@ -192,6 +192,10 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
 
 int rn_verify(const char *arg, const char *out_dir, int trust_package)
 {
+    if (rn_is_symlink(arg)) {
+        rn_error("%s is a symbolic link; give the run folder or package itself", arg);
+        return RN_EXIT_USAGE;
+    }
     if (!g_file_test(arg, G_FILE_TEST_IS_REGULAR)) {
         return verify_folder(arg, out_dir, trust_package);
     }

@@ -5,8 +5,14 @@
  * content; SIGINT stops a run with valid captures and no process left. */
 #define _GNU_SOURCE
 #include "disk_chain.h"
+#include "environment.h"
 #include "runner.h"
 #include "test_support.h"
+#include "unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <ftw.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -3686,6 +3692,403 @@ static void ranks_split_at_point_to_point_links_by_guests(void **state)
     g_free(dir);
 }
 
+/* ---- packages are data ------------------------------------------------------------ */
+
+/* A member of a package the test writes: type 0 is a hard link to link. */
+typedef struct member {
+    const char *name;
+    unsigned type, perm;
+    const char *text; /* a regular file's bytes, or */
+    size_t zeros;     /* this many zero bytes */
+    const char *link; /* a symbolic or hard link's target */
+} member;
+
+#define DIR_MEMBER(n) ((member){n, AE_IFDIR, 0755, NULL, 0, NULL})
+#define FILE_MEMBER(n, t) ((member){n, AE_IFREG, 0644, t, 0, NULL})
+#define MANIFEST_MEMBER FILE_MEMBER("run/manifest.json", "{\"outputs\" : {}}\n")
+
+/* A tar archive of members, compressed with zstd, as any tool could write
+ * it: whatever the members say, owner 1234. */
+static void write_package(const char *path, const member *m, size_t n)
+{
+    struct archive *a = archive_write_new();
+    assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_add_filter_zstd(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+    static const char zeros[65536];
+    for (size_t i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        size_t size = m[i].text ? strlen(m[i].text) : m[i].zeros;
+        archive_entry_set_pathname(e, m[i].name);
+        archive_entry_set_filetype(e, m[i].type ? m[i].type : AE_IFREG);
+        archive_entry_set_perm(e, m[i].perm);
+        archive_entry_set_uid(e, 1234);
+        archive_entry_set_gid(e, 1234);
+        if (m[i].type == 0) {
+            archive_entry_set_hardlink(e, m[i].link);
+        } else if (m[i].type == AE_IFLNK) {
+            archive_entry_set_symlink(e, m[i].link);
+        } else if (m[i].type == AE_IFCHR || m[i].type == AE_IFBLK) {
+            archive_entry_set_rdevmajor(e, 1);
+            archive_entry_set_rdevminor(e, 3);
+        } else if (m[i].type == AE_IFREG) {
+            archive_entry_set_size(e, (la_int64_t)size);
+        }
+        assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+        if (m[i].text) {
+            assert_int_equal(archive_write_data(a, m[i].text, size), (la_ssize_t)size);
+        }
+        for (size_t done = 0; m[i].type == AE_IFREG && done < m[i].zeros;) {
+            size_t k = MIN(sizeof(zeros), m[i].zeros - done);
+            assert_int_equal(archive_write_data(a, zeros, k), (la_ssize_t)k);
+            done += k;
+        }
+        archive_entry_free(e);
+    }
+    assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+}
+
+typedef struct unpack_call {
+    const char *package;
+    rn_unpack_limits limits;
+    char *folder;
+} unpack_call;
+
+static int call_unpack(void *ctx)
+{
+    unpack_call *u = ctx;
+    u->folder = rn_package_unpack_limited(u->package, &u->limits);
+    return u->folder != NULL;
+}
+
+/* What rn_package_unpack_limited says on stderr; u->folder its result. */
+static char *unpack_said(unpack_call *u)
+{
+    int ret = 0;
+    return stderr_of(call_unpack, u, &ret);
+}
+
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names in dir, sorted, joined by ','. */
+static char *names_in(const char *dir)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    assert_non_null(d);
+    for (const char *n; (n = g_dir_read_name(d)) != NULL;) {
+        g_ptr_array_add(names, g_strdup(n));
+    }
+    g_dir_close(d);
+    g_ptr_array_sort(names, by_name);
+    g_ptr_array_add(names, NULL);
+    char *joined = g_strjoinv(",", (gchar **)names->pdata);
+    g_ptr_array_free(names, TRUE);
+    return joined;
+}
+
+static void assert_names(const char *dir, const char *want)
+{
+    char *got = names_in(dir);
+    if (strcmp(got, want) != 0) {
+        fail_msg("%s holds %s, not %s", dir, got, want);
+    }
+    g_free(got);
+}
+
+static int strange;
+
+/* Counts what is neither a folder nor a regular file, and set-id bits. */
+static int note_strange(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+    (void)path;
+    (void)type;
+    (void)f;
+    strange += (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode)) || (st->st_mode & 07000);
+    return 0;
+}
+
+static int strange_below(const char *dir)
+{
+    strange = 0;
+    assert_int_equal(nftw(dir, note_strange, 16, FTW_PHYS), 0);
+    return strange;
+}
+
+/* Files and folders as the archive gives them, whatever modes and owners
+ * it says: folders 0755, files 0644, or 0755 when executable (no set-uid
+ * bit), all this user's; a second unpack finds the folder holding them. */
+static void a_package_unpacks_to_plain_files_and_folders_of_our_own(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unpack-ok");
+    char *package = g_build_filename(dir, "run.tar.zst", NULL);
+    const member m[] = {{"run", AE_IFDIR, 0700, NULL, 0, NULL},
+                        MANIFEST_MEMBER,
+                        {"run/qemu/run-qemu", AE_IFREG, 04755, "#!/bin/sh\n", 0, NULL},
+                        {"run/secret", AE_IFREG, 0600, "x", 0, NULL},
+                        {"run/./guest//GUEST-INFO", AE_IFREG, 0444, "[guest]\n", 0, NULL}};
+    write_package(package, m, G_N_ELEMENTS(m));
+    unpack_call u = {.package = package, .limits = RN_UNPACK_LIMITS};
+    char *said = unpack_said(&u);
+    assert_string_equal(said, "");
+    char *want = g_build_filename(dir, "run", NULL);
+    assert_string_equal(u.folder, want);
+    const struct {
+        const char *rel;
+        unsigned mode;
+    } modes[] = {{"", S_IFDIR | 0755},       {"manifest.json", S_IFREG | 0644},
+                 {"qemu", S_IFDIR | 0755},   {"qemu/run-qemu", S_IFREG | 0755},
+                 {"secret", S_IFREG | 0644}, {"guest/GUEST-INFO", S_IFREG | 0644}};
+    for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+        char *p = g_build_filename(want, modes[i].rel, NULL);
+        struct stat st;
+        assert_int_equal(lstat(p, &st), 0);
+        if (st.st_mode != modes[i].mode || st.st_uid != getuid()) {
+            fail_msg("%s: mode %o owner %u", p, st.st_mode, (unsigned)st.st_uid);
+        }
+        g_free(p);
+    }
+    assert_names(dir, "run,run.tar.zst");
+    g_free(u.folder);
+    g_free(said);
+    said = unpack_said(&u);
+    assert_string_equal(said, "");
+    assert_string_equal(u.folder, want);
+    g_free(u.folder);
+    g_free(said);
+    g_free(want);
+    g_free(package);
+    g_free(dir);
+}
+
+/* Each member that is no regular file or folder, or whose name leads
+ * elsewhere or is given twice, refuses the whole package with one line
+ * naming it (control bytes escaped), after a file of it was unpacked
+ * already: nothing stays, beside the package or outside its folder. */
+static void each_member_that_is_no_plain_file_refuses_the_package(void **state)
+{
+    (void)state;
+    char *absolute = g_strdup_printf("/tmp/qns-unpack-absolute-%d", (int)getpid());
+    const struct {
+        member m;
+        const char *said;
+    } cases[] = {
+        {{"run/passwd", AE_IFLNK, 0777, NULL, 0, "/etc/passwd"},
+         "member 'run/passwd' is a symbolic link to '/etc/passwd'"},
+        {{"run/hard", 0, 0644, NULL, 0, "run/manifest.json"},
+         "member 'run/hard' is a hard link to 'run/manifest.json'"},
+        {{"run/null", AE_IFCHR, 0666, NULL, 0, NULL}, "member 'run/null' is a character device"},
+        {{"run/disk", AE_IFBLK, 0660, NULL, 0, NULL}, "member 'run/disk' is a block device"},
+        {{"run/fifo", AE_IFIFO, 0644, NULL, 0, NULL}, "member 'run/fifo' is a FIFO"},
+        {FILE_MEMBER("../x", "x"), "member '../x' has a '..' component"},
+        {FILE_MEMBER("run/../../x", "x"), "member 'run/../../x' has a '..' component"},
+        {FILE_MEMBER(absolute, "x"), NULL},
+        {FILE_MEMBER("run/a\r\x1b[2Jb", "x"),
+         "member 'run/a\\x0d\\x1b[2Jb' has control bytes in its name"},
+        {FILE_MEMBER("run/manifest.json", "{}"),
+         "member 'run/manifest.json' is in the archive twice"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *tag = g_strdup_printf("unpack-bad-%zu", i);
+        char *top = make_dir(tag), *dir = g_build_filename(top, "pkg", NULL);
+        assert_int_equal(g_mkdir(dir, 0755), 0);
+        char *package = g_build_filename(dir, "run.tar.zst", NULL);
+        const member m[] = {DIR_MEMBER("run"), MANIFEST_MEMBER, cases[i].m};
+        write_package(package, m, G_N_ELEMENTS(m));
+        unpack_call u = {.package = package, .limits = RN_UNPACK_LIMITS};
+        char *said = unpack_said(&u);
+        char *what = cases[i].said ? g_strdup(cases[i].said)
+                                   : g_strdup_printf("member '%s' has an absolute name", absolute);
+        const char *because = i < 5 ? "; a package holds only regular files and folders" : "";
+        char *want = g_strdup_printf("qns: cannot unpack %s: %s%s\n", package, what, because);
+        assert_null(u.folder);
+        assert_string_equal(said, want);
+        assert_names(dir, "run.tar.zst");
+        assert_names(top, "pkg");
+        assert_int_equal(strange_below(top), 0);
+        assert_false(g_file_test(absolute, G_FILE_TEST_EXISTS));
+        g_free(want);
+        g_free(what);
+        g_free(said);
+        g_free(package);
+        g_free(dir);
+        g_free(top);
+        g_free(tag);
+    }
+    g_free(absolute);
+}
+
+/* qns verify and qns guest import refuse such a package the same way. */
+static void verify_and_guest_import_refuse_a_package_with_a_device(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unpack-device");
+    char *cache = g_build_filename(dir, "cache", NULL);
+    char *package = g_build_filename(dir, "run.tar.zst", NULL);
+    const member m[] = {DIR_MEMBER("run"),
+                        MANIFEST_MEMBER,
+                        DIR_MEMBER("run/guest"),
+                        {"run/guest/null", AE_IFCHR, 0666, NULL, 0, NULL}};
+    write_package(package, m, G_N_ELEMENTS(m));
+    char *want = g_strdup_printf("qns: cannot unpack %s: member 'run/guest/null' is a character "
+                                 "device; a package holds only regular files and folders\n",
+                                 package);
+    result r = qns("verify", package, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    char *old_cache = g_strdup(g_getenv("QNS_CACHE_DIR"));
+    g_setenv("QNS_CACHE_DIR", cache, TRUE);
+    r = qns("guest", "import", package, NULL);
+    if (old_cache) {
+        g_setenv("QNS_CACHE_DIR", old_cache, TRUE);
+    } else {
+        g_unsetenv("QNS_CACHE_DIR");
+    }
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    char *guests = g_build_filename(cache, "guest", NULL);
+    assert_names(guests, "");
+    assert_names(dir, "cache,run.tar.zst");
+    assert_int_equal(strange_below(dir), 0);
+    g_free(guests);
+    g_free(old_cache);
+    g_free(want);
+    g_free(package);
+    g_free(cache);
+    g_free(dir);
+}
+
+/* A zstd bomb (8 MiB of zeros, a few hundred bytes packed) is stopped by
+ * its declared size before a byte of it is written, and so is a package
+ * of more members than the limit; the same package unpacks within the
+ * limits qns uses. */
+static void a_package_past_the_limits_is_stopped_before_it_fills_the_disk(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unpack-bomb");
+    char *package = g_build_filename(dir, "run.tar.zst", NULL);
+    member m[40] = {
+        DIR_MEMBER("run"), MANIFEST_MEMBER, {"run/zeros", AE_IFREG, 0644, NULL, 8 << 20, NULL}};
+    write_package(package, m, 3);
+    struct stat st;
+    assert_int_equal(stat(package, &st), 0);
+    unpack_call u = {.package = package, .limits = {1 << 20, 100}};
+    char *said = unpack_said(&u);
+    char *want = g_strdup_printf("qns: cannot unpack %s: member 'run/zeros' would take the "
+                                 "unpacked files past 1048576 bytes (it says it is 8388608 "
+                                 "bytes, after 17); a qns package is smaller\n",
+                                 package);
+    assert_null(u.folder);
+    assert_string_equal(said, want);
+    assert_names(dir, "run.tar.zst");
+    print_message("bomb: %lld bytes packed, 8388608 unpacked; stopped with 17 bytes written\n",
+                  (long long)st.st_size);
+    g_free(want);
+    g_free(said);
+
+    u.limits = (rn_unpack_limits)RN_UNPACK_LIMITS;
+    said = unpack_said(&u);
+    assert_string_equal(said, "");
+    assert_non_null(u.folder);
+    rn_remove_tree(u.folder);
+    g_free(u.folder);
+    g_free(said);
+
+    char *names[G_N_ELEMENTS(m)];
+    for (size_t i = 2; i < G_N_ELEMENTS(m); i++) {
+        names[i] = g_strdup_printf("run/f%zu", i);
+        m[i] = FILE_MEMBER(names[i], "x");
+    }
+    write_package(package, m, G_N_ELEMENTS(m));
+    u.limits = (rn_unpack_limits){1 << 20, 20};
+    said = unpack_said(&u);
+    want = g_strdup_printf("qns: cannot unpack %s: it holds more than 20 members; a qns package "
+                           "holds fewer\n",
+                           package);
+    assert_null(u.folder);
+    assert_string_equal(said, want);
+    assert_names(dir, "run.tar.zst");
+    for (size_t i = 2; i < G_N_ELEMENTS(m); i++) {
+        g_free(names[i]);
+    }
+    g_free(want);
+    g_free(said);
+    g_free(package);
+    g_free(dir);
+}
+
+/* A package that is a symbolic link (it would unpack and run beside
+ * whatever it leads to), and one whose folder beside it is a link, are
+ * refused: nothing is written there or where the links lead. */
+static void a_package_or_its_folder_that_is_a_link_is_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unpack-links");
+    char *elsewhere = g_build_filename(dir, "elsewhere", NULL);
+    char *pkgdir = g_build_filename(dir, "pkg", NULL);
+    char *real = g_build_filename(elsewhere, "run.tar.zst", NULL);
+    char *evil = g_build_filename(pkgdir, "evil.tar.zst", NULL);
+    assert_int_equal(g_mkdir(elsewhere, 0755), 0);
+    assert_int_equal(g_mkdir(pkgdir, 0755), 0);
+    const member m[] = {DIR_MEMBER("run"), MANIFEST_MEMBER};
+    write_package(real, m, G_N_ELEMENTS(m));
+    assert_int_equal(symlink("../elsewhere/run.tar.zst", evil), 0);
+    result r = qns("verify", evil, NULL);
+    char *want = g_strdup_printf("qns: %s is a symbolic link; give the run folder or package "
+                                 "itself\n",
+                                 evil);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    unpack_call u = {.package = evil, .limits = RN_UNPACK_LIMITS};
+    char *said = unpack_said(&u);
+    want = g_strdup_printf("qns: %s is a symbolic link; qns unpacks a package only by its own "
+                           "name, so that it unpacks beside it\n",
+                           evil);
+    assert_null(u.folder);
+    assert_string_equal(said, want);
+    assert_names(pkgdir, "evil.tar.zst");
+    assert_names(elsewhere, "run.tar.zst");
+    g_free(said);
+    g_free(want);
+
+    /* The package itself, with its folder a link to another. */
+    char *run = g_build_filename(elsewhere, "run", NULL);
+    char *other = g_build_filename(dir, "other", NULL);
+    assert_int_equal(g_mkdir(other, 0755), 0);
+    assert_int_equal(symlink("../other", run), 0);
+    want = g_strdup_printf("qns: %s unpacks into %s/, which is a symbolic link; qns writes only "
+                           "into a folder of its own there: remove the link\n",
+                           real, run);
+    u.package = real;
+    said = unpack_said(&u);
+    assert_null(u.folder);
+    assert_string_equal(said, want);
+    r = qns("verify", real, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_names(elsewhere, "run,run.tar.zst");
+    assert_names(other, "");
+    g_free(said);
+    g_free(want);
+    g_free(other);
+    g_free(run);
+    g_free(evil);
+    g_free(real);
+    g_free(pkgdir);
+    g_free(elsewhere);
+    g_free(dir);
+}
+
 #ifndef QNS_NS3_MPI
 /* mpirun starting a qns built without MPI: said, not N separate runs. */
 static void a_qns_without_mpi_refuses_to_run_under_mpirun(void **state)
@@ -3762,6 +4165,11 @@ int main(void)
         cmocka_unit_test(scenario_watchdog_fails_a_hang_after_its_time),
         cmocka_unit_test(request_stop_from_a_signal_handler_ends_a_hung_run),
         cmocka_unit_test(guest_outcome_decides_exit_status_message_and_manifest),
+        cmocka_unit_test(a_package_unpacks_to_plain_files_and_folders_of_our_own),
+        cmocka_unit_test(each_member_that_is_no_plain_file_refuses_the_package),
+        cmocka_unit_test(verify_and_guest_import_refuse_a_package_with_a_device),
+        cmocka_unit_test(a_package_past_the_limits_is_stopped_before_it_fills_the_disk),
+        cmocka_unit_test(a_package_or_its_folder_that_is_a_link_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
