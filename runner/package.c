@@ -475,6 +475,11 @@ int rn_pack(const char *dir_arg, int with_qemu, int force)
     while (strlen(dir) > 1 && g_str_has_suffix(dir, "/")) {
         dir[strlen(dir) - 1] = '\0';
     }
+    if (rn_is_symlink(dir)) {
+        rn_error("%s is a symbolic link; give the run folder itself", dir_arg);
+        g_free(dir);
+        return RN_EXIT_USAGE;
+    }
     char *archive = g_strdup_printf("%s" PACK_SUFFIX, dir);
     if (!force && g_file_test(archive, G_FILE_TEST_EXISTS)) {
         rn_error("%s exists already; not replaced (qns pack --force replaces it)", archive);

@@ -2466,8 +2466,9 @@ static void on_off_sends_only_while_on(void **state)
     g_free(dir);
 }
 
-/* A flowmon.xml that cannot be written (a folder holds its name) fails the
- * run: exit 1 and the reason, naming the file. */
+/* A flowmon.xml that cannot be written (files may grow to 600 bytes: the
+ * scenario's copy fits, the statistics do not) fails the run: exit 1 and
+ * the reason. */
 static void flow_statistics_that_cannot_be_written_fail_the_run(void **state)
 {
     (void)state;
@@ -2475,19 +2476,16 @@ static void flow_statistics_that_cannot_be_written_fail_the_run(void **state)
     char *ini = write_file(dir, "flows.ini",
                            "[scenario]\nduration = 2s\nflow_monitor = true\n" ON_OFF_NODES);
     char *out = g_build_filename(dir, "run", NULL);
-    char *xml = g_build_filename(out, "flowmon.xml", NULL);
-    assert_int_equal(g_mkdir_with_parents(xml, 0755), 0);
-    result r = qns("run", ini, "-o", out, NULL);
+    spawn_setup small = {.fsize = 600};
+    const char *argv[] = {QNS_BIN, "run", ini, "-o", out, NULL};
+    result r = run_argv(argv, &small);
     assert_int_equal(r.status, 1);
-    char *want = g_strdup_printf("qns: cannot write the flow statistics: Failed to rename file "
-                                 "“%s.",
-                                 xml);
-    if (strstr(r.err, want) == NULL || strstr(r.err, "Is a directory\n") == NULL) {
-        fail_msg("stderr:\n%s\nwanted: %s...Is a directory", r.err, want);
+    if (strstr(r.err, "qns: cannot write the flow statistics: Failed to write file") == NULL ||
+        strstr(r.err, "File too large\n") == NULL) {
+        fail_msg("stderr:\n%s\nwanted: qns: cannot write the flow statistics: ...File too large",
+                 r.err);
     }
     result_clear(&r);
-    g_free(want);
-    g_free(xml);
     g_free(out);
     g_free(ini);
     g_free(dir);
@@ -4089,6 +4087,232 @@ static void a_package_or_its_folder_that_is_a_link_is_refused(void **state)
     g_free(dir);
 }
 
+/* ---- run folders from elsewhere ------------------------------------------------------ */
+
+/* A run goes into a new or empty folder only: a folder holding anything
+ * (notes.txt) is refused and left as it was, for run and for verify's
+ * re-run; so are -o / and a folder that is a symbolic link. The outputs
+ * of a run into an empty folder are the files it wrote. */
+static void a_run_goes_only_into_a_new_or_empty_folder(void **state)
+{
+    (void)state;
+    char *dir = make_dir("out-dir");
+    char *ini = fake_lan(dir, "2ms", "every:100000:100000:0:98:5");
+    char *full = g_build_filename(dir, "full", NULL);
+    char *notes = g_build_filename(full, "notes.txt", NULL);
+    g_mkdir(full, 0755);
+    assert_true(g_file_set_contents(notes, "mine\n", -1, NULL));
+    char *want = g_strdup_printf("qns: %s is not empty (it holds 'notes.txt'); a run goes into a "
+                                 "new or empty folder: choose another -o\n",
+                                 full);
+    result r = qns("run", ini, "-o", full, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_names(full, "notes.txt");
+
+    r = qns("run", ini, "-o", "/", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "qns: -o / is the root folder; a run goes into a new or empty "
+                               "folder of its own\n");
+    assert_string_equal(r.out, "");
+    result_clear(&r);
+
+    char *empty = g_build_filename(dir, "empty", NULL), *link = g_build_filename(dir, "link", NULL);
+    g_mkdir(empty, 0755);
+    assert_int_equal(symlink("empty", link), 0);
+    char *link_said = g_strdup_printf("qns: %s is a symbolic link; a run goes into a folder named "
+                                      "as itself\n",
+                                      link);
+    r = qns("run", ini, "-o", link, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, link_said);
+    result_clear(&r);
+    assert_names(empty, "");
+
+    r = qns("run", ini, "-o", empty, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    rn_manifest m;
+    assert_int_equal(rn_manifest_load(empty, &m), 0);
+    GList *outputs = g_list_sort(json_object_get_members(m.outputs), (GCompareFunc)strcmp);
+    GString *names = g_string_new(NULL);
+    for (GList *l = outputs; l; l = l->next) {
+        g_string_append_printf(names, "%s%s", names->len ? "," : "", (const char *)l->data);
+    }
+    assert_string_equal(names->str, "a-nic0.pcap,a.console,b-nic0.pcap,b.console,lan-0-0.pcap,"
+                                    "lan-1-0.pcap");
+    g_string_free(names, TRUE);
+    g_list_free(outputs);
+    g_object_unref(m.parser);
+
+    r = qns("verify", "--trust-package", empty, "-o", full, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_names(full, "notes.txt");
+    g_free(link_said);
+    g_free(link);
+    g_free(empty);
+    g_free(want);
+    g_free(notes);
+    g_free(full);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* `timeout 20 qns ARGS...`: a qns that waits on a FIFO fails the test
+ * (exit 124) instead of hanging it. */
+static result qns_in_time(const char *a1, const char *a2, const char *a3)
+{
+    const char *argv[] = {"/usr/bin/timeout", "20", QNS_BIN, a1, a2, a3, NULL};
+    return run_argv(argv, NULL);
+}
+
+/* A run folder that is a symbolic link, and an output of the manifest
+ * that is a FIFO or a symbolic link (to a file outside) or named out of
+ * the folder, are refused by verify, pack and report with one line, at
+ * once: nothing is read through them or waited on. */
+static void a_linked_run_folder_or_an_output_that_is_no_file_is_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("strange-outputs");
+    char *out = run_fake_lan(dir);
+    char *link = g_build_filename(dir, "link", NULL);
+    assert_int_equal(symlink("run", link), 0);
+    const char *cmds[][2] = {{"verify", "give the run folder or package itself"},
+                             {"pack", "give the run folder itself"},
+                             {"report", "give the run folder itself"}};
+    for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
+        char *slash = g_strdup_printf("%s/", link);
+        result r = qns_in_time(cmds[i][0], slash, NULL);
+        char *want = g_strdup_printf("qns: %s is a symbolic link; %s\n", slash, cmds[i][1]);
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.err, want);
+        result_clear(&r);
+        g_free(want);
+        g_free(slash);
+    }
+    char *pcap = g_build_filename(out, "lan-1-0.pcap", NULL);
+    assert_int_equal(g_unlink(pcap), 0);
+    assert_int_equal(mkfifo(pcap, 0644), 0);
+    char *want = g_strdup_printf("qns: %s/manifest.json names the output 'lan-1-0.pcap', which is "
+                                 "a FIFO, not a regular file\n",
+                                 out);
+    result r = qns_in_time("verify", "--trust-package", out);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    r = qns_in_time("pack", out, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    r = qns_in_time("report", "--no-plots", out);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "qns: lan-1-0.pcap: it is a FIFO, not a regular file (not read)\n");
+    result_clear(&r);
+    g_free(want);
+
+    char *outside = write_file(dir, "outside.pcap", "not a capture");
+    assert_int_equal(g_unlink(pcap), 0);
+    assert_int_equal(symlink("../outside.pcap", pcap), 0);
+    want = g_strdup_printf("qns: %s/manifest.json names the output 'lan-1-0.pcap', which is a "
+                           "symbolic link, not a regular file\n",
+                           out);
+    r = qns_in_time("verify", "--trust-package", out);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    r = qns_in_time("report", "--no-plots", out);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "qns: lan-1-0.pcap: it is a symbolic link (not read)\n");
+    result_clear(&r);
+    g_free(want);
+
+    char *man = g_build_filename(out, "manifest.json", NULL), *text = NULL;
+    assert_true(g_file_get_contents(man, &text, NULL, NULL));
+    char *at = strstr(text, "\"lan-1-0.pcap\" :");
+    assert_non_null(at);
+    memcpy(at, "\"../../x/../y\"", 14);
+    assert_true(g_file_set_contents(man, text, -1, NULL));
+    want = g_strdup_printf("qns: %s/manifest.json names the output '../../x/../y', which is not a "
+                           "file name inside the run folder\n",
+                           out);
+    r = qns_in_time("pack", out, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_names(dir, "fakelan.ini,link,outside.pcap,run");
+    g_free(want);
+    g_free(text);
+    g_free(man);
+    g_free(outside);
+    g_free(pcap);
+    g_free(link);
+    g_free(out);
+    g_free(dir);
+}
+
+/* A manifest nested 100 000 levels deep (json-glib's recursion took its
+ * stack), one larger than 16 MiB and one that is a FIFO are refused with
+ * one line before they are parsed, at once. */
+static void a_manifest_too_deep_too_large_or_no_file_is_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("bad-manifest");
+    char *man = g_build_filename(dir, "manifest.json", NULL);
+    char *deep = g_malloc(100000);
+    memset(deep, '[', 100000);
+    assert_true(g_file_set_contents(man, deep, 100000, NULL));
+    g_free(deep);
+    char *want = g_strdup_printf("qns: %s nests arrays and objects deeper than 64 levels; it is "
+                                 "not a qns manifest\n",
+                                 man);
+    result r = qns_in_time("verify", dir, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+
+    /* 64 levels are a manifest's business, 65 are not. */
+    GString *nested = g_string_new("{\"outputs\" : {}, \"x\" : ");
+    for (int i = 0; i < 63; i++) {
+        g_string_append(nested, i < 62 ? "[\"[{\\\"\"," : "[\"[{\\\"\"");
+    }
+    for (int i = 0; i < 63; i++) {
+        g_string_append(nested, "]");
+    }
+    g_string_append(nested, "}");
+    assert_true(g_file_set_contents(man, nested->str, -1, NULL));
+    rn_manifest m;
+    assert_int_equal(rn_manifest_load(dir, &m), 0);
+    g_object_unref(m.parser);
+    g_string_free(nested, TRUE);
+
+    gsize big = ((gsize)16 << 20) + 1;
+    char *space = g_malloc(big);
+    memset(space, ' ', big);
+    assert_true(g_file_set_contents(man, space, (gssize)big, NULL));
+    g_free(space);
+    want = g_strdup_printf("qns: cannot read %s: it is larger than 16777216 bytes\n", man);
+    r = qns_in_time("pack", dir, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+
+    assert_int_equal(g_unlink(man), 0);
+    assert_int_equal(mkfifo(man, 0644), 0);
+    want = g_strdup_printf("qns: cannot read %s: it is a FIFO, not a regular file\n", man);
+    r = qns_in_time("verify", dir, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(man);
+    g_free(dir);
+}
+
 #ifndef QNS_NS3_MPI
 /* mpirun starting a qns built without MPI: said, not N separate runs. */
 static void a_qns_without_mpi_refuses_to_run_under_mpirun(void **state)
@@ -4170,6 +4394,9 @@ int main(void)
         cmocka_unit_test(verify_and_guest_import_refuse_a_package_with_a_device),
         cmocka_unit_test(a_package_past_the_limits_is_stopped_before_it_fills_the_disk),
         cmocka_unit_test(a_package_or_its_folder_that_is_a_link_is_refused),
+        cmocka_unit_test(a_run_goes_only_into_a_new_or_empty_folder),
+        cmocka_unit_test(a_linked_run_folder_or_an_output_that_is_no_file_is_refused),
+        cmocka_unit_test(a_manifest_too_deep_too_large_or_no_file_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
