@@ -129,9 +129,9 @@ static char *kind_problem(struct archive_entry *e)
     }
 }
 
-/* Opens (making it 0755 when missing) the folder rel below dir, one
- * component at a time, never through a symbolic link. */
-static int open_folder(unpack *u, const char *member, const char *rel, int make)
+/* Opens (making it 0755 when missing) the folder rel below the unpack
+ * folder, one component at a time, never through a symbolic link. */
+static int open_folder(unpack *u, const char *member, const char *rel)
 {
     int fd = dup(u->root);
     if (fd < 0) {
@@ -139,7 +139,8 @@ static int open_folder(unpack *u, const char *member, const char *rel, int make)
     }
     gchar **parts = g_strsplit(rel, "/", -1);
     for (gchar **p = parts; *p && fd >= 0; p++) {
-        if (make && mkdirat(fd, *p, 0755) < 0 && errno != EEXIST) {
+        int made = mkdirat(fd, *p, 0755) == 0;
+        if (!made && errno != EEXIST) {
             fail(u, member, "cannot be unpacked: folder '%s': %s", *p, g_strerror(errno));
             close(fd);
             fd = -1;
@@ -151,6 +152,10 @@ static int open_folder(unpack *u, const char *member, const char *rel, int make)
             fail(u, member, "cannot be unpacked: '%s' on its way is not a folder (%s)", shown,
                  g_strerror(errno));
             g_free(shown);
+        } else if (made && fchmod(next, 0755) < 0) { /* whatever the umask */
+            fail(u, member, "cannot be unpacked: folder '%s': %s", *p, g_strerror(errno));
+            close(next);
+            next = -1;
         }
         close(fd);
         fd = next;
@@ -172,7 +177,7 @@ static int wanted(const unpack *u, const char *name)
 
 static int make_folder(unpack *u, const char *name)
 {
-    int fd = open_folder(u, name, name, 1);
+    int fd = open_folder(u, name, name);
     if (fd < 0) {
         return -1;
     }
@@ -214,7 +219,7 @@ static int write_file(unpack *u, struct archive_entry *e, const char *name)
         return -1;
     }
     char *dir = g_path_get_dirname(name), *leaf = g_path_get_basename(name);
-    int parent = strcmp(dir, ".") == 0 ? dup(u->root) : open_folder(u, name, dir, 1);
+    int parent = strcmp(dir, ".") == 0 ? dup(u->root) : open_folder(u, name, dir);
     int fd = parent < 0
                  ? -1
                  : openat(parent, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
