@@ -10,8 +10,10 @@
 #include "qns_source_commit.h"
 #include "runner.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path)
 {
@@ -288,21 +290,62 @@ char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *gue
     return diff->len ? g_string_free(diff, FALSE) : (g_string_free(diff, TRUE), NULL);
 }
 
+/* Why an output the manifest names is no file of the run folder dir: a
+ * name that leads elsewhere, or a file there that is no regular file (a
+ * symbolic link, a FIFO, a device). NULL when it is one, or missing (which
+ * verify reports in its table). */
+static char *output_problem(const char *dir, const char *name)
+{
+    gchar **parts = g_strsplit(name, "/", -1);
+    int bad = *name == '\0' || g_path_is_absolute(name);
+    for (gchar **p = parts; *p && !bad; p++) {
+        bad = **p == '\0' || strcmp(*p, ".") == 0 || strcmp(*p, "..") == 0;
+    }
+    g_strfreev(parts);
+    if (bad) {
+        return g_strdup("is not a file name inside the run folder");
+    }
+    char *path = g_build_filename(dir, name, NULL), *problem = NULL;
+    struct stat st;
+    int there = lstat(path, &st) == 0;
+    if (!there && errno != ENOENT) {
+        problem = g_strdup_printf("cannot be read: %s", g_strerror(errno));
+    } else if (there && !S_ISREG(st.st_mode)) {
+        problem = g_strdup_printf("is %s, not a regular file", rn_file_kind(st.st_mode));
+    }
+    g_free(path);
+    return problem;
+}
+
 int rn_manifest_load(const char *dir, rn_manifest *m)
 {
-    char *path = g_build_filename(dir, RN_MANIFEST, NULL);
-    GError *ge = NULL;
-    gchar *text = NULL;
+    char *path = g_build_filename(dir, RN_MANIFEST, NULL), *why = NULL;
     gsize len = 0;
-    int r = -1;
-    if (!g_file_get_contents(path, &text, &len, &ge)) {
-        fprintf(stderr, "qns: cannot read %s: %s\n", path, ge->message);
-        g_error_free(ge);
-        m->parser = NULL;
+    char *text = rn_read_plain_file(path, RN_MANIFEST_MAX_BYTES, &len, &why);
+    int ok = 0;
+    m->parser = NULL;
+    if (text == NULL) {
+        rn_error("cannot read %s: %s", path, why);
     } else {
-        r = rn_manifest_parse(text, len, path, m);
+        ok = rn_manifest_parse(text, len, path, m) == 0;
     }
+    GList *names = ok ? json_object_get_members(m->outputs) : NULL;
+    for (GList *l = names; l && ok; l = l->next) {
+        char *problem = output_problem(dir, l->data);
+        if (problem) {
+            char *shown = rn_quote_path(l->data);
+            rn_error("%s names the output '%s', which %s", path, shown, problem);
+            g_free(shown);
+            g_free(problem);
+            ok = 0;
+        }
+    }
+    g_list_free(names);
     g_free(text);
+    g_free(why);
     g_free(path);
-    return r;
+    if (!ok) {
+        g_clear_object(&m->parser);
+    }
+    return ok ? 0 : -1;
 }

@@ -43,7 +43,16 @@ typedef struct rn_manifest {
     JsonObject *outputs;
 } rn_manifest;
 
-/* Reads DIR/manifest.json; -1 after printing one line on what is wrong. */
+/* A manifest is short text of a few levels: a larger or deeper one is no
+ * qns manifest, and is refused before it is parsed. */
+#define RN_MANIFEST_MAX_BYTES ((gsize)16 << 20) /* 16 MiB */
+#define RN_MANIFEST_MAX_DEPTH 64
+
+/* Reads DIR/manifest.json (a regular file, not through a symbolic link, at
+ * most RN_MANIFEST_MAX_BYTES, nested at most RN_MANIFEST_MAX_DEPTH deep);
+ * every output it names must be a plain relative name whose file in DIR,
+ * when there, is a regular file. -1 after printing one line on what is
+ * wrong. */
 int rn_manifest_load(const char *dir, rn_manifest *m);
 
 /* The manifest in the len bytes at data (maybe a stranger's): a JSON object

@@ -10,6 +10,7 @@
 #include "environment.h"
 #include "qns_qemu_args.h"
 #include "runner.h"
+#include "unpack.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -204,14 +205,18 @@ static int check_image(const char *image, JsonObject *gi, const char *package)
     return r;
 }
 
-/* Unpacks PACKAGE's manifest and guest/ into tmp; the folder they are in. */
+/* Unpacks PACKAGE's manifest and guest/ into tmp (every member checked as
+ * verify checks it); the folder they are in, or NULL after one line. */
 static char *unpack_image(const char *package, const char *tmp)
 {
-    const char *tar[] = {"tar",       "-xf", package, "-C", tmp, "--wildcards", "*/manifest.json",
-                         "*/guest/*", NULL};
-    char *what = g_strdup_printf("unpacking the guest image of %s", package);
-    int r = rn_spawn(tar, what);
-    g_free(what);
+    const char *const only[] = {"*/" RN_MANIFEST, "*/guest/*", NULL};
+    const rn_unpack_limits limits = RN_UNPACK_LIMITS;
+    char *why = NULL;
+    int r = rn_unpack(package, tmp, &limits, only, &why);
+    if (r < 0) {
+        rn_error("cannot unpack %s: %s", package, why);
+        g_free(why);
+    }
     GDir *d = r == 0 ? g_dir_open(tmp, 0, NULL) : NULL;
     const char *top = d ? g_dir_read_name(d) : NULL;
     char *folder = top ? g_build_filename(tmp, top, NULL) : NULL;

@@ -60,7 +60,7 @@ static int cmd_run(int argc, char **argv)
     gboolean quiet = FALSE;
     GOptionEntry entries[] = {
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out,
-         "Write outputs to DIR (default results/NAME-YYYYmmdd-HHMMSS)", "DIR"},
+         "Write outputs to DIR, new or empty (default results/NAME-YYYYmmdd-HHMMSS)", "DIR"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress display", NULL},
         G_OPTION_ENTRY_NULL};
     if (parse("FILE - run a scenario file",

@@ -9,6 +9,33 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The deepest nesting of arrays and objects outside strings, stopping at
+ * more than max: json-glib parses recursively, and a stranger's manifest
+ * of 100 000 '[' would take its stack. */
+static int nests_deeper(const char *text, size_t len, int max)
+{
+    int depth = 0, in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_string = 0;
+            }
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) {
+                return 1;
+            }
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
 int rn_manifest_parse(const char *data, size_t len, const char *name, rn_manifest *m)
 {
     /* json-glib names data it did not read from a file "<data>". */
@@ -17,6 +44,14 @@ int rn_manifest_parse(const char *data, size_t len, const char *name, rn_manifes
     m->parser = json_parser_new();
     m->root = NULL;
     m->outputs = NULL;
+    if (nests_deeper(data, len, RN_MANIFEST_MAX_DEPTH)) {
+        fprintf(
+            stderr,
+            "qns: %s nests arrays and objects deeper than %d levels; it is not a qns manifest\n",
+            name, RN_MANIFEST_MAX_DEPTH);
+        g_clear_object(&m->parser);
+        return -1;
+    }
     int ok = len <= G_MAXSSIZE && json_parser_load_from_data(m->parser, data, (gssize)len, &ge);
     if (!ok) {
         const char *why = ge ? ge->message : "too large";

@@ -2,9 +2,9 @@
  * package.c - `qns pack` makes one self-contained archive of a run folder:
  * the scenario, the manifest, the outputs and every file the guests booted
  * from (the default guest image, own kernels, initrds and disks; with
- * --with-qemu also the patched QEMU and the firmware it loads). verify.c
- * unpacks it and runs from those files only (rn_package_unpack,
- * rn_package_prepare).
+ * --with-qemu also the patched QEMU and the firmware it loads). unpack.c
+ * unpacks it (rn_package_unpack), verify.c runs from those files only
+ * (rn_package_prepare).
  *
  * Inside LEAF.tar.zst:
  *   LEAF/README.txt, manifest.json, scenario.ini, outputs
@@ -417,12 +417,13 @@ static char *readme_text(const char *leaf, JsonObject *root, int guest, int inpu
                            "Re-run it and check that every output is byte-identical:\n\n"
                            "  qns verify %s" PACK_SUFFIX "\n\n"
                            "(or tar xf %s" PACK_SUFFIX " && qns verify %s). verify unpacks the\n"
-                           "archive beside it, checks every packed boot file against its\n"
-                           "SHA-256 in the manifest, names what differs between the manifest's\n"
-                           "environment and this one, runs %s/scenario.ini again from the\n"
-                           "packed files%s into %s/verify-TIMESTAMP/ and prints one line\n"
-                           "per output file: expected hash, re-run hash, match or MISMATCH;\n"
-                           "it exits 0 only when every file matches.\n\n"
+                           "archive beside it (regular files and folders only, modes 0644 or\n"
+                           "0755, refusing links and devices), checks every packed boot file\n"
+                           "against its SHA-256 in the manifest, names what differs between the\n"
+                           "manifest's environment and this one, runs %s/scenario.ini again\n"
+                           "from the packed files%s into %s/verify-TIMESTAMP/ and prints one\n"
+                           "line per output file: expected hash, re-run hash, match or\n"
+                           "MISMATCH; it exits 0 only when every file matches.\n\n"
                            "What verify runs: QEMU with the guests the package carries, and\n"
                            "ns-3 inside qns itself. A scenario whose guests name programs of\n"
                            "their own (program =) is refused: such a program would run as you.\n"
@@ -473,6 +474,11 @@ int rn_pack(const char *dir_arg, int with_qemu, int force)
     char *dir = g_strdup(dir_arg);
     while (strlen(dir) > 1 && g_str_has_suffix(dir, "/")) {
         dir[strlen(dir) - 1] = '\0';
+    }
+    if (rn_is_symlink(dir)) {
+        rn_error("%s is a symbolic link; give the run folder itself", dir_arg);
+        g_free(dir);
+        return RN_EXIT_USAGE;
     }
     char *archive = g_strdup_printf("%s" PACK_SUFFIX, dir);
     if (!force && g_file_test(archive, G_FILE_TEST_EXISTS)) {
@@ -582,63 +588,6 @@ int rn_same_contents(const char *a, const char *b)
     g_free(w1);
     g_free(w2);
     return same;
-}
-
-char *rn_package_unpack(const char *package)
-{
-    char *parent = g_path_get_dirname(package);
-    char *tmp = rn_temp_dir(parent, ".qns-unpack-"), *folder = NULL;
-    if (tmp == NULL) {
-        g_free(parent);
-        return NULL;
-    }
-    const char *tar[] = {"tar", "-xf", package, "-C", tmp, NULL};
-    char *what = g_strdup_printf("unpacking %s", package);
-    GDir *d = rn_spawn(tar, what) == 0 ? g_dir_open(tmp, 0, NULL) : NULL;
-    const char *top = d ? g_dir_read_name(d) : NULL;
-    char *top_copy = top ? g_strdup(top) : NULL;
-    if (d && (top == NULL || g_dir_read_name(d) != NULL)) {
-        fprintf(stderr, "qns: %s is not a qns package (one folder at the top)\n", package);
-        g_clear_pointer(&top_copy, g_free);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    if (top_copy) {
-        char *from = g_build_filename(tmp, top_copy, NULL);
-        char *from_m = g_build_filename(from, RN_MANIFEST, NULL);
-        char *to = g_build_filename(parent, top_copy, NULL);
-        char *to_m = g_build_filename(to, RN_MANIFEST, NULL);
-        if (!g_file_test(from_m, G_FILE_TEST_IS_REGULAR)) {
-            fprintf(stderr, "qns: %s is not a qns package (no %s/%s)\n", package, top_copy,
-                    RN_MANIFEST);
-        } else if (g_file_test(to, G_FILE_TEST_EXISTS)) {
-            if (rn_same_contents(from_m, to_m)) {
-                printf("verify: %s/ holds this package already (same manifest); verifying it\n",
-                       to);
-                folder = g_strdup(to);
-            } else {
-                fprintf(stderr,
-                        "qns: %s unpacks into %s/, which holds another run; move one of them\n",
-                        package, to);
-            }
-        } else if (rename(from, to) < 0) {
-            fprintf(stderr, "qns: cannot rename %s to %s: %s\n", from, to, g_strerror(errno));
-        } else {
-            printf("verify: unpacked %s into %s/\n", package, to);
-            folder = g_strdup(to);
-        }
-        g_free(to_m);
-        g_free(to);
-        g_free(from_m);
-        g_free(from);
-    }
-    rn_remove_tree(tmp);
-    g_free(top_copy);
-    g_free(what);
-    g_free(tmp);
-    g_free(parent);
-    return folder;
 }
 
 /* Sets variable to the absolute path of dir/rel. */

@@ -12,11 +12,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct sample {
     uint64_t t_ns;
@@ -252,12 +255,43 @@ static void packet(capture *c, uint64_t t, const uint8_t *d, uint32_t caplen)
     }
 }
 
-static capture *read_capture(const char *dir, const char *name)
+/* The capture dir/name for libpcap: a regular file, opened without
+ * following a symbolic link or waiting on a FIFO; NULL with e set. */
+static pcap_t *open_capture(const char *dir, const char *name, char *e)
 {
     char *path = g_build_filename(dir, name, NULL);
-    char e[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, e);
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
     g_free(path);
+    struct stat st;
+    FILE *f = NULL;
+    if (fd < 0) {
+        snprintf(e, PCAP_ERRBUF_SIZE, "%s",
+                 errno == ELOOP ? "it is a symbolic link (not read)" : g_strerror(errno));
+    } else if (fstat(fd, &st) < 0) {
+        snprintf(e, PCAP_ERRBUF_SIZE, "%s", g_strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        snprintf(e, PCAP_ERRBUF_SIZE, "it is %s, not a regular file (not read)",
+                 rn_file_kind(st.st_mode));
+    } else if (fcntl(fd, F_SETFL, O_RDONLY) < 0 || (f = fdopen(fd, "rb")) == NULL) {
+        snprintf(e, PCAP_ERRBUF_SIZE, "%s", g_strerror(errno));
+    }
+    pcap_t *p =
+        f ? pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, e) : NULL;
+    if (p == NULL && f) {
+        fclose(f);
+    } else if (p == NULL && fd >= 0) {
+        close(fd);
+    }
+    return p;
+}
+
+static capture *read_capture(const char *dir, const char *name)
+{
+    char e[PCAP_ERRBUF_SIZE];
+    pcap_t *p = open_capture(dir, name, e);
     if (p == NULL) {
         char *shown = rn_escape(name);
         rn_error("%s: %s", shown, e);
@@ -484,6 +518,13 @@ static int plot_capture(const capture *c, const char *out, guint number)
     char *script = g_strdup_printf("%s.gp", stem);
     char *sp = g_build_filename(out, script, NULL);
     ok &= g_file_set_contents(sp, gp->str, -1, NULL);
+    /* gnuplot writes its plots through what is there: a link left in the
+     * folder goes first. */
+    for (int i = 0; ok && i < 2; i++) {
+        char *png = g_strdup_printf("%s/%s-%s.png", out, stem, i ? "rtt" : "throughput");
+        ok &= unlink(png) == 0 || errno == ENOENT;
+        g_free(png);
+    }
     if (ok && tindex) {
         const char *argv[] = {"gnuplot", script, NULL};
         int st = 0;
@@ -523,6 +564,10 @@ static gint cmp_names(gconstpointer a, gconstpointer b)
 
 int rn_report(const char *dir, int plots)
 {
+    if (rn_is_symlink(dir)) {
+        rn_error("%s is a symbolic link; give the run folder itself", dir);
+        return RN_EXIT_USAGE;
+    }
     GDir *d = g_dir_open(dir, 0, NULL);
     if (d == NULL) {
         rn_error("cannot open %s: %s", dir, g_strerror(errno));
@@ -543,6 +588,14 @@ int rn_report(const char *dir, int plots)
     }
     g_ptr_array_sort(names, cmp_names);
     char *out = g_build_filename(dir, "report", NULL);
+    if (plots && rn_is_symlink(out)) {
+        rn_error("%s is a symbolic link; plots go only into a folder of the run's own (remove "
+                 "it, or --no-plots)",
+                 out);
+        g_free(out);
+        g_ptr_array_free(names, TRUE);
+        return RN_EXIT_USAGE;
+    }
     if (plots && g_mkdir_with_parents(out, 0755) < 0) {
         rn_error("cannot create %s: %s", out, g_strerror(errno));
         plots = 0;

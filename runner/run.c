@@ -91,8 +91,41 @@ static int on_progress(void *ctx, const qns_progress *p)
     return stop_signal != 0;
 }
 
+/* Why dir cannot take a run, or NULL: it holds a run (manifest.json), or
+ * anything else but a lock file; with locked 0 (before the lock is taken),
+ * a folder with a lock file is left to the lock to judge (a run may be
+ * writing into it). A run folder's outputs are then exactly what its run
+ * wrote: nothing else was there. */
+static char *out_dir_problem(const char *dir, const char *shown, int locked)
+{
+    GDir *d = g_dir_open(dir, 0, NULL);
+    if (d == NULL) {
+        return NULL; /* a new folder (one that cannot be made is said then) */
+    }
+    char *other = NULL;
+    int manifest = 0, lock = 0;
+    for (const char *n; (n = g_dir_read_name(d)) != NULL;) {
+        manifest |= strcmp(n, RN_MANIFEST) == 0;
+        lock |= strcmp(n, RN_LOCK_FILE) == 0;
+        if (other == NULL && strcmp(n, RN_LOCK_FILE) != 0) {
+            other = rn_quote_path(n);
+        }
+    }
+    g_dir_close(d);
+    char *why = NULL;
+    if (manifest) {
+        why = g_strdup_printf("%s already holds a run (manifest.json); choose another -o", shown);
+    } else if (other && (locked || !lock)) {
+        why = g_strdup_printf("%s is not empty (it holds '%s'); a run goes into a new or empty "
+                              "folder: choose another -o",
+                              shown, other);
+    }
+    g_free(other);
+    return why;
+}
+
 /* Creates and locks the output folder (*lock_fd) for the whole run, and
- * only then looks for a finished run in it, so two runs never share it. */
+ * only then looks for anything in it, so two runs never share it. */
 static char *make_out_dir(const rn_run_options *opt, const rn_scenario *sc, int *lock_fd)
 {
     char *dir;
@@ -106,30 +139,28 @@ static char *make_out_dir(const rn_run_options *opt, const rn_scenario *sc, int 
         g_free(ts);
     }
     char *shown = rn_quote_path(dir), *why = NULL;
-    char *manifest = g_build_filename(dir, RN_MANIFEST, NULL);
-    int taken = g_file_test(manifest, G_FILE_TEST_EXISTS);
-    if (taken) {
-        rn_error("%s already holds a run (manifest.json); choose another -o", shown);
-    } else if (g_mkdir_with_parents(dir, 0755) < 0) {
-        rn_error("cannot create %s: %s", shown, g_strerror(errno));
-        taken = 1;
-    } else if ((*lock_fd = rn_lock_dir(dir, &why)) < 0) {
-        rn_error("%s", why);
-        taken = 1;
-    } else if (g_file_test(manifest, G_FILE_TEST_EXISTS)) {
-        /* A run that held the lock until a moment ago. */
-        rn_error("%s already holds a run (manifest.json); choose another -o", shown);
+    if (rn_is_symlink(dir)) {
+        why = g_strdup_printf("%s is a symbolic link; a run goes into a folder named as itself",
+                              shown);
+    }
+    if (why == NULL) {
+        why = out_dir_problem(dir, shown, 0);
+    }
+    if (why == NULL && g_mkdir_with_parents(dir, 0755) < 0) {
+        why = g_strdup_printf("cannot create %s: %s", shown, g_strerror(errno));
+    }
+    if (why == NULL && (*lock_fd = rn_lock_dir(dir, &why)) >= 0 &&
+        (why = out_dir_problem(dir, shown, 1)) != NULL) {
+        /* A run that held the lock until a moment ago, or a file put there. */
         rn_unlock_dir(*lock_fd);
         *lock_fd = -1;
-        taken = 1;
+    }
+    if (why) {
+        rn_error("%s", why);
+        g_clear_pointer(&dir, g_free);
     }
     g_free(why);
-    g_free(manifest);
     g_free(shown);
-    if (taken) {
-        g_free(dir);
-        return NULL;
-    }
     return dir;
 }
 
@@ -577,6 +608,14 @@ int rn_run(rn_run_options *opt)
 static int run_all(rn_run_options *opt)
 {
     const uint32_t rank = qns_rank(), ranks = qns_ranks();
+    char *out_abs = opt->out_dir ? g_canonicalize_filename(opt->out_dir, NULL) : NULL;
+    int root = out_abs && strcmp(out_abs, "/") == 0;
+    g_free(out_abs);
+    if (root) {
+        rn_error("-o %s is the root folder; a run goes into a new or empty folder of its own",
+                 opt->out_dir);
+        return RN_EXIT_USAGE;
+    }
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(opt->scenario_path, opt->base_dir, errors);
     /* Every rank reads the file on its own machine, so one may find what

@@ -35,6 +35,8 @@ int rn_parse_ipv4(const char *s, int with_prefix, char **why);
 char *rn_format_duration(uint64_t ns);
 
 /* ---- scenario.c: a scenario file, checked completely before anything runs. */
+/* A scenario is a short text file: anything larger is not one. */
+#define RN_SCENARIO_MAX_BYTES (1024 * 1024)
 typedef struct rn_scenario rn_scenario;
 
 /* Reads and checks FILE. Relative kernel/initrd/disk paths resolve against
@@ -100,11 +102,26 @@ qns_sim_config rn_scenario_config(const rn_scenario *sc, const char *out_dir);
 qns_sim *rn_scenario_build(const rn_scenario *sc, const qns_sim_config *config, GString *errors);
 
 /* ---- util.c */
+/* The SHA-256 of a regular file (a symbolic link followed; a FIFO or a
+ * device is refused without waiting on it), or NULL with *why (g_free). */
 char *rn_file_sha256(const char *path, char **why);
+/* The same for a file of a run folder: a symbolic link is refused too. */
+char *rn_plain_file_sha256(const char *path, char **why);
+/* The bytes of a regular file of at most max bytes, not through a symbolic
+ * link and without waiting on a FIFO; NULL with *why (g_free) else. */
+char *rn_read_plain_file(const char *path, gsize max, gsize *len, char **why);
+/* What a file of this mode is, for "PATH is ...": "a FIFO", "a symbolic
+ * link", "a folder", ... */
+const char *rn_file_kind(unsigned int mode);
+/* Writes all of buf to fd, through short writes and EINTR; 0, or -1 with errno. */
+int rn_write_all(int fd, const char *buf, size_t len);
+/* Whether path (trailing slashes ignored) is a symbolic link itself. */
+int rn_is_symlink(const char *path);
 char *rn_timestamp(void); /* YYYYmmdd-HHMMSS, local time */
 const char *rn_default_qemu(void);
 const char *rn_default_guest_dir(void);
-/* Regular files below dir (relative paths, sorted), skipping names in skip. */
+/* Regular files below dir (relative paths, sorted; symbolic links neither
+ * listed nor followed), skipping names in skip. */
 GPtrArray *rn_list_files(const char *dir, const char *const *skip);
 /* What a run folder holds besides outputs: manifest, scenario copy, lock, ... */
 extern const char *const rn_not_outputs[];

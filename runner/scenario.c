@@ -25,9 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A scenario is a short text file: anything larger is not one. */
-#define RN_SCENARIO_MAX_BYTES (1024 * 1024)
-
 typedef struct rn_key {
     char *key;
     char *text; /* the value as written (read for keys that may repeat) */
@@ -1224,16 +1221,6 @@ static void check_environment(rn_scenario *sc)
     }
 }
 
-static const char *file_kind(mode_t m)
-{
-    return S_ISDIR(m)    ? "a folder"
-           : S_ISFIFO(m) ? "a FIFO"
-           : S_ISCHR(m)  ? "a character device"
-           : S_ISBLK(m)  ? "a block device"
-           : S_ISSOCK(m) ? "a socket"
-                         : "not a file";
-}
-
 /* The file's text into sc->text: a regular file of at most
  * RN_SCENARIO_MAX_BYTES, without NUL bytes. Opened without blocking, so a
  * FIFO is refused instead of waited on; read with a bound, so a file that
@@ -1255,7 +1242,7 @@ static int read_text(rn_scenario *sc)
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        err(sc, 0, "the scenario is %s, not a regular file", file_kind(st.st_mode));
+        err(sc, 0, "the scenario is %s, not a regular file", rn_file_kind(st.st_mode));
         close(fd);
         return -1;
     }

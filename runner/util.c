@@ -14,13 +14,52 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-char *rn_file_sha256(const char *path, char **why)
+const char *rn_file_kind(unsigned int mode)
 {
+    return S_ISDIR(mode)    ? "a folder"
+           : S_ISLNK(mode)  ? "a symbolic link"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a regular file";
+}
+
+/* Opens a regular file for reading without waiting on a FIFO or a device
+ * (O_NONBLOCK, then fstat); with nofollow, a symbolic link is refused too.
+ * -1 with *why set (g_free) when it cannot be read or is no regular file. */
+static int open_regular(const char *path, int nofollow, struct stat *st, char **why)
+{
+    int fd;
+    do {
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        *why = g_strdup(nofollow && errno == ELOOP ? "it is a symbolic link" : g_strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+        *why = g_strdup_printf("it is %s, not a regular file", rn_file_kind(st->st_mode));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static char *sha256_of(const char *path, int nofollow, char **why)
+{
+    struct stat st;
+    int fd = open_regular(path, nofollow, &st, why);
+    if (fd < 0) {
+        return NULL;
+    }
     GError *ge = NULL;
-    GMappedFile *m = g_mapped_file_new(path, FALSE, &ge);
+    GMappedFile *m = g_mapped_file_new_from_fd(fd, FALSE, &ge);
+    close(fd);
     if (m == NULL) {
         *why = g_strdup(ge->message);
         g_error_free(ge);
@@ -32,6 +71,64 @@ char *rn_file_sha256(const char *path, char **why)
                                             len);
     g_mapped_file_unref(m);
     return sum;
+}
+
+char *rn_file_sha256(const char *path, char **why)
+{
+    return sha256_of(path, 0, why);
+}
+
+char *rn_plain_file_sha256(const char *path, char **why)
+{
+    return sha256_of(path, 1, why);
+}
+
+char *rn_read_plain_file(const char *path, gsize max, gsize *len, char **why)
+{
+    struct stat st;
+    int fd = open_regular(path, 1, &st, why);
+    if (fd < 0) {
+        return NULL;
+    }
+    if ((guint64)st.st_size > max) {
+        *why = g_strdup_printf("it is larger than %" G_GSIZE_FORMAT " bytes", max);
+        close(fd);
+        return NULL;
+    }
+    GString *data = g_string_sized_new((gsize)st.st_size + 1);
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 || data->len + (gsize)(n > 0 ? n : 0) > max) {
+            *why = n < 0 ? g_strdup(g_strerror(errno))
+                         : g_strdup_printf("it is larger than %" G_GSIZE_FORMAT " bytes", max);
+            close(fd);
+            g_string_free(data, TRUE);
+            return NULL;
+        }
+        if (n == 0) {
+            break;
+        }
+        g_string_append_len(data, buf, n);
+    }
+    close(fd);
+    *len = data->len;
+    return g_string_free(data, FALSE);
+}
+
+int rn_is_symlink(const char *path)
+{
+    char *p = g_strdup(path);
+    for (size_t n = strlen(p); n > 1 && p[n - 1] == '/'; n--) {
+        p[n - 1] = '\0'; /* "link/" would name the folder it leads to */
+    }
+    struct stat st;
+    int link = lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
+    g_free(p);
+    return link;
 }
 
 char *rn_timestamp(void)
@@ -71,13 +168,14 @@ static void list_into(const char *root, const char *rel, const char *const *skip
         for (int i = 0; skip && skip[i]; i++) {
             skipped |= g_pattern_match_simple(skip[i], r);
         }
+        struct stat st;
+        int known = lstat(full, &st) == 0; /* a symbolic link is neither */
         if (skipped) {
             g_free(r);
-        } else if (g_file_test(full, G_FILE_TEST_IS_DIR) &&
-                   !g_file_test(full, G_FILE_TEST_IS_SYMLINK)) {
+        } else if (known && S_ISDIR(st.st_mode)) {
             list_into(root, r, skip, out);
             g_free(r);
-        } else if (g_file_test(full, G_FILE_TEST_IS_REGULAR)) {
+        } else if (known && S_ISREG(st.st_mode)) {
             g_ptr_array_add(out, r);
         } else {
             g_free(r);
@@ -195,7 +293,7 @@ char *rn_path_problem(const char *path, int mode)
 
 /* ---- the output folder's lock ------------------------------------------------- */
 
-static int write_all(int fd, const char *buf, size_t len)
+int rn_write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
@@ -260,7 +358,7 @@ int rn_lock_dir(const char *dir, char **why)
     }
     char pid[32];
     int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) < 0 || write_all(fd, pid, (size_t)n) < 0) {
+    if (ftruncate(fd, 0) < 0 || rn_write_all(fd, pid, (size_t)n) < 0) {
         *why = g_strdup_printf("cannot write %s: %s", path, g_strerror(errno));
         close(fd);
         fd = -1;

@@ -35,9 +35,13 @@ static char *rerun_guest_dir(const char *dir)
 {
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     GKeyFile *kf = g_key_file_new();
-    char *key = g_key_file_load_from_file(kf, copy, G_KEY_FILE_NONE, NULL)
+    gsize len = 0;
+    char *why = NULL, *text = rn_read_plain_file(copy, RN_SCENARIO_MAX_BYTES, &len, &why);
+    char *key = text && g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, NULL)
                     ? g_key_file_get_string(kf, "scenario", "guest_image", NULL)
                     : NULL;
+    g_free(text);
+    g_free(why);
     char found[4096], e[QNS_ERRBUF_SIZE];
     char *guest = key && qns_guest_image_dir(g_strstrip(key), found, sizeof(found), e) == 0
                       ? g_strdup(found)
@@ -142,7 +146,7 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
         const char *want = rn_json_string(m.outputs, f);
         char *p_new = g_build_filename(new_dir, f, NULL), *p_old = g_build_filename(dir, f, NULL);
         char *w1 = NULL, *w2 = NULL;
-        char *got = rn_file_sha256(p_new, &w1), *kept = rn_file_sha256(p_old, &w2);
+        char *got = rn_plain_file_sha256(p_new, &w1), *kept = rn_plain_file_sha256(p_old, &w2);
         const char *result;
         if (want == NULL) {
             result = "MISMATCH (not in the manifest)";
@@ -196,6 +200,10 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
 
 int rn_verify(const char *arg, const char *out_dir, int trust_package)
 {
+    if (rn_is_symlink(arg)) {
+        rn_error("%s is a symbolic link; give the run folder or package itself", arg);
+        return RN_EXIT_USAGE;
+    }
     if (!g_file_test(arg, G_FILE_TEST_IS_REGULAR)) {
         return verify_folder(arg, out_dir, trust_package);
     }

@@ -10,6 +10,8 @@ PACKAGES=(
     build-essential cmake ninja-build pkg-config git ca-certificates
     # plain-C cores, runner, captures
     libglib2.0-dev libpcap-dev libjson-glib-dev libcmocka-dev valgrind
+    # unpacking packages as data (runner/unpack.c)
+    libarchive-dev
     # ns-3 3.37 and what its CMake package files reference (ns3 ships the
     # helper binaries its exported targets name)
     libns3-dev ns3 libgsl-dev libxml2-dev libsqlite3-dev libpython3.11-dev

@@ -9,6 +9,11 @@
 #include "qns_qemu_args.h"
 #include "runner.h"
 #include "test_support.h"
+#include "unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <ftw.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -2752,8 +2757,9 @@ static void on_off_sends_only_while_on(void **state)
     g_free(dir);
 }
 
-/* A flowmon.xml that cannot be written (a folder holds its name) fails the
- * run: exit 1 and the reason, naming the file. */
+/* A flowmon.xml that cannot be written (files may grow to 600 bytes: the
+ * scenario's copy fits, the statistics do not) fails the run: exit 1 and
+ * the reason. */
 static void flow_statistics_that_cannot_be_written_fail_the_run(void **state)
 {
     (void)state;
@@ -2761,19 +2767,16 @@ static void flow_statistics_that_cannot_be_written_fail_the_run(void **state)
     char *ini = write_file(dir, "flows.ini",
                            "[scenario]\nduration = 2s\nflow_monitor = true\n" ON_OFF_NODES);
     char *out = g_build_filename(dir, "run", NULL);
-    char *xml = g_build_filename(out, "flowmon.xml", NULL);
-    assert_int_equal(g_mkdir_with_parents(xml, 0755), 0);
-    result r = qns("run", ini, "-o", out, NULL);
+    spawn_setup small = {.fsize = 600};
+    const char *argv[] = {QNS_BIN, "run", ini, "-o", out, NULL};
+    result r = run_argv(argv, &small);
     assert_int_equal(r.status, 1);
-    char *want = g_strdup_printf("qns: cannot write the flow statistics: Failed to rename file "
-                                 "“%s.",
-                                 xml);
-    if (strstr(r.err, want) == NULL || strstr(r.err, "Is a directory\n") == NULL) {
-        fail_msg("stderr:\n%s\nwanted: %s...Is a directory", r.err, want);
+    if (strstr(r.err, "qns: cannot write the flow statistics: Failed to write file") == NULL ||
+        strstr(r.err, "File too large\n") == NULL) {
+        fail_msg("stderr:\n%s\nwanted: qns: cannot write the flow statistics: ...File too large",
+                 r.err);
     }
     result_clear(&r);
-    g_free(want);
-    g_free(xml);
     g_free(out);
     g_free(ini);
     g_free(dir);
@@ -4035,6 +4038,629 @@ static void ranks_split_at_point_to_point_links_by_guests(void **state)
     g_free(dir);
 }
 
+/* ---- packages are data ------------------------------------------------------------ */
+
+/* A member of a package the test writes: type 0 is a hard link to link. */
+typedef struct member {
+    const char *name;
+    unsigned type, perm;
+    const char *text; /* a regular file's bytes, or */
+    size_t zeros;     /* this many zero bytes */
+    const char *link; /* a symbolic or hard link's target */
+} member;
+
+#define DIR_MEMBER(n) ((member){n, AE_IFDIR, 0755, NULL, 0, NULL})
+#define FILE_MEMBER(n, t) ((member){n, AE_IFREG, 0644, t, 0, NULL})
+#define MANIFEST_MEMBER FILE_MEMBER("run/manifest.json", "{\"outputs\" : {}}\n")
+
+/* A tar archive of members, compressed with zstd, as any tool could write
+ * it: whatever the members say, owner 1234. */
+static void write_package(const char *path, const member *m, size_t n)
+{
+    struct archive *a = archive_write_new();
+    assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_add_filter_zstd(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+    static const char zeros[65536];
+    for (size_t i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        size_t size = m[i].text ? strlen(m[i].text) : m[i].zeros;
+        archive_entry_set_pathname(e, m[i].name);
+        archive_entry_set_filetype(e, m[i].type ? m[i].type : AE_IFREG);
+        archive_entry_set_perm(e, m[i].perm);
+        archive_entry_set_uid(e, 1234);
+        archive_entry_set_gid(e, 1234);
+        if (m[i].type == 0) {
+            archive_entry_set_hardlink(e, m[i].link);
+        } else if (m[i].type == AE_IFLNK) {
+            archive_entry_set_symlink(e, m[i].link);
+        } else if (m[i].type == AE_IFCHR || m[i].type == AE_IFBLK) {
+            archive_entry_set_rdevmajor(e, 1);
+            archive_entry_set_rdevminor(e, 3);
+        } else if (m[i].type == AE_IFREG) {
+            archive_entry_set_size(e, (la_int64_t)size);
+        }
+        assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+        if (m[i].text) {
+            assert_int_equal(archive_write_data(a, m[i].text, size), (la_ssize_t)size);
+        }
+        for (size_t done = 0; m[i].type == AE_IFREG && done < m[i].zeros;) {
+            size_t k = MIN(sizeof(zeros), m[i].zeros - done);
+            assert_int_equal(archive_write_data(a, zeros, k), (la_ssize_t)k);
+            done += k;
+        }
+        archive_entry_free(e);
+    }
+    assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+}
+
+typedef struct unpack_call {
+    const char *package;
+    rn_unpack_limits limits;
+    char *folder;
+} unpack_call;
+
+static int call_unpack(void *ctx)
+{
+    unpack_call *u = ctx;
+    u->folder = rn_package_unpack_limited(u->package, &u->limits);
+    return u->folder != NULL;
+}
+
+/* What rn_package_unpack_limited says on stderr; u->folder its result. */
+static char *unpack_said(unpack_call *u)
+{
+    int ret = 0;
+    return stderr_of(call_unpack, u, &ret);
+}
+
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names in dir, sorted, joined by ','. */
+static char *names_in(const char *dir)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    GDir *d = g_dir_open(dir, 0, NULL);
+    assert_non_null(d);
+    for (const char *n; (n = g_dir_read_name(d)) != NULL;) {
+        g_ptr_array_add(names, g_strdup(n));
+    }
+    g_dir_close(d);
+    g_ptr_array_sort(names, by_name);
+    g_ptr_array_add(names, NULL);
+    char *joined = g_strjoinv(",", (gchar **)names->pdata);
+    g_ptr_array_free(names, TRUE);
+    return joined;
+}
+
+static void assert_names(const char *dir, const char *want)
+{
+    char *got = names_in(dir);
+    if (strcmp(got, want) != 0) {
+        fail_msg("%s holds %s, not %s", dir, got, want);
+    }
+    g_free(got);
+}
+
+static int strange;
+
+/* Counts what is neither a folder nor a regular file, and set-id bits. */
+static int note_strange(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+    (void)path;
+    (void)type;
+    (void)f;
+    strange += (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode)) || (st->st_mode & 07000);
+    return 0;
+}
+
+static int strange_below(const char *dir)
+{
+    strange = 0;
+    assert_int_equal(nftw(dir, note_strange, 16, FTW_PHYS), 0);
+    return strange;
+}
+
+/* Files and folders as the archive gives them, whatever modes and owners
+ * it says: folders 0755, files 0644, or 0755 when executable (no set-uid
+ * bit), all this user's; a second unpack finds the folder holding them. */
+static void a_package_unpacks_to_plain_files_and_folders_of_our_own(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unpack-ok");
+    char *package = g_build_filename(dir, "run.tar.zst", NULL);
+    const member m[] = {{"run", AE_IFDIR, 0700, NULL, 0, NULL},
+                        MANIFEST_MEMBER,
+                        {"run/qemu/run-qemu", AE_IFREG, 04755, "#!/bin/sh\n", 0, NULL},
+                        {"run/secret", AE_IFREG, 0600, "x", 0, NULL},
+                        {"run/./guest//GUEST-INFO", AE_IFREG, 0444, "[guest]\n", 0, NULL}};
+    write_package(package, m, G_N_ELEMENTS(m));
+    unpack_call u = {.package = package, .limits = RN_UNPACK_LIMITS};
+    char *said = unpack_said(&u);
+    assert_string_equal(said, "");
+    char *want = g_build_filename(dir, "run", NULL);
+    assert_string_equal(u.folder, want);
+    const struct {
+        const char *rel;
+        unsigned mode;
+    } modes[] = {{"", S_IFDIR | 0755},       {"manifest.json", S_IFREG | 0644},
+                 {"qemu", S_IFDIR | 0755},   {"qemu/run-qemu", S_IFREG | 0755},
+                 {"secret", S_IFREG | 0644}, {"guest/GUEST-INFO", S_IFREG | 0644}};
+    for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+        char *p = g_build_filename(want, modes[i].rel, NULL);
+        struct stat st;
+        assert_int_equal(lstat(p, &st), 0);
+        if (st.st_mode != modes[i].mode || st.st_uid != getuid()) {
+            fail_msg("%s: mode %o owner %u", p, st.st_mode, (unsigned)st.st_uid);
+        }
+        g_free(p);
+    }
+    assert_names(dir, "run,run.tar.zst");
+    g_free(u.folder);
+    g_free(said);
+    said = unpack_said(&u);
+    assert_string_equal(said, "");
+    assert_string_equal(u.folder, want);
+    g_free(u.folder);
+    g_free(said);
+    g_free(want);
+    g_free(package);
+    g_free(dir);
+}
+
+/* Each member that is no regular file or folder, or whose name leads
+ * elsewhere or is given twice, refuses the whole package with one line
+ * naming it (control bytes escaped), after a file of it was unpacked
+ * already: nothing stays, beside the package or outside its folder. */
+static void each_member_that_is_no_plain_file_refuses_the_package(void **state)
+{
+    (void)state;
+    char *absolute = g_strdup_printf("/tmp/qns-unpack-absolute-%d", (int)getpid());
+    const struct {
+        member m;
+        const char *said;
+    } cases[] = {
+        {{"run/passwd", AE_IFLNK, 0777, NULL, 0, "/etc/passwd"},
+         "member 'run/passwd' is a symbolic link to '/etc/passwd'"},
+        {{"run/hard", 0, 0644, NULL, 0, "run/manifest.json"},
+         "member 'run/hard' is a hard link to 'run/manifest.json'"},
+        {{"run/null", AE_IFCHR, 0666, NULL, 0, NULL}, "member 'run/null' is a character device"},
+        {{"run/disk", AE_IFBLK, 0660, NULL, 0, NULL}, "member 'run/disk' is a block device"},
+        {{"run/fifo", AE_IFIFO, 0644, NULL, 0, NULL}, "member 'run/fifo' is a FIFO"},
+        {FILE_MEMBER("../x", "x"), "member '../x' has a '..' component"},
+        {FILE_MEMBER("run/../../x", "x"), "member 'run/../../x' has a '..' component"},
+        {FILE_MEMBER(absolute, "x"), NULL},
+        {FILE_MEMBER("run/a\r\x1b[2Jb", "x"),
+         "member 'run/a\\x0d\\x1b[2Jb' has control bytes in its name"},
+        {FILE_MEMBER("run/manifest.json", "{}"),
+         "member 'run/manifest.json' is in the archive twice"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *tag = g_strdup_printf("unpack-bad-%zu", i);
+        char *top = make_dir(tag), *dir = g_build_filename(top, "pkg", NULL);
+        assert_int_equal(g_mkdir(dir, 0755), 0);
+        char *package = g_build_filename(dir, "run.tar.zst", NULL);
+        const member m[] = {DIR_MEMBER("run"), MANIFEST_MEMBER, cases[i].m};
+        write_package(package, m, G_N_ELEMENTS(m));
+        unpack_call u = {.package = package, .limits = RN_UNPACK_LIMITS};
+        char *said = unpack_said(&u);
+        char *what = cases[i].said ? g_strdup(cases[i].said)
+                                   : g_strdup_printf("member '%s' has an absolute name", absolute);
+        const char *because = i < 5 ? "; a package holds only regular files and folders" : "";
+        char *want = g_strdup_printf("qns: cannot unpack %s: %s%s\n", package, what, because);
+        assert_null(u.folder);
+        assert_string_equal(said, want);
+        assert_names(dir, "run.tar.zst");
+        assert_names(top, "pkg");
+        assert_int_equal(strange_below(top), 0);
+        assert_false(g_file_test(absolute, G_FILE_TEST_EXISTS));
+        g_free(want);
+        g_free(what);
+        g_free(said);
+        g_free(package);
+        g_free(dir);
+        g_free(top);
+        g_free(tag);
+    }
+    g_free(absolute);
+}
+
+/* qns verify and qns guest import refuse such a package the same way. */
+static void verify_and_guest_import_refuse_a_package_with_a_device(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unpack-device");
+    char *cache = g_build_filename(dir, "cache", NULL);
+    char *package = g_build_filename(dir, "run.tar.zst", NULL);
+    const member m[] = {DIR_MEMBER("run"),
+                        MANIFEST_MEMBER,
+                        DIR_MEMBER("run/guest"),
+                        {"run/guest/null", AE_IFCHR, 0666, NULL, 0, NULL}};
+    write_package(package, m, G_N_ELEMENTS(m));
+    char *want = g_strdup_printf("qns: cannot unpack %s: member 'run/guest/null' is a character "
+                                 "device; a package holds only regular files and folders\n",
+                                 package);
+    result r = qns("verify", package, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    char *old_cache = g_strdup(g_getenv("QNS_CACHE_DIR"));
+    g_setenv("QNS_CACHE_DIR", cache, TRUE);
+    r = qns("guest", "import", package, NULL);
+    if (old_cache) {
+        g_setenv("QNS_CACHE_DIR", old_cache, TRUE);
+    } else {
+        g_unsetenv("QNS_CACHE_DIR");
+    }
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    char *guests = g_build_filename(cache, QNS_IMPORTED_GUESTS, NULL);
+    assert_names(guests, "");
+    assert_names(dir, "cache,run.tar.zst");
+    assert_int_equal(strange_below(dir), 0);
+    g_free(guests);
+    g_free(old_cache);
+    g_free(want);
+    g_free(package);
+    g_free(cache);
+    g_free(dir);
+}
+
+/* A zstd bomb (8 MiB of zeros, a few hundred bytes packed) is stopped by
+ * its declared size before a byte of it is written, and so is a package
+ * of more members than the limit; the same package unpacks within the
+ * limits qns uses. */
+static void a_package_past_the_limits_is_stopped_before_it_fills_the_disk(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unpack-bomb");
+    char *package = g_build_filename(dir, "run.tar.zst", NULL);
+    member m[40] = {
+        DIR_MEMBER("run"), MANIFEST_MEMBER, {"run/zeros", AE_IFREG, 0644, NULL, 8 << 20, NULL}};
+    write_package(package, m, 3);
+    struct stat st;
+    assert_int_equal(stat(package, &st), 0);
+    unpack_call u = {.package = package, .limits = {1 << 20, 100}};
+    char *said = unpack_said(&u);
+    char *want = g_strdup_printf("qns: cannot unpack %s: member 'run/zeros' would take the "
+                                 "unpacked files past 1048576 bytes (it says it is 8388608 "
+                                 "bytes, after 17); a qns package is smaller\n",
+                                 package);
+    assert_null(u.folder);
+    assert_string_equal(said, want);
+    assert_names(dir, "run.tar.zst");
+    print_message("bomb: %lld bytes packed, 8388608 unpacked; stopped with 17 bytes written\n",
+                  (long long)st.st_size);
+    g_free(want);
+    g_free(said);
+
+    u.limits = (rn_unpack_limits)RN_UNPACK_LIMITS;
+    said = unpack_said(&u);
+    assert_string_equal(said, "");
+    assert_non_null(u.folder);
+    rn_remove_tree(u.folder);
+    g_free(u.folder);
+    g_free(said);
+
+    char *names[G_N_ELEMENTS(m)];
+    for (size_t i = 2; i < G_N_ELEMENTS(m); i++) {
+        names[i] = g_strdup_printf("run/f%zu", i);
+        m[i] = FILE_MEMBER(names[i], "x");
+    }
+    write_package(package, m, G_N_ELEMENTS(m));
+    u.limits = (rn_unpack_limits){1 << 20, 20};
+    said = unpack_said(&u);
+    want = g_strdup_printf("qns: cannot unpack %s: it holds more than 20 members; a qns package "
+                           "holds fewer\n",
+                           package);
+    assert_null(u.folder);
+    assert_string_equal(said, want);
+    assert_names(dir, "run.tar.zst");
+    for (size_t i = 2; i < G_N_ELEMENTS(m); i++) {
+        g_free(names[i]);
+    }
+    g_free(want);
+    g_free(said);
+    g_free(package);
+    g_free(dir);
+}
+
+/* A package that is a symbolic link (it would unpack and run beside
+ * whatever it leads to), and one whose folder beside it is a link, are
+ * refused: nothing is written there or where the links lead. */
+static void a_package_or_its_folder_that_is_a_link_is_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("unpack-links");
+    char *elsewhere = g_build_filename(dir, "elsewhere", NULL);
+    char *pkgdir = g_build_filename(dir, "pkg", NULL);
+    char *real = g_build_filename(elsewhere, "run.tar.zst", NULL);
+    char *evil = g_build_filename(pkgdir, "evil.tar.zst", NULL);
+    assert_int_equal(g_mkdir(elsewhere, 0755), 0);
+    assert_int_equal(g_mkdir(pkgdir, 0755), 0);
+    const member m[] = {DIR_MEMBER("run"), MANIFEST_MEMBER};
+    write_package(real, m, G_N_ELEMENTS(m));
+    assert_int_equal(symlink("../elsewhere/run.tar.zst", evil), 0);
+    result r = qns("verify", evil, NULL);
+    char *want = g_strdup_printf("qns: %s is a symbolic link; give the run folder or package "
+                                 "itself\n",
+                                 evil);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    unpack_call u = {.package = evil, .limits = RN_UNPACK_LIMITS};
+    char *said = unpack_said(&u);
+    want = g_strdup_printf("qns: %s is a symbolic link; qns unpacks a package only by its own "
+                           "name, so that it unpacks beside it\n",
+                           evil);
+    assert_null(u.folder);
+    assert_string_equal(said, want);
+    assert_names(pkgdir, "evil.tar.zst");
+    assert_names(elsewhere, "run.tar.zst");
+    g_free(said);
+    g_free(want);
+
+    /* The package itself, with its folder a link to another. */
+    char *run = g_build_filename(elsewhere, "run", NULL);
+    char *other = g_build_filename(dir, "other", NULL);
+    assert_int_equal(g_mkdir(other, 0755), 0);
+    assert_int_equal(symlink("../other", run), 0);
+    want = g_strdup_printf("qns: %s unpacks into %s/, which is a symbolic link; qns writes only "
+                           "into a folder of its own there: remove the link\n",
+                           real, run);
+    u.package = real;
+    said = unpack_said(&u);
+    assert_null(u.folder);
+    assert_string_equal(said, want);
+    r = qns("verify", real, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_names(elsewhere, "run,run.tar.zst");
+    assert_names(other, "");
+    g_free(said);
+    g_free(want);
+    g_free(other);
+    g_free(run);
+    g_free(evil);
+    g_free(real);
+    g_free(pkgdir);
+    g_free(elsewhere);
+    g_free(dir);
+}
+
+/* ---- run folders from elsewhere ------------------------------------------------------ */
+
+/* A run goes into a new or empty folder only: a folder holding anything
+ * (notes.txt) is refused and left as it was, for run and for verify's
+ * re-run; so are -o / and a folder that is a symbolic link. The outputs
+ * of a run into an empty folder are the files it wrote. */
+static void a_run_goes_only_into_a_new_or_empty_folder(void **state)
+{
+    (void)state;
+    char *dir = make_dir("out-dir");
+    char *ini = fake_lan(dir, "2ms", "every:100000:100000:0:98:5");
+    char *full = g_build_filename(dir, "full", NULL);
+    char *notes = g_build_filename(full, "notes.txt", NULL);
+    g_mkdir(full, 0755);
+    assert_true(g_file_set_contents(notes, "mine\n", -1, NULL));
+    char *want = g_strdup_printf("qns: %s is not empty (it holds 'notes.txt'); a run goes into a "
+                                 "new or empty folder: choose another -o\n",
+                                 full);
+    result r = qns("run", ini, "-o", full, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_names(full, "notes.txt");
+
+    r = qns("run", ini, "-o", "/", NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "qns: -o / is the root folder; a run goes into a new or empty "
+                               "folder of its own\n");
+    assert_string_equal(r.out, "");
+    result_clear(&r);
+
+    char *empty = g_build_filename(dir, "empty", NULL), *link = g_build_filename(dir, "link", NULL);
+    g_mkdir(empty, 0755);
+    assert_int_equal(symlink("empty", link), 0);
+    char *link_said = g_strdup_printf("qns: %s is a symbolic link; a run goes into a folder named "
+                                      "as itself\n",
+                                      link);
+    r = qns("run", ini, "-o", link, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, link_said);
+    result_clear(&r);
+    assert_names(empty, "");
+
+    r = qns("run", ini, "-o", empty, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    rn_manifest m;
+    assert_int_equal(rn_manifest_load(empty, &m), 0);
+    GList *outputs = g_list_sort(json_object_get_members(m.outputs), (GCompareFunc)strcmp);
+    GString *names = g_string_new(NULL);
+    for (GList *l = outputs; l; l = l->next) {
+        g_string_append_printf(names, "%s%s", names->len ? "," : "", (const char *)l->data);
+    }
+    assert_string_equal(names->str, "a-nic0.pcap,a.console,b-nic0.pcap,b.console,lan-0-0.pcap,"
+                                    "lan-1-0.pcap");
+    g_string_free(names, TRUE);
+    g_list_free(outputs);
+    g_object_unref(m.parser);
+
+    r = qns("verify", "--trust-package", empty, "-o", full, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_names(full, "notes.txt");
+    g_free(link_said);
+    g_free(link);
+    g_free(empty);
+    g_free(want);
+    g_free(notes);
+    g_free(full);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* `timeout 20 qns ARGS...`: a qns that waits on a FIFO fails the test
+ * (exit 124) instead of hanging it. */
+static result qns_in_time(const char *a1, const char *a2, const char *a3)
+{
+    const char *argv[] = {"/usr/bin/timeout", "20", QNS_BIN, a1, a2, a3, NULL};
+    return run_argv(argv, NULL);
+}
+
+/* A run folder that is a symbolic link, and an output of the manifest
+ * that is a FIFO or a symbolic link (to a file outside) or named out of
+ * the folder, are refused by verify, pack and report with one line, at
+ * once: nothing is read through them or waited on. */
+static void a_linked_run_folder_or_an_output_that_is_no_file_is_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("strange-outputs");
+    char *out = run_fake_lan(dir);
+    char *link = g_build_filename(dir, "link", NULL);
+    assert_int_equal(symlink("run", link), 0);
+    const char *cmds[][2] = {{"verify", "give the run folder or package itself"},
+                             {"pack", "give the run folder itself"},
+                             {"report", "give the run folder itself"}};
+    for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
+        char *slash = g_strdup_printf("%s/", link);
+        result r = qns_in_time(cmds[i][0], slash, NULL);
+        char *want = g_strdup_printf("qns: %s is a symbolic link; %s\n", slash, cmds[i][1]);
+        assert_int_equal(r.status, 2);
+        assert_string_equal(r.err, want);
+        result_clear(&r);
+        g_free(want);
+        g_free(slash);
+    }
+    char *pcap = g_build_filename(out, "lan-1-0.pcap", NULL);
+    assert_int_equal(g_unlink(pcap), 0);
+    assert_int_equal(mkfifo(pcap, 0644), 0);
+    char *want = g_strdup_printf("qns: %s/manifest.json names the output 'lan-1-0.pcap', which is "
+                                 "a FIFO, not a regular file\n",
+                                 out);
+    result r = qns_in_time("verify", "--trust-package", out);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    r = qns_in_time("pack", out, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    r = qns_in_time("report", "--no-plots", out);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "qns: lan-1-0.pcap: it is a FIFO, not a regular file (not read)\n");
+    result_clear(&r);
+    g_free(want);
+
+    char *outside = write_file(dir, "outside.pcap", "not a capture");
+    assert_int_equal(g_unlink(pcap), 0);
+    assert_int_equal(symlink("../outside.pcap", pcap), 0);
+    want = g_strdup_printf("qns: %s/manifest.json names the output 'lan-1-0.pcap', which is a "
+                           "symbolic link, not a regular file\n",
+                           out);
+    r = qns_in_time("verify", "--trust-package", out);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    r = qns_in_time("report", "--no-plots", out);
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "qns: lan-1-0.pcap: it is a symbolic link (not read)\n");
+    result_clear(&r);
+    g_free(want);
+
+    char *man = g_build_filename(out, "manifest.json", NULL), *text = NULL;
+    assert_true(g_file_get_contents(man, &text, NULL, NULL));
+    char *at = strstr(text, "\"lan-1-0.pcap\" :");
+    assert_non_null(at);
+    memcpy(at, "\"../../x/../y\"", 14);
+    assert_true(g_file_set_contents(man, text, -1, NULL));
+    want = g_strdup_printf("qns: %s/manifest.json names the output '../../x/../y', which is not a "
+                           "file name inside the run folder\n",
+                           out);
+    r = qns_in_time("pack", out, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    assert_names(dir, "fakelan.ini,link,outside.pcap,run");
+    g_free(want);
+    g_free(text);
+    g_free(man);
+    g_free(outside);
+    g_free(pcap);
+    g_free(link);
+    g_free(out);
+    g_free(dir);
+}
+
+/* A manifest nested 100 000 levels deep (json-glib's recursion took its
+ * stack), one larger than 16 MiB and one that is a FIFO are refused with
+ * one line before they are parsed, at once. */
+static void a_manifest_too_deep_too_large_or_no_file_is_refused(void **state)
+{
+    (void)state;
+    char *dir = make_dir("bad-manifest");
+    char *man = g_build_filename(dir, "manifest.json", NULL);
+    char *deep = g_malloc(100000);
+    memset(deep, '[', 100000);
+    assert_true(g_file_set_contents(man, deep, 100000, NULL));
+    g_free(deep);
+    char *want = g_strdup_printf("qns: %s nests arrays and objects deeper than 64 levels; it is "
+                                 "not a qns manifest\n",
+                                 man);
+    result r = qns_in_time("verify", dir, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+
+    /* 64 levels are a manifest's business, 65 are not. */
+    GString *nested = g_string_new("{\"outputs\" : {}, \"x\" : ");
+    for (int i = 0; i < 63; i++) {
+        g_string_append(nested, i < 62 ? "[\"[{\\\"\"," : "[\"[{\\\"\"");
+    }
+    for (int i = 0; i < 63; i++) {
+        g_string_append(nested, "]");
+    }
+    g_string_append(nested, "}");
+    assert_true(g_file_set_contents(man, nested->str, -1, NULL));
+    rn_manifest m;
+    assert_int_equal(rn_manifest_load(dir, &m), 0);
+    g_object_unref(m.parser);
+    g_string_free(nested, TRUE);
+
+    gsize big = ((gsize)16 << 20) + 1;
+    char *space = g_malloc(big);
+    memset(space, ' ', big);
+    assert_true(g_file_set_contents(man, space, (gssize)big, NULL));
+    g_free(space);
+    want = g_strdup_printf("qns: cannot read %s: it is larger than 16777216 bytes\n", man);
+    r = qns_in_time("pack", dir, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+
+    assert_int_equal(g_unlink(man), 0);
+    assert_int_equal(mkfifo(man, 0644), 0);
+    want = g_strdup_printf("qns: cannot read %s: it is a FIFO, not a regular file\n", man);
+    r = qns_in_time("verify", dir, NULL);
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, want);
+    result_clear(&r);
+    g_free(want);
+    g_free(man);
+    g_free(dir);
+}
+
 #ifndef QNS_NS3_MPI
 /* mpirun starting a qns built without MPI: said, not N separate runs. */
 static void a_qns_without_mpi_refuses_to_run_under_mpirun(void **state)
@@ -4117,6 +4743,14 @@ int main(void)
         cmocka_unit_test(scenario_watchdog_fails_a_hang_after_its_time),
         cmocka_unit_test(request_stop_from_a_signal_handler_ends_a_hung_run),
         cmocka_unit_test(guest_outcome_decides_exit_status_message_and_manifest),
+        cmocka_unit_test(a_package_unpacks_to_plain_files_and_folders_of_our_own),
+        cmocka_unit_test(each_member_that_is_no_plain_file_refuses_the_package),
+        cmocka_unit_test(verify_and_guest_import_refuse_a_package_with_a_device),
+        cmocka_unit_test(a_package_past_the_limits_is_stopped_before_it_fills_the_disk),
+        cmocka_unit_test(a_package_or_its_folder_that_is_a_link_is_refused),
+        cmocka_unit_test(a_run_goes_only_into_a_new_or_empty_folder),
+        cmocka_unit_test(a_linked_run_folder_or_an_output_that_is_no_file_is_refused),
+        cmocka_unit_test(a_manifest_too_deep_too_large_or_no_file_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
