@@ -8,11 +8,14 @@
  *     baseline) and adaptive rounds, and the boot against the same QEMU
  *     command line running free under icount
  *
- * Usage: bench_qemu QEMU GUEST_DIR [cpu|rounds|boot]   (only that table)
+ *   - the same rounds and boot with and without QEMU's seccomp sandbox
+ *
+ * Usage: bench_qemu QEMU GUEST_DIR [cpu|rounds|boot|sandbox]   (only that table)
  */
 #define _GNU_SOURCE
 #include "bench_util.h"
 #include "qns.h"
+#include "qns_qemu_args.h"
 #include "qns_sync.h"
 #include "scenario_util.h"
 
@@ -176,14 +179,31 @@ static double run_free(char **argv)
     return run_free_nic(argv, 0);
 }
 
-static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds, int pin)
+static double idle_rounds_per_s_opts(const char *qemu, int32_t grant_us, long rounds, int pin,
+                                     int sandbox)
 {
     char q[64];
     qns_guest_qqq_option(q, sizeof(q));
-    const char *argv[] = {
-        qemu,       "-machine", "pc", "-accel", "tcg",     "-nodefaults",       "-no-user-config",
-        "-display", "none",     "-m", "128M",   "-icount", "shift=1,sleep=off", "-rtc",
-        "clock=vm", "-qqq",     q,    NULL};
+    const char *argv[] = {qemu,
+                          "-machine",
+                          "pc",
+                          "-accel",
+                          "tcg",
+                          "-nodefaults",
+                          "-no-user-config",
+                          "-display",
+                          "none",
+                          "-m",
+                          "128M",
+                          "-icount",
+                          "shift=1,sleep=off",
+                          "-rtc",
+                          "clock=vm",
+                          "-qqq",
+                          q,
+                          sandbox ? "-sandbox" : NULL,
+                          QNS_QEMU_SANDBOX,
+                          NULL};
     qns_sync_options o = {.pin = pin};
     qns_sync *s = qns_sync_new(&o, err);
     qns_guest_spec spec = {.name = "idle", .argv = argv};
@@ -206,6 +226,29 @@ static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds,
     double dt = bench_now_s() - t0;
     qns_sync_free(s);
     return (double)rounds / dt;
+}
+
+static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds, int pin)
+{
+    return idle_rounds_per_s_opts(qemu, grant_us, rounds, pin, 1);
+}
+
+/* argv without its -sandbox option (freed with argv's strings kept). */
+static char **without_sandbox(char **argv)
+{
+    int n = 0;
+    while (argv[n]) {
+        n++;
+    }
+    char **a = calloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0, k = 0; i < n; i++) {
+        if (!strcmp(argv[i], "-sandbox") && argv[i + 1]) {
+            i++;
+            continue;
+        }
+        a[k++] = argv[i];
+    }
+    return a;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -545,6 +588,33 @@ static void cpu_bound_table(void)
            adaptive.rounds, adaptive.virtual_s);
 }
 
+/* What QEMU's seccomp filter (QNS_QEMU_SANDBOX, on for every guest qns
+ * starts) costs: the same rounds and boot without it are the baseline. */
+static void sandbox_table(const char *qemu)
+{
+    printf("\nQEMU under -sandbox %s\n", QNS_QEMU_SANDBOX);
+    printf("%-44s %12s %12s %10s\n", "what", "without", "with", "with/without");
+    const int32_t grants[] = {10, 1000};
+    const long counts[] = {20000, 2000};
+    for (int i = 0; i < 2; i++) {
+        double off = idle_rounds_per_s_opts(qemu, grants[i], counts[i], 0, 0);
+        double on = idle_rounds_per_s_opts(qemu, grants[i], counts[i], 0, 1);
+        char label[64];
+        snprintf(label, sizeof(label), "idle guest, %d us grants: rounds/s", grants[i]);
+        printf("%-44s %12.0f %12.0f %10.3f\n", label, off, on, on / off);
+    }
+    char **boot = guest_argv("true"), **bare = without_sandbox(boot);
+    int64_t vus_off, vus_on;
+    uint64_t r_off, r_on;
+    double off = run_granted(bare, 1000, &vus_off, &r_off);
+    double on = run_granted(boot, 1000, &vus_on, &r_on);
+    printf("%-44s %12.2f %12.2f %10.3f\n", "default guest boot, 1 ms grants: wall s", off, on,
+           on / off);
+    printf("%-44s %12.6f %12.6f %10s\n", "  virtual s (the same: the filter is invisible)",
+           (double)vus_off / 1e6, (double)vus_on / 1e6, vus_off == vus_on ? "same" : "DIFFER");
+    free(bare);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -560,6 +630,10 @@ int main(int argc, char **argv)
     }
     if (argc > 3 && !strcmp(argv[3], "rounds")) {
         rounds_table();
+        return 0;
+    }
+    if (argc > 3 && !strcmp(argv[3], "sandbox")) {
+        sandbox_table(argv[1]);
         return 0;
     }
     if (argc > 3 && !strcmp(argv[3], "boot")) {
@@ -580,6 +654,7 @@ int main(int argc, char **argv)
     printf("%-44s %12.0f %9.1f%%\n", "-qqq, 1 ms grants, pinned", idle1000p, 100 * idle1000p / raw);
 
     cpu_bound_table();
+    sandbox_table(argv[1]);
 
     int64_t vus;
     uint64_t rounds;

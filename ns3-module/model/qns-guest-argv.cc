@@ -476,6 +476,10 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
         out.argv.push_back("-drive");
         out.argv.push_back(DriveFile(cfg.disk) + ",if=virtio,snapshot=on");
     }
+    /* Guests are untrusted code, and so is what a package carries: QEMU
+     * confines itself with seccomp before the guest runs (no exec, no
+     * set*id, no scheduler or resource changes, no obsolete calls). */
+    out.argv.insert(out.argv.end(), {"-sandbox", QNS_QEMU_SANDBOX});
     qns_guest_qqq_option(opt, sizeof(opt));
     out.argv.push_back("-qqq");
     out.horizon = horizon;

@@ -26,6 +26,9 @@ extern "C"
 {
 #endif
 
+/* The seccomp filter every QEMU qns starts runs under. */
+#define QNS_QEMU_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
 /* The options allowed, as the error messages list them. */
 #define QNS_QEMU_ARGS_ALLOWED                                                                      \
     "-machine, -cpu, -smp, -m, -accel tcg, -display none, -vga none, -device e1000 or "            \

@@ -74,6 +74,7 @@ void AttributesMakeTheCommandLine(void **)
     assert_true(Has(a, "|-m|512M|"));
     assert_true(Has(a, "|-icount|shift=3,sleep=off|"));
     assert_true(Has(a, "|-seed|11|")); /* seed + the guest's number */
+    assert_true(Has(a, "|-sandbox|" QNS_QEMU_SANDBOX "|"));
     assert_true(Has(a, "|-kernel|/boot/k|"));
     /* The image runs the qns agent: its own command line, then the qns.* words. */
     assert_true(Has(a, "|-append|console=ttyS0 qns.hostname=h1 qns.net=eth0,10.0.0.1/24 "

@@ -13,6 +13,7 @@
  * it halts; single-int replies without it. */
 #define _GNU_SOURCE
 #include "qemu_wire.h"
+#include "qns_qemu_args.h"
 #include "qns_sync.h"
 #include "test_support.h"
 
@@ -38,7 +39,11 @@
 
 static char err[QNS_ERRBUF_SIZE];
 
-typedef enum nic_kind { NIC_NONE, NIC_VIRTIO, NIC_E1000 } nic_kind;
+typedef enum nic_kind {
+    NIC_NONE,
+    NIC_VIRTIO,
+    NIC_E1000
+} nic_kind;
 
 /* argv for QEMU under -qqq; `extra` (NULL-terminated) goes at the end. */
 static void qemu_argv(ts_argv *a, nic_kind nic, const char *debugcon, const char *const *extra)
@@ -46,9 +51,15 @@ static void qemu_argv(ts_argv *a, nic_kind nic, const char *debugcon, const char
     char opt[64];
     a->n = 0;
     ts_add(a, "%s", QNS_QEMU_BINARY);
-    const char *base[] = {"-machine", "pc", "-accel", "tcg", "-nodefaults", "-no-user-config",
-                          "-display", "none", "-m", "128M", "-icount", "shift=1,sleep=off",
-                          "-rtc", "clock=vm,base=2020-01-01T00:00:00", "-seed", "1", NULL};
+    const char *base[] = {"-machine",    "pc",
+                          "-accel",      "tcg",
+                          "-nodefaults", "-no-user-config",
+                          "-display",    "none",
+                          "-m",          "128M",
+                          "-icount",     "shift=1,sleep=off",
+                          "-rtc",        "clock=vm,base=2020-01-01T00:00:00",
+                          "-seed",       "1",
+                          NULL};
     for (const char *const *p = base; *p; p++) {
         ts_add(a, "%s", *p);
     }
@@ -126,8 +137,8 @@ static qns_sync *start_qemu(ts_argv *a, int nics, const char *console, frames *f
         fr->s = s;
         qns_sync_set_frame_handler(s, on_frame, fr);
     }
-    qns_guest_spec spec = {.name = "qemu", .argv = a->v, .nic_count = nics,
-                           .console_path = console};
+    qns_guest_spec spec = {
+        .name = "qemu", .argv = a->v, .nic_count = nics, .console_path = console};
     if (qns_sync_add_guest(s, &spec, err) < 0) {
         fail_msg("%s", err);
     }
@@ -368,8 +379,10 @@ static void refusals_name_the_problem(void **state)
     expect_refusal(NULL, hostclock, "-rtc", "-qqq: requires -rtc clock=vm");
     expect_refusal(NULL, NULL, "-rtc", "-qqq: requires -rtc clock=vm");
     /* A virtio-blk iothread would complete requests on host time. */
-    const char *iothread[] = {"-object", "iothread,id=io0", "-blockdev", "driver=null-co,node-name=d0",
-                              "-device", "virtio-blk-pci,drive=d0,iothread=io0", NULL};
+    const char *iothread[] = {"-object",   "iothread,id=io0",
+                              "-blockdev", "driver=null-co,node-name=d0",
+                              "-device",   "virtio-blk-pci,drive=d0,iothread=io0",
+                              NULL};
     expect_refusal(NULL, iothread, NULL,
                    "-qqq: an iothread would complete requests on host time; use the main loop "
                    "(no iothread)");
@@ -381,13 +394,16 @@ static void refusals_name_the_problem(void **state)
     expect_refusal(NULL, ide, NULL,
                    "-qqq: drive ide0-hd0 is attached to ide-hd, which completes requests on "
                    "host time; attach it with if=virtio (virtio-blk)\n");
-    const char *ahci[] = {"-blockdev", "driver=null-co,node-name=d1", "-device", "ich9-ahci,id=sata",
-                          "-device", "ide-hd,drive=d1,bus=sata.0", NULL};
+    const char *ahci[] = {
+        "-blockdev", "driver=null-co,node-name=d1", "-device", "ich9-ahci,id=sata",
+        "-device",   "ide-hd,drive=d1,bus=sata.0",  NULL};
     expect_refusal(NULL, ahci, NULL,
                    "-qqq: drive d1 is attached to ide-hd, which completes requests on host time; "
                    "attach it with if=virtio (virtio-blk)\n");
-    const char *scsi[] = {"-blockdev", "driver=null-co,node-name=d2", "-device",
-                          "virtio-scsi-pci,id=scsi", "-device", "scsi-hd,drive=d2", NULL};
+    const char *scsi[] = {"-blockdev", "driver=null-co,node-name=d2",
+                          "-device",   "virtio-scsi-pci,id=scsi",
+                          "-device",   "scsi-hd,drive=d2",
+                          NULL};
     expect_refusal(NULL, scsi, NULL,
                    "-qqq: drive d2 is attached to scsi-hd, which completes requests on host "
                    "time; attach it with if=virtio (virtio-blk)\n");
@@ -611,12 +627,11 @@ static void frames_before_the_nic_started_come_back_as_unopened_records(void **s
     assert_true(open_us > 1000000);
     read_record_of_type(&q, r, 3, 0);
     assert_int_equal(r->length, 8);
-    assert_int_equal(r->time_ns, 1000000000);        /* dropped at its instant */
+    assert_int_equal(r->time_ns, 1000000000);          /* dropped at its instant */
     assert_int_equal(le64_at(r->payload), 1000000000); /* its stamp */
     /* a frame for 10 us after the start is delivered on time: no record */
-    assert_int_equal(qw_write_record(q.nic, (uint64_t)(open_us + 10) * 1000, 0, 1, frame,
-                                     sizeof(frame)),
-                     0);
+    assert_int_equal(
+        qw_write_record(q.nic, (uint64_t)(open_us + 10) * 1000, 0, 1, frame, sizeof(frame)), 0);
     int32_t reply = -1;
     assert_int_equal(raw_grant_reply_horizon(&q, 1000, &reply), QNS_HORIZON_BUSY);
     assert_int_equal(reply, 1000);
@@ -743,8 +758,8 @@ static void horizon_ends_at_a_frame_on_its_way(void **state)
     assert_true(h >= 2000 && h < 100000);
     int32_t d = h / 2;
     test_frame(frame);
-    assert_int_equal(qw_write_record(q.nic, (uint64_t)(t_us + d) * 1000, 0, 1, frame, sizeof(frame)),
-                     0);
+    assert_int_equal(
+        qw_write_record(q.nic, (uint64_t)(t_us + d) * 1000, 0, 1, frame, sizeof(frame)), 0);
     /* read before the barrier's answer: the frame is due in d us */
     assert_int_equal(raw_grant_horizon(&q, 0), d);
     assert_int_equal(raw_grant_horizon(&q, d - 1), 1);
@@ -842,13 +857,14 @@ typedef struct qmp_qemu {
 } qmp_qemu;
 
 /* rtc: the -rtc value instead of qemu_argv's, or NULL. */
-static void qmp_start(qmp_qemu *q, const char *tag, const char *rtc, int32_t first)
+static void qmp_start_with(qmp_qemu *q, const char *tag, const char *rtc, int32_t first,
+                           const char *sandbox)
 {
     ts_argv a, b;
     q->con = console_name(tag);
     q->qmp = socket_name(tag);
     q->opt = g_strdup_printf("unix:%s,server=on,wait=off", q->qmp);
-    const char *extra[] = {"-qmp", q->opt, NULL};
+    const char *extra[] = {"-qmp", q->opt, sandbox ? "-sandbox" : NULL, sandbox, NULL};
     qemu_argv(&a, NIC_NONE, NULL, extra);
     b.n = 0;
     for (int i = 0; i < a.n; i++) {
@@ -858,6 +874,11 @@ static void qmp_start(qmp_qemu *q, const char *tag, const char *rtc, int32_t fir
     grant(q->s, first);
     q->m = qw_qmp_open(q->qmp, 10000);
     assert_true(q->m >= 0);
+}
+
+static void qmp_start(qmp_qemu *q, const char *tag, const char *rtc, int32_t first)
+{
+    qmp_start_with(q, tag, rtc, first, NULL);
 }
 
 static void qmp_stop(qmp_qemu *q)
@@ -958,6 +979,57 @@ static void gdbstub_stops_and_continues_a_guest_waiting_for_a_grant(void **state
     g_free(opt);
 }
 
+/* The "Seccomp:" mode of a process (0 none, 2 filter), from /proc. */
+static int seccomp_mode(pid_t pid)
+{
+    char *path = g_strdup_printf("/proc/%d/status", (int)pid), *text = NULL;
+    int mode = -1;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    const char *at = strstr(text, "\nSeccomp:");
+    if (at) {
+        mode = atoi(at + strlen("\nSeccomp:"));
+    }
+    g_free(text);
+    g_free(path);
+    return mode;
+}
+
+/* Asks QEMU over QMP to migrate to "exec:touch MARK": a program QEMU would
+ * start for its owner, or for whoever reached its monitor. Whether MARK
+ * appears within a second. */
+static int exec_migration_runs(qmp_qemu *q, const char *mark)
+{
+    char cmd[512], ans[4096];
+    snprintf(cmd, sizeof(cmd),
+             "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"exec:touch %s\"}}", mark);
+    (void)qw_qmp(q->m, cmd, ans, sizeof(ans), 3000);
+    for (int i = 0; i < 100 && !g_file_test(mark, G_FILE_TEST_EXISTS); i++) {
+        g_usleep(10000);
+    }
+    return g_file_test(mark, G_FILE_TEST_EXISTS);
+}
+
+/* Every QEMU qns starts runs under QNS_QEMU_SANDBOX (seccomp, in the patched
+ * build): its filter is on before the guest runs, and a program it would
+ * start (here through an exec: migration) never runs. Without the sandbox
+ * the same request runs it, so the check can fail. */
+static void qemu_runs_confined_by_seccomp(void **state)
+{
+    (void)state;
+    char *mark = g_strdup_printf("%s/qemu-sandbox-%d.mark", g_get_current_dir(), getpid());
+    qmp_qemu q;
+    qmp_start_with(&q, "sandbox", NULL, 1000, QNS_QEMU_SANDBOX);
+    assert_int_equal(seccomp_mode(qns_guest_pid(qns_sync_guest(q.s, 0))), 2);
+    assert_false(exec_migration_runs(&q, mark));
+    qmp_stop(&q);
+    qmp_start_with(&q, "unconfined", NULL, 1000, NULL);
+    assert_int_equal(seccomp_mode(qns_guest_pid(qns_sync_guest(q.s, 0))), 0);
+    assert_true(exec_migration_runs(&q, mark));
+    qmp_stop(&q);
+    unlink(mark);
+    g_free(mark);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -981,6 +1053,7 @@ int main(void)
         cmocka_unit_test(malformed_record_stops_qemu_cleanly_with_status_1),
         cmocka_unit_test(sigterm_ends_qemu_while_a_record_write_blocks),
         cmocka_unit_test(qmp_stop_and_cont_are_served_while_waiting_for_a_grant),
+        cmocka_unit_test(qemu_runs_confined_by_seccomp),
         cmocka_unit_test(gdbstub_stops_and_continues_a_guest_waiting_for_a_grant),
         cmocka_unit_test(rtc_starts_at_a_fixed_date_without_base),
     };
