@@ -424,11 +424,15 @@ static char *readme_text(const char *leaf, JsonObject *root, int guest, int inpu
                            "from the packed files%s into %s/verify-TIMESTAMP/ and prints one\n"
                            "line per output file: expected hash, re-run hash, match or\n"
                            "MISMATCH; it exits 0 only when every file matches.\n\n"
-                           "What verify runs: QEMU with the guests the package carries, and\n"
-                           "ns-3 inside qns itself. A scenario whose guests name programs of\n"
-                           "their own (program =) is refused: such a program would run as you.\n"
-                           "qns verify --trust-package runs them, naming each first; pass it only\n"
-                           "for a package whose author you trust.\n\n"
+                           "What verify runs: this machine's own patched QEMU, confined by\n"
+                           "seccomp, with the guests the package carries, and ns-3 inside qns\n"
+                           "itself. Nothing else from the package runs or reaches QEMU's command\n"
+                           "line unchecked: a packed QEMU (qemu/) is not run, a scenario whose\n"
+                           "guests name programs of their own (program =) or QEMU options other\n"
+                           "than the machine, CPU, memory and NIC models (extra_args =) is\n"
+                           "refused, and GUEST-INFO is read as data. qns verify --trust-package\n"
+                           "runs the packed QEMU and such programs and options, naming each\n"
+                           "first; pass it only for a package whose author you trust.\n\n"
                            "Flows, RTTs and plots: qns report %s\n",
                            leaf, leaf, leaf, leaf, qemu ? " (QEMU included)" : "", leaf, leaf);
     return g_string_free(s, FALSE);
@@ -633,7 +637,44 @@ static int check_firmware(const char *dir, const char *doing)
     return r;
 }
 
-int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir)
+/* A packed QEMU is a program from the package: it runs only with trust,
+ * named with its SHA-256 first, and its wrapper must be the one qns pack
+ * writes. Without trust, this machine's own QEMU runs and the environment
+ * check compares the two builds. 1: run the packed one; 0: not; -1: refused. */
+static int use_packed_qemu(const char *dir, JsonObject *q, int trust)
+{
+    static const char doing[] = "refusing to run";
+    char *bin = g_build_filename(dir, "qemu", "bin", "qemu-system-x86_64", NULL);
+    char *wrapper = g_build_filename(dir, "qemu", QEMU_WRAPPER, NULL);
+    const char *sha = rn_json_string(q, "sha256");
+    int r = 1;
+    if (!trust) {
+        printf("verify: the package carries a QEMU (qemu/bin/qemu-system-x86_64, SHA-256 %.16s); "
+               "verify runs this machine's own and compares the builds (--trust-package runs "
+               "the packed one)\n",
+               sha ? sha : "none");
+        r = 0;
+    } else if (rn_check_sha(bin, sha, doing, "the manifest") < 0 ||
+               check_firmware(dir, doing) < 0) {
+        r = -1;
+    } else {
+        gchar *text = NULL;
+        gsize len = 0;
+        if (!g_file_get_contents(wrapper, &text, &len, NULL) || len != strlen(qemu_wrapper_text) ||
+            memcmp(text, qemu_wrapper_text, len) != 0) {
+            fprintf(stderr, "qns: %s: %s is not the wrapper qns pack writes\n", doing, wrapper);
+            r = -1;
+        } else {
+            printf("verify: running the packed QEMU %s, SHA-256 %s (--trust-package)\n", bin, sha);
+        }
+        g_free(text);
+    }
+    g_free(wrapper);
+    g_free(bin);
+    return r;
+}
+
+int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base_dir)
 {
     static const char doing[] = "refusing to run";
     JsonObject *gi = rn_json_object(root, "guest_image"), *q = rn_json_object(root, "qemu");
@@ -669,12 +710,8 @@ int rn_package_prepare(const char *dir, JsonObject *root, char **base_dir)
     }
     g_list_free(members);
     if (r == 0 && packed_qemu) {
-        char *bin = g_build_filename(dir, "qemu", "bin", "qemu-system-x86_64", NULL);
-        r = rn_check_sha(bin, rn_json_string(q, "sha256"), doing, "the manifest");
-        g_free(bin);
-    }
-    if (r == 0 && packed_qemu) {
-        r = check_firmware(dir, doing);
+        packed_qemu = use_packed_qemu(dir, q, trust);
+        r = packed_qemu < 0 ? -1 : 0;
     }
     if (r == 0) {
         if (packed_guest) {

@@ -67,7 +67,7 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
         return RN_EXIT_USAGE;
     }
     char *packed_base = NULL; /* the packed inputs, when there are */
-    if (rn_package_prepare(dir, m.root, &packed_base) < 0) {
+    if (rn_package_prepare(dir, m.root, trust_package, &packed_base) < 0) {
         g_object_unref(m.parser);
         return RN_EXIT_FAIL;
     }

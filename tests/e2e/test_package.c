@@ -3,10 +3,13 @@
  * reading its disk, a qcow2 overlay on a qcow2 overlay on a raw image, are
  * packed with `qns pack --with-qemu`, and the package alone, moved to a
  * fresh folder with an empty qns cache, QNS_QEMU / QNS_GUEST_DIR pointing at
- * nothing and the disk's images moved away, verifies: every output
- * byte-identical, run from the packed guest image, disk chain and QEMU (the
- * re-run's manifest says so), no process left; a changed packed firmware
- * file or GUEST-INFO is refused before anything runs. */
+ * nothing and the disk's images moved away, verifies with --trust-package:
+ * every output byte-identical, run from the packed guest image, disk chain
+ * and QEMU (named with its SHA-256 first; the re-run's manifest says so), no
+ * process left. Without --trust-package the packed QEMU never runs (a
+ * replaced one that leaves a mark leaves none) and this machine's own QEMU
+ * verifies it; a wrapper that is not pack's, a changed packed firmware file
+ * or GUEST-INFO is refused before anything runs. */
 #define _GNU_SOURCE
 #include "runner.h"
 #include "test_support.h"
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +86,13 @@ static char *rerun_member(const char *manifest, const char *object, const char *
     return v;
 }
 
+static char *sha_of(const char *path)
+{
+    char *why = NULL, *sum = rn_file_sha256(path, &why);
+    assert_non_null(sum);
+    return sum;
+}
+
 static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
 {
     (void)state;
@@ -129,14 +140,101 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     envp = g_environ_setenv(envp, "QNS_CACHE_DIR", cache_abs, TRUE);
     envp = g_environ_setenv(envp, "QNS_QEMU", "/nonexistent/qemu-system-x86_64", TRUE);
     envp = g_environ_setenv(envp, "QNS_GUEST_DIR", "/nonexistent/guest", TRUE);
-    const char *verify[] = {"verify", "run.tar.zst", "-o", "rerun", NULL};
+    const char *verify[] = {"verify", "--trust-package", "run.tar.zst", "-o", "rerun", NULL};
     assert_int_equal(qns(fresh, envp, &out, verify), 0);
-    assert_true(g_str_has_prefix(out, "verify: unpacked run.tar.zst into ./run/\n"
-                                      "verify: running from the packed guest image, inputs, "
-                                      "QEMU\n"));
+    char *packed_bin = g_build_filename(fresh, "run", "qemu", "bin", "qemu-system-x86_64", NULL);
+    char *packed_abs = g_canonicalize_filename(packed_bin, NULL);
+    char *packed_sha = sha_of(packed_bin);
+    char *named = g_strdup_printf("verify: unpacked run.tar.zst into ./run/\n"
+                                  "verify: running the packed QEMU ./run/qemu/bin/"
+                                  "qemu-system-x86_64, SHA-256 %s (--trust-package)\n"
+                                  "verify: running from the packed guest image, inputs, QEMU\n",
+                                  packed_sha);
+    if (!g_str_has_prefix(out, named)) {
+        fail_msg("want\n%sgot\n%s", named, out);
+    }
     assert_non_null(strstr(out, "verify: OK: all 6 files match (re-run in rerun/)"));
     g_free(out);
     assert_int_equal(ts_child_count(), 0);
+
+    /* Without --trust-package the packed QEMU never runs: this machine's
+     * own does (the build's, the same build: the environment matches). */
+    char **own = g_environ_unsetenv(g_strdupv(envp), "QNS_QEMU");
+    const char *untrusted[] = {"verify", "run", "-o", "rerun-own", NULL};
+    assert_int_equal(qns(fresh, own, &out, untrusted), 0);
+    char *carries = g_strdup_printf("verify: the package carries a QEMU (qemu/bin/"
+                                    "qemu-system-x86_64, SHA-256 %.16s); verify runs this "
+                                    "machine's own and compares the builds (--trust-package "
+                                    "runs the packed one)\n"
+                                    "verify: running from the packed guest image, inputs\n"
+                                    "verify: the environment matches the manifest\n",
+                                    packed_sha);
+    assert_non_null(strstr(out, carries));
+    assert_non_null(strstr(out, "verify: OK: all 6 files match (re-run in rerun-own/)"));
+    g_free(out);
+
+    /* A hostile package: its QEMU replaced by a script that leaves a mark,
+     * the manifest's hash made to match. verify runs it only when trusted. */
+    char *mark = g_build_filename(g_get_current_dir(), fresh, "MARK", NULL);
+    gchar *genuine = NULL, *manifest_text = NULL;
+    gsize genuine_len = 0;
+    char *run_manifest = g_build_filename(fresh, "run", "manifest.json", NULL);
+    assert_true(g_file_get_contents(packed_bin, &genuine, &genuine_len, NULL));
+    assert_true(g_file_get_contents(run_manifest, &manifest_text, NULL, NULL));
+    char *payload = g_strdup_printf("#!/bin/sh\ntouch '%s'\n", mark);
+    assert_true(g_file_set_contents(packed_bin, payload, -1, NULL));
+    assert_int_equal(chmod(packed_bin, 0755), 0);
+    char *payload_sha = sha_of(packed_bin);
+    char *at = strstr(manifest_text, packed_sha);
+    assert_non_null(at);
+    memcpy(at, payload_sha, strlen(payload_sha));
+    assert_true(g_file_set_contents(run_manifest, manifest_text, -1, NULL));
+    const char *hostile[] = {"verify", "run", "-o", "rerun-hostile", NULL};
+    (void)qns(fresh, envp, &out, hostile); /* its own QEMU is /nonexistent here */
+    assert_false(g_file_test(mark, G_FILE_TEST_EXISTS));
+    assert_non_null(strstr(out, "verify: the package carries a QEMU"));
+    g_free(out);
+    const char *trusted[] = {"verify", "--trust-package", "run", "-o", "rerun-trusted", NULL};
+    assert_int_not_equal(qns(fresh, envp, &out, trusted), 0);
+    assert_true(g_file_test(mark, G_FILE_TEST_EXISTS));
+    char *running = g_strdup_printf("verify: running the packed QEMU run/qemu/bin/"
+                                    "qemu-system-x86_64, SHA-256 %s (--trust-package)\n",
+                                    payload_sha);
+    assert_non_null(strstr(out, running));
+    g_free(out);
+    assert_int_equal(ts_child_count(), 0);
+    /* The genuine QEMU again, and a wrapper that is not pack's: refused. */
+    assert_true(g_file_set_contents(packed_bin, genuine, (gssize)genuine_len, NULL));
+    assert_int_equal(chmod(packed_bin, 0755), 0);
+    memcpy(at, packed_sha, strlen(packed_sha));
+    assert_true(g_file_set_contents(run_manifest, manifest_text, -1, NULL));
+    char *wrapper = g_build_filename(fresh, "run", "qemu", "run-qemu", NULL);
+    gchar *wrapper_text = NULL;
+    assert_true(g_file_get_contents(wrapper, &wrapper_text, NULL, NULL));
+    char *evil = g_strdup_printf("#!/bin/sh\ntouch '%s'\n%s", mark, wrapper_text);
+    assert_true(g_file_set_contents(wrapper, evil, -1, NULL));
+    unlink(mark);
+    const char *wrapped[] = {"verify", "--trust-package", "run", "-o", "rerun-wrapper", NULL};
+    assert_int_equal(qns(fresh, envp, &out, wrapped), 1);
+    assert_false(g_file_test(mark, G_FILE_TEST_EXISTS));
+    g_free(out);
+    assert_true(g_file_set_contents(wrapper, wrapper_text, -1, NULL));
+    g_free(evil);
+    g_free(wrapper_text);
+    g_free(wrapper);
+    g_free(running);
+    g_free(payload_sha);
+    g_free(payload);
+    g_free(run_manifest);
+    g_free(manifest_text);
+    g_free(genuine);
+    g_free(mark);
+    g_free(carries);
+    g_strfreev(own);
+    g_free(named);
+    g_free(packed_sha);
+    g_free(packed_abs);
+    g_free(packed_bin);
 
     /* The re-run booted the packed files: its manifest names them. */
     char *manifest = g_build_filename(fresh, "rerun", "manifest.json", NULL);
@@ -151,7 +249,7 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     g_free(want_qemu);
 
     /* A changed packed firmware file or GUEST-INFO: refused before anything runs. */
-    const char *again[] = {"verify", "run", NULL};
+    const char *again[] = {"verify", "--trust-package", "run", NULL};
     const char *tampered[][2] = {{"run/qemu/share/qemu/bios-256k.bin", "qemu/SHA256SUMS"},
                                  {"run/guest/GUEST-INFO", "the manifest"}};
     for (size_t i = 0; i < G_N_ELEMENTS(tampered); i++) {
@@ -166,7 +264,7 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
                                        tampered[i][0], sum, tampered[i][1]);
         gchar *o = NULL, *e = NULL;
         int ws;
-        const char *argv[] = {QNS_BIN, again[0], again[1], NULL};
+        const char *argv[] = {QNS_BIN, again[0], again[1], again[2], NULL};
         assert_true(g_spawn_sync(fresh, (char **)argv, envp, 0, NULL, NULL, &o, &e, &ws, NULL));
         assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 1);
         if (!g_str_has_prefix(e, prefix)) {
