@@ -549,11 +549,43 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 
 static int run_all(rn_run_options *opt);
 
-/* A run folder or a package may be a stranger's: the programs its scenario
- * names run, and QEMU options other than the allowed ones
- * (qns_qemu_args.h) pass, only when the user said so. */
+/* Every file a stranger's scenario would read into a guest (kernels,
+ * initrds, disks and their backing files, files =) must be one the manifest
+ * names, with the same bytes: a path such as /etc/shadow as a guest's disk
+ * would otherwise copy the reader's own files into the guest and its
+ * outputs. */
+static int refuse_unknown_inputs(const rn_run_options *opt, const rn_scenario *sc)
+{
+    GPtrArray *in = rn_scenario_input_files(sc);
+    int r = 0;
+    for (guint i = 0; r == 0 && i < in->len; i++) {
+        const char *path = g_ptr_array_index(in, i);
+        char *why = NULL, *sum = rn_file_sha256(path, &why);
+        if (sum == NULL || opt->known_inputs == NULL ||
+            !g_hash_table_contains(opt->known_inputs, sum)) {
+            char *shown = rn_quote_path(path);
+            rn_error("the scenario reads '%s' into a guest, which is no input the manifest names "
+                     "with these bytes: qns verify reads none unless you pass --trust-package",
+                     shown);
+            g_free(shown);
+            r = -1;
+        }
+        g_free(sum);
+        g_free(why);
+    }
+    g_ptr_array_free(in, TRUE);
+    return r;
+}
+
+/* A run folder or a package may be a stranger's: the files its scenario
+ * reads into guests must be the manifest's inputs, and the programs it
+ * names run and QEMU options other than the allowed ones (qns_qemu_args.h)
+ * pass only when the user said so. */
 static int refuse_untrusted(const rn_run_options *opt, const rn_scenario *sc)
 {
+    if (!opt->trust_programs && refuse_unknown_inputs(opt, sc) < 0) {
+        return -1;
+    }
     for (int i = 0; i < rn_scenario_guest_count(sc); i++) {
         const char *program = rn_scenario_guest_program(sc, i);
         const char *const *extra = rn_scenario_guest_extra_args(sc, i);

@@ -201,6 +201,10 @@ typedef struct rn_run_options {
     /* verify: the scenario came from a run folder or package, maybe a
      * stranger's; its guests' programs run only with trust_programs */
     int verifying, trust_programs;
+    /* verify: the SHA-256 of every input file the manifest names (a
+     * GHashTable of strings, or NULL): without trust, the scenario may read
+     * no other file into a guest */
+    GHashTable *known_inputs;
     char *out_dir_used;   /* set by rn_run: the folder written (g_free it) */
 } rn_run_options;
 

@@ -52,6 +52,22 @@ static char *rerun_guest_dir(const char *dir)
     return guest;
 }
 
+/* The SHA-256 of every input the manifest names. */
+static GHashTable *known_inputs(JsonObject *root)
+{
+    GHashTable *known = g_hash_table_new(g_str_hash, g_str_equal);
+    JsonObject *in = rn_json_object(root, "inputs");
+    GList *members = in ? json_object_get_members(in) : NULL;
+    for (GList *l = members; l; l = l->next) {
+        const char *sum = rn_json_string(in, l->data);
+        if (sum) {
+            g_hash_table_add(known, (gpointer)sum);
+        }
+    }
+    g_list_free(members);
+    return known;
+}
+
 static int verify_folder(const char *dir, const char *out_dir, int trust_package)
 {
     rn_manifest m;
@@ -107,14 +123,17 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
         }
         g_free(ts);
     }
+    GHashTable *known = known_inputs(m.root);
     rn_run_options opt = {.scenario_path = copy,
                           .out_dir = new_dir,
                           .verifying = 1,
                           .trust_programs = trust_package,
+                          .known_inputs = known,
                           .base_dir = packed_base                                     ? packed_base
                                       : base && g_file_test(base, G_FILE_TEST_IS_DIR) ? base
                                                                                       : dir};
     int run_status = failures ? RN_EXIT_FAIL : rn_run(&opt);
+    g_hash_table_destroy(known);
     g_free(opt.out_dir_used);
     if (failures || (run_status != RN_EXIT_OK && run_status != RN_EXIT_FAIL)) {
         g_free(env_diff);

@@ -3044,6 +3044,58 @@ static void verify_runs_no_program_of_a_run_folder_unless_trusted(void **state)
     g_free(dir);
 }
 
+/* A stranger's run folder whose scenario (its hash in the manifest made to
+ * match) gives a guest the reader's own file as its disk: verify refuses
+ * before anything runs, naming the file, unless --trust-package. */
+static void verify_reads_no_file_the_manifest_does_not_name(void **state)
+{
+    (void)state;
+    char *dir = make_dir("verify-inputs");
+    char *out = run_fake_lan(dir);
+    char *secret = write_file(dir, "SECRET", "the reader's own\n");
+    char *abs_secret = g_canonicalize_filename(secret, NULL);
+    char *ini = g_build_filename(out, "scenario.ini", NULL);
+    gchar *text = NULL;
+    assert_true(g_file_get_contents(ini, &text, NULL, NULL));
+    char *at = strstr(text, "[guest a]\n");
+    assert_non_null(at);
+    at += strlen("[guest a]\n");
+    char *hostile = g_strdup_printf("%.*sdisk = %s\n%s", (int)(at - text), text, abs_secret, at);
+    assert_true(g_file_set_contents(ini, hostile, -1, NULL));
+    char *old_sha = manifest_get(out, "scenario.sha256"), *new_sha = sha_of(ini);
+    char *man = g_build_filename(out, "manifest.json", NULL);
+    gchar *mtext = NULL;
+    assert_true(g_file_get_contents(man, &mtext, NULL, NULL));
+    char *m_at = strstr(mtext, old_sha);
+    assert_non_null(m_at);
+    memcpy(m_at, new_sha, strlen(new_sha));
+    assert_true(g_file_set_contents(man, mtext, -1, NULL));
+    char *again = g_build_filename(dir, "again", NULL);
+    result r = qns("verify", out, "-o", again, NULL);
+    char *want = g_strdup_printf("qns: the scenario reads '%s' into a guest, which is no input the "
+                                 "manifest names with these bytes: qns verify reads none unless "
+                                 "you pass --trust-package\n",
+                                 abs_secret);
+    if (r.status != 2 || strcmp(r.err, want) != 0) {
+        fail_msg("verify: status %d, stderr:\n%s\nwanted:\n%s", r.status, r.err, want);
+    }
+    assert_false(g_file_test(again, G_FILE_TEST_EXISTS));
+    result_clear(&r);
+    g_free(want);
+    g_free(again);
+    g_free(mtext);
+    g_free(man);
+    g_free(new_sha);
+    g_free(old_sha);
+    g_free(hostile);
+    g_free(text);
+    g_free(ini);
+    g_free(abs_secret);
+    g_free(secret);
+    g_free(out);
+    g_free(dir);
+}
+
 /* A scenario's extra_args reach QEMU's command line: on verify, options
  * other than the allowed ones (-D VICTIM would truncate VICTIM) are refused
  * before anything runs, naming the guest and the option; allowed ones pass
@@ -4727,6 +4779,7 @@ int main(void)
         cmocka_unit_test(a_program_path_is_relative_to_the_scenario),
         cmocka_unit_test(verify_runs_no_program_of_a_run_folder_unless_trusted),
         cmocka_unit_test(verify_passes_no_unknown_qemu_option_unless_trusted),
+        cmocka_unit_test(verify_reads_no_file_the_manifest_does_not_name),
         cmocka_unit_test(sigint_stops_the_run_with_valid_captures_and_no_process),
         cmocka_unit_test(long_keys_and_values_are_shortened_in_messages),
         cmocka_unit_test(a_scenario_that_is_no_text_file_is_refused),
