@@ -200,6 +200,12 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
     if (failures) {
         printf("verify: FAILED: %d of %u files differ: %s%s%s\n", failures, names->len, bad->str,
                env_diff ? "; the environment differs: " : "", env_diff ? env_diff : "");
+    } else if (run_status != RN_EXIT_OK) {
+        /* The files matched, but the re-run failed (its error is above):
+         * a failure is never a success. */
+        printf("verify: FAILED: the re-run failed, although all %u files match (re-run in %s/)\n",
+               names->len, new_dir);
+        failures = 1;
     } else {
         printf("verify: OK: all %u files match (re-run in %s/)%s%s\n", names->len, new_dir,
                env_diff ? ", although the environment differs: " : "", env_diff ? env_diff : "");

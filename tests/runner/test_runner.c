@@ -2621,6 +2621,59 @@ static void fails_at_the_end(const char *tag, const char *actions, const char *w
     g_free(dir);
 }
 
+/* A re-run that fails is a failed verify even when every file matches: the
+ * guest's program (a wrapper, trusted) leaves a record cut short at the end
+ * only once FLAG exists, which no capture shows. */
+static void a_failed_re_run_fails_verify_though_the_files_match(void **state)
+{
+    (void)state;
+    char *dir = make_dir("rerun-fails");
+    char *abs = g_canonicalize_filename(dir, NULL);
+    char *flag = g_build_filename(abs, "FLAG", NULL);
+    char *body = g_strdup_printf("#!/bin/sh\nif [ -e '%s' ]; then exec %s \"$@\" send:100:0:60 "
+                                 "partial:500:0:100:20; fi\nexec %s \"$@\" send:100:0:60\n",
+                                 flag, QNS_FAKE_GUEST, QNS_FAKE_GUEST);
+    char *wrapper = write_file(dir, "flaky.sh", body);
+    assert_int_equal(chmod(wrapper, 0755), 0);
+    char *ini = two_guest_lan(dir, "");
+    gchar *text = NULL;
+    assert_true(g_file_get_contents(ini, &text, NULL, NULL));
+    char *first = g_strdup_printf("program = %s \n", QNS_FAKE_GUEST);
+    char *at = strstr(text, first);
+    assert_non_null(at);
+    char *edited =
+        g_strdup_printf("%.*sprogram = ./flaky.sh\n%s", (int)(at - text), text, at + strlen(first));
+    assert_true(g_file_set_contents(ini, edited, -1, NULL));
+    char *out = g_build_filename(dir, "out", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    g_free(write_file(dir, "FLAG", ""));
+    char *again = g_build_filename(dir, "again", NULL);
+    r = qns("verify", "--trust-package", out, "-o", again, NULL);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "the run ended in the middle of a record"));
+    char *want = g_strdup_printf("verify: FAILED: the re-run failed, although all 6 files match "
+                                 "(re-run in %s/)\n",
+                                 again);
+    if (strstr(r.out, want) == NULL) {
+        fail_msg("want %sgot\n%s", want, r.out);
+    }
+    result_clear(&r);
+    g_free(want);
+    g_free(again);
+    g_free(out);
+    g_free(edited);
+    g_free(first);
+    g_free(text);
+    g_free(ini);
+    g_free(wrapper);
+    g_free(body);
+    g_free(flag);
+    g_free(abs);
+    g_free(dir);
+}
+
 static void a_record_cut_short_at_the_end_fails_the_run(void **state)
 {
     (void)state;
@@ -4753,6 +4806,7 @@ int main(void)
         cmocka_unit_test(run_then_verify_matches_every_output),
         cmocka_unit_test(frames_longer_than_the_mtu_are_dropped_and_reported),
         cmocka_unit_test(a_record_cut_short_at_the_end_fails_the_run),
+        cmocka_unit_test(a_failed_re_run_fails_verify_though_the_files_match),
         cmocka_unit_test(a_reply_past_the_end_of_the_run_fails_it),
         cmocka_unit_test(adaptive_rounds_write_what_fixed_rounds_write),
         cmocka_unit_test(booting_guests_run_alone_and_write_what_fixed_rounds_write),
