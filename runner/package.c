@@ -2,7 +2,7 @@
  * package.c - `qns pack` makes one self-contained archive of a run folder:
  * the scenario, the manifest, the outputs and every file the guests booted
  * from (the default guest image, own kernels, initrds and disks; with
- * --with-qemu also the patched QEMU and the firmware it loads). unpack.c
+ * --with-qemu also the patched QEMU and the firmware it loads). package_unpack.c
  * unpacks it (rn_package_unpack), verify.c runs from those files only
  * (rn_package_prepare).
  *

@@ -118,8 +118,6 @@ int rn_write_all(int fd, const char *buf, size_t len);
 /* Whether path (trailing slashes ignored) is a symbolic link itself. */
 int rn_is_symlink(const char *path);
 char *rn_timestamp(void); /* YYYYmmdd-HHMMSS, local time */
-const char *rn_default_qemu(void);
-const char *rn_default_guest_dir(void);
 /* Regular files below dir (relative paths, sorted; symbolic links neither
  * listed nor followed), skipping names in skip. */
 GPtrArray *rn_list_files(const char *dir, const char *const *skip);
@@ -191,6 +189,11 @@ int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *sta
  * -1 with the reason printed. */
 int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t ranks,
                    rn_rank_figures *figures);
+
+/* ---- environment.c: the QEMU and guest image folder qns_sim_new takes with
+ * qemu/guest_dir NULL (the library decides). */
+const char *rn_default_qemu(void);
+const char *rn_default_guest_dir(void);
 
 /* ---- run.c, verify.c, report.c: the subcommands. Each returns an exit status. */
 typedef struct rn_run_options {

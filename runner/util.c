@@ -1,8 +1,7 @@
 /*
- * util.c - small helpers of the runner: file hashes, timestamps, the
- * default QEMU and guest image locations (resolved as the library does),
- * listing an output folder, locking it, quoting user input in messages and
- * saying why a path cannot be used.
+ * util.c - small helpers of the runner: file hashes, timestamps, listing
+ * an output folder, locking it, quoting user input in messages and saying
+ * why a path cannot be used.
  */
 #define _GNU_SOURCE
 #include "runner.h"
@@ -139,17 +138,6 @@ char *rn_timestamp(void)
     localtime_r(&t, &tm);
     strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
     return g_strdup(buf);
-}
-
-/* The same as qns_sim_new with qemu/guest_dir NULL (the library decides). */
-const char *rn_default_qemu(void)
-{
-    return qns_default_qemu();
-}
-
-const char *rn_default_guest_dir(void)
-{
-    return qns_default_guest_dir();
 }
 
 static void list_into(const char *root, const char *rel, const char *const *skip, GPtrArray *out)
