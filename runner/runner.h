@@ -123,17 +123,22 @@ char *rn_timestamp(void); /* YYYYmmdd-HHMMSS, local time */
 GPtrArray *rn_list_files(const char *dir, const char *const *skip);
 /* What a run folder holds besides outputs: manifest, scenario copy, lock, ... */
 extern const char *const rn_not_outputs[];
-/* User input as messages quote it: control bytes as \xNN, at most
- * RN_QUOTE_MAX_CHARS characters then "..." (a path: RN_QUOTE_MAX_PATH).
- * rn_escape only escapes. g_free each. */
+/* User input as messages quote it: control characters and bytes that are
+ * not UTF-8 as \xNN (scenario_escape), at most RN_QUOTE_MAX_CHARS
+ * characters then "..." (a path: RN_QUOTE_MAX_PATH). rn_escape only
+ * escapes. g_free each. */
 #define RN_QUOTE_MAX_CHARS 64
 #define RN_QUOTE_MAX_PATH 4096
 char *rn_quote(const char *s);
 char *rn_quote_path(const char *s);
 char *rn_escape(const char *s);
-/* Prints "qns: MESSAGE" and a newline to stderr, control bytes escaped:
- * messages name paths and words of the command line. */
+/* Prints "qns: MESSAGE" and a newline to stderr, the message escaped as
+ * rn_escape does: messages name paths and words of the command line. */
 void rn_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints MESSAGE and a newline to stdout, escaped the same way: every line
+ * that names a path, a file of a run folder or package, or shows text a
+ * guest wrote. A message is one line (a newline in it is escaped too). */
+void rn_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* NULL when access(path, mode) allows it; else what is wrong, to follow
  * "'PATH' ": "is not there", or "cannot be read: Permission denied (folder
  * '/x' cannot be searched)" (g_free). */
