@@ -54,7 +54,7 @@ static char *put_in_place(const char *package, const char *tmp, const char *pare
                  package, to);
     } else if (lstat(to, &st) == 0) {
         if (S_ISDIR(st.st_mode) && rn_same_contents(from_m, to_m)) {
-            printf("verify: %s/ holds this package already (same manifest); verifying it\n", to);
+            rn_say("verify: %s/ holds this package already (same manifest); verifying it", to);
             folder = g_strdup(to);
         } else {
             rn_error("%s unpacks into %s/, which holds another run; move one of them", package, to);
@@ -62,7 +62,7 @@ static char *put_in_place(const char *package, const char *tmp, const char *pare
     } else if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
         rn_error("cannot rename %s to %s: %s", from, to, g_strerror(errno));
     } else {
-        printf("verify: unpacked %s into %s/\n", package, to);
+        rn_say("verify: unpacked %s into %s/", package, to);
         folder = g_strdup(to);
     }
     g_free(to_m);

@@ -4111,6 +4111,87 @@ static void escaping_shows_every_control_character_as_its_bytes(void **state)
     g_free(y70);
 }
 
+/* A run into a folder with that name, its verify and its pack: every line
+ * that names the folder shows it escaped. */
+static void a_run_folder_named_to_fake_a_line_is_printed_escaped(void **state)
+{
+    (void)state;
+    char *dir = make_dir("hostile-run");
+    char *ini = fake_lan(dir, "2ms", "every:100000:100000:0:98:5");
+    char *out = g_build_filename(dir, HOSTILE, NULL);
+    char *shown = g_build_filename(dir, HOSTILE_SHOWN, NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 0);
+    char *want = g_strdup_printf("seed 7) into %s/\n", shown);
+    assert_said(&r, want);
+    g_free(want);
+    want = g_strdup_printf("qns: outputs and manifest in %s/\n", shown);
+    assert_said(&r, want);
+    g_free(want);
+    result_clear(&r);
+
+    r = qns("verify", "--trust-package", out, NULL);
+    assert_int_equal(r.status, 0);
+    want = g_strdup_printf("verify: OK: all 6 files match (re-run in %s/verify-", shown);
+    assert_said(&r, want);
+    g_free(want);
+    result_clear(&r);
+
+    r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    want = g_strdup_printf(" files of %s into %s.tar.zst (", shown, shown);
+    assert_said(&r, want);
+    g_free(want);
+    assert_said(&r, "qns: to check it elsewhere: qns verify " HOSTILE_SHOWN ".tar.zst\n");
+    result_clear(&r);
+
+    /* Its one folder has that name: the package is refused, saying so escaped. */
+    char *package = g_strdup_printf("%s.tar.zst", out);
+    r = qns("verify", "--trust-package", package, NULL);
+    assert_int_equal(r.status, 2);
+    assert_said(&r, "member '" HOSTILE_SHOWN "/' has control bytes in its name");
+    result_clear(&r);
+    g_free(package);
+    g_free(shown);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* A package file with that name, of a run folder named plainly: unpacking
+ * and verifying it name it escaped. */
+static void a_package_named_to_fake_a_line_is_printed_escaped(void **state)
+{
+    (void)state;
+    char *dir = make_dir("hostile-package");
+    char *out = run_fake_lan(dir);
+    result r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    char *from = g_strdup_printf("%s.tar.zst", out);
+    char *elsewhere = g_build_filename(dir, "elsewhere", NULL);
+    char *package = g_build_filename(elsewhere, HOSTILE ".tar.zst", NULL);
+    assert_int_equal(g_mkdir(elsewhere, 0755), 0);
+    assert_int_equal(rename(from, package), 0);
+    for (int again = 0; again < 2; again++) {
+        r = qns("verify", "--trust-package", package, NULL);
+        assert_int_equal(r.status, 0);
+        char *want =
+            again ? g_strdup_printf("verify: %s/run/ holds this package already", elsewhere)
+                  : g_strdup_printf("verify: unpacked %s/" HOSTILE_SHOWN ".tar.zst into %s/run/\n",
+                                    elsewhere, elsewhere);
+        assert_said(&r, want);
+        g_free(want);
+        assert_said(&r, "verify: OK: all 6 files match (re-run in ");
+        result_clear(&r);
+    }
+    g_free(package);
+    g_free(elsewhere);
+    g_free(from);
+    g_free(out);
+    g_free(dir);
+}
+
 /* A guest is code from anyone: its console lines that qns prints show
  * escape sequences, CR and C1 characters escaped. */
 static void a_guests_console_lines_are_printed_escaped(void **state)
@@ -4804,6 +4885,8 @@ int main(void)
         cmocka_unit_test(verify_refuses_a_manifest_without_a_scenario_object),
         cmocka_unit_test(verify_escapes_the_names_and_hashes_a_manifest_gives),
         cmocka_unit_test(escaping_shows_every_control_character_as_its_bytes),
+        cmocka_unit_test(a_run_folder_named_to_fake_a_line_is_printed_escaped),
+        cmocka_unit_test(a_package_named_to_fake_a_line_is_printed_escaped),
         cmocka_unit_test(a_guests_console_lines_are_printed_escaped),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
