@@ -15,6 +15,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The same as qns_sim_new with qemu/guest_dir NULL (the library decides). */
+const char *rn_default_qemu(void)
+{
+    return qns_default_qemu();
+}
+
+const char *rn_default_guest_dir(void)
+{
+    return qns_default_guest_dir();
+}
+
 void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path)
 {
     char *why = NULL, *sum = rn_file_sha256(path, &why);

@@ -131,14 +131,9 @@ static void list_image(const char *cache, const char *key, const char *dflt, int
     char *from = imported ? g_strdup_printf("  (imported; its GUEST-INFO says key %.12s)",
                                             claims ? claims : "none")
                           : g_strdup("");
-    char *shown = rn_escape(what), *shown_from = rn_escape(from),
-         *shown_rel = rn_escape(release ? release : "(no GUEST-INFO)");
-    printf("%-64s  %-16s  %-16s%s%s%s\n", key, shown_rel, built,
-           !imported && dflt && strcmp(dflt, key) == 0 ? "  (the build's default)" : "", shown_from,
-           shown);
-    g_free(shown_rel);
-    g_free(shown_from);
-    g_free(shown);
+    rn_say("%-64s  %-16s  %-16s%s%s%s", key, release ? release : "(no GUEST-INFO)", built,
+           !imported && dflt && strcmp(dflt, key) == 0 ? "  (the build's default)" : "", from,
+           what);
     g_free(from);
     g_free(what);
     g_free(claims);
@@ -155,9 +150,9 @@ int rn_guest_list(void)
     char *cache = rn_guest_cache_dir(), *imported = rn_imported_guest_dir();
     GPtrArray *keys = cache_keys(cache), *imports = cache_keys(imported);
     if (keys->len + imports->len == 0) {
-        printf("qns: no guest images in %s/\n", cache);
+        rn_say("qns: no guest images in %s/", cache);
     } else {
-        printf("%-64s  %-16s  %s\n", "key", "kernel", "in the cache since (UTC)");
+        rn_say("%-64s  %-16s  %s", "key", "kernel", "in the cache since (UTC)");
     }
     char *dflt = default_key();
     for (guint i = 0; i < keys->len; i++) {
@@ -185,8 +180,8 @@ static int check_image(const char *image, JsonObject *gi, const char *package)
     const char *want = rn_json_string(gi, "key");
     int r = 0;
     if (qns_guest_key_check(want, NULL) < 0 || g_strcmp0(key, want) != 0) {
-        fprintf(stderr, "qns: %s: the packed GUEST-INFO has key %s, the manifest %s\n", package,
-                key ? key : "none", want ? want : "none");
+        rn_error("%s: the packed GUEST-INFO has key %s, the manifest %s", package,
+                 key ? key : "none", want ? want : "none");
         r = -1;
     }
     for (size_t i = 0; r == 0 && i < rn_image_file_count; i++) {
@@ -230,12 +225,12 @@ int rn_guest_import(const char *package)
 {
     char *cache = rn_imported_guest_dir();
     if (g_mkdir_with_parents(cache, 0755) < 0) {
-        fprintf(stderr, "qns: cannot create %s: %s\n", cache, g_strerror(errno));
+        rn_error("cannot create %s: %s", cache, g_strerror(errno));
         g_free(cache);
         return RN_EXIT_FAIL;
     }
     if (!g_file_test(package, G_FILE_TEST_IS_REGULAR)) {
-        fprintf(stderr, "qns: %s is not a package file (from qns pack)\n", package);
+        rn_error("%s is not a package file (from qns pack)", package);
         g_free(cache);
         return RN_EXIT_USAGE;
     }
@@ -254,29 +249,30 @@ int rn_guest_import(const char *package)
     char *info = image ? g_build_filename(image, "GUEST-INFO", NULL) : NULL;
     char e[QNS_ERRBUF_SIZE];
     if (folder && m.parser && (gi == NULL || !g_file_test(image, G_FILE_TEST_IS_DIR))) {
-        fprintf(stderr, "qns: %s carries no default guest image\n", package);
+        rn_error("%s carries no default guest image", package);
     } else if (gi && qns_guest_info_check(info, e) < 0) {
-        fprintf(stderr, "qns: not importing the guest image of %s: %s\n", package, e);
+        rn_error("not importing the guest image of %s: %s", package, e);
     } else if (gi && check_image(image, gi, package) == 0) {
         const char *claims = rn_json_string(gi, "key");
         const char *release = rn_json_string(gi, "kernel_release");
         char *key = rn_image_content_key(image);
         char *dest = key ? g_build_filename(cache, key, NULL) : NULL;
         if (key == NULL) {
-            fprintf(stderr, "qns: cannot read the guest image of %s\n", package);
+            rn_error("cannot read the guest image of %s", package);
         } else if (g_file_test(dest, G_FILE_TEST_IS_DIR)) {
-            printf("qns: guest image %s (kernel %s) is in the cache already: %s/\n", key,
+            rn_say("qns: guest image %s (kernel %s) is in the cache already: %s/", key,
                    release ? release : "?", dest);
             status = RN_EXIT_OK;
         } else if (rename(image, dest) < 0 || g_utime(dest, NULL) < 0) {
-            fprintf(stderr, "qns: cannot move %s to %s: %s\n", image, dest, g_strerror(errno));
+            rn_error("cannot move %s to %s: %s", image, dest, g_strerror(errno));
         } else {
             /* The key is the hash of the files: it proves what they are,
              * not where they come from. */
-            printf("qns: imported guest image %s (kernel %s) into %s/\n"
-                   "qns: its GUEST-INFO says it was built by the recipe of key %s, which its "
-                   "files do not prove; a scenario boots it with guest_image = %s\n",
-                   key, release ? release : "?", dest, claims, key);
+            rn_say("qns: imported guest image %s (kernel %s) into %s/", key,
+                   release ? release : "?", dest);
+            rn_say("qns: its GUEST-INFO says it was built by the recipe of key %s, which its "
+                   "files do not prove; a scenario boots it with guest_image = %s",
+                   claims, key);
             status = RN_EXIT_OK;
         }
         g_free(dest);

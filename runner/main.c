@@ -44,7 +44,7 @@ static int parse(const char *usage, const char *summary, GOptionEntry *entries, 
         rn_error("%s", ge->message);
         g_error_free(ge);
     } else if (*argc != want + 1) {
-        fprintf(stderr, "qns: expected %s\n%s", usage, "");
+        rn_error("expected %s", usage);
         char *help = g_option_context_get_help(ctx, TRUE, NULL);
         fputs(help, stderr);
         g_free(help);
@@ -157,8 +157,8 @@ static int cmd_guest(int argc, char **argv)
         }
         return rn_guest_import(argv[2]);
     }
-    fprintf(stderr, "qns: expected 'qns guest list' or 'qns guest import PACKAGE'%s%s%s\n",
-            *sub ? ", got '" : "", sub, *sub ? "'" : "");
+    rn_error("expected 'qns guest list' or 'qns guest import PACKAGE'%s%s%s", *sub ? ", got '" : "",
+             sub, *sub ? "'" : "");
     return RN_EXIT_USAGE;
 }
 

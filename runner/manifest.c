@@ -5,6 +5,7 @@
  * file I/O: environment.c reads the file.
  */
 #include "environment.h"
+#include "runner.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -45,10 +46,8 @@ int rn_manifest_parse(const char *data, size_t len, const char *name, rn_manifes
     m->root = NULL;
     m->outputs = NULL;
     if (nests_deeper(data, len, RN_MANIFEST_MAX_DEPTH)) {
-        fprintf(
-            stderr,
-            "qns: %s nests arrays and objects deeper than %d levels; it is not a qns manifest\n",
-            name, RN_MANIFEST_MAX_DEPTH);
+        rn_error("%s nests arrays and objects deeper than %d levels; it is not a qns manifest",
+                 name, RN_MANIFEST_MAX_DEPTH);
         g_clear_object(&m->parser);
         return -1;
     }
@@ -56,15 +55,14 @@ int rn_manifest_parse(const char *data, size_t len, const char *name, rn_manifes
     if (!ok) {
         const char *why = ge ? ge->message : "too large";
         int at = g_str_has_prefix(why, unnamed);
-        fprintf(stderr, "qns: cannot read %s: %s%s\n", name, at ? name : "",
-                at ? why + strlen(unnamed) : why);
+        rn_error("cannot read %s: %s%s", name, at ? name : "", at ? why + strlen(unnamed) : why);
         g_clear_error(&ge);
     } else {
         JsonNode *root = json_parser_get_root(m->parser);
         m->root = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
         m->outputs = rn_json_object(m->root, "outputs");
         if (m->outputs == NULL) {
-            fprintf(stderr, "qns: %s is not a qns manifest (no outputs)\n", name);
+            rn_error("%s is not a qns manifest (no outputs)", name);
             ok = 0;
         }
     }

@@ -2,7 +2,7 @@
  * package.c - `qns pack` makes one self-contained archive of a run folder:
  * the scenario, the manifest, the outputs and every file the guests booted
  * from (the default guest image, own kernels, initrds and disks; with
- * --with-qemu also the patched QEMU and the firmware it loads). unpack.c
+ * --with-qemu also the patched QEMU and the firmware it loads). package_unpack.c
  * unpacks it (rn_package_unpack), verify.c runs from those files only
  * (rn_package_prepare).
  *
@@ -54,7 +54,7 @@ char *rn_temp_dir(const char *in, const char *prefix)
 {
     char *tmpl = g_strdup_printf("%s/%sXXXXXX", in, prefix);
     if (g_mkdtemp(tmpl) == NULL) {
-        fprintf(stderr, "qns: cannot create a folder in %s: %s\n", in, g_strerror(errno));
+        rn_error("cannot create a folder in %s: %s", in, g_strerror(errno));
         g_clear_pointer(&tmpl, g_free);
     }
     return tmpl;
@@ -63,7 +63,7 @@ char *rn_temp_dir(const char *in, const char *prefix)
 void rn_remove_tree(const char *dir)
 {
     if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
-        fprintf(stderr, "qns: cannot remove %s: %s\n", dir, g_strerror(errno));
+        rn_error("cannot remove %s: %s", dir, g_strerror(errno));
     }
 }
 
@@ -76,8 +76,7 @@ int rn_spawn(const char *const *argv, const char *what)
                      g_spawn_check_wait_status(ws, &ge);
     if (!ok) {
         g_strchomp(err_out ? err_out : (err_out = g_strdup("")));
-        fprintf(stderr, "qns: %s failed: %s%s%s\n", what, ge->message, *err_out ? ": " : "",
-                err_out);
+        rn_error("%s failed: %s%s%s", what, ge->message, *err_out ? ": " : "", err_out);
         g_error_free(ge);
     }
     g_free(err_out);
@@ -91,7 +90,7 @@ static int stage_link(const char *stage, const char *rel, const char *target)
     char *abs = g_canonicalize_filename(target, NULL);
     int ok = g_mkdir_with_parents(parent, 0755) == 0 && symlink(abs, at) == 0;
     if (!ok) {
-        fprintf(stderr, "qns: cannot stage %s as %s: %s\n", target, rel, g_strerror(errno));
+        rn_error("cannot stage %s as %s: %s", target, rel, g_strerror(errno));
     }
     g_free(abs);
     g_free(parent);
@@ -106,7 +105,7 @@ static int stage_text(const char *stage, const char *rel, const char *text, int 
     int ok = g_mkdir_with_parents(parent, 0755) == 0 && g_file_set_contents(at, text, -1, &ge) &&
              chmod(at, (mode_t)mode) == 0;
     if (!ok) {
-        fprintf(stderr, "qns: cannot write %s: %s\n", at, ge ? ge->message : g_strerror(errno));
+        rn_error("cannot write %s: %s", at, ge ? ge->message : g_strerror(errno));
         g_clear_error(&ge);
     }
     g_free(parent);
@@ -119,10 +118,10 @@ int rn_check_sha(const char *path, const char *want, const char *doing, const ch
     char *why = NULL, *got = rn_file_sha256(path, &why);
     int ok = got && want && strcmp(got, want) == 0;
     if (got == NULL) {
-        fprintf(stderr, "qns: %s: cannot read %s: %s\n", doing, path, why);
+        rn_error("%s: cannot read %s: %s", doing, path, why);
     } else if (!ok) {
-        fprintf(stderr, "qns: %s: %s has SHA-256 %.16s, %s says %.16s\n", doing, path, got, by,
-                want ? want : "none");
+        rn_error("%s: %s has SHA-256 %.16s, %s says %.16s", doing, path, got, by,
+                 want ? want : "none");
     }
     g_free(got);
     g_free(why);
@@ -152,7 +151,7 @@ static int stage_guest(const char *stage, JsonObject *gi)
     const char *from = by_key && g_file_test(by_key, G_FILE_TEST_IS_DIR) ? by_key : dir;
     int r = from ? 0 : -1;
     if (r < 0) {
-        fprintf(stderr, "qns: the manifest names no guest image folder\n");
+        rn_error("the manifest names no guest image folder");
     }
     for (size_t i = 0; r == 0 && i < rn_image_file_count; i++) {
         const char *name = rn_json_string(gi, rn_image_files[i].name);
@@ -194,8 +193,8 @@ static char *input_rel(const char *path, JsonObject *root)
     size_t n = base_abs ? strlen(base_abs) : 0;
     char *rel = NULL;
     if (base_abs == NULL || strncmp(abs, base_abs, n) != 0 || abs[n] != '/') {
-        fprintf(stderr, "qns: %s is outside the scenario's folder %s, so it is not packed\n", path,
-                base_abs ? base_abs : "(none)");
+        rn_error("%s is outside the scenario's folder %s, so it is not packed", path,
+                 base_abs ? base_abs : "(none)");
     } else {
         rel = g_build_filename("inputs", abs + n + 1, NULL);
     }
@@ -335,14 +334,13 @@ static int stage_qemu(const char *stage, JsonObject *q, int *count)
     if (qemu == NULL ||
         rn_check_sha(qemu, rn_json_string(q, "sha256"), "cannot pack QEMU", "the manifest") < 0) {
         if (qemu == NULL) {
-            fprintf(stderr, "qns: the manifest names no QEMU binary\n");
+            rn_error("the manifest names no QEMU binary");
         }
         return -1;
     }
     GHashTable *fw = qemu_firmware(qemu);
     if (fw == NULL) {
-        fprintf(stderr, "qns: cannot find the firmware files %s loads (its -trace load_file)\n",
-                qemu);
+        rn_error("cannot find the firmware files %s loads (its -trace load_file)", qemu);
         return -1;
     }
     int r = stage_link(stage, "qemu/bin/qemu-system-x86_64", qemu);
@@ -360,7 +358,7 @@ static int stage_qemu(const char *stage, JsonObject *q, int *count)
         char *rel = g_build_filename("qemu", "share", "qemu", (const char *)l->data, NULL);
         char *why = NULL, *sum = rn_file_sha256(where, &why);
         if (sum == NULL) {
-            fprintf(stderr, "qns: cannot pack QEMU's firmware: %s\n", why);
+            rn_error("cannot pack QEMU's firmware: %s", why);
             r = -1;
         } else {
             g_string_append_printf(sums, "%s  share/qemu/%s\n", sum, (const char *)l->data);
@@ -513,7 +511,7 @@ int rn_pack(const char *dir_arg, int with_qemu, int force)
     JsonObject *in = rn_json_object(m.root, "inputs");
     int with_inputs = in && json_object_get_size(in) > 0;
     if (with_qemu && q == NULL) {
-        printf("qns: no guest of %s runs QEMU; --with-qemu adds nothing\n", dir);
+        rn_say("qns: no guest of %s runs QEMU; --with-qemu adds nothing", dir);
         with_qemu = 0;
     }
     int n = 0, r = 0;
@@ -563,9 +561,9 @@ int rn_pack(const char *dir_arg, int with_qemu, int force)
         unlink(partial);
     } else {
         char *size = human_size(archive);
-        printf("qns: packed %d files of %s into %s (%s)%s%s\n", n, dir, archive, size,
+        rn_say("qns: packed %d files of %s into %s (%s)%s%s", n, dir, archive, size,
                gi ? ", with the guest image" : "", with_qemu ? " and QEMU" : "");
-        printf("qns: to check it elsewhere: qns verify %s" PACK_SUFFIX "\n", leaf);
+        rn_say("qns: to check it elsewhere: qns verify %s" PACK_SUFFIX, leaf);
         g_free(size);
     }
     rn_remove_tree(stage_root);
@@ -611,7 +609,7 @@ static int check_firmware(const char *dir, const char *doing)
     gchar *text = NULL;
     int r = 0;
     if (!g_file_get_contents(sums, &text, NULL, NULL)) {
-        fprintf(stderr, "qns: %s: %s is missing\n", doing, sums);
+        rn_error("%s: %s is missing", doing, sums);
         r = -1;
     }
     gchar **lines = text ? g_strsplit(text, "\n", -1) : NULL;
@@ -621,7 +619,7 @@ static int check_firmware(const char *dir, const char *doing)
             continue;
         }
         if (gap == NULL || strstr(gap + 2, "..") || g_path_is_absolute(gap + 2)) {
-            fprintf(stderr, "qns: %s: bad line in %s: '%s'\n", doing, sums, *l);
+            rn_error("%s: bad line in %s: '%s'", doing, sums, *l);
             r = -1;
             break;
         }
@@ -649,9 +647,9 @@ static int use_packed_qemu(const char *dir, JsonObject *q, int trust)
     const char *sha = rn_json_string(q, "sha256");
     int r = 1;
     if (!trust) {
-        printf("verify: the package carries a QEMU (qemu/bin/qemu-system-x86_64, SHA-256 %.16s); "
+        rn_say("verify: the package carries a QEMU (qemu/bin/qemu-system-x86_64, SHA-256 %.16s); "
                "verify runs this machine's own and compares the builds (--trust-package runs "
-               "the packed one)\n",
+               "the packed one)",
                sha ? sha : "none");
         r = 0;
     } else if (rn_check_sha(bin, sha, doing, "the manifest") < 0 ||
@@ -662,10 +660,10 @@ static int use_packed_qemu(const char *dir, JsonObject *q, int trust)
         gsize len = 0;
         if (!g_file_get_contents(wrapper, &text, &len, NULL) || len != strlen(qemu_wrapper_text) ||
             memcmp(text, qemu_wrapper_text, len) != 0) {
-            fprintf(stderr, "qns: %s: %s is not the wrapper qns pack writes\n", doing, wrapper);
+            rn_error("%s: %s is not the wrapper qns pack writes", doing, wrapper);
             r = -1;
         } else {
-            printf("verify: running the packed QEMU %s, SHA-256 %s (--trust-package)\n", bin, sha);
+            rn_say("verify: running the packed QEMU %s, SHA-256 %s (--trust-package)", bin, sha);
         }
         g_free(text);
     }
@@ -724,7 +722,7 @@ int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base
             *base_dir = g_canonicalize_filename(inputs, NULL);
         }
         if (packed_guest || packed_qemu || packed_inputs) {
-            printf("verify: running from the packed%s%s%s\n", packed_guest ? " guest image" : "",
+            rn_say("verify: running from the packed%s%s%s", packed_guest ? " guest image" : "",
                    packed_inputs ? (packed_guest ? ", inputs" : " inputs") : "",
                    packed_qemu ? (packed_guest || packed_inputs ? ", QEMU" : " QEMU") : "");
         }

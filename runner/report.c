@@ -293,9 +293,7 @@ static capture *read_capture(const char *dir, const char *name)
     char e[PCAP_ERRBUF_SIZE];
     pcap_t *p = open_capture(dir, name, e);
     if (p == NULL) {
-        char *shown = rn_escape(name);
-        rn_error("%s: %s", shown, e);
-        g_free(shown);
+        rn_error("%s: %s", name, e);
         return NULL;
     }
     capture *c = g_new0(capture, 1);
@@ -312,9 +310,7 @@ static capture *read_capture(const char *dir, const char *name)
         packet(c, t, d, h->caplen);
     }
     if (r == PCAP_ERROR) {
-        char *shown = rn_escape(name);
-        rn_error("%s: %s (reading stopped there)", shown, pcap_geterr(p));
-        g_free(shown);
+        rn_error("%s: %s (reading stopped there)", name, pcap_geterr(p));
         c->damaged = 1;
     }
     pcap_close(p);
@@ -386,11 +382,9 @@ static const char *link_name(int lt)
 
 static void print_capture(const capture *c)
 {
-    char *name = rn_escape(c->name); /* no control bytes of a file name reach the terminal */
-    printf("capture %s: %s, %" PRIu64 " packets (%" PRIu64 " IPv4), %.9f s .. %.9f s\n", name,
+    rn_say("capture %s: %s, %" PRIu64 " packets (%" PRIu64 " IPv4), %.9f s .. %.9f s", c->name,
            link_name(c->linktype), c->packets, c->ipv4, (double)c->first_ns / 1e9,
            (double)c->last_ns / 1e9);
-    g_free(name);
     if (c->order->len == 0) {
         printf("  no IPv4 flows\n\n");
         return;
@@ -533,13 +527,14 @@ static int plot_capture(const capture *c, const char *out, guint number)
         if (!g_spawn_sync(out, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
                           &err_out, &st, &ge) ||
             !g_spawn_check_wait_status(st, &ge)) {
-            fprintf(stderr, "qns: gnuplot %s: %s\n%s", sp, ge->message, err_out ? err_out : "");
+            g_strchomp(err_out ? err_out : (err_out = g_strdup("")));
+            rn_error("gnuplot %s: %s%s%s", sp, ge->message, *err_out ? ": " : "", err_out);
             g_clear_error(&ge);
             ok = 0;
         } else {
-            printf("plot: %s/%s-throughput.png\n", out, stem);
+            rn_say("plot: %s/%s-throughput.png", out, stem);
             if (rindex) {
-                printf("plot: %s/%s-rtt.png\n", out, stem);
+                rn_say("plot: %s/%s-rtt.png", out, stem);
             }
         }
         g_free(err_out);

@@ -428,7 +428,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         if (ranks > 1) {
             snprintf(across, sizeof(across), ", %" PRIu32 " ranks", ranks);
         }
-        printf("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 "%s) into %s/\n",
+        rn_say("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 "%s) into %s/",
                rn_scenario_name(sc), dur, rn_scenario_quantum_us(sc),
                rn_scenario_fixed_rounds(sc) ? ", fixed rounds" : "", rn_scenario_seed(sc), across,
                dir);
@@ -437,7 +437,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                              ? rn_imported_image_key(rn_scenario_guest_dir(sc))
                              : NULL;
         if (imported) {
-            printf("qns: guest image %s was imported from a package, not built here\n", imported);
+            rn_say("qns: guest image %s was imported from a package, not built here", imported);
         }
         g_free(imported);
         fflush(stdout);
@@ -520,8 +520,8 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                                       st->nics[n].frames_too_long, n, st->nics[n].mtu);
             }
         }
-        printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in%s%s, clock %.6f s%s\n",
-               name, st->frames_from_guest, st->frames_to_guest, unopened, too_long,
+        rn_say("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in%s%s, clock %.6f s%s", name,
+               st->frames_from_guest, st->frames_to_guest, unopened, too_long,
                (double)st->clock_us / 1e6, st->done ? ", powered off" : "");
         /* Its exit status is judged by the C API: a failure is in r and err. */
         scenario_print_command_output(name, st->console_path);
@@ -530,14 +530,14 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         const char *node = NULL;
         const qns_app_config *a = rn_scenario_app(sc, i, &node);
         if (a->kind == QNS_APP_PACKET_SINK) {
-            printf("node %s: packet-sink %s:%u received %" PRIu64 " bytes\n", node, a->protocol,
+            rn_say("node %s: packet-sink %s:%u received %" PRIu64 " bytes", node, a->protocol,
                    (unsigned)a->port, rr.app_rx_bytes[i]);
         }
     }
     if (write_manifest(dir, sc, src_abs, inputs, &rr, ranks, figures) < 0) {
         status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
     } else {
-        printf("qns: outputs and manifest in %s/\n", dir);
+        rn_say("qns: outputs and manifest in %s/", dir);
     }
     json_node_unref(inputs);
     g_free(figures);
@@ -598,7 +598,7 @@ static int refuse_untrusted(const rn_run_options *opt, const rn_scenario *sc)
                          name, e);
                 return -1;
             }
-            printf("verify: guest %s passes its extra_args to QEMU (--trust-package)\n", name);
+            rn_say("verify: guest %s passes its extra_args to QEMU (--trust-package)", name);
         }
         if (program == NULL) {
             continue;
@@ -611,7 +611,7 @@ static int refuse_untrusted(const rn_run_options *opt, const rn_scenario *sc)
             g_free(shown);
             return -1;
         }
-        printf("verify: guest %s runs the program '%s' (--trust-package)\n", name, shown);
+        rn_say("verify: guest %s runs the program '%s' (--trust-package)", name, shown);
         g_free(shown);
     }
     return 0;

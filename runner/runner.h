@@ -118,24 +118,27 @@ int rn_write_all(int fd, const char *buf, size_t len);
 /* Whether path (trailing slashes ignored) is a symbolic link itself. */
 int rn_is_symlink(const char *path);
 char *rn_timestamp(void); /* YYYYmmdd-HHMMSS, local time */
-const char *rn_default_qemu(void);
-const char *rn_default_guest_dir(void);
 /* Regular files below dir (relative paths, sorted; symbolic links neither
  * listed nor followed), skipping names in skip. */
 GPtrArray *rn_list_files(const char *dir, const char *const *skip);
 /* What a run folder holds besides outputs: manifest, scenario copy, lock, ... */
 extern const char *const rn_not_outputs[];
-/* User input as messages quote it: control bytes as \xNN, at most
- * RN_QUOTE_MAX_CHARS characters then "..." (a path: RN_QUOTE_MAX_PATH).
- * rn_escape only escapes. g_free each. */
+/* User input as messages quote it: control characters and bytes that are
+ * not UTF-8 as \xNN (scenario_escape), at most RN_QUOTE_MAX_CHARS
+ * characters then "..." (a path: RN_QUOTE_MAX_PATH). rn_escape only
+ * escapes. g_free each. */
 #define RN_QUOTE_MAX_CHARS 64
 #define RN_QUOTE_MAX_PATH 4096
 char *rn_quote(const char *s);
 char *rn_quote_path(const char *s);
 char *rn_escape(const char *s);
-/* Prints "qns: MESSAGE" and a newline to stderr, control bytes escaped:
- * messages name paths and words of the command line. */
+/* Prints "qns: MESSAGE" and a newline to stderr, the message escaped as
+ * rn_escape does: messages name paths and words of the command line. */
 void rn_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints MESSAGE and a newline to stdout, escaped the same way: every line
+ * that names a path, a file of a run folder or package, or shows text a
+ * guest wrote. A message is one line (a newline in it is escaped too). */
+void rn_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* NULL when access(path, mode) allows it; else what is wrong, to follow
  * "'PATH' ": "is not there", or "cannot be read: Permission denied (folder
  * '/x' cannot be searched)" (g_free). */
@@ -191,6 +194,11 @@ int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *sta
  * -1 with the reason printed. */
 int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t ranks,
                    rn_rank_figures *figures);
+
+/* ---- environment.c: the QEMU and guest image folder qns_sim_new takes with
+ * qemu/guest_dir NULL (the library decides). */
+const char *rn_default_qemu(void);
+const char *rn_default_guest_dir(void);
 
 /* ---- run.c, verify.c, report.c: the subcommands. Each returns an exit status. */
 typedef struct rn_run_options {

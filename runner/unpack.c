@@ -1,14 +1,12 @@
 /*
- * unpack.c - a package is data: it is unpacked by libarchive into a new
- * folder beside it, with nothing of what the archive says about owners,
- * modes beyond "executable", links or devices kept (rn_unpack), then moved
- * into place as the package's one top folder (rn_package_unpack). Every
- * file and folder is made relative to a descriptor of its folder, with
- * O_NOFOLLOW and O_EXCL, so nothing is written outside it.
+ * unpack.c - a package is data: libarchive reads it, and nothing of what
+ * the archive says about owners, modes beyond "executable", links or
+ * devices is kept (rn_unpack; package_unpack.c puts a package's folder in
+ * place). Every file and folder is made relative to a descriptor of its
+ * folder, with O_NOFOLLOW and O_EXCL, so nothing is written outside it.
  */
 #define _GNU_SOURCE
 #include "unpack.h"
-#include "environment.h"
 #include "runner.h"
 
 #include <archive.h>
@@ -292,19 +290,13 @@ static int member(unpack *u, struct archive_entry *e)
     return r;
 }
 
-int rn_unpack(const char *archive, const char *into, const rn_unpack_limits *limits,
-              const char *const *only, char **why)
+int rn_unpack_fd(int archive_fd, const char *into, const rn_unpack_limits *limits,
+                 const char *const *only, char **why)
 {
     unpack u = {.limits = limits, .only = only, .root = -1};
     u.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    int fd = open(archive, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
     int r = 0;
-    if (fd < 0) {
-        r = fail(&u, NULL, "%s", errno == ELOOP ? "it is a symbolic link" : g_strerror(errno));
-    } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        r = fail(&u, NULL, "it is not a regular file");
-    } else if ((u.root = open(into, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+    if ((u.root = open(into, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
         char *shown = rn_quote_path(into);
         r = fail(&u, NULL, "cannot open %s: %s", shown, g_strerror(errno));
         g_free(shown);
@@ -313,7 +305,7 @@ int rn_unpack(const char *archive, const char *into, const rn_unpack_limits *lim
         u.a = archive_read_new();
         archive_read_support_filter_zstd(u.a);
         archive_read_support_format_tar(u.a);
-        if (archive_read_open_fd(u.a, fd, UNPACK_BLOCK) != ARCHIVE_OK) {
+        if (archive_read_open_fd(u.a, archive_fd, UNPACK_BLOCK) != ARCHIVE_OK) {
             r = fail(&u, NULL, "not a tar archive: %s", archive_error_string(u.a));
         }
     }
@@ -336,104 +328,26 @@ int rn_unpack(const char *archive, const char *into, const rn_unpack_limits *lim
     if (u.root >= 0) {
         close(u.root);
     }
-    if (fd >= 0) {
-        close(fd);
-    }
     g_hash_table_destroy(u.seen);
     *why = u.why;
     return r;
 }
 
-/* ---- a package beside its folder ---------------------------------------------- */
-
-/* The one folder at the top of tmp, holding a manifest, or NULL after one line. */
-static char *top_folder(const char *package, const char *tmp)
+int rn_unpack(const char *archive, const char *into, const rn_unpack_limits *limits,
+              const char *const *only, char **why)
 {
-    GDir *d = g_dir_open(tmp, 0, NULL);
-    const char *top = d ? g_dir_read_name(d) : NULL;
-    char *name = top ? g_strdup(top) : NULL;
-    if (d && (top == NULL || g_dir_read_name(d) != NULL)) {
-        rn_error("%s is not a qns package (one folder at the top)", package);
-        g_clear_pointer(&name, g_free);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    char *from = name ? g_build_filename(tmp, name, NULL) : NULL;
-    char *manifest = from ? g_build_filename(from, RN_MANIFEST, NULL) : NULL;
+    int fd = open(archive, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    if (manifest && (lstat(manifest, &st) < 0 || !S_ISREG(st.st_mode))) {
-        rn_error("%s is not a qns package (no %s/%s)", package, name, RN_MANIFEST);
-        g_clear_pointer(&name, g_free);
+    if (fd < 0) {
+        *why = g_strdup(errno == ELOOP ? "it is a symbolic link" : g_strerror(errno));
+        return -1;
     }
-    g_free(manifest);
-    g_free(from);
-    return name;
-}
-
-/* Moves tmp/top to parent/top, or reuses parent/top when it holds this
- * package already: that folder, or NULL after one line. */
-static char *put_in_place(const char *package, const char *tmp, const char *parent, const char *top)
-{
-    char *from = g_build_filename(tmp, top, NULL), *to = g_build_filename(parent, top, NULL);
-    char *from_m = g_build_filename(from, RN_MANIFEST, NULL);
-    char *to_m = g_build_filename(to, RN_MANIFEST, NULL);
-    char *folder = NULL;
-    struct stat st;
-    if (lstat(to, &st) == 0 && S_ISLNK(st.st_mode)) {
-        rn_error("%s unpacks into %s/, which is a symbolic link; qns writes only into a folder of "
-                 "its own there: remove the link",
-                 package, to);
-    } else if (lstat(to, &st) == 0) {
-        if (S_ISDIR(st.st_mode) && rn_same_contents(from_m, to_m)) {
-            printf("verify: %s/ holds this package already (same manifest); verifying it\n", to);
-            folder = g_strdup(to);
-        } else {
-            rn_error("%s unpacks into %s/, which holds another run; move one of them", package, to);
-        }
-    } else if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
-        rn_error("cannot rename %s to %s: %s", from, to, g_strerror(errno));
+    int r = -1;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        *why = g_strdup("it is not a regular file");
     } else {
-        printf("verify: unpacked %s into %s/\n", package, to);
-        folder = g_strdup(to);
+        r = rn_unpack_fd(fd, into, limits, only, why);
     }
-    g_free(to_m);
-    g_free(from_m);
-    g_free(to);
-    g_free(from);
-    return folder;
-}
-
-char *rn_package_unpack_limited(const char *package, const rn_unpack_limits *limits)
-{
-    if (rn_is_symlink(package)) {
-        rn_error("%s is a symbolic link; qns unpacks a package only by its own name, so that it "
-                 "unpacks beside it",
-                 package);
-        return NULL;
-    }
-    char *parent = g_path_get_dirname(package);
-    char *tmp = rn_temp_dir(parent, ".qns-unpack-"), *folder = NULL, *why = NULL;
-    if (tmp == NULL) {
-        g_free(parent);
-        return NULL;
-    }
-    if (rn_unpack(package, tmp, limits, NULL, &why) < 0) {
-        rn_error("cannot unpack %s: %s", package, why);
-    } else {
-        char *top = top_folder(package, tmp);
-        folder = top ? put_in_place(package, tmp, parent, top) : NULL;
-        g_free(top);
-    }
-    rn_remove_tree(tmp);
-    g_free(why);
-    g_free(tmp);
-    g_free(parent);
-    return folder;
-}
-
-char *rn_package_unpack(const char *package)
-{
-    const rn_unpack_limits limits = RN_UNPACK_LIMITS;
-    return rn_package_unpack_limited(package, &limits);
+    close(fd);
+    return r;
 }

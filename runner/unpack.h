@@ -38,7 +38,13 @@ typedef struct rn_unpack_limits {
 int rn_unpack(const char *archive, const char *into, const rn_unpack_limits *limits,
               const char *const *only, char **why);
 
-/* rn_package_unpack with the given limits (qns uses RN_UNPACK_LIMITS). */
+/* rn_unpack of the archive open at archive_fd (read from where it stands,
+ * left open). */
+int rn_unpack_fd(int archive_fd, const char *into, const rn_unpack_limits *limits,
+                 const char *const *only, char **why);
+
+/* rn_package_unpack with the given limits (qns uses RN_UNPACK_LIMITS);
+ * package_unpack.c. */
 char *rn_package_unpack_limited(const char *package, const rn_unpack_limits *limits);
 
 #endif

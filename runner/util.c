@@ -1,10 +1,10 @@
 /*
- * util.c - small helpers of the runner: file hashes, timestamps, the
- * default QEMU and guest image locations (resolved as the library does),
- * listing an output folder, locking it, quoting user input in messages and
- * saying why a path cannot be used.
+ * util.c - small helpers of the runner: file hashes, timestamps, listing
+ * an output folder, locking it, quoting user input in messages and saying
+ * why a path cannot be used.
  */
 #define _GNU_SOURCE
+#include "escape.h"
 #include "runner.h"
 
 #include <errno.h>
@@ -141,17 +141,6 @@ char *rn_timestamp(void)
     return g_strdup(buf);
 }
 
-/* The same as qns_sim_new with qemu/guest_dir NULL (the library decides). */
-const char *rn_default_qemu(void)
-{
-    return qns_default_qemu();
-}
-
-const char *rn_default_guest_dir(void)
-{
-    return qns_default_guest_dir();
-}
-
 static void list_into(const char *root, const char *rel, const char *const *skip, GPtrArray *out)
 {
     char *path = rel ? g_build_filename(root, rel, NULL) : g_strdup(root);
@@ -204,60 +193,45 @@ GPtrArray *rn_list_files(const char *dir, const char *const *skip)
 
 /* ---- quoting user input ------------------------------------------------------ */
 
-/* Control bytes (and, in text that is not UTF-8, every byte above 0x7f)
- * become \xNN; with max_chars > 0 only that many characters are kept and
- * "..." marks the cut. */
-static char *escape(const char *s, size_t max_chars)
-{
-    GString *out = g_string_new(NULL);
-    int utf8 = g_utf8_validate(s, -1, NULL);
-    size_t chars = 0;
-    for (const char *p = s; *p; chars++) {
-        if (max_chars > 0 && chars == max_chars) {
-            g_string_append(out, "...");
-            break;
-        }
-        unsigned char c = (unsigned char)*p;
-        if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
-            g_string_append_printf(out, "\\x%02x", c);
-            p++;
-        } else if (c >= 0x80) {
-            const char *next = g_utf8_next_char(p);
-            g_string_append_len(out, p, next - p);
-            p = next;
-        } else {
-            g_string_append_c(out, (char)c);
-            p++;
-        }
-    }
-    return g_string_free(out, FALSE);
-}
-
 char *rn_quote(const char *s)
 {
-    return escape(s ? s : "", RN_QUOTE_MAX_CHARS);
+    return scenario_escape(s ? s : "", RN_QUOTE_MAX_CHARS);
 }
 
 char *rn_escape(const char *s)
 {
-    return escape(s ? s : "", 0);
+    return scenario_escape(s ? s : "", 0);
 }
 
 char *rn_quote_path(const char *s)
 {
-    return escape(s ? s : "", RN_QUOTE_MAX_PATH);
+    return scenario_escape(s ? s : "", RN_QUOTE_MAX_PATH);
+}
+
+/* Prints PREFIX, the message escaped as one line, and a newline to f. */
+static void print_line(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+    char *msg = g_strdup_vprintf(fmt, ap);
+    char *text = rn_escape(msg);
+    fprintf(f, "%s%s\n", prefix, text);
+    g_free(text);
+    g_free(msg);
 }
 
 void rn_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
+    print_line(stderr, "qns: ", fmt, ap);
     va_end(ap);
-    char *text = rn_escape(msg);
-    fprintf(stderr, "qns: %s\n", text);
-    g_free(text);
-    g_free(msg);
+}
+
+void rn_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_line(stdout, "", fmt, ap);
+    va_end(ap);
 }
 
 /* ---- why a path cannot be used ----------------------------------------------- */

@@ -91,9 +91,9 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
     char *env_diff = rn_env_differences(m.root, rn_default_qemu(), guest_dir, packed_base == NULL);
     g_free(guest_dir);
     if (env_diff) {
-        printf("verify: the environment differs from the manifest: %s\n", env_diff);
+        rn_say("verify: the environment differs from the manifest: %s", env_diff);
     } else {
-        printf("verify: the environment matches the manifest\n");
+        rn_say("verify: the environment matches the manifest");
     }
     JsonObject *scen = rn_json_object(m.root, "scenario");
     const char *base = rn_json_string(scen, "base_dir");
@@ -157,8 +157,9 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
             g_ptr_array_add(names, g_ptr_array_index(rerun, i));
         }
     }
-    printf("\n%-28s %-16s  %-16s  %-16s  %s\n", "file", "expected", "got (re-run)",
-           "kept in folder", "result");
+    printf("\n");
+    rn_say("%-28s %-16s  %-16s  %-16s  %s", "file", "expected", "got (re-run)", "kept in folder",
+           "result");
     GString *bad = g_string_new(NULL);
     for (guint i = 0; i < names->len; i++) {
         const char *f = g_ptr_array_index(names, i);
@@ -180,16 +181,13 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
         } else {
             result = "match";
         }
-        /* The manifest's names and hashes may be a stranger's: control bytes escaped. */
-        char *name = rn_escape(f), *want_shown = want ? rn_escape(want) : NULL;
         if (strcmp(result, "match") != 0) {
             failures++;
-            g_string_append_printf(bad, "%s%s", bad->len ? ", " : "", name);
+            g_string_append_printf(bad, "%s%s", bad->len ? ", " : "", f);
         }
-        printf("%-28s %-16s  %-16s  %-16s  %s\n", name, short_hash(want_shown), short_hash(got),
+        /* The manifest's names and hashes may be a stranger's: rn_say escapes them. */
+        rn_say("%-28s %-16s  %-16s  %-16s  %s", f, short_hash(want), short_hash(got),
                short_hash(kept), result);
-        g_free(want_shown);
-        g_free(name);
         g_free(got);
         g_free(kept);
         g_free(w1);
@@ -198,7 +196,7 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
         g_free(p_old);
     }
     if (failures) {
-        printf("verify: FAILED: %d of %u files differ: %s%s%s\n", failures, names->len, bad->str,
+        rn_say("verify: FAILED: %d of %u files differ: %s%s%s", failures, names->len, bad->str,
                env_diff ? "; the environment differs: " : "", env_diff ? env_diff : "");
     } else if (run_status != RN_EXIT_OK) {
         /* The files matched, but the re-run failed (its error is above):
@@ -207,7 +205,7 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
                names->len, new_dir);
         failures = 1;
     } else {
-        printf("verify: OK: all %u files match (re-run in %s/)%s%s\n", names->len, new_dir,
+        rn_say("verify: OK: all %u files match (re-run in %s/)%s%s", names->len, new_dir,
                env_diff ? ", although the environment differs: " : "", env_diff ? env_diff : "");
     }
     g_free(env_diff);

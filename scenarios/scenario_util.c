@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include "scenario_util.h"
+#include "escape.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -19,6 +20,7 @@ int scenario_print_command_output(const char *guest, const char *console_path)
         return -2;
     }
     int status = -1, inside = 0;
+    char *shown = scenario_escape(guest, 0);
     gchar **lines = g_strsplit(data, "\n", -1);
     for (gchar **l = lines; *l; l++) {
         g_strchomp(*l);
@@ -28,10 +30,13 @@ int scenario_print_command_output(const char *guest, const char *console_path)
             inside = 0;
             sscanf(*l, "QNS-CMD-END status=%d", &status);
         } else if (inside || g_str_has_prefix(*l, "QNS-GUEST: error")) {
-            printf("  %s| %s\n", guest, *l);
+            char *line = scenario_escape(*l, 0); /* a guest is code from anyone */
+            printf("  %s| %s\n", shown, line);
+            g_free(line);
         }
     }
     g_strfreev(lines);
+    g_free(shown);
     g_free(data);
     return status;
 }

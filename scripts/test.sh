@@ -2,9 +2,10 @@
 # Sets up everything qns needs on Debian bookworm, builds it, and runs the
 # whole test suite twice: once as built for use (with the patched QEMU and
 # the default guest) and once with AddressSanitizer and UBSan on the C cores;
-# then fuzzes the record decoder and the manifest reader for a minute each;
-# then the tests of guests across MPI ranks, against the MPI-enabled ns-3
-# (built from Debian's source once, then cached like the patched QEMU).
+# then fuzzes the record decoder, the manifest reader and package unpacking
+# for 50 s each; then the tests of guests across MPI ranks, against the
+# MPI-enabled ns-3 (built from Debian's source once, then cached like the
+# patched QEMU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,8 @@ cmake -S . -B build-asan -G Ninja -Wno-dev -DCMAKE_BUILD_TYPE=Debug -DQNS_SANITI
 cmake --build build-asan
 ctest --test-dir build-asan --output-on-failure
 
-# The fuzz targets (clang, libFuzzer): a minute each on a copy of their corpus.
-tests/fuzz/run-fuzz.sh 60
+# The fuzz targets (clang, libFuzzer): 50 s each on a copy of their corpus.
+tests/fuzz/run-fuzz.sh 50
 
 # Its configure shows what the MPI ns-3 build script does (27 minutes cold).
 cmake -S . -B build-mpi -G Ninja -Wno-dev -DQNS_WITH_MPI=ON | { grep -v '^-- ' || true; }

@@ -4144,6 +4144,181 @@ static void ranks_split_at_point_to_point_links_by_guests(void **state)
     g_free(dir);
 }
 
+/* ---- what reaches the terminal ------------------------------------------------------ */
+
+/* A folder or package named to print a fake line over the one before. */
+#define HOSTILE "x\rverify: OK: all 6 files match\x1b[K"
+#define HOSTILE_SHOWN "x\\x0dverify: OK: all 6 files match\\x1b[K"
+
+/* Text as a terminal gets it from qns: UTF-8 with no control character
+ * but the newline (no ESC, CR or C1 character that could move the cursor
+ * or start a sequence). */
+static void assert_printable(const char *what, const char *text)
+{
+    if (!g_utf8_validate(text, -1, NULL)) {
+        fail_msg("%s is not UTF-8:\n%s", what, text);
+    }
+    for (const char *p = text; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+        if (c != '\n' && (c < 0x20 || (c >= 0x7f && c <= 0x9f))) {
+            fail_msg("%s holds U+%04X at %td:\n%s", what, c, p - text, text);
+        }
+    }
+}
+
+static void assert_said(const result *r, const char *want)
+{
+    assert_printable("stdout", r->out);
+    assert_printable("stderr", r->err);
+    if (strstr(r->out, want) == NULL && strstr(r->err, want) == NULL) {
+        fail_msg("no '%s' in:\n%s%s", want, r->out, r->err);
+    }
+}
+
+/* Control characters and bytes that are not UTF-8 as \xNN; the rest of
+ * the text, UTF-8 included, as it is. */
+static void escaping_shows_every_control_character_as_its_bytes(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"plain words, caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x90\xa7", NULL},
+        {"a\x1b[2Jb\rc\td\x7f", "a\\x1b[2Jb\\x0dc\\x09d\\x7f"},
+        {"C1 \xc2\x9b"
+         "2J \xc2\x85 \xc2\x80 \xc2\x9f, not \xc2\xa0",
+         "C1 \\xc2\\x9b"
+         "2J \\xc2\\x85 "
+         "\\xc2\\x80 \\xc2\\x9f, not \xc2\xa0"},
+        {"\x9b"
+         "2J alone, \xff and caf\xc3\xa9",
+         "\\x9b"
+         "2J alone, \\xff and caf\xc3\xa9"},
+        {"cut \xe2\x86", "cut \\xe2\\x86"},
+        {"overlong \xc0\xaf, surrogate \xed\xa0\x80", "overlong \\xc0\\xaf, surrogate "
+                                                      "\\xed\\xa0\\x80"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *got = rn_escape(cases[i][0]);
+        const char *want = cases[i][1] ? cases[i][1] : cases[i][0];
+        if (strcmp(got, want) != 0) {
+            fail_msg("case %zu: '%s', not '%s'", i, got, want);
+        }
+        g_free(got);
+    }
+    /* rn_quote counts an escaped character as one. */
+    char *y70 = g_strnfill(70, 'y'), *y62 = g_strnfill(62, 'y');
+    char *text = g_strdup_printf("\xc2\x9b\x1b%s", y70), *got = rn_quote(text);
+    char *want = g_strdup_printf("\\xc2\\x9b\\x1b%s...", y62);
+    assert_string_equal(got, want);
+    g_free(want);
+    g_free(got);
+    g_free(text);
+    g_free(y62);
+    g_free(y70);
+}
+
+/* A run into a folder with that name, its verify and its pack: every line
+ * that names the folder shows it escaped. */
+static void a_run_folder_named_to_fake_a_line_is_printed_escaped(void **state)
+{
+    (void)state;
+    char *dir = make_dir("hostile-run");
+    char *ini = fake_lan(dir, "2ms", "every:100000:100000:0:98:5");
+    char *out = g_build_filename(dir, HOSTILE, NULL);
+    char *shown = g_build_filename(dir, HOSTILE_SHOWN, NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 0);
+    char *want = g_strdup_printf("seed 7) into %s/\n", shown);
+    assert_said(&r, want);
+    g_free(want);
+    want = g_strdup_printf("qns: outputs and manifest in %s/\n", shown);
+    assert_said(&r, want);
+    g_free(want);
+    result_clear(&r);
+
+    r = qns("verify", "--trust-package", out, NULL);
+    assert_int_equal(r.status, 0);
+    want = g_strdup_printf("verify: OK: all 6 files match (re-run in %s/verify-", shown);
+    assert_said(&r, want);
+    g_free(want);
+    result_clear(&r);
+
+    r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    want = g_strdup_printf(" files of %s into %s.tar.zst (", shown, shown);
+    assert_said(&r, want);
+    g_free(want);
+    assert_said(&r, "qns: to check it elsewhere: qns verify " HOSTILE_SHOWN ".tar.zst\n");
+    result_clear(&r);
+
+    /* Its one folder has that name: the package is refused, saying so escaped. */
+    char *package = g_strdup_printf("%s.tar.zst", out);
+    r = qns("verify", "--trust-package", package, NULL);
+    assert_int_equal(r.status, 2);
+    assert_said(&r, "member '" HOSTILE_SHOWN "/' has control bytes in its name");
+    result_clear(&r);
+    g_free(package);
+    g_free(shown);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
+/* A package file with that name, of a run folder named plainly: unpacking
+ * and verifying it name it escaped. */
+static void a_package_named_to_fake_a_line_is_printed_escaped(void **state)
+{
+    (void)state;
+    char *dir = make_dir("hostile-package");
+    char *out = run_fake_lan(dir);
+    result r = qns("pack", out, NULL);
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    char *from = g_strdup_printf("%s.tar.zst", out);
+    char *elsewhere = g_build_filename(dir, "elsewhere", NULL);
+    char *package = g_build_filename(elsewhere, HOSTILE ".tar.zst", NULL);
+    assert_int_equal(g_mkdir(elsewhere, 0755), 0);
+    assert_int_equal(rename(from, package), 0);
+    for (int again = 0; again < 2; again++) {
+        r = qns("verify", "--trust-package", package, NULL);
+        assert_int_equal(r.status, 0);
+        char *want =
+            again ? g_strdup_printf("verify: %s/run/ holds this package already", elsewhere)
+                  : g_strdup_printf("verify: unpacked %s/" HOSTILE_SHOWN ".tar.zst into %s/run/\n",
+                                    elsewhere, elsewhere);
+        assert_said(&r, want);
+        g_free(want);
+        assert_said(&r, "verify: OK: all 6 files match (re-run in ");
+        result_clear(&r);
+    }
+    g_free(package);
+    g_free(elsewhere);
+    g_free(from);
+    g_free(out);
+    g_free(dir);
+}
+
+/* A guest is code from anyone: its console lines that qns prints show
+ * escape sequences, CR and C1 characters escaped. */
+static void a_guests_console_lines_are_printed_escaped(void **state)
+{
+    (void)state;
+    char *dir = make_dir("hostile-console");
+    char *ini = one_guest_ini(dir, "console.ini", "duration = 1ms\n", "ends_run = true\n",
+                              "print:1000:QNS-CMD-BEGIN "
+                              "\"print:1100:\x1b[2Jwiped\rverify: OK \xc2\x9b"
+                              "1;1H\" "
+                              "\"print:1200:QNS-CMD-END status=0 uptime=0.00\" stop:2000:0");
+    char *out = g_build_filename(dir, "run", NULL);
+    result r = qns("run", "-q", ini, "-o", out, NULL);
+    assert_int_equal(r.status, 0);
+    assert_said(&r, "\n  a| \\x1b[2Jwiped\\x0dverify: OK \\xc2\\x9b"
+                    "1;1H\n");
+    result_clear(&r);
+    g_free(out);
+    g_free(ini);
+    g_free(dir);
+}
+
 /* ---- packages are data ------------------------------------------------------------ */
 
 /* A member of a package the test writes: type 0 is a hard link to link. */
@@ -4815,6 +4990,10 @@ int main(void)
         cmocka_unit_test(changed_output_fails_verify_and_is_named),
         cmocka_unit_test(verify_refuses_a_manifest_without_a_scenario_object),
         cmocka_unit_test(verify_escapes_the_names_and_hashes_a_manifest_gives),
+        cmocka_unit_test(escaping_shows_every_control_character_as_its_bytes),
+        cmocka_unit_test(a_run_folder_named_to_fake_a_line_is_printed_escaped),
+        cmocka_unit_test(a_package_named_to_fake_a_line_is_printed_escaped),
+        cmocka_unit_test(a_guests_console_lines_are_printed_escaped),
         cmocka_unit_test(pack_unpack_elsewhere_then_verify_passes),
         cmocka_unit_test(verify_names_what_differs_in_the_environment),
         cmocka_unit_test(packed_guest_image_is_used_imported_and_a_tampered_kernel_refused),
