@@ -21,6 +21,11 @@
 static const char *const root_dirs[] = {"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"};
 /* Read-only besides /usr and the inputs, where they exist. */
 static const char *const system_files[] = {"/etc/ld.so.cache"};
+/* The devices it may open: no terminal (its session's would take input a
+ * TIOCSTI pushed; a session of its own would put it in a scheduling
+ * autogroup apart from the simulator, which slows every round), no pty. */
+static const char *const devices[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                      "/dev/urandom"};
 
 int qns_confine_find(char **bwrap, char *errbuf)
 {
@@ -119,13 +124,23 @@ static void bind_root_dirs(GPtrArray *a)
 char **qns_confine_argv(const char *bwrap, const char *qemu, const char *const *reads, int tell_pid)
 {
     static const char *const options[] = {
-        "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user",
-        "--disable-userns",  "--uid",         QNS_CONFINE_ID,  "--gid",
-        QNS_CONFINE_ID,      "--cap-drop",    "ALL",           "--as-pid-1",
-        "--ro-bind",         "/usr",          "/usr",
+        "--die-with-parent",
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--uid",
+        QNS_CONFINE_ID,
+        "--gid",
+        QNS_CONFINE_ID,
+        "--cap-drop",
+        "ALL",
+        "--as-pid-1",
+        "--ro-bind",
+        "/usr",
+        "/usr",
     };
-    static const char *const scratch[] = {"--proc", "/proc",   "--dev",    "/dev",       "--tmpfs",
-                                          "/tmp",   "--tmpfs", "/var/tmp", "--unsetenv", "TMPDIR"};
+    static const char *const scratch[] = {"--proc",  "/proc",    "--tmpfs",    "/tmp",
+                                          "--tmpfs", "/var/tmp", "--unsetenv", "TMPDIR"};
     GPtrArray *a = g_ptr_array_new();
     add(a, bwrap);
     for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
@@ -143,6 +158,11 @@ char **qns_confine_argv(const char *bwrap, const char *qemu, const char *const *
     }
     for (size_t i = 0; i < G_N_ELEMENTS(scratch); i++) {
         add(a, scratch[i]);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(devices); i++) {
+        add(a, "--dev-bind-try");
+        add(a, devices[i]);
+        add(a, devices[i]);
     }
     bind_qemu(a, qemu);
     for (const char *const *r = reads; r && *r; r++) {

@@ -218,9 +218,19 @@ static int same_namespace(pid_t pid, const char *ns)
     return same;
 }
 
+/* Whether the process sees a /dev/tty (its session's terminal, where a
+ * TIOCSTI would push input), as its root shows it. */
+static int has_tty(pid_t pid)
+{
+    char *tty = g_strdup_printf("/proc/%d/root/dev/tty", (int)pid);
+    int has = g_file_test(tty, G_FILE_TEST_EXISTS);
+    g_free(tty);
+    return has;
+}
+
 /* The running QEMU, seen from the host: no capability at all, none to
- * gain, seccomp on, uid 65534 of a user namespace of its own, and no
- * network of the host's. Unconfined under root it holds root's. */
+ * gain, seccomp on, uid 65534 of a user namespace of its own, no network
+ * of the host's and no terminal. Unconfined under root it holds root's. */
 static void qemu_runs_without_privileges(void **state)
 {
     (void)state;
@@ -244,9 +254,11 @@ static void qemu_runs_without_privileges(void **state)
             assert_false(same_namespace(pid, "user"));
             assert_false(same_namespace(pid, "net"));
             assert_false(same_namespace(pid, "mnt"));
+            assert_false(has_tty(pid));
         } else {
             assert_true(same_namespace(pid, "user"));
             assert_true(same_namespace(pid, "net"));
+            assert_int_equal(has_tty(pid), g_file_test("/dev/tty", G_FILE_TEST_EXISTS));
             if (geteuid() == 0) {
                 assert_string_not_equal(eff, "0000000000000000");
             }
