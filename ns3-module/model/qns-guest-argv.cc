@@ -263,9 +263,8 @@ bool Confine(std::vector<std::string> &argv, const std::string &qemu,
     char *bwrap = nullptr;
     char e[QNS_ERRBUF_SIZE];
     int c = qns_confine_find(&bwrap, e);
-    if (c < 0) {
-        err = "guest " + name + ": " + e;
-        return false;
+    if (c > 0 && qns_confine_qemu_check(qemu.c_str(), e) < 0) {
+        c = -1;
     }
     if (c > 0) {
         std::vector<const char *> r;
@@ -279,7 +278,10 @@ bool Confine(std::vector<std::string> &argv, const std::string &qemu,
         g_strfreev(pre);
     }
     g_free(bwrap);
-    return true;
+    if (c < 0) {
+        err = "guest " + name + ": " + e;
+    }
+    return c >= 0;
 }
 
 } // namespace

@@ -12,9 +12,11 @@
 
 #include <glib.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Top-level folders the loader and QEMU's libraries may be named through:
  * links into /usr on a merged /usr (Debian's), folders elsewhere. */
@@ -42,6 +44,14 @@ int qns_confine_find(char **bwrap, char *errbuf)
                         QNS_CONFINE_PACKAGE, QNS_CONFINE_OPT_OUT);
     }
     return 1;
+}
+
+int qns_confine_qemu_check(const char *qemu, char *errbuf)
+{
+    char *found = strchr(qemu, '/') ? g_strdup(qemu) : g_find_program_in_path(qemu);
+    int e = found == NULL ? ENOENT : access(found, X_OK) < 0 ? errno : 0;
+    g_free(found);
+    return e == 0 ? 0 : qns_fail(errbuf, "cannot execute %s: %s", qemu, strerror(e));
 }
 
 static void add(GPtrArray *a, const char *w)

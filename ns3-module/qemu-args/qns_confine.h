@@ -35,6 +35,11 @@ extern "C"
      * is no bwrap on PATH. */
     int qns_confine_find(char **bwrap, char *errbuf);
 
+    /* 0 when qemu (a path, or a name on PATH) is a file bwrap can execute
+     * inside, else -1 with errbuf "cannot execute QEMU: why", the words a
+     * failed exec of it has (bwrap's own would only reach the console). */
+    int qns_confine_qemu_check(const char *qemu, char *errbuf);
+
     /* The words that run the command after them confined (g_strfreev):
      * bwrap, its options, read-only binds of QEMU's install folder (of qemu,
      * a path or a name on PATH) and of each of reads (NULL-terminated files
