@@ -8,13 +8,15 @@
  *     baseline) and adaptive rounds, and the boot against the same QEMU
  *     command line running free under icount
  *
- *   - the same rounds and boot with and without QEMU's seccomp sandbox
+ *   - the same rounds and boot with and without QEMU's seccomp sandbox, and
+ *     with and without bwrap's confinement (qns_confine.h)
  *
  * Usage: bench_qemu QEMU GUEST_DIR [cpu|rounds|boot|sandbox]   (only that table)
  */
 #define _GNU_SOURCE
 #include "bench_util.h"
 #include "qns.h"
+#include "qns_confine.h"
 #include "qns_qemu_args.h"
 #include "qns_sync.h"
 #include "scenario_util.h"
@@ -140,6 +142,7 @@ static double run_free_nic(char **argv, int nic)
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
+        dup2(devnull, QNS_GUEST_FD_INFO); /* where a confined one's bwrap tells its pid */
         /* dup2 clears close-on-exec: only QEMU's end crosses exec */
         if (nic && dup2(sv[1], QNS_GUEST_FD_NIC0) < 0) {
             _exit(126);
@@ -179,12 +182,36 @@ static double run_free(char **argv)
     return run_free_nic(argv, 0);
 }
 
+/* bwrap's words (qns_confine_argv) followed by argv's, the strings argv's;
+ * argv's alone when confine is 0 (free the array, and *pre with g_strfreev). */
+static const char **confined(const char *qemu, const char *const *argv, int confine, char ***pre)
+{
+    char *bwrap = NULL;
+    *pre = NULL;
+    if (confine) {
+        if (qns_confine_find(&bwrap, err) <= 0) {
+            die("bwrap");
+        }
+        *pre = qns_confine_argv(bwrap, qemu, NULL, 1);
+        g_free(bwrap);
+    }
+    GPtrArray *a = g_ptr_array_new();
+    for (char **w = *pre; w && *w; w++) {
+        g_ptr_array_add(a, *w);
+    }
+    for (const char *const *w = argv; *w; w++) {
+        g_ptr_array_add(a, (gpointer)*w);
+    }
+    g_ptr_array_add(a, NULL);
+    return (const char **)g_ptr_array_free(a, FALSE);
+}
+
 static double idle_rounds_per_s_opts(const char *qemu, int32_t grant_us, long rounds, int pin,
-                                     int sandbox)
+                                     int sandbox, int confine)
 {
     char q[64];
     qns_guest_qqq_option(q, sizeof(q));
-    const char *argv[] = {qemu,
+    const char *bare[] = {qemu,
                           "-machine",
                           "pc",
                           "-accel",
@@ -204,6 +231,8 @@ static double idle_rounds_per_s_opts(const char *qemu, int32_t grant_us, long ro
                           sandbox ? "-sandbox" : NULL,
                           QNS_QEMU_SANDBOX,
                           NULL};
+    char **pre;
+    const char **argv = confined(qemu, bare, confine, &pre);
     qns_sync_options o = {.pin = pin};
     qns_sync *s = qns_sync_new(&o, err);
     qns_guest_spec spec = {.name = "idle", .argv = argv};
@@ -225,12 +254,36 @@ static double idle_rounds_per_s_opts(const char *qemu, int32_t grant_us, long ro
     }
     double dt = bench_now_s() - t0;
     qns_sync_free(s);
+    g_free(argv);
+    g_strfreev(pre);
     return (double)rounds / dt;
 }
 
+/* As qns runs it: under seccomp, confined. */
 static double idle_rounds_per_s(const char *qemu, int32_t grant_us, long rounds, int pin)
 {
-    return idle_rounds_per_s_opts(qemu, grant_us, rounds, pin, 1);
+    return idle_rounds_per_s_opts(qemu, grant_us, rounds, pin, 1, 1);
+}
+
+/* argv without bwrap's words before QEMU's (to its "--"), freed with
+ * argv's strings kept. */
+static char **without_bwrap(char **argv)
+{
+    int n = 0, start = 0;
+    while (argv[n]) {
+        n++;
+    }
+    for (int i = 0; i < n && strstr(argv[0], "bwrap") != NULL; i++) {
+        if (!strcmp(argv[i], "--")) {
+            start = i + 1;
+            break;
+        }
+    }
+    char **a = calloc((size_t)(n - start) + 1, sizeof(char *));
+    for (int i = start; i < n; i++) {
+        a[i - start] = argv[i];
+    }
+    return a;
 }
 
 /* argv without its -sandbox option (freed with argv's strings kept). */
@@ -588,6 +641,61 @@ static void cpu_bound_table(void)
            adaptive.rounds, adaptive.virtual_s);
 }
 
+/* Runs of each side in confine_rows, interleaved, their medians shown: a
+ * shared host moves single runs by tens of percent. */
+#define CONFINE_RUNS 5
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return v[n / 2];
+}
+
+/* What bwrap's confinement (qns_confine.h, on for every QEMU qns starts)
+ * costs: the same rounds and boot (boot: qns's command line) without it are
+ * the baseline; both under seccomp. */
+static void confine_rows(const char *qemu, char **boot)
+{
+    printf("\nQEMU under bwrap (qns_confine.h), both with -sandbox; medians of %d interleaved "
+           "runs\n",
+           CONFINE_RUNS);
+    printf("%-44s %12s %12s %10s\n", "what", "without", "with", "with/without");
+    const int32_t grants[] = {10, 1000};
+    const long counts[] = {20000, 2000};
+    double off[CONFINE_RUNS], on[CONFINE_RUNS];
+    for (int i = 0; i < 2; i++) {
+        for (int k = 0; k < CONFINE_RUNS; k++) {
+            off[k] = idle_rounds_per_s_opts(qemu, grants[i], counts[i], 0, 1, 0);
+            on[k] = idle_rounds_per_s_opts(qemu, grants[i], counts[i], 0, 1, 1);
+        }
+        double m_off = median(off, CONFINE_RUNS), m_on = median(on, CONFINE_RUNS);
+        char label[64];
+        snprintf(label, sizeof(label), "idle guest, %d us grants: rounds/s", grants[i]);
+        printf("%-44s %12.0f %12.0f %10.3f\n", label, m_off, m_on, m_on / m_off);
+    }
+    char **bare = without_bwrap(boot);
+    int64_t vus_off = 0, vus_on = 0;
+    uint64_t r_off = 0, r_on = 0;
+    int same = 1;
+    for (int k = 0; k < CONFINE_RUNS; k++) {
+        int64_t v0, v1;
+        uint64_t r0, r1;
+        off[k] = run_granted(bare, 1000, &v0, &r0);
+        on[k] = run_granted(boot, 1000, &v1, &r1);
+        same = same && (k == 0 || (v0 == vus_off && v1 == vus_on && r0 == r_off && r1 == r_on));
+        vus_off = v0, vus_on = v1, r_off = r0, r_on = r1;
+    }
+    double m_off = median(off, CONFINE_RUNS), m_on = median(on, CONFINE_RUNS);
+    printf("%-44s %12.2f %12.2f %10.3f\n", "default guest boot, 1 ms grants: wall s", m_off, m_on,
+           m_on / m_off);
+    printf("%-44s %12.6f %12.6f %10s\n", "  virtual s (the same: bwrap is invisible)",
+           (double)vus_off / 1e6, (double)vus_on / 1e6,
+           same && vus_off == vus_on ? "same" : "DIFFER");
+    printf("%-44s %12llu %12llu %10s\n", "  rounds", (unsigned long long)r_off,
+           (unsigned long long)r_on, same && r_off == r_on ? "same" : "DIFFER");
+    free(bare);
+}
+
 /* What QEMU's seccomp filter (QNS_QEMU_SANDBOX, on for every guest qns
  * starts) costs: the same rounds and boot without it are the baseline. */
 static void sandbox_table(const char *qemu)
@@ -597,8 +705,8 @@ static void sandbox_table(const char *qemu)
     const int32_t grants[] = {10, 1000};
     const long counts[] = {20000, 2000};
     for (int i = 0; i < 2; i++) {
-        double off = idle_rounds_per_s_opts(qemu, grants[i], counts[i], 0, 0);
-        double on = idle_rounds_per_s_opts(qemu, grants[i], counts[i], 0, 1);
+        double off = idle_rounds_per_s_opts(qemu, grants[i], counts[i], 0, 0, 1);
+        double on = idle_rounds_per_s_opts(qemu, grants[i], counts[i], 0, 1, 1);
         char label[64];
         snprintf(label, sizeof(label), "idle guest, %d us grants: rounds/s", grants[i]);
         printf("%-44s %12.0f %12.0f %10.3f\n", label, off, on, on / off);
@@ -613,6 +721,8 @@ static void sandbox_table(const char *qemu)
     printf("%-44s %12.6f %12.6f %10s\n", "  virtual s (the same: the filter is invisible)",
            (double)vus_off / 1e6, (double)vus_on / 1e6, vus_off == vus_on ? "same" : "DIFFER");
     free(bare);
+    confine_rows(qemu, boot);
+    g_strfreev(boot);
 }
 
 int main(int argc, char **argv)

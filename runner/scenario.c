@@ -627,6 +627,7 @@ static void parse_guest(rn_scenario *sc, const rn_section *s)
             g->cfg.disk = g->disk_path = input_file(sc, k, v);
             if (sc->error_count == before) {
                 g->disk_backing = disk_backing(sc, k, g->disk_path);
+                g->cfg.disk_backing = (const char *const *)g->disk_backing;
             }
         } else if (strcmp(k->key, "files") == 0) {
             guest_files(sc, g, k, v);

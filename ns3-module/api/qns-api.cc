@@ -403,6 +403,7 @@ static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config 
     }
     set("Files", files.empty() ? nullptr : files.c_str());
     g->SetExtraArgs(words(c.extra_args));
+    g->SetDiskBacking(words(c.disk_backing));
     if (c.program != nullptr) {
         g->SetProgram(words(c.program));
     }

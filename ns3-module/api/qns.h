@@ -135,6 +135,10 @@ typedef struct qns_guest_config {
      * judged as the default guest's. Without it, an own image's command,
      * services and NIC addresses are refused (nothing would apply them). */
     int agent;
+    /* The files the disk's image names as its backing (a qcow2 chain's),
+     * NULL-terminated: QEMU reads them too, so its confinement shows them
+     * (read-only). qns run finds them itself. */
+    const char *const *disk_backing;
 } qns_guest_config;
 
 typedef enum qns_link_type {

@@ -3,6 +3,7 @@
  */
 #include "qns-guest-argv.h"
 
+#include "qns_confine.h"
 #include "qns_files.h"
 #include "qns_guest.h"
 #include "qns_qemu_args.h"
@@ -254,6 +255,35 @@ bool PackFiles(const char *const *files, std::string &initrd, QnsGuestDesc &out,
     return ok;
 }
 
+/* Runs argv (QEMU's) confined (qns_confine.h), seeing qemu and reads, unless
+ * the user opted out. False with err when it cannot be. */
+bool Confine(std::vector<std::string> &argv, const std::string &qemu,
+             const std::vector<std::string> &reads, const std::string &name, std::string &err)
+{
+    char *bwrap = nullptr;
+    char e[QNS_ERRBUF_SIZE];
+    int c = qns_confine_find(&bwrap, e);
+    if (c > 0 && qns_confine_qemu_check(qemu.c_str(), e) < 0) {
+        c = -1;
+    }
+    if (c > 0) {
+        std::vector<const char *> r;
+        for (const auto &p : reads) {
+            r.push_back(p.c_str());
+        }
+        r.push_back(nullptr);
+        char **pre = qns_confine_argv(bwrap, qemu.c_str(), r.data(), 1);
+        std::vector<std::string> words(pre, pre + g_strv_length(pre));
+        argv.insert(argv.begin(), words.begin(), words.end());
+        g_strfreev(pre);
+    }
+    g_free(bwrap);
+    if (c < 0) {
+        err = "guest " + name + ": " + e;
+    }
+    return c >= 0;
+}
+
 } // namespace
 
 /* An own kernel or initrd runs its own init: what qns would tell the default
@@ -412,8 +442,10 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
                                      "base=2020-01-01T00:00:00,clock=vm", "-seed",
                                      std::to_string(seed + static_cast<uint32_t>(index)),
                                      "-serial", "stdio"});
+    std::vector<std::string> reads; /* QEMU's inputs, which its confinement shows */
     out.argv.push_back("-kernel");
     out.argv.push_back(ownKernel ? cfg.kernel : guestDir + "/" + gi.kernel);
+    reads.push_back(out.argv.back());
     if (cfg.initrd || !ownKernel) {
         std::string initrd = cfg.initrd ? cfg.initrd : guestDir + "/" + gi.initrd;
         if (hasFiles && !PackFiles(cfg.files, initrd, out, err)) {
@@ -421,6 +453,7 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
         }
         out.argv.push_back("-initrd");
         out.argv.push_back(initrd);
+        reads.push_back(initrd);
     }
     /* The default guest's /init, a qns image's agent, or an own image's
      * agent (agent = yes) reads the qns.* parameters and prints the markers. */
@@ -471,10 +504,15 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
          * keeps the cached image as it was built. */
         out.argv.push_back("-drive");
         out.argv.push_back(DriveFile(guestDir + "/" + gi.disk) + ",if=virtio,format=raw,snapshot=on");
+        reads.push_back(guestDir + "/" + gi.disk);
     }
     if (cfg.disk) {
         out.argv.push_back("-drive");
         out.argv.push_back(DriveFile(cfg.disk) + ",if=virtio,snapshot=on");
+        reads.push_back(cfg.disk);
+        for (const char *const *b = cfg.disk_backing; b && *b; b++) {
+            reads.push_back(*b);
+        }
     }
     /* Guests are untrusted code, and so is what a package carries: QEMU
      * confines itself with seccomp before the guest runs (no exec, no
@@ -498,5 +536,5 @@ bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uin
     for (const char *const *p = cfg.extra_args; p && *p; p++) {
         out.argv.push_back(*p);
     }
-    return true;
+    return Confine(out.argv, qemu, reads, out.name, err);
 }

@@ -196,6 +196,11 @@ void QnsGuest::SetProgram(const std::vector<std::string> &argv)
     m_program = argv.empty() ? " " : ShellWords(argv); /* " ": a program of no words */
 }
 
+void QnsGuest::SetDiskBacking(const std::vector<std::string> &files)
+{
+    m_diskBacking = files;
+}
+
 qns_guest_config QnsGuest::GetConfig() const
 {
     qns_guest_config c = {};
@@ -219,6 +224,14 @@ qns_guest_config QnsGuest::GetConfig() const
     if (m_files.find_first_not_of(" \t\n") != std::string::npos) {
         SplitFiles(m_files, m_fileSpecs, m_fileArgv);
         c.files = m_fileArgv.data();
+    }
+    if (!m_diskBacking.empty()) {
+        m_diskBackingArgv.clear();
+        for (const auto &f : m_diskBacking) {
+            m_diskBackingArgv.push_back(f.c_str());
+        }
+        m_diskBackingArgv.push_back(nullptr);
+        c.disk_backing = m_diskBackingArgv.data();
     }
     std::string ignored;
     if (!m_extraArgs.empty() && SplitWords("", m_extraArgs, m_extraWords, m_extraArgv, ignored)) {

@@ -47,6 +47,9 @@ public:
      * empty argv is a program of no words, which Prepare refuses. */
     void SetExtraArgs(const std::vector<std::string> &args);
     void SetProgram(const std::vector<std::string> &argv);
+    /* The files Disk's image names as its backing (a qcow2 chain's): QEMU
+     * reads them too, so its confinement shows them. */
+    void SetDiskBacking(const std::vector<std::string> &files);
     /* "" before the guest is prepared; then its own or the default MAC. */
     std::string GetMac(uint32_t nic) const;
     std::string GetIpv4(uint32_t nic) const;
@@ -82,6 +85,8 @@ private:
     /* Files split into its SRC:DST pairs, as the config points to them */
     mutable std::vector<std::string> m_fileSpecs;
     mutable std::vector<const char *> m_fileArgv;
+    std::vector<std::string> m_diskBacking;
+    mutable std::vector<const char *> m_diskBackingArgv;
     int m_index;
     QnsGuestDesc m_desc;
 };

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,9 +24,11 @@
 struct qns_guest {
     char *name;
     char *console_path;
-    pid_t pid;
-    int grant_fd; /* write end: simulator -> guest */
-    int reply_fd; /* read end: guest -> simulator */
+    pid_t pid;       /* the process spawned: the guest, or bwrap confining it */
+    pid_t guest_pid; /* the guest's own: pid, or the confined one bwrap reported */
+    int confined;    /* run under bwrap, which told its pid on QNS_GUEST_FD_INFO */
+    int grant_fd;    /* write end: simulator -> guest */
+    int reply_fd;    /* read end: guest -> simulator */
     int nic_count;
     int horizon;
     int nic_fd[QNS_GUEST_MAX_NICS];
@@ -63,11 +66,24 @@ static int close_range_cloexec(int first)
 #endif
 }
 
+/* Whether argv runs bwrap with --info-fd QNS_GUEST_FD_INFO (qns_confine.h). */
+static int asks_for_info(const char *const *argv)
+{
+    char want[16];
+    snprintf(want, sizeof(want), "%d", QNS_GUEST_FD_INFO);
+    for (int i = 1; argv[i] && argv[i + 1] && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--info-fd") == 0 && strcmp(argv[i + 1], want) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Added to the errno the child reports when it could not take its CPU. */
 #define CHILD_ERR_AFFINITY 0x10000
 
 /* Child side, after fork: only async-signal-safe calls until exec. */
-static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int console_fd,
+static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int console_fd, int info_fd,
                        int err_fd, pid_t parent)
 {
     int err;
@@ -91,8 +107,9 @@ static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int conso
         }
     }
     int tmp_console = console_fd >= 0 ? fcntl(console_fd, F_DUPFD_CLOEXEC, high) : -1;
+    int tmp_info = info_fd >= 0 ? fcntl(info_fd, F_DUPFD_CLOEXEC, high) : -1;
     int tmp_err = fcntl(err_fd, F_DUPFD_CLOEXEC, high);
-    if (tmp_err < 0) {
+    if (tmp_err < 0 || (info_fd >= 0 && tmp_info < 0)) {
         goto fail;
     }
     err_fd = tmp_err;
@@ -132,6 +149,9 @@ static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int conso
             }
         }
     }
+    if (tmp_info >= 0 && dup2(tmp_info, QNS_GUEST_FD_INFO) < 0) {
+        goto fail;
+    }
     execvp(spec->argv[0], (char *const *)spec->argv);
 fail:
     err = errno;
@@ -161,6 +181,34 @@ static int read_exec_error(int fd, int *err)
     }
 }
 
+/* The pid bwrap reports first on its info pipe ({"child-pid": N, ...}), or
+ * 0 when it closed the pipe or said nothing within 10 s (it failed before
+ * confining the guest, and says why on the console). */
+static pid_t read_confined_pid(int fd)
+{
+    char buf[512];
+    size_t len = 0;
+    while (len < sizeof(buf) - 1 && memchr(buf, '}', len) == NULL) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, 10000);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        ssize_t n = r > 0 ? read(fd, buf + len, sizeof(buf) - 1 - len) : 0;
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    const char *at = strstr(buf, "\"child-pid\":");
+    long pid = at ? strtol(at + strlen("\"child-pid\":"), NULL, 10) : 0;
+    return pid > 0 ? (pid_t)pid : 0;
+}
+
 static void free_fields(qns_guest *g)
 {
     free(g->name);
@@ -170,7 +218,7 @@ static void free_fields(qns_guest *g)
 
 qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
 {
-    int grant[2] = {-1, -1}, reply[2] = {-1, -1}, errp[2] = {-1, -1};
+    int grant[2] = {-1, -1}, reply[2] = {-1, -1}, errp[2] = {-1, -1}, info[2] = {-1, -1};
     int nic_child[QNS_GUEST_MAX_NICS];
     int console_fd = -1;
     const char *name = spec->name ? spec->name : "guest";
@@ -197,7 +245,7 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
     g->name = strdup(name);
     g->console_path = spec->console_path ? strdup(spec->console_path) : NULL;
     g->grant_fd = g->reply_fd = -1;
-    g->pid = -1;
+    g->pid = g->guest_pid = -1;
     g->nic_count = spec->nic_count;
     g->horizon = spec->horizon != 0;
     for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
@@ -209,6 +257,10 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
     }
     if (make_pipe(grant, errbuf, "grant") < 0 || make_pipe(reply, errbuf, "reply") < 0 ||
         make_pipe(errp, errbuf, "exec status") < 0) {
+        goto fail;
+    }
+    g->confined = asks_for_info(spec->argv);
+    if (g->confined && make_pipe(info, errbuf, "confinement info") < 0) {
         goto fail;
     }
     for (int i = 0; i < spec->nic_count; i++) {
@@ -244,12 +296,13 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
         goto fail;
     }
     if (pid == 0) {
-        child_exec(spec, src, nsrc, console_fd, errp[1], parent);
+        child_exec(spec, src, nsrc, console_fd, info[1], errp[1], parent);
     }
-    g->pid = pid;
+    g->pid = g->guest_pid = pid;
     /* Also from here, so the parent never races the child's own setpgid. */
     setpgid(pid, pid);
     close_fd(&errp[1]);
+    close_fd(&info[1]);
     close_fd(&reply[1]);
     close_fd(&grant[0]);
     close_fd(&console_fd);
@@ -261,6 +314,7 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
     int err;
     if (read_exec_error(errp[0], &err)) {
         close_fd(&errp[0]);
+        close_fd(&info[0]);
         if (err & CHILD_ERR_AFFINITY) {
             snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot run on CPU %d: %s", name,
                      spec->pin_cpu - 1, strerror(err & ~CHILD_ERR_AFFINITY));
@@ -272,6 +326,11 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
         return NULL;
     }
     close_fd(&errp[0]);
+    if (g->confined) {
+        pid_t confined = read_confined_pid(info[0]);
+        g->guest_pid = confined > 0 ? confined : pid;
+        close_fd(&info[0]);
+    }
     if (fcntl(g->reply_fd, F_SETFL, O_NONBLOCK) < 0 ||
         fcntl(g->grant_fd, F_SETFL, O_NONBLOCK) < 0) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: fcntl: %s", name, strerror(errno));
@@ -287,6 +346,8 @@ fail:
     close_fd(&reply[1]);
     close_fd(&errp[0]);
     close_fd(&errp[1]);
+    close_fd(&info[0]);
+    close_fd(&info[1]);
     close_fd(&console_fd);
     for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
         close_fd(&g->nic_fd[i]);
@@ -303,7 +364,7 @@ const char *qns_guest_name(const qns_guest *g)
 
 pid_t qns_guest_pid(const qns_guest *g)
 {
-    return g->pid;
+    return g->guest_pid;
 }
 
 int qns_guest_grant_fd(const qns_guest *g)
@@ -339,14 +400,14 @@ int qns_guest_take_nic_fd(qns_guest *g, int nic)
 int qns_guest_cpu_us(const qns_guest *g, int64_t *cpu_us, char *errbuf)
 {
     clockid_t clock;
-    int e = clock_getcpuclockid(g->pid, &clock);
+    int e = clock_getcpuclockid(g->guest_pid, &clock);
     struct timespec ts;
     if (e == 0 && clock_gettime(clock, &ts) < 0) {
         e = errno;
     }
     if (e != 0) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot read the CPU time of process %ld: %s",
-                 (long)g->pid, strerror(e));
+                 (long)g->guest_pid, strerror(e));
         return -1;
     }
     *cpu_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -366,6 +427,15 @@ static void kill_group(const qns_guest *g)
     if (kill(-g->pid, SIGKILL) < 0 && errno == ESRCH) {
         kill(g->pid, SIGKILL); /* not (yet) a group of its own */
     }
+}
+
+/* The wait status of the guest itself: bwrap ends with 128 + N when the
+ * process it confines was killed by signal N (QEMU's own exit statuses are
+ * 0 and 1), which is told as that signal. */
+static int guest_status(const qns_guest *g, int status)
+{
+    int st = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    return g->confined && st > 128 && st < 128 + NSIG ? st - 128 : status;
 }
 
 /* Reaps the guest once it has ended. Its group is killed first, while the
@@ -389,7 +459,7 @@ static pid_t reap(qns_guest *g, int options)
     } while (r < 0 && errno == EINTR);
     if (r == g->pid) {
         g->ended = 1;
-        g->status = status;
+        g->status = guest_status(g, status);
     }
     return r;
 }

@@ -26,6 +26,10 @@ extern "C" {
 #define QNS_GUEST_FD_GRANT 4
 #define QNS_GUEST_FD_NIC0 5
 #define QNS_GUEST_MAX_NICS 16
+/* When argv runs the guest under bwrap with --info-fd QNS_GUEST_FD_INFO (as
+ * qns_confine_argv's does), a pipe there tells the spawner the pid of the
+ * confined process: the one qns_guest_pid names and whose CPU time counts. */
+#define QNS_GUEST_FD_INFO (QNS_GUEST_FD_NIC0 + QNS_GUEST_MAX_NICS)
 
 typedef struct qns_guest_spec {
     const char *name;          /* used in every message about this guest */
@@ -52,6 +56,8 @@ typedef struct qns_guest qns_guest;
 qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf);
 
 const char *qns_guest_name(const qns_guest *g);
+/* The guest's own process: QEMU itself, also when confined (then bwrap,
+ * which it runs under, is the process spawned, waited for and killed). */
 pid_t qns_guest_pid(const qns_guest *g);
 int qns_guest_grant_fd(const qns_guest *g);
 int qns_guest_reply_fd(const qns_guest *g);

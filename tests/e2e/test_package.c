@@ -8,7 +8,8 @@
  * and QEMU (named with its SHA-256 first; the re-run's manifest says so), no
  * process left. Without --trust-package the packed QEMU never runs (a
  * replaced one that leaves a mark leaves none) and this machine's own QEMU
- * verifies it; a wrapper that is not pack's, a changed packed firmware file
+ * verifies it; with it, a replaced one runs confined: it prints to its
+ * console and leaves no mark; a wrapper that is not pack's, a changed packed firmware file
  * or GUEST-INFO is refused before anything runs. */
 #define _GNU_SOURCE
 #include "runner.h"
@@ -173,15 +174,17 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     assert_non_null(strstr(out, "verify: OK: all 6 files match (re-run in rerun-own/)"));
     g_free(out);
 
-    /* A hostile package: its QEMU replaced by a script that leaves a mark,
-     * the manifest's hash made to match. verify runs it only when trusted. */
+    /* A hostile package: its QEMU replaced by a script that tries to leave a
+     * mark, the manifest's hash made to match. verify runs it only when
+     * trusted, and then confined: it prints to its console, in the results
+     * folder, and writes nothing else. */
     char *mark = g_build_filename(g_get_current_dir(), fresh, "MARK", NULL);
     gchar *genuine = NULL, *manifest_text = NULL;
     gsize genuine_len = 0;
     char *run_manifest = g_build_filename(fresh, "run", "manifest.json", NULL);
     assert_true(g_file_get_contents(packed_bin, &genuine, &genuine_len, NULL));
     assert_true(g_file_get_contents(run_manifest, &manifest_text, NULL, NULL));
-    char *payload = g_strdup_printf("#!/bin/sh\ntouch '%s'\n", mark);
+    char *payload = g_strdup_printf("#!/bin/sh\necho qns-payload-ran\ntouch '%s'\n", mark);
     assert_true(g_file_set_contents(packed_bin, payload, -1, NULL));
     assert_int_equal(chmod(packed_bin, 0755), 0);
     char *payload_sha = sha_of(packed_bin);
@@ -196,7 +199,12 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     g_free(out);
     const char *trusted[] = {"verify", "--trust-package", "run", "-o", "rerun-trusted", NULL};
     assert_int_not_equal(qns(fresh, envp, &out, trusted), 0);
-    assert_true(g_file_test(mark, G_FILE_TEST_EXISTS));
+    assert_false(g_file_test(mark, G_FILE_TEST_EXISTS));
+    char *ran = g_build_filename(fresh, "rerun-trusted", "h1.console", NULL), *ran_text = NULL;
+    assert_true(g_file_get_contents(ran, &ran_text, NULL, NULL));
+    assert_non_null(strstr(ran_text, "qns-payload-ran\n"));
+    g_free(ran_text);
+    g_free(ran);
     char *running = g_strdup_printf("verify: running the packed QEMU run/qemu/bin/"
                                     "qemu-system-x86_64, SHA-256 %s (--trust-package)\n",
                                     payload_sha);

@@ -8,6 +8,7 @@
 #include <qns.h>
 
 #include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
@@ -32,7 +33,15 @@ int main(int argc, char **argv)
     int r = -1;
     if (l >= 0 && qns_sim_attach_guest(sim, l, h1, 0, 0, err) == 0 &&
         qns_sim_attach_node(sim, l, n1, "10.0.0.2/24", err) == 0) {
-        printf("qemu: %s\n", qns_sim_guest_argv(sim, h1)[0]);
+        /* QEMU: after the words of bwrap, which confines it, to its "--". */
+        const char *const *a = qns_sim_guest_argv(sim, h1), *qemu = a[0];
+        for (int i = 0; a[i] && a[i + 1]; i++) {
+            if (strcmp(a[i], "--") == 0) {
+                qemu = a[i + 1];
+                break;
+            }
+        }
+        printf("qemu: %s\n", qemu);
         printf("guest image: %s\n", qns_default_guest_dir());
         r = qns_sim_run(sim, 60000000000ull, err);
     }
