@@ -222,7 +222,10 @@ static int same_namespace(pid_t pid, const char *ns)
  * TIOCSTI would push input), as its root shows it. */
 static int has_tty(pid_t pid)
 {
-    char *tty = g_strdup_printf("/proc/%d/root/dev/tty", (int)pid);
+    /* procfs's link to the process's root folder, then its dev/tty */
+    char *proc = g_strdup_printf("/proc/%d", (int)pid);
+    char *tty = g_build_filename(proc, "root", "dev", "tty", NULL);
+    g_free(proc);
     int has = g_file_test(tty, G_FILE_TEST_EXISTS);
     g_free(tty);
     return has;
