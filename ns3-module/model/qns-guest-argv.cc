@@ -329,11 +329,29 @@ bool OwnImageCheck(const qns_guest_config &cfg, const std::string &name, std::st
     return true;
 }
 
-bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
+bool QnsGuestDescribe(const qns_guest_config &given, int index, uint32_t seed, uint32_t spinUs,
                       uint32_t icountShift, bool horizon,
-                      const std::string &qemu, const std::string &guestDir,
+                      const std::string &qemuGiven, const std::string &guestDirGiven,
                       const std::string &outDir, QnsGuestDesc &out, std::string &err)
 {
+    /* Confined, QEMU runs in a root of its own where the current folder is
+     * not: its binary, image folder, kernel, initrd and disk are given to it
+     * as the current folder would have resolved them. */
+    auto abs = [](const std::string &p) {
+        gchar *a = g_canonicalize_filename(p.c_str(), nullptr);
+        std::string r = a;
+        g_free(a);
+        return r;
+    };
+    const std::string qemu = qemuGiven.find('/') != std::string::npos ? abs(qemuGiven) : qemuGiven;
+    const std::string guestDir = guestDirGiven.empty() ? guestDirGiven : abs(guestDirGiven);
+    qns_guest_config cfg = given;
+    std::string absKernel = given.kernel ? abs(given.kernel) : "";
+    std::string absInitrd = given.initrd ? abs(given.initrd) : "";
+    std::string absDisk = given.disk ? abs(given.disk) : "";
+    cfg.kernel = given.kernel ? absKernel.c_str() : nullptr;
+    cfg.initrd = given.initrd ? absInitrd.c_str() : nullptr;
+    cfg.disk = given.disk ? absDisk.c_str() : nullptr;
     out.name = cfg.name ? cfg.name : "guest" + std::to_string(index);
     char nameErr[QNS_ERRBUF_SIZE];
     if (qns_name_check("guest", out.name.c_str(), nameErr) < 0) {

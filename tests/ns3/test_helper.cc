@@ -91,6 +91,16 @@ void AttributesMakeTheCommandLine(void **)
 /* An image with a disk (build-debian.sh's): its disk is the first virtio
  * disk, snapshot mode, a guest's own disk the second; its -m is the
  * default; files are refused (its initramfs is gone once the root is up). */
+/* The current folder, as QEMU is given relative paths: absolute, since a
+ * confined QEMU runs in a root of its own. */
+std::string cwd_now()
+{
+    char *c = g_get_current_dir();
+    std::string s = c;
+    g_free(c);
+    return s;
+}
+
 void DiskImageBootsFromItsDisk(void **)
 {
     char *cwd = g_get_current_dir();
@@ -116,8 +126,10 @@ void DiskImageBootsFromItsDisk(void **)
     assert_true(Has(a, "|-m|512M|"));
     assert_true(Has(a, "|-append|console=ttyS0 root=/dev/vda ro qns.hostname=d "
                        "qns.net=eth0,10.0.0.1/24 qns.cmd=dHJ1ZQ==|-drive|file=" +
-                           dir + "/disk.img,if=virtio,format=raw,snapshot=on|-drive|"
-                                 "file=data.qcow2,if=virtio,snapshot=on|"));
+                           dir +
+                           "/disk.img,if=virtio,format=raw,snapshot=on|-drive|"
+                           "file=" +
+                           cwd_now() + "/data.qcow2,if=virtio,snapshot=on|"));
     assert_true(g->GetDescription().runsCommand);
     Ptr<QnsGuest> f = CreateObjectWithAttributes<QnsGuest>(
         "Name", StringValue("f"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir),
@@ -132,8 +144,8 @@ void DiskImageBootsFromItsDisk(void **)
         "Name", StringValue("c"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir),
         "Disk", StringValue("d,snapshot=off,file=/etc/passwd"));
     assert_true(comma->Prepare(0, 1, 0, ".", err));
-    assert_true(Has(Argv(comma), "|-drive|file=d,,snapshot=off,,file=/etc/passwd,if=virtio,"
-                                 "snapshot=on|"));
+    assert_true(Has(Argv(comma), "|-drive|file=" + cwd_now() +
+                                     "/d,,snapshot=off,,file=/etc/passwd,if=virtio,snapshot=on|"));
     std::string rm = "rm -rf '" + dir + "'";
     assert_int_equal(system(rm.c_str()), 0);
 }
@@ -190,8 +202,9 @@ void GuestInfoIsData(void **)
         std::string text = "[guest]\nkernel=vmlinux\ninitrd=initrd.img\ncmdline=console=ttyS0\n" +
                            virtio + b.lines;
         assert_true(g_file_set_contents(info.c_str(), text.c_str(), -1, nullptr));
-        Ptr<QnsGuest> h = CreateObjectWithAttributes<QnsGuest>(
-            "Name", StringValue("h"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir));
+        Ptr<QnsGuest> h = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("h"), "Qemu",
+                                                               StringValue("/opt/qemu"), "GuestDir",
+                                                               StringValue(dir));
         std::string err;
         assert_false(h->Prepare(0, 1, 0, ".", err));
         std::string want = "guest image: " + info + ": " + b.why;
@@ -293,15 +306,16 @@ void GuestMistakesAreRefused(void **)
     assert_false(cmd->Prepare(0, 1, 0, ".", err));
     assert_string_equal(err.c_str(),
                         ("guest k: command: nothing in an own image would run it" + hint).c_str());
-    Ptr<QnsGuest> svc = CreateObjectWithAttributes<QnsGuest>(
-        "Name", StringValue("k"), "Initrd", StringValue("/boot/i"), "Services",
-        StringValue("iperf3"));
+    Ptr<QnsGuest> svc = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("k"), "Initrd",
+                                                             StringValue("/boot/i"), "Services",
+                                                             StringValue("iperf3"));
     assert_false(svc->Prepare(0, 1, 0, ".", err));
     assert_string_equal(
-        err.c_str(), ("guest k: services: nothing in an own image would start them" + hint).c_str());
-    Ptr<QnsGuest> ip = CreateObjectWithAttributes<QnsGuest>(
-        "Name", StringValue("k"), "Kernel", StringValue("/boot/k"), "Append",
-        StringValue("console=ttyS0"));
+        err.c_str(),
+        ("guest k: services: nothing in an own image would start them" + hint).c_str());
+    Ptr<QnsGuest> ip = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("k"), "Kernel",
+                                                            StringValue("/boot/k"), "Append",
+                                                            StringValue("console=ttyS0"));
     ip->AddNic();
     ip->AddNic("10.0.0.1/24");
     assert_false(ip->Prepare(0, 1, 0, ".", err));
@@ -316,14 +330,14 @@ void GuestMistakesAreRefused(void **)
                         "guest k: kernel: an own kernel needs append = its command line (at "
                         "least console=ttyS0 for its console and root= for its disk); qns adds "
                         "none");
-    Ptr<QnsGuest> agent = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("d"), "Agent",
-                                                               BooleanValue(true));
+    Ptr<QnsGuest> agent =
+        CreateObjectWithAttributes<QnsGuest>("Name", StringValue("d"), "Agent", BooleanValue(true));
     assert_false(agent->Prepare(0, 1, 0, ".", err));
     assert_string_equal(err.c_str(), "guest d: agent: only for an own kernel or initrd (the "
                                      "default guest and qns's images run theirs)");
 
-    Ptr<QnsGuest> blank = CreateObjectWithAttributes<QnsGuest>(
-        "Name", StringValue("p"), "Program", StringValue("   "));
+    Ptr<QnsGuest> blank = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("p"), "Program",
+                                                               StringValue("   "));
     assert_false(blank->Prepare(0, 1, 0, ".", err));
     assert_string_equal(err.c_str(), "guest p: empty program");
     Ptr<QnsGuest> none = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("q"));
@@ -331,8 +345,8 @@ void GuestMistakesAreRefused(void **)
     assert_false(none->Prepare(0, 1, 0, ".", err));
     assert_string_equal(err.c_str(), "guest q: empty program");
 
-    Ptr<QnsGuest> nine = CreateObjectWithAttributes<QnsGuest>(
-        "Name", StringValue("n"), "Program", StringValue(QNS_FAKE_GUEST));
+    Ptr<QnsGuest> nine = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("n"), "Program",
+                                                              StringValue(QNS_FAKE_GUEST));
     for (int i = 0; i < 9; i++) {
         nine->AddNic();
     }
@@ -366,8 +380,8 @@ void InstallRefusesWhatCannotWork(void **)
                                      "guest's device is on a ghost node without an IPv4 "
                                      "interface there (the guest has the address)");
 
-    Ptr<QnsGuest> noNic = CreateObjectWithAttributes<QnsGuest>(
-        "Name", StringValue("c"), "Program", StringValue(QNS_FAKE_GUEST));
+    Ptr<QnsGuest> noNic = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("c"), "Program",
+                                                               StringValue(QNS_FAKE_GUEST));
     assert_true(qns.Install(noNic, 0, devs.Get(0), err) == nullptr);
     assert_string_equal(err.c_str(), "guest c has no NIC 0 (it has 0; QnsGuest::AddNic adds one)");
 
