@@ -1,5 +1,6 @@
 # Installing qns: `cmake --install build --prefix P` puts into P
-#   lib/            libqns, libqns_ns3, libqns_sync, libqns_capture, libqns_record
+#   lib/            libqns, libqns_ns3, libqns_machine, libqns_sync, libqns_bridge,
+#                   libqns_capture, libqns_record
 #                   (shared: the library finds QEMU and the guest image next to
 #                   the file it is loaded from, see model/qns-default-paths.cc)
 #   include/qns/    qns.h, the ns-3 model and helper headers and the plain-C headers they include
@@ -27,7 +28,7 @@ target_compile_definitions(qns_ns3 PRIVATE
   QNS_INSTALL_QEMU="${QNS_INSTALL_QEMU_DIR}/bin/qemu-system-x86_64"
   QNS_INSTALL_GUEST_DIR="${QNS_INSTALL_GUEST_DIR}")
 
-set(QNS_INSTALL_LIBS qns qns_ns3 qns_bridge qns_sync qns_capture qns_record)
+set(QNS_INSTALL_LIBS qns qns_ns3 qns_machine qns_bridge qns_sync qns_capture qns_record)
 # Installed libraries and the runner find each other through their own folder.
 file(RELATIVE_PATH qns_bin_to_lib /${CMAKE_INSTALL_BINDIR} /${CMAKE_INSTALL_LIBDIR})
 set_target_properties(${QNS_INSTALL_LIBS} PROPERTIES INSTALL_RPATH "$ORIGIN")
@@ -50,6 +51,7 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_guest.h
   ${PROJECT_SOURCE_DIR}/tap-bridge/model/qns-bridge.h
   ${PROJECT_SOURCE_DIR}/tap-bridge/capture/qns_capture.h
+  ${PROJECT_SOURCE_DIR}/tap-bridge/record/qns_errbuf.h
   DESTINATION ${QNS_INSTALL_INCLUDE_DIR})
 
 # The patched QEMU and the default guest image, copied out of the cache so

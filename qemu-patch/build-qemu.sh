@@ -8,7 +8,8 @@
 # makes LINK a symlink to that folder.
 #
 # <key> is the sha256 of the source package version, every patch, the
-# configure flags and this script: a second run with nothing changed only
+# configure flags, this script and scripts/cache-build.sh (the cache's
+# build helpers, shared with the MPI ns-3 build): a second run with nothing changed only
 # re-points LINK (no apt, no build). The install is atomic (built in a
 # temporary folder in the cache, renamed at the end) and concurrent runs are
 # serialised with flock.
@@ -60,17 +61,16 @@ readonly CONFIGURE_FLAGS=(
     "--firmwarepath=$FIRMWARE_PATH"
 )
 
-say() { printf 'qns-qemu: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
 version_ge() { dpkg --compare-versions "$1" ge "$2"; }
 
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+script="$here/$(basename "${BASH_SOURCE[0]}")"
+readonly CACHE_BUILD_NAME=qns-qemu
+# shellcheck source=../scripts/cache-build.sh
+. "$here/../scripts/cache-build.sh"
 
 [ $# -eq 1 ] || die "usage: build-qemu.sh LINK"
 link=$1
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-script="$here/$(basename "${BASH_SOURCE[0]}")"
 # shellcheck source=../scripts/private-apt.sh
 . "$here/../scripts/private-apt.sh"
 
@@ -122,17 +122,8 @@ compute_key() {
         for p in "${patches[@]}"; do
             printf 'patch %s %s\n' "$(basename "$p")" "$(sha256_of "$p")"
         done
-        printf 'script %s\n' "$(sha256_of "$script")"
+        cache_build_recipe "$script"
     } | sha256sum | cut -d' ' -f1
-}
-
-point_link() {
-    local tmp_link
-    mkdir -p "$(dirname "$link")"
-    tmp_link="$link.new.$$"
-    ln -sfn "$1" "$tmp_link"
-    mv -Tf "$tmp_link" "$link"
-    say "$link -> $1"
 }
 
 installed() { [ -x "$1/bin/qemu-system-x86_64" ] && [ -f "$1/BUILD-INFO" ]; }
@@ -146,17 +137,11 @@ if installed "$dest"; then
     exit 0
 fi
 
-exec {lock_fd}>"$root/.lock"
-if ! flock -n "$lock_fd"; then
-    say "waiting for another build to finish"
-    flock "$lock_fd"
-fi
-if installed "$dest"; then              # built by the run we waited for
+if cache_build_lock installed "$dest"; then
     point_link "$dest"
     exit 0
 fi
-# Holding the lock, no other build is running: leftovers are from killed runs.
-rm -rf "$root"/.build-* "$cache"/.meson.*
+rm -rf "$cache"/.meson.*
 
 check_build_deps() {
     local v
@@ -206,39 +191,13 @@ ensure_meson() {
     printf '%s\n' "$dir/usr/lib/python3/dist-packages"
 }
 
-# The downloaded source package is kept per version, so that a changed patch
-# only costs a rebuild.
-fetch_source() {
-    local dir="$root/src/$1"
-    if ! ls "$dir"/qemu_*.dsc >/dev/null 2>&1; then
-        say "downloading the qemu $1 source package"
-        qns_apt_setup
-        rm -rf "$dir.partial"
-        mkdir -p "$dir.partial"
-        (cd "$dir.partial" && qns_apt_get source --download-only "qemu=$1" >&2) ||
-            die "cannot download the qemu $1 source package"
-        rm -rf "$dir"
-        mv "$dir.partial" "$dir"
-    fi
-    ls "$dir"/qemu_*.dsc
-}
-
 check_build_deps
 meson_path=$(ensure_meson)
-dsc=$(fetch_source "$version")
+# The downloaded source package is kept per version, so that a changed patch
+# only costs a rebuild.
+dsc=$(fetch_source qemu "$version")
 
-work=$(mktemp -d "$root/.build-$key.XXXXXX")
-log="$work/build.log"
-cleanup() {
-    local rc=$?
-    if [ "$rc" -ne 0 ] && [ -f "$log" ]; then
-        cp "$log" "$root/last-failed-build.log"
-        say "build failed; log: $root/last-failed-build.log"
-        tail -n 30 "$log" >&2 || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+cache_build_workdir "$key"
 
 started=$(date +%s)
 say "unpacking $(basename "$dsc") with Debian's patches"
@@ -266,16 +225,13 @@ finished=$(date +%s)
 {
     printf 'source-package: qemu\n'
     printf 'source-version: %s\n' "$version"
-    printf 'key: %s\n' "$key"
+    cache_build_info_common "$key" "$script" "$started" "$finished"
     for p in "${patches[@]}"; do
         printf 'patch: %s sha256:%s\n' "$(basename "$p")" "$(sha256_of "$p")"
     done
-    printf 'build-script: sha256:%s\n' "$(sha256_of "$script")"
     printf 'configure-flags: %s\n' "${CONFIGURE_FLAGS[*]}"
     printf 'meson: %s\n' "$(PYTHONPATH="$meson_path" python3 -c \
         'from mesonbuild import coredata; print(coredata.version)')"
-    printf 'built: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    printf 'build-seconds: %s\n' "$((finished - started))"
 } >"$staged/BUILD-INFO"
 
 mv -T "$staged" "$dest"

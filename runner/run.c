@@ -9,7 +9,6 @@
 #include "environment.h"
 #include "qns_qemu_args.h"
 #include "runner.h"
-#include "scenario_util.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -499,32 +498,17 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
                (double)rr.end_ns / 1e9);
         status = 128 + (sig ? sig : SIGINT);
     }
-    double virt = (double)rr.end_ns / 1e9;
-    printf("qns: %.6f s of virtual time in %.3f s wall (%.3fx), %" PRIu64 " rounds, %" PRIu64
-           " late frames\n",
-           virt, rr.wall_s, rr.wall_s > 0 ? virt / rr.wall_s : 0.0, rr.rounds, rr.late_frames);
+    char summary[256];
+    qns_run_summary(rr.end_ns, rr.wall_s, rr.rounds, rr.late_frames, summary, sizeof(summary));
+    printf("qns: %s\n", summary);
     for (int i = 0; i < rr.guest_count; i++) {
         const qns_guest_stats *st = &rr.guests[i];
         const char *name = rn_scenario_guest_name(sc, i);
-        char unopened[64] = "";
-        if (st->frames_unopened > 0) {
-            snprintf(unopened, sizeof(unopened), " (%" PRIu64 " before its NIC started)",
-                     st->frames_unopened);
-        }
-        char too_long[QNS_MAX_NICS * 96] = "";
-        size_t o = 0;
-        for (int n = 0; n < st->nic_count && n < QNS_MAX_NICS; n++) {
-            if (st->nics[n].frames_too_long > 0) {
-                o += (size_t)snprintf(too_long + o, sizeof(too_long) - o,
-                                      ", %" PRIu64 " frames dropped at nic%d (longer than MTU %u)",
-                                      st->nics[n].frames_too_long, n, st->nics[n].mtu);
-            }
-        }
-        rn_say("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in%s%s, clock %.6f s%s", name,
-               st->frames_from_guest, st->frames_to_guest, unopened, too_long,
-               (double)st->clock_us / 1e6, st->done ? ", powered off" : "");
+        char line[QNS_MAX_NICS * 96 + 256];
+        qns_guest_summary(st, line, sizeof(line));
+        rn_say("guest %s: %s", name, line);
         /* Its exit status is judged by the C API: a failure is in r and err. */
-        scenario_print_command_output(name, st->console_path);
+        qns_print_command_output(name, st->console_path, stdout);
     }
     for (int i = 0; i < rr.app_count; i++) {
         const char *node = NULL;

@@ -124,7 +124,7 @@ GPtrArray *rn_list_files(const char *dir, const char *const *skip);
 /* What a run folder holds besides outputs: manifest, scenario copy, lock, ... */
 extern const char *const rn_not_outputs[];
 /* User input as messages quote it: control characters and bytes that are
- * not UTF-8 as \xNN (scenario_escape), at most RN_QUOTE_MAX_CHARS
+ * not UTF-8 as \xNN (qns_escape), at most RN_QUOTE_MAX_CHARS
  * characters then "..." (a path: RN_QUOTE_MAX_PATH). rn_escape only
  * escapes. g_free each. */
 #define RN_QUOTE_MAX_CHARS 64

@@ -4,7 +4,6 @@
  * why a path cannot be used.
  */
 #define _GNU_SOURCE
-#include "escape.h"
 #include "runner.h"
 
 #include <errno.h>
@@ -195,17 +194,17 @@ GPtrArray *rn_list_files(const char *dir, const char *const *skip)
 
 char *rn_quote(const char *s)
 {
-    return scenario_escape(s ? s : "", RN_QUOTE_MAX_CHARS);
+    return qns_escape(s ? s : "", RN_QUOTE_MAX_CHARS);
 }
 
 char *rn_escape(const char *s)
 {
-    return scenario_escape(s ? s : "", 0);
+    return qns_escape(s ? s : "", 0);
 }
 
 char *rn_quote_path(const char *s)
 {
-    return scenario_escape(s ? s : "", RN_QUOTE_MAX_PATH);
+    return qns_escape(s ? s : "", RN_QUOTE_MAX_PATH);
 }
 
 /* Prints PREFIX, the message escaped as one line, and a newline to f. */

@@ -3,7 +3,6 @@
  */
 #define _GNU_SOURCE
 #include "scenario_util.h"
-#include "escape.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -12,34 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-int scenario_print_command_output(const char *guest, const char *console_path)
-{
-    gchar *data = NULL;
-    if (!g_file_get_contents(console_path, &data, NULL, NULL)) {
-        return -2;
-    }
-    int status = -1, inside = 0;
-    char *shown = scenario_escape(guest, 0);
-    gchar **lines = g_strsplit(data, "\n", -1);
-    for (gchar **l = lines; *l; l++) {
-        g_strchomp(*l);
-        if (g_str_has_prefix(*l, "QNS-CMD-BEGIN")) {
-            inside = 1;
-        } else if (g_str_has_prefix(*l, "QNS-CMD-END")) {
-            inside = 0;
-            sscanf(*l, "QNS-CMD-END status=%d", &status);
-        } else if (inside || g_str_has_prefix(*l, "QNS-GUEST: error")) {
-            char *line = scenario_escape(*l, 0); /* a guest is code from anyone */
-            printf("  %s| %s\n", shown, line);
-            g_free(line);
-        }
-    }
-    g_strfreev(lines);
-    g_free(shown);
-    g_free(data);
-    return status;
-}
 
 int scenario_make_dir(const char *dir)
 {
@@ -63,10 +34,10 @@ int scenario_run(qns_sim *sim, const char *name, uint64_t duration_ns, int guest
         fprintf(stderr, "error: %s\n", err);
         return 1;
     }
-    double virt = (double)qns_sim_end_ns(sim) / 1e9;
-    printf("%s: %.3f s of virtual time in %.1f s wall (%.3fx), %" PRIu64
-           " rounds, %" PRIu64 " late frames\n",
-           name, virt, wall, virt / wall, qns_sim_rounds(sim), qns_sim_late_frames(sim));
+    char summary[256];
+    qns_run_summary(qns_sim_end_ns(sim), wall, qns_sim_rounds(sim), qns_sim_late_frames(sim),
+                    summary, sizeof(summary));
+    printf("%s: %s\n", name, summary);
     int status = 0;
     for (int i = 0; i < guests; i++) {
         qns_guest_stats st;
@@ -75,10 +46,10 @@ int scenario_run(qns_sim *sim, const char *name, uint64_t duration_ns, int guest
         n = n ? n + 1 : st.console_path;
         char gname[64];
         snprintf(gname, sizeof(gname), "%.*s", (int)(strcspn(n, ".")), n);
-        printf("guest %s: %" PRIu64 " frames out, %" PRIu64 " frames in, clock %.6f s%s\n",
-               gname, st.frames_from_guest, st.frames_to_guest, (double)st.clock_us / 1e6,
-               st.done ? ", powered off" : "");
-        int s = scenario_print_command_output(gname, st.console_path);
+        char line[QNS_MAX_NICS * 96 + 256];
+        qns_guest_summary(&st, line, sizeof(line));
+        printf("guest %s: %s\n", gname, line);
+        int s = qns_print_command_output(gname, st.console_path, stdout);
         if (s == -2) {
             printf("  %s: no console output\n", gname);
         }

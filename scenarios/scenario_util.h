@@ -7,11 +7,6 @@
 
 #include "qns.h"
 
-/* Prints the lines between the guest's QNS-CMD-BEGIN and QNS-CMD-END
- * markers, indented, control characters escaped (escape.h), and returns the command's exit status
- * (-1 if the command did not finish). */
-int scenario_print_command_output(const char *guest, const char *console_path);
-
 /* Makes `dir` (and parents); returns 0 or -1 with a message on stderr. */
 int scenario_make_dir(const char *dir);
 

@@ -2,7 +2,7 @@
 # Installs the Debian bookworm packages qns needs to build, test and run, and
 # only those that are missing: a second run does nothing and takes a moment.
 # With QNS_WITH_MPI=ON in the environment it also installs OpenMPI, for the
-# optional MPI-enabled ns-3 (ns3-module/mpi/build-ns3-mpi.sh).
+# optional MPI-enabled ns-3 (scripts/build-ns3-mpi.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -22,7 +22,7 @@ PACKAGES=(
     seabios ipxe-qemu qemu-system-data
     # every QEMU qns starts runs confined by bwrap (ns3-module/qemu-args/qns_confine.c)
     bubblewrap
-    # default guest image; Debian images (scenarios/debian/build-debian.sh)
+    # default guest image; Debian images (scenarios/guests/debian/build-debian.sh)
     busybox-static cpio zstd kmod debootstrap e2fsprogs
     # analysis: captures and plots
     tshark gnuplot-nox

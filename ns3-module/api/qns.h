@@ -10,16 +10,16 @@
 #ifndef QNS_H
 #define QNS_H
 
+#include "qns_errbuf.h"
+
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#ifndef QNS_ERRBUF_SIZE
-#define QNS_ERRBUF_SIZE 512
-#endif
 #define QNS_MAX_NICS 8
 #define QNS_MAX_RANK 1023
 #define QNS_WATCHDOG_NONE UINT32_MAX
@@ -130,7 +130,7 @@ typedef struct qns_guest_config {
     /* The MPI rank the guest runs on (see "Ranks" below); 0 by default. */
     uint32_t rank;
     /* An own kernel or initrd whose init runs the qns guest agent
-     * (scenarios/debian/qns-agent): it gets command, services and the NICs'
+     * (scenarios/guests/debian/qns-agent): it gets command, services and the NICs'
      * addresses as qns.* words after its append, and its console markers are
      * judged as the default guest's. Without it, an own image's command,
      * services and NIC addresses are refused (nothing would apply them). */
@@ -408,6 +408,36 @@ uint64_t qns_sim_end_ns(const qns_sim *sim);
 int qns_sim_stopped_by(const qns_sim *sim);
 
 void qns_sim_free(qns_sim *sim);
+
+/*
+ * Reporting a run, the same way in every program: text from outside (a
+ * guest's console line, a name or path from a package) is escaped before it
+ * is printed.
+ */
+
+/* s with every control character as \xNN: C0 bytes and DEL, the C1
+ * characters U+0080..U+009F (each byte of their UTF-8 form) and every byte
+ * that is not part of valid UTF-8; with max_chars > 0 only that many
+ * characters are kept and "..." marks the cut. Nothing of it can move a
+ * terminal's cursor or start an escape sequence. free() it. */
+char *qns_escape(const char *s, size_t max_chars);
+
+/* Prints to out, as "  GUEST| LINE", escaped, the lines of the console file
+ * between the QNS-CMD-BEGIN and QNS-CMD-END markers and every
+ * "QNS-GUEST: error" line. Returns the command's exit status (QNS-CMD-END
+ * status=N), -1 when it did not finish, -2 when the file cannot be read. */
+int qns_print_command_output(const char *guest, const char *console_path, FILE *out);
+
+/* "T s of virtual time in W s wall (Rx), N rounds, L late frames" for a
+ * run that ended at end_ns (qns_sim_end_ns) after wall_s seconds, with
+ * qns_sim_rounds and qns_sim_late_frames (into buf, size bytes, like
+ * snprintf). */
+int qns_run_summary(uint64_t end_ns, double wall_s, uint64_t rounds, uint64_t late_frames,
+                    char *buf, size_t size);
+
+/* "N frames out, M frames in[ (K before its NIC started)][, K frames dropped
+ * at nicI (longer than MTU U)], clock T s[, powered off]" (like snprintf). */
+int qns_guest_summary(const qns_guest_stats *stats, char *buf, size_t size);
 
 /*
  * Ranks: one simulation split over MPI processes (mpirun -np N), with ns-3's

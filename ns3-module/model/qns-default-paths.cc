@@ -8,7 +8,7 @@
  * Not for packages (a package's own image is named by QNS_GUEST_DIR, see
  * the runner) nor for guest images by key (qns-guest-argv.cc).
  */
-#include "qns.h"
+#include "qns-guest-argv.h"
 
 #include <dlfcn.h>
 
@@ -100,12 +100,12 @@ const char *FromEnv(const char *name, const std::string &builtin)
 
 } // namespace
 
-extern "C" const char *qns_default_qemu(void)
+const char *QnsInstalledQemu()
 {
     return FromEnv("QNS_QEMU", Builtin().qemu);
 }
 
-extern "C" const char *qns_default_guest_dir(void)
+const char *QnsInstalledGuestDir()
 {
     return FromEnv("QNS_GUEST_DIR", Builtin().guestDir);
 }

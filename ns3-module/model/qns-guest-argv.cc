@@ -15,10 +15,12 @@
 #include <cstring>
 #include <sstream>
 
-extern "C" void qns_default_mac(int guest, int nic, char out[18])
+std::string QnsDefaultMac(int guest, int nic)
 {
-    std::snprintf(out, 18, "52:54:00:%02x:%02x:%02x", (guest >> 8) & 0xff, guest & 0xff,
+    char out[18];
+    std::snprintf(out, sizeof(out), "52:54:00:%02x:%02x:%02x", (guest >> 8) & 0xff, guest & 0xff,
                   (nic + 1) & 0xff);
+    return out;
 }
 
 std::string QnsDefaultQemu(const char *configured)
@@ -26,7 +28,7 @@ std::string QnsDefaultQemu(const char *configured)
     if (configured && *configured) {
         return configured;
     }
-    return qns_default_qemu();
+    return QnsInstalledQemu();
 }
 
 std::string QnsDefaultGuestDir(const char *configured)
@@ -34,7 +36,7 @@ std::string QnsDefaultGuestDir(const char *configured)
     if (configured && *configured) {
         return configured;
     }
-    return qns_default_guest_dir();
+    return QnsInstalledGuestDir();
 }
 
 namespace
@@ -64,16 +66,7 @@ std::string QnsCacheDir()
                            : std::string(g_get_home_dir()) + "/.cache/qns";
 }
 
-extern "C" size_t qns_cache_dir(char *dir, size_t size)
-{
-    std::string d = QnsCacheDir();
-    if (size > 0) {
-        std::snprintf(dir, size, "%s", d.c_str());
-    }
-    return d.size();
-}
-
-extern "C" int qns_name_check(const char *kind, const char *name, char *errbuf)
+int QnsNameCheck(const char *kind, const char *name, char *errbuf)
 {
     std::string n = name ? name : "";
     bool ok = !n.empty() && n.size() <= 32;
@@ -87,7 +80,7 @@ extern "C" int qns_name_check(const char *kind, const char *name, char *errbuf)
     return ok ? 0 : -1;
 }
 
-extern "C" int qns_guest_key_check(const char *key, char *errbuf)
+int QnsGuestKeyCheck(const char *key, char *errbuf)
 {
     std::string k = key ? key : "";
     if (k.empty() || k.size() > 64 ||
@@ -107,7 +100,7 @@ bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
 {
     std::string k = key ? key : "";
     char e[QNS_ERRBUF_SIZE];
-    if (qns_guest_key_check(key, e) < 0) {
+    if (QnsGuestKeyCheck(key, e) < 0) {
         err = e;
         return false;
     }
@@ -295,7 +288,7 @@ bool OwnImageCheck(const qns_guest_config &cfg, const std::string &name, std::st
 {
     bool own = cfg.kernel != nullptr || cfg.initrd != nullptr;
     const char *hint = "; an own image gets them only if it runs the qns agent "
-                       "(scenarios/debian/qns-agent, its unit qns-agent.service) and says so with "
+                       "(scenarios/guests/debian/qns-agent, its unit qns-agent.service) and says so with "
                        "agent = yes";
     if (cfg.agent && !own) {
         err = "guest " + name + ": agent: only for an own kernel or initrd (the default guest and "
@@ -354,7 +347,7 @@ bool QnsGuestDescribe(const qns_guest_config &given, int index, uint32_t seed, u
     cfg.disk = given.disk ? absDisk.c_str() : nullptr;
     out.name = cfg.name ? cfg.name : "guest" + std::to_string(index);
     char nameErr[QNS_ERRBUF_SIZE];
-    if (qns_name_check("guest", out.name.c_str(), nameErr) < 0) {
+    if (QnsNameCheck("guest", out.name.c_str(), nameErr) < 0) {
         err = nameErr;
         return false;
     }
@@ -371,9 +364,7 @@ bool QnsGuestDescribe(const qns_guest_config &given, int index, uint32_t seed, u
         if (cfg.nics[i].mac) {
             mac = cfg.nics[i].mac;
         } else {
-            char m[18];
-            qns_default_mac(index, i, m);
-            mac = m;
+            mac = QnsDefaultMac(index, i);
         }
         if (!ValidMac(mac)) {
             err = "guest " + out.name + " NIC " + std::to_string(i) + ": bad MAC address '" + mac +

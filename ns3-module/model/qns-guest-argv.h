@@ -29,9 +29,23 @@ struct QnsGuestDesc {
     std::vector<std::string> files;
 };
 
-/* The QEMU binary: the config's, else qns_default_qemu(). */
+/* The QEMU and the default guest image folder a guest gets when nothing
+ * names them: $QNS_QEMU / $QNS_GUEST_DIR when set, else those installed
+ * with the library (qns-default-paths.cc). */
+const char *QnsInstalledQemu();
+const char *QnsInstalledGuestDir();
+/* A guest's MAC when it names none: "52:54:00:GG:GG:NN" (guest index, NIC
+ * index + 1). */
+std::string QnsDefaultMac(int guest, int nic);
+/* 0, or -1 with "KIND name 'NAME' must be ..." in errbuf: 1-32 letters,
+ * digits, '-' or '_'. */
+int QnsNameCheck(const char *kind, const char *name, char *errbuf);
+/* 0, or -1 with the reason: 1-64 lowercase hex digits. */
+int QnsGuestKeyCheck(const char *key, char *errbuf);
+
+/* The QEMU binary: the config's, else QnsInstalledQemu(). */
 std::string QnsDefaultQemu(const char *configured);
-/* The default guest folder: the config's, else qns_default_guest_dir(). */
+/* The default guest folder: the config's, else QnsInstalledGuestDir(). */
 std::string QnsDefaultGuestDir(const char *configured);
 /* qns_cache_dir() as a string. */
 std::string QnsCacheDir();

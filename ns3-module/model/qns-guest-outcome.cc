@@ -3,19 +3,14 @@
  */
 #include "qns-guest-outcome.h"
 
-#include <glib.h>
+#include "qns_console.h"
+
 
 #include <cstdio>
-#include <cstring>
 
 namespace
 {
 
-const char kReady[] = "QNS-GUEST: ready";
-const char kError[] = "QNS-GUEST: error: ";
-const char kCmdBegin[] = "QNS-CMD-BEGIN";
-const char kCmdEnd[] = "QNS-CMD-END status=";
-const char kPanic[] = "Kernel panic - ";
 
 std::string Seconds(uint64_t ns)
 {
@@ -29,37 +24,13 @@ std::string Seconds(uint64_t ns)
 QnsConsoleEvidence QnsReadConsole(const std::string &path)
 {
     QnsConsoleEvidence ev;
-    gchar *data = nullptr;
-    if (!g_file_get_contents(path.c_str(), &data, nullptr, nullptr)) {
-        return ev;
-    }
-    gchar **lines = g_strsplit(data, "\n", -1);
-    bool inCommand = false;
-    for (gchar **l = lines; *l; l++) {
-        const char *line = g_strchomp(*l);
-        const char *panic = std::strstr(line, kPanic);
-        if (panic != nullptr && ev.panic.empty()) {
-            ev.panic = panic;
-        }
-        /* What the command printed is its own, not the guest's word. */
-        if (g_str_has_prefix(line, kCmdBegin)) {
-            inCommand = true;
-        } else if (g_str_has_prefix(line, kCmdEnd)) {
-            inCommand = false;
-            int status;
-            if (std::sscanf(line + sizeof(kCmdEnd) - 1, "%d", &status) == 1) {
-                ev.commandStatus = status;
-            }
-        } else if (inCommand) {
-            continue;
-        } else if (g_str_has_prefix(line, kReady)) {
-            ev.ready = true;
-        } else if (g_str_has_prefix(line, kError) && ev.setupError.empty()) {
-            ev.setupError = line + sizeof(kError) - 1;
-        }
-    }
-    g_strfreev(lines);
-    g_free(data);
+    qns_console c;
+    qns_console_read(path.c_str(), &c);
+    ev.ready = c.ready != 0;
+    ev.setupError = c.setup_error ? c.setup_error : "";
+    ev.panic = c.panic ? c.panic : "";
+    ev.commandStatus = c.command_status;
+    qns_console_clear(&c);
     return ev;
 }
 
@@ -77,7 +48,7 @@ std::string QnsGuestFailure(const QnsGuestDesc &guest, const QnsConsoleEvidence 
     } else if (!poweredOff && guest.endsRun) {
         const std::string end = "the run's duration of " + Seconds(durationNs);
         if (guest.defaultInit && !ev.ready) {
-            why = who + " did not boot within " + end + " (no \"" + kReady + "\" on its console)";
+            why = who + " did not boot within " + end + " (no \"" + QNS_CONSOLE_READY + "\" on its console)";
         } else if (guest.runsCommand && ev.commandStatus < 0) {
             why = who + ": its command was cut off by the end of " + end;
         } else {

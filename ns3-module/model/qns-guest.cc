@@ -30,12 +30,12 @@ TypeId QnsGuest::GetTypeId()
                           MakeStringChecker())
             .AddAttribute("Qemu",
                           "The qemu-system-x86_64 to run (patched for -qqq); \"\": "
-                          "qns_default_qemu().",
+                          "$QNS_QEMU, else the one installed with qns.",
                           StringValue(""), MakeStringAccessor(&QnsGuest::m_qemu),
                           MakeStringChecker())
             .AddAttribute("GuestDir",
                           "The default guest image folder (with GUEST-INFO); \"\": "
-                          "qns_default_guest_dir().",
+                          "$QNS_GUEST_DIR, else the one installed with qns.",
                           StringValue(""), MakeStringAccessor(&QnsGuest::m_guestDir),
                           MakeStringChecker())
             .AddAttribute("Kernel", "An own kernel instead of the default guest's.",

@@ -9,6 +9,8 @@
 #ifndef QNS_GUEST_H
 #define QNS_GUEST_H
 
+#include "qns_errbuf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,9 +19,6 @@
 extern "C" {
 #endif
 
-#ifndef QNS_ERRBUF_SIZE
-#define QNS_ERRBUF_SIZE 512
-#endif
 
 /* Descriptor numbers inside the child: `-qqq write=3,read=4`, NIC i at 5+i. */
 #define QNS_GUEST_FD_REPLY 3

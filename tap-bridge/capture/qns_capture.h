@@ -8,6 +8,8 @@
 #ifndef QNS_CAPTURE_H
 #define QNS_CAPTURE_H
 
+#include "qns_errbuf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,9 +17,6 @@
 extern "C" {
 #endif
 
-#ifndef QNS_ERRBUF_SIZE
-#define QNS_ERRBUF_SIZE 512
-#endif
 
 typedef struct qns_capture qns_capture;
 

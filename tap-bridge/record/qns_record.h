@@ -9,6 +9,8 @@
 #ifndef QNS_RECORD_H
 #define QNS_RECORD_H
 
+#include "qns_errbuf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +22,6 @@ extern "C" {
 #define QNS_RECORD_VERSION 1
 #define QNS_RECORD_MIN_FRAME 14
 #define QNS_RECORD_MAX_FRAME 65535
-#define QNS_ERRBUF_SIZE 512
 
 enum qns_record_type {
     QNS_RECORD_FRAME = 0,

@@ -3,7 +3,7 @@
 # deterministic like the default guest.
 #
 # Builds (or takes from the cache) a Debian bookworm image with curl and
-# python3 (scenarios/debian/build-debian.sh), then runs
+# python3 (scenarios/guests/debian/build-debian.sh), then runs
 # scenarios/debian_http.ini with it: srv serves a 1.3 MB file with python3's
 # http.server, cli writes 8 MiB of its kernel's random bytes to its disk
 # (fsync), fetches the file with curl and prints its SHA-256. The run is
@@ -24,7 +24,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # shellcheck source=../cpu-load.sh
 source "$src/tests/cpu-load.sh"
 
-image=$("$src/scenarios/debian/build-debian.sh" --package curl,python3) ||
+image=$("$src/scenarios/guests/debian/build-debian.sh" --package curl,python3) ||
     fail "build-debian.sh failed"
 key=$(basename "$image")
 grep -q '^kind=debian$' "$image/GUEST-INFO" || fail "$image/GUEST-INFO is not a Debian image's"

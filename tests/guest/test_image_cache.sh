@@ -4,8 +4,8 @@
 # in) is moved aside and rebuilt, never booted as the recipe's key.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-# shellcheck source=../../scenarios/guest/image-cache.sh
-source "$src/scenarios/guest/image-cache.sh"
+# shellcheck source=../../scenarios/guests/default/image-cache.sh
+source "$src/scenarios/guests/default/image-cache.sh"
 fail() { echo "test_image_cache: FAIL: $*" >&2; exit 1; }
 
 cache=$(mktemp -d)
@@ -32,7 +32,7 @@ image_cache_ready "$cache" "$key" || fail "a published image is not ready"
 [ -z "$(image_cache_clear "$cache" "$key" build-guest 2>&1)" ] || fail "a marked image was cleared"
 [ -f "$cache/$key/GUEST-INFO" ] || fail "a marked image was moved"
 # Both builders go through these functions.
-for s in scenarios/guest/build-guest.sh scenarios/debian/build-debian.sh; do
+for s in scenarios/guests/default/build-guest.sh scenarios/guests/debian/build-debian.sh; do
     [ "$(grep -c 'image_cache_\(ready\|clear\|publish\)' "$src/$s")" -eq 4 ] ||
         fail "$s does not reuse, clear and publish through image-cache.sh"
 done

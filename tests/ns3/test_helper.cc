@@ -298,7 +298,7 @@ void GuestMistakesAreRefused(void **)
      * refused, each naming its key; so is an own kernel without a command
      * line, and the agent where qns's own init runs. */
     const std::string hint = "; an own image gets them only if it runs the qns agent "
-                             "(scenarios/debian/qns-agent, its unit qns-agent.service) and says "
+                             "(scenarios/guests/debian/qns-agent, its unit qns-agent.service) and says "
                              "so with agent = yes";
     Ptr<QnsGuest> cmd = CreateObjectWithAttributes<QnsGuest>(
         "Name", StringValue("k"), "Kernel", StringValue("/boot/k"), "Append",

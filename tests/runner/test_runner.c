@@ -324,12 +324,12 @@ static const bad_case bad_cases[] = {
     {"own-kernel-command",
      HEAD "[guest k]\nkernel = /bin/sh\nappend = console=ttyS0\ncommand = true\n",
      "6: guest k: command: nothing in an own image would run it; an own image gets them only if "
-     "it runs the qns agent (scenarios/debian/qns-agent, its unit qns-agent.service) and says so "
+     "it runs the qns agent (scenarios/guests/debian/qns-agent, its unit qns-agent.service) and says so "
      "with agent = yes"},
     {"own-kernel-ip",
      HEAD "[guest k]\nkernel = /bin/sh\nappend = console=ttyS0\nnic0.ip = 10.0.0.1/24\n",
      "6: guest k: nic0.ip: nothing in an own image would set the address (configure it in the "
-     "image); an own image gets them only if it runs the qns agent (scenarios/debian/qns-agent, "
+     "image); an own image gets them only if it runs the qns agent (scenarios/guests/debian/qns-agent, "
      "its unit qns-agent.service) and says so with agent = yes"},
     {"own-kernel-no-append", HEAD "[guest k]\nkernel = /bin/sh\n",
      "4: guest k: kernel: an own kernel needs append = its command line (at least console=ttyS0 "

@@ -24,8 +24,8 @@ if [ "$#" -ne 1 ]; then
 fi
 link=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../../scripts/private-apt.sh
-source "$here/../../scripts/private-apt.sh"
+# shellcheck source=../../../scripts/private-apt.sh
+source "$here/../../../scripts/private-apt.sh"
 # shellcheck source=image-cache.sh
 source "$here/image-cache.sh"
 

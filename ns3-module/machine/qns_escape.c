@@ -1,12 +1,12 @@
 /*
  * escape.c - control characters and bytes that are not UTF-8 as \xNN.
  */
-#include "escape.h"
+#include "qns_escape.h"
 
 #include <glib.h>
 #include <string.h>
 
-char *scenario_escape(const char *s, size_t max_chars)
+char *qns_text_escape(const char *s, size_t max_chars)
 {
     GString *out = g_string_new(NULL);
     const char *end = s + strlen(s);

@@ -23,7 +23,7 @@
 #ifndef QNS_FILES_H
 #define QNS_FILES_H
 
-#include "qns.h"
+#include "qns_errbuf.h"
 
 #include <stddef.h>
 

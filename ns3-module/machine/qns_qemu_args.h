@@ -19,7 +19,7 @@
 #ifndef QNS_QEMU_ARGS_H
 #define QNS_QEMU_ARGS_H
 
-#include "qns.h"
+#include "qns_errbuf.h"
 
 #ifdef __cplusplus
 extern "C"

@@ -1,13 +1,15 @@
 /*
- * qns_errbuf.h - errors as values: a one-line reason written into the
- * caller's errbuf (QNS_ERRBUF_SIZE bytes), and -1 to return.
+ * qns_errbuf.h - errors as values, for every qns library from the frame
+ * records up to the C API: a function that can fail returns -1 (or NULL)
+ * and writes a one-line reason into the caller's errbuf of QNS_ERRBUF_SIZE
+ * bytes.
  *
  *   if (bad) return qns_fail(errbuf, "'%s' is not ...", word);
  */
 #ifndef QNS_ERRBUF_H
 #define QNS_ERRBUF_H
 
-#include "qns.h"
+#define QNS_ERRBUF_SIZE 512
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -13,7 +13,8 @@
 # included.
 #
 # <key> is the sha256 of the source package version, the OpenMPI version, the
-# configure flags (module list included) and this script: a second run with
+# configure flags (module list included), this script and cache-build.sh (the
+# cache's build helpers, shared with the QEMU build): a second run with
 # nothing changed only re-points LINK (no apt, no build). The install is
 # atomic (built in a temporary folder in the cache, renamed at the end) and
 # concurrent runs are serialised with flock.
@@ -56,17 +57,16 @@ readonly CONFIGURE_FLAGS=(
     "-DNS3_ENABLED_MODULES=$NS3_MODULES"
 )
 
-say() { printf 'qns-ns3-mpi: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+script="$here/$(basename "${BASH_SOURCE[0]}")"
+readonly CACHE_BUILD_NAME=qns-ns3-mpi
+# shellcheck source-path=SCRIPTDIR source=cache-build.sh
+. "$here/cache-build.sh"
 
 [ $# -eq 1 ] || die "usage: build-ns3-mpi.sh LINK"
 link=$1
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-script="$here/$(basename "${BASH_SOURCE[0]}")"
-# shellcheck source-path=SCRIPTDIR source=../../scripts/private-apt.sh
-. "$here/../../scripts/private-apt.sh"
+# shellcheck source-path=SCRIPTDIR source=private-apt.sh
+. "$here/private-apt.sh"
 
 cache=$(qns_cache_dir)
 root="$cache/ns3-mpi"
@@ -82,17 +82,8 @@ compute_key() {
         printf 'qns-ns3-mpi key 1\nsource ns3 %s\nmpi libopenmpi-dev %s\n' \
             "$NS3_SOURCE_VERSION" "$1"
         printf 'configure %s\n' "${CONFIGURE_FLAGS[@]}"
-        printf 'script %s\n' "$(sha256_of "$script")"
+        cache_build_recipe "$script"
     } | sha256sum | cut -d' ' -f1
-}
-
-point_link() {
-    local tmp_link
-    mkdir -p "$(dirname "$link")"
-    tmp_link="$link.new.$$"
-    ln -sfn "$1" "$tmp_link"
-    mv -Tf "$tmp_link" "$link"
-    say "$link -> $1"
 }
 
 installed() {
@@ -111,14 +102,7 @@ key=$(compute_key "$mpi")
 dest="$root/$key"
 installed "$dest" && reuse
 
-exec {lock_fd}>"$root/.lock"
-if ! flock -n "$lock_fd"; then
-    say "waiting for another build to finish"
-    flock "$lock_fd"
-fi
-installed "$dest" && reuse              # built by the run we waited for
-# Holding the lock, no other build is running: leftovers are from killed runs.
-rm -rf "$root"/.build-*
+cache_build_lock installed "$dest" && reuse
 
 check_build_deps() {
     local tool
@@ -128,38 +112,12 @@ check_build_deps() {
     done
 }
 
+check_build_deps
 # The downloaded source package is kept per version, so that a changed flag
 # only costs a rebuild.
-fetch_source() {
-    local dir="$root/src/$1"
-    if ! ls "$dir"/ns3_*.dsc >/dev/null 2>&1; then
-        say "downloading the ns3 $1 source package"
-        qns_apt_setup
-        rm -rf "$dir.partial"
-        mkdir -p "$dir.partial"
-        (cd "$dir.partial" && qns_apt_get source --download-only "ns3=$1" >&2) ||
-            die "cannot download the ns3 $1 source package"
-        rm -rf "$dir"
-        mv "$dir.partial" "$dir"
-    fi
-    ls "$dir"/ns3_*.dsc
-}
+dsc=$(fetch_source ns3 "$NS3_SOURCE_VERSION")
 
-check_build_deps
-dsc=$(fetch_source "$NS3_SOURCE_VERSION")
-
-work=$(mktemp -d "$root/.build-$key.XXXXXX")
-log="$work/build.log"
-cleanup() {
-    local rc=$?
-    if [ "$rc" -ne 0 ] && [ -f "$log" ]; then
-        cp "$log" "$root/last-failed-build.log"
-        say "build failed; log: $root/last-failed-build.log"
-        tail -n 30 "$log" >&2 || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+cache_build_workdir "$key"
 
 jobs=${QNS_JOBS:-2}
 started=$(date +%s)
@@ -185,14 +143,11 @@ finished=$(date +%s)
     printf 'source-package: ns3\n'
     printf 'source-version: %s\n' "$NS3_SOURCE_VERSION"
     printf 'mpi: libopenmpi-dev %s\n' "$mpi"
-    printf 'key: %s\n' "$key"
-    printf 'build-script: sha256:%s\n' "$(sha256_of "$script")"
+    cache_build_info_common "$key" "$script" "$started" "$finished"
     printf 'configure-flags: %s\n' "${CONFIGURE_FLAGS[*]}"
     printf 'modules-requested: %s\n' "$NS3_MODULES"
     printf 'modules-installed: %s\n' "${installed_libs% }"
     printf 'jobs: %s\n' "$jobs"
-    printf 'built: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    printf 'build-seconds: %s\n' "$((finished - started))"
 } >"$staged/BUILD-INFO"
 
 mv -T "$staged" "$dest"

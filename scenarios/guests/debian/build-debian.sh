@@ -15,7 +15,7 @@
 # default guest.
 #
 # The image goes to $(qns_cache_dir)/guest/<key>: vmlinux (the kernel,
-# uncompressed, booted through its PVH entry: guest/extract-vmlinux.sh), initrd.img,
+# uncompressed, booted through its PVH entry: default/extract-vmlinux.sh), initrd.img,
 # disk.img (raw ext4, the root file system, booted as /dev/vda with
 # snapshot=on so runs never change it), GUEST-INFO (how to boot it, hashes,
 # the package versions installed) and SHA256SUMS. <key> is the SHA-256 of the
@@ -28,10 +28,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../../scripts/private-apt.sh
-source "$here/../../scripts/private-apt.sh"
-# shellcheck source=../guest/image-cache.sh
-source "$here/../guest/image-cache.sh"
+# shellcheck source=../../../scripts/private-apt.sh
+source "$here/../../../scripts/private-apt.sh"
+# shellcheck source=../default/image-cache.sh
+source "$here/../default/image-cache.sh"
 
 SUITE=bookworm
 # What every image has: init, device manager, the agent's tools, the kernel.
@@ -132,7 +132,7 @@ key=$(
         files_digest
         echo "size $size_extra"
         for r in debian/build-debian.sh debian/qns-agent debian/qns-agent.service \
-            guest/extract-vmlinux.sh guest/qemu-args.sh; do
+            default/extract-vmlinux.sh default/qemu-args.sh; do
             printf 'recipe %s %s\n' "$r" "$(sha256sum < "$here/../$r" | cut -d' ' -f1)"
         done
     } | sha256sum | cut -d' ' -f1
@@ -245,7 +245,7 @@ find "$root" -xdev -exec touch -h -d "@$EPOCH" {} +
 # --- kernel, initramfs, disk ---------------------------------------------------------
 kernel_release=$(sed -n 's/^linux-image-\([0-9].*-amd64\)=.*/\1/p' <<< "$installed" | head -n 1)
 [ -n "$kernel_release" ] || die "no kernel was installed"
-kernel_file=$("$here/../guest/extract-vmlinux.sh" "$root/boot/vmlinuz-$kernel_release" "$img") ||
+kernel_file=$("$here/../default/extract-vmlinux.sh" "$root/boot/vmlinuz-$kernel_release" "$img") ||
     die "cannot take the kernel out of vmlinuz-$kernel_release"
 cp "$root/boot/initrd.img-$kernel_release" "$img/initrd.img"
 used_mb=$(du -sm --apparent-size "$root" | cut -f1)
@@ -293,10 +293,10 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
     echo "cmdline=$CMDLINE"
     echo "# QEMU arguments, kernel and initrd relative to this folder; the disk is"
     echo "# attached as -drive file=disk.img,if=virtio,format=raw,snapshot=on."
-    echo "qemu_args=$("$here/../guest/qemu-args.sh" --base "$kernel_file" initrd.img | sed 's/^256M$/512M/' |
+    echo "qemu_args=$("$here/../default/qemu-args.sh" --base "$kernel_file" initrd.img | sed 's/^256M$/512M/' |
         tr '\n' ' ' | sed 's/ $//')"
-    echo "nic_e1000=$("$here/../guest/qemu-args.sh" --nic e1000 ID MAC)"
-    echo "nic_virtio=$("$here/../guest/qemu-args.sh" --nic virtio ID MAC)"
+    echo "nic_e1000=$("$here/../default/qemu-args.sh" --nic e1000 ID MAC)"
+    echo "nic_virtio=$("$here/../default/qemu-args.sh" --nic virtio ID MAC)"
     echo
     echo "[packages]"
     printf '%s\n' "$installed"

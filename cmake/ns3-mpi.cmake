@@ -15,9 +15,10 @@ if(NOT QNS_WITH_MPI)
   return()
 endif()
 
-set(QNS_NS3_MPI_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/build-ns3-mpi.sh)
+set(QNS_NS3_MPI_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/../scripts/build-ns3-mpi.sh)
 set(QNS_NS3_MPI_LINK ${CMAKE_BINARY_DIR}/ns3-mpi)
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${QNS_NS3_MPI_SCRIPT})
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${QNS_NS3_MPI_SCRIPT}
+  ${CMAKE_CURRENT_LIST_DIR}/../scripts/cache-build.sh)
 message(STATUS "ns-3 with MPI (cached build; the first one takes long)")
 execute_process(COMMAND ${QNS_NS3_MPI_SCRIPT} ${QNS_NS3_MPI_LINK}
   RESULT_VARIABLE qns_mpi_rc)

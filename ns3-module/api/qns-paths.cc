@@ -1,0 +1,44 @@
+/*
+ * qns-paths.cc - the C API's names and places (qns.h): the cache folder,
+ * the QEMU and guest image a configuration without them gets, default
+ * MACs, name and key checks. The model computes them; this is their C face.
+ */
+#include "qns.h"
+
+#include "qns-guest-argv.h"
+
+#include <cstdio>
+
+extern "C" size_t qns_cache_dir(char *dir, size_t size)
+{
+    std::string d = QnsCacheDir();
+    if (size > 0) {
+        std::snprintf(dir, size, "%s", d.c_str());
+    }
+    return d.size();
+}
+
+extern "C" const char *qns_default_qemu(void)
+{
+    return QnsInstalledQemu();
+}
+
+extern "C" const char *qns_default_guest_dir(void)
+{
+    return QnsInstalledGuestDir();
+}
+
+extern "C" void qns_default_mac(int guest, int nic, char out[18])
+{
+    std::snprintf(out, 18, "%s", QnsDefaultMac(guest, nic).c_str());
+}
+
+extern "C" int qns_name_check(const char *kind, const char *name, char *errbuf)
+{
+    return QnsNameCheck(kind, name, errbuf);
+}
+
+extern "C" int qns_guest_key_check(const char *key, char *errbuf)
+{
+    return QnsGuestKeyCheck(key, errbuf);
+}
