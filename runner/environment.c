@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE
 #include "environment.h"
-#include "qns_confine.h"
 #include "qns_source_commit.h"
 #include "runner.h"
 
@@ -93,28 +92,6 @@ static void add_qemu_build(JsonBuilder *b, const char *qemu)
     g_free(bin);
 }
 
-/* QEMU's --version, confined as every QEMU qns runs (qns_confine.h); NULL
- * when it cannot be (no bwrap): then it does not run. */
-static char **probe_argv(const char *qemu)
-{
-    char *bwrap = NULL, err[QNS_ERRBUF_SIZE];
-    int c = qns_confine_find(&bwrap, err);
-    if (c < 0) {
-        return NULL;
-    }
-    GStrvBuilder *sb = g_strv_builder_new();
-    if (c > 0) {
-        char **pre = qns_confine_argv(bwrap, qemu, NULL, 0);
-        g_strv_builder_addv(sb, (const char **)pre);
-        g_strfreev(pre);
-    }
-    g_strv_builder_add_many(sb, qemu, "--version", NULL);
-    g_free(bwrap);
-    char **argv = g_strv_builder_end(sb);
-    g_strv_builder_unref(sb);
-    return argv;
-}
-
 void rn_env_add_qemu(JsonBuilder *b, const char *path)
 {
     /* A package's run-qemu is described by the binary it runs. */
@@ -122,23 +99,17 @@ void rn_env_add_qemu(JsonBuilder *b, const char *path)
     char *packed = g_build_filename(dir, "bin", "qemu-system-x86_64", NULL);
     const char *qemu =
         strcmp(base, "run-qemu") == 0 && g_file_test(packed, G_FILE_TEST_EXISTS) ? packed : path;
-    char *out = NULL;
-    char **argv = probe_argv(qemu);
+    char *version = qns_qemu_version(qemu);
     json_builder_set_member_name(b, "qemu");
     json_builder_begin_object(b);
     rn_json_add_string(b, "path", path);
     json_builder_set_member_name(b, "version");
-    if (argv != NULL &&
-        g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, NULL,
-                     NULL) &&
-        out) {
-        out[strcspn(out, "\n")] = '\0';
-        json_builder_add_string_value(b, out);
+    if (version != NULL) {
+        json_builder_add_string_value(b, version);
     } else {
         json_builder_add_null_value(b);
     }
-    g_free(out);
-    g_strfreev(argv);
+    free(version);
     rn_json_add_sha256(b, "sha256", qemu);
     add_qemu_build(b, qemu);
     json_builder_end_object(b);

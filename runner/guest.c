@@ -8,7 +8,6 @@
  */
 #define _GNU_SOURCE
 #include "environment.h"
-#include "qns_qemu_args.h"
 #include "runner.h"
 #include "unpack.h"
 

@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE
 #include "environment.h"
-#include "qns_qemu_args.h"
 #include "runner.h"
 
 #include <errno.h>

@@ -6,6 +6,8 @@
  */
 #include "qns.h"
 
+#include "qns-address.h"
+#include "qns-guest-image.h"
 #include "qns-guest-outcome.h"
 #include "qns-helper.h"
 #include "qns-wifi.h"
@@ -100,60 +102,6 @@ void SetErr(char *errbuf, const std::string &msg)
     }
 }
 
-bool ParseAddress(const std::string &s, Ipv4Address &addr)
-{
-    unsigned b[4];
-    char tail;
-    if (std::sscanf(s.c_str(), "%u.%u.%u.%u%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
-        b[0] > 255 || b[1] > 255 || b[2] > 255 || b[3] > 255) {
-        return false;
-    }
-    addr = Ipv4Address(s.c_str());
-    return true;
-}
-
-/* "A.B.C.D/PREFIX", PREFIX from minPrefix to 32. */
-bool ParseCidr(const std::string &s, Ipv4Address &addr, Ipv4Mask &mask, long minPrefix = 1)
-{
-    auto slash = s.find('/');
-    if (slash == std::string::npos || !ParseAddress(s.substr(0, slash), addr)) {
-        return false;
-    }
-    std::string p = s.substr(slash + 1);
-    char *end;
-    long prefix = std::strtol(p.c_str(), &end, 10);
-    if (p.empty() || *end != '\0' || prefix < minPrefix || prefix > 32) {
-        return false;
-    }
-    mask = Ipv4Mask(("/" + p).c_str());
-    return true;
-}
-
-/* A host's address on its subnet: up to /30, neither the network's own
- * address (host bits 0) nor its broadcast address (host bits 1). */
-bool CheckHostAddress(const std::string &who, const std::string &cidr, std::string &err)
-{
-    Ipv4Address a;
-    Ipv4Mask mask;
-    if (!ParseCidr(cidr, a, mask)) {
-        err = who + ": bad address '" + cidr + "', expected A.B.C.D/PREFIX";
-        return false;
-    }
-    if (mask.GetPrefixLength() > 30) {
-        return true; /* /31 point-to-point pairs and /32 hosts have no such addresses */
-    }
-    uint32_t host = a.Get() & ~mask.Get();
-    if (host == 0 || host == ~mask.Get()) {
-        std::ostringstream net;
-        net << a.CombineMask(mask) << "/" << mask.GetPrefixLength();
-        err = who + ": " + cidr + " is the " +
-              (host == 0 ? "network address" : "broadcast address") + " of " + net.str() +
-              ", not a host's";
-        return false;
-    }
-    return true;
-}
-
 /* The host part of "A.B.C.D/P", for comparing members of one link. */
 std::string HostOf(const std::string &cidr)
 {
@@ -239,9 +187,9 @@ static bool CheckConfig(const qns_sim_config *config, std::string &imageDir, std
     if (config == nullptr) {
         return true;
     }
-    if (config->spin_us > 1000000) {
-        err = "spin_us " + std::to_string(config->spin_us) +
-              " is above 1000000 (a second of busy-waiting per round)";
+    if (config->spin_us > QNS_SPIN_US_MAX) {
+        err = "spin_us " + std::to_string(config->spin_us) + " is above " +
+              std::to_string(QNS_SPIN_US_MAX) + " (a second of busy-waiting per round)";
         return false;
     }
     if (config->pin && config->spin_us) {
@@ -302,7 +250,7 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
         std::memset(&sim->cfg, 0, sizeof(sim->cfg));
     }
     if (sim->cfg.quantum_us == 0) {
-        sim->cfg.quantum_us = 10;
+        sim->cfg.quantum_us = QNS_QUANTUM_US_DEFAULT;
     }
     if (sim->cfg.seed == 0) {
         sim->cfg.seed = 1;
@@ -313,8 +261,10 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
         sim->cfg.watchdog_ms = 0; /* the scheduler's "no bound" */
     }
     sim->outDir = sim->cfg.out_dir ? sim->cfg.out_dir : ".";
-    sim->qemu = QnsDefaultQemu(sim->cfg.qemu);
-    sim->guestDir = imageDir.empty() ? QnsDefaultGuestDir(sim->cfg.guest_dir) : imageDir;
+    sim->qemu = sim->cfg.qemu && *sim->cfg.qemu ? sim->cfg.qemu : QnsInstalledQemu();
+    sim->guestDir = !imageDir.empty()                           ? imageDir
+                    : sim->cfg.guest_dir && *sim->cfg.guest_dir ? sim->cfg.guest_dir
+                                                                : QnsInstalledGuestDir();
     sim->cfg.out_dir = nullptr;
     sim->cfg.qemu = nullptr;
     sim->cfg.guest_dir = nullptr;
@@ -333,6 +283,7 @@ qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
     sim->helper.SetSchedulerAttribute("Adaptive",
                                       BooleanValue(sim->cfg.rounds != QNS_ROUNDS_FIXED));
     sim->helper.GetScheduler()->SetStopFd(sim->stopPipe[0]);
+    sim->helper.GetRun()->SetGuestSeed(sim->cfg.seed);
     return sim;
 }
 
@@ -352,35 +303,14 @@ int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf)
     return 0;
 }
 
-/* The QnsGuest a config describes; null with err when a setting is out of
- * the guest's range. */
-static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config &c,
-                                     const std::string &name, std::string &err)
+/* What a config describes, over spec (the attribute defaults): the C API's
+ * one way into the model's description of a guest. False with err only for
+ * what a C array cannot be (a negative NIC count); QnsGuestSpecCheck checks
+ * the rest when the guest is added. */
+static bool SpecFromConfig(const qns_sim *sim, const qns_guest_config &c, const std::string &name,
+                           QnsGuestSpec &spec, std::string &err)
 {
-    Ptr<QnsGuest> g = CreateObject<QnsGuest>();
-    auto set = [&](const char *attr, const char *v) {
-        if (v != nullptr) {
-            g->SetAttribute(attr, StringValue(v));
-        }
-    };
-    set("Name", c.name);
-    set("Qemu", sim->qemu.c_str());
-    set("GuestDir", sim->guestDir.c_str());
-    set("Kernel", c.kernel);
-    set("Initrd", c.initrd);
-    set("Append", c.append);
-    set("KernelArgs", c.kernel_args);
-    set("Disk", c.disk);
-    set("Command", c.command);
-    set("Services", c.services);
-    if (c.memory_mb != 0 &&
-        (c.memory_mb < 16 || !g->SetAttributeFailSafe("MemoryMb", UintegerValue(c.memory_mb)))) {
-        err = "guest " + name + ": memory_mb " + std::to_string(c.memory_mb) +
-              " is out of range (16 .. 1048576)";
-        return nullptr;
-    }
-    g->SetAttribute("EndsRun", BooleanValue(c.ends_run != 0));
-    g->SetAttribute("Agent", BooleanValue(c.agent != 0));
+    auto text = [](const char *v) { return v ? std::string(v) : std::string(); };
     auto words = [](const char *const *v) {
         std::vector<std::string> w;
         for (const char *const *p = v; p && *p; p++) {
@@ -388,36 +318,37 @@ static Ptr<QnsGuest> GuestFromConfig(const qns_sim *sim, const qns_guest_config 
         }
         return w;
     };
-    /* QnsGuest's Files separates pairs with commas. */
-    std::string files;
-    for (const char *const *p = c.files; p && *p; p++) {
-        if (std::strchr(*p, ',') != nullptr) {
-            err = "guest " + name + ": files: '" + *p +
-                  "' has a ',', which separates files in QnsGuest's Files; rename it";
-            return nullptr;
-        }
-        files += (files.empty() ? "" : ", ") + std::string(*p);
+    if (c.nic_count < 0) {
+        err = "guest " + name + ": nic_count " + std::to_string(c.nic_count) + " is negative";
+        return false;
     }
-    if (c.files && c.files[0] && files.empty()) {
-        files = ","; /* an empty pair: still given, and refused as such */
-    }
-    set("Files", files.empty() ? nullptr : files.c_str());
-    g->SetExtraArgs(words(c.extra_args));
-    g->SetDiskBacking(words(c.disk_backing));
-    if (c.program != nullptr) {
-        g->SetProgram(words(c.program));
-    }
-    if (c.nic_count < 0 || c.nic_count > QNS_MAX_NICS) {
-        err = "guest " + name + ": " + std::to_string(c.nic_count) + " NICs, at most " +
-              std::to_string(QNS_MAX_NICS);
-        return nullptr;
-    }
-    for (int i = 0; i < c.nic_count; i++) {
+    spec.name = text(c.name);
+    spec.qemu = sim->qemu;
+    spec.guestDir = sim->guestDir;
+    spec.kernel = text(c.kernel);
+    spec.initrd = text(c.initrd);
+    spec.append = text(c.append);
+    spec.kernelArgs = text(c.kernel_args);
+    spec.disk = text(c.disk);
+    spec.diskBacking = words(c.disk_backing);
+    spec.memoryMb = c.memory_mb;
+    spec.command = text(c.command);
+    spec.services = text(c.services);
+    spec.files = words(c.files);
+    spec.extraArgs = words(c.extra_args);
+    spec.hasProgram = c.program != nullptr;
+    spec.program = words(c.program);
+    spec.endsRun = c.ends_run != 0;
+    spec.agent = c.agent != 0;
+    /* More than the array holds: as many default NICs, which the check refuses. */
+    spec.nics.assign(static_cast<size_t>(c.nic_count), QnsNicSpec());
+    for (int i = 0; i < c.nic_count && i < QNS_MAX_NICS; i++) {
         const qns_nic_config &n = c.nics[i];
-        g->AddNic(n.ipv4 ? n.ipv4 : "", n.model == QNS_NIC_E1000 ? QnsGuest::E1000 : QnsGuest::VIRTIO,
-                  n.mac ? n.mac : "");
+        spec.nics[static_cast<size_t>(i)] = {
+            text(n.ipv4), text(n.mac),
+            n.model == QNS_NIC_E1000 ? QnsNicModel::E1000 : QnsNicModel::Virtio};
     }
-    return g;
+    return true;
 }
 
 int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
@@ -425,26 +356,18 @@ int qns_sim_add_guest(qns_sim *sim, const qns_guest_config *guest, char *errbuf)
     std::string err;
     const std::string name =
         guest->name ? guest->name : "guest" + std::to_string(sim->guests.size());
-    Ptr<QnsGuest> g = GuestFromConfig(sim, *guest, name, err);
-    if (!g) {
+    Ptr<QnsGuest> g = CreateObject<QnsGuest>();
+    QnsGuestSpec spec = g->GetSpec();
+    if (!SpecFromConfig(sim, *guest, name, spec, err)) {
         SetErr(errbuf, err);
         return -1;
     }
-    for (int i = 0; i < guest->nic_count; i++) {
-        const char *ip = guest->nics[i].ipv4;
-        if (ip != nullptr &&
-            !CheckHostAddress("guest " + name + " NIC " + std::to_string(i), ip, err)) {
-            SetErr(errbuf, err);
-            return -1;
-        }
-    }
+    g->SetSpec(spec);
     if (guest->rank > QNS_MAX_RANK) {
         SetErr(errbuf, "guest " + name + ": rank " + std::to_string(guest->rank) +
                            " is above " + std::to_string(QNS_MAX_RANK));
         return -1;
     }
-    /* A guest's RNG seed is ns-3's seed plus its number. */
-    RngSeedManager::SetSeed(sim->cfg.seed);
     if (!sim->helper.GetRun()->AddGuest(g, err)) {
         SetErr(errbuf, err);
         return -1;
@@ -713,13 +636,13 @@ int qns_sim_attach_node(qns_sim *sim, int link, int node, const char *ipv4, char
     }
     Ipv4Address a;
     Ipv4Mask m;
-    if (ipv4 == nullptr || !ParseCidr(ipv4, a, m)) {
+    if (ipv4 == nullptr || !QnsParseCidr(ipv4, a, m)) {
         SetErr(errbuf, "node " + sim->nodeNames[static_cast<size_t>(node)] + ": bad address '" +
                            std::string(ipv4 ? ipv4 : "") + "', expected A.B.C.D/PREFIX");
         return -1;
     }
     std::string err;
-    if (!CheckHostAddress("node " + sim->nodeNames[static_cast<size_t>(node)], ipv4, err)) {
+    if (!QnsHostAddressCheck("node " + sim->nodeNames[static_cast<size_t>(node)], ipv4, err)) {
         SetErr(errbuf, err);
         return -1;
     }
@@ -735,7 +658,7 @@ int qns_sim_add_route(qns_sim *sim, int node, const char *destination, const cha
     }
     const std::string &name = sim->nodeNames[static_cast<size_t>(node)];
     RouteDesc r{node, destination ? destination : "", gateway ? gateway : "", {}, {}, {}};
-    if (!ParseCidr(r.destination, r.network, r.mask, 0)) {
+    if (!QnsParseCidr(r.destination, r.network, r.mask, 0)) {
         SetErr(errbuf, "node " + name + ": bad route destination '" + r.destination +
                            "', expected A.B.C.D/PREFIX (0.0.0.0/0 for the default route)");
         return -1;
@@ -747,7 +670,7 @@ int qns_sim_add_route(qns_sim *sim, int node, const char *destination, const cha
                            " has host bits set; the network is " + net.str());
         return -1;
     }
-    if (!ParseAddress(r.gatewayText, r.gateway)) {
+    if (!QnsParseAddress(r.gatewayText, r.gateway)) {
         SetErr(errbuf, "node " + name + ": bad route gateway '" + r.gatewayText +
                            "', expected A.B.C.D");
         return -1;
@@ -776,7 +699,7 @@ int qns_sim_udp_echo_client(qns_sim *sim, int node, const char *server_ipv4, uin
     }
     Ipv4Address a;
     Ipv4Mask m;
-    if (server_ipv4 == nullptr || !ParseCidr(std::string(server_ipv4) + "/32", a, m)) {
+    if (server_ipv4 == nullptr || !QnsParseCidr(std::string(server_ipv4) + "/32", a, m)) {
         SetErr(errbuf, "bad server address '" + std::string(server_ipv4 ? server_ipv4 : "") + "'");
         return -1;
     }
@@ -845,7 +768,7 @@ int qns_sim_add_app(qns_sim *sim, int node, const qns_app_config *app, char *err
     } else {
         Ipv4Address addr;
         a.remote = app->remote_ipv4 ? app->remote_ipv4 : "";
-        if (!ParseAddress(a.remote, addr)) {
+        if (!QnsParseAddress(a.remote, addr)) {
             SetErr(errbuf, what + ": bad address '" + a.remote + "', expected A.B.C.D");
             return -1;
         }
@@ -1020,7 +943,7 @@ static bool CheckRoute(const qns_sim *sim, const RouteDesc &r, std::string &err)
         for (const auto &m : l.members) {
             Ipv4Address a;
             Ipv4Mask mask;
-            if (m.isGuest || m.node != r.node || !ParseCidr(m.ipv4, a, mask)) {
+            if (m.isGuest || m.node != r.node || !QnsParseCidr(m.ipv4, a, mask)) {
                 continue;
             }
             onSubnet |= mask.IsMatch(a, r.gateway);
@@ -1296,7 +1219,7 @@ static void InstallRoutingOnGuestLinks(const qns_sim *sim, NodeContainer &nodes,
         for (const auto &m : l.members) {
             Ipv4Address a;
             Ipv4Mask mask;
-            if (m.isGuest || !ParseCidr(m.ipv4, a, mask)) {
+            if (m.isGuest || !QnsParseCidr(m.ipv4, a, mask)) {
                 continue;
             }
             Ptr<GlobalRouter> router =
@@ -1361,7 +1284,7 @@ static bool Build(qns_sim *sim, std::string &err)
             } else {
                 Ipv4Address a;
                 Ipv4Mask mask;
-                ParseCidr(m.ipv4, a, mask);
+                QnsParseCidr(m.ipv4, a, mask);
                 Ptr<Ipv4> ip = dev->GetNode()->GetObject<Ipv4>();
                 int32_t ifi = static_cast<int32_t>(ip->AddInterface(dev));
                 ip->AddAddress(ifi, Ipv4InterfaceAddress(a, mask));

@@ -5,7 +5,8 @@
  */
 #include "qns.h"
 
-#include "qns-guest-argv.h"
+#include "qns-guest-image.h"
+#include "qns-guest-spec.h"
 
 #include <cstdio>
 

@@ -56,13 +56,14 @@ extern "C" int qns_guest_summary(const qns_guest_stats *st, char *buf, size_t si
     size_t o = 0;
     for (int n = 0; n < st->nic_count && n < QNS_MAX_NICS; n++) {
         if (st->nics[n].frames_too_long > 0) {
-            o += static_cast<size_t>(std::snprintf(
-                tooLong + o, sizeof(tooLong) - o,
-                ", %" PRIu64 " frames dropped at nic%d (longer than MTU %u)",
-                st->nics[n].frames_too_long, n, st->nics[n].mtu));
+            o += static_cast<size_t>(
+                std::snprintf(tooLong + o, sizeof(tooLong) - o,
+                              ", %" PRIu64 " frames dropped at nic%d (longer than MTU %u)",
+                              st->nics[n].frames_too_long, n, st->nics[n].mtu));
         }
     }
-    return std::snprintf(buf, size, "%" PRIu64 " frames out, %" PRIu64 " frames in%s%s, clock %.6f s%s",
+    return std::snprintf(buf, size,
+                         "%" PRIu64 " frames out, %" PRIu64 " frames in%s%s, clock %.6f s%s",
                          st->frames_from_guest, st->frames_to_guest, unopened, tooLong,
                          static_cast<double>(st->clock_us) / 1e6, st->done ? ", powered off" : "");
 }

@@ -11,6 +11,8 @@
 #define QNS_H
 
 #include "qns_errbuf.h"
+#include "qns_limits.h"
+#include "qns_qemu_args.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,15 +22,8 @@
 extern "C" {
 #endif
 
-#define QNS_MAX_NICS 8
-#define QNS_MAX_RANK 1023
-#define QNS_WATCHDOG_NONE UINT32_MAX
-#define QNS_WATCHDOG_DEFAULT_MS 60000
-/* The default guest's kernel takes a command line of at most this many
- * bytes (x86's COMMAND_LINE_SIZE 2048, less the terminating NUL); a longer
- * one (a long command, base64-encoded into it) is refused by
- * qns_sim_add_guest. */
-#define QNS_DEFAULT_GUEST_CMDLINE_MAX 2047
+/* QNS_MAX_NICS, QNS_MAX_RANK, the memory range, QNS_WATCHDOG_NONE and the
+ * other limits every check reads are in qns_limits.h. */
 
 typedef struct qns_sim qns_sim;
 
@@ -245,11 +240,6 @@ size_t qns_cache_dir(char *dir, size_t size);
  * hex digits. 0, or -1 with the reason in errbuf. */
 int qns_guest_key_check(const char *key, char *errbuf);
 
-/* The cache's folder (beside guest/) of images imported from packages, each
- * under the SHA-256 of its files: qns guest import never puts an image
- * where the build's own stand, under a key its files do not prove. */
-#define QNS_IMPORTED_GUESTS "guest-imported"
-
 /* The folder of the default guest image of key, resolved as guest_image is
  * (into dir, size bytes). 0, or -1 with the reason in errbuf. */
 int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf);
@@ -408,6 +398,12 @@ uint64_t qns_sim_end_ns(const qns_sim *sim);
 int qns_sim_stopped_by(const qns_sim *sim);
 
 void qns_sim_free(qns_sim *sim);
+
+/* The first line QEMU (a path, or a name on PATH) prints for --version, run
+ * confined as every QEMU qns starts (its check of a guest's QEMU options is
+ * qns_qemu_args_check, qns_qemu_args.h); NULL when it cannot be run. free()
+ * it. */
+char *qns_qemu_version(const char *qemu);
 
 /*
  * Reporting a run, the same way in every program: text from outside (a

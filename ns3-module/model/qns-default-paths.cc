@@ -8,7 +8,7 @@
  * Not for packages (a package's own image is named by QNS_GUEST_DIR, see
  * the runner) nor for guest images by key (qns-guest-argv.cc).
  */
-#include "qns-guest-argv.h"
+#include "qns-guest-image.h"
 
 #include <dlfcn.h>
 

@@ -1,17 +1,20 @@
 /*
- * qns-guest-argv.h - turns a qns_guest_config into the command line of its
- * QEMU process: machine and clock options, the default guest's kernel,
- * initrd and command line (read from its GUEST-INFO), or the user's own, the
- * -qqq option and one -netdev qqq / -device pair per NIC.
+ * qns-guest-argv.h - turns a guest's description (qns-guest-spec.h) into the
+ * command line of its QEMU process, in steps: the machine and clock
+ * options, the default guest's kernel, initrd and command line (read from
+ * its GUEST-INFO) or the user's own, the disks, the -qqq option and one
+ * -netdev qqq / -device pair per NIC, and the confinement around it all.
  */
 #ifndef QNS_GUEST_ARGV_H
 #define QNS_GUEST_ARGV_H
 
-#include "qns.h"
+#include "qns-guest-spec.h"
 
 #include <string>
 #include <vector>
 
+/* What a guest was prepared as: its QEMU command line and what its run is
+ * judged by. */
 struct QnsGuestDesc {
     std::string name;
     std::vector<std::string> argv;
@@ -24,42 +27,17 @@ struct QnsGuestDesc {
      * are expected; with a command of ours it must report how that ended. */
     bool defaultInit = false;
     bool runsCommand = false;
-    bool horizon = false;           /* started with -qqq horizon=on */
-    /* The regular files of cfg.files, in the archive appended to its initrd. */
+    bool horizon = false; /* started with -qqq horizon=on */
+    /* The regular files of spec.files, in the archive appended to its initrd. */
     std::vector<std::string> files;
 };
 
-/* The QEMU and the default guest image folder a guest gets when nothing
- * names them: $QNS_QEMU / $QNS_GUEST_DIR when set, else those installed
- * with the library (qns-default-paths.cc). */
-const char *QnsInstalledQemu();
-const char *QnsInstalledGuestDir();
-/* A guest's MAC when it names none: "52:54:00:GG:GG:NN" (guest index, NIC
- * index + 1). */
-std::string QnsDefaultMac(int guest, int nic);
-/* 0, or -1 with "KIND name 'NAME' must be ..." in errbuf: 1-32 letters,
- * digits, '-' or '_'. */
-int QnsNameCheck(const char *kind, const char *name, char *errbuf);
-/* 0, or -1 with the reason: 1-64 lowercase hex digits. */
-int QnsGuestKeyCheck(const char *key, char *errbuf);
-
-/* The QEMU binary: the config's, else QnsInstalledQemu(). */
-std::string QnsDefaultQemu(const char *configured);
-/* The default guest folder: the config's, else QnsInstalledGuestDir(). */
-std::string QnsDefaultGuestDir(const char *configured);
-/* qns_cache_dir() as a string. */
-std::string QnsCacheDir();
-/* The default guest image of key: $QNS_GUEST_DIR when its GUEST-INFO has that
- * key (a package's packed image), else the cache's guest/KEY (QNS_CACHE_DIR,
- * else $XDG_CACHE_HOME/qns, else ~/.cache/qns). False with err when neither. */
-bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err);
-
-/* spinUs: -qqq spin= for QEMU (a program, the test kit, gets none);
- * icountShift: -icount shift=; horizon: -qqq horizon=on, for adaptive
- * rounds. */
-bool QnsGuestDescribe(const qns_guest_config &cfg, int index, uint32_t seed, uint32_t spinUs,
-                      uint32_t icountShift, bool horizon,
-                      const std::string &qemu, const std::string &guestDir,
-                      const std::string &outDir, QnsGuestDesc &out, std::string &err);
+/* Checks spec (QnsGuestSpecCheck) and builds the command line of the
+ * index-th guest of its simulation: RNG seed = seed + index, console in
+ * outDir/NAME.console, -qqq spin=spinUs (a program, the test kit, gets
+ * none), horizon: -qqq horizon=on, for adaptive rounds. False with the
+ * reason, naming the guest, in err. */
+bool QnsGuestDescribe(const QnsGuestSpec &spec, int index, uint32_t seed, uint32_t spinUs,
+                      bool horizon, const std::string &outDir, QnsGuestDesc &out, std::string &err);
 
 #endif

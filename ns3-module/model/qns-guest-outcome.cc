@@ -5,12 +5,10 @@
 
 #include "qns_console.h"
 
-
 #include <cstdio>
 
 namespace
 {
-
 
 std::string Seconds(uint64_t ns)
 {
@@ -48,7 +46,8 @@ std::string QnsGuestFailure(const QnsGuestDesc &guest, const QnsConsoleEvidence 
     } else if (!poweredOff && guest.endsRun) {
         const std::string end = "the run's duration of " + Seconds(durationNs);
         if (guest.defaultInit && !ev.ready) {
-            why = who + " did not boot within " + end + " (no \"" + QNS_CONSOLE_READY + "\" on its console)";
+            why = who + " did not boot within " + end + " (no \"" + QNS_CONSOLE_READY +
+                  "\" on its console)";
         } else if (guest.runsCommand && ev.commandStatus < 0) {
             why = who + ": its command was cut off by the end of " + end;
         } else {

@@ -33,9 +33,8 @@ TypeId QnsGuestRun::GetTypeId()
 }
 
 QnsGuestRun::QnsGuestRun()
-    : m_outDir("."), m_capture(true), m_scheduled(false), m_started(false),
-      m_distributed(false), m_localGuests(0), m_finished(false),
-      m_checked(false), m_ok(true)
+    : m_outDir("."), m_capture(true), m_scheduled(false), m_started(false), m_distributed(false),
+      m_localGuests(0), m_finished(false), m_checked(false), m_ok(true)
 {
     m_sched = CreateObject<QnsSyncScheduler>();
     m_sched->SetAttribute("Adaptive", BooleanValue(true));
@@ -52,6 +51,11 @@ Ptr<QnsSyncScheduler> QnsGuestRun::GetScheduler() const
 void QnsGuestRun::SetOutputDirectory(const std::string &dir)
 {
     m_outDir = dir.empty() ? "." : dir;
+}
+
+void QnsGuestRun::SetGuestSeed(uint32_t seed)
+{
+    m_guestSeed = seed;
 }
 
 void QnsGuestRun::SetCapture(bool on)
@@ -158,11 +162,10 @@ Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDe
     node->AddDevice(b);
     b->SetAddress(Mac48Address(guest->GetMac(nic).c_str()));
     std::string e;
-    if (local &&
-        (!QnsConnectGuestNic(m_sched, m_slots[gi], static_cast<int>(nic), b, device, e) ||
-         (m_capture &&
-          !b->EnableCapture(
-              m_outDir + "/" + guest->GetName() + "-nic" + std::to_string(nic) + ".pcap", e)))) {
+    if (local && (!QnsConnectGuestNic(m_sched, m_slots[gi], static_cast<int>(nic), b, device, e) ||
+                  (m_capture && !b->EnableCapture(m_outDir + "/" + guest->GetName() + "-nic" +
+                                                      std::to_string(nic) + ".pcap",
+                                                  e)))) {
         err = who + ": " + e;
         return nullptr;
     }
@@ -198,7 +201,8 @@ bool QnsGuestRun::AddGuest(Ptr<QnsGuest> guest, std::string &err)
         return false;
     }
     int index = static_cast<int>(m_guests.size());
-    if (!guest->Prepare(index, RngSeedManager::GetSeed(), m_sched->GetSpinUs(), m_outDir, err)) {
+    uint32_t seed = m_guestSeed != 0 ? m_guestSeed : RngSeedManager::GetSeed();
+    if (!guest->Prepare(index, seed, m_sched->GetSpinUs(), m_outDir, err)) {
         return false;
     }
     for (const auto &g : m_guests) {

@@ -53,9 +53,13 @@ public:
     /* Guest-side captures DIR/NAME-nicN.pcap of every guest NIC (default on). */
     void SetCapture(bool on);
 
+    /* The seed guest k's RNG gets seed + k from (QEMU's -seed); 0 (the
+     * default): RngSeedManager's seed when the guest is added. */
+    void SetGuestSeed(uint32_t seed);
+
     /* Makes the guest the next of this simulation (Install does it for a
-     * guest it has not seen): prepares it (QnsGuest::Prepare) with
-     * RngSeedManager's seed. False with the reason in err. */
+     * guest it has not seen): prepares it (QnsGuest::Prepare) with the
+     * guest seed. False with the reason in err. */
     bool AddGuest(Ptr<QnsGuest> guest, std::string &err);
 
     /* Bridges guest NIC `nic` onto `device`: the device's node becomes the
@@ -111,6 +115,7 @@ private:
     std::vector<Nic> m_nics;
     std::vector<std::string> m_failures;
     std::string m_outDir;
+    uint32_t m_guestSeed = 0;
     bool m_capture;
     bool m_scheduled;
     bool m_started;

@@ -26,83 +26,89 @@ TypeId QnsGuest::GetTypeId()
             .AddAttribute("Name",
                           "The guest's name: 1-32 letters, digits, '-' or '_' (its console "
                           "is NAME.console, its captures NAME-nicN.pcap); \"\": guestN.",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_name),
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::name)),
                           MakeStringChecker())
             .AddAttribute("Qemu",
                           "The qemu-system-x86_64 to run (patched for -qqq); \"\": "
                           "$QNS_QEMU, else the one installed with qns.",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_qemu),
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::qemu)),
                           MakeStringChecker())
             .AddAttribute("GuestDir",
                           "The default guest image folder (with GUEST-INFO); \"\": "
                           "$QNS_GUEST_DIR, else the one installed with qns.",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_guestDir),
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::guestDir)),
                           MakeStringChecker())
             .AddAttribute("Kernel", "An own kernel instead of the default guest's.",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_kernel),
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::kernel)),
                           MakeStringChecker())
             .AddAttribute("Initrd", "An own initrd.", StringValue(""),
-                          MakeStringAccessor(&QnsGuest::m_initrd), MakeStringChecker())
+                          MakeStringAccessor(Field(&QnsGuestSpec::initrd)), MakeStringChecker())
             .AddAttribute("Append", "An own kernel command line (replaces the default guest's).",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_append),
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::append)),
                           MakeStringChecker())
             .AddAttribute("KernelArgs",
                           "Added to the default guest's kernel command line, e.g. "
                           "\"qns.route=10.0.9.0/24,10.0.0.254\".",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_kernelArgs),
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::kernelArgs)),
                           MakeStringChecker())
             .AddAttribute("Disk", "A disk image, attached as a virtio disk in snapshot mode.",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_disk),
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::disk)),
                           MakeStringChecker())
             .AddAttribute("MemoryMb",
-                          "Guest memory in MiB; 0: the guest image's (256 for the default "
-                          "guest, 512 for a Debian image), 256 for an own kernel.",
-                          UintegerValue(0), MakeUintegerAccessor(&QnsGuest::m_memoryMb),
-                          MakeUintegerChecker<uint32_t>(0, 1 << 20))
+                          "Guest memory in MiB (16 .. 1048576); 0: the guest image's (256 for "
+                          "the default guest, 512 for a Debian image), 256 for an own kernel.",
+                          UintegerValue(0), MakeUintegerAccessor(Field(&QnsGuestSpec::memoryMb)),
+                          MakeUintegerChecker<uint32_t>(0, QNS_MEMORY_MB_MAX))
             .AddAttribute("Command",
                           "The shell command the default guest runs once ready; it then "
                           "powers off and reports the command's exit status.",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_command),
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::command)),
                           MakeStringChecker())
-            .AddAttribute(
-                "Services", "Default guest services to start: udp-echo,tcp-sink,iperf3,httpd.",
-                StringValue(""), MakeStringAccessor(&QnsGuest::m_services), MakeStringChecker())
+            .AddAttribute("Services",
+                          "Default guest services to start: udp-echo,tcp-sink,iperf3,httpd.",
+                          StringValue(""), MakeStringAccessor(Field(&QnsGuestSpec::services)),
+                          MakeStringChecker())
             .AddAttribute("Files",
                           "Own files for the default guest, comma-separated SRC:DST pairs "
                           "(e.g. \"./app:/usr/local/bin/app, ./conf:/etc/app\"): a file or "
                           "a folder, packed into an archive after its initramfs; a relative "
                           "SRC is read from the current folder. Refused with an own Kernel, "
-                          "Initrd or a Program.",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_files),
+                          "Initrd or a Program. SetFiles takes them as a list.",
+                          StringValue(""),
+                          MakeStringAccessor(&QnsGuest::SetFilesText, &QnsGuest::GetFilesText),
                           MakeStringChecker())
-            .AddAttribute("ExtraArgs", "More QEMU arguments, as shell words.", StringValue(""),
-                          MakeStringAccessor(&QnsGuest::m_extraArgs), MakeStringChecker())
+            .AddAttribute(
+                "ExtraArgs", "More QEMU arguments, as shell words (SetExtraArgs takes a list).",
+                StringValue(""),
+                MakeStringAccessor(&QnsGuest::SetExtraArgsText, &QnsGuest::GetExtraArgsText),
+                MakeStringChecker())
             .AddAttribute("IcountShift",
                           "QEMU's -icount shift: a guest instruction takes 2^shift ns of "
                           "virtual time.",
-                          UintegerValue(1), MakeUintegerAccessor(&QnsGuest::m_icountShift),
-                          MakeUintegerChecker<uint32_t>(0, 9))
+                          UintegerValue(QNS_ICOUNT_SHIFT_DEFAULT),
+                          MakeUintegerAccessor(Field(&QnsGuestSpec::icountShift)),
+                          MakeUintegerChecker<uint32_t>(0, QNS_ICOUNT_SHIFT_MAX))
             .AddAttribute("Agent",
                           "An own Kernel or Initrd whose init runs the qns guest agent: it gets "
                           "Command, Services and the NICs' addresses after its Append, and its "
                           "console is judged as the default guest's.",
-                          BooleanValue(false), MakeBooleanAccessor(&QnsGuest::m_agent),
+                          BooleanValue(false), MakeBooleanAccessor(Field(&QnsGuestSpec::agent)),
                           MakeBooleanChecker())
             .AddAttribute("EndsRun",
                           "The simulation stops once every guest with EndsRun has powered "
                           "off; one that has not by the end of the run fails it.",
-                          BooleanValue(false), MakeBooleanAccessor(&QnsGuest::m_endsRun),
+                          BooleanValue(false), MakeBooleanAccessor(Field(&QnsGuestSpec::endsRun)),
                           MakeBooleanChecker())
             .AddAttribute("Program",
                           "Test kit: a program to run instead of QEMU, as shell words (it "
-                          "gets the -qqq and -netdev options).",
-                          StringValue(""), MakeStringAccessor(&QnsGuest::m_program),
+                          "gets the -qqq and -netdev options; SetProgram takes a list).",
+                          StringValue(""),
+                          MakeStringAccessor(&QnsGuest::SetProgramText, &QnsGuest::GetProgramText),
                           MakeStringChecker());
     return tid;
 }
 
-QnsGuest::QnsGuest()
-    : m_memoryMb(0), m_icountShift(1), m_endsRun(false), m_agent(false), m_index(-1)
+QnsGuest::QnsGuest() : m_index(-1)
 {
 }
 
@@ -110,16 +116,13 @@ QnsGuest::~QnsGuest() = default;
 
 uint32_t QnsGuest::AddNic(const std::string &ipv4, NicModel model, const std::string &mac)
 {
-    m_nicText.emplace_back(ipv4, mac);
-    qns_nic_config c = {};
-    c.model = model == E1000 ? QNS_NIC_E1000 : QNS_NIC_VIRTIO;
-    m_nics.push_back(c);
-    return static_cast<uint32_t>(m_nics.size() - 1);
+    nics.push_back({ipv4, mac, model == E1000 ? QnsNicModel::E1000 : QnsNicModel::Virtio});
+    return static_cast<uint32_t>(nics.size() - 1);
 }
 
 uint32_t QnsGuest::GetNicCount() const
 {
-    return static_cast<uint32_t>(m_nics.size());
+    return static_cast<uint32_t>(nics.size());
 }
 
 namespace
@@ -136,128 +139,118 @@ std::string ShellWords(const std::vector<std::string> &words)
     return s;
 }
 
-/* text split as a shell would; false with err on a quoting mistake. */
-bool SplitWords(const std::string &what, const std::string &text, std::vector<std::string> &words,
-                std::vector<const char *> &argv, std::string &err)
+/* text split as a shell would: "" when it is, else why not. */
+std::string SplitWords(const std::string &text, std::vector<std::string> &words)
 {
     words.clear();
-    argv.clear();
-    if (text.find_first_not_of(" \t\n") != std::string::npos) {
-        gchar **v = nullptr;
-        GError *ge = nullptr;
-        if (!g_shell_parse_argv(text.c_str(), nullptr, &v, &ge)) {
-            err = what + ": cannot split '" + text + "': " + ge->message;
-            g_error_free(ge);
-            return false;
-        }
-        for (gchar **p = v; *p; p++) {
-            words.emplace_back(*p);
-        }
-        g_strfreev(v);
+    if (text.find_first_not_of(" \t\n") == std::string::npos) {
+        return "";
     }
-    for (const auto &w : words) {
-        argv.push_back(w.c_str());
+    gchar **v = nullptr;
+    GError *ge = nullptr;
+    if (!g_shell_parse_argv(text.c_str(), nullptr, &v, &ge)) {
+        std::string why = "cannot split '" + text + "': " + ge->message;
+        g_error_free(ge);
+        return why;
     }
-    argv.push_back(nullptr);
-    return true;
-}
-
-/* "a:/x, b:/y" as its pairs, blanks around each taken off. */
-void SplitFiles(const std::string &text, std::vector<std::string> &specs,
-                std::vector<const char *> &argv)
-{
-    specs.clear();
-    argv.clear();
-    gchar **parts = g_strsplit(text.c_str(), ",", -1);
-    for (gchar **p = parts; *p; p++) {
-        specs.emplace_back(g_strstrip(*p)); /* an empty one is a mistake to name */
-    }
-    g_strfreev(parts);
-    for (const auto &w : specs) {
-        argv.push_back(w.c_str());
-    }
-    argv.push_back(nullptr);
-}
-
-const char *OrNull(const std::string &s)
-{
-    return s.empty() ? nullptr : s.c_str();
+    words.assign(v, v + g_strv_length(v));
+    g_strfreev(v);
+    return "";
 }
 
 } // namespace
 
+void QnsGuest::SetExtraArgsText(std::string text)
+{
+    m_extraArgsError = SplitWords(text, extraArgs);
+}
+
+std::string QnsGuest::GetExtraArgsText() const
+{
+    return ShellWords(extraArgs);
+}
+
+void QnsGuest::SetProgramText(std::string text)
+{
+    hasProgram = !text.empty(); /* " ": a program of no words (refused) */
+    m_programError = SplitWords(text, program);
+}
+
+std::string QnsGuest::GetProgramText() const
+{
+    return hasProgram ? (program.empty() ? " " : ShellWords(program)) : "";
+}
+
+void QnsGuest::SetFilesText(std::string text)
+{
+    files.clear();
+    if (text.find_first_not_of(" \t\n") == std::string::npos) {
+        return;
+    }
+    gchar **parts = g_strsplit(text.c_str(), ",", -1);
+    for (gchar **p = parts; *p; p++) {
+        files.emplace_back(g_strstrip(*p)); /* an empty one is a mistake to name */
+    }
+    g_strfreev(parts);
+}
+
+std::string QnsGuest::GetFilesText() const
+{
+    std::string s;
+    for (const auto &f : files) {
+        s += (s.empty() ? "" : ", ") + f;
+    }
+    return s;
+}
+
 void QnsGuest::SetExtraArgs(const std::vector<std::string> &args)
 {
-    m_extraArgs = ShellWords(args);
+    extraArgs = args;
+    m_extraArgsError.clear();
 }
 
 void QnsGuest::SetProgram(const std::vector<std::string> &argv)
 {
-    m_program = argv.empty() ? " " : ShellWords(argv); /* " ": a program of no words */
+    hasProgram = true;
+    program = argv;
+    m_programError.clear();
 }
 
-void QnsGuest::SetDiskBacking(const std::vector<std::string> &files)
+void QnsGuest::SetFiles(const std::vector<std::string> &list)
 {
-    m_diskBacking = files;
+    files = list;
 }
 
-qns_guest_config QnsGuest::GetConfig() const
+void QnsGuest::SetDiskBacking(const std::vector<std::string> &list)
 {
-    qns_guest_config c = {};
-    c.name = OrNull(m_name);
-    c.memory_mb = m_memoryMb;
-    c.command = OrNull(m_command);
-    c.services = OrNull(m_services);
-    c.kernel = OrNull(m_kernel);
-    c.initrd = OrNull(m_initrd);
-    c.append = OrNull(m_append);
-    c.kernel_args = OrNull(m_kernelArgs);
-    c.disk = OrNull(m_disk);
-    c.ends_run = m_endsRun ? 1 : 0;
-    c.agent = m_agent ? 1 : 0;
-    c.nic_count = static_cast<int>(m_nics.size());
-    for (size_t i = 0; i < m_nics.size() && i < QNS_MAX_NICS; i++) {
-        c.nics[i] = m_nics[i];
-        c.nics[i].ipv4 = OrNull(m_nicText[i].first);
-        c.nics[i].mac = OrNull(m_nicText[i].second);
-    }
-    if (m_files.find_first_not_of(" \t\n") != std::string::npos) {
-        SplitFiles(m_files, m_fileSpecs, m_fileArgv);
-        c.files = m_fileArgv.data();
-    }
-    if (!m_diskBacking.empty()) {
-        m_diskBackingArgv.clear();
-        for (const auto &f : m_diskBacking) {
-            m_diskBackingArgv.push_back(f.c_str());
-        }
-        m_diskBackingArgv.push_back(nullptr);
-        c.disk_backing = m_diskBackingArgv.data();
-    }
-    std::string ignored;
-    if (!m_extraArgs.empty() && SplitWords("", m_extraArgs, m_extraWords, m_extraArgv, ignored)) {
-        c.extra_args = m_extraArgv.data();
-    }
-    /* A program of no words is still a program (which is refused). */
-    if (!m_program.empty() && SplitWords("", m_program, m_programWords, m_programArgv, ignored)) {
-        c.program = m_programArgv.data();
-    }
-    return c;
+    diskBacking = list;
+}
+
+void QnsGuest::SetSpec(const QnsGuestSpec &spec)
+{
+    static_cast<QnsGuestSpec &>(*this) = spec;
+    m_extraArgsError.clear();
+    m_programError.clear();
+}
+
+const QnsGuestSpec &QnsGuest::GetSpec() const
+{
+    return *this;
 }
 
 bool QnsGuest::Prepare(int index, uint32_t seed, uint32_t spinUs, const std::string &outDir,
                        std::string &err)
 {
-    /* The quoting here; every other check is QnsGuestDescribe's. */
-    std::string who = "guest " + (m_name.empty() ? "guest" + std::to_string(index) : m_name);
-    if (!SplitWords(who + ": ExtraArgs", m_extraArgs, m_extraWords, m_extraArgv, err) ||
-        !SplitWords(who + ": Program", m_program, m_programWords, m_programArgv, err)) {
+    /* A quoting mistake in a text attribute; every other check is the
+     * description's own (QnsGuestSpecCheck). */
+    std::string who = "guest " + QnsGuestName(GetSpec(), index);
+    if (!m_extraArgsError.empty() || !m_programError.empty()) {
+        err = who + (m_extraArgsError.empty() ? ": Program: " + m_programError
+                                              : ": ExtraArgs: " + m_extraArgsError);
         return false;
     }
-    qns_guest_config c = GetConfig();
     QnsGuestDesc d;
-    if (!QnsGuestDescribe(c, index, seed, spinUs, m_icountShift, true,
-                          QnsDefaultQemu(m_qemu.c_str()), QnsDefaultGuestDir(m_guestDir.c_str()),
-                          outDir, d, err)) {
+    if (!QnsGuestDescribe(GetSpec(), index, seed, spinUs, true, outDir, d, err)) {
         return false;
     }
     m_desc = d;
@@ -277,7 +270,7 @@ int QnsGuest::GetIndex() const
 
 std::string QnsGuest::GetName() const
 {
-    return IsPrepared() ? m_desc.name : m_name;
+    return IsPrepared() ? m_desc.name : name;
 }
 
 const QnsGuestDesc &QnsGuest::GetDescription() const
@@ -292,7 +285,7 @@ std::string QnsGuest::GetMac(uint32_t nic) const
 
 std::string QnsGuest::GetIpv4(uint32_t nic) const
 {
-    return nic < m_nicText.size() ? m_nicText[nic].first : "";
+    return nic < nics.size() ? nics[nic].ipv4 : "";
 }
 
 } // namespace ns3

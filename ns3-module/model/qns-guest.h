@@ -25,7 +25,10 @@
 namespace ns3
 {
 
-class QnsGuest : public Object
+/* Its settings are a QnsGuestSpec (qns-guest-spec.h), which its attributes
+ * set field by field and SetSpec sets whole (the C API's way): one
+ * description, checked once when the guest is prepared. */
+class QnsGuest : public Object, private QnsGuestSpec
 {
 public:
     enum NicModel {
@@ -43,13 +46,18 @@ public:
     uint32_t AddNic(const std::string &ipv4 = "", NicModel model = VIRTIO,
                     const std::string &mac = "");
     uint32_t GetNicCount() const;
-    /* ExtraArgs and Program as words (no shell quoting to get right); an
-     * empty argv is a program of no words, which Prepare refuses. */
+    /* ExtraArgs, Program and Files as words (no shell quoting or commas to
+     * get right); an empty argv is a program of no words, which Prepare
+     * refuses. */
     void SetExtraArgs(const std::vector<std::string> &args);
     void SetProgram(const std::vector<std::string> &argv);
+    void SetFiles(const std::vector<std::string> &files);
     /* The files Disk's image names as its backing (a qcow2 chain's): QEMU
      * reads them too, so its confinement shows them. */
     void SetDiskBacking(const std::vector<std::string> &files);
+    /* The whole description at once, and as it stands. */
+    void SetSpec(const QnsGuestSpec &spec);
+    const QnsGuestSpec &GetSpec() const;
     /* "" before the guest is prepared; then its own or the default MAC. */
     std::string GetMac(uint32_t nic) const;
     std::string GetIpv4(uint32_t nic) const;
@@ -66,27 +74,24 @@ public:
     std::string GetName() const;
     const QnsGuestDesc &GetDescription() const;
 
-    /* The C API's view of the settings (pointers into this object's strings,
-     * valid while it lives and is not changed). */
-    qns_guest_config GetConfig() const;
-
 private:
-    std::string m_name, m_qemu, m_guestDir, m_kernel, m_initrd, m_append, m_kernelArgs, m_disk;
-    std::string m_command, m_services, m_extraArgs, m_program, m_files;
-    uint32_t m_memoryMb;
-    uint32_t m_icountShift;
-    bool m_endsRun;
-    bool m_agent;
-    std::vector<qns_nic_config> m_nics; /* their strings point into m_nicText */
-    std::vector<std::pair<std::string, std::string>> m_nicText; /* (ipv4, mac) */
-    /* ExtraArgs and Program split into words, as the config points to them */
-    mutable std::vector<std::string> m_extraWords, m_programWords;
-    mutable std::vector<const char *> m_extraArgv, m_programArgv;
-    /* Files split into its SRC:DST pairs, as the config points to them */
-    mutable std::vector<std::string> m_fileSpecs;
-    mutable std::vector<const char *> m_fileArgv;
-    std::vector<std::string> m_diskBacking;
-    mutable std::vector<const char *> m_diskBackingArgv;
+    /* A field of the description as a member of QnsGuest, for an attribute's
+     * accessor. */
+    template <typename T> static T QnsGuest::*Field(T QnsGuestSpec::*field)
+    {
+        return field;
+    }
+
+    /* The text attributes ExtraArgs and Program (shell words) and Files
+     * (comma-separated SRC:DST pairs), split once when they are set. */
+    void SetExtraArgsText(std::string text);
+    std::string GetExtraArgsText() const;
+    void SetProgramText(std::string text);
+    std::string GetProgramText() const;
+    void SetFilesText(std::string text);
+    std::string GetFilesText() const;
+
+    std::string m_extraArgsError, m_programError; /* a quoting mistake, for Prepare */
     int m_index;
     QnsGuestDesc m_desc;
 };
