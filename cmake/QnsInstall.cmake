@@ -52,7 +52,7 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/tap-bridge/model/qns-bridge.h
   ${PROJECT_SOURCE_DIR}/tap-bridge/capture/qns_capture.h
   ${PROJECT_SOURCE_DIR}/tap-bridge/record/qns_errbuf.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/machine/qns_limits.h
+  ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_limits.h
   ${PROJECT_SOURCE_DIR}/ns3-module/machine/qns_qemu_args.h
   ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-spec.h
   DESTINATION ${QNS_INSTALL_INCLUDE_DIR})

@@ -9,6 +9,7 @@
 #include "qns-address.h"
 #include "qns-guest-image.h"
 #include "qns-guest-outcome.h"
+#include "qns-guest-port.h"
 #include "qns-helper.h"
 #include "qns-wifi.h"
 
@@ -187,14 +188,9 @@ static bool CheckConfig(const qns_sim_config *config, std::string &imageDir, std
     if (config == nullptr) {
         return true;
     }
-    if (config->spin_us > QNS_SPIN_US_MAX) {
-        err = "spin_us " + std::to_string(config->spin_us) + " is above " +
-              std::to_string(QNS_SPIN_US_MAX) + " (a second of busy-waiting per round)";
-        return false;
-    }
-    if (config->pin && config->spin_us) {
-        err = "pin and spin do not go together: guest 0 shares the simulator's CPU, where either "
-              "side's spinning holds the other off";
+    char e[QNS_ERRBUF_SIZE];
+    if (qns_sync_spin_check(config->spin_us, config->pin, e) < 0) {
+        err = e;
         return false;
     }
     if (config->guest_image && !QnsGuestImageDir(config->guest_image, imageDir, err)) {
@@ -616,10 +612,11 @@ int qns_sim_attach_guest(qns_sim *sim, int link, int guest, int nic, uint64_t la
             }
         }
     }
-    if (latency_ns != 0 && latency_ns < 1000ull * sim->cfg.quantum_us) {
-        SetErr(errbuf, "guest " + g.name + " NIC " + std::to_string(nic) + ": bridge latency " +
-                           std::to_string(latency_ns) + " ns is below the quantum of " +
-                           std::to_string(1000ull * sim->cfg.quantum_us) + " ns");
+    std::string err;
+    if (latency_ns != 0 &&
+        !QnsLatencyCheck(NanoSeconds(static_cast<int64_t>(latency_ns)),
+                         MicroSeconds(sim->cfg.quantum_us), err)) {
+        SetErr(errbuf, "guest " + g.name + " NIC " + std::to_string(nic) + ": " + err);
         return -1;
     }
     return Join(sim, link, Member{true, guest, nic, latency_ns, -1, ""}, errbuf);

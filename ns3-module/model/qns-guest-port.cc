@@ -6,6 +6,16 @@
 namespace ns3
 {
 
+bool QnsLatencyCheck(Time latency, Time quantum, std::string &err)
+{
+    if (latency < quantum) {
+        err = "bridge latency " + std::to_string(latency.GetNanoSeconds()) +
+              " ns is below the quantum of " + std::to_string(quantum.GetNanoSeconds()) + " ns";
+        return false;
+    }
+    return true;
+}
+
 bool QnsConnectGuestNic(Ptr<QnsSyncScheduler> scheduler, int guest, int nic, Ptr<QnsBridge> bridge,
                         Ptr<NetDevice> device, std::string &err)
 {
@@ -13,9 +23,7 @@ bool QnsConnectGuestNic(Ptr<QnsSyncScheduler> scheduler, int guest, int nic, Ptr
     if (bridge->GetLatency().IsZero()) {
         bridge->SetAttribute("Latency", TimeValue(quantum));
     }
-    if (bridge->GetLatency() < quantum) {
-        err = "bridge latency " + std::to_string(bridge->GetLatency().GetNanoSeconds()) +
-              " ns is below the quantum of " + std::to_string(quantum.GetNanoSeconds()) + " ns";
+    if (!QnsLatencyCheck(bridge->GetLatency(), quantum, err)) {
         return false;
     }
     return bridge->Connect(

@@ -18,6 +18,11 @@
 namespace ns3
 {
 
+/* The one check of a bridge latency: at least the quantum (a frame may not
+ * arrive before the round that sent it ended). True, or false with the
+ * reason in err. */
+bool QnsLatencyCheck(Time latency, Time quantum, std::string &err);
+
 /* Connects guest NIC (guest, nic) of the scheduler to `device` through
  * `bridge` (on the device's node). A bridge without a Latency gets the
  * quantum; one below it is refused. False with the reason in `err`. */

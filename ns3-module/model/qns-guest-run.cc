@@ -93,10 +93,7 @@ bool QnsGuestRun::CheckSimulator(std::string &err) const
               "bridge at exact nanoseconds (Time::SetResolution(Time::NS))";
         return false;
     }
-    Time q = m_sched->GetQuantum();
-    if (q.GetNanoSeconds() % 1000 != 0) {
-        err = "the scheduler's Quantum " + std::to_string(q.GetNanoSeconds()) +
-              " ns is not a whole number of microseconds";
+    if (!QnsSyncScheduler::CheckQuantum(m_sched->GetQuantum(), err)) {
         return false;
     }
     if (m_started || m_finished || Simulator::Now().IsStrictlyPositive()) {

@@ -6,11 +6,13 @@
 #include "qns-bridge.h"
 #include "qns-next-event.h"
 
+#include "qns_limits.h"
+
 #include "ns3/boolean.h"
 #include "ns3/global-value.h"
-#include "ns3/string.h"
 #include "ns3/log.h"
 #include "ns3/simulator.h"
+#include "ns3/string.h"
 #include "ns3/uinteger.h"
 
 #include <algorithm>
@@ -47,27 +49,23 @@ TypeId QnsSyncScheduler::GetTypeId()
                           "within it and used no CPU in it (under 1%) is reported as hung; "
                           "one that used CPU is waited for, a window at a time (0: no "
                           "watchdog).",
-                          UintegerValue(0),
-                          MakeUintegerAccessor(&QnsSyncScheduler::m_watchdogMs),
+                          UintegerValue(0), MakeUintegerAccessor(&QnsSyncScheduler::m_watchdogMs),
                           MakeUintegerChecker<uint32_t>())
             .AddAttribute("WatchdogOff",
                           "How the user turns the watchdog off, in the words of the "
                           "interface they set it in: the end of the watchdog's message.",
                           StringValue("set the QnsSyncScheduler attribute WatchdogMs to 0"),
-                          MakeStringAccessor(&QnsSyncScheduler::m_watchdogOff),
-                          MakeStringChecker())
+                          MakeStringAccessor(&QnsSyncScheduler::m_watchdogOff), MakeStringChecker())
             .AddAttribute("SpinUs",
                           "Wall-clock time to poll for replies without sleeping before "
                           "blocking, each round (0: never).",
-                          UintegerValue(0),
-                          MakeUintegerAccessor(&QnsSyncScheduler::m_spinUs),
-                          MakeUintegerChecker<uint32_t>(0, 1000000))
+                          UintegerValue(0), MakeUintegerAccessor(&QnsSyncScheduler::m_spinUs),
+                          MakeUintegerChecker<uint32_t>(0, QNS_SPIN_US_MAX))
             .AddAttribute("Pin",
                           "Keep the simulator on the CPU it runs on and guest k on the "
                           "k-th allowed CPU after it, so a round's hand-over between a "
                           "guest and the simulator stays on one core.",
-                          BooleanValue(false),
-                          MakeBooleanAccessor(&QnsSyncScheduler::m_pin),
+                          BooleanValue(false), MakeBooleanAccessor(&QnsSyncScheduler::m_pin),
                           MakeBooleanChecker())
             .AddAttribute("Adaptive",
                           "Place rounds only where something can happen: while every guest "
@@ -76,12 +74,10 @@ TypeId QnsSyncScheduler::GetTypeId()
                           "smallest bridge latency, and at most on the next multiple of the "
                           "quantum at or after ns-3's next event; while a guest runs, on the "
                           "next multiple of the quantum. Outputs are those of fixed rounds.",
-                          BooleanValue(false),
-                          MakeBooleanAccessor(&QnsSyncScheduler::m_adaptive),
+                          BooleanValue(false), MakeBooleanAccessor(&QnsSyncScheduler::m_adaptive),
                           MakeBooleanChecker())
             .AddAttribute("MaxStep", "The longest adaptive round (whole microseconds).",
-                          TimeValue(Seconds(10)),
-                          MakeTimeAccessor(&QnsSyncScheduler::m_maxStep),
+                          TimeValue(Seconds(10)), MakeTimeAccessor(&QnsSyncScheduler::m_maxStep),
                           MakeTimeChecker(MicroSeconds(1), Seconds(2000)))
             .AddAttribute("SealedStep",
                           "With adaptive rounds, the longest grant to a guest none of whose "
@@ -97,14 +93,12 @@ TypeId QnsSyncScheduler::GetTypeId()
                           "across ranks, the run ends as QnsRankEnd says, a while after its "
                           "EndsRun guests powered off, at the same instant in one process and "
                           "across ranks. Zero across ranks: ns-3's lookahead.",
-                          TimeValue(Time(0)),
-                          MakeTimeAccessor(&QnsSyncScheduler::m_splitLookahead),
+                          TimeValue(Time(0)), MakeTimeAccessor(&QnsSyncScheduler::m_splitLookahead),
                           MakeTimeChecker(Time(0)))
-            .AddAttribute("ShutdownTimeoutMs",
-                          "Wall-clock wait for guests to exit before they are killed.",
-                          UintegerValue(2000),
-                          MakeUintegerAccessor(&QnsSyncScheduler::m_shutdownMs),
-                          MakeUintegerChecker<uint32_t>(1))
+            .AddAttribute(
+                "ShutdownTimeoutMs", "Wall-clock wait for guests to exit before they are killed.",
+                UintegerValue(2000), MakeUintegerAccessor(&QnsSyncScheduler::m_shutdownMs),
+                MakeUintegerChecker<uint32_t>(1))
             .AddTraceSource("Round", "A round began: its number and simulation time.",
                             MakeTraceSourceAccessor(&QnsSyncScheduler::m_roundTrace),
                             "ns3::QnsSyncScheduler::RoundCallback")
@@ -117,29 +111,11 @@ TypeId QnsSyncScheduler::GetTypeId()
 }
 
 QnsSyncScheduler::QnsSyncScheduler()
-    : m_quantum(MicroSeconds(10)),
-      m_watchdogMs(0),
-      m_spinUs(0),
-      m_pin(false),
-      m_adaptive(false),
-      m_remote(false),
-      m_finished(false),
-      m_maxStep(Seconds(10)),
-      m_sealedStep(MilliSeconds(100)),
-      m_sprinting(false),
-      m_shutdownMs(2000),
-      m_minLatencyNs(0),
-      m_sync(nullptr),
-      m_inRound(false),
-      m_started(false),
-      m_rounds(0),
-      m_sprints(0),
-      m_late(0),
-      m_progressFn(nullptr),
-      m_progressCtx(nullptr),
-      m_progressMs(0),
-      m_lastProgressMs(0),
-      m_interrupted(false),
+    : m_quantum(MicroSeconds(10)), m_watchdogMs(0), m_spinUs(0), m_pin(false), m_adaptive(false),
+      m_remote(false), m_finished(false), m_maxStep(Seconds(10)), m_sealedStep(MilliSeconds(100)),
+      m_sprinting(false), m_shutdownMs(2000), m_minLatencyNs(0), m_sync(nullptr), m_inRound(false),
+      m_started(false), m_rounds(0), m_sprints(0), m_late(0), m_progressFn(nullptr),
+      m_progressCtx(nullptr), m_progressMs(0), m_lastProgressMs(0), m_interrupted(false),
       m_stopFd(0)
 {
     NS_LOG_FUNCTION(this);
@@ -252,10 +228,20 @@ void QnsSyncScheduler::EndRunWithGuest(int guest)
     m_endsRun.push_back(guest);
 }
 
+bool QnsSyncScheduler::CheckQuantum(Time quantum, std::string &err)
+{
+    if (quantum.GetNanoSeconds() % 1000 != 0) {
+        err = "the scheduler's Quantum " + std::to_string(quantum.GetNanoSeconds()) +
+              " ns is not a whole number of microseconds";
+        return false;
+    }
+    return true;
+}
+
 void QnsSyncScheduler::Start()
 {
-    NS_ABORT_MSG_IF(m_quantum.GetNanoSeconds() % 1000 != 0,
-                    "Quantum must be whole microseconds, not " << m_quantum);
+    std::string quantumErr;
+    NS_ABORT_MSG_IF(!CheckQuantum(m_quantum, quantumErr), quantumErr);
     m_started = true;
     m_remote = QnsSimulatorIsDistributed();
     m_minLatencyNs = m_quantum.GetNanoSeconds();
@@ -317,7 +303,8 @@ void QnsSyncScheduler::OnFrame(void *ctx, const qns_sync_frame *frame)
     Ptr<QnsBridge> b =
         self->m_bridges[static_cast<size_t>(frame->guest)][static_cast<size_t>(frame->nic)];
     if (b && !b->FromGuest(frame->time_ns, frame->data, frame->length)) {
-        self->Fail("guest " + std::string(qns_guest_name(qns_sync_guest(self->m_sync, frame->guest))) +
+        self->Fail("guest " +
+                   std::string(qns_guest_name(qns_sync_guest(self->m_sync, frame->guest))) +
                    " nic " + std::to_string(frame->nic) + ": frame stamped " +
                    std::to_string(frame->time_ns) + " ns would enter ns-3 in its past, at " +
                    std::to_string(Simulator::Now().GetNanoSeconds()) + " ns");

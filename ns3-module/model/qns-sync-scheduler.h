@@ -34,7 +34,7 @@ bool QnsSimulatorIsDistributed();
 
 class QnsSyncScheduler : public Object
 {
-  public:
+public:
     static TypeId GetTypeId();
     QnsSyncScheduler();
     ~QnsSyncScheduler() override;
@@ -78,6 +78,9 @@ class QnsSyncScheduler : public Object
     Time GetSplitLookahead() const;
 
     Time GetQuantum() const;
+    /* The one check of a quantum: whole microseconds (the grant protocol
+     * counts in them). True, or false with the reason in err. */
+    static bool CheckQuantum(Time quantum, std::string &err);
     uint32_t GetSpinUs() const;
     /* Whether rounds fall only where something can happen (Adaptive). */
     bool IsAdaptive() const;
@@ -93,10 +96,10 @@ class QnsSyncScheduler : public Object
      * passed, or reported late by the guest. Either fails the run. */
     uint64_t GetLateFrames() const;
 
-  protected:
+protected:
     void DoDispose() override;
 
-  private:
+private:
     void Round();
     int64_t NextRoundUs(int64_t nowUs) const;
     bool Sprint(char *err);

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "qns_sync.h"
 
+#include "qns_limits.h"
+
 #include "qns_record_io.h"
 
 #include <errno.h>
@@ -30,29 +32,29 @@ typedef struct sync_guest {
     uint64_t rounds;
     int32_t last_reply_us;
     int done;
-    int hung; /* the watchdog gave up on it: shutdown does not wait for it */
+    int hung;          /* the watchdog gave up on it: shutdown does not wait for it */
     int64_t cpu_us;    /* its CPU time when the watchdog's window began; -1: unknown */
     char cpu_err[160]; /* why it is unknown */
     uint64_t dropped;
-    uint64_t late;                             /* late records the guest sent */
-    uint64_t unopened;                         /* frames dropped before a NIC started */
-    int32_t over_grant_us, over_reply_us;      /* its last reply above its grant */
-    uint64_t over_round;                       /* in this round (0: none yet) */
-    int sealed;                                /* its last reply: no NIC started yet */
-    int64_t open_us;                           /* its first NIC started here; -1 */
-    uint64_t last_tx_ns[QNS_GUEST_MAX_NICS];   /* stamp of each NIC's last frame */
+    uint64_t late;                           /* late records the guest sent */
+    uint64_t unopened;                       /* frames dropped before a NIC started */
+    int32_t over_grant_us, over_reply_us;    /* its last reply above its grant */
+    uint64_t over_round;                     /* in this round (0: none yet) */
+    int sealed;                              /* its last reply: no NIC started yet */
+    int64_t open_us;                         /* its first NIC started here; -1 */
+    uint64_t last_tx_ns[QNS_GUEST_MAX_NICS]; /* stamp of each NIC's last frame */
     /* this round */
-    int64_t start_us;                          /* the guest's clock when it began */
-    uint64_t max_tx_ns;                        /* latest stamp of its frames */
-    int max_tx_nic;                            /* the NIC that sent it */
+    int64_t start_us;   /* the guest's clock when it began */
+    uint64_t max_tx_ns; /* latest stamp of its frames */
+    int max_tx_nic;     /* the NIC that sent it */
     int32_t grant_us;
     int granted;
     int grant_written;
     int replied;
     uint8_t reply_buf[2 * sizeof(int32_t)]; /* the reply, and the horizon if spoken */
     size_t reply_have;
-    int32_t horizon_us;                      /* from the last reply; QNS_HORIZON_BUSY */
-    uint64_t queued_ns;                      /* earliest frame queued for its next grant */
+    int32_t horizon_us; /* from the last reply; QNS_HORIZON_BUSY */
+    uint64_t queued_ns; /* earliest frame queued for its next grant */
 } sync_guest;
 
 typedef struct rx_frame {
@@ -133,6 +135,20 @@ static int pin_home(qns_sync *s, char *errbuf)
     return 0;
 }
 
+int qns_sync_spin_check(uint32_t spin_us, int pin, char *errbuf)
+{
+    if (spin_us > QNS_SPIN_US_MAX) {
+        return qns_fail(errbuf,
+                        "spin_us %" PRIu32 " is above %d (a second of busy-waiting per round)",
+                        spin_us, QNS_SPIN_US_MAX);
+    }
+    if (pin && spin_us > 0) {
+        return qns_fail(errbuf, "pin and spin do not go together: guest 0 shares the simulator's "
+                                "CPU, where either side's spinning holds the other off");
+    }
+    return 0;
+}
+
 qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf)
 {
     struct sigaction sa;
@@ -162,9 +178,11 @@ qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf)
         free(s);
         return NULL;
     }
-    if (s->opts.pin && s->opts.spin_us > 0) {
-        snprintf(errbuf, QNS_ERRBUF_SIZE,
-                 "pin and spin do not go together: guest 0 shares the simulator's CPU");
+    if (s->opts.spin_us < 0 ||
+        qns_sync_spin_check((uint32_t)s->opts.spin_us, s->opts.pin, errbuf) < 0) {
+        if (s->opts.spin_us < 0) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "spin %d us is negative", s->opts.spin_us);
+        }
         free(s);
         return NULL;
     }
@@ -331,8 +349,7 @@ static int check_record(sync_guest *g, int nic, const qns_record_header *hdr,
     uint64_t start_ns = (uint64_t)g->start_us * 1000;
     if (hdr->time_ns < start_ns) {
         snprintf(errbuf, QNS_ERRBUF_SIZE,
-                 "frame stamped %" PRIu64 " ns is before its round, which began at %" PRIu64
-                 " ns",
+                 "frame stamped %" PRIu64 " ns is before its round, which began at %" PRIu64 " ns",
                  hdr->time_ns, start_ns);
         return -1;
     }
@@ -655,17 +672,14 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
     }
     if ((g->horizon_us == QNS_HORIZON_OPENED || g->horizon_us == QNS_HORIZON_SEALED) &&
         g->open_us >= 0) {
-        return fail(s, errbuf,
-                    "guest %s says %s in round %llu, but a NIC of it started at %lld us",
+        return fail(s, errbuf, "guest %s says %s in round %llu, but a NIC of it started at %lld us",
                     qns_guest_name(g->proc),
-                    g->horizon_us == QNS_HORIZON_SEALED ? "no NIC has started"
-                                                        : "a NIC started",
+                    g->horizon_us == QNS_HORIZON_SEALED ? "no NIC has started" : "a NIC started",
                     (unsigned long long)s->round_no, (long long)g->open_us);
     }
     if (reply < 0) {
         return fail(s, errbuf, "guest %s replied %d us to a grant of %d us in round %llu",
-                    qns_guest_name(g->proc), reply, g->grant_us,
-                    (unsigned long long)s->round_no);
+                    qns_guest_name(g->proc), reply, g->grant_us, (unsigned long long)s->round_no);
     }
     if (reply > g->grant_us) {
         g->over_grant_us = g->grant_us;
@@ -718,8 +732,8 @@ static int read_reply(qns_sync *s, int i, char *errbuf)
     sync_guest *g = &s->guests[i];
     size_t size = reply_size(g);
     for (;;) {
-        ssize_t n = read(qns_guest_reply_fd(g->proc), g->reply_buf + g->reply_have,
-                         size - g->reply_have);
+        ssize_t n =
+            read(qns_guest_reply_fd(g->proc), g->reply_buf + g->reply_have, size - g->reply_have);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -915,8 +929,8 @@ static int prepare_round(qns_sync *s, const int32_t *grants_us, char *errbuf)
     }
     for (int i = 0; i < s->count; i++) {
         if (grants_us[i] < 0 && grants_us[i] != QNS_NO_GRANT) {
-            snprintf(errbuf, QNS_ERRBUF_SIZE, "grant %d us for guest %s is negative",
-                     grants_us[i], qns_guest_name(s->guests[i].proc));
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "grant %d us for guest %s is negative", grants_us[i],
+                     qns_guest_name(s->guests[i].proc));
             return -1;
         }
     }

@@ -102,6 +102,10 @@ typedef void (*qns_sync_frame_fn)(void *ctx, const qns_sync_frame *frame);
 
 typedef struct qns_sync qns_sync;
 
+/* The one check of spin_us and pin (qns_sync_new makes it): spin_us at most
+ * QNS_SPIN_US_MAX, and not with pin. 0, or -1 with the reason in errbuf. */
+int qns_sync_spin_check(uint32_t spin_us, int pin, char *errbuf);
+
 /* Creates an empty set of guests. Ignores SIGPIPE process-wide. */
 qns_sync *qns_sync_new(const qns_sync_options *opts, char *errbuf);
 

@@ -79,8 +79,8 @@ static int teardown(void **state)
 
 static int add_guest(world *w, const char *name, int nics)
 {
-    qns_guest_spec spec = {.name = name, .argv = w->argv.v, .nic_count = nics,
-                           .console_path = w->console};
+    qns_guest_spec spec = {
+        .name = name, .argv = w->argv.v, .nic_count = nics, .console_path = w->console};
     int i = qns_sync_add_guest(w->s, &spec, err);
     if (i < 0) {
         fail_msg("add_guest: %s", err);
@@ -840,8 +840,11 @@ static void add_sealed_guest(world *w, int nics, uint64_t open_ns)
 {
     ts_fake_argv_horizon(&w->argv, QNS_FAKE_GUEST, nics);
     ts_add(&w->argv, "open:%llu", (unsigned long long)open_ns);
-    qns_guest_spec spec = {.name = "g0", .argv = w->argv.v, .nic_count = nics,
-                           .console_path = w->console, .horizon = 1};
+    qns_guest_spec spec = {.name = "g0",
+                           .argv = w->argv.v,
+                           .nic_count = nics,
+                           .console_path = w->console,
+                           .horizon = 1};
     if (qns_sync_add_guest(w->s, &spec, err) < 0) {
         fail_msg("add_guest: %s", err);
     }
@@ -901,8 +904,8 @@ static void expect_horizon_error(world *w, const char *action, int round, const 
     ts_fake_argv_horizon(&w->argv, QNS_FAKE_GUEST, 1);
     ts_add(&w->argv, "open:10000");
     ts_add(&w->argv, "%s", action);
-    qns_guest_spec spec = {.name = "g0", .argv = w->argv.v, .nic_count = 1,
-                           .console_path = w->console, .horizon = 1};
+    qns_guest_spec spec = {
+        .name = "g0", .argv = w->argv.v, .nic_count = 1, .console_path = w->console, .horizon = 1};
     assert_true(qns_sync_add_guest(w->s, &spec, err) >= 0);
     expect_round_error(w, round, want);
 }
@@ -1081,7 +1084,8 @@ static void pin_with_spin_is_refused(void **state)
     (void)state;
     qns_sync_options o = {.pin = 1, .spin_us = 100};
     assert_null(qns_sync_new(&o, err));
-    assert_string_equal(err, "pin and spin do not go together: guest 0 shares the simulator's CPU");
+    assert_string_equal(err, "pin and spin do not go together: guest 0 shares the simulator's "
+                             "CPU, where either side's spinning holds the other off");
 }
 
 /* A CPU the guest cannot run on is reported as such, not as a failed exec. */
@@ -1100,8 +1104,8 @@ static void guest_on_a_missing_cpu_is_refused(void **state)
 static void stop_mid_grant_then(world *w, int status, int extra_replies, int nics)
 {
     qns_sync_free(w->s);
-    qns_sync_options o = {.watchdog_ms = 10000, .shutdown_timeout_ms = 2000,
-                          .exit_zero_is_done = 1};
+    qns_sync_options o = {
+        .watchdog_ms = 10000, .shutdown_timeout_ms = 2000, .exit_zero_is_done = 1};
     w->s = qns_sync_new(&o, err);
     ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
     ts_add(&w->argv, "stop:23000:%d:%d", status, extra_replies);
@@ -1283,16 +1287,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_horizon_below_minus_3_breaks_the_protocol, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_guest_sealed_again_breaks_the_protocol, setup, teardown),
-        cmocka_unit_test_setup_teardown(frame_stamped_before_its_round_is_a_protocol_error,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(frame_stamped_before_its_round_is_a_protocol_error, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(frame_stamped_after_its_round_is_a_protocol_error, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(frame_stamped_before_its_nics_previous_is_a_protocol_error,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(late_record_from_the_guest_fails_the_round, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(frame_in_the_guests_past_comes_back_as_a_late_record,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(frame_in_the_guests_past_comes_back_as_a_late_record, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(full_buffers_both_ways_do_not_deadlock, setup, teardown),
         cmocka_unit_test_setup_teardown(four_guests_run_in_one_round, setup, teardown),
         cmocka_unit_test_setup_teardown(clean_exit_can_mean_done, setup, teardown),

@@ -1,7 +1,8 @@
 /*
  * qns_limits.h - the numbers a guest and a run are checked against, in one
- * table: the C API (qns.h includes this), the ns-3 attributes and the
- * runner's messages all read them from here. Plain C.
+ * table, in the lowest layer that checks one (the grant core checks spin):
+ * the C API (qns.h includes this), the ns-3 attributes and the runner's
+ * messages all read them from here. Plain C.
  */
 #ifndef QNS_LIMITS_H
 #define QNS_LIMITS_H
