@@ -60,3 +60,8 @@ bool QnsHostAddressCheck(const std::string &who, const std::string &cidr, std::s
     }
     return true;
 }
+
+std::string QnsHostOf(const std::string &cidr)
+{
+    return cidr.substr(0, cidr.find('/'));
+}

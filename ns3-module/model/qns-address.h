@@ -19,5 +19,7 @@ bool QnsParseCidr(const std::string &s, ns3::Ipv4Address &addr, ns3::Ipv4Mask &m
  * network's own address (host bits 0) nor its broadcast address (host bits
  * 1). True, or false with "WHO: ..." in err. */
 bool QnsHostAddressCheck(const std::string &who, const std::string &cidr, std::string &err);
+/* The host part of "A.B.C.D/P", for comparing members of one link. */
+std::string QnsHostOf(const std::string &cidr);
 
 #endif
