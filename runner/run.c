@@ -3,7 +3,7 @@
  * progress display, stops cleanly on SIGINT/SIGTERM, and leaves one folder
  * with the outputs, a copy of the scenario and manifest.json (versions,
  * seeds, statistics and the SHA-256 of every output file). Not here: the
- * scenario syntax (scenario.c), comparing runs (verify.c).
+ * scenario syntax (scenario*.c), comparing runs (verify.c).
  */
 #define _GNU_SOURCE
 #include "environment.h"
@@ -125,14 +125,14 @@ static char *out_dir_problem(const char *dir, const char *shown, int locked)
 
 /* Creates and locks the output folder (*lock_fd) for the whole run, and
  * only then looks for anything in it, so two runs never share it. */
-static char *make_out_dir(const rn_run_options *opt, const rn_scenario *sc, int *lock_fd)
+static char *make_out_dir(const rn_run_options *opt, const rn_settings *set, int *lock_fd)
 {
     char *dir;
     if (opt->out_dir) {
         dir = g_strdup(opt->out_dir);
     } else {
         char *ts = rn_timestamp();
-        char *leaf = g_strdup_printf("%s-%s", rn_scenario_name(sc), ts);
+        char *leaf = g_strdup_printf("%s-%s", set->name, ts);
         dir = g_build_filename("results", leaf, NULL);
         g_free(leaf);
         g_free(ts);
@@ -189,23 +189,21 @@ static void add_u64(JsonBuilder *b, const char *name, uint64_t v)
 /* What the guests boot from (QEMU, the default guest image, own kernels,
  * initrds and disks), hashed before the run: writing the manifest after it,
  * an interrupted one too, then takes no time. */
-static JsonNode *boot_inputs(const rn_scenario *sc)
+static JsonNode *boot_inputs(const rn_settings *set)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
-    if (rn_scenario_uses_qemu(sc)) {
+    if (set->uses_qemu) {
         rn_env_add_qemu(b, rn_default_qemu());
     }
-    if (rn_scenario_uses_default_guest(sc)) {
-        rn_env_add_guest_image(b, rn_scenario_guest_dir(sc));
+    if (set->uses_default_guest) {
+        rn_env_add_guest_image(b, set->guest_dir);
     }
     json_builder_set_member_name(b, "inputs");
     json_builder_begin_object(b);
-    GPtrArray *in = rn_scenario_input_files(sc);
-    for (guint i = 0; i < in->len; i++) {
-        rn_json_add_sha256(b, g_ptr_array_index(in, i), g_ptr_array_index(in, i));
+    for (const char *const *in = set->input_files; *in; in++) {
+        rn_json_add_sha256(b, *in, *in);
     }
-    g_ptr_array_free(in, TRUE);
     json_builder_end_object(b);
     json_builder_end_object(b);
     JsonNode *n = json_builder_get_root(b);
@@ -213,7 +211,7 @@ static JsonNode *boot_inputs(const rn_scenario *sc)
     return n;
 }
 
-static int write_manifest(const char *dir, const rn_scenario *sc, const char *source,
+static int write_manifest(const char *dir, const rn_settings *set, const char *source,
                           JsonNode *inputs, const rn_run_result *rr, uint32_t ranks,
                           const rn_rank_figures *figures)
 {
@@ -222,22 +220,22 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     rn_env_add_versions(b);
     json_builder_set_member_name(b, "scenario");
     json_builder_begin_object(b);
-    rn_json_add_string(b, "name", rn_scenario_name(sc));
+    rn_json_add_string(b, "name", set->name);
     rn_json_add_string(b, "file", RN_SCENARIO_COPY);
     rn_json_add_string(b, "source", source);
-    rn_json_add_string(b, "base_dir", rn_scenario_base_dir(sc));
+    rn_json_add_string(b, "base_dir", set->base_dir);
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     rn_json_add_sha256(b, "sha256", copy);
     g_free(copy);
     json_builder_end_object(b);
-    add_u64(b, "seed", rn_scenario_seed(sc));
-    add_u64(b, "quantum_us", rn_scenario_quantum_us(sc));
-    add_u64(b, "spin_us", rn_scenario_spin_us(sc));
+    add_u64(b, "seed", set->seed);
+    add_u64(b, "quantum_us", set->quantum_us);
+    add_u64(b, "spin_us", set->spin_us);
     json_builder_set_member_name(b, "pin");
-    json_builder_add_boolean_value(b, rn_scenario_pin(sc) != 0);
-    rn_json_add_string(b, "round_mode", rn_scenario_fixed_rounds(sc) ? "fixed" : "adaptive");
-    add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
-    add_u64(b, "watchdog_ms", rn_scenario_watchdog_effective_ms(sc));
+    json_builder_add_boolean_value(b, set->pin != 0);
+    rn_json_add_string(b, "round_mode", set->fixed_rounds ? "fixed" : "adaptive");
+    add_u64(b, "duration_ns", set->duration_ns);
+    add_u64(b, "watchdog_ms", set->watchdog_effective_ms);
     rn_json_add_string(b, "status",
                        rr->r == 0   ? "completed"
                        : rr->r == 1 ? "interrupted"
@@ -277,8 +275,8 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     for (int i = 0; i < rr->guest_count; i++) {
         const qns_guest_stats *st = &rr->guests[i];
         json_builder_begin_object(b);
-        rn_json_add_string(b, "name", rn_scenario_guest_name(sc, i));
-        const char *const *files = rn_scenario_guest_files(sc, i);
+        rn_json_add_string(b, "name", set->guests[i].name);
+        const char *const *files = set->guests[i].files;
         if (files) {
             json_builder_set_member_name(b, "files");
             json_builder_begin_array(b);
@@ -288,7 +286,7 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
             json_builder_end_array(b);
         }
         if (ranks > 1) {
-            add_u64(b, "rank", rn_scenario_guest_rank(sc, i));
+            add_u64(b, "rank", set->guests[i].rank);
         }
         add_u64(b, "rounds", st->rounds);
         add_u64(b, "frames_from_guest", st->frames_from_guest);
@@ -332,8 +330,8 @@ static int write_manifest(const char *dir, const rn_scenario *sc, const char *so
     json_builder_set_member_name(b, "apps");
     json_builder_begin_array(b);
     for (int i = 0; i < rr->app_count; i++) {
-        const char *node = NULL;
-        const qns_app_config *a = rn_scenario_app(sc, i, &node);
+        const char *node = set->apps[i].node;
+        const qns_app_config *a = &set->apps[i].cfg;
         int sink = a->kind == QNS_APP_PACKET_SINK;
         json_builder_begin_object(b);
         rn_json_add_string(b, "node", node);
@@ -406,11 +404,12 @@ static int copy_scenario(const char *path, const char *dir)
  * rank's part (dir: rank 0's run folder, another rank's staging folder). */
 static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
 {
+    const rn_settings *set = rn_scenario_settings(sc);
     const uint32_t rank = qns_rank(), ranks = qns_ranks();
     char *src_abs = g_canonicalize_filename(opt->scenario_path, NULL);
 
     GString *errors = g_string_new(NULL);
-    qns_sim_config cfg = rn_scenario_config(sc, dir);
+    qns_sim_config cfg = rn_settings_sim_config(set, dir);
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
         fputs(errors->str, stderr);
@@ -419,22 +418,19 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         return RN_EXIT_USAGE;
     }
     g_string_free(errors, TRUE);
-    JsonNode *inputs = rank == 0 ? boot_inputs(sc) : NULL;
+    JsonNode *inputs = rank == 0 ? boot_inputs(set) : NULL;
 
     if (rank == 0) {
-        char *dur = rn_format_duration(rn_scenario_duration_ns(sc));
+        char *dur = rn_format_duration(set->duration_ns);
         char across[48] = "";
         if (ranks > 1) {
             snprintf(across, sizeof(across), ", %" PRIu32 " ranks", ranks);
         }
         rn_say("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 "%s) into %s/",
-               rn_scenario_name(sc), dur, rn_scenario_quantum_us(sc),
-               rn_scenario_fixed_rounds(sc) ? ", fixed rounds" : "", rn_scenario_seed(sc), across,
-               dir);
+               set->name, dur, set->quantum_us, set->fixed_rounds ? ", fixed rounds" : "",
+               set->seed, across, dir);
         g_free(dur);
-        char *imported = rn_scenario_uses_default_guest(sc)
-                             ? rn_imported_image_key(rn_scenario_guest_dir(sc))
-                             : NULL;
+        char *imported = set->uses_default_guest ? rn_imported_image_key(set->guest_dir) : NULL;
         if (imported) {
             rn_say("qns: guest image %s was imported from a package, not built here", imported);
         }
@@ -450,8 +446,8 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     }
 
     double t0 = now_s();
-    rn_run_result rr = {.guest_count = rn_scenario_guest_count(sc)};
-    rr.r = qns_sim_run(sim, rn_scenario_duration_ns(sc), rr.error);
+    rn_run_result rr = {.guest_count = set->guest_count};
+    rr.r = qns_sim_run(sim, set->duration_ns, rr.error);
     rr.wall_s = now_s() - t0;
     rr.stopped_by = qns_sim_stopped_by(sim);
     rr.end_ns = qns_sim_end_ns(sim);
@@ -464,7 +460,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     for (int i = 0; i < rr.guest_count; i++) {
         qns_sim_guest_stats(sim, i, &rr.guests[i]);
     }
-    rr.app_count = rn_scenario_app_count(sc);
+    rr.app_count = set->app_count;
     rr.app_rx_bytes = g_new0(uint64_t, (gsize)rr.app_count + 1);
     for (int i = 0; i < rr.app_count; i++) {
         qns_sim_app_rx_bytes(sim, i, &rr.app_rx_bytes[i]);
@@ -477,7 +473,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     rn_rank_figures *figures = g_new0(rn_rank_figures, ranks);
     if (rank != 0) {
         /* Rank 0 reports: this rank's part goes there. */
-        status = rn_rank_send(sc, &rr, dir) < 0 ? RN_EXIT_FAIL : RN_EXIT_OK;
+        status = rn_rank_send(set, &rr, dir) < 0 ? RN_EXIT_FAIL : RN_EXIT_OK;
         if (status == RN_EXIT_OK && rr.r != 0) {
             status = rr.r < 0 ? RN_EXIT_FAIL : 128 + (sig ? sig : SIGINT);
         }
@@ -487,7 +483,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         g_free(src_abs);
         return status;
     }
-    if (ranks > 1 && rn_rank_gather(sc, &rr, dir, ranks, figures) < 0) {
+    if (ranks > 1 && rn_rank_gather(set, &rr, dir, ranks, figures) < 0) {
         status = RN_EXIT_FAIL;
     }
     if (rr.r < 0) {
@@ -503,7 +499,7 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
     printf("qns: %s\n", summary);
     for (int i = 0; i < rr.guest_count; i++) {
         const qns_guest_stats *st = &rr.guests[i];
-        const char *name = rn_scenario_guest_name(sc, i);
+        const char *name = set->guests[i].name;
         char line[QNS_MAX_NICS * 96 + 256];
         qns_guest_summary(st, line, sizeof(line));
         rn_say("guest %s: %s", name, line);
@@ -511,14 +507,14 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         qns_print_command_output(name, st->console_path, stdout);
     }
     for (int i = 0; i < rr.app_count; i++) {
-        const char *node = NULL;
-        const qns_app_config *a = rn_scenario_app(sc, i, &node);
+        const char *node = set->apps[i].node;
+        const qns_app_config *a = &set->apps[i].cfg;
         if (a->kind == QNS_APP_PACKET_SINK) {
             rn_say("node %s: packet-sink %s:%u received %" PRIu64 " bytes", node, a->protocol,
                    (unsigned)a->port, rr.app_rx_bytes[i]);
         }
     }
-    if (write_manifest(dir, sc, src_abs, inputs, &rr, ranks, figures) < 0) {
+    if (write_manifest(dir, set, src_abs, inputs, &rr, ranks, figures) < 0) {
         status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
     } else {
         rn_say("qns: outputs and manifest in %s/", dir);
@@ -538,12 +534,11 @@ static int run_all(rn_run_options *opt);
  * names, with the same bytes: a path such as /etc/shadow as a guest's disk
  * would otherwise copy the reader's own files into the guest and its
  * outputs. */
-static int refuse_unknown_inputs(const rn_run_options *opt, const rn_scenario *sc)
+static int refuse_unknown_inputs(const rn_run_options *opt, const rn_settings *set)
 {
-    GPtrArray *in = rn_scenario_input_files(sc);
     int r = 0;
-    for (guint i = 0; r == 0 && i < in->len; i++) {
-        const char *path = g_ptr_array_index(in, i);
+    for (const char *const *in = set->input_files; r == 0 && *in; in++) {
+        const char *path = *in;
         char *why = NULL, *sum = rn_file_sha256(path, &why);
         if (sum == NULL || opt->known_inputs == NULL ||
             !g_hash_table_contains(opt->known_inputs, sum)) {
@@ -557,7 +552,6 @@ static int refuse_unknown_inputs(const rn_run_options *opt, const rn_scenario *s
         g_free(sum);
         g_free(why);
     }
-    g_ptr_array_free(in, TRUE);
     return r;
 }
 
@@ -565,15 +559,15 @@ static int refuse_unknown_inputs(const rn_run_options *opt, const rn_scenario *s
  * reads into guests must be the manifest's inputs, and the programs it
  * names run and QEMU options other than the allowed ones (qns_qemu_args.h)
  * pass only when the user said so. */
-static int refuse_untrusted(const rn_run_options *opt, const rn_scenario *sc)
+static int refuse_untrusted(const rn_run_options *opt, const rn_settings *set)
 {
-    if (!opt->trust_programs && refuse_unknown_inputs(opt, sc) < 0) {
+    if (!opt->trust_programs && refuse_unknown_inputs(opt, set) < 0) {
         return -1;
     }
-    for (int i = 0; i < rn_scenario_guest_count(sc); i++) {
-        const char *program = rn_scenario_guest_program(sc, i);
-        const char *const *extra = rn_scenario_guest_extra_args(sc, i);
-        const char *name = rn_scenario_guest_name(sc, i);
+    for (int i = 0; i < set->guest_count; i++) {
+        const char *program = set->guests[i].program;
+        const char *const *extra = set->guests[i].extra_args;
+        const char *name = set->guests[i].name;
         char e[QNS_ERRBUF_SIZE];
         if (extra && qns_qemu_args_check(extra, e) < 0) {
             if (!opt->trust_programs) {
@@ -658,18 +652,19 @@ static int run_all(rn_run_options *opt)
         return RN_EXIT_USAGE;
     }
     g_string_free(errors, TRUE);
-    if (ranks > 1 && rn_scenario_rank_count(sc) != ranks) {
+    const rn_settings *set = rn_scenario_settings(sc);
+    if (ranks > 1 && set->rank_count != ranks) {
         if (rank == 0) {
             char *shown = rn_quote_path(opt->scenario_path);
             rn_error("%s: its guests and nodes are on ranks 0 .. %" PRIu32 " (%" PRIu32
                      " processes), but mpirun started %" PRIu32,
-                     shown, rn_scenario_rank_count(sc) - 1, rn_scenario_rank_count(sc), ranks);
+                     shown, set->rank_count - 1, set->rank_count, ranks);
             g_free(shown);
         }
         rn_scenario_free(sc);
         return RN_EXIT_USAGE;
     }
-    if (opt->verifying && refuse_untrusted(opt, sc) < 0) {
+    if (opt->verifying && refuse_untrusted(opt, set) < 0) {
         rn_scenario_free(sc);
         return RN_EXIT_USAGE;
     }
@@ -683,7 +678,7 @@ static int run_all(rn_run_options *opt)
      * and hand their files to it. All go on only if all could. */
     int lock_fd = -1;
     char *dir =
-        rank == 0 ? make_out_dir(opt, sc, &lock_fd) : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
+        rank == 0 ? make_out_dir(opt, set, &lock_fd) : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
     int fail = dir == NULL;
     if (!fail && rank == 0 && copy_scenario(opt->scenario_path, dir) < 0) {
         fail = 2;
