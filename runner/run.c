@@ -3,7 +3,8 @@
  * progress display, stops cleanly on SIGINT/SIGTERM, and leaves one folder
  * with the outputs, a copy of the scenario and manifest.json (versions,
  * seeds, statistics and the SHA-256 of every output file). Not here: the
- * scenario syntax (scenario*.c), comparing runs (verify.c).
+ * scenario syntax (scenario*.c), the manifest (manifest_write.c), comparing
+ * runs (verify.c).
  */
 #define _GNU_SOURCE
 #include "environment.h"
@@ -178,206 +179,6 @@ static int copy_file(const char *from, const char *to)
     return 0;
 }
 
-/* ---- manifest -------------------------------------------------------------- */
-
-static void add_u64(JsonBuilder *b, const char *name, uint64_t v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, (gint64)v);
-}
-
-/* What the guests boot from (QEMU, the default guest image, own kernels,
- * initrds and disks), hashed before the run: writing the manifest after it,
- * an interrupted one too, then takes no time. */
-static JsonNode *boot_inputs(const rn_settings *set)
-{
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
-    if (set->uses_qemu) {
-        rn_env_add_qemu(b, rn_default_qemu());
-    }
-    if (set->uses_default_guest) {
-        rn_env_add_guest_image(b, set->guest_dir);
-    }
-    json_builder_set_member_name(b, "inputs");
-    json_builder_begin_object(b);
-    for (const char *const *in = set->input_files; *in; in++) {
-        rn_json_add_sha256(b, *in, *in);
-    }
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-    JsonNode *n = json_builder_get_root(b);
-    g_object_unref(b);
-    return n;
-}
-
-static int write_manifest(const char *dir, const rn_settings *set, const char *source,
-                          JsonNode *inputs, const rn_run_result *rr, uint32_t ranks,
-                          const rn_rank_figures *figures)
-{
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
-    rn_env_add_versions(b);
-    json_builder_set_member_name(b, "scenario");
-    json_builder_begin_object(b);
-    rn_json_add_string(b, "name", set->name);
-    rn_json_add_string(b, "file", RN_SCENARIO_COPY);
-    rn_json_add_string(b, "source", source);
-    rn_json_add_string(b, "base_dir", set->base_dir);
-    char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
-    rn_json_add_sha256(b, "sha256", copy);
-    g_free(copy);
-    json_builder_end_object(b);
-    add_u64(b, "seed", set->seed);
-    add_u64(b, "quantum_us", set->quantum_us);
-    add_u64(b, "spin_us", set->spin_us);
-    json_builder_set_member_name(b, "pin");
-    json_builder_add_boolean_value(b, set->pin != 0);
-    rn_json_add_string(b, "round_mode", set->fixed_rounds ? "fixed" : "adaptive");
-    add_u64(b, "duration_ns", set->duration_ns);
-    add_u64(b, "watchdog_ms", set->watchdog_effective_ms);
-    rn_json_add_string(b, "status",
-                       rr->r == 0   ? "completed"
-                       : rr->r == 1 ? "interrupted"
-                                    : "failed");
-    rn_json_add_string(b, "error", rr->r < 0 ? rr->error : NULL);
-    add_u64(b, "end_ns", rr->end_ns);
-    json_builder_set_member_name(b, "wall_s");
-    json_builder_add_double_value(b, rr->wall_s);
-    add_u64(b, "rounds", rr->rounds);
-    add_u64(b, "late_frames", rr->late_frames);
-    if (ranks > 1) {
-        /* Each rank's own figures: rounds and wall time are its own. */
-        json_builder_set_member_name(b, "ranks");
-        json_builder_begin_array(b);
-        for (uint32_t k = 0; k < ranks; k++) {
-            json_builder_begin_object(b);
-            add_u64(b, "rank", k);
-            add_u64(b, "end_ns", figures[k].end_ns);
-            json_builder_set_member_name(b, "wall_s");
-            json_builder_add_double_value(b, figures[k].wall_s);
-            add_u64(b, "rounds", figures[k].rounds);
-            add_u64(b, "late_frames", figures[k].late_frames);
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-    }
-    JsonObject *in = json_node_get_object(inputs);
-    GList *names = json_object_get_members(in);
-    for (GList *l = names; l; l = l->next) {
-        json_builder_set_member_name(b, l->data);
-        json_builder_add_value(b, json_node_copy(json_object_get_member(in, l->data)));
-    }
-    g_list_free(names);
-
-    json_builder_set_member_name(b, "guests");
-    json_builder_begin_array(b);
-    for (int i = 0; i < rr->guest_count; i++) {
-        const qns_guest_stats *st = &rr->guests[i];
-        json_builder_begin_object(b);
-        rn_json_add_string(b, "name", set->guests[i].name);
-        const char *const *files = set->guests[i].files;
-        if (files) {
-            json_builder_set_member_name(b, "files");
-            json_builder_begin_array(b);
-            for (; *files; files++) {
-                json_builder_add_string_value(b, *files);
-            }
-            json_builder_end_array(b);
-        }
-        if (ranks > 1) {
-            add_u64(b, "rank", set->guests[i].rank);
-        }
-        add_u64(b, "rounds", st->rounds);
-        add_u64(b, "frames_from_guest", st->frames_from_guest);
-        add_u64(b, "frames_to_guest", st->frames_to_guest);
-        add_u64(b, "frames_unopened", st->frames_unopened);
-        add_u64(b, "frames_too_long", st->frames_too_long);
-        json_builder_set_member_name(b, "nics");
-        json_builder_begin_array(b);
-        for (int n = 0; n < st->nic_count && n < QNS_MAX_NICS; n++) {
-            json_builder_begin_object(b);
-            add_u64(b, "nic", (uint64_t)n);
-            add_u64(b, "mtu", st->nics[n].mtu);
-            add_u64(b, "frames_too_long", st->nics[n].frames_too_long);
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "nic_started_us");
-        json_builder_add_int_value(b, st->nic_started_us);
-        json_builder_set_member_name(b, "clock_us");
-        json_builder_add_int_value(b, st->clock_us);
-        json_builder_set_member_name(b, "powered_off");
-        json_builder_add_boolean_value(b, st->done);
-        json_builder_set_member_name(b, "ended");
-        json_builder_add_boolean_value(b, st->ended);
-        json_builder_set_member_name(b, "exit_status");
-        json_builder_add_int_value(b, st->exit_status);
-        json_builder_set_member_name(b, "command_status");
-        if (st->command_status >= 0) {
-            json_builder_add_int_value(b, st->command_status);
-        } else {
-            json_builder_add_null_value(b);
-        }
-        rn_json_add_string(b, "error", st->error[0] ? st->error : NULL);
-        char *cb = g_path_get_basename(st->console_path);
-        rn_json_add_string(b, "console", cb);
-        g_free(cb);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-
-    json_builder_set_member_name(b, "apps");
-    json_builder_begin_array(b);
-    for (int i = 0; i < rr->app_count; i++) {
-        const char *node = set->apps[i].node;
-        const qns_app_config *a = &set->apps[i].cfg;
-        int sink = a->kind == QNS_APP_PACKET_SINK;
-        json_builder_begin_object(b);
-        rn_json_add_string(b, "node", node);
-        rn_json_add_string(b, "app", qns_app_kind_name(a->kind));
-        rn_json_add_string(b, "protocol", a->protocol);
-        rn_json_add_string(b, "remote", a->remote_ipv4);
-        add_u64(b, "port", a->port);
-        if (sink) {
-            add_u64(b, "rx_bytes", rr->app_rx_bytes[i]);
-        } else {
-            add_u64(b, "max_bytes", a->max_bytes);
-        }
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-
-    json_builder_set_member_name(b, "outputs");
-    json_builder_begin_object(b);
-    GPtrArray *files = rn_list_files(dir, rn_not_outputs);
-    for (guint i = 0; i < files->len; i++) {
-        char *p = g_build_filename(dir, g_ptr_array_index(files, i), NULL);
-        rn_json_add_sha256(b, g_ptr_array_index(files, i), p);
-        g_free(p);
-    }
-    g_ptr_array_free(files, TRUE);
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-
-    JsonGenerator *gen = json_generator_new();
-    JsonNode *root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    json_generator_set_pretty(gen, TRUE);
-    char *path = g_build_filename(dir, RN_MANIFEST, NULL);
-    GError *ge = NULL;
-    int ok = json_generator_to_file(gen, path, &ge);
-    if (!ok) {
-        rn_error("cannot write %s: %s", path, ge->message);
-        g_error_free(ge);
-    }
-    g_free(path);
-    json_node_unref(root);
-    g_object_unref(gen);
-    g_object_unref(b);
-    return ok ? 0 : -1;
-}
-
 /* ---- the run ----------------------------------------------------------------- */
 
 static double now_s(void)
@@ -400,105 +201,112 @@ static int copy_scenario(const char *path, const char *dir)
     return r;
 }
 
-/* Runs the loaded scenario into dir: the whole run, or across ranks this
- * rank's part (dir: rank 0's run folder, another rank's staging folder). */
-static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
+/* "qns: running NAME (...) into DIR/", and whether its guest image came
+ * from a package. */
+static void say_running(const rn_settings *set, const char *dir, uint32_t ranks)
 {
-    const rn_settings *set = rn_scenario_settings(sc);
-    const uint32_t rank = qns_rank(), ranks = qns_ranks();
-    char *src_abs = g_canonicalize_filename(opt->scenario_path, NULL);
-
-    GString *errors = g_string_new(NULL);
-    qns_sim_config cfg = rn_settings_sim_config(set, dir);
-    qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
-    if (sim == NULL) {
-        fputs(errors->str, stderr);
-        g_string_free(errors, TRUE);
-        g_free(src_abs);
-        return RN_EXIT_USAGE;
+    char *dur = rn_format_duration(set->duration_ns);
+    char across[48] = "";
+    if (ranks > 1) {
+        snprintf(across, sizeof(across), ", %" PRIu32 " ranks", ranks);
     }
-    g_string_free(errors, TRUE);
-    JsonNode *inputs = rank == 0 ? boot_inputs(set) : NULL;
-
-    if (rank == 0) {
-        char *dur = rn_format_duration(set->duration_ns);
-        char across[48] = "";
-        if (ranks > 1) {
-            snprintf(across, sizeof(across), ", %" PRIu32 " ranks", ranks);
-        }
-        rn_say("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 "%s) into %s/",
-               set->name, dur, set->quantum_us, set->fixed_rounds ? ", fixed rounds" : "",
-               set->seed, across, dir);
-        g_free(dur);
-        char *imported = set->uses_default_guest ? rn_imported_image_key(set->guest_dir) : NULL;
-        if (imported) {
-            rn_say("qns: guest image %s was imported from a package, not built here", imported);
-        }
-        g_free(imported);
-        fflush(stdout);
+    rn_say("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 "%s) into %s/", set->name,
+           dur, set->quantum_us, set->fixed_rounds ? ", fixed rounds" : "", set->seed, across, dir);
+    g_free(dur);
+    char *imported = set->uses_default_guest ? rn_imported_image_key(set->guest_dir) : NULL;
+    if (imported) {
+        rn_say("qns: guest image %s was imported from a package, not built here", imported);
     }
+    g_free(imported);
+    fflush(stdout);
+}
 
-    progress_ctx pc = {.tty = opt->quiet || rank != 0 ? -1 : isatty(STDOUT_FILENO)};
+/* The guests' stats and the applications' bytes of the run sim made. */
+static void collect_results(qns_sim *sim, const rn_settings *set, rn_run_result *rr)
+{
+    rr->stopped_by = qns_sim_stopped_by(sim);
+    rr->end_ns = qns_sim_end_ns(sim);
+    rr->rounds = qns_sim_rounds(sim);
+    rr->late_frames = qns_sim_late_frames(sim);
+    rr->guest_count = set->guest_count;
+    rr->guests = g_new0(qns_guest_stats, (gsize)rr->guest_count + 1);
+    for (int i = 0; i < rr->guest_count; i++) {
+        qns_sim_guest_stats(sim, i, &rr->guests[i]);
+    }
+    rr->app_count = set->app_count;
+    rr->app_rx_bytes = g_new0(uint64_t, (gsize)rr->app_count + 1);
+    for (int i = 0; i < rr->app_count; i++) {
+        qns_sim_app_rx_bytes(sim, i, &rr->app_rx_bytes[i]);
+    }
+}
+
+/* Runs sim for the scenario's duration with the progress display (rank 0,
+ * unless quiet), stoppable by the stop signals; its results into rr. Frees
+ * sim, which closes the captures and ends every guest process. Returns the
+ * stop signal that came, or 0. */
+static int run_sim(const rn_run_options *opt, qns_sim *sim, const rn_settings *set,
+                   rn_run_result *rr)
+{
+    progress_ctx pc = {.tty = opt->quiet || qns_rank() != 0 ? -1 : isatty(STDOUT_FILENO)};
     qns_sim_set_progress(sim, on_progress, &pc, 100);
     stop_sim = sim;
     if (stop_signal) {
         qns_sim_request_stop(sim); /* it came while the run was being set up */
     }
-
     double t0 = now_s();
-    rn_run_result rr = {.guest_count = set->guest_count};
-    rr.r = qns_sim_run(sim, set->duration_ns, rr.error);
-    rr.wall_s = now_s() - t0;
-    rr.stopped_by = qns_sim_stopped_by(sim);
-    rr.end_ns = qns_sim_end_ns(sim);
-    rr.rounds = qns_sim_rounds(sim);
-    rr.late_frames = qns_sim_late_frames(sim);
+    rr->r = qns_sim_run(sim, set->duration_ns, rr->error);
+    rr->wall_s = now_s() - t0;
     if (pc.printed && pc.tty > 0) {
         printf("\n");
     }
-    rr.guests = g_new0(qns_guest_stats, (gsize)rr.guest_count + 1);
-    for (int i = 0; i < rr.guest_count; i++) {
-        qns_sim_guest_stats(sim, i, &rr.guests[i]);
-    }
-    rr.app_count = set->app_count;
-    rr.app_rx_bytes = g_new0(uint64_t, (gsize)rr.app_count + 1);
-    for (int i = 0; i < rr.app_count; i++) {
-        qns_sim_app_rx_bytes(sim, i, &rr.app_rx_bytes[i]);
-    }
+    collect_results(sim, set, rr);
     int sig = stop_signal;
     stop_sim = NULL;
-    qns_sim_free(sim); /* closes the captures and ends every guest process */
+    qns_sim_free(sim);
+    return sig;
+}
 
-    int status = RN_EXIT_OK;
-    rn_rank_figures *figures = g_new0(rn_rank_figures, ranks);
-    if (rank != 0) {
-        /* Rank 0 reports: this rank's part goes there. */
-        status = rn_rank_send(set, &rr, dir) < 0 ? RN_EXIT_FAIL : RN_EXIT_OK;
-        if (status == RN_EXIT_OK && rr.r != 0) {
-            status = rr.r < 0 ? RN_EXIT_FAIL : 128 + (sig ? sig : SIGINT);
-        }
-        g_free(figures);
-        g_free(rr.guests);
-        g_free(rr.app_rx_bytes);
-        g_free(src_abs);
-        return status;
+static void free_result(rn_run_result *rr)
+{
+    g_free(rr->guests);
+    g_free(rr->app_rx_bytes);
+}
+
+/* On a rank other than 0: its part goes to rank 0, which reports. */
+static int send_part(const rn_settings *set, const rn_run_result *rr, const char *dir, int sig)
+{
+    int status = rn_rank_send(set, rr, dir) < 0 ? RN_EXIT_FAIL : RN_EXIT_OK;
+    if (status == RN_EXIT_OK && rr->r != 0) {
+        status = rr->r < 0 ? RN_EXIT_FAIL : 128 + (sig ? sig : SIGINT);
     }
-    if (ranks > 1 && rn_rank_gather(set, &rr, dir, ranks, figures) < 0) {
-        status = RN_EXIT_FAIL;
+    return status;
+}
+
+/* The run's error, or the signal that stopped it, said; the exit status
+ * that follows from them (status: so far). */
+static int say_outcome(const rn_run_result *rr, int sig, int status)
+{
+    if (rr->r < 0) {
+        rn_error("%s", rr->error);
+        return RN_EXIT_FAIL;
     }
-    if (rr.r < 0) {
-        rn_error("%s", rr.error);
-        status = RN_EXIT_FAIL;
-    } else if (rr.r == 1) {
+    if (rr->r == 1) {
         printf("qns: stopped by %s at virtual time %.6f s\n", stop_signal_name(sig),
-               (double)rr.end_ns / 1e9);
-        status = 128 + (sig ? sig : SIGINT);
+               (double)rr->end_ns / 1e9);
+        return 128 + (sig ? sig : SIGINT);
     }
+    return status;
+}
+
+/* The run's summary, each guest's and its command's output, and what each
+ * packet sink received. */
+static void say_results(const rn_settings *set, const rn_run_result *rr)
+{
     char summary[256];
-    qns_run_summary(rr.end_ns, rr.wall_s, rr.rounds, rr.late_frames, summary, sizeof(summary));
+    qns_run_summary(rr->end_ns, rr->wall_s, rr->rounds, rr->late_frames, summary, sizeof(summary));
     printf("qns: %s\n", summary);
-    for (int i = 0; i < rr.guest_count; i++) {
-        const qns_guest_stats *st = &rr.guests[i];
+    for (int i = 0; i < rr->guest_count; i++) {
+        const qns_guest_stats *st = &rr->guests[i];
         const char *name = set->guests[i].name;
         char line[QNS_MAX_NICS * 96 + 256];
         qns_guest_summary(st, line, sizeof(line));
@@ -506,24 +314,67 @@ static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
         /* Its exit status is judged by the C API: a failure is in r and err. */
         qns_print_command_output(name, st->console_path, stdout);
     }
-    for (int i = 0; i < rr.app_count; i++) {
+    for (int i = 0; i < rr->app_count; i++) {
         const char *node = set->apps[i].node;
         const qns_app_config *a = &set->apps[i].cfg;
         if (a->kind == QNS_APP_PACKET_SINK) {
             rn_say("node %s: packet-sink %s:%u received %" PRIu64 " bytes", node, a->protocol,
-                   (unsigned)a->port, rr.app_rx_bytes[i]);
+                   (unsigned)a->port, rr->app_rx_bytes[i]);
         }
     }
-    if (write_manifest(dir, set, src_abs, inputs, &rr, ranks, figures) < 0) {
+}
+
+/* On rank 0, after the run: every rank's part gathered, the outcome and
+ * results said, the manifest written. The exit status. */
+static int report_run(const rn_run_options *opt, const rn_settings *set, rn_run_result *rr,
+                      const char *dir, JsonNode *inputs, int sig)
+{
+    const uint32_t ranks = qns_ranks();
+    int status = RN_EXIT_OK;
+    rn_rank_figures *figures = g_new0(rn_rank_figures, ranks);
+    if (ranks > 1 && rn_rank_gather(set, rr, dir, ranks, figures) < 0) {
+        status = RN_EXIT_FAIL;
+    }
+    status = say_outcome(rr, sig, status);
+    say_results(set, rr);
+    char *src_abs = g_canonicalize_filename(opt->scenario_path, NULL);
+    if (rn_manifest_write(dir, set, src_abs, inputs, rr, ranks, figures) < 0) {
         status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
     } else {
         rn_say("qns: outputs and manifest in %s/", dir);
     }
-    json_node_unref(inputs);
-    g_free(figures);
-    g_free(rr.guests);
-    g_free(rr.app_rx_bytes);
     g_free(src_abs);
+    g_free(figures);
+    return status;
+}
+
+/* Runs the loaded scenario into dir: the whole run, or across ranks this
+ * rank's part (dir: rank 0's run folder, another rank's staging folder). */
+static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
+{
+    const rn_settings *set = rn_scenario_settings(sc);
+    const uint32_t rank = qns_rank();
+    GString *errors = g_string_new(NULL);
+    qns_sim_config cfg = rn_settings_sim_config(set, dir);
+    qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
+    if (sim == NULL) {
+        fputs(errors->str, stderr);
+        g_string_free(errors, TRUE);
+        return RN_EXIT_USAGE;
+    }
+    g_string_free(errors, TRUE);
+    JsonNode *inputs = rank == 0 ? rn_manifest_boot_inputs(set) : NULL;
+    if (rank == 0) {
+        say_running(set, dir, qns_ranks());
+    }
+    rn_run_result rr = {0};
+    int sig = run_sim(opt, sim, set, &rr);
+    int status =
+        rank == 0 ? report_run(opt, set, &rr, dir, inputs, sig) : send_part(set, &rr, dir, sig);
+    if (inputs) {
+        json_node_unref(inputs);
+    }
+    free_result(&rr);
     return status;
 }
 
