@@ -466,70 +466,79 @@ int rn_run(rn_run_options *opt)
     return status;
 }
 
-static int run_all(rn_run_options *opt)
+/* Whether -o names the root folder (said). */
+static int out_dir_is_root(const rn_run_options *opt)
 {
-    const uint32_t rank = qns_rank(), ranks = qns_ranks();
     char *out_abs = opt->out_dir ? g_canonicalize_filename(opt->out_dir, NULL) : NULL;
     int root = out_abs && strcmp(out_abs, "/") == 0;
     g_free(out_abs);
     if (root) {
         rn_error("-o %s is the root folder; a run goes into a new or empty folder of its own",
                  opt->out_dir);
-        return RN_EXIT_USAGE;
     }
+    return root;
+}
+
+/* The scenario, loaded on every rank, or NULL on all of them after the
+ * mistakes are said. Every rank reads the file on its own machine, so one
+ * may find what the others do not (a guest image missing there): all go
+ * on, or none. Rank 0's mistakes are every rank's; another rank's are
+ * said by it. */
+static rn_scenario *load_on_every_rank(const rn_run_options *opt)
+{
+    const uint32_t rank = qns_rank(), ranks = qns_ranks();
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(opt->scenario_path, opt->base_dir, errors);
-    /* Every rank reads the file on its own machine, so one may find what
-     * the others do not (a guest image missing there): all go on, or none.
-     * Rank 0's mistakes are every rank's; another rank's are said by it. */
     int failed = sc == NULL ? (rank == 0 ? 2 : 1) : 0;
     int worst = ranks > 1 ? qns_ranks_max(failed) : failed;
-    if (worst) {
-        if (failed && (rank == 0 || worst == 1)) {
-            gchar **lines = g_strsplit(errors->str, "\n", -1);
-            for (gchar **l = lines; *l && **l; l++) {
-                if (rank == 0) {
-                    fprintf(stderr, "%s\n", *l);
-                } else {
-                    fprintf(stderr, "rank %" PRIu32 ": %s\n", rank, *l);
-                }
+    if (worst && failed && (rank == 0 || worst == 1)) {
+        gchar **lines = g_strsplit(errors->str, "\n", -1);
+        for (gchar **l = lines; *l && **l; l++) {
+            if (rank == 0) {
+                fprintf(stderr, "%s\n", *l);
+            } else {
+                fprintf(stderr, "rank %" PRIu32 ": %s\n", rank, *l);
             }
-            g_strfreev(lines);
-        } else if (!failed && rank == 0) {
-            rn_error("another rank could not read the scenario (it says why)");
         }
-        g_string_free(errors, TRUE);
-        rn_scenario_free(sc);
-        return RN_EXIT_USAGE;
+        g_strfreev(lines);
+    } else if (worst && !failed && rank == 0) {
+        rn_error("another rank could not read the scenario (it says why)");
     }
     g_string_free(errors, TRUE);
-    const rn_settings *set = rn_scenario_settings(sc);
-    if (ranks > 1 && set->rank_count != ranks) {
-        if (rank == 0) {
-            char *shown = rn_quote_path(opt->scenario_path);
-            rn_error("%s: its guests and nodes are on ranks 0 .. %" PRIu32 " (%" PRIu32
-                     " processes), but mpirun started %" PRIu32,
-                     shown, set->rank_count - 1, set->rank_count, ranks);
-            g_free(shown);
-        }
-        rn_scenario_free(sc);
-        return RN_EXIT_USAGE;
+    if (worst) {
+        g_clear_pointer(&sc, rn_scenario_free);
     }
-    if (opt->verifying && refuse_untrusted(opt, set) < 0) {
-        rn_scenario_free(sc);
-        return RN_EXIT_USAGE;
+    return sc;
+}
+
+/* 0 when the scenario's ranks are the processes mpirun started; else -1,
+ * said by rank 0. */
+static int check_rank_count(const rn_run_options *opt, const rn_settings *set)
+{
+    const uint32_t ranks = qns_ranks();
+    if (ranks == 1 || set->rank_count == ranks) {
+        return 0;
     }
-    if (ranks == 1 && stop_signal) {
-        rn_error("stopped by %s before the run began; no run folder made",
-                 stop_signal_name(stop_signal));
-        rn_scenario_free(sc);
-        return 128 + stop_signal;
+    if (qns_rank() == 0) {
+        char *shown = rn_quote_path(opt->scenario_path);
+        rn_error("%s: its guests and nodes are on ranks 0 .. %" PRIu32 " (%" PRIu32
+                 " processes), but mpirun started %" PRIu32,
+                 shown, set->rank_count - 1, set->rank_count, ranks);
+        g_free(shown);
     }
-    /* Rank 0 makes the run folder; the others run into staging folders
-     * and hand their files to it. All go on only if all could. */
-    int lock_fd = -1;
+    return -1;
+}
+
+/* The folder this rank runs into: rank 0 makes and locks the run folder
+ * (*lock_fd) with the scenario's copy; the others run into staging folders
+ * and hand their files to it. All go on only if all could: else NULL, and
+ * *status is the exit status. */
+static char *make_run_dir(const rn_run_options *opt, const rn_settings *set, int *lock_fd,
+                          int *status)
+{
+    const uint32_t rank = qns_rank();
     char *dir =
-        rank == 0 ? make_out_dir(opt, set, &lock_fd) : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
+        rank == 0 ? make_out_dir(opt, set, lock_fd) : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
     int fail = dir == NULL;
     if (!fail && rank == 0 && copy_scenario(opt->scenario_path, dir) < 0) {
         fail = 2;
@@ -539,18 +548,51 @@ static int run_all(rn_run_options *opt)
         if (dir != NULL && rank != 0) {
             g_rmdir(dir);
         }
+        rn_unlock_dir(*lock_fd);
+        *lock_fd = -1;
+        g_clear_pointer(&dir, g_free);
+        *status = any == 2 ? RN_EXIT_FAIL : RN_EXIT_USAGE;
+    }
+    return dir;
+}
+
+/* Everything before the run that may refuse it: -1 with *status set. */
+static int refuse_before_run(rn_run_options *opt, const rn_settings *set, int *status)
+{
+    if (check_rank_count(opt, set) < 0 || (opt->verifying && refuse_untrusted(opt, set) < 0)) {
+        *status = RN_EXIT_USAGE;
+        return -1;
+    }
+    if (qns_ranks() == 1 && stop_signal) {
+        rn_error("stopped by %s before the run began; no run folder made",
+                 stop_signal_name(stop_signal));
+        *status = 128 + stop_signal;
+        return -1;
+    }
+    return 0;
+}
+
+static int run_all(rn_run_options *opt)
+{
+    if (out_dir_is_root(opt)) {
+        return RN_EXIT_USAGE;
+    }
+    rn_scenario *sc = load_on_every_rank(opt);
+    if (sc == NULL) {
+        return RN_EXIT_USAGE;
+    }
+    const rn_settings *set = rn_scenario_settings(sc);
+    int status = RN_EXIT_USAGE, lock_fd = -1;
+    char *dir = NULL;
+    if (refuse_before_run(opt, set, &status) == 0 &&
+        (dir = make_run_dir(opt, set, &lock_fd, &status)) != NULL) {
+        status = run_loaded(opt, sc, dir);
         rn_unlock_dir(lock_fd);
-        g_free(dir);
-        rn_scenario_free(sc);
-        return any == 2 ? RN_EXIT_FAIL : RN_EXIT_USAGE;
+        if (qns_rank() == 0) {
+            opt->out_dir_used = g_steal_pointer(&dir);
+        }
     }
-    int status = run_loaded(opt, sc, dir);
-    rn_unlock_dir(lock_fd);
-    if (rank == 0) {
-        opt->out_dir_used = dir;
-    } else {
-        g_free(dir);
-    }
+    g_free(dir);
     rn_scenario_free(sc);
     return status;
 }
