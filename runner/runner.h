@@ -35,7 +35,8 @@ int rn_parse_ipv4(const char *s, int with_prefix, char **why);
 /* "1.5 s", "250 us": a duration for people, in the largest exact-ish unit. */
 char *rn_format_duration(uint64_t ns);
 
-/* ---- settings.h: a scenario file, loaded and checked, and its settings. */
+/* ---- settings.h (included above): a scenario file, loaded and checked, and its
+ * settings. */
 
 /* ---- util.c */
 /* The SHA-256 of a regular file (a symbolic link followed; a FIFO or a
