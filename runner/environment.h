@@ -5,6 +5,8 @@
 #ifndef QNS_RUNNER_ENVIRONMENT_H
 #define QNS_RUNNER_ENVIRONMENT_H
 
+#include "manifest.h"
+
 #include <json-glib/json-glib.h>
 
 /* member: the SHA-256 of path, or null when it cannot be read. */
@@ -35,36 +37,6 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir);
  * anything runs). NULL when nothing differs. */
 char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir,
                          int with_inputs);
-
-/* A run folder's manifest.json: root object and its outputs. */
-typedef struct rn_manifest {
-    JsonParser *parser; /* g_object_unref it */
-    JsonObject *root;
-    JsonObject *outputs;
-} rn_manifest;
-
-/* A manifest is short text of a few levels: a larger or deeper one is no
- * qns manifest, and is refused before it is parsed. */
-#define RN_MANIFEST_MAX_BYTES ((gsize)16 << 20) /* 16 MiB */
-#define RN_MANIFEST_MAX_DEPTH 64
-
-/* Reads DIR/manifest.json (a regular file, not through a symbolic link, at
- * most RN_MANIFEST_MAX_BYTES, nested at most RN_MANIFEST_MAX_DEPTH deep);
- * every output it names must be a plain relative name whose file in DIR,
- * when there, is a regular file. -1 after printing one line on what is
- * wrong. */
-int rn_manifest_load(const char *dir, rn_manifest *m);
-
-/* The manifest in the len bytes at data (maybe a stranger's): a JSON object
- * with an object "outputs". NAME names it in messages. 0, or -1 after
- * printing one line on what is wrong (m->parser is then NULL). manifest.c */
-int rn_manifest_parse(const char *data, size_t len, const char *name, rn_manifest *m);
-
-/* An object member of o, NULL when absent or not an object. */
-JsonObject *rn_json_object(JsonObject *o, const char *member);
-
-/* A string member of o, NULL when absent or not a string. */
-const char *rn_json_string(JsonObject *o, const char *member);
 
 /* ---- package.c: verifying a package, and helpers guest.c shares. */
 

@@ -206,7 +206,7 @@ static char *input_rel(const char *path, JsonObject *root)
 /* A disk among the inputs whose backing files a package cannot carry so
  * that they still open elsewhere (an absolute backing name, one that leads
  * out of the base folder): -1 after one line naming it. Their files are
- * inputs of the manifest themselves (rn_scenario_input_files); a chain
+ * inputs of the manifest themselves (settings.h: input_files); a chain
  * that no longer opens has a file that changed since the run, which its
  * hash check names. */
 static int check_backing_names(JsonObject *root, GList *inputs)

@@ -24,14 +24,14 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging,
+GBytes *rn_rank_pack(const rn_settings *set, const rn_run_result *rr, const char *staging,
                      uint32_t me, int *ok)
 {
     GVariantBuilder guests, apps, files;
     g_variant_builder_init(&guests, G_VARIANT_TYPE("a" RANK_GUEST));
     for (int i = 0; i < rr->guest_count; i++) {
         const qns_guest_stats *st = &rr->guests[i];
-        if (rn_scenario_guest_rank(sc, i) != me) {
+        if (set->guests[i].rank != me) {
             continue;
         }
         GVariantBuilder nics;
@@ -48,7 +48,7 @@ GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char 
     }
     g_variant_builder_init(&apps, G_VARIANT_TYPE("a(it)"));
     for (int i = 0; i < rr->app_count; i++) {
-        if (rn_scenario_app_rank(sc, i) == me) {
+        if (set->apps[i].rank == me) {
             g_variant_builder_add(&apps, "(it)", i, (guint64)rr->app_rx_bytes[i]);
         }
     }
@@ -80,10 +80,10 @@ GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char 
     return b;
 }
 
-int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *staging)
+int rn_rank_send(const rn_settings *set, const rn_run_result *rr, const char *staging)
 {
     int ok = 1;
-    GBytes *msg = rn_rank_pack(sc, rr, staging, qns_rank(), &ok);
+    GBytes *msg = rn_rank_pack(set, rr, staging, qns_rank(), &ok);
     gsize len = 0;
     const void *data = g_bytes_get_data(msg, &len);
     char e[QNS_ERRBUF_SIZE];
@@ -102,7 +102,7 @@ static int worse(int a, int b)
     return a < 0 || b < 0 ? -1 : a > b ? a : b;
 }
 
-static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t from,
+static int take(const rn_settings *set, rn_run_result *rr, const char *dir, uint32_t from,
                 GVariant *msg, rn_rank_figures *fig)
 {
     if (!g_variant_is_normal_form(msg)) {
@@ -136,7 +136,7 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
     while (g_variant_iter_next(guests, "(ittttxxiiii&s&sa(ut))", &i, &grounds, &from_guest,
                                &to_guest, &unopened, &started, &clock, &done, &ended, &exit_status,
                                &command_status, &gerror, &console, &nics)) {
-        if (i < 0 || i >= rr->guest_count || rn_scenario_guest_rank(sc, i) != from) {
+        if (i < 0 || i >= rr->guest_count || set->guests[i].rank != from) {
             rn_error("rank %u sent the figures of a guest it does not run (%d)", from, i);
             g_variant_iter_free(nics);
             ok = 0;
@@ -165,7 +165,7 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
     }
     guint64 rx;
     while (g_variant_iter_next(apps, "(it)", &i, &rx)) {
-        if (i >= 0 && i < rr->app_count && rn_scenario_app_rank(sc, i) == from) {
+        if (i >= 0 && i < rr->app_count && set->apps[i].rank == from) {
             rr->app_rx_bytes[i] = rx;
         }
     }
@@ -195,17 +195,17 @@ static int take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint3
     return ok ? 0 : -1;
 }
 
-int rn_rank_take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t from,
+int rn_rank_take(const rn_settings *set, rn_run_result *rr, const char *dir, uint32_t from,
                  GBytes *bytes, rn_rank_figures *figure)
 {
     GVariant *msg =
         g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(RANK_MSG), bytes, FALSE));
-    int r = take(sc, rr, dir, from, msg, figure);
+    int r = take(set, rr, dir, from, msg, figure);
     g_variant_unref(msg);
     return r;
 }
 
-int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t ranks,
+int rn_rank_gather(const rn_settings *set, rn_run_result *rr, const char *dir, uint32_t ranks,
                    rn_rank_figures *figures)
 {
     figures[0] = (rn_rank_figures){.end_ns = rr->end_ns,
@@ -223,7 +223,7 @@ int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, ui
             continue;
         }
         GBytes *b = g_bytes_new_take(data, len);
-        if (rn_rank_take(sc, rr, dir, k, b, &figures[k]) < 0) {
+        if (rn_rank_take(set, rr, dir, k, b, &figures[k]) < 0) {
             ok = 0;
         }
         g_bytes_unref(b);

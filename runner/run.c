@@ -3,7 +3,8 @@
  * progress display, stops cleanly on SIGINT/SIGTERM, and leaves one folder
  * with the outputs, a copy of the scenario and manifest.json (versions,
  * seeds, statistics and the SHA-256 of every output file). Not here: the
- * scenario syntax (scenario.c), comparing runs (verify.c).
+ * scenario syntax (scenario*.c), the manifest (manifest_write.c), comparing
+ * runs (verify.c).
  */
 #define _GNU_SOURCE
 #include "environment.h"
@@ -124,14 +125,14 @@ static char *out_dir_problem(const char *dir, const char *shown, int locked)
 
 /* Creates and locks the output folder (*lock_fd) for the whole run, and
  * only then looks for anything in it, so two runs never share it. */
-static char *make_out_dir(const rn_run_options *opt, const rn_scenario *sc, int *lock_fd)
+static char *make_out_dir(const rn_run_options *opt, const rn_settings *set, int *lock_fd)
 {
     char *dir;
     if (opt->out_dir) {
         dir = g_strdup(opt->out_dir);
     } else {
         char *ts = rn_timestamp();
-        char *leaf = g_strdup_printf("%s-%s", rn_scenario_name(sc), ts);
+        char *leaf = g_strdup_printf("%s-%s", set->name, ts);
         dir = g_build_filename("results", leaf, NULL);
         g_free(leaf);
         g_free(ts);
@@ -177,208 +178,6 @@ static int copy_file(const char *from, const char *to)
     return 0;
 }
 
-/* ---- manifest -------------------------------------------------------------- */
-
-static void add_u64(JsonBuilder *b, const char *name, uint64_t v)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, (gint64)v);
-}
-
-/* What the guests boot from (QEMU, the default guest image, own kernels,
- * initrds and disks), hashed before the run: writing the manifest after it,
- * an interrupted one too, then takes no time. */
-static JsonNode *boot_inputs(const rn_scenario *sc)
-{
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
-    if (rn_scenario_uses_qemu(sc)) {
-        rn_env_add_qemu(b, rn_default_qemu());
-    }
-    if (rn_scenario_uses_default_guest(sc)) {
-        rn_env_add_guest_image(b, rn_scenario_guest_dir(sc));
-    }
-    json_builder_set_member_name(b, "inputs");
-    json_builder_begin_object(b);
-    GPtrArray *in = rn_scenario_input_files(sc);
-    for (guint i = 0; i < in->len; i++) {
-        rn_json_add_sha256(b, g_ptr_array_index(in, i), g_ptr_array_index(in, i));
-    }
-    g_ptr_array_free(in, TRUE);
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-    JsonNode *n = json_builder_get_root(b);
-    g_object_unref(b);
-    return n;
-}
-
-static int write_manifest(const char *dir, const rn_scenario *sc, const char *source,
-                          JsonNode *inputs, const rn_run_result *rr, uint32_t ranks,
-                          const rn_rank_figures *figures)
-{
-    JsonBuilder *b = json_builder_new();
-    json_builder_begin_object(b);
-    rn_env_add_versions(b);
-    json_builder_set_member_name(b, "scenario");
-    json_builder_begin_object(b);
-    rn_json_add_string(b, "name", rn_scenario_name(sc));
-    rn_json_add_string(b, "file", RN_SCENARIO_COPY);
-    rn_json_add_string(b, "source", source);
-    rn_json_add_string(b, "base_dir", rn_scenario_base_dir(sc));
-    char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
-    rn_json_add_sha256(b, "sha256", copy);
-    g_free(copy);
-    json_builder_end_object(b);
-    add_u64(b, "seed", rn_scenario_seed(sc));
-    add_u64(b, "quantum_us", rn_scenario_quantum_us(sc));
-    add_u64(b, "spin_us", rn_scenario_spin_us(sc));
-    json_builder_set_member_name(b, "pin");
-    json_builder_add_boolean_value(b, rn_scenario_pin(sc) != 0);
-    rn_json_add_string(b, "round_mode", rn_scenario_fixed_rounds(sc) ? "fixed" : "adaptive");
-    add_u64(b, "duration_ns", rn_scenario_duration_ns(sc));
-    add_u64(b, "watchdog_ms", rn_scenario_watchdog_effective_ms(sc));
-    rn_json_add_string(b, "status",
-                       rr->r == 0   ? "completed"
-                       : rr->r == 1 ? "interrupted"
-                                    : "failed");
-    rn_json_add_string(b, "error", rr->r < 0 ? rr->error : NULL);
-    add_u64(b, "end_ns", rr->end_ns);
-    json_builder_set_member_name(b, "wall_s");
-    json_builder_add_double_value(b, rr->wall_s);
-    add_u64(b, "rounds", rr->rounds);
-    add_u64(b, "late_frames", rr->late_frames);
-    if (ranks > 1) {
-        /* Each rank's own figures: rounds and wall time are its own. */
-        json_builder_set_member_name(b, "ranks");
-        json_builder_begin_array(b);
-        for (uint32_t k = 0; k < ranks; k++) {
-            json_builder_begin_object(b);
-            add_u64(b, "rank", k);
-            add_u64(b, "end_ns", figures[k].end_ns);
-            json_builder_set_member_name(b, "wall_s");
-            json_builder_add_double_value(b, figures[k].wall_s);
-            add_u64(b, "rounds", figures[k].rounds);
-            add_u64(b, "late_frames", figures[k].late_frames);
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-    }
-    JsonObject *in = json_node_get_object(inputs);
-    GList *names = json_object_get_members(in);
-    for (GList *l = names; l; l = l->next) {
-        json_builder_set_member_name(b, l->data);
-        json_builder_add_value(b, json_node_copy(json_object_get_member(in, l->data)));
-    }
-    g_list_free(names);
-
-    json_builder_set_member_name(b, "guests");
-    json_builder_begin_array(b);
-    for (int i = 0; i < rr->guest_count; i++) {
-        const qns_guest_stats *st = &rr->guests[i];
-        json_builder_begin_object(b);
-        rn_json_add_string(b, "name", rn_scenario_guest_name(sc, i));
-        const char *const *files = rn_scenario_guest_files(sc, i);
-        if (files) {
-            json_builder_set_member_name(b, "files");
-            json_builder_begin_array(b);
-            for (; *files; files++) {
-                json_builder_add_string_value(b, *files);
-            }
-            json_builder_end_array(b);
-        }
-        if (ranks > 1) {
-            add_u64(b, "rank", rn_scenario_guest_rank(sc, i));
-        }
-        add_u64(b, "rounds", st->rounds);
-        add_u64(b, "frames_from_guest", st->frames_from_guest);
-        add_u64(b, "frames_to_guest", st->frames_to_guest);
-        add_u64(b, "frames_unopened", st->frames_unopened);
-        add_u64(b, "frames_too_long", st->frames_too_long);
-        json_builder_set_member_name(b, "nics");
-        json_builder_begin_array(b);
-        for (int n = 0; n < st->nic_count && n < QNS_MAX_NICS; n++) {
-            json_builder_begin_object(b);
-            add_u64(b, "nic", (uint64_t)n);
-            add_u64(b, "mtu", st->nics[n].mtu);
-            add_u64(b, "frames_too_long", st->nics[n].frames_too_long);
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "nic_started_us");
-        json_builder_add_int_value(b, st->nic_started_us);
-        json_builder_set_member_name(b, "clock_us");
-        json_builder_add_int_value(b, st->clock_us);
-        json_builder_set_member_name(b, "powered_off");
-        json_builder_add_boolean_value(b, st->done);
-        json_builder_set_member_name(b, "ended");
-        json_builder_add_boolean_value(b, st->ended);
-        json_builder_set_member_name(b, "exit_status");
-        json_builder_add_int_value(b, st->exit_status);
-        json_builder_set_member_name(b, "command_status");
-        if (st->command_status >= 0) {
-            json_builder_add_int_value(b, st->command_status);
-        } else {
-            json_builder_add_null_value(b);
-        }
-        rn_json_add_string(b, "error", st->error[0] ? st->error : NULL);
-        char *cb = g_path_get_basename(st->console_path);
-        rn_json_add_string(b, "console", cb);
-        g_free(cb);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-
-    json_builder_set_member_name(b, "apps");
-    json_builder_begin_array(b);
-    for (int i = 0; i < rr->app_count; i++) {
-        const char *node = NULL;
-        const qns_app_config *a = rn_scenario_app(sc, i, &node);
-        int sink = a->kind == QNS_APP_PACKET_SINK;
-        json_builder_begin_object(b);
-        rn_json_add_string(b, "node", node);
-        rn_json_add_string(b, "app", qns_app_kind_name(a->kind));
-        rn_json_add_string(b, "protocol", a->protocol);
-        rn_json_add_string(b, "remote", a->remote_ipv4);
-        add_u64(b, "port", a->port);
-        if (sink) {
-            add_u64(b, "rx_bytes", rr->app_rx_bytes[i]);
-        } else {
-            add_u64(b, "max_bytes", a->max_bytes);
-        }
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-
-    json_builder_set_member_name(b, "outputs");
-    json_builder_begin_object(b);
-    GPtrArray *files = rn_list_files(dir, rn_not_outputs);
-    for (guint i = 0; i < files->len; i++) {
-        char *p = g_build_filename(dir, g_ptr_array_index(files, i), NULL);
-        rn_json_add_sha256(b, g_ptr_array_index(files, i), p);
-        g_free(p);
-    }
-    g_ptr_array_free(files, TRUE);
-    json_builder_end_object(b);
-    json_builder_end_object(b);
-
-    JsonGenerator *gen = json_generator_new();
-    JsonNode *root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    json_generator_set_pretty(gen, TRUE);
-    char *path = g_build_filename(dir, RN_MANIFEST, NULL);
-    GError *ge = NULL;
-    int ok = json_generator_to_file(gen, path, &ge);
-    if (!ok) {
-        rn_error("cannot write %s: %s", path, ge->message);
-        g_error_free(ge);
-    }
-    g_free(path);
-    json_node_unref(root);
-    g_object_unref(gen);
-    g_object_unref(b);
-    return ok ? 0 : -1;
-}
-
 /* ---- the run ----------------------------------------------------------------- */
 
 static double now_s(void)
@@ -401,132 +200,180 @@ static int copy_scenario(const char *path, const char *dir)
     return r;
 }
 
-/* Runs the loaded scenario into dir: the whole run, or across ranks this
- * rank's part (dir: rank 0's run folder, another rank's staging folder). */
-static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
+/* "qns: running NAME (...) into DIR/", and whether its guest image came
+ * from a package. */
+static void say_running(const rn_settings *set, const char *dir, uint32_t ranks)
 {
-    const uint32_t rank = qns_rank(), ranks = qns_ranks();
-    char *src_abs = g_canonicalize_filename(opt->scenario_path, NULL);
-
-    GString *errors = g_string_new(NULL);
-    qns_sim_config cfg = rn_scenario_config(sc, dir);
-    qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
-    if (sim == NULL) {
-        fputs(errors->str, stderr);
-        g_string_free(errors, TRUE);
-        g_free(src_abs);
-        return RN_EXIT_USAGE;
+    char *dur = rn_format_duration(set->duration_ns);
+    char across[48] = "";
+    if (ranks > 1) {
+        snprintf(across, sizeof(across), ", %" PRIu32 " ranks", ranks);
     }
-    g_string_free(errors, TRUE);
-    JsonNode *inputs = rank == 0 ? boot_inputs(sc) : NULL;
-
-    if (rank == 0) {
-        char *dur = rn_format_duration(rn_scenario_duration_ns(sc));
-        char across[48] = "";
-        if (ranks > 1) {
-            snprintf(across, sizeof(across), ", %" PRIu32 " ranks", ranks);
-        }
-        rn_say("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 "%s) into %s/",
-               rn_scenario_name(sc), dur, rn_scenario_quantum_us(sc),
-               rn_scenario_fixed_rounds(sc) ? ", fixed rounds" : "", rn_scenario_seed(sc), across,
-               dir);
-        g_free(dur);
-        char *imported = rn_scenario_uses_default_guest(sc)
-                             ? rn_imported_image_key(rn_scenario_guest_dir(sc))
-                             : NULL;
-        if (imported) {
-            rn_say("qns: guest image %s was imported from a package, not built here", imported);
-        }
-        g_free(imported);
-        fflush(stdout);
+    rn_say("qns: running %s (%s, quantum %" PRIu32 " us%s, seed %" PRIu32 "%s) into %s/", set->name,
+           dur, set->quantum_us, set->fixed_rounds ? ", fixed rounds" : "", set->seed, across, dir);
+    g_free(dur);
+    char *imported = set->uses_default_guest ? rn_imported_image_key(set->guest_dir) : NULL;
+    if (imported) {
+        rn_say("qns: guest image %s was imported from a package, not built here", imported);
     }
+    g_free(imported);
+    fflush(stdout);
+}
 
-    progress_ctx pc = {.tty = opt->quiet || rank != 0 ? -1 : isatty(STDOUT_FILENO)};
+/* The guests' stats and the applications' bytes of the run sim made. */
+static void collect_results(qns_sim *sim, const rn_settings *set, rn_run_result *rr)
+{
+    rr->stopped_by = qns_sim_stopped_by(sim);
+    rr->end_ns = qns_sim_end_ns(sim);
+    rr->rounds = qns_sim_rounds(sim);
+    rr->late_frames = qns_sim_late_frames(sim);
+    rr->guest_count = set->guest_count;
+    rr->guests = g_new0(qns_guest_stats, (gsize)rr->guest_count + 1);
+    for (int i = 0; i < rr->guest_count; i++) {
+        qns_sim_guest_stats(sim, i, &rr->guests[i]);
+    }
+    rr->app_count = set->app_count;
+    rr->app_rx_bytes = g_new0(uint64_t, (gsize)rr->app_count + 1);
+    for (int i = 0; i < rr->app_count; i++) {
+        qns_sim_app_rx_bytes(sim, i, &rr->app_rx_bytes[i]);
+    }
+}
+
+/* Runs sim for the scenario's duration with the progress display (rank 0,
+ * unless quiet), stoppable by the stop signals; its results into rr. Frees
+ * sim, which closes the captures and ends every guest process. Returns the
+ * stop signal that came, or 0. */
+static int run_sim(const rn_run_options *opt, qns_sim *sim, const rn_settings *set,
+                   rn_run_result *rr)
+{
+    progress_ctx pc = {.tty = opt->quiet || qns_rank() != 0 ? -1 : isatty(STDOUT_FILENO)};
     qns_sim_set_progress(sim, on_progress, &pc, 100);
     stop_sim = sim;
     if (stop_signal) {
         qns_sim_request_stop(sim); /* it came while the run was being set up */
     }
-
     double t0 = now_s();
-    rn_run_result rr = {.guest_count = rn_scenario_guest_count(sc)};
-    rr.r = qns_sim_run(sim, rn_scenario_duration_ns(sc), rr.error);
-    rr.wall_s = now_s() - t0;
-    rr.stopped_by = qns_sim_stopped_by(sim);
-    rr.end_ns = qns_sim_end_ns(sim);
-    rr.rounds = qns_sim_rounds(sim);
-    rr.late_frames = qns_sim_late_frames(sim);
+    rr->r = qns_sim_run(sim, set->duration_ns, rr->error);
+    rr->wall_s = now_s() - t0;
     if (pc.printed && pc.tty > 0) {
         printf("\n");
     }
-    rr.guests = g_new0(qns_guest_stats, (gsize)rr.guest_count + 1);
-    for (int i = 0; i < rr.guest_count; i++) {
-        qns_sim_guest_stats(sim, i, &rr.guests[i]);
-    }
-    rr.app_count = rn_scenario_app_count(sc);
-    rr.app_rx_bytes = g_new0(uint64_t, (gsize)rr.app_count + 1);
-    for (int i = 0; i < rr.app_count; i++) {
-        qns_sim_app_rx_bytes(sim, i, &rr.app_rx_bytes[i]);
-    }
+    collect_results(sim, set, rr);
     int sig = stop_signal;
     stop_sim = NULL;
-    qns_sim_free(sim); /* closes the captures and ends every guest process */
+    qns_sim_free(sim);
+    return sig;
+}
 
-    int status = RN_EXIT_OK;
-    rn_rank_figures *figures = g_new0(rn_rank_figures, ranks);
-    if (rank != 0) {
-        /* Rank 0 reports: this rank's part goes there. */
-        status = rn_rank_send(sc, &rr, dir) < 0 ? RN_EXIT_FAIL : RN_EXIT_OK;
-        if (status == RN_EXIT_OK && rr.r != 0) {
-            status = rr.r < 0 ? RN_EXIT_FAIL : 128 + (sig ? sig : SIGINT);
-        }
-        g_free(figures);
-        g_free(rr.guests);
-        g_free(rr.app_rx_bytes);
-        g_free(src_abs);
-        return status;
+static void free_result(rn_run_result *rr)
+{
+    g_free(rr->guests);
+    g_free(rr->app_rx_bytes);
+}
+
+/* On a rank other than 0: its part goes to rank 0, which reports. */
+static int send_part(const rn_settings *set, const rn_run_result *rr, const char *dir, int sig)
+{
+    int status = rn_rank_send(set, rr, dir) < 0 ? RN_EXIT_FAIL : RN_EXIT_OK;
+    if (status == RN_EXIT_OK && rr->r != 0) {
+        status = rr->r < 0 ? RN_EXIT_FAIL : 128 + (sig ? sig : SIGINT);
     }
-    if (ranks > 1 && rn_rank_gather(sc, &rr, dir, ranks, figures) < 0) {
-        status = RN_EXIT_FAIL;
+    return status;
+}
+
+/* The run's error, or the signal that stopped it, said; the exit status
+ * that follows from them (status: so far). */
+static int say_outcome(const rn_run_result *rr, int sig, int status)
+{
+    if (rr->r < 0) {
+        rn_error("%s", rr->error);
+        return RN_EXIT_FAIL;
     }
-    if (rr.r < 0) {
-        rn_error("%s", rr.error);
-        status = RN_EXIT_FAIL;
-    } else if (rr.r == 1) {
+    if (rr->r == 1) {
         printf("qns: stopped by %s at virtual time %.6f s\n", stop_signal_name(sig),
-               (double)rr.end_ns / 1e9);
-        status = 128 + (sig ? sig : SIGINT);
+               (double)rr->end_ns / 1e9);
+        return 128 + (sig ? sig : SIGINT);
     }
+    return status;
+}
+
+/* The run's summary, each guest's and its command's output, and what each
+ * packet sink received. */
+static void say_results(const rn_settings *set, const rn_run_result *rr)
+{
     char summary[256];
-    qns_run_summary(rr.end_ns, rr.wall_s, rr.rounds, rr.late_frames, summary, sizeof(summary));
+    qns_run_summary(rr->end_ns, rr->wall_s, rr->rounds, rr->late_frames, summary, sizeof(summary));
     printf("qns: %s\n", summary);
-    for (int i = 0; i < rr.guest_count; i++) {
-        const qns_guest_stats *st = &rr.guests[i];
-        const char *name = rn_scenario_guest_name(sc, i);
+    for (int i = 0; i < rr->guest_count; i++) {
+        const qns_guest_stats *st = &rr->guests[i];
+        const char *name = set->guests[i].name;
         char line[QNS_MAX_NICS * 96 + 256];
         qns_guest_summary(st, line, sizeof(line));
         rn_say("guest %s: %s", name, line);
         /* Its exit status is judged by the C API: a failure is in r and err. */
         qns_print_command_output(name, st->console_path, stdout);
     }
-    for (int i = 0; i < rr.app_count; i++) {
-        const char *node = NULL;
-        const qns_app_config *a = rn_scenario_app(sc, i, &node);
+    for (int i = 0; i < rr->app_count; i++) {
+        const char *node = set->apps[i].node;
+        const qns_app_config *a = &set->apps[i].cfg;
         if (a->kind == QNS_APP_PACKET_SINK) {
             rn_say("node %s: packet-sink %s:%u received %" PRIu64 " bytes", node, a->protocol,
-                   (unsigned)a->port, rr.app_rx_bytes[i]);
+                   (unsigned)a->port, rr->app_rx_bytes[i]);
         }
     }
-    if (write_manifest(dir, sc, src_abs, inputs, &rr, ranks, figures) < 0) {
+}
+
+/* On rank 0, after the run: every rank's part gathered, the outcome and
+ * results said, the manifest written. The exit status. */
+static int report_run(const rn_run_options *opt, const rn_settings *set, rn_run_result *rr,
+                      const char *dir, JsonNode *inputs, int sig)
+{
+    const uint32_t ranks = qns_ranks();
+    int status = RN_EXIT_OK;
+    rn_rank_figures *figures = g_new0(rn_rank_figures, ranks);
+    if (ranks > 1 && rn_rank_gather(set, rr, dir, ranks, figures) < 0) {
+        status = RN_EXIT_FAIL;
+    }
+    status = say_outcome(rr, sig, status);
+    say_results(set, rr);
+    char *src_abs = g_canonicalize_filename(opt->scenario_path, NULL);
+    if (rn_manifest_write(dir, set, src_abs, inputs, rr, ranks, figures) < 0) {
         status = status == RN_EXIT_OK ? RN_EXIT_FAIL : status;
     } else {
         rn_say("qns: outputs and manifest in %s/", dir);
     }
-    json_node_unref(inputs);
-    g_free(figures);
-    g_free(rr.guests);
-    g_free(rr.app_rx_bytes);
     g_free(src_abs);
+    g_free(figures);
+    return status;
+}
+
+/* Runs the loaded scenario into dir: the whole run, or across ranks this
+ * rank's part (dir: rank 0's run folder, another rank's staging folder). */
+static int run_loaded(rn_run_options *opt, rn_scenario *sc, const char *dir)
+{
+    const rn_settings *set = rn_scenario_settings(sc);
+    const uint32_t rank = qns_rank();
+    GString *errors = g_string_new(NULL);
+    qns_sim_config cfg = rn_settings_sim_config(set, dir);
+    qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
+    if (sim == NULL) {
+        fputs(errors->str, stderr);
+        g_string_free(errors, TRUE);
+        return RN_EXIT_USAGE;
+    }
+    g_string_free(errors, TRUE);
+    JsonNode *inputs = rank == 0 ? rn_manifest_boot_inputs(set) : NULL;
+    if (rank == 0) {
+        say_running(set, dir, qns_ranks());
+    }
+    rn_run_result rr = {0};
+    int sig = run_sim(opt, sim, set, &rr);
+    int status =
+        rank == 0 ? report_run(opt, set, &rr, dir, inputs, sig) : send_part(set, &rr, dir, sig);
+    if (inputs) {
+        json_node_unref(inputs);
+    }
+    free_result(&rr);
     return status;
 }
 
@@ -537,12 +384,11 @@ static int run_all(rn_run_options *opt);
  * names, with the same bytes: a path such as /etc/shadow as a guest's disk
  * would otherwise copy the reader's own files into the guest and its
  * outputs. */
-static int refuse_unknown_inputs(const rn_run_options *opt, const rn_scenario *sc)
+static int refuse_unknown_inputs(const rn_run_options *opt, const rn_settings *set)
 {
-    GPtrArray *in = rn_scenario_input_files(sc);
     int r = 0;
-    for (guint i = 0; r == 0 && i < in->len; i++) {
-        const char *path = g_ptr_array_index(in, i);
+    for (const char *const *in = set->input_files; r == 0 && *in; in++) {
+        const char *path = *in;
         char *why = NULL, *sum = rn_file_sha256(path, &why);
         if (sum == NULL || opt->known_inputs == NULL ||
             !g_hash_table_contains(opt->known_inputs, sum)) {
@@ -556,7 +402,6 @@ static int refuse_unknown_inputs(const rn_run_options *opt, const rn_scenario *s
         g_free(sum);
         g_free(why);
     }
-    g_ptr_array_free(in, TRUE);
     return r;
 }
 
@@ -564,15 +409,15 @@ static int refuse_unknown_inputs(const rn_run_options *opt, const rn_scenario *s
  * reads into guests must be the manifest's inputs, and the programs it
  * names run and QEMU options other than the allowed ones (qns_qemu_args.h)
  * pass only when the user said so. */
-static int refuse_untrusted(const rn_run_options *opt, const rn_scenario *sc)
+static int refuse_untrusted(const rn_run_options *opt, const rn_settings *set)
 {
-    if (!opt->trust_programs && refuse_unknown_inputs(opt, sc) < 0) {
+    if (!opt->trust_programs && refuse_unknown_inputs(opt, set) < 0) {
         return -1;
     }
-    for (int i = 0; i < rn_scenario_guest_count(sc); i++) {
-        const char *program = rn_scenario_guest_program(sc, i);
-        const char *const *extra = rn_scenario_guest_extra_args(sc, i);
-        const char *name = rn_scenario_guest_name(sc, i);
+    for (int i = 0; i < set->guest_count; i++) {
+        const char *program = set->guests[i].program;
+        const char *const *extra = set->guests[i].extra_args;
+        const char *name = set->guests[i].name;
         char e[QNS_ERRBUF_SIZE];
         if (extra && qns_qemu_args_check(extra, e) < 0) {
             if (!opt->trust_programs) {
@@ -620,69 +465,79 @@ int rn_run(rn_run_options *opt)
     return status;
 }
 
-static int run_all(rn_run_options *opt)
+/* Whether -o names the root folder (said). */
+static int out_dir_is_root(const rn_run_options *opt)
 {
-    const uint32_t rank = qns_rank(), ranks = qns_ranks();
     char *out_abs = opt->out_dir ? g_canonicalize_filename(opt->out_dir, NULL) : NULL;
     int root = out_abs && strcmp(out_abs, "/") == 0;
     g_free(out_abs);
     if (root) {
         rn_error("-o %s is the root folder; a run goes into a new or empty folder of its own",
                  opt->out_dir);
-        return RN_EXIT_USAGE;
     }
+    return root;
+}
+
+/* The scenario, loaded on every rank, or NULL on all of them after the
+ * mistakes are said. Every rank reads the file on its own machine, so one
+ * may find what the others do not (a guest image missing there): all go
+ * on, or none. Rank 0's mistakes are every rank's; another rank's are
+ * said by it. */
+static rn_scenario *load_on_every_rank(const rn_run_options *opt)
+{
+    const uint32_t rank = qns_rank(), ranks = qns_ranks();
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(opt->scenario_path, opt->base_dir, errors);
-    /* Every rank reads the file on its own machine, so one may find what
-     * the others do not (a guest image missing there): all go on, or none.
-     * Rank 0's mistakes are every rank's; another rank's are said by it. */
     int failed = sc == NULL ? (rank == 0 ? 2 : 1) : 0;
     int worst = ranks > 1 ? qns_ranks_max(failed) : failed;
-    if (worst) {
-        if (failed && (rank == 0 || worst == 1)) {
-            gchar **lines = g_strsplit(errors->str, "\n", -1);
-            for (gchar **l = lines; *l && **l; l++) {
-                if (rank == 0) {
-                    fprintf(stderr, "%s\n", *l);
-                } else {
-                    fprintf(stderr, "rank %" PRIu32 ": %s\n", rank, *l);
-                }
+    if (worst && failed && (rank == 0 || worst == 1)) {
+        gchar **lines = g_strsplit(errors->str, "\n", -1);
+        for (gchar **l = lines; *l && **l; l++) {
+            if (rank == 0) {
+                fprintf(stderr, "%s\n", *l);
+            } else {
+                fprintf(stderr, "rank %" PRIu32 ": %s\n", rank, *l);
             }
-            g_strfreev(lines);
-        } else if (!failed && rank == 0) {
-            rn_error("another rank could not read the scenario (it says why)");
         }
-        g_string_free(errors, TRUE);
-        rn_scenario_free(sc);
-        return RN_EXIT_USAGE;
+        g_strfreev(lines);
+    } else if (worst && !failed && rank == 0) {
+        rn_error("another rank could not read the scenario (it says why)");
     }
     g_string_free(errors, TRUE);
-    if (ranks > 1 && rn_scenario_rank_count(sc) != ranks) {
-        if (rank == 0) {
-            char *shown = rn_quote_path(opt->scenario_path);
-            rn_error("%s: its guests and nodes are on ranks 0 .. %" PRIu32 " (%" PRIu32
-                     " processes), but mpirun started %" PRIu32,
-                     shown, rn_scenario_rank_count(sc) - 1, rn_scenario_rank_count(sc), ranks);
-            g_free(shown);
-        }
-        rn_scenario_free(sc);
-        return RN_EXIT_USAGE;
+    if (worst) {
+        g_clear_pointer(&sc, rn_scenario_free);
     }
-    if (opt->verifying && refuse_untrusted(opt, sc) < 0) {
-        rn_scenario_free(sc);
-        return RN_EXIT_USAGE;
+    return sc;
+}
+
+/* 0 when the scenario's ranks are the processes mpirun started; else -1,
+ * said by rank 0. */
+static int check_rank_count(const rn_run_options *opt, const rn_settings *set)
+{
+    const uint32_t ranks = qns_ranks();
+    if (ranks == 1 || set->rank_count == ranks) {
+        return 0;
     }
-    if (ranks == 1 && stop_signal) {
-        rn_error("stopped by %s before the run began; no run folder made",
-                 stop_signal_name(stop_signal));
-        rn_scenario_free(sc);
-        return 128 + stop_signal;
+    if (qns_rank() == 0) {
+        char *shown = rn_quote_path(opt->scenario_path);
+        rn_error("%s: its guests and nodes are on ranks 0 .. %" PRIu32 " (%" PRIu32
+                 " processes), but mpirun started %" PRIu32,
+                 shown, set->rank_count - 1, set->rank_count, ranks);
+        g_free(shown);
     }
-    /* Rank 0 makes the run folder; the others run into staging folders
-     * and hand their files to it. All go on only if all could. */
-    int lock_fd = -1;
+    return -1;
+}
+
+/* The folder this rank runs into: rank 0 makes and locks the run folder
+ * (*lock_fd) with the scenario's copy; the others run into staging folders
+ * and hand their files to it. All go on only if all could: else NULL, and
+ * *status is the exit status. */
+static char *make_run_dir(const rn_run_options *opt, const rn_settings *set, int *lock_fd,
+                          int *status)
+{
+    const uint32_t rank = qns_rank();
     char *dir =
-        rank == 0 ? make_out_dir(opt, sc, &lock_fd) : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
+        rank == 0 ? make_out_dir(opt, set, lock_fd) : rn_temp_dir(g_get_tmp_dir(), "qns-rank-");
     int fail = dir == NULL;
     if (!fail && rank == 0 && copy_scenario(opt->scenario_path, dir) < 0) {
         fail = 2;
@@ -692,18 +547,51 @@ static int run_all(rn_run_options *opt)
         if (dir != NULL && rank != 0) {
             g_rmdir(dir);
         }
+        rn_unlock_dir(*lock_fd);
+        *lock_fd = -1;
+        g_clear_pointer(&dir, g_free);
+        *status = any == 2 ? RN_EXIT_FAIL : RN_EXIT_USAGE;
+    }
+    return dir;
+}
+
+/* Everything before the run that may refuse it: -1 with *status set. */
+static int refuse_before_run(rn_run_options *opt, const rn_settings *set, int *status)
+{
+    if (check_rank_count(opt, set) < 0 || (opt->verifying && refuse_untrusted(opt, set) < 0)) {
+        *status = RN_EXIT_USAGE;
+        return -1;
+    }
+    if (qns_ranks() == 1 && stop_signal) {
+        rn_error("stopped by %s before the run began; no run folder made",
+                 stop_signal_name(stop_signal));
+        *status = 128 + stop_signal;
+        return -1;
+    }
+    return 0;
+}
+
+static int run_all(rn_run_options *opt)
+{
+    if (out_dir_is_root(opt)) {
+        return RN_EXIT_USAGE;
+    }
+    rn_scenario *sc = load_on_every_rank(opt);
+    if (sc == NULL) {
+        return RN_EXIT_USAGE;
+    }
+    const rn_settings *set = rn_scenario_settings(sc);
+    int status = RN_EXIT_USAGE, lock_fd = -1;
+    char *dir = NULL;
+    if (refuse_before_run(opt, set, &status) == 0 &&
+        (dir = make_run_dir(opt, set, &lock_fd, &status)) != NULL) {
+        status = run_loaded(opt, sc, dir);
         rn_unlock_dir(lock_fd);
-        g_free(dir);
-        rn_scenario_free(sc);
-        return any == 2 ? RN_EXIT_FAIL : RN_EXIT_USAGE;
+        if (qns_rank() == 0) {
+            opt->out_dir_used = g_steal_pointer(&dir);
+        }
     }
-    int status = run_loaded(opt, sc, dir);
-    rn_unlock_dir(lock_fd);
-    if (rank == 0) {
-        opt->out_dir_used = dir;
-    } else {
-        g_free(dir);
-    }
+    g_free(dir);
     rn_scenario_free(sc);
     return status;
 }

@@ -7,6 +7,7 @@
 #define QNS_RUNNER_H
 
 #include "qns.h"
+#include "settings.h"
 
 #include <glib.h>
 #include <stdint.h>
@@ -34,72 +35,8 @@ int rn_parse_ipv4(const char *s, int with_prefix, char **why);
 /* "1.5 s", "250 us": a duration for people, in the largest exact-ish unit. */
 char *rn_format_duration(uint64_t ns);
 
-/* ---- scenario.c: a scenario file, checked completely before anything runs. */
-/* A scenario is a short text file: anything larger is not one. */
-#define RN_SCENARIO_MAX_BYTES (1024 * 1024)
-typedef struct rn_scenario rn_scenario;
-
-/* Reads and checks FILE. Relative kernel/initrd/disk paths resolve against
- * base_dir (NULL: the file's folder). On mistakes returns NULL and appends
- * one "FILE:LINE: what is wrong\n" per mistake to errors. */
-rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *errors);
-void rn_scenario_free(rn_scenario *sc);
-
-const char *rn_scenario_name(const rn_scenario *sc);
-uint64_t rn_scenario_duration_ns(const rn_scenario *sc);
-uint32_t rn_scenario_quantum_us(const rn_scenario *sc);
-/* -qqq spin= and the simulator's spin, in microseconds (0: off). */
-uint32_t rn_scenario_spin_us(const rn_scenario *sc);
-int rn_scenario_pin(const rn_scenario *sc);
-/* [scenario] flow_monitor = true: FlowMonitor statistics in flowmon.xml. */
-int rn_scenario_flow_monitor(const rn_scenario *sc);
-/* The MPI processes the scenario runs on (rank = N of its guests and
- * nodes: the highest plus one), 1 when it is not split. */
-uint32_t rn_scenario_rank_count(const rn_scenario *sc);
-/* The watchdog as qns_sim_config takes it (0: the default, QNS_WATCHDOG_NONE:
- * none), and the bound that applies, in ms (0: none). */
-uint32_t rn_scenario_watchdog_ms(const rn_scenario *sc);
-uint32_t rn_scenario_watchdog_effective_ms(const rn_scenario *sc);
-/* rounds = fixed (1) or adaptive (0, the default). */
-int rn_scenario_fixed_rounds(const rn_scenario *sc);
-uint32_t rn_scenario_seed(const rn_scenario *sc);
-const char *rn_scenario_base_dir(const rn_scenario *sc);
-int rn_scenario_guest_count(const rn_scenario *sc);
-const char *rn_scenario_guest_name(const rn_scenario *sc, int i);
-/* The program guest i runs instead of QEMU (program =), or NULL. */
-const char *rn_scenario_guest_program(const rn_scenario *sc, int i);
-/* Its extra_args, NULL-terminated, or NULL. */
-const char *const *rn_scenario_guest_extra_args(const rn_scenario *sc, int i);
-/* Guest i's files = SRC:DST pairs as written (NULL-terminated), NULL when none. */
-const char *const *rn_scenario_guest_files(const rn_scenario *sc, int i);
-/* The node applications (packet sinks, bulk and on-off senders), numbered as
- * rn_scenario_build adds them (as qns_sim_add_app numbers them); *node gets
- * the name of the node it runs on. */
-int rn_scenario_app_count(const rn_scenario *sc);
-/* The rank guest i runs on, and application app (its node's). */
-uint32_t rn_scenario_guest_rank(const rn_scenario *sc, int i);
-uint32_t rn_scenario_app_rank(const rn_scenario *sc, int app);
-const qns_app_config *rn_scenario_app(const rn_scenario *sc, int i, const char **node);
-/* Whether any guest runs QEMU (not a test-kit program), and whether any of
- * those boots the default guest image's kernel or initramfs. */
-int rn_scenario_uses_qemu(const rn_scenario *sc);
-int rn_scenario_uses_default_guest(const rn_scenario *sc);
-/* [scenario] guest_image = KEY (NULL: none), and the default guest image
- * folder the guests boot: KEY's, else rn_default_guest_dir(). */
-const char *rn_scenario_guest_image(const rn_scenario *sc);
-const char *rn_scenario_guest_dir(const rn_scenario *sc);
-/* Own kernels, initrds and disks the guests use, every backing file of those
- * disks (absolute or base-relative resolved paths), and every file their
- * `files` pack, for the manifest. */
-GPtrArray *rn_scenario_input_files(const rn_scenario *sc);
-
-/* The qns_sim_config of the scenario's [scenario] settings, writing into
- * out_dir (NULL: "."). */
-qns_sim_config rn_scenario_config(const rn_scenario *sc, const char *out_dir);
-/* Builds the simulation described by sc. For each error the API reports
- * (all of them), appends "FILE:LINE: message\n" to errors; NULL when there
- * was one. rn_scenario_load has made the same calls once to check the file. */
-qns_sim *rn_scenario_build(const rn_scenario *sc, const qns_sim_config *config, GString *errors);
+/* ---- settings.h (included above): a scenario file, loaded and checked, and its
+ * settings. */
 
 /* ---- util.c */
 /* The SHA-256 of a regular file (a symbolic link followed; a FIFO or a
@@ -156,8 +93,8 @@ void rn_unlock_dir(int fd);
 
 /* What a run (one rank's part, or all of it) produced. */
 typedef struct rn_run_result {
-    int r;              /* qns_sim_run's: 0 completed, 1 interrupted, -1 failed */
-    int stopped_by;     /* qns_sim_stopped_by's: the rank that ended the run, -1 */
+    int r;          /* qns_sim_run's: 0 completed, 1 interrupted, -1 failed */
+    int stopped_by; /* qns_sim_stopped_by's: the rank that ended the run, -1 */
     char error[QNS_ERRBUF_SIZE];
     uint64_t end_ns, rounds, late_frames;
     double wall_s;
@@ -176,23 +113,23 @@ typedef struct rn_rank_figures {
 /* Rank `rank`'s message to rank 0: its outcome and figures, its guests'
  * stats and its applications' bytes from rr, and every file of staging;
  * *ok becomes 0 (the reason printed) when a file could not be read. */
-GBytes *rn_rank_pack(const rn_scenario *sc, const rn_run_result *rr, const char *staging,
+GBytes *rn_rank_pack(const rn_settings *set, const rn_run_result *rr, const char *staging,
                      uint32_t rank, int *ok);
 /* On rank 0: takes rank `from`'s message into rr (worst outcome, latest
  * end, its guests' and applications' parts; figure: its own), writing its
  * files into dir. 0, or -1 with what is wrong with it printed: malformed,
  * a guest or file that is not that rank's to report (another rank's guest,
  * a file another rank wrote, a name that is no file of a run folder). */
-int rn_rank_take(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t from,
+int rn_rank_take(const rn_settings *set, rn_run_result *rr, const char *dir, uint32_t from,
                  GBytes *msg, rn_rank_figures *figure);
 /* On a rank other than 0: sends rr (its guests' and applications' parts)
  * and every file of staging to rank 0, then removes staging. 0 or -1. */
-int rn_rank_send(const rn_scenario *sc, const rn_run_result *rr, const char *staging);
+int rn_rank_send(const rn_settings *set, const rn_run_result *rr, const char *staging);
 /* On rank 0, after its own part into rr: takes each other rank's (its
  * guests' stats, its applications' bytes, the worst outcome, the latest
  * end) and writes its files into dir; figures[k] gets rank k's own. 0, or
  * -1 with the reason printed. */
-int rn_rank_gather(const rn_scenario *sc, rn_run_result *rr, const char *dir, uint32_t ranks,
+int rn_rank_gather(const rn_settings *set, rn_run_result *rr, const char *dir, uint32_t ranks,
                    rn_rank_figures *figures);
 
 /* ---- environment.c: the QEMU and guest image folder qns_sim_new takes with
@@ -213,7 +150,7 @@ typedef struct rn_run_options {
      * GHashTable of strings, or NULL): without trust, the scenario may read
      * no other file into a guest */
     GHashTable *known_inputs;
-    char *out_dir_used;   /* set by rn_run: the folder written (g_free it) */
+    char *out_dir_used; /* set by rn_run: the folder written (g_free it) */
 } rn_run_options;
 
 int rn_run(rn_run_options *opt);

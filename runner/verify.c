@@ -68,62 +68,77 @@ static GHashTable *known_inputs(JsonObject *root)
     return known;
 }
 
-static int verify_folder(const char *dir, const char *out_dir, int trust_package)
+/* 0 when the manifest's run completed; else -1 after saying so. */
+static int check_completed(const char *dir, const rn_manifest *m)
 {
-    rn_manifest m;
-    if (rn_manifest_load(dir, &m) < 0) {
-        return RN_EXIT_USAGE;
-    }
-    const char *status = rn_json_string(m.root, "status");
+    const char *status = rn_json_string(m->root, "status");
     if (status && strcmp(status, "completed") != 0) {
         rn_error("the run in %s did not complete (%s); its outputs depend on when it stopped, so "
                  "there is nothing to verify",
                  dir, status);
-        g_object_unref(m.parser);
-        return RN_EXIT_USAGE;
+        return -1;
     }
-    char *packed_base = NULL; /* the packed inputs, when there are */
-    if (rn_package_prepare(dir, m.root, trust_package, &packed_base) < 0) {
-        g_object_unref(m.parser);
-        return RN_EXIT_FAIL;
-    }
+    return 0;
+}
+
+/* What differs between the manifest's environment and this one (NULL:
+ * nothing), said. */
+static char *say_environment(const char *dir, const rn_manifest *m, const char *packed_base)
+{
     char *guest_dir = rerun_guest_dir(dir);
-    char *env_diff = rn_env_differences(m.root, rn_default_qemu(), guest_dir, packed_base == NULL);
+    char *env_diff = rn_env_differences(m->root, rn_default_qemu(), guest_dir, packed_base == NULL);
     g_free(guest_dir);
     if (env_diff) {
         rn_say("verify: the environment differs from the manifest: %s", env_diff);
     } else {
         rn_say("verify: the environment matches the manifest");
     }
-    JsonObject *scen = rn_json_object(m.root, "scenario");
-    const char *base = rn_json_string(scen, "base_dir");
-    char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
+    return env_diff;
+}
+
+/* 0 when the scenario copy at copy has the manifest's SHA-256; else -1
+ * after saying so. */
+static int check_copy(const char *copy, const rn_manifest *m)
+{
     char *why = NULL, *copy_sum = rn_file_sha256(copy, &why);
-    const char *want_copy = rn_json_string(scen, "sha256");
-    int failures = 0;
+    const char *want_copy = rn_json_string(rn_json_object(m->root, "scenario"), "sha256");
+    int r = 0;
     if (copy_sum == NULL || want_copy == NULL || strcmp(copy_sum, want_copy) != 0) {
         rn_error("%s does not match the manifest%s%s", copy, why ? ": " : "", why ? why : "");
-        failures++;
+        r = -1;
     }
     g_free(why);
+    g_free(copy_sum);
+    return r;
+}
 
-    char *new_dir;
+/* Where the re-run goes: out_dir, else a new DIR/verify-TIMESTAMP[-N]. */
+static char *rerun_dir(const char *dir, const char *out_dir)
+{
     if (out_dir) {
-        new_dir = g_strdup(out_dir);
-    } else {
-        char *ts = rn_timestamp();
-        new_dir = NULL;
-        /* Two verifies within a second get their own folders. */
-        for (int k = 1; new_dir == NULL || g_file_test(new_dir, G_FILE_TEST_EXISTS); k++) {
-            char *leaf =
-                k == 1 ? g_strdup_printf("verify-%s", ts) : g_strdup_printf("verify-%s-%d", ts, k);
-            g_free(new_dir);
-            new_dir = g_build_filename(dir, leaf, NULL);
-            g_free(leaf);
-        }
-        g_free(ts);
+        return g_strdup(out_dir);
     }
-    GHashTable *known = known_inputs(m.root);
+    char *ts = rn_timestamp(), *new_dir = NULL;
+    /* Two verifies within a second get their own folders. */
+    for (int k = 1; new_dir == NULL || g_file_test(new_dir, G_FILE_TEST_EXISTS); k++) {
+        char *leaf =
+            k == 1 ? g_strdup_printf("verify-%s", ts) : g_strdup_printf("verify-%s-%d", ts, k);
+        g_free(new_dir);
+        new_dir = g_build_filename(dir, leaf, NULL);
+        g_free(leaf);
+    }
+    g_free(ts);
+    return new_dir;
+}
+
+/* Runs the scenario copy again into new_dir, its relative paths against
+ * the packed inputs, else the manifest's base folder when it is there,
+ * else dir. The exit status of the run. */
+static int rerun(const char *dir, const rn_manifest *m, const char *copy, const char *new_dir,
+                 const char *packed_base, int trust_package)
+{
+    const char *base = rn_json_string(rn_json_object(m->root, "scenario"), "base_dir");
+    GHashTable *known = known_inputs(m->root);
     rn_run_options opt = {.scenario_path = copy,
                           .out_dir = new_dir,
                           .verifying = 1,
@@ -132,93 +147,151 @@ static int verify_folder(const char *dir, const char *out_dir, int trust_package
                           .base_dir = packed_base                                     ? packed_base
                                       : base && g_file_test(base, G_FILE_TEST_IS_DIR) ? base
                                                                                       : dir};
-    int run_status = failures ? RN_EXIT_FAIL : rn_run(&opt);
+    int status = rn_run(&opt);
     g_hash_table_destroy(known);
     g_free(opt.out_dir_used);
-    if (failures || (run_status != RN_EXIT_OK && run_status != RN_EXIT_FAIL)) {
-        g_free(env_diff);
-        g_free(packed_base);
-        g_free(copy_sum);
-        g_free(copy);
-        g_free(new_dir);
-        g_object_unref(m.parser);
-        return run_status == RN_EXIT_USAGE ? RN_EXIT_USAGE : RN_EXIT_FAIL;
-    }
+    return status;
+}
 
-    /* Every file of the manifest, and every file the re-run wrote. */
-    GPtrArray *rerun = rn_list_files(new_dir, rn_not_outputs);
-    GPtrArray *names = g_ptr_array_new();
-    GList *members = json_object_get_members(m.outputs);
+/* Every file of the manifest, and every file the re-run wrote (rerun). */
+static GPtrArray *files_to_compare(const rn_manifest *m, GPtrArray *rerun)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    GList *members = json_object_get_members(m->outputs);
     for (GList *l = members; l; l = l->next) {
-        g_ptr_array_add(names, l->data);
+        g_ptr_array_add(names, g_strdup(l->data));
     }
+    g_list_free(members);
     for (guint i = 0; i < rerun->len; i++) {
-        if (!json_object_has_member(m.outputs, g_ptr_array_index(rerun, i))) {
-            g_ptr_array_add(names, g_ptr_array_index(rerun, i));
+        if (!json_object_has_member(m->outputs, g_ptr_array_index(rerun, i))) {
+            g_ptr_array_add(names, g_strdup(g_ptr_array_index(rerun, i)));
         }
     }
+    return names;
+}
+
+/* Output f compared: the manifest's SHA-256, the re-run's and the folder's,
+ * one table row said. Whether all three match. */
+static int compare_file(const rn_manifest *m, const char *dir, const char *new_dir, const char *f)
+{
+    const char *want = rn_json_string(m->outputs, f);
+    char *p_new = g_build_filename(new_dir, f, NULL), *p_old = g_build_filename(dir, f, NULL);
+    char *w1 = NULL, *w2 = NULL;
+    char *got = rn_plain_file_sha256(p_new, &w1), *kept = rn_plain_file_sha256(p_old, &w2);
+    const char *result;
+    if (want == NULL) {
+        result = "MISMATCH (not in the manifest)";
+    } else if (got == NULL) {
+        result = "missing (not written by the re-run)";
+    } else if (kept == NULL) {
+        result = "missing (not in the folder)";
+    } else if (strcmp(want, got) != 0) {
+        result = "MISMATCH";
+    } else if (strcmp(want, kept) != 0) {
+        result = "MISMATCH (folder copy changed)";
+    } else {
+        result = "match";
+    }
+    /* The manifest's names and hashes may be a stranger's: rn_say escapes them. */
+    rn_say("%-28s %-16s  %-16s  %-16s  %s", f, short_hash(want), short_hash(got), short_hash(kept),
+           result);
+    int match = strcmp(result, "match") == 0;
+    g_free(got);
+    g_free(kept);
+    g_free(w1);
+    g_free(w2);
+    g_free(p_new);
+    g_free(p_old);
+    return match;
+}
+
+/* The table of every output; the names that differ into bad, *count the
+ * files compared. The number that differ. */
+static int compare_outputs(const rn_manifest *m, const char *dir, const char *new_dir, GString *bad,
+                           guint *count)
+{
+    GPtrArray *rerun = rn_list_files(new_dir, rn_not_outputs);
+    GPtrArray *names = files_to_compare(m, rerun);
     printf("\n");
     rn_say("%-28s %-16s  %-16s  %-16s  %s", "file", "expected", "got (re-run)", "kept in folder",
            "result");
-    GString *bad = g_string_new(NULL);
+    int failures = 0;
     for (guint i = 0; i < names->len; i++) {
         const char *f = g_ptr_array_index(names, i);
-        const char *want = rn_json_string(m.outputs, f);
-        char *p_new = g_build_filename(new_dir, f, NULL), *p_old = g_build_filename(dir, f, NULL);
-        char *w1 = NULL, *w2 = NULL;
-        char *got = rn_plain_file_sha256(p_new, &w1), *kept = rn_plain_file_sha256(p_old, &w2);
-        const char *result;
-        if (want == NULL) {
-            result = "MISMATCH (not in the manifest)";
-        } else if (got == NULL) {
-            result = "missing (not written by the re-run)";
-        } else if (kept == NULL) {
-            result = "missing (not in the folder)";
-        } else if (strcmp(want, got) != 0) {
-            result = "MISMATCH";
-        } else if (strcmp(want, kept) != 0) {
-            result = "MISMATCH (folder copy changed)";
-        } else {
-            result = "match";
-        }
-        if (strcmp(result, "match") != 0) {
+        if (!compare_file(m, dir, new_dir, f)) {
             failures++;
             g_string_append_printf(bad, "%s%s", bad->len ? ", " : "", f);
         }
-        /* The manifest's names and hashes may be a stranger's: rn_say escapes them. */
-        rn_say("%-28s %-16s  %-16s  %-16s  %s", f, short_hash(want), short_hash(got),
-               short_hash(kept), result);
-        g_free(got);
-        g_free(kept);
-        g_free(w1);
-        g_free(w2);
-        g_free(p_new);
-        g_free(p_old);
     }
+    *count = names->len;
+    g_ptr_array_free(names, TRUE);
+    g_ptr_array_free(rerun, TRUE);
+    return failures;
+}
+
+/* The last line: OK, or FAILED with what differs; the exit status. */
+static int say_verdict(int failures, guint count, const GString *bad, const char *env_diff,
+                       int run_status, const char *new_dir)
+{
     if (failures) {
-        rn_say("verify: FAILED: %d of %u files differ: %s%s%s", failures, names->len, bad->str,
+        rn_say("verify: FAILED: %d of %u files differ: %s%s%s", failures, count, bad->str,
                env_diff ? "; the environment differs: " : "", env_diff ? env_diff : "");
-    } else if (run_status != RN_EXIT_OK) {
+        return RN_EXIT_FAIL;
+    }
+    if (run_status != RN_EXIT_OK) {
         /* The files matched, but the re-run failed (its error is above):
          * a failure is never a success. */
         printf("verify: FAILED: the re-run failed, although all %u files match (re-run in %s/)\n",
-               names->len, new_dir);
-        failures = 1;
+               count, new_dir);
+        return RN_EXIT_FAIL;
+    }
+    rn_say("verify: OK: all %u files match (re-run in %s/)%s%s", count, new_dir,
+           env_diff ? ", although the environment differs: " : "", env_diff ? env_diff : "");
+    return RN_EXIT_OK;
+}
+
+/* The manifest checked, the run again, its outputs compared: the exit
+ * status (m: loaded from dir). */
+static int verify_manifest(const char *dir, const rn_manifest *m, const char *out_dir,
+                           int trust_package)
+{
+    char *packed_base = NULL; /* the packed inputs, when there are */
+    if (rn_package_prepare(dir, m->root, trust_package, &packed_base) < 0) {
+        return RN_EXIT_FAIL;
+    }
+    char *env_diff = say_environment(dir, m, packed_base);
+    char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
+    int copy_bad = check_copy(copy, m) < 0;
+    char *new_dir = rerun_dir(dir, out_dir);
+    int run_status =
+        copy_bad ? RN_EXIT_FAIL : rerun(dir, m, copy, new_dir, packed_base, trust_package);
+    int status;
+    if (copy_bad || (run_status != RN_EXIT_OK && run_status != RN_EXIT_FAIL)) {
+        status = run_status == RN_EXIT_USAGE ? RN_EXIT_USAGE : RN_EXIT_FAIL;
     } else {
-        rn_say("verify: OK: all %u files match (re-run in %s/)%s%s", names->len, new_dir,
-               env_diff ? ", although the environment differs: " : "", env_diff ? env_diff : "");
+        GString *bad = g_string_new(NULL);
+        guint count = 0;
+        int failures = compare_outputs(m, dir, new_dir, bad, &count);
+        status = say_verdict(failures, count, bad, env_diff, run_status, new_dir);
+        g_string_free(bad, TRUE);
     }
     g_free(env_diff);
     g_free(packed_base);
-    g_string_free(bad, TRUE);
-    g_list_free(members);
-    g_ptr_array_free(names, TRUE);
-    g_ptr_array_free(rerun, TRUE);
-    g_free(copy_sum);
     g_free(copy);
     g_free(new_dir);
+    return status;
+}
+
+static int verify_folder(const char *dir, const char *out_dir, int trust_package)
+{
+    rn_manifest m;
+    if (rn_manifest_load(dir, &m) < 0) {
+        return RN_EXIT_USAGE;
+    }
+    int status = check_completed(dir, &m) < 0 ? RN_EXIT_USAGE
+                                              : verify_manifest(dir, &m, out_dir, trust_package);
     g_object_unref(m.parser);
-    return failures ? RN_EXIT_FAIL : RN_EXIT_OK;
+    return status;
 }
 
 int rn_verify(const char *arg, const char *out_dir, int trust_package)

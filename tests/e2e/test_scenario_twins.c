@@ -57,8 +57,8 @@ static GPtrArray *file_argvs(const twin *t, const rn_scenario *sc, const char *o
                              qns_round_mode rounds)
 {
     GString *errors = g_string_new(NULL);
-    qns_sim_config cfg = {.quantum_us = rn_scenario_quantum_us(sc),
-                          .seed = rn_scenario_seed(sc),
+    qns_sim_config cfg = {.quantum_us = rn_scenario_settings(sc)->quantum_us,
+                          .seed = rn_scenario_settings(sc)->seed,
                           .out_dir = out,
                           .rounds = rounds};
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
@@ -78,12 +78,12 @@ static void twin_builds_what_its_file_builds(const twin *t, const char *out)
         fail_msg("%s", errors->str);
     }
     /* The C programs: this name, a 10 us quantum, seed 1, adaptive rounds. */
-    assert_string_equal(rn_scenario_name(sc), t->name);
-    assert_int_equal(rn_scenario_quantum_us(sc), 10);
-    assert_int_equal(rn_scenario_seed(sc), 1);
-    assert_int_equal(rn_scenario_fixed_rounds(sc), 0);
-    assert_int_equal(rn_scenario_duration_ns(sc), t->duration_ns);
-    assert_int_equal(rn_scenario_guest_count(sc), t->guests);
+    assert_string_equal(rn_scenario_settings(sc)->name, t->name);
+    assert_int_equal(rn_scenario_settings(sc)->quantum_us, 10);
+    assert_int_equal(rn_scenario_settings(sc)->seed, 1);
+    assert_int_equal(rn_scenario_settings(sc)->fixed_rounds, 0);
+    assert_int_equal(rn_scenario_settings(sc)->duration_ns, t->duration_ns);
+    assert_int_equal(rn_scenario_settings(sc)->guest_count, t->guests);
     const qns_round_mode modes[2] = {QNS_ROUNDS_ADAPTIVE, QNS_ROUNDS_FIXED};
     for (int m = 0; m < 2; m++) {
         GPtrArray *want = file_argvs(t, sc, out, modes[m]);

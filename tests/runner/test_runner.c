@@ -714,7 +714,7 @@ static void guest_kernel_args_and_pin_reach_the_simulation(void **state)
     if (sc == NULL) {
         fail_msg("%s", errors->str);
     }
-    assert_int_equal(rn_scenario_pin(sc), 1);
+    assert_int_equal(rn_scenario_settings(sc)->pin, 1);
     qns_sim_config cfg = {.out_dir = dir, .guest_dir = dir, .qemu = "/bin/true"};
     qns_sim *sim = rn_scenario_build(sc, &cfg, errors);
     if (sim == NULL) {
@@ -3999,7 +3999,7 @@ typedef struct take_call {
 static int call_take(void *ctx)
 {
     take_call *t = ctx;
-    return rn_rank_take(t->sc, t->rr, t->dir, 1, t->msg, &t->fig);
+    return rn_rank_take(rn_scenario_settings(t->sc), t->rr, t->dir, 1, t->msg, &t->fig);
 }
 
 /* Rank 1's message reaches rank 0's results: its guest's stats, its
@@ -4017,7 +4017,7 @@ static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **stat
     GString *errors = g_string_new(NULL);
     rn_scenario *sc = rn_scenario_load(path, NULL, errors);
     assert_non_null(sc);
-    assert_int_equal(rn_scenario_rank_count(sc), 2);
+    assert_int_equal(rn_scenario_settings(sc)->rank_count, 2);
     char *staging = g_build_filename(dir, "staging", NULL),
          *run = g_build_filename(dir, "run", NULL);
     assert_int_equal(g_mkdir(staging, 0755), 0);
@@ -4038,7 +4038,7 @@ static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **stat
                          .guests = mine};
     snprintf(one.error, sizeof(one.error), "guest b: it broke");
     int ok = 1;
-    GBytes *msg = rn_rank_pack(sc, &one, staging, 1, &ok);
+    GBytes *msg = rn_rank_pack(rn_scenario_settings(sc), &one, staging, 1, &ok);
     assert_int_equal(ok, 1);
 
     rn_run_result zero = {
@@ -4076,7 +4076,7 @@ static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **stat
     /* Rank 1 reporting rank 0's guest a. */
     g_unlink(console);
     mine[0].rounds = 1;
-    GBytes *other = rn_rank_pack(sc, &one, staging, 0, &ok);
+    GBytes *other = rn_rank_pack(rn_scenario_settings(sc), &one, staging, 0, &ok);
     t.msg = other;
     said = stderr_of(call_take, &t, &ret);
     assert_int_equal(ret, -1);
@@ -4088,7 +4088,7 @@ static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **stat
     char *sub = g_build_filename(staging, "sub", NULL);
     assert_int_equal(g_mkdir(sub, 0755), 0);
     g_free(write_file(sub, "x", "x"));
-    GBytes *nested = rn_rank_pack(sc, &one, staging, 1, &ok);
+    GBytes *nested = rn_rank_pack(rn_scenario_settings(sc), &one, staging, 1, &ok);
     t.msg = nested;
     said = stderr_of(call_take, &t, &ret);
     assert_int_equal(ret, -1);
@@ -4136,10 +4136,10 @@ static void ranks_split_at_point_to_point_links_by_guests(void **state)
     if (sc == NULL) {
         fail_msg("%s", errors->str);
     }
-    assert_int_equal(rn_scenario_rank_count(sc), 2);
+    assert_int_equal(rn_scenario_settings(sc)->rank_count, 2);
     const uint32_t want[] = {0, 0, 1, 1};
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(rn_scenario_guest_rank(sc, i), want[i]);
+        assert_int_equal(rn_scenario_settings(sc)->guests[i].rank, want[i]);
     }
     rn_scenario_free(sc);
     g_string_free(errors, TRUE);
