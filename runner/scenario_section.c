@@ -65,11 +65,12 @@ static void key_spin(rn_scenario *sc, const rn_key *k, char *v)
 {
     uint64_t n;
     char *why = NULL;
+    g_autofree char *spin_max = rn_format_duration(1000ull * QNS_SPIN_US_MAX);
     if (rn_parse_duration_ns(v, &n, &why) < 0) {
         rn_sc_err_why(sc, k, why);
-    } else if (n % 1000 != 0 || n > 1000000000) {
-        rn_sc_err(sc, k->line, "spin: '%s' is not a whole number of microseconds up to 1s",
-                  rn_sc_shown(sc, v));
+    } else if (n % 1000 != 0 || n / 1000 > QNS_SPIN_US_MAX) {
+        rn_sc_err(sc, k->line, "spin: '%s' is not a whole number of microseconds up to %s",
+                  rn_sc_shown(sc, v), spin_max);
     } else {
         sc->set.spin_us = (uint32_t)(n / 1000);
     }

@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include "runner.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -197,9 +196,11 @@ int rn_parse_memory_mb(const char *s, uint32_t *out, char **why)
     decimal d;
     uint64_t scale, v;
     if (parse_decimal(s, &d) < 0 || find_unit(units, d.unit, &scale) < 0 ||
-        scale_exact(&d, scale, &v) < 0 || v == 0 || v > 1048576) {
+        scale_exact(&d, scale, &v) < 0 || v < QNS_MEMORY_MB_MIN || v > QNS_MEMORY_MB_MAX) {
         g_autofree char *q = rn_quote(s);
-        *why = g_strdup_printf("bad memory size '%s' (expected MiB, e.g. 256, 256M or 1G)", q);
+        *why = g_strdup_printf("bad memory size '%s' (expected MiB from %d to %d, e.g. 256, 256M "
+                               "or 1G)",
+                               q, QNS_MEMORY_MB_MIN, QNS_MEMORY_MB_MAX);
         return -1;
     }
     *out = (uint32_t)v;
@@ -242,28 +243,9 @@ int rn_parse_bool(const char *s, int *out, char **why)
 
 int rn_parse_ipv4(const char *s, int with_prefix, char **why)
 {
-    const char *slash = strchr(s, '/');
-    char addr[INET_ADDRSTRLEN];
-    struct in_addr a;
-    size_t n = slash ? (size_t)(slash - s) : strlen(s);
-    int ok = n < sizeof(addr);
-    if (ok) {
-        memcpy(addr, s, n);
-        addr[n] = '\0';
-        ok = inet_pton(AF_INET, addr, &a) == 1;
-    }
-    if (ok && with_prefix) {
-        uint64_t p;
-        char *w = NULL;
-        ok = slash != NULL && slash[1] != '\0' && rn_parse_uint(slash + 1, 32, &p, &w) == 0;
-        g_free(w);
-    } else if (ok) {
-        ok = slash == NULL;
-    }
-    if (!ok) {
-        g_autofree char *q = rn_quote(s);
-        *why = g_strdup_printf("bad IPv4 address '%s' (expected %s)", q,
-                               with_prefix ? "A.B.C.D/PREFIX, e.g. 10.0.0.1/24" : "A.B.C.D");
+    char e[QNS_ERRBUF_SIZE];
+    if (qns_ipv4_check(s, with_prefix, e) < 0) {
+        *why = g_strdup(e);
         return -1;
     }
     return 0;

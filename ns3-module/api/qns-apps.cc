@@ -102,10 +102,10 @@ extern "C" int qns_sim_add_app(qns_sim *sim, int node, const qns_app_config *app
             return -1;
         }
     } else {
-        Ipv4Address addr;
+        std::string err;
         a.remote = app->remote_ipv4 ? app->remote_ipv4 : "";
-        if (!QnsParseAddress(a.remote, addr)) {
-            QnsSetErr(errbuf, what + ": bad address '" + a.remote + "', expected A.B.C.D");
+        if (!QnsIpv4Check(a.remote, false, err)) {
+            QnsSetErr(errbuf, what + ": " + err);
             return -1;
         }
     }

@@ -1,10 +1,11 @@
 /*
  * qns-paths.cc - the C API's names and places (qns.h): the cache folder,
  * the QEMU and guest image a configuration without them gets, default
- * MACs, name and key checks. The model computes them; this is their C face.
+ * MACs, name, key and address checks. The model computes them; this is their C face.
  */
 #include "qns.h"
 
+#include "qns-address.h"
 #include "qns-guest-image.h"
 #include "qns-guest-spec.h"
 
@@ -42,4 +43,14 @@ extern "C" int qns_name_check(const char *kind, const char *name, char *errbuf)
 extern "C" int qns_guest_key_check(const char *key, char *errbuf)
 {
     return QnsGuestKeyCheck(key, errbuf);
+}
+
+extern "C" int qns_ipv4_check(const char *text, int with_prefix, char *errbuf)
+{
+    std::string err;
+    if (!QnsIpv4Check(text ? text : "", with_prefix != 0, err)) {
+        std::snprintf(errbuf, QNS_ERRBUF_SIZE, "%s", err.c_str());
+        return -1;
+    }
+    return 0;
 }

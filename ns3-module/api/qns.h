@@ -263,6 +263,11 @@ const char *const *qns_sim_guest_argv(const qns_sim *sim, int guest);
  * sim; NULL for no such guest. */
 const char *const *qns_sim_guest_files(const qns_sim *sim, int guest);
 
+/* Whether text is an IPv4 address, "A.B.C.D", or with with_prefix
+ * "A.B.C.D/PREFIX" (PREFIX 0 .. 32), as every address qns is given is
+ * parsed: 0, or -1 with "bad IPv4 address 'TEXT' (expected ...)" in errbuf. */
+int qns_ipv4_check(const char *text, int with_prefix, char *errbuf);
+
 /* The MAC address of NIC `nic` of the guest added as number `guest` when its
  * config gives none: "52:54:00:GG:GG:NN" (guest index, NIC index + 1). */
 void qns_default_mac(int guest, int nic, char out[18]);

@@ -3,6 +3,8 @@
  */
 #include "qns-address.h"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -12,10 +14,8 @@ using ns3::Ipv4Mask;
 
 bool QnsParseAddress(const std::string &s, Ipv4Address &addr)
 {
-    unsigned b[4];
-    char tail;
-    if (std::sscanf(s.c_str(), "%u.%u.%u.%u%c", &b[0], &b[1], &b[2], &b[3], &tail) != 4 ||
-        b[0] > 255 || b[1] > 255 || b[2] > 255 || b[3] > 255) {
+    struct in_addr a;
+    if (inet_pton(AF_INET, s.c_str(), &a) != 1) {
         return false;
     }
     addr = Ipv4Address(s.c_str());
@@ -29,23 +29,38 @@ bool QnsParseCidr(const std::string &s, Ipv4Address &addr, Ipv4Mask &mask, long 
         return false;
     }
     std::string p = s.substr(slash + 1);
-    char *end;
-    long prefix = std::strtol(p.c_str(), &end, 10);
-    if (p.empty() || *end != '\0' || prefix < minPrefix || prefix > 32) {
+    if (p.empty() || p.size() > 2 || p.find_first_not_of("0123456789") != std::string::npos) {
+        return false;
+    }
+    long prefix = std::strtol(p.c_str(), nullptr, 10);
+    if (prefix < minPrefix || prefix > 32) {
         return false;
     }
     mask = Ipv4Mask(("/" + p).c_str());
     return true;
 }
 
+bool QnsIpv4Check(const std::string &s, bool withPrefix, std::string &err, long minPrefix)
+{
+    Ipv4Address a;
+    Ipv4Mask m;
+    if (withPrefix ? QnsParseCidr(s, a, m, minPrefix) : QnsParseAddress(s, a)) {
+        return true;
+    }
+    err = "bad IPv4 address '" + s + "' (expected " +
+          (withPrefix ? "A.B.C.D/PREFIX, e.g. 10.0.0.1/24" : "A.B.C.D") + ")";
+    return false;
+}
+
 bool QnsHostAddressCheck(const std::string &who, const std::string &cidr, std::string &err)
 {
     Ipv4Address a;
     Ipv4Mask mask;
-    if (!QnsParseCidr(cidr, a, mask)) {
-        err = who + ": bad address '" + cidr + "', expected A.B.C.D/PREFIX";
+    if (!QnsIpv4Check(cidr, true, err, 1)) {
+        err = who + ": " + err;
         return false;
     }
+    QnsParseCidr(cidr, a, mask);
     if (mask.GetPrefixLength() > 30) {
         return true; /* /31 point-to-point pairs and /32 hosts have no such addresses */
     }

@@ -1109,7 +1109,8 @@ static void bad_descriptions_are_refused(void **state)
     assert_string_equal(err, "guest g NIC 0 is already attached to link wan");
     int n = qns_sim_add_node(sim, "r1", err);
     assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.300/24", err), -1);
-    assert_string_equal(err, "node r1: bad address '10.0.0.300/24', expected A.B.C.D/PREFIX");
+    assert_string_equal(err, "node r1: bad IPv4 address '10.0.0.300/24' (expected A.B.C.D/PREFIX, e.g. "
+                        "10.0.0.1/24)");
     assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.3/24", err), 0);
     assert_int_equal(qns_sim_attach_node(sim, l, n, "10.0.0.4/24", err), -1);
     assert_string_equal(err, "link wan: a point-to-point link has two ends");

@@ -404,7 +404,7 @@ static const bad_case bad_cases[] = {
     {"api-bulk-udp", HEAD "[node n]\nbulk-send = udp:10.0.0.2:5000\n",
      "4: bulk-send: unknown protocol 'udp', expected tcp"},
     {"api-bulk-address", HEAD "[node n]\nbulk-send = tcp:10.0.0.256:5000\n",
-     "4: bulk-send: bad address '10.0.0.256', expected A.B.C.D"},
+     "4: bulk-send: bad IPv4 address '10.0.0.256' (expected A.B.C.D)"},
     {"api-bulk-rate", HEAD "[node n]\nbulk-send = tcp:10.0.0.2:5000 rate=1Mbps\n",
      "4: bulk-send: rate, size, on and off are on-off settings"},
     {"api-on-off-stop", HEAD "[node n]\non-off = udp:10.0.0.2:9 start=2s stop=1s\n",
@@ -521,8 +521,8 @@ static void long_keys_and_values_are_shortened_in_messages(void **state)
                         "command, services, kernel, initrd, append, kernel_args, disk, "
                         "files, extra_args, ends_run, agent, program, rank, nicN.ip, nicN.mac, "
                         "nicN.model, nicN.latency\n"
-                        "%s:6: memory: bad memory size '%s...' (expected MiB, e.g. 256, "
-                        "256M or 1G)\n",
+                        "%s:6: memory: bad memory size '%s...' (expected MiB from 16 to "
+                        "1048576, e.g. 256, 256M or 1G)\n",
                         path, k64, path, v64);
     assert_string_equal(r.err, want);
     result_clear(&r);
