@@ -59,11 +59,13 @@ char *rn_package_unpack(const char *package);
 
 /* Before a run folder from a package is verified: checks every packed boot
  * file (guest image, inputs, QEMU) against its SHA-256 in the manifest, -1
- * after one line naming the first that differs; then points QNS_GUEST_DIR
- * at the packed guest image, QNS_QEMU at the packed QEMU (when packed, and
- * only with trust: a packed QEMU is a program from the package; without
- * trust this machine's own runs, and verify says so), and sets *base_dir to
- * the packed inputs' folder (when packed; else NULL). */
-int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base_dir);
+ * after one line naming the first that differs; then sets places->guest_dir
+ * to the packed guest image, places->qemu to the packed QEMU (when packed,
+ * and only with trust: a packed QEMU is a program from the package; without
+ * trust this machine's own runs, and verify says so), else NULL, and
+ * *base_dir to the packed inputs' folder (when packed; else NULL). g_free
+ * what they point to. */
+int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base_dir,
+                       rn_places *places);
 
 #endif

@@ -38,7 +38,7 @@ JsonNode *rn_manifest_boot_inputs(const rn_settings *set)
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
     if (set->uses_qemu) {
-        rn_env_add_qemu(b, rn_default_qemu());
+        rn_env_add_qemu(b, set->qemu);
     }
     if (set->uses_default_guest) {
         rn_env_add_guest_image(b, set->guest_dir);

@@ -592,13 +592,12 @@ int rn_same_contents(const char *a, const char *b)
     return same;
 }
 
-/* Sets variable to the absolute path of dir/rel. */
-static void point_env(const char *variable, const char *dir, const char *rel)
+/* The absolute path of dir/rel (g_free it). */
+static char *packed_path(const char *dir, const char *rel)
 {
     char *p = g_build_filename(dir, rel, NULL), *abs = g_canonicalize_filename(p, NULL);
-    g_setenv(variable, abs, TRUE);
-    g_free(abs);
     g_free(p);
+    return abs;
 }
 
 /* Every firmware file of DIR/qemu/SHA256SUMS against its line there. */
@@ -672,7 +671,8 @@ static int use_packed_qemu(const char *dir, JsonObject *q, int trust)
     return r;
 }
 
-int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base_dir)
+int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base_dir,
+                       rn_places *places)
 {
     static const char doing[] = "refusing to run";
     JsonObject *gi = rn_json_object(root, "guest_image"), *q = rn_json_object(root, "qemu");
@@ -684,6 +684,7 @@ int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base
     int packed_inputs = in && g_file_test(inputs, G_FILE_TEST_IS_DIR);
     int packed_qemu = q && g_file_test(wrapper, G_FILE_TEST_IS_REGULAR);
     *base_dir = NULL;
+    places->qemu = places->guest_dir = NULL;
     if (packed_guest && rn_json_string(gi, "info_sha256")) {
         char *info = g_build_filename(guest, "GUEST-INFO", NULL);
         r = rn_check_sha(info, rn_json_string(gi, "info_sha256"), doing, "the manifest");
@@ -713,10 +714,10 @@ int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base
     }
     if (r == 0) {
         if (packed_guest) {
-            point_env("QNS_GUEST_DIR", dir, "guest");
+            places->guest_dir = packed_path(dir, "guest");
         }
         if (packed_qemu) {
-            point_env("QNS_QEMU", dir, "qemu/" QEMU_WRAPPER);
+            places->qemu = packed_path(dir, "qemu/" QEMU_WRAPPER);
         }
         if (packed_inputs) {
             *base_dir = g_canonicalize_filename(inputs, NULL);

@@ -487,7 +487,7 @@ static rn_scenario *load_on_every_rank(const rn_run_options *opt)
 {
     const uint32_t rank = qns_rank(), ranks = qns_ranks();
     GString *errors = g_string_new(NULL);
-    rn_scenario *sc = rn_scenario_load(opt->scenario_path, opt->base_dir, errors);
+    rn_scenario *sc = rn_scenario_load(opt->scenario_path, opt->base_dir, &opt->places, errors);
     int failed = sc == NULL ? (rank == 0 ? 2 : 1) : 0;
     int worst = ranks > 1 ? qns_ranks_max(failed) : failed;
     if (worst && failed && (rank == 0 || worst == 1)) {

@@ -142,6 +142,7 @@ typedef struct rn_run_options {
     const char *scenario_path;
     const char *out_dir;  /* NULL: results/NAME-TIMESTAMP */
     const char *base_dir; /* NULL: the scenario file's folder */
+    rn_places places;     /* the QEMU and guest image (NULL fields: the library's) */
     int quiet;            /* no progress display */
     /* verify: the scenario came from a run folder or package, maybe a
      * stranger's; its guests' programs run only with trust_programs */

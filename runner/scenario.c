@@ -65,7 +65,7 @@ static void check_environment(rn_scenario *sc)
         if (g->cfg.program) {
             continue;
         }
-        const char *qemu = rn_default_qemu();
+        const char *qemu = sc->set.qemu;
         char *why = rn_path_problem(qemu, X_OK);
         if (why) {
             rn_sc_err(sc, g->sec->line, "guest %s needs QEMU, but '%s' %s (set QNS_QEMU)",
@@ -194,8 +194,9 @@ static void parse_sections(rn_scenario *sc)
         }
         sc->set.name = rn_sc_own(sc, b);
     }
-    sc->set.guest_dir =
-        sc->guest_image_dir ? sc->guest_image_dir : rn_sc_own(sc, g_strdup(rn_default_guest_dir()));
+    sc->set.guest_dir = sc->guest_image_dir    ? sc->guest_image_dir
+                        : sc->places.guest_dir ? sc->places.guest_dir
+                                               : rn_sc_own(sc, g_strdup(rn_default_guest_dir()));
 }
 
 static void add_once(GPtrArray *a, const char *file)
@@ -288,9 +289,16 @@ static void fill_settings(rn_scenario *sc)
     set->input_files = input_files(sc);
 }
 
-rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *errors)
+rn_scenario *rn_scenario_load(const char *path, const char *base_dir, const rn_places *places,
+                              GString *errors)
 {
     rn_scenario *sc = scenario_new(path, base_dir, errors);
+    if (places != NULL) {
+        sc->places.qemu = places->qemu ? rn_sc_own(sc, g_strdup(places->qemu)) : NULL;
+        sc->places.guest_dir =
+            places->guest_dir ? rn_sc_own(sc, g_strdup(places->guest_dir)) : NULL;
+    }
+    sc->set.qemu = sc->places.qemu ? sc->places.qemu : rn_sc_own(sc, g_strdup(rn_default_qemu()));
     if (read_and_scan(sc) < 0) {
         rn_scenario_free(sc);
         return NULL;

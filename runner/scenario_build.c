@@ -13,6 +13,8 @@ qns_sim_config rn_settings_sim_config(const rn_settings *set, const char *out_di
     qns_sim_config cfg = {.quantum_us = set->quantum_us,
                           .seed = set->seed,
                           .out_dir = out_dir,
+                          .qemu = set->qemu,
+                          .guest_dir = set->guest_dir,
                           .spin_us = set->spin_us,
                           .pin = set->pin,
                           .flow_monitor = set->flow_monitor,

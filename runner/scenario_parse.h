@@ -109,6 +109,7 @@ struct rn_scenario {
     rn_guest_settings *guest_settings; /* set.guests */
     rn_app_settings *app_settings;     /* set.apps */
     char *guest_image_dir;             /* [scenario] guest_image's folder, or NULL */
+    rn_places places;                  /* owned copies; NULL fields: the library's */
     uint32_t auto_ranks;               /* [scenario] ranks = N: qns partitions (0: off) */
     int auto_ranks_line;
     GPtrArray *guests, *nodes, *links;

@@ -124,7 +124,7 @@ static void key_seed(rn_scenario *sc, const rn_key *k, char *v)
 static void key_guest_image(rn_scenario *sc, const rn_key *k, char *v)
 {
     char dir[4096], e[QNS_ERRBUF_SIZE];
-    if (qns_guest_image_dir(v, dir, sizeof(dir), e) < 0) {
+    if (qns_guest_image_dir(v, sc->places.guest_dir, dir, sizeof(dir), e) < 0) {
         rn_sc_err(sc, k->line, "guest_image: %s", e);
     } else {
         sc->set.guest_image = v;

@@ -33,6 +33,15 @@ typedef struct rn_app_settings {
     qns_app_config cfg; /* strings owned by the scenario */
 } rn_app_settings;
 
+/* Where the QEMU and the default guest image a run uses are: NULL fields
+ * are the library's (qns_default_qemu, qns_default_guest_dir); a verify of
+ * a package names the packed ones. Passed as values, never through the
+ * environment. */
+typedef struct rn_places {
+    const char *qemu;
+    const char *guest_dir;
+} rn_places;
+
 typedef struct rn_settings {
     const char *name;
     const char *base_dir; /* relative kernel/initrd/disk/files paths resolve against it */
@@ -46,6 +55,7 @@ typedef struct rn_settings {
     uint32_t watchdog_effective_ms; /* the bound that applies (0: none) */
     const char *guest_image;        /* [scenario] guest_image = KEY, or NULL */
     const char *guest_dir; /* the guest image folder the guests boot: KEY's, else the default */
+    const char *qemu;      /* the QEMU the guests run */
     /* The MPI processes the scenario runs on (rank = N of its guests and
      * nodes: the highest plus one), 1 when it is not split. */
     uint32_t rank_count;
@@ -67,7 +77,8 @@ typedef struct rn_scenario rn_scenario;
 /* Reads and checks FILE. Relative kernel/initrd/disk paths resolve against
  * base_dir (NULL: the file's folder). On mistakes returns NULL and appends
  * one "FILE:LINE: what is wrong\n" per mistake to errors. */
-rn_scenario *rn_scenario_load(const char *path, const char *base_dir, GString *errors);
+rn_scenario *rn_scenario_load(const char *path, const char *base_dir, const rn_places *places,
+                              GString *errors);
 void rn_scenario_free(rn_scenario *sc);
 
 /* The settings of a loaded scenario, owned by it. */

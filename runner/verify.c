@@ -30,8 +30,8 @@ static const char *short_hash(const char *h)
 }
 
 /* The guest image folder the re-run of DIR's scenario boots: the one its
- * [scenario] guest_image names, else the default. */
-static char *rerun_guest_dir(const char *dir)
+ * [scenario] guest_image names, else the packed or the default one. */
+static char *rerun_guest_dir(const char *dir, const rn_places *places)
 {
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     GKeyFile *kf = g_key_file_new();
@@ -43,9 +43,11 @@ static char *rerun_guest_dir(const char *dir)
     g_free(text);
     g_free(why);
     char found[4096], e[QNS_ERRBUF_SIZE];
-    char *guest = key && qns_guest_image_dir(g_strstrip(key), found, sizeof(found), e) == 0
-                      ? g_strdup(found)
-                      : g_strdup(rn_default_guest_dir());
+    char *guest =
+        key && qns_guest_image_dir(g_strstrip(key), places->guest_dir, found, sizeof(found), e) == 0
+            ? g_strdup(found)
+        : places->guest_dir ? g_strdup(places->guest_dir)
+                            : g_strdup(rn_default_guest_dir());
     g_free(key);
     g_key_file_free(kf);
     g_free(copy);
@@ -83,10 +85,12 @@ static int check_completed(const char *dir, const rn_manifest *m)
 
 /* What differs between the manifest's environment and this one (NULL:
  * nothing), said. */
-static char *say_environment(const char *dir, const rn_manifest *m, const char *packed_base)
+static char *say_environment(const char *dir, const rn_manifest *m, const char *packed_base,
+                             const rn_places *places)
 {
-    char *guest_dir = rerun_guest_dir(dir);
-    char *env_diff = rn_env_differences(m->root, rn_default_qemu(), guest_dir, packed_base == NULL);
+    char *guest_dir = rerun_guest_dir(dir, places);
+    char *env_diff = rn_env_differences(m->root, places->qemu ? places->qemu : rn_default_qemu(),
+                                        guest_dir, packed_base == NULL);
     g_free(guest_dir);
     if (env_diff) {
         rn_say("verify: the environment differs from the manifest: %s", env_diff);
@@ -135,12 +139,13 @@ static char *rerun_dir(const char *dir, const char *out_dir)
  * the packed inputs, else the manifest's base folder when it is there,
  * else dir. The exit status of the run. */
 static int rerun(const char *dir, const rn_manifest *m, const char *copy, const char *new_dir,
-                 const char *packed_base, int trust_package)
+                 const char *packed_base, const rn_places *places, int trust_package)
 {
     const char *base = rn_json_string(rn_json_object(m->root, "scenario"), "base_dir");
     GHashTable *known = known_inputs(m->root);
     rn_run_options opt = {.scenario_path = copy,
                           .out_dir = new_dir,
+                          .places = *places,
                           .verifying = 1,
                           .trust_programs = trust_package,
                           .known_inputs = known,
@@ -256,15 +261,16 @@ static int verify_manifest(const char *dir, const rn_manifest *m, const char *ou
                            int trust_package)
 {
     char *packed_base = NULL; /* the packed inputs, when there are */
-    if (rn_package_prepare(dir, m->root, trust_package, &packed_base) < 0) {
+    rn_places places;         /* the packed QEMU and guest image, when there are */
+    if (rn_package_prepare(dir, m->root, trust_package, &packed_base, &places) < 0) {
         return RN_EXIT_FAIL;
     }
-    char *env_diff = say_environment(dir, m, packed_base);
+    char *env_diff = say_environment(dir, m, packed_base, &places);
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     int copy_bad = check_copy(copy, m) < 0;
     char *new_dir = rerun_dir(dir, out_dir);
     int run_status =
-        copy_bad ? RN_EXIT_FAIL : rerun(dir, m, copy, new_dir, packed_base, trust_package);
+        copy_bad ? RN_EXIT_FAIL : rerun(dir, m, copy, new_dir, packed_base, &places, trust_package);
     int status;
     if (copy_bad || (run_status != RN_EXIT_OK && run_status != RN_EXIT_FAIL)) {
         status = run_status == RN_EXIT_USAGE ? RN_EXIT_USAGE : RN_EXIT_FAIL;
@@ -277,6 +283,8 @@ static int verify_manifest(const char *dir, const rn_manifest *m, const char *ou
     }
     g_free(env_diff);
     g_free(packed_base);
+    g_free((char *)places.qemu);
+    g_free((char *)places.guest_dir);
     g_free(copy);
     g_free(new_dir);
     return status;

@@ -42,7 +42,9 @@ static bool CheckConfig(const qns_sim_config *config, std::string &imageDir, std
         err = e;
         return false;
     }
-    if (config->guest_image && !QnsGuestImageDir(config->guest_image, imageDir, err)) {
+    if (config->guest_image &&
+        !QnsGuestImageDir(config->guest_image, config->guest_dir ? config->guest_dir : "", imageDir,
+                          err)) {
         return false;
     }
     if (config->watchdog_ms != QNS_WATCHDOG_NONE && config->watchdog_ms > INT_MAX) {
@@ -154,10 +156,11 @@ extern "C" qns_sim *qns_sim_new(const qns_sim_config *config, char *errbuf)
     return sim;
 }
 
-extern "C" int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf)
+extern "C" int qns_guest_image_dir(const char *key, const char *first, char *dir, size_t size,
+                                   char *errbuf)
 {
     std::string d, err;
-    if (!QnsGuestImageDir(key, d, err)) {
+    if (!QnsGuestImageDir(key, first ? first : "", d, err)) {
         QnsSetErr(errbuf, err);
         return -1;
     }

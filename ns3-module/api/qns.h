@@ -65,9 +65,10 @@ typedef struct qns_sim_config {
                              run has to itself (runs started side by side may
                              pick the same CPU). Never changes results. 0: off */
     const char *guest_image; /* the default guest image by key (qns guest list):
-                                QNS_GUEST_DIR when its GUEST-INFO has that key,
-                                else the qns cache's guest/KEY; a missing one
-                                fails qns_sim_new. Overrides guest_dir. NULL: off */
+                                guest_dir (NULL: $QNS_GUEST_DIR) when its
+                                GUEST-INFO has that key, else the qns cache's
+                                guest/KEY; a missing one fails qns_sim_new.
+                                Overrides guest_dir. NULL: off */
     qns_round_mode rounds; /* where rounds fall; QNS_ROUNDS_ADAPTIVE (0) by default */
     int flow_monitor;      /* 1: ns-3's FlowMonitor on every node with IPv4, its
                               statistics written to OUT_DIR/flowmon.xml at the
@@ -241,8 +242,11 @@ size_t qns_cache_dir(char *dir, size_t size);
 int qns_guest_key_check(const char *key, char *errbuf);
 
 /* The folder of the default guest image of key, resolved as guest_image is
- * (into dir, size bytes). 0, or -1 with the reason in errbuf. */
-int qns_guest_image_dir(const char *key, char *dir, size_t size, char *errbuf);
+ * (into dir, size bytes): first (a package's packed image; NULL:
+ * $QNS_GUEST_DIR) when its GUEST-INFO has that key, else the cache's. 0, or
+ * -1 with the reason in errbuf. */
+int qns_guest_image_dir(const char *key, const char *first, char *dir, size_t size,
+                        char *errbuf);
 
 /* The QEMU and the default guest image folder a config without qemu /
  * guest_dir gets: $QNS_QEMU / $QNS_GUEST_DIR when set, else those installed

@@ -56,7 +56,7 @@ int QnsGuestKeyCheck(const char *key, char *errbuf)
     return 0;
 }
 
-bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
+bool QnsGuestImageDir(const char *key, const std::string &first, std::string &dir, std::string &err)
 {
     std::string k = key ? key : "";
     char e[QNS_ERRBUF_SIZE];
@@ -65,8 +65,9 @@ bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err)
         return false;
     }
     const char *env = std::getenv("QNS_GUEST_DIR");
-    if (env && *env && GuestInfoKey(env) == k) {
-        dir = env;
+    const std::string look = !first.empty() ? first : env ? env : "";
+    if (!look.empty() && GuestInfoKey(look) == k) {
+        dir = look;
         return true;
     }
     std::string cand = QnsCacheDir() + "/guest/" + k;

@@ -19,10 +19,11 @@ const char *QnsInstalledGuestDir();
 std::string QnsCacheDir();
 /* 0, or -1 with the reason in errbuf: 1-64 lowercase hex digits. */
 int QnsGuestKeyCheck(const char *key, char *errbuf);
-/* The default guest image of key: $QNS_GUEST_DIR when its GUEST-INFO has that
- * key (a package's packed image), else the cache's guest/KEY, else an
- * imported one. False with err when none. */
-bool QnsGuestImageDir(const char *key, std::string &dir, std::string &err);
+/* The default guest image of key: first (a package's packed image; "":
+ * $QNS_GUEST_DIR) when its GUEST-INFO has that key, else the cache's
+ * guest/KEY, else an imported one. False with err when none. */
+bool QnsGuestImageDir(const char *key, const std::string &first, std::string &dir,
+                      std::string &err);
 
 /* What an image's GUEST-INFO says, for QEMU's command line. */
 struct QnsGuestInfo {

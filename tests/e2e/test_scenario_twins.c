@@ -73,7 +73,7 @@ static void twin_builds_what_its_file_builds(const twin *t, const char *out)
 {
     char *path = g_strdup_printf("%s/scenarios/%s.ini", QNS_SOURCE_DIR, t->name);
     GString *errors = g_string_new(NULL);
-    rn_scenario *sc = rn_scenario_load(path, NULL, errors);
+    rn_scenario *sc = rn_scenario_load(path, NULL, NULL, errors);
     if (sc == NULL) {
         fail_msg("%s", errors->str);
     }

@@ -682,7 +682,7 @@ static void command_too_long_for_the_kernel_is_refused_at_its_guest(void **state
     char *text = g_strdup_printf("[scenario]\nduration = 1ms\n\n[guest a]\ncommand = %s\n", cmd);
     char *ini = write_file(img.dir, "long.ini", text);
     GString *errors = g_string_new(NULL);
-    assert_null(rn_scenario_load(ini, NULL, errors));
+    assert_null(rn_scenario_load(ini, NULL, NULL, errors));
     /* "console=ttyS0 quiet qns.hostname=a qns.cmd=" and 2136 bytes of base64 */
     char *want = g_strdup_printf("%s:4: guest a: its kernel command line is 2179 bytes, more than "
                                  "the default guest's kernel takes (2047); the command (1600 "
@@ -710,7 +710,7 @@ static void guest_kernel_args_and_pin_reach_the_simulation(void **state)
                            "[guest a]\nnic0.ip = 10.0.0.1/24\n"
                            "kernel_args = qns.route=10.9.0.0/16,10.0.0.254 qns.debug=1\n");
     GString *errors = g_string_new(NULL);
-    rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
+    rn_scenario *sc = rn_scenario_load(ini, NULL, NULL, errors);
     if (sc == NULL) {
         fail_msg("%s", errors->str);
     }
@@ -1558,8 +1558,8 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     /* The key it claims names nothing; its content key names it. */
     char found[4096], err[QNS_ERRBUF_SIZE];
     g_setenv("QNS_GUEST_DIR", "/nonexistent", TRUE);
-    assert_int_equal(qns_guest_image_dir("906397202cd2a5df9829", found, sizeof(found), err), -1);
-    assert_int_equal(qns_guest_image_dir(content, found, sizeof(found), err), 0);
+    assert_int_equal(qns_guest_image_dir("906397202cd2a5df9829", NULL, found, sizeof(found), err), -1);
+    assert_int_equal(qns_guest_image_dir(content, NULL, found, sizeof(found), err), 0);
     assert_string_equal(found, cached);
 
     /* A trojan: the package's kernel replaced, every hash made consistent
@@ -1591,12 +1591,12 @@ static void packed_guest_image_is_used_imported_and_a_tampered_kernel_refused(vo
     assert_true(g_str_has_prefix(r.out, "qns: imported guest image "));
     assert_non_null(strstr(r.out, tcontent));
     result_clear(&r);
-    assert_int_equal(qns_guest_image_dir("906397202cd2a5df9829", found, sizeof(found), err), -1);
+    assert_int_equal(qns_guest_image_dir("906397202cd2a5df9829", NULL, found, sizeof(found), err), -1);
     char *cache_guest = g_build_filename(cache, "guest", NULL);
     assert_false(g_file_test(cache_guest, G_FILE_TEST_EXISTS)); /* the build's own: untouched */
     /* What a run that boots it records (fake guests boot no image, so the
      * manifest's guest image entry is made here as a run makes it). */
-    assert_int_equal(qns_guest_image_dir(tcontent, found, sizeof(found), err), 0);
+    assert_int_equal(qns_guest_image_dir(tcontent, NULL, found, sizeof(found), err), 0);
     JsonBuilder *jb = json_builder_new();
     json_builder_begin_object(jb);
     rn_env_add_guest_image(jb, found);
@@ -1670,11 +1670,11 @@ static void scenario_names_its_guest_image_by_key(void **state)
 
     /* The C API: a key names its image whatever the default is now. */
     char found[4096], err[QNS_ERRBUF_SIZE];
-    assert_int_equal(qns_guest_image_dir("aaaa0056", found, sizeof(found), err), 0);
+    assert_int_equal(qns_guest_image_dir("aaaa0056", NULL, found, sizeof(found), err), 0);
     assert_string_equal(found, old_dir);
-    assert_int_equal(qns_guest_image_dir("bbbb0057", found, sizeof(found), err), 0);
+    assert_int_equal(qns_guest_image_dir("bbbb0057", NULL, found, sizeof(found), err), 0);
     assert_string_equal(found, new_dir); /* QNS_GUEST_DIR holds that key */
-    assert_int_equal(qns_guest_image_dir("cccc", found, sizeof(found), err), -1);
+    assert_int_equal(qns_guest_image_dir("cccc", NULL, found, sizeof(found), err), -1);
     char *want = g_strdup_printf("guest image cccc is not in the cache (no %s/cccc/GUEST-INFO "
                                  "with that key); build it, or qns guest import a package that "
                                  "carries it",
@@ -1684,7 +1684,7 @@ static void scenario_names_its_guest_image_by_key(void **state)
     assert_null(qns_sim_new(&cfg, err));
     assert_string_equal(err, want);
     g_free(want);
-    assert_int_equal(qns_guest_image_dir("../x", found, sizeof(found), err), -1);
+    assert_int_equal(qns_guest_image_dir("../x", NULL, found, sizeof(found), err), -1);
     assert_string_equal(err, "guest image key '../x' is not a key (up to 64 hex digits, e.g. "
                              "from qns guest list)");
 
@@ -3602,7 +3602,7 @@ static int note_wait(void *ctx, const qns_progress *p)
 static int run_stopped_by_alarm(const char *ini, const char *out)
 {
     GString *errors = g_string_new(NULL);
-    rn_scenario *sc = rn_scenario_load(ini, NULL, errors);
+    rn_scenario *sc = rn_scenario_load(ini, NULL, NULL, errors);
     g_mkdir_with_parents(out, 0755);
     qns_sim_config cfg = {.out_dir = out};
     qns_sim *sim = sc ? rn_scenario_build(sc, &cfg, errors) : NULL;
@@ -4015,7 +4015,7 @@ static void a_ranks_results_merge_and_what_is_not_its_own_is_refused(void **stat
                                  QNS_FAKE_GUEST, QNS_FAKE_GUEST);
     char *path = write_file(dir, "split.ini", body);
     GString *errors = g_string_new(NULL);
-    rn_scenario *sc = rn_scenario_load(path, NULL, errors);
+    rn_scenario *sc = rn_scenario_load(path, NULL, NULL, errors);
     assert_non_null(sc);
     assert_int_equal(rn_scenario_settings(sc)->rank_count, 2);
     char *staging = g_build_filename(dir, "staging", NULL),
@@ -4132,7 +4132,7 @@ static void ranks_split_at_point_to_point_links_by_guests(void **state)
                                  QNS_FAKE_GUEST, QNS_FAKE_GUEST, QNS_FAKE_GUEST, QNS_FAKE_GUEST);
     char *path = write_file(dir, "partition.ini", body);
     GString *errors = g_string_new(NULL);
-    rn_scenario *sc = rn_scenario_load(path, NULL, errors);
+    rn_scenario *sc = rn_scenario_load(path, NULL, NULL, errors);
     if (sc == NULL) {
         fail_msg("%s", errors->str);
     }
