@@ -391,7 +391,8 @@ static int check_nics(GKeyFile *kf, const char *path, char *errbuf)
     return r;
 }
 
-int qns_guest_info_check(const char *path, char *errbuf)
+/* path loaded and checked: the key file, or NULL with the reason. */
+static GKeyFile *load_checked(const char *path, char *errbuf)
 {
     GKeyFile *kf = g_key_file_new();
     GError *ge = NULL;
@@ -404,6 +405,77 @@ int qns_guest_info_check(const char *path, char *errbuf)
     r = r == 0 ? check_files(kf, path, errbuf) : r;
     r = r == 0 ? check_qemu_args(kf, path, errbuf) : r;
     r = r == 0 ? check_nics(kf, path, errbuf) : r;
+    if (r < 0) {
+        g_key_file_free(kf);
+        return NULL;
+    }
+    return kf;
+}
+
+int qns_guest_info_check(const char *path, char *errbuf)
+{
+    GKeyFile *kf = load_checked(path, errbuf);
     g_key_file_free(kf);
+    return kf ? 0 : -1;
+}
+
+/* qemu_args' words without -kernel and -initrd and their values. */
+static char **machine_words(const char *args)
+{
+    gchar **words = g_strsplit_set(args, " \t", -1);
+    GPtrArray *out = g_ptr_array_new();
+    for (gchar **w = words; *w; w++) {
+        if ((strcmp(*w, "-kernel") == 0 || strcmp(*w, "-initrd") == 0) && w[1] != NULL) {
+            w++;
+        } else if (**w != '\0') {
+            g_ptr_array_add(out, g_strdup(*w));
+        }
+    }
+    g_ptr_array_add(out, NULL);
+    g_strfreev(words);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+int qns_guest_info_read(const char *path, qns_guest_info *out, char *errbuf)
+{
+    static const char *const required[] = {"kernel",    "initrd",    "cmdline",
+                                           "qemu_args", "nic_e1000", "nic_virtio"};
+    memset(out, 0, sizeof(*out));
+    GKeyFile *kf = load_checked(path, errbuf);
+    if (kf == NULL) {
+        return -1;
+    }
+    char *v[G_N_ELEMENTS(required)];
+    int r = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(required); i++) {
+        v[i] = g_key_file_get_string(kf, "guest", required[i], NULL);
+        if (v[i] == NULL && r == 0) {
+            r = qns_fail(errbuf, "%s has no %s", path, required[i]);
+        }
+    }
+    out->kernel = v[0];
+    out->initrd = v[1];
+    out->cmdline = v[2];
+    out->machine = r == 0 ? machine_words(v[3]) : NULL;
+    g_free(v[3]);
+    out->nic_e1000 = v[4];
+    out->nic_virtio = v[5];
+    out->disk = g_key_file_get_string(kf, "guest", "disk", NULL);
+    g_key_file_free(kf);
+    if (r < 0) {
+        qns_guest_info_clear(out);
+    }
     return r;
+}
+
+void qns_guest_info_clear(qns_guest_info *gi)
+{
+    g_free(gi->kernel);
+    g_free(gi->initrd);
+    g_free(gi->cmdline);
+    g_free(gi->nic_e1000);
+    g_free(gi->nic_virtio);
+    g_free(gi->disk);
+    g_strfreev(gi->machine);
+    memset(gi, 0, sizeof(*gi));
 }

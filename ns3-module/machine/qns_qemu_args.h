@@ -49,6 +49,21 @@ extern "C"
      * with the reason in errbuf. */
     int qns_guest_info_check(const char *path, char *errbuf);
 
+    /* What a guest image's GUEST-INFO says, for QEMU's command line. */
+    typedef struct qns_guest_info {
+        char *kernel, *initrd, *cmdline; /* file names in the image's folder; its command line */
+        char *nic_e1000, *nic_virtio;    /* -device templates with netdev=ID and mac=MAC */
+        char *disk;                      /* a distribution image's root file system, or NULL */
+        char **machine; /* qemu_args' words (-m included) without -kernel and -initrd and
+                           their values, NULL-terminated */
+    } qns_guest_info;
+
+    /* path read once and checked as qns_guest_info_check checks it, then its
+     * entries: 0, or -1 with the reason (a required key missing: "PATH has no
+     * KEY") in errbuf. qns_guest_info_clear frees it. */
+    int qns_guest_info_read(const char *path, qns_guest_info *out, char *errbuf);
+    void qns_guest_info_clear(qns_guest_info *gi);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,7 +11,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
 
 namespace
 {
@@ -87,72 +86,25 @@ bool QnsGuestImageDir(const char *key, const std::string &first, std::string &di
     return true;
 }
 
-namespace
-{
-
-std::vector<std::string> SplitWords(const std::string &s)
-{
-    std::vector<std::string> w;
-    std::istringstream in(s);
-    std::string x;
-    while (in >> x) {
-        w.push_back(x);
-    }
-    return w;
-}
-
-} // namespace
-
 bool QnsReadGuestInfo(const std::string &dir, QnsGuestInfo &gi, std::string &err)
 {
     std::string path = dir + "/GUEST-INFO";
     char e[QNS_ERRBUF_SIZE];
-    /* GUEST-INFO may come from a stranger's package: it is data, checked
-     * before any of it reaches QEMU's command line. */
-    if (g_file_test(path.c_str(), G_FILE_TEST_EXISTS) &&
-        qns_guest_info_check(path.c_str(), e) < 0) {
-        err = std::string("guest image: ") + e;
+    qns_guest_info info;
+    /* GUEST-INFO may come from a stranger's package: it is data, read once
+     * and checked before any of it reaches QEMU's command line. */
+    if (qns_guest_info_read(path.c_str(), &info, e) < 0) {
+        bool there = g_file_test(path.c_str(), G_FILE_TEST_EXISTS);
+        err = std::string(there ? "guest image: " : "default guest: ") + e;
         return false;
     }
-    GKeyFile *kf = g_key_file_new();
-    GError *ge = nullptr;
-    if (!g_key_file_load_from_file(kf, path.c_str(), G_KEY_FILE_NONE, &ge)) {
-        err = "default guest: cannot read " + path + ": " + ge->message;
-        g_error_free(ge);
-        g_key_file_free(kf);
-        return false;
-    }
-    auto get = [&](const char *key, std::string &to) {
-        gchar *v = g_key_file_get_string(kf, "guest", key, nullptr);
-        if (v == nullptr) {
-            err = "default guest: " + path + " has no " + key;
-            return false;
-        }
-        to = v;
-        g_free(v);
-        return true;
-    };
-    std::string qemuArgs;
-    bool ok = get("kernel", gi.kernel) && get("initrd", gi.initrd) && get("cmdline", gi.cmdline) &&
-              get("qemu_args", qemuArgs) && get("nic_e1000", gi.nicE1000) &&
-              get("nic_virtio", gi.nicVirtio);
-    if (ok) {
-        gchar *disk = g_key_file_get_string(kf, "guest", "disk", nullptr);
-        gi.disk = disk ? disk : "";
-        g_free(disk);
-    }
-    g_key_file_free(kf);
-    if (!ok) {
-        return false;
-    }
-    /* Machine options without the kernel and initrd, which are placed below. */
-    auto words = SplitWords(qemuArgs);
-    for (size_t i = 0; i < words.size(); i++) {
-        if ((words[i] == "-kernel" || words[i] == "-initrd") && i + 1 < words.size()) {
-            i++;
-            continue;
-        }
-        gi.machine.push_back(words[i]);
-    }
+    gi.kernel = info.kernel;
+    gi.initrd = info.initrd;
+    gi.cmdline = info.cmdline;
+    gi.nicE1000 = info.nic_e1000;
+    gi.nicVirtio = info.nic_virtio;
+    gi.disk = info.disk ? info.disk : "";
+    gi.machine.assign(info.machine, info.machine + g_strv_length(info.machine));
+    qns_guest_info_clear(&info);
     return true;
 }
