@@ -3,14 +3,20 @@
  */
 #include "qns-guest-port.h"
 
+#include "ns3/log.h"
+
 namespace ns3
 {
+
+NS_LOG_COMPONENT_DEFINE("QnsGuestPort");
 
 bool QnsConnectGuestNic(Ptr<QnsSyncScheduler> scheduler, int guest, int nic, Ptr<QnsBridge> bridge,
                         Ptr<NetDevice> device, std::string &err)
 {
+    NS_LOG_FUNCTION(scheduler << guest << nic << bridge << device);
     Time quantum = scheduler->GetQuantum();
     if (bridge->GetLatency().IsZero()) {
+        NS_LOG_LOGIC("the bridge's latency is the quantum, " << quantum.As(Time::US));
         bridge->SetAttribute("Latency", TimeValue(quantum));
     }
     if (bridge->GetLatency() < quantum) {

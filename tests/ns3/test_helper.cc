@@ -297,9 +297,10 @@ void GuestMistakesAreRefused(void **)
     /* An own image without the agent: what only the agent would apply is
      * refused, each naming its key; so is an own kernel without a command
      * line, and the agent where qns's own init runs. */
-    const std::string hint = "; an own image gets them only if it runs the qns agent "
-                             "(scenarios/guests/debian/qns-agent, its unit qns-agent.service) and says "
-                             "so with agent = yes";
+    const std::string hint =
+        "; an own image gets them only if it runs the qns agent "
+        "(scenarios/guests/debian/qns-agent, its unit qns-agent.service) and says "
+        "so with agent = yes";
     Ptr<QnsGuest> cmd = CreateObjectWithAttributes<QnsGuest>(
         "Name", StringValue("k"), "Kernel", StringValue("/boot/k"), "Append",
         StringValue("console=ttyS0 root=/dev/vda"), "Command", StringValue("true"));
@@ -376,9 +377,12 @@ void InstallRefusesWhatCannotWork(void **)
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
 
     assert_true(qns.Install(Fake("b", "", false), 0, devs.Get(2), err) == nullptr);
-    assert_string_equal(err.c_str(), "guest b NIC 0: the device's node runs IPv4 on it; a "
-                                     "guest's device is on a ghost node without an IPv4 "
-                                     "interface there (the guest has the address)");
+    assert_string_equal(err.c_str(),
+                        "guest b NIC 0: the device's node runs IPv4 on it (10.0.0.1/24), but on "
+                        "this device the guest is the host: give the address to the guest (the "
+                        "ipv4 of QnsHelper::CreateGuest, or QnsGuest::AddNic) instead of "
+                        "assigning it to the device (Ipv4AddressHelper::Assign), so that the "
+                        "device's node is a ghost node without an IPv4 interface on it");
 
     Ptr<QnsGuest> noNic = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("c"), "Program",
                                                                StringValue(QNS_FAKE_GUEST));
