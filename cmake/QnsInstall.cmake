@@ -7,7 +7,8 @@
 #   include/ns3/    the same headers and qns-module.h, as an ns-3 module's
 #   bin/qns         the runner
 #   libexec/qns/qemu/  the patched QEMU (bin/qemu-system-x86_64, share/qemu, BUILD-INFO)
-#   share/qns/guest/   the default guest image
+#   share/qns/guest/   the default guest image, with its README.md (the qns.*
+#                      kernel parameters GUEST-INFO points to)
 #   lib/cmake/qns/  the CMake package (find_package(qns 0.1), target qns::qns)
 #   lib/pkgconfig/qns.pc
 # The test kit (fake guest, tests) is not installed.
@@ -59,6 +60,10 @@ if(TARGET qemu)
 endif()
 if(TARGET guest)
   qns_install_cached(${CMAKE_BINARY_DIR}/guest ${QNS_INSTALL_GUEST_DIR})
+  # Beside GUEST-INFO, whose "see README.md" it is: the qns.* kernel
+  # parameters and what the default guest does with them.
+  install(FILES ${PROJECT_SOURCE_DIR}/scenarios/guests/default/README.md
+          DESTINATION ${QNS_INSTALL_GUEST_DIR})
 endif()
 
 # The ns-3 libraries qns links, for qns.pc: -L their folder -l each (the
