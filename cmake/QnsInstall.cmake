@@ -4,9 +4,11 @@
 #                   (shared: the library finds QEMU and the guest image next to
 #                   the file it is loaded from, see model/qns-default-paths.cc)
 #   include/qns/    qns.h, the ns-3 model and helper headers and the plain-C headers they include
+#   include/ns3/    the same headers and qns-module.h, as an ns-3 module's
 #   bin/qns         the runner
 #   libexec/qns/qemu/  the patched QEMU (bin/qemu-system-x86_64, share/qemu, BUILD-INFO)
-#   share/qns/guest/   the default guest image
+#   share/qns/guest/   the default guest image, with its README.md (the qns.*
+#                      kernel parameters GUEST-INFO points to)
 #   lib/cmake/qns/  the CMake package (find_package(qns 0.1), target qns::qns)
 #   lib/pkgconfig/qns.pc
 # The test kit (fake guest, tests) is not installed.
@@ -37,25 +39,11 @@ if(TARGET qns-runner)
   set_target_properties(qns-runner PROPERTIES INSTALL_RPATH "$ORIGIN/${qns_bin_to_lib}")
 endif()
 
-install(FILES
-  ${PROJECT_SOURCE_DIR}/ns3-module/api/qns.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-sync-scheduler.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-next-event.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-port.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-argv.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-run.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-rank-end.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/helper/qns-helper.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_sync.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_guest.h
-  ${PROJECT_SOURCE_DIR}/tap-bridge/model/qns-bridge.h
-  ${PROJECT_SOURCE_DIR}/tap-bridge/capture/qns_capture.h
-  ${PROJECT_SOURCE_DIR}/tap-bridge/record/qns_errbuf.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/sync/qns_limits.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/machine/qns_qemu_args.h
-  ${PROJECT_SOURCE_DIR}/ns3-module/model/qns-guest-spec.h
-  DESTINATION ${QNS_INSTALL_INCLUDE_DIR})
+install(FILES ${QNS_PUBLIC_HEADERS} DESTINATION ${QNS_INSTALL_INCLUDE_DIR})
+# As an ns-3 module's: "ns3/qns-module.h" and "ns3/qns-helper.h" with the
+# prefix's include folder on the include path.
+install(FILES ${QNS_PUBLIC_HEADERS} ${QNS_MODULE_HEADER}
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ns3)
 
 # The patched QEMU and the default guest image, copied out of the cache so
 # the prefix stands alone: the build's qemu/ and guest/ are links into it,
@@ -72,6 +60,10 @@ if(TARGET qemu)
 endif()
 if(TARGET guest)
   qns_install_cached(${CMAKE_BINARY_DIR}/guest ${QNS_INSTALL_GUEST_DIR})
+  # Beside GUEST-INFO, whose "see README.md" it is: the qns.* kernel
+  # parameters and what the default guest does with them.
+  install(FILES ${PROJECT_SOURCE_DIR}/scenarios/guests/default/README.md
+          DESTINATION ${QNS_INSTALL_GUEST_DIR})
 endif()
 
 # The ns-3 libraries qns links, for qns.pc: -L their folder -l each (the
@@ -100,7 +92,7 @@ install(FILES ${CMAKE_BINARY_DIR}/qns.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkg
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/qnsConfig.cmake.in
   ${CMAKE_BINARY_DIR}/qnsConfig.cmake
   INSTALL_DESTINATION ${QNS_INSTALL_CMAKE_DIR}
-  PATH_VARS CMAKE_INSTALL_LIBDIR QNS_INSTALL_INCLUDE_DIR)
+  PATH_VARS CMAKE_INSTALL_LIBDIR QNS_INSTALL_INCLUDE_DIR CMAKE_INSTALL_INCLUDEDIR)
 # 0.x: a minor version may break the API, so only the same minor matches.
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/qnsConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)

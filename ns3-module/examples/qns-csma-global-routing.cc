@@ -7,19 +7,18 @@
  *   h1 10.1.1.1 --+
  *   h2 10.1.1.2 --+-- csma -- 10.1.1.3 router 10.1.2.1 -- p2p -- 10.1.2.2 host
  *
- *   qns-csma-global-routing --outDir=out [--quantum=10us]
+ *   qns-csma-global-routing --outDir=out [--ns3::QnsSyncScheduler::Quantum=10us]
  *
  * Writes out/h1.console, out/h2.console, the guests' captures and the
  * LAN's pcaps; prints how many echoes came back to the host.
  */
-#include "qns-helper.h"
-
 #include "ns3/applications-module.h"
 #include "ns3/core-module.h"
 #include "ns3/csma-module.h"
 #include "ns3/internet-module.h"
 #include "ns3/network-module.h"
 #include "ns3/point-to-point-module.h"
+#include "ns3/qns-module.h"
 
 #include <iostream>
 
@@ -38,10 +37,8 @@ void CountEcho(uint32_t *count, Ptr<const Packet>)
 int main(int argc, char *argv[])
 {
     std::string outDir = ".";
-    Time quantum = MicroSeconds(10);
     CommandLine cmd(__FILE__);
     cmd.AddValue("outDir", "Folder for consoles and captures (must exist)", outDir);
-    cmd.AddValue("quantum", "qns round length (the bridge latency too)", quantum);
     cmd.Parse(argc, argv);
 
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
@@ -82,7 +79,6 @@ int main(int argc, char *argv[])
 
     QnsHelper qns;
     qns.SetOutputDirectory(outDir);
-    qns.SetSchedulerAttribute("Quantum", TimeValue(quantum));
     const std::string route = "qns.route=10.1.2.0/24,10.1.1.3";
     Ptr<QnsGuest> h1 = qns.CreateGuest("h1", "10.1.1.1/24", "sleep 3; ping -c 3 10.1.2.2");
     h1->SetAttribute("KernelArgs", StringValue(route));

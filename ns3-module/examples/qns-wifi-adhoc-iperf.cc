@@ -6,16 +6,15 @@
  * its simulator, seeds and pcaps.
  *
  *   qns-wifi-adhoc-iperf --outDir=out [--distance=10] [--rate=HtMcs7]
- *                        [--seconds=3] [--quantum=10us]
+ *                        [--seconds=3] [--ns3::QnsSyncScheduler::Quantum=10us]
  *
  * Writes out/client.console (iperf3's report), out/{client,server}-nic0.pcap
  * (the guests' side of the bridges) and out/air-N-0.pcap (radiotap).
  */
-#include "qns-helper.h"
-
 #include "ns3/core-module.h"
 #include "ns3/mobility-module.h"
 #include "ns3/network-module.h"
+#include "ns3/qns-module.h"
 #include "ns3/wifi-module.h"
 
 #include <iostream>
@@ -27,13 +26,11 @@ int main(int argc, char *argv[])
     std::string outDir = ".", rate = "HtMcs7";
     double distance = 10;
     uint32_t seconds = 3;
-    Time quantum = MicroSeconds(10);
     CommandLine cmd(__FILE__);
     cmd.AddValue("outDir", "Folder for consoles and captures (must exist)", outDir);
     cmd.AddValue("distance", "Metres between the two stations", distance);
     cmd.AddValue("rate", "ConstantRateWifiManager's DataMode (802.11n, one antenna)", rate);
     cmd.AddValue("seconds", "How long iperf3 sends", seconds);
-    cmd.AddValue("quantum", "qns round length (the bridge latency too)", quantum);
     cmd.Parse(argc, argv);
 
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
@@ -63,12 +60,11 @@ int main(int argc, char *argv[])
 
     QnsHelper qns;
     qns.SetOutputDirectory(outDir);
-    qns.SetSchedulerAttribute("Quantum", TimeValue(quantum));
     Ptr<QnsGuest> server = qns.CreateGuest("server", "10.0.3.2/24", "");
     server->SetAttribute("Services", StringValue("iperf3"));
-    Ptr<QnsGuest> client = qns.CreateGuest(
-        "client", "10.0.3.1/24",
-        "sleep 1; iperf3 -c 10.0.3.2 -t " + std::to_string(seconds) + " -f m");
+    Ptr<QnsGuest> client =
+        qns.CreateGuest("client", "10.0.3.1/24",
+                        "sleep 1; iperf3 -c 10.0.3.2 -t " + std::to_string(seconds) + " -f m");
     qns.Install(client, 0, devices.Get(0));
     qns.Install(server, 0, devices.Get(1));
 

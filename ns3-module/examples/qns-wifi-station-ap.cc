@@ -6,19 +6,18 @@
  *
  *   sta (guest) 10.0.1.2 ))) ap 10.0.1.1 | 10.0.2.1 --csma-- 10.0.2.2 server
  *
- *   qns-wifi-station-ap --outDir=out [--quantum=10us]
+ *   qns-wifi-station-ap --outDir=out [--ns3::QnsSyncScheduler::Quantum=10us]
  *
  * Writes out/sta.console, out/sta-nic0.pcap, out/wifi-N-0.pcap (radiotap)
  * and out/lan-N-0.pcap.
  */
-#include "qns-helper.h"
-
 #include "ns3/applications-module.h"
 #include "ns3/core-module.h"
 #include "ns3/csma-module.h"
 #include "ns3/internet-module.h"
 #include "ns3/mobility-module.h"
 #include "ns3/network-module.h"
+#include "ns3/qns-module.h"
 #include "ns3/wifi-module.h"
 
 #include <iostream>
@@ -28,10 +27,8 @@ using namespace ns3;
 int main(int argc, char *argv[])
 {
     std::string outDir = ".";
-    Time quantum = MicroSeconds(10);
     CommandLine cmd(__FILE__);
     cmd.AddValue("outDir", "Folder for consoles and captures (must exist)", outDir);
-    cmd.AddValue("quantum", "qns round length (the bridge latency too)", quantum);
     cmd.Parse(argc, argv);
 
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
@@ -85,7 +82,6 @@ int main(int argc, char *argv[])
 
     QnsHelper qns;
     qns.SetOutputDirectory(outDir);
-    qns.SetSchedulerAttribute("Quantum", TimeValue(quantum));
     Ptr<QnsGuest> guest =
         qns.CreateGuest("sta", "10.0.1.2/24",
                         "ping -c 3 10.0.2.2 && echo qns-over-wifi | socat -T 2 - UDP4:10.0.2.2:7");

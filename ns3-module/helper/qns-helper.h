@@ -31,7 +31,9 @@ public:
     QnsHelper();
 
     /* Attributes of the round scheduler (QnsSyncScheduler: Quantum,
-     * Adaptive, WatchdogMs, SpinUs, Pin, ...); before the first Install. */
+     * Adaptive, WatchdogMs, SpinUs, Pin, ...); before the first Install.
+     * Those not set here have their defaults, which the program may set
+     * (Config::SetDefault, --ns3::QnsSyncScheduler::Quantum=1ms). */
     void SetSchedulerAttribute(const std::string &name, const AttributeValue &value);
     /* Attributes of the bridges later Install calls make (QnsBridge:
      * Latency, Mode). */
@@ -43,9 +45,16 @@ public:
 
     /* The default guest named `name` with one NIC at ipv4 ("" for none),
      * running `command` and ending the run once it has powered off (a
-     * command "" leaves the guest up until the run ends). */
+     * command "" leaves the guest up until the run ends); a default the
+     * program set for the QnsGuest attribute EndsRun (Config::SetDefault,
+     * --ns3::QnsGuest::EndsRun) holds for every guest instead. */
     Ptr<QnsGuest> CreateGuest(const std::string &name, const std::string &ipv4,
                               const std::string &command) const;
+    /* The same with NIC 0's model and MAC ("": 52:54:00:GG:GG:01); more NICs
+     * come from QnsGuest::AddNic. */
+    Ptr<QnsGuest> CreateGuest(const std::string &name, const std::string &ipv4,
+                              const std::string &command, QnsGuest::NicModel model,
+                              const std::string &mac) const;
 
     /* Bridges guest NIC `nic` onto `device`. The bridge, or null with the
      * reason in err. */

@@ -3,8 +3,12 @@
  */
 #include "qns-guest-port.h"
 
+#include "ns3/log.h"
+
 namespace ns3
 {
+
+NS_LOG_COMPONENT_DEFINE("QnsGuestPort");
 
 bool QnsLatencyCheck(Time latency, Time quantum, std::string &err)
 {
@@ -19,8 +23,10 @@ bool QnsLatencyCheck(Time latency, Time quantum, std::string &err)
 bool QnsConnectGuestNic(Ptr<QnsSyncScheduler> scheduler, int guest, int nic, Ptr<QnsBridge> bridge,
                         Ptr<NetDevice> device, std::string &err)
 {
+    NS_LOG_FUNCTION(scheduler << guest << nic << bridge << device);
     Time quantum = scheduler->GetQuantum();
     if (bridge->GetLatency().IsZero()) {
+        NS_LOG_LOGIC("the bridge's latency is the quantum, " << quantum.As(Time::US));
         bridge->SetAttribute("Latency", TimeValue(quantum));
     }
     if (!QnsLatencyCheck(bridge->GetLatency(), quantum, err)) {

@@ -16,12 +16,43 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 
 namespace ns3
 {
 
 NS_LOG_COMPONENT_DEFINE("QnsGuestRun");
 NS_OBJECT_ENSURE_REGISTERED(QnsGuestRun);
+
+namespace
+{
+
+/* A guest's device is on a ghost node: the guest is the host there, and the
+ * node has no IPv4 interface on the device. False with what to do in err. */
+bool GhostNodeCheck(Ptr<NetDevice> device, std::string &err)
+{
+    Ptr<Ipv4> ip = device->GetNode()->GetObject<Ipv4>();
+    int32_t i = ip ? ip->GetInterfaceForDevice(device) : -1;
+    if (i < 0) {
+        return true;
+    }
+    std::string address;
+    for (uint32_t a = 0; a < ip->GetNAddresses(static_cast<uint32_t>(i)); a++) {
+        Ipv4InterfaceAddress ifa = ip->GetAddress(static_cast<uint32_t>(i), a);
+        std::ostringstream os;
+        os << ifa.GetLocal() << "/" << static_cast<int>(ifa.GetMask().GetPrefixLength());
+        address += (address.empty() ? " " : ", ") + os.str();
+    }
+    err = "the device's node runs IPv4 on it" +
+          (address.empty() ? "" : " (" + address.substr(1) + ")") +
+          ", but on this device the guest is the host: give the address to the guest (the ipv4 "
+          "of QnsHelper::CreateGuest, or QnsGuest::AddNic) instead of assigning it to the device "
+          "(Ipv4AddressHelper::Assign), so that the device's node is a ghost node without an IPv4 "
+          "interface on it";
+    return false;
+}
+
+} // namespace
 
 TypeId QnsGuestRun::GetTypeId()
 {
@@ -36,20 +67,26 @@ QnsGuestRun::QnsGuestRun()
     : m_outDir("."), m_capture(true), m_scheduled(false), m_started(false), m_distributed(false),
       m_localGuests(0), m_finished(false), m_checked(false), m_ok(true)
 {
+    NS_LOG_FUNCTION(this);
+    /* With the attributes' defaults, which the program may have set
+     * (Config::SetDefault, CommandLine's --ns3::QnsSyncScheduler::...). */
     m_sched = CreateObject<QnsSyncScheduler>();
-    m_sched->SetAttribute("Adaptive", BooleanValue(true));
-    m_sched->SetAttribute("WatchdogMs", UintegerValue(60000));
 }
 
-QnsGuestRun::~QnsGuestRun() = default;
+QnsGuestRun::~QnsGuestRun()
+{
+    NS_LOG_FUNCTION(this);
+}
 
 Ptr<QnsSyncScheduler> QnsGuestRun::GetScheduler() const
 {
+    NS_LOG_FUNCTION(this);
     return m_sched;
 }
 
 void QnsGuestRun::SetOutputDirectory(const std::string &dir)
 {
+    NS_LOG_FUNCTION(this << dir);
     m_outDir = dir.empty() ? "." : dir;
 }
 
@@ -60,16 +97,19 @@ void QnsGuestRun::SetGuestSeed(uint32_t seed)
 
 void QnsGuestRun::SetCapture(bool on)
 {
+    NS_LOG_FUNCTION(this << on);
     m_capture = on;
 }
 
 const std::vector<Ptr<QnsGuest>> &QnsGuestRun::GetGuests() const
 {
+    NS_LOG_FUNCTION(this);
     return m_guests;
 }
 
 Ptr<QnsBridge> QnsGuestRun::GetBridge(int guest, uint32_t nic) const
 {
+    NS_LOG_FUNCTION(this << guest << nic);
     for (const auto &n : m_nics) {
         if (n.guest == guest && n.nic == nic) {
             return n.bridge;
@@ -106,6 +146,7 @@ bool QnsGuestRun::CheckSimulator(std::string &err) const
 Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDevice> device,
                                     const ObjectFactory &bridgeFactory, std::string &err)
 {
+    NS_LOG_FUNCTION(this << guest << nic << device);
     if (!guest || !device || !device->GetNode()) {
         err = !guest ? "no guest to install" : "the device to bridge is not on a node";
         return nullptr;
@@ -133,10 +174,8 @@ Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDe
         return nullptr;
     }
     Ptr<Node> node = device->GetNode();
-    Ptr<Ipv4> ip = node->GetObject<Ipv4>();
-    if (ip && ip->GetInterfaceForDevice(device) >= 0) {
-        err = who + ": the device's node runs IPv4 on it; a guest's device is on a ghost node "
-                    "without an IPv4 interface there (the guest has the address)";
+    if (!GhostNodeCheck(device, err)) {
+        err = who + ": " + err;
         return nullptr;
     }
     const size_t gi = static_cast<size_t>(guest->GetIndex());
@@ -167,12 +206,17 @@ Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDe
         return nullptr;
     }
     m_nics.push_back(Nic{guest->GetIndex(), nic, b});
+    const Address deviceAddress = device->GetAddress();
+    NS_LOG_INFO(who << " is bridged onto " << device->GetInstanceTypeId().GetName() << " "
+                    << deviceAddress << " of node " << node->GetId() << " (rank " << rank
+                    << (local ? "" : ", another rank's") << ")");
     ScheduleStart();
     return b;
 }
 
 int QnsGuestRun::GetSlot(int guest) const
 {
+    NS_LOG_FUNCTION(this << guest);
     return guest >= 0 && guest < static_cast<int>(m_slots.size())
                ? m_slots[static_cast<size_t>(guest)]
                : -1;
@@ -180,6 +224,7 @@ int QnsGuestRun::GetSlot(int guest) const
 
 void QnsGuestRun::ScheduleStart()
 {
+    NS_LOG_FUNCTION(this);
     if (!m_scheduled) {
         m_scheduled = true;
         Simulator::ScheduleNow(&QnsGuestRun::StartGuests, Ptr<QnsGuestRun>(this));
@@ -189,6 +234,7 @@ void QnsGuestRun::ScheduleStart()
 
 bool QnsGuestRun::AddGuest(Ptr<QnsGuest> guest, std::string &err)
 {
+    NS_LOG_FUNCTION(this << guest);
     if (guest->IsPrepared()) {
         err = "guest " + guest->GetName() + " is in a simulation already";
         return false;
@@ -251,6 +297,8 @@ void QnsGuestRun::StartGuests()
             StopStart();
             return;
         }
+        NS_LOG_INFO("guest " << d.name << " started (" << d.nicCount << " NICs, console "
+                             << d.console << (d.endsRun ? ", ends the run" : "") << ")");
         if (d.endsRun) {
             m_sched->EndRunWithGuest(gi);
         }
@@ -302,6 +350,7 @@ void QnsGuestRun::SetUpRankEnd()
 
 bool QnsGuestRun::Finish(std::string &err)
 {
+    NS_LOG_FUNCTION(this);
     m_checked = true;
     if (m_finished) {
         err = m_error;
@@ -340,17 +389,20 @@ bool QnsGuestRun::Finish(std::string &err)
     m_ok = why.empty();
     m_error = why;
     err = why;
+    NS_LOG_INFO("the run " << (m_ok ? "succeeded" : "failed: " + why));
     return m_ok;
 }
 
 bool QnsGuestRun::Interrupted() const
 {
+    NS_LOG_FUNCTION(this);
     return m_sched->Interrupted() ||
            (StoppedByAnotherRank() && !m_sched->GetRankEnd()->StopperFailed());
 }
 
 int32_t QnsGuestRun::GetStopper() const
 {
+    NS_LOG_FUNCTION(this);
     Ptr<QnsRankEnd> rankEnd = m_sched->GetRankEnd();
     return rankEnd ? rankEnd->GetStopper() : -1;
 }
@@ -364,6 +416,7 @@ bool QnsGuestRun::StoppedByAnotherRank() const
 
 std::string QnsGuestRun::GetGuestFailure(int guest) const
 {
+    NS_LOG_FUNCTION(this << guest);
     return guest >= 0 && guest < static_cast<int>(m_failures.size())
                ? m_failures[static_cast<size_t>(guest)]
                : "";
@@ -382,6 +435,7 @@ void QnsGuestRun::OnDestroy()
 
 void QnsGuestRun::DoDispose()
 {
+    NS_LOG_FUNCTION(this);
     m_nics.clear();
     m_guests.clear();
     if (m_sched) {

@@ -45,8 +45,10 @@ public:
     QnsGuestRun();
     ~QnsGuestRun() override;
 
-    /* The scheduler: adaptive rounds, a 10 us quantum and a 60 s watchdog
-     * unless its attributes are set before the first Install. */
+    /* The scheduler, made with its attributes' defaults (adaptive rounds,
+     * a 10 us quantum and a 60 s watchdog, unless the program set others
+     * with Config::SetDefault or on its command line); set its attributes
+     * before the first Install. */
     Ptr<QnsSyncScheduler> GetScheduler() const;
     /* Consoles and guest-side captures go to this folder (default "."). */
     void SetOutputDirectory(const std::string &dir);

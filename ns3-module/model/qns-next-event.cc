@@ -4,6 +4,7 @@
 #include "qns-next-event.h"
 
 #include "ns3/global-value.h"
+#include "ns3/log.h"
 #include "ns3/map-scheduler.h"
 #include "ns3/object-factory.h"
 #include "ns3/pointer.h"
@@ -13,6 +14,7 @@
 namespace ns3
 {
 
+NS_LOG_COMPONENT_DEFINE("QnsNextEvent");
 NS_OBJECT_ENSURE_REGISTERED(QnsNextEvent);
 NS_OBJECT_ENSURE_REGISTERED(QnsPeekScheduler);
 
@@ -25,13 +27,14 @@ TypeId QnsNextEvent::GetTypeId()
     return tid;
 }
 
-QnsNextEvent::QnsNextEvent()
-    : m_scheduler(nullptr)
+QnsNextEvent::QnsNextEvent() : m_scheduler(nullptr)
 {
+    NS_LOG_FUNCTION(this);
 }
 
 void QnsNextEvent::Install()
 {
+    NS_LOG_FUNCTION(this);
     StringValue type;
     GlobalValue::GetValueByName("SchedulerType", type);
     TypeId inner = TypeId::LookupByName(type.Get());
@@ -42,11 +45,14 @@ void QnsNextEvent::Install()
     f.SetTypeId(QnsPeekScheduler::GetTypeId());
     f.Set("Inner", TypeIdValue(inner));
     f.Set("Probe", PointerValue(this));
+    NS_LOG_INFO("ns-3's events are scheduled by " << inner.GetName() << " through "
+                                                  << f.GetTypeId().GetName());
     Simulator::SetScheduler(f);
 }
 
 bool QnsNextEvent::Peek(uint64_t &ts) const
 {
+    NS_LOG_FUNCTION(this);
     if (m_scheduler == nullptr || m_scheduler->IsEmpty()) {
         return false;
     }
@@ -61,31 +67,32 @@ TypeId QnsPeekScheduler::GetTypeId()
             .SetParent<Scheduler>()
             .SetGroupName("Qns")
             .AddConstructor<QnsPeekScheduler>()
-            .AddAttribute("Inner", "The scheduler every call is forwarded to.",
-                          TypeIdValue(MapScheduler::GetTypeId()),
-                          MakeTypeIdAccessor(&QnsPeekScheduler::SetInner,
-                                             &QnsPeekScheduler::GetInner),
-                          MakeTypeIdChecker())
-            .AddAttribute("Probe", "The QnsNextEvent that peeks through this scheduler.",
-                          PointerValue(),
-                          MakePointerAccessor(&QnsPeekScheduler::SetProbe,
-                                              &QnsPeekScheduler::GetProbe),
-                          MakePointerChecker<QnsNextEvent>());
+            .AddAttribute(
+                "Inner", "The scheduler every call is forwarded to.",
+                TypeIdValue(MapScheduler::GetTypeId()),
+                MakeTypeIdAccessor(&QnsPeekScheduler::SetInner, &QnsPeekScheduler::GetInner),
+                MakeTypeIdChecker())
+            .AddAttribute(
+                "Probe", "The QnsNextEvent that peeks through this scheduler.", PointerValue(),
+                MakePointerAccessor(&QnsPeekScheduler::SetProbe, &QnsPeekScheduler::GetProbe),
+                MakePointerChecker<QnsNextEvent>());
     return tid;
 }
 
-QnsPeekScheduler::QnsPeekScheduler()
-    : m_inner(CreateObject<MapScheduler>())
+QnsPeekScheduler::QnsPeekScheduler() : m_inner(CreateObject<MapScheduler>())
 {
+    NS_LOG_FUNCTION(this);
 }
 
 QnsPeekScheduler::~QnsPeekScheduler()
 {
+    NS_LOG_FUNCTION(this);
     SetProbe(nullptr);
 }
 
 void QnsPeekScheduler::SetInner(TypeId tid)
 {
+    NS_LOG_FUNCTION(this << tid);
     ObjectFactory f;
     f.SetTypeId(tid);
     Ptr<Scheduler> next = f.Create<Scheduler>();
@@ -97,11 +104,13 @@ void QnsPeekScheduler::SetInner(TypeId tid)
 
 TypeId QnsPeekScheduler::GetInner() const
 {
+    NS_LOG_FUNCTION(this);
     return m_inner->GetInstanceTypeId();
 }
 
 void QnsPeekScheduler::SetProbe(Ptr<QnsNextEvent> probe)
 {
+    NS_LOG_FUNCTION(this << probe);
     if (m_probe != nullptr && m_probe->m_scheduler == this) {
         m_probe->m_scheduler = nullptr;
     }
@@ -113,31 +122,37 @@ void QnsPeekScheduler::SetProbe(Ptr<QnsNextEvent> probe)
 
 Ptr<QnsNextEvent> QnsPeekScheduler::GetProbe() const
 {
+    NS_LOG_FUNCTION(this);
     return m_probe;
 }
 
 void QnsPeekScheduler::Insert(const Event &ev)
 {
+    NS_LOG_FUNCTION(this << ev.key.m_ts);
     m_inner->Insert(ev);
 }
 
 bool QnsPeekScheduler::IsEmpty() const
 {
+    NS_LOG_FUNCTION(this);
     return m_inner->IsEmpty();
 }
 
 Scheduler::Event QnsPeekScheduler::PeekNext() const
 {
+    NS_LOG_FUNCTION(this);
     return m_inner->PeekNext();
 }
 
 Scheduler::Event QnsPeekScheduler::RemoveNext()
 {
+    NS_LOG_FUNCTION(this);
     return m_inner->RemoveNext();
 }
 
 void QnsPeekScheduler::Remove(const Event &ev)
 {
+    NS_LOG_FUNCTION(this << ev.key.m_ts);
     m_inner->Remove(ev);
 }
 

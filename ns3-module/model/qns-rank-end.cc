@@ -51,15 +51,18 @@ QnsRankEnd::QnsRankEnd()
     : m_qUs(10), m_lookaheadNs(0), m_distributed(false), m_rank(0), m_endUs(-1), m_abortUs(-1),
       m_abortSent(false), m_stopper(-1), m_stopperFailed(false), m_stopsRun(false), m_stopAtUs(-1)
 {
+    NS_LOG_FUNCTION(this);
 }
 
 int64_t QnsRankEnd::EndAfterUs(int64_t offUs, int64_t qUs, int64_t lookaheadNs)
 {
+    NS_LOG_FUNCTION(offUs << qUs << lookaheadNs);
     return (offUs / qUs + 1) * qUs + CeilTo(CeilTo(lookaheadNs, 1000) / 1000, qUs) + qUs;
 }
 
 Time QnsRankEnd::CrossRankDelay()
 {
+    NS_LOG_FUNCTION_NOARGS();
     Time least;
     for (auto it = NodeList::Begin(); it != NodeList::End(); ++it) {
         for (uint32_t d = 0; d < (*it)->GetNDevices(); d++) {
@@ -80,6 +83,7 @@ Time QnsRankEnd::CrossRankDelay()
 void QnsRankEnd::Setup(Time quantum, Time lookahead, const std::set<uint32_t> &endingRanks,
                        bool distributed)
 {
+    NS_LOG_FUNCTION(this << quantum << lookahead << distributed);
     m_qUs = std::max<int64_t>(1, quantum.GetMicroSeconds());
     m_lookaheadNs = lookahead.GetNanoSeconds();
     m_waiting = endingRanks;
@@ -105,6 +109,7 @@ void QnsRankEnd::Setup(Time quantum, Time lookahead, const std::set<uint32_t> &e
 
 void QnsRankEnd::SetStopsRun(bool on)
 {
+    NS_LOG_FUNCTION(this << on);
     m_stopsRun = on;
 }
 
@@ -131,6 +136,7 @@ void QnsRankEnd::Note(uint32_t rank, int64_t endUs, Kind kind)
 
 void QnsRankEnd::LocalEnd(int64_t offUs)
 {
+    NS_LOG_FUNCTION(this << offUs);
     if (m_waiting.count(m_rank) == 0) {
         return; /* told already */
     }
@@ -144,12 +150,15 @@ void QnsRankEnd::LocalEnd(int64_t offUs)
                                         << latest);
         end = latest;
     }
+    NS_LOG_INFO("this rank's guests powered off at " << offUs << " us: the run ends at " << end
+                                                     << " us");
     Note(m_rank, end, END);
     Send(end, END);
 }
 
 void QnsRankEnd::Abort(bool failed)
 {
+    NS_LOG_FUNCTION(this << failed);
     if (m_abortSent) {
         return;
     }
@@ -197,6 +206,7 @@ void QnsRankEnd::OnMessage(Ptr<Packet> p)
 
 int64_t QnsRankEnd::GetEndUs() const
 {
+    NS_LOG_FUNCTION(this);
     int64_t end = m_waiting.empty() && m_endUs >= 0 ? m_endUs : -1;
     if (m_abortUs >= 0) {
         end = end < 0 ? m_abortUs : std::min(end, m_abortUs);
@@ -206,21 +216,25 @@ int64_t QnsRankEnd::GetEndUs() const
 
 bool QnsRankEnd::Aborted() const
 {
+    NS_LOG_FUNCTION(this);
     return m_abortUs >= 0;
 }
 
 int32_t QnsRankEnd::GetStopper() const
 {
+    NS_LOG_FUNCTION(this);
     return m_stopper;
 }
 
 bool QnsRankEnd::StopperFailed() const
 {
+    NS_LOG_FUNCTION(this);
     return m_stopperFailed;
 }
 
 void QnsRankEnd::DoDispose()
 {
+    NS_LOG_FUNCTION(this);
     m_controls.clear();
     Object::DoDispose();
 }

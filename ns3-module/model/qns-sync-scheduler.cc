@@ -49,7 +49,8 @@ TypeId QnsSyncScheduler::GetTypeId()
                           "within it and used no CPU in it (under 1%) is reported as hung; "
                           "one that used CPU is waited for, a window at a time (0: no "
                           "watchdog).",
-                          UintegerValue(0), MakeUintegerAccessor(&QnsSyncScheduler::m_watchdogMs),
+                          UintegerValue(QNS_WATCHDOG_DEFAULT_MS),
+                          MakeUintegerAccessor(&QnsSyncScheduler::m_watchdogMs),
                           MakeUintegerChecker<uint32_t>())
             .AddAttribute("WatchdogOff",
                           "How the user turns the watchdog off, in the words of the "
@@ -74,7 +75,7 @@ TypeId QnsSyncScheduler::GetTypeId()
                           "smallest bridge latency, and at most on the next multiple of the "
                           "quantum at or after ns-3's next event; while a guest runs, on the "
                           "next multiple of the quantum. Outputs are those of fixed rounds.",
-                          BooleanValue(false), MakeBooleanAccessor(&QnsSyncScheduler::m_adaptive),
+                          BooleanValue(true), MakeBooleanAccessor(&QnsSyncScheduler::m_adaptive),
                           MakeBooleanChecker())
             .AddAttribute("MaxStep", "The longest adaptive round (whole microseconds).",
                           TimeValue(Seconds(10)), MakeTimeAccessor(&QnsSyncScheduler::m_maxStep),
@@ -111,23 +112,25 @@ TypeId QnsSyncScheduler::GetTypeId()
 }
 
 QnsSyncScheduler::QnsSyncScheduler()
-    : m_quantum(MicroSeconds(10)), m_watchdogMs(0), m_spinUs(0), m_pin(false), m_adaptive(false),
-      m_remote(false), m_finished(false), m_maxStep(Seconds(10)), m_sealedStep(MilliSeconds(100)),
-      m_sprinting(false), m_shutdownMs(2000), m_minLatencyNs(0), m_sync(nullptr), m_inRound(false),
-      m_started(false), m_rounds(0), m_sprints(0), m_late(0), m_progressFn(nullptr),
-      m_progressCtx(nullptr), m_progressMs(0), m_lastProgressMs(0), m_interrupted(false),
-      m_stopFd(0)
+    : m_quantum(MicroSeconds(QNS_QUANTUM_US_DEFAULT)), m_watchdogMs(QNS_WATCHDOG_DEFAULT_MS),
+      m_spinUs(0), m_pin(false), m_adaptive(true), m_remote(false), m_finished(false),
+      m_maxStep(Seconds(10)), m_sealedStep(MilliSeconds(100)), m_sprinting(false),
+      m_shutdownMs(2000), m_minLatencyNs(0), m_sync(nullptr), m_inRound(false), m_started(false),
+      m_rounds(0), m_sprints(0), m_late(0), m_progressFn(nullptr), m_progressCtx(nullptr),
+      m_progressMs(0), m_lastProgressMs(0), m_interrupted(false), m_stopFd(0)
 {
     NS_LOG_FUNCTION(this);
 }
 
 QnsSyncScheduler::~QnsSyncScheduler()
 {
+    NS_LOG_FUNCTION(this);
     qns_sync_free(m_sync);
 }
 
 int QnsSyncScheduler::AddGuest(const qns_guest_spec &spec)
 {
+    NS_LOG_FUNCTION(this << spec.name << spec.nic_count);
     char err[QNS_ERRBUF_SIZE];
     if (m_sync == nullptr) {
         qns_sync_options o = {};
@@ -165,11 +168,13 @@ int QnsSyncScheduler::AddGuest(const qns_guest_spec &spec)
 
 int QnsSyncScheduler::GetGuestCount() const
 {
+    NS_LOG_FUNCTION(this);
     return m_sync ? qns_sync_guest_count(m_sync) : 0;
 }
 
 bool QnsSyncScheduler::Attach(int guest, int nic, Ptr<QnsBridge> bridge)
 {
+    NS_LOG_FUNCTION(this << guest << nic << bridge);
     if (guest < 0 || guest >= GetGuestCount() || nic < 0 ||
         nic >= static_cast<int>(m_bridges[static_cast<size_t>(guest)].size())) {
         m_error = "no such guest NIC to attach a bridge to";
@@ -181,6 +186,7 @@ bool QnsSyncScheduler::Attach(int guest, int nic, Ptr<QnsBridge> bridge)
         return false;
     }
     slot = bridge;
+    NS_LOG_INFO("guest " << guest << " nic " << nic << " feeds bridge " << bridge);
     return true;
 }
 
@@ -193,6 +199,7 @@ static int64_t WallMs()
 
 void QnsSyncScheduler::SetProgress(ProgressFn fn, void *ctx, uint32_t intervalMs)
 {
+    NS_LOG_FUNCTION(this << intervalMs);
     m_progressFn = fn;
     m_progressCtx = ctx;
     m_progressMs = intervalMs;
@@ -201,6 +208,7 @@ void QnsSyncScheduler::SetProgress(ProgressFn fn, void *ctx, uint32_t intervalMs
 
 void QnsSyncScheduler::SetStopFd(int fd)
 {
+    NS_LOG_FUNCTION(this << fd);
     m_stopFd = fd;
 }
 
@@ -220,11 +228,13 @@ int QnsSyncScheduler::OnWait(void *ctx, int guest, int64_t waitedMs)
 
 bool QnsSyncScheduler::Interrupted() const
 {
+    NS_LOG_FUNCTION(this);
     return m_interrupted;
 }
 
 void QnsSyncScheduler::EndRunWithGuest(int guest)
 {
+    NS_LOG_FUNCTION(this << guest);
     m_endsRun.push_back(guest);
 }
 
@@ -240,6 +250,7 @@ bool QnsSyncScheduler::CheckQuantum(Time quantum, std::string &err)
 
 void QnsSyncScheduler::Start()
 {
+    NS_LOG_FUNCTION(this);
     std::string quantumErr;
     NS_ABORT_MSG_IF(!CheckQuantum(m_quantum, quantumErr), quantumErr);
     m_started = true;
@@ -258,6 +269,11 @@ void QnsSyncScheduler::Start()
         m_nextEvent = CreateObject<QnsNextEvent>();
         m_nextEvent->Install();
     }
+    NS_LOG_INFO("rounds start at " << Simulator::Now().As(Time::US) << ": " << m_bridges.size()
+                                   << " guests, quantum " << m_quantum.As(Time::US) << ", "
+                                   << (m_adaptive ? "adaptive" : "fixed") << " rounds"
+                                   << (m_remote ? " (across MPI ranks: every quantum)" : "")
+                                   << ", least bridge latency " << m_minLatencyNs << " ns");
     if (m_sync != nullptr) {
         Simulator::ScheduleNow(&QnsSyncScheduler::Round, this);
     }
@@ -284,22 +300,27 @@ void QnsSyncScheduler::StopHere(bool failed)
 
 void QnsSyncScheduler::SetRankEnd(Ptr<QnsRankEnd> rankEnd)
 {
+    NS_LOG_FUNCTION(this << rankEnd);
     m_rankEnd = rankEnd;
 }
 
 Ptr<QnsRankEnd> QnsSyncScheduler::GetRankEnd() const
 {
+    NS_LOG_FUNCTION(this);
     return m_rankEnd;
 }
 
 Time QnsSyncScheduler::GetSplitLookahead() const
 {
+    NS_LOG_FUNCTION(this);
     return m_splitLookahead;
 }
 
 void QnsSyncScheduler::OnFrame(void *ctx, const qns_sync_frame *frame)
 {
     auto self = static_cast<QnsSyncScheduler *>(ctx);
+    NS_LOG_LOGIC("guest " << frame->guest << " nic " << frame->nic << " sent " << frame->length
+                          << " bytes at " << frame->time_ns << " ns");
     Ptr<QnsBridge> b =
         self->m_bridges[static_cast<size_t>(frame->guest)][static_cast<size_t>(frame->nic)];
     if (b && !b->FromGuest(frame->time_ns, frame->data, frame->length)) {
@@ -351,6 +372,7 @@ void QnsSyncScheduler::Round()
             }
             return;
         }
+        NS_LOG_DEBUG("round " << m_rounds << " ended at " << now << " ns: every guest replied");
     }
     /* Every frame stamped before now is known in both directions. */
     FlushCaptures(now);
@@ -401,6 +423,8 @@ void QnsSyncScheduler::Round()
     int64_t next = NextRoundUs(nowUs);
     m_rounds++;
     m_roundTrace(m_rounds, Simulator::Now());
+    NS_LOG_DEBUG("round " << m_rounds << " at " << now << " ns: grants to " << next
+                          << " us sent to " << m_bridges.size() << " guests");
     if (qns_sync_round_begin_to(m_sync, next, err) < 0) {
         Fail(err);
         return;
@@ -441,6 +465,8 @@ bool QnsSyncScheduler::Sprint(char *err)
     }
     m_sprints++;
     m_rounds++;
+    NS_LOG_DEBUG("round " << m_rounds << " at " << nowUs << " us: guests without a started NIC run "
+                          << "alone to at most " << target << " us");
     m_sprinting = true;
     int r = qns_sync_round_begin(m_sync, grants.data(), err);
     if (r == 0) {
@@ -485,7 +511,7 @@ int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
     if (m_rankEnd && m_rankEnd->GetEndUs() > nowUs) {
         cap = std::min(cap, m_rankEnd->GetEndUs());
     }
-    for (int g = 0; g < GetGuestCount(); g++) {
+    for (int g = 0, n = GetGuestCount(); g < n; g++) {
         h = std::min(h, qns_sync_horizon_us(m_sync, g));
         int64_t clock = qns_sync_clock_us(m_sync, g);
         if (qns_sync_guest_done(m_sync, g) && clock >= nowUs) {
@@ -523,11 +549,13 @@ int64_t QnsSyncScheduler::StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) co
 void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const uint8_t *data,
                                    uint32_t length)
 {
+    NS_LOG_FUNCTION(this << guest << nic << timeNs << length);
     char err[QNS_ERRBUF_SIZE];
     if (m_sync == nullptr || qns_sync_failed(m_sync)) {
         return;
     }
     if (qns_sync_drop_unopened(m_sync, guest, timeNs)) {
+        NS_LOG_LOGIC("dropped: no NIC of guest " << guest << " had started at " << timeNs << " ns");
         return; /* no NIC of the guest had started by then: it drops it too */
     }
     /* The guest may already run up to what it was granted (or further, after
@@ -549,6 +577,7 @@ void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const ui
 
 void QnsSyncScheduler::Finish()
 {
+    NS_LOG_FUNCTION(this);
     m_finished = true;
     char err[QNS_ERRBUF_SIZE];
     if (m_inRound && m_sync != nullptr && !qns_sync_failed(m_sync)) {
@@ -576,6 +605,10 @@ void QnsSyncScheduler::Finish()
         }
     }
     CheckCaptures();
+    const uint64_t late = GetLateFrames();
+    NS_LOG_INFO("the run ended at " << endNs << " ns after " << m_rounds << " rounds (" << m_sprints
+                                    << " sprints), " << late << " late frames"
+                                    << (m_error.empty() ? "" : ": " + m_error));
     if (m_sync != nullptr) {
         qns_sync_shutdown(m_sync);
     }
@@ -583,57 +616,67 @@ void QnsSyncScheduler::Finish()
 
 Time QnsSyncScheduler::GetQuantum() const
 {
+    NS_LOG_FUNCTION(this);
     return m_quantum;
 }
 
 uint32_t QnsSyncScheduler::GetSpinUs() const
 {
+    NS_LOG_FUNCTION(this);
     return m_spinUs;
 }
 
 bool QnsSyncScheduler::IsAdaptive() const
 {
+    NS_LOG_FUNCTION(this);
     return m_adaptive;
 }
 
 bool QnsSyncScheduler::Failed() const
 {
+    NS_LOG_FUNCTION(this);
     return !m_error.empty();
 }
 
 const std::string &QnsSyncScheduler::GetError() const
 {
+    NS_LOG_FUNCTION(this);
     return m_error;
 }
 
 const qns_sync *QnsSyncScheduler::GetSync() const
 {
+    NS_LOG_FUNCTION(this);
     return m_sync;
 }
 
 uint64_t QnsSyncScheduler::GetRounds() const
 {
+    NS_LOG_FUNCTION(this);
     return m_rounds;
 }
 
 uint64_t QnsSyncScheduler::GetSprints() const
 {
+    NS_LOG_FUNCTION(this);
     return m_sprints;
 }
 
 uint64_t QnsSyncScheduler::GetUnopenedFrames() const
 {
-    uint64_t n = 0;
-    for (int g = 0; g < GetGuestCount(); g++) {
-        n += qns_sync_frames_unopened(m_sync, g);
+    NS_LOG_FUNCTION(this);
+    uint64_t frames = 0;
+    for (int g = 0, n = GetGuestCount(); g < n; g++) {
+        frames += qns_sync_frames_unopened(m_sync, g);
     }
-    return n;
+    return frames;
 }
 
 uint64_t QnsSyncScheduler::GetLateFrames() const
 {
+    NS_LOG_FUNCTION(this);
     uint64_t inGuests = 0;
-    for (int g = 0; g < GetGuestCount(); g++) {
+    for (int g = 0, n = GetGuestCount(); g < n; g++) {
         inGuests += qns_sync_late_records(m_sync, g);
     }
     return m_late + inGuests;

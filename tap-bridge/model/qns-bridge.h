@@ -34,6 +34,10 @@
  *   and addresses every frame from the link to the guest's MAC.
  * - Auto (default): UseBridge where the device supports SendFrom, else
  *   UseLocal.
+ * - ConfigureLocal, TapBridge's default, is a name the attribute takes only
+ *   to refuse it with a reason (Connect, so QnsHelper::Install): TapBridge
+ *   creates and configures a host TAP device in it, and a QnsBridge has
+ *   none; its other end is the guest's NIC.
  */
 #ifndef QNS_BRIDGE_H
 #define QNS_BRIDGE_H
@@ -59,6 +63,7 @@ public:
         AUTO,
         USE_BRIDGE,
         USE_LOCAL,
+        CONFIGURE_LOCAL, /* refused by Connect (ModeError) */
     };
 
     /* Where frames for the guest go: (delivery instant in ns, frame bytes,
@@ -79,6 +84,9 @@ public:
     bool Connect(Ptr<NetDevice> bridged, ToGuestCallback toGuest, std::string &err);
     /* The mode in use once connected (never AUTO). */
     Mode GetMode() const;
+    /* Why `mode` cannot be connected ("" when it can): the message Connect
+     * gives for it. */
+    static std::string ModeError(Mode mode);
 
     /* Writes the guest-side pcap to `path` (nanosecond timestamps). */
     bool EnableCapture(const std::string &path, std::string &err);

@@ -6,12 +6,11 @@
  * gets the guest's console and capture. A failed run (the guest did not boot,
  * its ping failed) ends the program with status 1 at Simulator::Destroy.
  */
-#include <qns-helper.h>
-
 #include "ns3/core-module.h"
 #include "ns3/csma-module.h"
 #include "ns3/internet-module.h"
 #include "ns3/network-module.h"
+#include "ns3/qns-module.h"
 
 using namespace ns3;
 

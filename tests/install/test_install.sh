@@ -4,7 +4,8 @@
 # ping_node.c runs one default guest (each build must exit 0, the guest's
 # ping must be answered, the capture must hold the echo reply, QEMU and the
 # guest image must be the installed ones); ns3_classes.cc uses the ns-3
-# classes from the installed headers.
+# classes from the installed headers; helper_ping.cc is an ns-3 program that
+# includes "ns3/qns-module.h", as ns-3 programs include a module.
 #
 # Usage: test_install.sh BUILD_DIR WORK_DIR
 set -euo pipefail
@@ -30,13 +31,21 @@ for f in lib/libqns.so lib/libqns_ns3.so lib/libqns_bridge.so lib/libqns_sync.so
     include/qns/qns-next-event.h include/qns/qns-bridge.h include/qns/qns_sync.h \
     include/qns/qns_guest.h include/qns/qns_capture.h bin/qns \
     lib/cmake/qns/qnsConfig.cmake lib/cmake/qns/qnsConfigVersion.cmake lib/pkgconfig/qns.pc \
-    libexec/qns/qemu/bin/qemu-system-x86_64 share/qns/guest/GUEST-INFO; do
+    libexec/qns/qemu/bin/qemu-system-x86_64 share/qns/guest/GUEST-INFO \
+    share/qns/guest/README.md include/ns3/qns-module.h include/ns3/qns-helper.h \
+    include/ns3/qns.h include/ns3/qns_errbuf.h; do
     [ -f "$prefix/$f" ] || fail "$prefix/$f was not installed"
 done
 [ ! -e "$prefix/bin/qns-fake-guest" ] || fail "the test kit's fake guest was installed"
 if [ -L "$prefix/libexec/qns/qemu" ] || [ -L "$prefix/share/qns/guest" ]; then
     fail "QEMU or the guest image was installed as a link, not copied"
 fi
+
+# GUEST-INFO's pointer to the qns.* kernel parameters resolves beside it.
+grep -q "(see README.md)" "$prefix/share/qns/guest/GUEST-INFO" ||
+    fail "GUEST-INFO no longer points to README.md"
+grep -q "qns\.route" "$prefix/share/qns/guest/README.md" ||
+    fail "the installed README.md does not document the qns.* parameters"
 
 step "find_package(qns) build"
 cmake -S "$here" -B "$work/cmake-build" -G Ninja -Wno-dev -DCMAKE_PREFIX_PATH="$prefix" \
@@ -59,6 +68,10 @@ cc -o "$work/ping_node-pc" "$here/ping_node.c" $flags -Wl,-rpath,"$libdir" ||
 # shellcheck disable=SC2086
 c++ -std=c++17 -o "$work/ns3_classes-pc" "$here/ns3_classes.cc" $flags -Wl,-rpath,"$libdir" ||
     fail "building ns3_classes with pkg-config failed (flags: $flags)"
+# "ns3/qns-module.h" with pkg-config's flags too.
+# shellcheck disable=SC2046
+c++ -std=c++17 -c -o "$work/helper_ping-pc.o" "$here/helper_ping.cc" $(pkg-config --cflags qns) ||
+    fail "compiling helper_ping with pkg-config failed (flags: $(pkg-config --cflags qns))"
 
 # The ns-3 classes from the installed headers, registered by the library.
 want='ns3::QnsSyncScheduler (parent ns3::Object)

@@ -105,6 +105,15 @@ void BadCombinationsAreRefusedWithOneLine(void **)
     assert_string_equal(err.c_str(), "Mode UseBridge: the bridged device (ns3::WifiNetDevice) "
                                      "cannot send frames from the guest's address (no "
                                      "SendFrom); use UseLocal or Auto");
+    /* TapBridge's default mode is a name the attribute takes, to say why not. */
+    assert_int_equal(ModeOn(CsmaHelper().Install(n.Get(1)).Get(0), "ConfigureLocal", err), -1);
+    assert_string_equal(err.c_str(),
+                        "Mode ConfigureLocal is TapBridge's: it creates and configures a TAP "
+                        "device on the host, and a QnsBridge has none; its other end is the "
+                        "guest's NIC, which the guest configures itself (its address is the one "
+                        "given to QnsHelper::CreateGuest). QnsBridge's modes: Auto (the default: "
+                        "UseBridge where the device supports SendFrom, else UseLocal), UseBridge, "
+                        "UseLocal");
 
     std::vector<Delivered> sink;
     Ptr<QnsBridge> noLatency = CreateObject<QnsBridge>();

@@ -88,6 +88,34 @@ void AttributesMakeTheCommandLine(void **)
     assert_string_equal(g->GetMac(1).c_str(), "52:54:00:00:04:02");
 }
 
+/* CreateGuest takes NIC 0's model and MAC; words and files reach the
+ * description as they were given, with no shell quoting or comma lists on
+ * the way (QnsGuestSpec), and the text attributes read them back. */
+void CreateGuestTakesTheNicAndWordsAsGiven(void **)
+{
+    QnsHelper qns;
+    Ptr<QnsGuest> g = qns.CreateGuest("m", "", "", QnsGuest::E1000, "52:54:00:12:34:56");
+    g->SetAttribute("Qemu", StringValue("/opt/qemu"));
+    g->SetAttribute("Kernel", StringValue("/boot/k"));
+    g->SetAttribute("Append", StringValue("console=ttyS0"));
+    g->SetExtraArgs({"-d", "it's \"in\", asm"});
+    std::string err;
+    assert_true(g->Prepare(0, 1, 0, "out", err));
+    std::string a = Argv(g);
+    assert_true(Has(a, "|e1000,netdev=n0,mac=52:54:00:12:34:56|"));
+    assert_true(Has(a, "|-d|it's \"in\", asm"));
+    StringValue text;
+    g->GetAttribute("ExtraArgs", text);
+    assert_string_equal(text.Get().c_str(), "'-d' 'it'\\''s \"in\", asm'");
+    g->SetAttribute("ExtraArgs", text); /* the text splits back into the same words */
+    assert_int_equal(g->GetSpec().extraArgs.size(), 2);
+    assert_string_equal(g->GetSpec().extraArgs[1].c_str(), "it's \"in\", asm");
+    g->SetFiles({"./a,b:/opt/a,b"});
+    g->GetAttribute("Files", text);
+    assert_string_equal(text.Get().c_str(), "./a,b:/opt/a,b");
+    assert_int_equal(g->GetSpec().files.size(), 1);
+}
+
 /* An image with a disk (build-debian.sh's): its disk is the first virtio
  * disk, snapshot mode, a guest's own disk the second; its -m is the
  * default; files are refused (its initramfs is gone once the root is up). */
@@ -297,9 +325,10 @@ void GuestMistakesAreRefused(void **)
     /* An own image without the agent: what only the agent would apply is
      * refused, each naming its key; so is an own kernel without a command
      * line, and the agent where qns's own init runs. */
-    const std::string hint = "; an own image gets them only if it runs the qns agent "
-                             "(scenarios/guests/debian/qns-agent, its unit qns-agent.service) and says "
-                             "so with agent = yes";
+    const std::string hint =
+        "; an own image gets them only if it runs the qns agent "
+        "(scenarios/guests/debian/qns-agent, its unit qns-agent.service) and says "
+        "so with agent = yes";
     Ptr<QnsGuest> cmd = CreateObjectWithAttributes<QnsGuest>(
         "Name", StringValue("k"), "Kernel", StringValue("/boot/k"), "Append",
         StringValue("console=ttyS0 root=/dev/vda"), "Command", StringValue("true"));
@@ -376,9 +405,12 @@ void InstallRefusesWhatCannotWork(void **)
     GlobalValue::Bind("ChecksumEnabled", BooleanValue(true));
 
     assert_true(qns.Install(Fake("b", "", false), 0, devs.Get(2), err) == nullptr);
-    assert_string_equal(err.c_str(), "guest b NIC 0: the device's node runs IPv4 on it; a "
-                                     "guest's device is on a ghost node without an IPv4 "
-                                     "interface there (the guest has the address)");
+    assert_string_equal(err.c_str(),
+                        "guest b NIC 0: the device's node runs IPv4 on it (10.0.0.1/24), but on "
+                        "this device the guest is the host: give the address to the guest (the "
+                        "ipv4 of QnsHelper::CreateGuest, or QnsGuest::AddNic) instead of "
+                        "assigning it to the device (Ipv4AddressHelper::Assign), so that the "
+                        "device's node is a ghost node without an IPv4 interface on it");
 
     Ptr<QnsGuest> noNic = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("c"), "Program",
                                                                StringValue(QNS_FAKE_GUEST));
@@ -568,6 +600,7 @@ int main()
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ACoarseResolutionIsRefused),
         cmocka_unit_test(AttributesMakeTheCommandLine),
+        cmocka_unit_test(CreateGuestTakesTheNicAndWordsAsGiven),
         cmocka_unit_test(FilesAttributeMakesTheInitrd),
         cmocka_unit_test(DiskImageBootsFromItsDisk),
         cmocka_unit_test(GuestInfoIsData),

@@ -17,7 +17,8 @@
 #include <string>
 #include <unistd.h>
 
-extern "C" {
+extern "C"
+{
 #include <cmocka.h>
 }
 
@@ -53,6 +54,7 @@ Outcome HandFrameAt(uint64_t stampNs)
         ts_add(&a, "%s", log.c_str());
         Ptr<QnsSyncScheduler> sched = CreateObject<QnsSyncScheduler>();
         sched->SetAttribute("Quantum", TimeValue(MicroSeconds(10)));
+        sched->SetAttribute("Adaptive", BooleanValue(false)); /* a round every quantum */
         sched->SetAttribute("WatchdogMs", UintegerValue(10000));
         qns_guest_spec spec = {};
         spec.name = "g";
@@ -62,8 +64,8 @@ Outcome HandFrameAt(uint64_t stampNs)
         assert_int_equal(sched->AddGuest(spec), 0);
         sched->TraceConnectWithoutContext("LateDelivery", MakeBoundCallback(&CountLate, &o.traced));
         static const uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-        Simulator::Schedule(MicroSeconds(15), &QnsSyncScheduler::SendToGuest, sched, 0, 0,
-                            stampNs, frame, static_cast<uint32_t>(sizeof(frame)));
+        Simulator::Schedule(MicroSeconds(15), &QnsSyncScheduler::SendToGuest, sched, 0, 0, stampNs,
+                            frame, static_cast<uint32_t>(sizeof(frame)));
         sched->Start();
         Simulator::Stop(MicroSeconds(50));
         Simulator::Run();
@@ -128,6 +130,7 @@ void hung_guest_is_told_how_to_turn_the_watchdog_off(void **state)
         ts_add(&a, "hang:2");
         Ptr<QnsSyncScheduler> sched = CreateObject<QnsSyncScheduler>();
         sched->SetAttribute("Quantum", TimeValue(MicroSeconds(10)));
+        sched->SetAttribute("Adaptive", BooleanValue(false));
         sched->SetAttribute("WatchdogMs", UintegerValue(200));
         sched->SetAttribute("ShutdownTimeoutMs", UintegerValue(300));
         qns_guest_spec spec = {};
