@@ -20,7 +20,7 @@ PACKAGES=(
     libzstd-dev libseccomp-dev dpkg-dev patch xz-utils debian-archive-keyring gpgv binutils
     # QEMU run-time firmware
     seabios ipxe-qemu qemu-system-data
-    # every QEMU qns starts runs confined by bwrap (ns3-module/qemu-args/qns_confine.c)
+    # every QEMU qns starts runs confined by bwrap (ns3-module/machine/qns_confine.c)
     bubblewrap
     # default guest image; Debian images (scenarios/guests/debian/build-debian.sh)
     busybox-static cpio zstd kmod debootstrap e2fsprogs
