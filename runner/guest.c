@@ -220,6 +220,39 @@ static char *unpack_image(const char *package, const char *tmp)
     return folder;
 }
 
+/* The checked image (folder image, described by the manifest's
+ * guest_image gi) moved into the cache of imports by its content key,
+ * unless it is there already; an exit status. */
+static int move_in(const char *image, JsonObject *gi, const char *cache, const char *package)
+{
+    const char *claims = rn_json_string(gi, "key");
+    const char *release = rn_json_string(gi, "kernel_release");
+    char *key = rn_image_content_key(image);
+    char *dest = key ? g_build_filename(cache, key, NULL) : NULL;
+    int status = RN_EXIT_FAIL;
+    if (key == NULL) {
+        rn_error("cannot read the guest image of %s", package);
+    } else if (g_file_test(dest, G_FILE_TEST_IS_DIR)) {
+        rn_say("qns: guest image %s (kernel %s) is in the cache already: %s/", key,
+               release ? release : "?", dest);
+        status = RN_EXIT_OK;
+    } else if (rename(image, dest) < 0 || g_utime(dest, NULL) < 0) {
+        rn_error("cannot move %s to %s: %s", image, dest, g_strerror(errno));
+    } else {
+        /* The key is the hash of the files: it proves what they are,
+         * not where they come from. */
+        rn_say("qns: imported guest image %s (kernel %s) into %s/", key, release ? release : "?",
+               dest);
+        rn_say("qns: its GUEST-INFO says it was built by the recipe of key %s, which its "
+               "files do not prove; a scenario boots it with guest_image = %s",
+               claims, key);
+        status = RN_EXIT_OK;
+    }
+    g_free(dest);
+    g_free(key);
+    return status;
+}
+
 int rn_guest_import(const char *package)
 {
     char *cache = rn_imported_guest_dir();
@@ -252,30 +285,7 @@ int rn_guest_import(const char *package)
     } else if (gi && qns_guest_info_check(info, e) < 0) {
         rn_error("not importing the guest image of %s: %s", package, e);
     } else if (gi && check_image(image, gi, package) == 0) {
-        const char *claims = rn_json_string(gi, "key");
-        const char *release = rn_json_string(gi, "kernel_release");
-        char *key = rn_image_content_key(image);
-        char *dest = key ? g_build_filename(cache, key, NULL) : NULL;
-        if (key == NULL) {
-            rn_error("cannot read the guest image of %s", package);
-        } else if (g_file_test(dest, G_FILE_TEST_IS_DIR)) {
-            rn_say("qns: guest image %s (kernel %s) is in the cache already: %s/", key,
-                   release ? release : "?", dest);
-            status = RN_EXIT_OK;
-        } else if (rename(image, dest) < 0 || g_utime(dest, NULL) < 0) {
-            rn_error("cannot move %s to %s: %s", image, dest, g_strerror(errno));
-        } else {
-            /* The key is the hash of the files: it proves what they are,
-             * not where they come from. */
-            rn_say("qns: imported guest image %s (kernel %s) into %s/", key,
-                   release ? release : "?", dest);
-            rn_say("qns: its GUEST-INFO says it was built by the recipe of key %s, which its "
-                   "files do not prove; a scenario boots it with guest_image = %s",
-                   claims, key);
-            status = RN_EXIT_OK;
-        }
-        g_free(dest);
-        g_free(key);
+        status = move_in(image, gi, cache, package);
     }
     if (m.parser) {
         g_object_unref(m.parser);
