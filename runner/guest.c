@@ -177,21 +177,12 @@ static int check_image(const char *image, JsonObject *gi, const char *package)
     char *key =
         g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL) ? info_string(kf, "key") : NULL;
     const char *want = rn_json_string(gi, "key");
-    int r = 0;
+    int r = -1;
     if (qns_guest_key_check(want, NULL) < 0 || g_strcmp0(key, want) != 0) {
         rn_error("%s: the packed GUEST-INFO has key %s, the manifest %s", package,
                  key ? key : "none", want ? want : "none");
-        r = -1;
-    }
-    for (size_t i = 0; r == 0 && i < rn_image_file_count; i++) {
-        const char *name = rn_json_string(gi, rn_image_files[i].name);
-        if (name == NULL && rn_image_files[i].optional) {
-            continue;
-        }
-        char *p = g_build_filename(image, name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, rn_image_files[i].sha256),
-                         "not importing the guest image", "the manifest");
-        g_free(p);
+    } else {
+        r = rn_check_image_files(image, gi, "not importing the guest image");
     }
     g_free(key);
     g_key_file_free(kf);
