@@ -579,42 +579,60 @@ static qns_sim *cpu_bound_sim(const char *out, uint32_t quantum_us, qns_round_mo
     return sim;
 }
 
-static void cpu_bound_table(void)
+enum {
+    CPU_REPEATS = 5,
+    CPU_SPIN_US = 2000
+};
+
+/* Wall seconds of each way of running the CPU-bound guest, CPU_REPEATS
+ * runs each, sorted; what the -qqq runs took in virtual time and rounds,
+ * and the adaptive run's figures. */
+typedef struct cpu_bound_runs {
+    double wq[CPU_REPEATS], wf[CPU_REPEATS], ws[CPU_REPEATS], wp[CPU_REPEATS], wa[CPU_REPEATS];
+    int64_t vus;
+    uint64_t rounds;
+    sim_result adaptive;
+} cpu_bound_runs;
+
+/* Each way in turn, CPU_REPEATS times, interleaved; dies when pinning or
+ * spinning changes the run or the C API run fails. */
+static void cpu_bound_run(cpu_bound_runs *c)
 {
-    enum {
-        REPEATS = 5,
-        SPIN_US = 2000
-    };
     const char *loop = cpu_loop;
     char **busy = guest_argv(loop);
-    char **busy_spin = guest_argv_spin(loop, SPIN_US);
-    double wq[REPEATS], wf[REPEATS], ws[REPEATS], wp[REPEATS], wa[REPEATS];
-    int64_t vus = 0, vus_spin = 0, vus_pin = 0;
-    uint64_t rounds = 0, rounds_spin = 0, rounds_pin = 0;
-    sim_result adaptive = {0};
-    for (int i = 0; i < REPEATS; i++) {
-        wq[i] = run_granted(busy, 1000, &vus, &rounds);
-        wf[i] = run_free(busy);
-        wp[i] = run_granted_opts(busy, 1000, 0, 1, &vus_pin, &rounds_pin);
-        ws[i] = run_granted_opts(busy_spin, 1000, SPIN_US, 0, &vus_spin, &rounds_spin);
-        adaptive = run_sim(cpu_bound_sim, "bench-cpu-adaptive", 10, QNS_ROUNDS_ADAPTIVE);
-        if (!adaptive.ok) {
+    char **busy_spin = guest_argv_spin(loop, CPU_SPIN_US);
+    int64_t vus_spin = 0, vus_pin = 0;
+    uint64_t rounds_spin = 0, rounds_pin = 0;
+    for (int i = 0; i < CPU_REPEATS; i++) {
+        c->wq[i] = run_granted(busy, 1000, &c->vus, &c->rounds);
+        c->wf[i] = run_free(busy);
+        c->wp[i] = run_granted_opts(busy, 1000, 0, 1, &vus_pin, &rounds_pin);
+        c->ws[i] = run_granted_opts(busy_spin, 1000, CPU_SPIN_US, 0, &vus_spin, &rounds_spin);
+        c->adaptive = run_sim(cpu_bound_sim, "bench-cpu-adaptive", 10, QNS_ROUNDS_ADAPTIVE);
+        if (!c->adaptive.ok) {
             snprintf(err, sizeof(err), "the C API run failed");
             die("CPU-bound guest, adaptive rounds");
         }
-        wa[i] = adaptive.wall_s;
+        c->wa[i] = c->adaptive.wall_s;
     }
-    same_run("pinning", vus_pin, rounds_pin, vus, rounds);
-    same_run("spinning", vus_spin, rounds_spin, vus, rounds);
-    qsort(wq, REPEATS, sizeof(double), cmp_double);
-    qsort(wf, REPEATS, sizeof(double), cmp_double);
-    qsort(ws, REPEATS, sizeof(double), cmp_double);
-    qsort(wp, REPEATS, sizeof(double), cmp_double);
-    qsort(wa, REPEATS, sizeof(double), cmp_double);
-    double mf = wf[REPEATS / 2];
+    same_run("pinning", vus_pin, rounds_pin, c->vus, c->rounds);
+    same_run("spinning", vus_spin, rounds_spin, c->vus, c->rounds);
+    qsort(c->wq, CPU_REPEATS, sizeof(double), cmp_double);
+    qsort(c->wf, CPU_REPEATS, sizeof(double), cmp_double);
+    qsort(c->ws, CPU_REPEATS, sizeof(double), cmp_double);
+    qsort(c->wp, CPU_REPEATS, sizeof(double), cmp_double);
+    qsort(c->wa, CPU_REPEATS, sizeof(double), cmp_double);
+}
+
+static void cpu_bound_table(void)
+{
+    cpu_bound_runs c = {0};
+    cpu_bound_run(&c);
+    const double *wf = c.wf, *wq = c.wq, *wp = c.wp, *ws = c.ws;
+    double mf = wf[CPU_REPEATS / 2];
     printf("\nCPU-bound default guest (boot, 300000 shell loop turns, power-off), "
            "%d runs each, interleaved\n",
-           REPEATS);
+           CPU_REPEATS);
     printf("(this machine's load comes and goes: the fastest run of each is the steadiest "
            "figure of its cost)\n");
     printf("%-44s %10s %10s %10s %12s %12s\n", "what", "median s", "min s", "max s", "median ratio",
@@ -626,19 +644,20 @@ static void cpu_bound_table(void)
                {"-qqq, 1 ms grants", wq},
                {"-qqq, 1 ms grants, pinned", wp},
                {"-qqq, 1 ms grants, both sides spin 2 ms", ws},
-               {"qns default (adaptive rounds, quantum 10 us)", wa}};
+               {"qns default (adaptive rounds, quantum 10 us)", c.wa}};
     for (size_t i = 0; i < sizeof(row) / sizeof(row[0]); i++) {
         const double *w = row[i].w;
-        printf("%-44s %10.2f %10.2f %10.2f %12.3f %12.3f\n", row[i].what, w[REPEATS / 2], w[0],
-               w[REPEATS - 1], w[REPEATS / 2] / mf, w[0] / wf[0]);
+        printf("%-44s %10.2f %10.2f %10.2f %12.3f %12.3f\n", row[i].what, w[CPU_REPEATS / 2], w[0],
+               w[CPU_REPEATS - 1], w[CPU_REPEATS / 2] / mf, w[0] / wf[0]);
     }
     printf("-qqq cost per round, fastest runs: %.1f us sleeping, %.1f us pinned, %.1f us "
            "spinning (%.3f s virtual, %llu rounds)\n",
-           1e6 * (wq[0] - wf[0]) / (double)rounds, 1e6 * (wp[0] - wf[0]) / (double)rounds,
-           1e6 * (ws[0] - wf[0]) / (double)rounds, (double)vus / 1e6, (unsigned long long)rounds);
+           1e6 * (wq[0] - wf[0]) / (double)c.rounds, 1e6 * (wp[0] - wf[0]) / (double)c.rounds,
+           1e6 * (ws[0] - wf[0]) / (double)c.rounds, (double)c.vus / 1e6,
+           (unsigned long long)c.rounds);
     printf("qns default: %.0f rounds for %.3f s virtual (the guest has no NIC that could start: "
            "it runs in grants of 100 ms)\n",
-           adaptive.rounds, adaptive.virtual_s);
+           c.adaptive.rounds, c.adaptive.virtual_s);
 }
 
 /* Runs of each side in confine_rows, interleaved, their medians shown: a

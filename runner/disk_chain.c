@@ -126,6 +126,53 @@ static char *read_extensions(int fd, uint64_t off, uint64_t end, image_header *h
     return NULL;
 }
 
+/* What a version 3 header b adds: its length into *header_len; NULL, or why
+ * it is refused (an external data file, incompatible features qns does not
+ * know, a length too short). */
+static char *check_v3(const unsigned char *b, uint64_t *header_len, const char *name)
+{
+    uint64_t incompat = be64(b + 72);
+    *header_len = be32(b + 100);
+    if (incompat & QCOW2_INCOMPAT_DATA_FILE) {
+        return g_strdup_printf("'%s' uses an external data file, which qns neither hashes "
+                               "nor packs",
+                               name);
+    }
+    if (incompat & ~QCOW2_INCOMPAT_KNOWN) {
+        return g_strdup_printf("'%s' has incompatible features qns does not know (bits "
+                               "0x%llx)",
+                               name, (unsigned long long)(incompat & ~QCOW2_INCOMPAT_KNOWN));
+    }
+    if (*header_len < QCOW2_V3_HEADER) {
+        return g_strdup_printf("'%s' is not a valid qcow2 image: header length %llu", name,
+                               (unsigned long long)*header_len);
+    }
+    return NULL;
+}
+
+/* The backing file name of len bytes at off into h->backing; NULL, or why
+ * it is refused. */
+static char *read_backing_name(int fd, uint64_t size, uint64_t off, uint32_t len, image_header *h,
+                               const char *name)
+{
+    if (len > QCOW2_BACKING_NAME_MAX) {
+        return g_strdup_printf("'%s' names a backing file of %u bytes; QEMU takes at most %u", name,
+                               len, QCOW2_BACKING_NAME_MAX);
+    }
+    char *bn = g_malloc(len + 1);
+    ssize_t n = off <= size ? read_at(fd, bn, len, off) : 0;
+    bn[n > 0 ? n : 0] = '\0';
+    if (n != (ssize_t)len || memchr(bn, '\0', len)) {
+        g_free(bn);
+        return n < 0 ? g_strdup_printf("cannot read '%s': %s", name, g_strerror(errno))
+                     : g_strdup_printf("'%s' is not a valid qcow2 image: its backing file "
+                                       "name is cut short or holds a NUL byte",
+                                       name);
+    }
+    h->backing = bn;
+    return NULL;
+}
+
 /* Reads the header of the image open on fd (size bytes); NULL, or why it
  * is refused. */
 static char *read_header(int fd, uint64_t size, image_header *h, const char *name)
@@ -152,44 +199,16 @@ static char *read_header(int fd, uint64_t size, image_header *h, const char *nam
     uint64_t backing_off = be64(b + 8);
     uint32_t backing_len = be32(b + 16), cluster_bits = be32(b + 20);
     uint64_t header_len = QCOW2_V2_HEADER;
-    if (version == 3) {
-        uint64_t incompat = be64(b + 72);
-        header_len = be32(b + 100);
-        if (incompat & QCOW2_INCOMPAT_DATA_FILE) {
-            return g_strdup_printf("'%s' uses an external data file, which qns neither hashes "
-                                   "nor packs",
-                                   name);
-        }
-        if (incompat & ~QCOW2_INCOMPAT_KNOWN) {
-            return g_strdup_printf("'%s' has incompatible features qns does not know (bits "
-                                   "0x%llx)",
-                                   name, (unsigned long long)(incompat & ~QCOW2_INCOMPAT_KNOWN));
-        }
-        if (header_len < QCOW2_V3_HEADER) {
-            return g_strdup_printf("'%s' is not a valid qcow2 image: header length %llu", name,
-                                   (unsigned long long)header_len);
-        }
+    char *why = version == 3 ? check_v3(b, &header_len, name) : NULL;
+    if (why == NULL && (cluster_bits < 9 || cluster_bits > 21)) {
+        why =
+            g_strdup_printf("'%s' is not a valid qcow2 image: cluster_bits %u", name, cluster_bits);
     }
-    if (cluster_bits < 9 || cluster_bits > 21) {
-        return g_strdup_printf("'%s' is not a valid qcow2 image: cluster_bits %u", name,
-                               cluster_bits);
+    if (why == NULL && backing_off != 0 && backing_len != 0) {
+        why = read_backing_name(fd, size, backing_off, backing_len, h, name);
     }
-    if (backing_off != 0 && backing_len != 0) {
-        if (backing_len > QCOW2_BACKING_NAME_MAX) {
-            return g_strdup_printf("'%s' names a backing file of %u bytes; QEMU takes at most %u",
-                                   name, backing_len, QCOW2_BACKING_NAME_MAX);
-        }
-        char *bn = g_malloc(backing_len + 1);
-        n = backing_off <= size ? read_at(fd, bn, backing_len, backing_off) : 0;
-        bn[n > 0 ? n : 0] = '\0';
-        if (n != (ssize_t)backing_len || memchr(bn, '\0', backing_len)) {
-            g_free(bn);
-            return n < 0 ? g_strdup_printf("cannot read '%s': %s", name, g_strerror(errno))
-                         : g_strdup_printf("'%s' is not a valid qcow2 image: its backing file "
-                                           "name is cut short or holds a NUL byte",
-                                           name);
-        }
-        h->backing = bn;
+    if (why) {
+        return why;
     }
     /* Extensions end at the backing name, else with the first cluster. */
     uint64_t end =
@@ -274,89 +293,143 @@ static int open_image(const char *path)
     return fd;
 }
 
+/* Where a walk down a disk's chain is: the image to open next, the format
+ * the image before says it has, and that image's name and the backing
+ * name it holds, for messages about the next. */
+typedef struct chain_walk {
+    const char *disk, *shown_from;
+    GPtrArray *chain; /* rn_disk_file of each image so far */
+    GArray *seen;     /* struct stat of each image so far */
+    char *path;       /* NULL: the chain has ended */
+    char *format;     /* NULL probes */
+    char *named_by, *name;
+} chain_walk;
+
+/* Opens w->path into *fd and *st; NULL, or why it cannot be read or is not
+ * a regular file. */
+static char *open_regular(const chain_walk *w, const char *shown, int *fd, struct stat *st)
+{
+    *fd = open_image(w->path);
+    if (*fd < 0 || fstat(*fd, st) < 0) {
+        return w->named_by ? g_strdup_printf("backing file '%s' of '%s' cannot be read: %s",
+                                             w->name, w->named_by, g_strerror(errno))
+                           : g_strdup_printf("cannot read '%s': %s", shown, g_strerror(errno));
+    }
+    if (!S_ISREG(st->st_mode)) {
+        return w->named_by ? g_strdup_printf("backing file '%s' of '%s' is not a regular file",
+                                             w->name, w->named_by)
+                           : g_strdup_printf("'%s' is not a regular file", shown);
+    }
+    return NULL;
+}
+
+/* NULL when the image st may join the chain; else why not: it is in the
+ * chain already (a loop), or the chain is as long as it may be. */
+static char *check_room(const chain_walk *w, const struct stat *st)
+{
+    for (guint i = 0; i < w->seen->len; i++) {
+        const struct stat *o = &g_array_index(w->seen, struct stat, i);
+        if (o->st_dev == st->st_dev && o->st_ino == st->st_ino) {
+            char *text = chain_text(w->chain, w->shown_from, w->path);
+            char *why = g_strdup_printf("the backing chain loops: %s", text);
+            g_free(text);
+            return why;
+        }
+    }
+    if (w->chain->len == RN_DISK_CHAIN_MAX) {
+        char *top = shown_name(w->disk, w->shown_from);
+        char *why = g_strdup_printf("the backing chain of '%s' is longer than %d images", top,
+                                    RN_DISK_CHAIN_MAX);
+        g_free(top);
+        return why;
+    }
+    return NULL;
+}
+
+/* The header of the image open on fd into *h, when it is qcow2 or probed;
+ * NULL, or why it is refused: not the qcow2 image the image before says it
+ * is, or naming a backing format qns does not follow. */
+static char *check_header(const chain_walk *w, int fd, const struct stat *st, const char *shown,
+                          image_header *h)
+{
+    char *why = NULL;
+    if (w->format == NULL || strcmp(w->format, "qcow2") == 0) {
+        why = read_header(fd, (uint64_t)st->st_size, h, shown);
+    }
+    if (why == NULL && w->format && strcmp(w->format, "qcow2") == 0 && !h->qcow2) {
+        why = g_strdup_printf("backing file '%s' of '%s' is not a qcow2 image, though '%s' "
+                              "says it is",
+                              w->name, w->named_by, w->named_by);
+    }
+    if (why == NULL && h->backing_format && strcmp(h->backing_format, "qcow2") != 0 &&
+        strcmp(h->backing_format, "raw") != 0) {
+        why = g_strdup_printf("'%s' says its backing file '%s' is %s; qns follows only qcow2 "
+                              "and raw images",
+                              shown, h->backing ? h->backing : "", h->backing_format);
+    }
+    return why;
+}
+
+/* One image of the chain: w->path opened, checked and added to w->chain,
+ * then w moved on to its backing file (path NULL when there is none).
+ * NULL, or why the chain cannot be followed. */
+static char *walk_step(chain_walk *w)
+{
+    char *shown = shown_name(w->path, w->shown_from);
+    struct stat st;
+    int fd;
+    image_header h = {0};
+    char *why = open_regular(w, shown, &fd, &st);
+    if (why == NULL) {
+        why = check_room(w, &st);
+    }
+    if (why == NULL) {
+        g_array_append_val(w->seen, st);
+        why = check_header(w, fd, &st, shown, &h);
+    }
+    char *next = NULL;
+    if (why == NULL) {
+        rn_disk_file *f = g_new0(rn_disk_file, 1);
+        f->path = tidy_path(w->path, &st);
+        f->backing = g_strdup(h.backing);
+        g_ptr_array_add(w->chain, f);
+        next = h.backing ? backing_path(w->path, h.backing, shown, &why) : NULL;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    g_free(w->format);
+    w->format = h.backing_format; /* owned here now */
+    g_free(w->named_by);
+    w->named_by = shown;
+    g_free(w->name);
+    w->name = h.backing;
+    g_free(w->path);
+    w->path = next;
+    return why;
+}
+
 GPtrArray *rn_disk_chain(const char *disk, const char *shown_from, char **why)
 {
-    GPtrArray *chain = g_ptr_array_new_with_free_func(disk_file_free);
-    GArray *seen = g_array_new(FALSE, FALSE, sizeof(struct stat));
-    char *path = g_strdup(disk), *format = NULL; /* format: NULL probes */
-    char *named_by = NULL, *name = NULL;         /* for a backing file's messages */
+    chain_walk w = {.disk = disk,
+                    .shown_from = shown_from,
+                    .chain = g_ptr_array_new_with_free_func(disk_file_free),
+                    .seen = g_array_new(FALSE, FALSE, sizeof(struct stat)),
+                    .path = g_strdup(disk)};
     *why = NULL;
-    while (path && *why == NULL) {
-        char *shown = shown_name(path, shown_from);
-        struct stat st;
-        int fd = open_image(path);
-        if (fd < 0 || fstat(fd, &st) < 0) {
-            *why = named_by ? g_strdup_printf("backing file '%s' of '%s' cannot be read: %s", name,
-                                              named_by, g_strerror(errno))
-                            : g_strdup_printf("cannot read '%s': %s", shown, g_strerror(errno));
-        } else if (!S_ISREG(st.st_mode)) {
-            *why = named_by ? g_strdup_printf("backing file '%s' of '%s' is not a regular file",
-                                              name, named_by)
-                            : g_strdup_printf("'%s' is not a regular file", shown);
-        }
-        for (guint i = 0; *why == NULL && i < seen->len; i++) {
-            const struct stat *o = &g_array_index(seen, struct stat, i);
-            if (o->st_dev == st.st_dev && o->st_ino == st.st_ino) {
-                char *text = chain_text(chain, shown_from, path);
-                *why = g_strdup_printf("the backing chain loops: %s", text);
-                g_free(text);
-            }
-        }
-        if (*why == NULL && chain->len == RN_DISK_CHAIN_MAX) {
-            char *top = shown_name(disk, shown_from);
-            *why = g_strdup_printf("the backing chain of '%s' is longer than %d images", top,
-                                   RN_DISK_CHAIN_MAX);
-            g_free(top);
-        }
-        image_header h = {0};
-        if (*why == NULL) {
-            g_array_append_val(seen, st);
-            if (format == NULL || strcmp(format, "qcow2") == 0) {
-                *why = read_header(fd, (uint64_t)st.st_size, &h, shown);
-            }
-        }
-        if (*why == NULL && format && strcmp(format, "qcow2") == 0 && !h.qcow2) {
-            *why = g_strdup_printf("backing file '%s' of '%s' is not a qcow2 image, though '%s' "
-                                   "says it is",
-                                   name, named_by, named_by);
-        }
-        if (*why == NULL && h.backing_format && strcmp(h.backing_format, "qcow2") != 0 &&
-            strcmp(h.backing_format, "raw") != 0) {
-            *why = g_strdup_printf("'%s' says its backing file '%s' is %s; qns follows only qcow2 "
-                                   "and raw images",
-                                   shown, h.backing ? h.backing : "", h.backing_format);
-        }
-        char *next = NULL;
-        if (*why == NULL) {
-            rn_disk_file *f = g_new0(rn_disk_file, 1);
-            f->path = tidy_path(path, &st);
-            f->backing = g_strdup(h.backing);
-            g_ptr_array_add(chain, f);
-            next = h.backing ? backing_path(path, h.backing, shown, why) : NULL;
-        }
-        if (fd >= 0) {
-            close(fd);
-        }
-        g_free(format);
-        format = g_strdup(h.backing_format);
-        g_free(named_by);
-        named_by = shown;
-        g_free(name);
-        name = h.backing; /* owned here now */
-        g_free(h.backing_format);
-        g_free(path);
-        path = next;
+    while (w.path && *why == NULL) {
+        *why = walk_step(&w);
     }
-    g_free(path);
-    g_free(format);
-    g_free(named_by);
-    g_free(name);
-    g_array_free(seen, TRUE);
+    g_free(w.path);
+    g_free(w.format);
+    g_free(w.named_by);
+    g_free(w.name);
+    g_array_free(w.seen, TRUE);
     if (*why) {
-        g_ptr_array_unref(chain);
+        g_ptr_array_unref(w.chain);
         return NULL;
     }
-    return chain;
+    return w.chain;
 }
 
 /* The relative path from folder dir to file to (both canonical). */

@@ -38,7 +38,8 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir);
 char *rn_env_differences(JsonObject *manifest, const char *qemu, const char *guest_dir,
                          int with_inputs);
 
-/* ---- package.c: verifying a package, and helpers guest.c shares. */
+/* ---- package.c and package_check.c: verifying a package, and helpers
+ * guest.c shares. */
 
 /* Runs argv (searched in PATH); 0, or -1 after one line naming what failed. */
 int rn_spawn(const char *const *argv, const char *what);
@@ -51,6 +52,10 @@ void rn_remove_tree(const char *dir);
 /* 0 when path's SHA-256 is want; else -1 after one line "qns: DOING: PATH
  * has SHA-256 X, BY says Y" (hashes to 16 digits). */
 int rn_check_sha(const char *path, const char *want, const char *doing, const char *by);
+/* 0 when every boot file of the guest image in folder dir has the SHA-256
+ * the manifest's guest_image gi gives; else -1 after rn_check_sha's line
+ * on the first that differs. */
+int rn_check_image_files(const char *dir, JsonObject *gi, const char *doing);
 
 /* Unpacks PACKAGE beside it into the folder it holds (a folder that holds
  * the same manifest already is reused). Returns that folder (g_free it), or

@@ -177,21 +177,12 @@ static int check_image(const char *image, JsonObject *gi, const char *package)
     char *key =
         g_key_file_load_from_file(kf, info, G_KEY_FILE_NONE, NULL) ? info_string(kf, "key") : NULL;
     const char *want = rn_json_string(gi, "key");
-    int r = 0;
+    int r = -1;
     if (qns_guest_key_check(want, NULL) < 0 || g_strcmp0(key, want) != 0) {
         rn_error("%s: the packed GUEST-INFO has key %s, the manifest %s", package,
                  key ? key : "none", want ? want : "none");
-        r = -1;
-    }
-    for (size_t i = 0; r == 0 && i < rn_image_file_count; i++) {
-        const char *name = rn_json_string(gi, rn_image_files[i].name);
-        if (name == NULL && rn_image_files[i].optional) {
-            continue;
-        }
-        char *p = g_build_filename(image, name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, rn_image_files[i].sha256),
-                         "not importing the guest image", "the manifest");
-        g_free(p);
+    } else {
+        r = rn_check_image_files(image, gi, "not importing the guest image");
     }
     g_free(key);
     g_key_file_free(kf);
@@ -218,6 +209,39 @@ static char *unpack_image(const char *package, const char *tmp)
         g_dir_close(d);
     }
     return folder;
+}
+
+/* The checked image (folder image, described by the manifest's
+ * guest_image gi) moved into the cache of imports by its content key,
+ * unless it is there already; an exit status. */
+static int move_in(const char *image, JsonObject *gi, const char *cache, const char *package)
+{
+    const char *claims = rn_json_string(gi, "key");
+    const char *release = rn_json_string(gi, "kernel_release");
+    char *key = rn_image_content_key(image);
+    char *dest = key ? g_build_filename(cache, key, NULL) : NULL;
+    int status = RN_EXIT_FAIL;
+    if (key == NULL) {
+        rn_error("cannot read the guest image of %s", package);
+    } else if (g_file_test(dest, G_FILE_TEST_IS_DIR)) {
+        rn_say("qns: guest image %s (kernel %s) is in the cache already: %s/", key,
+               release ? release : "?", dest);
+        status = RN_EXIT_OK;
+    } else if (rename(image, dest) < 0 || g_utime(dest, NULL) < 0) {
+        rn_error("cannot move %s to %s: %s", image, dest, g_strerror(errno));
+    } else {
+        /* The key is the hash of the files: it proves what they are,
+         * not where they come from. */
+        rn_say("qns: imported guest image %s (kernel %s) into %s/", key, release ? release : "?",
+               dest);
+        rn_say("qns: its GUEST-INFO says it was built by the recipe of key %s, which its "
+               "files do not prove; a scenario boots it with guest_image = %s",
+               claims, key);
+        status = RN_EXIT_OK;
+    }
+    g_free(dest);
+    g_free(key);
+    return status;
 }
 
 int rn_guest_import(const char *package)
@@ -252,30 +276,7 @@ int rn_guest_import(const char *package)
     } else if (gi && qns_guest_info_check(info, e) < 0) {
         rn_error("not importing the guest image of %s: %s", package, e);
     } else if (gi && check_image(image, gi, package) == 0) {
-        const char *claims = rn_json_string(gi, "key");
-        const char *release = rn_json_string(gi, "kernel_release");
-        char *key = rn_image_content_key(image);
-        char *dest = key ? g_build_filename(cache, key, NULL) : NULL;
-        if (key == NULL) {
-            rn_error("cannot read the guest image of %s", package);
-        } else if (g_file_test(dest, G_FILE_TEST_IS_DIR)) {
-            rn_say("qns: guest image %s (kernel %s) is in the cache already: %s/", key,
-                   release ? release : "?", dest);
-            status = RN_EXIT_OK;
-        } else if (rename(image, dest) < 0 || g_utime(dest, NULL) < 0) {
-            rn_error("cannot move %s to %s: %s", image, dest, g_strerror(errno));
-        } else {
-            /* The key is the hash of the files: it proves what they are,
-             * not where they come from. */
-            rn_say("qns: imported guest image %s (kernel %s) into %s/", key,
-                   release ? release : "?", dest);
-            rn_say("qns: its GUEST-INFO says it was built by the recipe of key %s, which its "
-                   "files do not prove; a scenario boots it with guest_image = %s",
-                   claims, key);
-            status = RN_EXIT_OK;
-        }
-        g_free(dest);
-        g_free(key);
+        status = move_in(image, gi, cache, package);
     }
     if (m.parser) {
         g_object_unref(m.parser);

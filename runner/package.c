@@ -3,8 +3,8 @@
  * the scenario, the manifest, the outputs and every file the guests booted
  * from (the default guest image, own kernels, initrds and disks; with
  * --with-qemu also the patched QEMU and the firmware it loads). package_unpack.c
- * unpacks it (rn_package_unpack), verify.c runs from those files only
- * (rn_package_prepare).
+ * unpacks it (rn_package_unpack), package_check.c checks the unpacked files
+ * before verify.c runs from them only (rn_package_prepare).
  *
  * Inside LEAF.tar.zst:
  *   LEAF/README.txt, manifest.json, scenario.ini, outputs
@@ -16,6 +16,7 @@
  *                     run-qemu (runs it with -L share/qemu)
  */
 #define _GNU_SOURCE
+#include "package.h"
 #include "disk_chain.h"
 #include "environment.h"
 #include "runner.h"
@@ -30,10 +31,8 @@
 #include <unistd.h>
 
 #define PACK_SUFFIX ".tar.zst"
-#define QEMU_WRAPPER "run-qemu"
-#define QEMU_SUMS "SHA256SUMS" /* of the packed firmware */
 
-static const char qemu_wrapper_text[] =
+const char rn_qemu_wrapper_text[] =
     "#!/bin/sh\n"
     "# Written by qns pack: the packed QEMU, with the packed firmware first on\n"
     "# its search path.\n"
@@ -182,10 +181,7 @@ static int stage_guest(const char *stage, JsonObject *gi)
     return r;
 }
 
-/* Where an input of the manifest sits in a package: inputs/ and its path
- * relative to the scenario's base folder; NULL (after one line) when it is
- * outside that folder. */
-static char *input_rel(const char *path, JsonObject *root)
+char *rn_input_rel(const char *path, JsonObject *root)
 {
     const char *base = rn_json_string(rn_json_object(root, "scenario"), "base_dir");
     char *base_abs = base ? g_canonicalize_filename(base, NULL) : NULL;
@@ -239,7 +235,7 @@ static int stage_inputs(const char *stage, JsonObject *root, int *count)
     int r = check_backing_names(root, members);
     for (GList *l = members; l && r == 0; l = l->next) {
         const char *path = l->data;
-        char *rel = input_rel(path, root);
+        char *rel = rn_input_rel(path, root);
         r = rel ? rn_check_sha(path, rn_json_string(in, path), "cannot pack an input",
                                "the manifest")
                 : -1;
@@ -253,11 +249,10 @@ static int stage_inputs(const char *stage, JsonObject *root, int *count)
     return r;
 }
 
-/* The firmware files QEMU loads for the guests' machine (BIOS, option ROMs of
- * both NIC models, vapic), from its own load_file trace, and the kernel
- * loaders (pvh.bin for a vmlinux, linuxboot_dma.bin for a bzImage) from its
- * data folders. Name -> location. */
-static GHashTable *qemu_firmware(const char *qemu)
+/* The firmware files QEMU loads for the guests' machine (BIOS, option ROMs
+ * of both NIC models, vapic), from its own load_file trace, into fw (name ->
+ * location); whether QEMU ran. */
+static int trace_firmware(const char *qemu, GHashTable *fw)
 {
     const char *argv[] = {"sh",
                           "-c",
@@ -284,19 +279,12 @@ static GHashTable *qemu_firmware(const char *qemu)
                           "-trace",
                           "load_file",
                           NULL};
-    const char *dirs_argv[] = {qemu, "-L", "help", NULL};
-    char *out = NULL, *err = NULL, *dirs = NULL;
+    char *out = NULL, *err = NULL;
     int ws = 0;
-    GHashTable *fw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &ws,
-                      NULL) ||
-        !g_spawn_check_wait_status(ws, NULL) ||
-        !g_spawn_sync(NULL, (char **)dirs_argv, NULL, 0, NULL, NULL, &dirs, NULL, &ws, NULL) ||
-        !g_spawn_check_wait_status(ws, NULL)) {
-        g_hash_table_destroy(fw);
-        fw = NULL;
-    }
-    gchar **lines = fw ? g_strsplit(err, "\n", -1) : NULL;
+    int ok = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
+                          &ws, NULL) &&
+             g_spawn_check_wait_status(ws, NULL);
+    gchar **lines = ok ? g_strsplit(err, "\n", -1) : NULL;
     for (gchar **l = lines; l && *l; l++) {
         char name[256], where[4096];
         const char *at = strstr(*l, "load_file name ");
@@ -305,8 +293,23 @@ static GHashTable *qemu_firmware(const char *qemu)
         }
     }
     g_strfreev(lines);
-    gchar **dl = fw ? g_strsplit(dirs, "\n", -1) : NULL;
+    g_free(out);
+    g_free(err);
+    return ok;
+}
+
+/* The kernel loaders (pvh.bin for a vmlinux, linuxboot_dma.bin for a
+ * bzImage) the trace did not name, from QEMU's data folders (-L help), into
+ * fw; whether QEMU ran. */
+static int find_loaders(const char *qemu, GHashTable *fw)
+{
+    const char *dirs_argv[] = {qemu, "-L", "help", NULL};
     const char *loaders[] = {"pvh.bin", "linuxboot_dma.bin", NULL};
+    char *dirs = NULL;
+    int ws = 0;
+    int ok = g_spawn_sync(NULL, (char **)dirs_argv, NULL, 0, NULL, NULL, &dirs, NULL, &ws, NULL) &&
+             g_spawn_check_wait_status(ws, NULL);
+    gchar **dl = ok ? g_strsplit(dirs, "\n", -1) : NULL;
     for (int i = 0; dl && loaders[i]; i++) {
         for (gchar **d = dl; *d && !g_hash_table_contains(fw, loaders[i]); d++) {
             char *p = **d ? g_build_filename(*d, loaders[i], NULL) : NULL;
@@ -318,13 +321,19 @@ static GHashTable *qemu_firmware(const char *qemu)
         }
     }
     g_strfreev(dl);
-    if (fw && g_hash_table_size(fw) == 0) {
-        g_hash_table_destroy(fw);
-        fw = NULL;
-    }
-    g_free(out);
-    g_free(err);
     g_free(dirs);
+    return ok;
+}
+
+/* The firmware QEMU loads for the guests and its kernel loaders: name ->
+ * location, or NULL when QEMU did not run or named none. */
+static GHashTable *qemu_firmware(const char *qemu)
+{
+    GHashTable *fw = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    if (!trace_firmware(qemu, fw) || !find_loaders(qemu, fw) || g_hash_table_size(fw) == 0) {
+        g_hash_table_destroy(fw);
+        return NULL;
+    }
     return fw;
 }
 
@@ -371,11 +380,11 @@ static int stage_qemu(const char *stage, JsonObject *q, int *count)
     }
     g_list_free(names);
     if (r == 0) {
-        r = stage_text(stage, "qemu/" QEMU_WRAPPER, qemu_wrapper_text, 0755);
+        r = stage_text(stage, "qemu/" RN_QEMU_WRAPPER, rn_qemu_wrapper_text, 0755);
         *count += 2;
     }
     if (r == 0) {
-        r = stage_text(stage, "qemu/" QEMU_SUMS, sums->str, 0644);
+        r = stage_text(stage, "qemu/" RN_QEMU_SUMS, sums->str, 0644);
         (*count)++;
     }
     g_string_free(sums, TRUE);
@@ -471,60 +480,43 @@ static int put_archive(const char *partial, const char *archive, int force)
     return r;
 }
 
-int rn_pack(const char *dir_arg, int with_qemu, int force)
+/* dir_arg without trailing slashes, and the archive's name beside it:
+ * RN_EXIT_OK, or RN_EXIT_USAGE after one line (a symbolic link, an archive
+ * that is there already without force). */
+static int pack_names(const char *dir_arg, int force, char **dir, char **archive)
 {
-    char *dir = g_strdup(dir_arg);
-    while (strlen(dir) > 1 && g_str_has_suffix(dir, "/")) {
-        dir[strlen(dir) - 1] = '\0';
+    *dir = g_strdup(dir_arg);
+    *archive = NULL;
+    while (strlen(*dir) > 1 && g_str_has_suffix(*dir, "/")) {
+        (*dir)[strlen(*dir) - 1] = '\0';
     }
-    if (rn_is_symlink(dir)) {
+    if (rn_is_symlink(*dir)) {
         rn_error("%s is a symbolic link; give the run folder itself", dir_arg);
-        g_free(dir);
         return RN_EXIT_USAGE;
     }
-    char *archive = g_strdup_printf("%s" PACK_SUFFIX, dir);
-    if (!force && g_file_test(archive, G_FILE_TEST_EXISTS)) {
-        rn_error("%s exists already; not replaced (qns pack --force replaces it)", archive);
-        g_free(archive);
-        g_free(dir);
+    *archive = g_strdup_printf("%s" PACK_SUFFIX, *dir);
+    if (!force && g_file_test(*archive, G_FILE_TEST_EXISTS)) {
+        rn_error("%s exists already; not replaced (qns pack --force replaces it)", *archive);
         return RN_EXIT_USAGE;
     }
-    rn_manifest m;
-    if (rn_manifest_load(dir, &m) < 0) {
-        g_free(archive);
-        g_free(dir);
-        return RN_EXIT_USAGE;
-    }
-    char *parent = g_path_get_dirname(dir), *leaf = g_path_get_basename(dir);
-    char *stage_root = rn_temp_dir(parent, ".qns-pack-");
-    if (stage_root == NULL) {
-        g_free(parent);
-        g_free(leaf);
-        g_free(archive);
-        g_free(dir);
-        g_object_unref(m.parser);
-        return RN_EXIT_FAIL;
-    }
-    char *stage = g_build_filename(stage_root, leaf, NULL);
-    JsonObject *gi = rn_json_object(m.root, "guest_image");
-    JsonObject *q = rn_json_object(m.root, "qemu");
-    JsonObject *in = rn_json_object(m.root, "inputs");
-    int with_inputs = in && json_object_get_size(in) > 0;
-    if (with_qemu && q == NULL) {
-        rn_say("qns: no guest of %s runs QEMU; --with-qemu adds nothing", dir);
-        with_qemu = 0;
-    }
-    int n = 0, r = 0;
+    return RN_EXIT_OK;
+}
+
+/* The run's own files and its outputs (each with the manifest's hash)
+ * linked into stage; *count goes up by one for each. */
+static int stage_run_files(const char *stage, const char *dir, const rn_manifest *m, int *count)
+{
+    int r = 0;
     const char *own_files[] = {RN_MANIFEST, RN_SCENARIO_COPY, NULL};
-    for (int i = 0; r == 0 && own_files[i]; i++, n++) {
+    for (int i = 0; r == 0 && own_files[i]; i++, (*count)++) {
         char *p = g_build_filename(dir, own_files[i], NULL);
         r = stage_link(stage, own_files[i], p);
         g_free(p);
     }
-    GList *members = json_object_get_members(m.outputs);
-    for (GList *l = members; r == 0 && l; l = l->next, n++) {
+    GList *members = json_object_get_members(m->outputs);
+    for (GList *l = members; r == 0 && l; l = l->next, (*count)++) {
         char *p = g_build_filename(dir, (const char *)l->data, NULL);
-        r = rn_check_sha(p, rn_json_string(m.outputs, l->data), "cannot pack an output",
+        r = rn_check_sha(p, rn_json_string(m->outputs, l->data), "cannot pack an output",
                          "the manifest");
         if (r == 0) {
             r = stage_link(stage, l->data, p);
@@ -532,204 +524,105 @@ int rn_pack(const char *dir_arg, int with_qemu, int force)
         g_free(p);
     }
     g_list_free(members);
+    return r;
+}
+
+/* Everything the package of run folder dir holds, linked or written into
+ * stage (STAGING/LEAF), README.txt last; *count: the files. */
+static int stage_all(const char *stage, const char *dir, const char *leaf, const rn_manifest *m,
+                     int with_qemu, int *count)
+{
+    JsonObject *gi = rn_json_object(m->root, "guest_image");
+    JsonObject *q = rn_json_object(m->root, "qemu");
+    JsonObject *in = rn_json_object(m->root, "inputs");
+    int with_inputs = in && json_object_get_size(in) > 0;
+    int r = stage_run_files(stage, dir, m, count);
     if (r == 0 && gi) {
         r = stage_guest(stage, gi);
-        n += 3;
+        *count += 3;
     }
     if (r == 0 && with_inputs) {
-        r = stage_inputs(stage, m.root, &n);
+        r = stage_inputs(stage, m->root, count);
     }
     if (r == 0 && with_qemu) {
-        r = stage_qemu(stage, q, &n);
+        r = stage_qemu(stage, q, count);
     }
-    char *text = readme_text(leaf, m.root, gi != NULL, with_inputs, with_qemu);
     if (r == 0) {
+        char *text = readme_text(leaf, m->root, gi != NULL, with_inputs, with_qemu);
         r = stage_text(stage, "README.txt", text, 0644);
-        n++;
+        (*count)++;
+        g_free(text);
     }
-    char *partial = g_strdup_printf("%s.partial", archive);
+    return r;
+}
+
+/* stage_root/leaf archived by tar into partial, then moved to archive. */
+static int write_archive(const char *stage_root, const char *leaf, const char *partial,
+                         const char *archive, int force)
+{
     const char *tar[] = {"tar",        "--sort=name",   "--owner=0", "--group=0", "--numeric-owner",
                          "--mtime=@0", "--dereference", "--zstd",    "-cf",       partial,
                          "-C",         stage_root,      leaf,        NULL};
-    if (r == 0) {
-        r = rn_spawn(tar, "tar");
-    }
+    int r = rn_spawn(tar, "tar");
     if (r == 0) {
         r = put_archive(partial, archive, force);
+    }
+    return r;
+}
+
+/* Packs run folder dir (its manifest m) into archive, staged in a hidden
+ * folder beside it; an exit status. */
+static int pack_folder(const char *dir, const char *archive, const rn_manifest *m, int with_qemu,
+                       int force)
+{
+    char *parent = g_path_get_dirname(dir), *leaf = g_path_get_basename(dir);
+    char *stage_root = rn_temp_dir(parent, ".qns-pack-");
+    if (stage_root == NULL) {
+        g_free(parent);
+        g_free(leaf);
+        return RN_EXIT_FAIL;
+    }
+    char *stage = g_build_filename(stage_root, leaf, NULL);
+    int with_guest = rn_json_object(m->root, "guest_image") != NULL;
+    if (with_qemu && rn_json_object(m->root, "qemu") == NULL) {
+        rn_say("qns: no guest of %s runs QEMU; --with-qemu adds nothing", dir);
+        with_qemu = 0;
+    }
+    int n = 0, r = stage_all(stage, dir, leaf, m, with_qemu, &n);
+    char *partial = g_strdup_printf("%s.partial", archive);
+    if (r == 0) {
+        r = write_archive(stage_root, leaf, partial, archive, force);
     }
     if (r < 0) {
         unlink(partial);
     } else {
         char *size = human_size(archive);
         rn_say("qns: packed %d files of %s into %s (%s)%s%s", n, dir, archive, size,
-               gi ? ", with the guest image" : "", with_qemu ? " and QEMU" : "");
+               with_guest ? ", with the guest image" : "", with_qemu ? " and QEMU" : "");
         rn_say("qns: to check it elsewhere: qns verify %s" PACK_SUFFIX, leaf);
         g_free(size);
     }
     rn_remove_tree(stage_root);
     g_free(partial);
-    g_free(archive);
-    g_free(text);
     g_free(stage);
     g_free(stage_root);
     g_free(parent);
     g_free(leaf);
-    g_free(dir);
-    g_object_unref(m.parser);
     return r == 0 ? RN_EXIT_OK : RN_EXIT_FAIL;
 }
 
-/* ---- verifying a package ------------------------------------------------------- */
-
-int rn_same_contents(const char *a, const char *b)
+int rn_pack(const char *dir_arg, int with_qemu, int force)
 {
-    char *w1 = NULL, *w2 = NULL, *s1 = rn_file_sha256(a, &w1), *s2 = rn_file_sha256(b, &w2);
-    int same = s1 && s2 && strcmp(s1, s2) == 0;
-    g_free(s1);
-    g_free(s2);
-    g_free(w1);
-    g_free(w2);
-    return same;
-}
-
-/* The absolute path of dir/rel (g_free it). */
-static char *packed_path(const char *dir, const char *rel)
-{
-    char *p = g_build_filename(dir, rel, NULL), *abs = g_canonicalize_filename(p, NULL);
-    g_free(p);
-    return abs;
-}
-
-/* Every firmware file of DIR/qemu/SHA256SUMS against its line there. */
-static int check_firmware(const char *dir, const char *doing)
-{
-    char *qemu = g_build_filename(dir, "qemu", NULL);
-    char *sums = g_build_filename(qemu, QEMU_SUMS, NULL);
-    gchar *text = NULL;
-    int r = 0;
-    if (!g_file_get_contents(sums, &text, NULL, NULL)) {
-        rn_error("%s: %s is missing", doing, sums);
-        r = -1;
+    char *dir = NULL, *archive = NULL;
+    rn_manifest m;
+    int status = pack_names(dir_arg, force, &dir, &archive);
+    if (status == RN_EXIT_OK && rn_manifest_load(dir, &m) < 0) {
+        status = RN_EXIT_USAGE;
+    } else if (status == RN_EXIT_OK) {
+        status = pack_folder(dir, archive, &m, with_qemu, force);
+        g_object_unref(m.parser);
     }
-    gchar **lines = text ? g_strsplit(text, "\n", -1) : NULL;
-    for (gchar **l = lines; r == 0 && l && *l; l++) {
-        char *gap = strstr(*l, "  ");
-        if (**l == '\0') {
-            continue;
-        }
-        if (gap == NULL || strstr(gap + 2, "..") || g_path_is_absolute(gap + 2)) {
-            rn_error("%s: bad line in %s: '%s'", doing, sums, *l);
-            r = -1;
-            break;
-        }
-        *gap = '\0';
-        char *p = g_build_filename(qemu, gap + 2, NULL);
-        r = rn_check_sha(p, *l, doing, "qemu/" QEMU_SUMS);
-        g_free(p);
-    }
-    g_strfreev(lines);
-    g_free(text);
-    g_free(sums);
-    g_free(qemu);
-    return r;
-}
-
-/* A packed QEMU is a program from the package: it runs only with trust,
- * named with its SHA-256 first, and its wrapper must be the one qns pack
- * writes. Without trust, this machine's own QEMU runs and the environment
- * check compares the two builds. 1: run the packed one; 0: not; -1: refused. */
-static int use_packed_qemu(const char *dir, JsonObject *q, int trust)
-{
-    static const char doing[] = "refusing to run";
-    char *bin = g_build_filename(dir, "qemu", "bin", "qemu-system-x86_64", NULL);
-    char *wrapper = g_build_filename(dir, "qemu", QEMU_WRAPPER, NULL);
-    const char *sha = rn_json_string(q, "sha256");
-    int r = 1;
-    if (!trust) {
-        rn_say("verify: the package carries a QEMU (qemu/bin/qemu-system-x86_64, SHA-256 %.16s); "
-               "verify runs this machine's own and compares the builds (--trust-package runs "
-               "the packed one)",
-               sha ? sha : "none");
-        r = 0;
-    } else if (rn_check_sha(bin, sha, doing, "the manifest") < 0 ||
-               check_firmware(dir, doing) < 0) {
-        r = -1;
-    } else {
-        gchar *text = NULL;
-        gsize len = 0;
-        if (!g_file_get_contents(wrapper, &text, &len, NULL) || len != strlen(qemu_wrapper_text) ||
-            memcmp(text, qemu_wrapper_text, len) != 0) {
-            rn_error("%s: %s is not the wrapper qns pack writes", doing, wrapper);
-            r = -1;
-        } else {
-            rn_say("verify: running the packed QEMU %s, SHA-256 %s (--trust-package)", bin, sha);
-        }
-        g_free(text);
-    }
-    g_free(wrapper);
-    g_free(bin);
-    return r;
-}
-
-int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base_dir,
-                       rn_places *places)
-{
-    static const char doing[] = "refusing to run";
-    JsonObject *gi = rn_json_object(root, "guest_image"), *q = rn_json_object(root, "qemu");
-    JsonObject *in = rn_json_object(root, "inputs");
-    char *guest = g_build_filename(dir, "guest", NULL);
-    char *inputs = g_build_filename(dir, "inputs", NULL);
-    char *wrapper = g_build_filename(dir, "qemu", QEMU_WRAPPER, NULL);
-    int r = 0, packed_guest = gi && g_file_test(guest, G_FILE_TEST_IS_DIR);
-    int packed_inputs = in && g_file_test(inputs, G_FILE_TEST_IS_DIR);
-    int packed_qemu = q && g_file_test(wrapper, G_FILE_TEST_IS_REGULAR);
-    *base_dir = NULL;
-    places->qemu = places->guest_dir = NULL;
-    if (packed_guest && rn_json_string(gi, "info_sha256")) {
-        char *info = g_build_filename(guest, "GUEST-INFO", NULL);
-        r = rn_check_sha(info, rn_json_string(gi, "info_sha256"), doing, "the manifest");
-        g_free(info);
-    }
-    for (size_t i = 0; packed_guest && r == 0 && i < rn_image_file_count; i++) {
-        const char *name = rn_json_string(gi, rn_image_files[i].name);
-        if (name == NULL && rn_image_files[i].optional) {
-            continue;
-        }
-        char *p = g_build_filename(guest, name ? name : "-", NULL);
-        r = rn_check_sha(p, rn_json_string(gi, rn_image_files[i].sha256), doing, "the manifest");
-        g_free(p);
-    }
-    GList *members = packed_inputs ? json_object_get_members(in) : NULL;
-    for (GList *l = members; r == 0 && l; l = l->next) {
-        char *rel = input_rel(l->data, root);
-        char *p = rel ? g_build_filename(dir, rel, NULL) : NULL;
-        r = p ? rn_check_sha(p, rn_json_string(in, l->data), doing, "the manifest") : -1;
-        g_free(p);
-        g_free(rel);
-    }
-    g_list_free(members);
-    if (r == 0 && packed_qemu) {
-        packed_qemu = use_packed_qemu(dir, q, trust);
-        r = packed_qemu < 0 ? -1 : 0;
-    }
-    if (r == 0) {
-        if (packed_guest) {
-            places->guest_dir = packed_path(dir, "guest");
-        }
-        if (packed_qemu) {
-            places->qemu = packed_path(dir, "qemu/" QEMU_WRAPPER);
-        }
-        if (packed_inputs) {
-            *base_dir = g_canonicalize_filename(inputs, NULL);
-        }
-        if (packed_guest || packed_qemu || packed_inputs) {
-            rn_say("verify: running from the packed%s%s%s", packed_guest ? " guest image" : "",
-                   packed_inputs ? (packed_guest ? ", inputs" : " inputs") : "",
-                   packed_qemu ? (packed_guest || packed_inputs ? ", QEMU" : " QEMU") : "");
-        }
-    }
-    g_free(wrapper);
-    g_free(inputs);
-    g_free(guest);
-    return r;
+    g_free(archive);
+    g_free(dir);
+    return status;
 }

@@ -102,22 +102,11 @@ static int worse(int a, int b)
     return a < 0 || b < 0 ? -1 : a > b ? a : b;
 }
 
-static int take(const rn_settings *set, rn_run_result *rr, const char *dir, uint32_t from,
-                GVariant *msg, rn_rank_figures *fig)
+/* Rank from's outcome into rr: the worst outcome and its reason, the
+ * latest end, the late frames added up. */
+static void take_outcome(rn_run_result *rr, uint32_t from, gint32 r, gint32 stopped_by,
+                         const char *error, guint64 end_ns, guint64 late)
 {
-    if (!g_variant_is_normal_form(msg)) {
-        rn_error("rank %u sent a malformed message of %zu bytes", from, g_variant_get_size(msg));
-        return -1;
-    }
-    gint32 r, stopped_by;
-    const char *error;
-    guint64 end_ns, rounds, late;
-    double wall;
-    GVariantIter *guests, *apps, *files;
-    g_variant_get(msg, "(ii&sttdta" RANK_GUEST "a(it)a(say))", &r, &stopped_by, &error, &end_ns,
-                  &rounds, &wall, &late, &guests, &apps, &files);
-    *fig =
-        (rn_rank_figures){.end_ns = end_ns, .rounds = rounds, .late_frames = late, .wall_s = wall};
     /* The reason of the rank whose failure ended the run wins over what
      * the others say of it ("rank K failed, which ended the run ..."). */
     if (r < 0 && (rr->r >= 0 || stopped_by == (gint32)from)) {
@@ -126,7 +115,13 @@ static int take(const rn_settings *set, rn_run_result *rr, const char *dir, uint
     rr->r = worse(rr->r, r);
     rr->end_ns = end_ns > rr->end_ns ? end_ns : rr->end_ns;
     rr->late_frames += late;
+}
 
+/* The stats of rank from's guests into rr, their consoles in dir; 0 when
+ * every one is a guest that rank runs, else -1 after a line for each other. */
+static int take_guests(const rn_settings *set, rn_run_result *rr, const char *dir, uint32_t from,
+                       GVariantIter *guests)
+{
     int ok = 1;
     gint32 i, done, ended, exit_status, command_status;
     guint64 grounds, from_guest, to_guest, unopened;
@@ -163,12 +158,26 @@ static int take(const rn_settings *set, rn_run_result *rr, const char *dir, uint
         snprintf(st->error, sizeof(st->error), "%s", gerror);
         snprintf(st->console_path, sizeof(st->console_path), "%s/%s", dir, console);
     }
+    return ok ? 0 : -1;
+}
+
+/* The bytes of rank from's applications into rr (others' are ignored). */
+static void take_apps(const rn_settings *set, rn_run_result *rr, uint32_t from, GVariantIter *apps)
+{
+    gint32 i;
     guint64 rx;
     while (g_variant_iter_next(apps, "(it)", &i, &rx)) {
         if (i >= 0 && i < rr->app_count && set->apps[i].rank == from) {
             rr->app_rx_bytes[i] = rx;
         }
     }
+}
+
+/* Rank from's files written into dir; 0, or -1 after a line for each that
+ * is no file of a run folder, another rank wrote too, or cannot be written. */
+static int take_files(const char *dir, uint32_t from, GVariantIter *files)
+{
+    int ok = 1;
     const char *name;
     GVariant *bytes;
     while (g_variant_iter_next(files, "(&s@ay)", &name, &bytes)) {
@@ -189,6 +198,29 @@ static int take(const rn_settings *set, rn_run_result *rr, const char *dir, uint
         g_free(path);
         g_variant_unref(bytes);
     }
+    return ok ? 0 : -1;
+}
+
+static int take(const rn_settings *set, rn_run_result *rr, const char *dir, uint32_t from,
+                GVariant *msg, rn_rank_figures *fig)
+{
+    if (!g_variant_is_normal_form(msg)) {
+        rn_error("rank %u sent a malformed message of %zu bytes", from, g_variant_get_size(msg));
+        return -1;
+    }
+    gint32 r, stopped_by;
+    const char *error;
+    guint64 end_ns, rounds, late;
+    double wall;
+    GVariantIter *guests, *apps, *files;
+    g_variant_get(msg, "(ii&sttdta" RANK_GUEST "a(it)a(say))", &r, &stopped_by, &error, &end_ns,
+                  &rounds, &wall, &late, &guests, &apps, &files);
+    *fig =
+        (rn_rank_figures){.end_ns = end_ns, .rounds = rounds, .late_frames = late, .wall_s = wall};
+    take_outcome(rr, from, r, stopped_by, error, end_ns, late);
+    int ok = take_guests(set, rr, dir, from, guests) == 0;
+    take_apps(set, rr, from, apps);
+    ok &= take_files(dir, from, files) == 0;
     g_variant_iter_free(guests);
     g_variant_iter_free(apps);
     g_variant_iter_free(files);

@@ -431,60 +431,96 @@ static int gnuplot_safe(const char *s)
     return 1;
 }
 
-/* gnuplot: throughput in bins over the capture's span, RTT samples. Files
+/* One capture's plots as they are made: the data files' text, gnuplot's
+ * plot clauses naming them, and how many series (blocks) each holds. Files
  * and titles are named after the capture when its name is gnuplot_safe,
  * else after its number in the report (capture-N), the only names the
  * script then holds. */
-static int plot_capture(const capture *c, const char *out, guint number)
+typedef struct plot {
+    char *stem;
+    uint64_t first_ns, bin, nbins; /* throughput: nbins bins of bin ns */
+    char *tfile, *rfile;           /* STEM-throughput.dat, STEM-rtt.dat */
+    GString *tp, *rt;              /* their text */
+    GString *tplot, *rplot;        /* the plot clauses of each */
+    int tindex, rindex;
+} plot;
+
+static void plot_init(plot *p, const capture *c, guint number)
 {
-    char *stem = g_strdup(c->name);
-    if (g_str_has_suffix(stem, ".pcap")) {
-        stem[strlen(stem) - 5] = '\0';
+    p->stem = g_strdup(c->name);
+    if (g_str_has_suffix(p->stem, ".pcap")) {
+        p->stem[strlen(p->stem) - 5] = '\0';
     }
-    if (!gnuplot_safe(stem) || *stem == '\0') {
-        g_free(stem);
-        stem = g_strdup_printf("capture-%u", number);
+    if (!gnuplot_safe(p->stem) || *p->stem == '\0') {
+        g_free(p->stem);
+        p->stem = g_strdup_printf("capture-%u", number);
     }
     uint64_t span = c->last_ns > c->first_ns ? c->last_ns - c->first_ns : 1;
-    uint64_t bin = span / 50 ? span / 50 : 1;
-    GString *tp = g_string_new(NULL), *rt = g_string_new(NULL), *gp = g_string_new(NULL);
-    GString *tplot = g_string_new(NULL), *rplot = g_string_new(NULL);
-    int tindex = 0, rindex = 0;
-    char *tfile = g_strdup_printf("%s-throughput.dat", stem);
-    char *rfile = g_strdup_printf("%s-rtt.dat", stem);
-    for (guint i = 0; i < c->order->len; i++) {
-        const flow *f = g_ptr_array_index(c->order, i);
-        char *label = flow_label(f);
-        uint64_t nbins = span / bin + 1;
-        uint64_t *sum = g_new0(uint64_t, nbins);
-        for (guint k = 0; k < f->sizes->len; k++) {
-            const sample *s = &g_array_index(f->sizes, sample, k);
-            sum[(s->t_ns - c->first_ns) / bin] += s->v;
-        }
-        g_string_append_printf(tp, "# %s\n", label);
-        for (uint64_t b = 0; b < nbins; b++) {
-            g_string_append_printf(tp, "%.9f %.6f\n", (double)(c->first_ns + b * bin) / 1e9,
-                                   (double)sum[b] * 8e3 / (double)bin);
-        }
-        g_string_append(tp, "\n\n");
-        g_string_append_printf(tplot, "%s'%s' index %d with steps title '%s'",
-                               tindex ? ", " : "", tfile, tindex, label);
-        tindex++;
-        g_free(sum);
-        if (f->rtts->len) {
-            g_string_append_printf(rt, "# %s\n", label);
-            for (guint k = 0; k < f->rtts->len; k++) {
-                const sample *s = &g_array_index(f->rtts, sample, k);
-                g_string_append_printf(rt, "%.9f %.6f\n", (double)s->t_ns / 1e9,
-                                       (double)s->v / 1e6);
-            }
-            g_string_append(rt, "\n\n");
-            g_string_append_printf(rplot, "%s'%s' index %d with linespoints title '%s'",
-                                   rindex ? ", " : "", rfile, rindex, label);
-            rindex++;
-        }
-        g_free(label);
+    p->first_ns = c->first_ns;
+    p->bin = span / 50 ? span / 50 : 1;
+    p->nbins = span / p->bin + 1;
+    p->tfile = g_strdup_printf("%s-throughput.dat", p->stem);
+    p->rfile = g_strdup_printf("%s-rtt.dat", p->stem);
+    p->tp = g_string_new(NULL);
+    p->rt = g_string_new(NULL);
+    p->tplot = g_string_new(NULL);
+    p->rplot = g_string_new(NULL);
+    p->tindex = p->rindex = 0;
+}
+
+static void plot_free(plot *p)
+{
+    g_free(p->tfile);
+    g_free(p->rfile);
+    g_string_free(p->tp, TRUE);
+    g_string_free(p->rt, TRUE);
+    g_string_free(p->tplot, TRUE);
+    g_string_free(p->rplot, TRUE);
+    g_free(p->stem);
+}
+
+/* A flow's throughput series: its bytes in each bin, as Mbit/s. */
+static void plot_throughput(plot *p, const flow *f, const char *label)
+{
+    uint64_t *sum = g_new0(uint64_t, p->nbins);
+    for (guint k = 0; k < f->sizes->len; k++) {
+        const sample *s = &g_array_index(f->sizes, sample, k);
+        sum[(s->t_ns - p->first_ns) / p->bin] += s->v;
     }
+    g_string_append_printf(p->tp, "# %s\n", label);
+    for (uint64_t b = 0; b < p->nbins; b++) {
+        g_string_append_printf(p->tp, "%.9f %.6f\n", (double)(p->first_ns + b * p->bin) / 1e9,
+                               (double)sum[b] * 8e3 / (double)p->bin);
+    }
+    g_string_append(p->tp, "\n\n");
+    g_string_append_printf(p->tplot, "%s'%s' index %d with steps title '%s'", p->tindex ? ", " : "",
+                           p->tfile, p->tindex, label);
+    p->tindex++;
+    g_free(sum);
+}
+
+/* A flow's RTT series, when it has samples: each in ms at its time. */
+static void plot_rtts(plot *p, const flow *f, const char *label)
+{
+    if (f->rtts->len == 0) {
+        return;
+    }
+    g_string_append_printf(p->rt, "# %s\n", label);
+    for (guint k = 0; k < f->rtts->len; k++) {
+        const sample *s = &g_array_index(f->rtts, sample, k);
+        g_string_append_printf(p->rt, "%.9f %.6f\n", (double)s->t_ns / 1e9, (double)s->v / 1e6);
+    }
+    g_string_append(p->rt, "\n\n");
+    g_string_append_printf(p->rplot, "%s'%s' index %d with linespoints title '%s'",
+                           p->rindex ? ", " : "", p->rfile, p->rindex, label);
+    p->rindex++;
+}
+
+/* The gnuplot script: a throughput plot, and an RTT plot when there are
+ * samples (g_free). */
+static char *plot_script(const plot *p)
+{
+    GString *gp = g_string_new(NULL);
     g_string_append_printf(gp,
                            "set terminal png size 1000,500\n"
                            "set key outside below\nset grid\n"
@@ -492,63 +528,89 @@ static int plot_capture(const capture *c, const char *out, guint number)
                            "set output '%s-throughput.png'\n"
                            "set title '%s: throughput (bins of %.6f s)'\n"
                            "set ylabel 'Mbit/s'\n",
-                           stem, stem, (double)bin / 1e9);
-    if (tindex) {
-        g_string_append_printf(gp, "plot %s\n", tplot->str);
+                           p->stem, p->stem, (double)p->bin / 1e9);
+    if (p->tindex) {
+        g_string_append_printf(gp, "plot %s\n", p->tplot->str);
     }
-    if (rindex) {
+    if (p->rindex) {
         g_string_append_printf(gp,
                                "set output '%s-rtt.png'\nset title '%s: round-trip time'\n"
                                "set ylabel 'ms'\nplot %s\n",
-                               stem, stem, rplot->str);
+                               p->stem, p->stem, p->rplot->str);
     }
+    return g_string_free(gp, FALSE);
+}
+
+/* The data files and the script (at script_path) into out, and the plots
+ * of an earlier report removed; whether all of that went well. */
+static int write_plot_files(const plot *p, const char *out, const char *script_path)
+{
     int ok = 1;
-    const char *files[][2] = {{tfile, tp->str}, {rfile, rt->str}};
+    const char *files[][2] = {{p->tfile, p->tp->str}, {p->rfile, p->rt->str}};
     for (int i = 0; i < 2; i++) {
-        char *p = g_build_filename(out, files[i][0], NULL);
-        ok &= g_file_set_contents(p, files[i][1], -1, NULL);
-        g_free(p);
+        char *path = g_build_filename(out, files[i][0], NULL);
+        ok &= g_file_set_contents(path, files[i][1], -1, NULL);
+        g_free(path);
     }
-    char *script = g_strdup_printf("%s.gp", stem);
-    char *sp = g_build_filename(out, script, NULL);
-    ok &= g_file_set_contents(sp, gp->str, -1, NULL);
+    char *gp = plot_script(p);
+    ok &= g_file_set_contents(script_path, gp, -1, NULL);
+    g_free(gp);
     /* gnuplot writes its plots through what is there: a link left in the
      * folder goes first. */
     for (int i = 0; ok && i < 2; i++) {
-        char *png = g_strdup_printf("%s/%s-%s.png", out, stem, i ? "rtt" : "throughput");
+        char *png = g_strdup_printf("%s/%s-%s.png", out, p->stem, i ? "rtt" : "throughput");
         ok &= unlink(png) == 0 || errno == ENOENT;
         g_free(png);
     }
-    if (ok && tindex) {
-        const char *argv[] = {"gnuplot", script, NULL};
-        int st = 0;
-        char *err_out = NULL;
-        GError *ge = NULL;
-        if (!g_spawn_sync(out, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                          &err_out, &st, &ge) ||
-            !g_spawn_check_wait_status(st, &ge)) {
-            g_strchomp(err_out ? err_out : (err_out = g_strdup("")));
-            rn_error("gnuplot %s: %s%s%s", sp, ge->message, *err_out ? ": " : "", err_out);
-            g_clear_error(&ge);
-            ok = 0;
-        } else {
-            rn_say("plot: %s/%s-throughput.png", out, stem);
-            if (rindex) {
-                rn_say("plot: %s/%s-rtt.png", out, stem);
-            }
+    return ok;
+}
+
+/* Runs gnuplot on the script in out and names the plots it made; whether
+ * it ran well (else one line with what it said). */
+static int run_gnuplot(const plot *p, const char *out, const char *script, const char *script_path)
+{
+    const char *argv[] = {"gnuplot", script, NULL};
+    int st = 0, ok = 1;
+    char *err_out = NULL;
+    GError *ge = NULL;
+    if (!g_spawn_sync(out, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, &err_out,
+                      &st, &ge) ||
+        !g_spawn_check_wait_status(st, &ge)) {
+        g_strchomp(err_out ? err_out : (err_out = g_strdup("")));
+        rn_error("gnuplot %s: %s%s%s", script_path, ge->message, *err_out ? ": " : "", err_out);
+        g_clear_error(&ge);
+        ok = 0;
+    } else {
+        rn_say("plot: %s/%s-throughput.png", out, p->stem);
+        if (p->rindex) {
+            rn_say("plot: %s/%s-rtt.png", out, p->stem);
         }
-        g_free(err_out);
     }
-    g_free(sp);
+    g_free(err_out);
+    return ok;
+}
+
+/* gnuplot: throughput in bins over the capture's span, RTT samples. */
+static int plot_capture(const capture *c, const char *out, guint number)
+{
+    plot p;
+    plot_init(&p, c, number);
+    for (guint i = 0; i < c->order->len; i++) {
+        const flow *f = g_ptr_array_index(c->order, i);
+        char *label = flow_label(f);
+        plot_throughput(&p, f, label);
+        plot_rtts(&p, f, label);
+        g_free(label);
+    }
+    char *script = g_strdup_printf("%s.gp", p.stem);
+    char *script_path = g_build_filename(out, script, NULL);
+    int ok = write_plot_files(&p, out, script_path);
+    if (ok && p.tindex) {
+        ok = run_gnuplot(&p, out, script, script_path);
+    }
+    g_free(script_path);
     g_free(script);
-    g_free(tfile);
-    g_free(rfile);
-    g_string_free(tp, TRUE);
-    g_string_free(rt, TRUE);
-    g_string_free(gp, TRUE);
-    g_string_free(tplot, TRUE);
-    g_string_free(rplot, TRUE);
-    g_free(stem);
+    plot_free(&p);
     return ok ? 0 : -1;
 }
 
