@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include <sstream>
+
 namespace ns3
 {
 
@@ -118,6 +120,16 @@ uint32_t QnsGuest::AddNic(const std::string &ipv4, NicModel model, const std::st
 {
     nics.push_back({ipv4, mac, model == E1000 ? QnsNicModel::E1000 : QnsNicModel::Virtio});
     return static_cast<uint32_t>(nics.size() - 1);
+}
+
+uint32_t QnsGuest::AddNic(Ipv4Address address, Ipv4Mask mask, NicModel model, Mac48Address mac)
+{
+    std::ostringstream ipv4, text;
+    ipv4 << address << "/" << mask.GetPrefixLength();
+    if (mac != Mac48Address()) {
+        text << mac;
+    }
+    return AddNic(ipv4.str(), model, text.str());
 }
 
 uint32_t QnsGuest::GetNicCount() const

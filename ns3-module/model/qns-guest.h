@@ -17,6 +17,8 @@
 
 #include "qns-guest-argv.h"
 
+#include "ns3/ipv4-address.h"
+#include "ns3/mac48-address.h"
 #include "ns3/object.h"
 
 #include <string>
@@ -45,6 +47,10 @@ public:
      * 52:54:00:GG:GG:NN (guest number, NIC number + 1). */
     uint32_t AddNic(const std::string &ipv4 = "", NicModel model = VIRTIO,
                     const std::string &mac = "");
+    /* The same with ns-3's types: the address and its mask, the model, and
+     * a MAC (Mac48Address(): the default). */
+    uint32_t AddNic(Ipv4Address address, Ipv4Mask mask, NicModel model = VIRTIO,
+                    Mac48Address mac = Mac48Address());
     uint32_t GetNicCount() const;
     /* ExtraArgs, Program and Files as words (no shell quoting or commas to
      * get right); an empty argv is a program of no words, which Prepare

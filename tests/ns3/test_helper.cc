@@ -110,6 +110,13 @@ void CreateGuestTakesTheNicAndWordsAsGiven(void **)
     g->SetAttribute("ExtraArgs", text); /* the text splits back into the same words */
     assert_int_equal(g->GetSpec().extraArgs.size(), 2);
     assert_string_equal(g->GetSpec().extraArgs[1].c_str(), "it's \"in\", asm");
+    /* NIC 1 in ns-3's types: the same description as in text. */
+    g->AddNic(Ipv4Address("10.0.0.7"), Ipv4Mask("/24"), QnsGuest::VIRTIO,
+              Mac48Address("52:54:00:12:34:57"));
+    assert_string_equal(g->GetSpec().nics[1].ipv4.c_str(), "10.0.0.7/24");
+    assert_string_equal(g->GetSpec().nics[1].mac.c_str(), "52:54:00:12:34:57");
+    g->AddNic(Ipv4Address("10.0.1.7"), Ipv4Mask("/16"));
+    assert_string_equal(g->GetSpec().nics[2].mac.c_str(), "");
     g->SetFiles({"./a,b:/opt/a,b"});
     g->GetAttribute("Files", text);
     assert_string_equal(text.Get().c_str(), "./a,b:/opt/a,b");
