@@ -211,28 +211,18 @@ static double idle_rounds_per_s_opts(const char *qemu, int32_t grant_us, long ro
 {
     char q[64];
     qns_guest_qqq_option(q, sizeof(q));
-    const char *bare[] = {qemu,
-                          "-machine",
-                          "pc",
-                          "-accel",
-                          "tcg",
-                          "-nodefaults",
-                          "-no-user-config",
-                          "-display",
-                          "none",
-                          "-m",
-                          "128M",
-                          "-icount",
-                          "shift=1,sleep=off",
-                          "-rtc",
-                          "clock=vm",
-                          "-qqq",
-                          q,
-                          sandbox ? "-sandbox" : NULL,
-                          QNS_QEMU_SANDBOX,
-                          NULL};
+    GStrvBuilder *sb = g_strv_builder_new();
+    g_strv_builder_add(sb, qemu);
+    g_strv_builder_addv(sb, (const char **)qns_qemu_machine_args);
+    g_strv_builder_add_many(sb, "-m", "128M", "-icount", "shift=1,sleep=off", "-rtc", "clock=vm",
+                            "-qqq", q, NULL);
+    if (sandbox) {
+        g_strv_builder_add_many(sb, "-sandbox", QNS_QEMU_SANDBOX, NULL);
+    }
+    char **bare = g_strv_builder_end(sb);
+    g_strv_builder_unref(sb);
     char **pre;
-    const char **argv = confined(qemu, bare, confine, &pre);
+    const char **argv = confined(qemu, (const char **)bare, confine, &pre);
     qns_sync_options o = {.pin = pin};
     qns_sync *s = qns_sync_new(&o, err);
     qns_guest_spec spec = {.name = "idle", .argv = argv};
@@ -256,6 +246,7 @@ static double idle_rounds_per_s_opts(const char *qemu, int32_t grant_us, long ro
     qns_sync_free(s);
     g_free(argv);
     g_strfreev(pre);
+    g_strfreev(bare);
     return (double)rounds / dt;
 }
 

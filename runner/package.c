@@ -254,31 +254,13 @@ static int stage_inputs(const char *stage, JsonObject *root, int *count)
  * location); whether QEMU ran. */
 static int trace_firmware(const char *qemu, GHashTable *fw)
 {
-    const char *argv[] = {"sh",
-                          "-c",
-                          "echo quit | exec \"$@\"",
-                          "sh",
-                          qemu,
-                          "-machine",
-                          "pc",
-                          "-cpu",
-                          "qemu64",
-                          "-accel",
-                          "tcg",
-                          "-nodefaults",
-                          "-no-user-config",
-                          "-display",
-                          "none",
-                          "-device",
-                          "virtio-net-pci",
-                          "-device",
-                          "e1000",
-                          "-S",
-                          "-monitor",
-                          "stdio",
-                          "-trace",
-                          "load_file",
-                          NULL};
+    GStrvBuilder *sb = g_strv_builder_new();
+    g_strv_builder_add_many(sb, "sh", "-c", "echo quit | exec \"$@\"", "sh", qemu, NULL);
+    g_strv_builder_addv(sb, (const char **)qns_qemu_machine_args);
+    g_strv_builder_add_many(sb, "-device", "virtio-net-pci", "-device", "e1000", "-S", "-monitor",
+                            "stdio", "-trace", "load_file", NULL);
+    char **argv = g_strv_builder_end(sb);
+    g_strv_builder_unref(sb);
     char *out = NULL, *err = NULL;
     int ws = 0;
     int ok = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
@@ -293,6 +275,7 @@ static int trace_firmware(const char *qemu, GHashTable *fw)
         }
     }
     g_strfreev(lines);
+    g_strfreev(argv);
     g_free(out);
     g_free(err);
     return ok;

@@ -178,6 +178,10 @@ int qns_qemu_device_check(const char *value, char *errbuf)
     return value_check("-device", &device_shape, value, errbuf);
 }
 
+const char *const qns_qemu_machine_args[] = {
+    "-machine", "pc", "-cpu", "qemu64", "-smp", "1", "-accel", "tcg",
+    "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", NULL};
+
 int qns_qemu_args_check(const char *const *argv, char *errbuf)
 {
     for (const char *const *a = argv; a && *a; a++) {

@@ -34,6 +34,12 @@ extern "C"
     "-machine, -cpu, -smp, -m, -accel tcg, -display none, -vga none, -device e1000 or "            \
     "virtio-net-pci, -nodefaults, -no-user-config, -no-reboot"
 
+    /* The machine a guest without an image's options gets (an own kernel),
+     * and the one qns starts a bare QEMU as (its checks and benchmarks): a
+     * PC with one qemu64 CPU under TCG, no default devices, no config file,
+     * no display, no reboot. NULL-terminated. */
+    extern const char *const qns_qemu_machine_args[];
+
     /* ARGV (NULL-terminated) holds only allowed options, each with a value
      * of the allowed shape: 0, or -1 with the first other word in errbuf. */
     int qns_qemu_args_check(const char *const *argv, char *errbuf);

@@ -88,9 +88,10 @@ void ProgramArgv(const Build &b, bool horizon)
 void MachineArgv(Build &b, uint32_t seed)
 {
     if (b.ownKernel) {
-        b.gi.machine = {"-machine", "pc",     "-cpu",      "qemu64",      "-smp",
-                        "1",        "-accel", "tcg",       "-nodefaults", "-no-user-config",
-                        "-display", "none",   "-no-reboot"};
+        b.gi.machine.clear();
+        for (const char *const *a = qns_qemu_machine_args; *a; a++) {
+            b.gi.machine.emplace_back(*a);
+        }
         b.gi.nicE1000 = "e1000,netdev=ID,mac=MAC";
         b.gi.nicVirtio = "virtio-net-pci,netdev=ID,mac=MAC";
     }
