@@ -9,7 +9,8 @@
  * qns_sync_frames.c  frames out to guests and in from them: their checks
  *                    (order, late records, a round's end, the run's end) and
  *                    their delivery in order
- * qns_sync_wait.c    the watchdog, which judges the guests a round waits for
+ * qns_sync_wait.c    a round's wait for its replies: poll, spin, the
+ *                    watchdog and wait reports
  * qns_sync_stop.c    stop requests, a guest's end, shutdown
  */
 #ifndef QNS_SYNC_INTERNAL_H
@@ -135,12 +136,27 @@ int read_reply(qns_sync *s, int i, char *errbuf);
 
 /* ---- qns_sync_wait.c ----------------------------------------------------- */
 
-/* The first part of a watchdog window a guest's CPU time is not judged in. */
-int64_t cpu_window_skip_ms(int watchdog_ms);
-/* Where each guest still waited for starts its window: its CPU time now. */
-void start_cpu_windows(qns_sync *s);
-/* A watchdog window ended with guests still to reply: -1 when one is hung. */
-int judge_waiting(qns_sync *s, int64_t waited_ms, int64_t window_ms, char *errbuf);
+/* A round's wait for its replies: the wall-clock instants (ms, 0: none) at
+ * which the watchdog and the wait reports look. */
+typedef struct round_wait {
+    int64_t start;
+    int watchdog_ms;
+    int64_t deadline;
+    /* The CPU window: from window_at (0: not begun) to the deadline. */
+    int64_t window_at;
+    int64_t window_ms;
+    int windows;
+    int report_ms;
+    int64_t next_report;
+    int64_t spin_until; /* in us; 0: no spin */
+} round_wait;
+
+void round_wait_begin(const qns_sync *s, round_wait *w);
+/* Polls the n descriptors of s->pfd (spinning first, with spin_us) until
+ * the next instant w looks at. */
+int round_wait_poll(qns_sync *s, const round_wait *w, size_t n);
+/* The poll timed out: what is due at this instant; -1 ends the round. */
+int round_wait_timed_out(qns_sync *s, round_wait *w, int waiting, char *errbuf);
 
 /* ---- qns_sync_stop.c ----------------------------------------------------- */
 

@@ -44,6 +44,27 @@ static int stopped_for_good(qns_sync *s, int i)
     }
 }
 
+/* Guest i's reply took its clock short of what it was granted: once its last
+ * records are taken (which may find it done), it has either ended (its reply
+ * pipe closes) or stopped short, which fails the round. */
+static int stopped_short(qns_sync *s, int i, int32_t reply, char *errbuf)
+{
+    sync_guest *g = &s->guests[i];
+    if (drain_guest(s, i, errbuf) < 0 || g->done) {
+        return g->done ? 0 : -1;
+    }
+    if (stopped_for_good(s, i)) {
+        char what[96];
+        snprintf(what, sizeof(what), "reply %d us to a grant of %d us", reply, g->grant_us);
+        return guest_closed(s, i, what, 1, errbuf);
+    }
+    return fail(s, errbuf,
+                "guest %s stopped short: its clock is %lld us after %lld us granted "
+                "(reply %d us to a grant of %d us in round %llu)",
+                qns_guest_name(g->proc), (long long)g->clock_us, (long long)g->granted_us, reply,
+                g->grant_us, (unsigned long long)s->round_no);
+}
+
 static int take_reply(qns_sync *s, int i, char *errbuf)
 {
     sync_guest *g = &s->guests[i];
@@ -89,19 +110,7 @@ static int take_reply(qns_sync *s, int i, char *errbuf)
     if (g->clock_us < g->granted_us) {
         /* A guest that stops mid-grant (a guest OS powering off) replies with
          * what it ran and exits: that is its end, not a protocol error. */
-        if (drain_guest(s, i, errbuf) < 0 || g->done) {
-            return g->done ? 0 : -1;
-        }
-        if (stopped_for_good(s, i)) {
-            char what[96];
-            snprintf(what, sizeof(what), "reply %d us to a grant of %d us", reply, g->grant_us);
-            return guest_closed(s, i, what, 1, errbuf);
-        }
-        return fail(s, errbuf,
-                    "guest %s stopped short: its clock is %lld us after %lld us granted "
-                    "(reply %d us to a grant of %d us in round %llu)",
-                    qns_guest_name(g->proc), (long long)g->clock_us, (long long)g->granted_us,
-                    reply, g->grant_us, (unsigned long long)s->round_no);
+        return stopped_short(s, i, reply, errbuf);
     }
     /* Every record of the round was written before the reply: take them all. */
     if (drain_guest(s, i, errbuf) < 0) {

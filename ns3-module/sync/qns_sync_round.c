@@ -1,7 +1,8 @@
 /*
  * qns_sync_round.c - rounds of time grants across guests: a round prepared,
  * each guest's pending records and then its grant written, and its replies
- * waited for while its frame channels are drained.
+ * waited for while its frame channels are drained (qns_sync_wait.c times the
+ * wait).
  */
 #define _GNU_SOURCE
 #include "qns_sync_internal.h"
@@ -184,16 +185,8 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
         snprintf(errbuf, QNS_ERRBUF_SIZE, "the simulation already failed");
         return -1;
     }
-    int64_t start = now_ms();
-    int watchdog_ms = s->opts.watchdog_ms;
-    int64_t deadline = watchdog_ms > 0 ? start + watchdog_ms : 0;
-    /* The CPU window: from window_at (0: not begun) to the deadline. */
-    int64_t window_at = watchdog_ms > 0 ? start + cpu_window_skip_ms(watchdog_ms) : 0;
-    int64_t window_ms = watchdog_ms - cpu_window_skip_ms(watchdog_ms);
-    int windows = 1;
-    int report_ms = s->opts.wait_fn ? s->opts.wait_report_ms : 0;
-    int64_t next_report = report_ms > 0 ? start + report_ms : 0;
-    int64_t spin_until = s->opts.spin_us > 0 ? now_us() + s->opts.spin_us : 0;
+    round_wait w;
+    round_wait_begin(s, &w);
     for (;;) {
         int waiting = -1;
         for (int i = s->count - 1; i >= 0; i--) {
@@ -209,23 +202,7 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
         if (n == (size_t)-1) {
             return fail(s, errbuf, "%s", "out of memory");
         }
-        int64_t wake =
-            deadline && (!next_report || deadline < next_report) ? deadline : next_report;
-        wake = window_at && window_at < wake ? window_at : wake;
-        int timeout = -1;
-        if (wake) {
-            int64_t left = wake - now_ms();
-            timeout = left > 0 ? (int)left : 0;
-        }
-        /* A sleeping simulator is woken by every reply; spinning spends a
-         * core to save that (see qns_sync_options.spin_us). */
-        int r = poll(s->pfd, n, 0);
-        while (r == 0 && now_us() < spin_until) {
-            r = poll(s->pfd, n, 0);
-        }
-        if (r == 0) {
-            r = poll(s->pfd, n, timeout);
-        }
+        int r = round_wait_poll(s, &w, n);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -233,27 +210,8 @@ int qns_sync_round_end(qns_sync *s, char *errbuf)
             return fail(s, errbuf, "poll failed: %s", strerror(errno));
         }
         if (r == 0) {
-            int64_t now = now_ms();
-            if (window_at && now >= window_at) {
-                start_cpu_windows(s);
-                window_at = 0;
-                /* A host too busy to wake us in time still gets a whole window. */
-                deadline = now + window_ms > deadline ? now + window_ms : deadline;
-            }
-            if (deadline && now >= deadline) {
-                /* The message says the nominal times, which a run can repeat. */
-                if (judge_waiting(s, (int64_t)watchdog_ms * windows, window_ms, errbuf) < 0) {
-                    return -1;
-                }
-                windows++;
-                window_ms = watchdog_ms;
-                deadline = now + watchdog_ms;
-            }
-            if (next_report && now >= next_report) {
-                next_report = now + report_ms;
-                if (s->opts.wait_fn(s->opts.wait_ctx, waiting, now - start) != 0) {
-                    return fail_stopped(s, errbuf);
-                }
+            if (round_wait_timed_out(s, &w, waiting, errbuf) < 0) {
+                return -1;
             }
             continue;
         }
