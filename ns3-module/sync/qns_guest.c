@@ -82,12 +82,56 @@ static int asks_for_info(const char *const *argv)
 /* Added to the errno the child reports when it could not take its CPU. */
 #define CHILD_ERR_AFFINITY 0x10000
 
+/* Child side: moves the sources onto their fixed numbers and 0, 1 and 2 onto
+ * /dev/null or the console; *info_fd and *err_fd move above them (-1: no
+ * info_fd). Returns -1 with errno set. Only async-signal-safe calls. */
+static int child_move_fds(int *src, int nsrc, int console_fd, int *info_fd, int *err_fd)
+{
+    int high = QNS_GUEST_FD_NIC0 + nsrc + 16;
+
+    /* Move every source above all targets first, so no dup2 clobbers one. */
+    int tmp[QNS_GUEST_MAX_NICS + 4];
+    for (int i = 0; i < nsrc; i++) {
+        tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, high);
+        if (tmp[i] < 0) {
+            return -1;
+        }
+    }
+    int tmp_console = console_fd >= 0 ? fcntl(console_fd, F_DUPFD_CLOEXEC, high) : -1;
+    int tmp_info = *info_fd >= 0 ? fcntl(*info_fd, F_DUPFD_CLOEXEC, high) : -1;
+    int tmp_err = fcntl(*err_fd, F_DUPFD_CLOEXEC, high);
+    if (tmp_err < 0 || (*info_fd >= 0 && tmp_info < 0)) {
+        return -1;
+    }
+    *err_fd = tmp_err;
+    *info_fd = tmp_info;
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, 0) < 0) {
+        return -1;
+    }
+    if (tmp_console >= 0) {
+        if (dup2(tmp_console, 1) < 0 || dup2(tmp_console, 2) < 0) {
+            return -1;
+        }
+    } else if (dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0) {
+        return -1;
+    }
+    for (int i = 0; i < nsrc; i++) {
+        int target = i == 0   ? QNS_GUEST_FD_REPLY
+                     : i == 1 ? QNS_GUEST_FD_GRANT
+                              : QNS_GUEST_FD_NIC0 + i - 2;
+        if (dup2(tmp[i], target) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Child side, after fork: only async-signal-safe calls until exec. */
 static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int console_fd, int info_fd,
                        int err_fd, pid_t parent)
 {
     int err;
-    int high = QNS_GUEST_FD_NIC0 + nsrc + 16;
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
         _exit(127);
@@ -98,38 +142,8 @@ static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int conso
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    /* Move every source above all targets first, so no dup2 clobbers one. */
-    int tmp[QNS_GUEST_MAX_NICS + 4];
-    for (int i = 0; i < nsrc; i++) {
-        tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, high);
-        if (tmp[i] < 0) {
-            goto fail;
-        }
-    }
-    int tmp_console = console_fd >= 0 ? fcntl(console_fd, F_DUPFD_CLOEXEC, high) : -1;
-    int tmp_info = info_fd >= 0 ? fcntl(info_fd, F_DUPFD_CLOEXEC, high) : -1;
-    int tmp_err = fcntl(err_fd, F_DUPFD_CLOEXEC, high);
-    if (tmp_err < 0 || (info_fd >= 0 && tmp_info < 0)) {
+    if (child_move_fds(src, nsrc, console_fd, &info_fd, &err_fd) < 0) {
         goto fail;
-    }
-    err_fd = tmp_err;
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull < 0 || dup2(devnull, 0) < 0) {
-        goto fail;
-    }
-    if (tmp_console >= 0) {
-        if (dup2(tmp_console, 1) < 0 || dup2(tmp_console, 2) < 0) {
-            goto fail;
-        }
-    } else if (dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0) {
-        goto fail;
-    }
-    for (int i = 0; i < nsrc; i++) {
-        int target = i == 0 ? QNS_GUEST_FD_REPLY : i == 1 ? QNS_GUEST_FD_GRANT
-                                                           : QNS_GUEST_FD_NIC0 + i - 2;
-        if (dup2(tmp[i], target) < 0) {
-            goto fail;
-        }
     }
     if (spec->pin_cpu > 0) {
         cpu_set_t one;
@@ -149,7 +163,7 @@ static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int conso
             }
         }
     }
-    if (tmp_info >= 0 && dup2(tmp_info, QNS_GUEST_FD_INFO) < 0) {
+    if (info_fd >= 0 && dup2(info_fd, QNS_GUEST_FD_INFO) < 0) {
         goto fail;
     }
     execvp(spec->argv[0], (char *const *)spec->argv);
@@ -216,27 +230,37 @@ static void free_fields(qns_guest *g)
     free(g);
 }
 
-qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
-{
-    int grant[2] = {-1, -1}, reply[2] = {-1, -1}, errp[2] = {-1, -1}, info[2] = {-1, -1};
+/* What a spawn opens: the pipes (the child's ends go to it, the parent keeps
+ * the others), each NIC socket's child end and the console file. */
+typedef struct spawn_fds {
+    int grant[2], reply[2], errp[2], info[2];
     int nic_child[QNS_GUEST_MAX_NICS];
-    int console_fd = -1;
-    const char *name = spec->name ? spec->name : "guest";
+    int console_fd;
+} spawn_fds;
 
+static int check_spec(const qns_guest_spec *spec, const char *name, char *errbuf)
+{
     if (spec->argv == NULL || spec->argv[0] == NULL) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: empty command line", name);
-        return NULL;
+        return -1;
     }
     if (spec->pin_cpu < 0 || spec->pin_cpu > CPU_SETSIZE) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: no CPU %d (0 .. %d)", name, spec->pin_cpu - 1,
                  CPU_SETSIZE - 1);
-        return NULL;
+        return -1;
     }
     if (spec->nic_count < 0 || spec->nic_count > QNS_GUEST_MAX_NICS) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: %d NICs, at most %d", name, spec->nic_count,
                  QNS_GUEST_MAX_NICS);
-        return NULL;
+        return -1;
     }
+    return 0;
+}
+
+/* The guest as the spec describes it, with no process and no descriptor. */
+static qns_guest *new_guest(const qns_guest_spec *spec, const char *name, spawn_fds *f,
+                            char *errbuf)
+{
     qns_guest *g = calloc(1, sizeof(*g));
     if (g == NULL) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
@@ -249,72 +273,102 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
     g->nic_count = spec->nic_count;
     g->horizon = spec->horizon != 0;
     for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
-        g->nic_fd[i] = nic_child[i] = -1;
+        g->nic_fd[i] = f->nic_child[i] = -1;
     }
     if (g->name == NULL || (spec->console_path && g->console_path == NULL)) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "out of memory");
-        goto fail;
+        free_fields(g);
+        return NULL;
     }
-    if (make_pipe(grant, errbuf, "grant") < 0 || make_pipe(reply, errbuf, "reply") < 0 ||
-        make_pipe(errp, errbuf, "exec status") < 0) {
-        goto fail;
+    return g;
+}
+
+/* Opens the pipes, the NIC sockets (the guest's ends go to g) and the
+ * console file, all close-on-exec. */
+static int open_fds(qns_guest *g, const qns_guest_spec *spec, const char *name, spawn_fds *f,
+                    char *errbuf)
+{
+    if (make_pipe(f->grant, errbuf, "grant") < 0 || make_pipe(f->reply, errbuf, "reply") < 0 ||
+        make_pipe(f->errp, errbuf, "exec status") < 0) {
+        return -1;
     }
     g->confined = asks_for_info(spec->argv);
-    if (g->confined && make_pipe(info, errbuf, "confinement info") < 0) {
-        goto fail;
+    if (g->confined && make_pipe(f->info, errbuf, "confinement info") < 0) {
+        return -1;
     }
     for (int i = 0; i < spec->nic_count; i++) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-            snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot create NIC %d socket: %s", name,
-                     i, strerror(errno));
-            goto fail;
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot create NIC %d socket: %s", name, i,
+                     strerror(errno));
+            return -1;
         }
         g->nic_fd[i] = sv[0];
-        nic_child[i] = sv[1];
+        f->nic_child[i] = sv[1];
     }
     if (spec->console_path) {
-        console_fd = open(spec->console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (console_fd < 0) {
+        f->console_fd = open(spec->console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (f->console_fd < 0) {
             snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot open console file %s: %s", name,
                      spec->console_path, strerror(errno));
-            goto fail;
+            return -1;
         }
     }
+    return 0;
+}
 
+/* Forks the child, which takes its ends of f and executes the guest. Returns
+ * its pid, or -1. */
+static pid_t fork_child(const qns_guest_spec *spec, const char *name, const spawn_fds *f,
+                        char *errbuf)
+{
     int src[QNS_GUEST_MAX_NICS + 2];
     int nsrc = 0;
-    src[nsrc++] = reply[1];
-    src[nsrc++] = grant[0];
+    src[nsrc++] = f->reply[1];
+    src[nsrc++] = f->grant[0];
     for (int i = 0; i < spec->nic_count; i++) {
-        src[nsrc++] = nic_child[i];
+        src[nsrc++] = f->nic_child[i];
     }
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: fork failed: %s", name, strerror(errno));
-        goto fail;
+        return -1;
     }
     if (pid == 0) {
-        child_exec(spec, src, nsrc, console_fd, info[1], errp[1], parent);
+        child_exec(spec, src, nsrc, f->console_fd, f->info[1], f->errp[1], parent);
     }
+    return pid;
+}
+
+/* The parent's side once the child runs: the child's ends closed, g given
+ * its own. */
+static void keep_parent_fds(qns_guest *g, const qns_guest_spec *spec, spawn_fds *f, pid_t pid)
+{
     g->pid = g->guest_pid = pid;
     /* Also from here, so the parent never races the child's own setpgid. */
     setpgid(pid, pid);
-    close_fd(&errp[1]);
-    close_fd(&info[1]);
-    close_fd(&reply[1]);
-    close_fd(&grant[0]);
-    close_fd(&console_fd);
+    close_fd(&f->errp[1]);
+    close_fd(&f->info[1]);
+    close_fd(&f->reply[1]);
+    close_fd(&f->grant[0]);
+    close_fd(&f->console_fd);
     for (int i = 0; i < spec->nic_count; i++) {
-        close_fd(&nic_child[i]);
+        close_fd(&f->nic_child[i]);
     }
-    g->grant_fd = grant[1];
-    g->reply_fd = reply[0];
+    g->grant_fd = f->grant[1];
+    g->reply_fd = f->reply[0];
+}
+
+/* Waits for the child's exec (or the error it reports instead), takes the
+ * confined pid bwrap reports, and makes g's pipes non-blocking. */
+static int await_exec(qns_guest *g, const qns_guest_spec *spec, const char *name, spawn_fds *f,
+                      char *errbuf)
+{
     int err;
-    if (read_exec_error(errp[0], &err)) {
-        close_fd(&errp[0]);
-        close_fd(&info[0]);
+    if (read_exec_error(f->errp[0], &err)) {
+        close_fd(&f->errp[0]);
+        close_fd(&f->info[0]);
         if (err & CHILD_ERR_AFFINITY) {
             snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot run on CPU %d: %s", name,
                      spec->pin_cpu - 1, strerror(err & ~CHILD_ERR_AFFINITY));
@@ -322,39 +376,64 @@ qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
             snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot execute %s: %s", name,
                      spec->argv[0], strerror(err));
         }
-        qns_guest_free(g);
-        return NULL;
+        return -1;
     }
-    close_fd(&errp[0]);
+    close_fd(&f->errp[0]);
     if (g->confined) {
-        pid_t confined = read_confined_pid(info[0]);
-        g->guest_pid = confined > 0 ? confined : pid;
-        close_fd(&info[0]);
+        pid_t confined = read_confined_pid(f->info[0]);
+        g->guest_pid = confined > 0 ? confined : g->pid;
+        close_fd(&f->info[0]);
     }
     if (fcntl(g->reply_fd, F_SETFL, O_NONBLOCK) < 0 ||
         fcntl(g->grant_fd, F_SETFL, O_NONBLOCK) < 0) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: fcntl: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes what a spawn that failed before its fork opened. */
+static void close_spawn_fds(qns_guest *g, spawn_fds *f)
+{
+    close_fd(&f->grant[0]);
+    close_fd(&f->grant[1]);
+    close_fd(&f->reply[0]);
+    close_fd(&f->reply[1]);
+    close_fd(&f->errp[0]);
+    close_fd(&f->errp[1]);
+    close_fd(&f->info[0]);
+    close_fd(&f->info[1]);
+    close_fd(&f->console_fd);
+    for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
+        close_fd(&g->nic_fd[i]);
+        close_fd(&f->nic_child[i]);
+    }
+}
+
+qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
+{
+    spawn_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}, {0}, -1};
+    const char *name = spec->name ? spec->name : "guest";
+
+    if (check_spec(spec, name, errbuf) < 0) {
+        return NULL;
+    }
+    qns_guest *g = new_guest(spec, name, &f, errbuf);
+    if (g == NULL) {
+        return NULL;
+    }
+    pid_t pid = -1;
+    if (open_fds(g, spec, name, &f, errbuf) < 0 || (pid = fork_child(spec, name, &f, errbuf)) < 0) {
+        close_spawn_fds(g, &f);
+        free_fields(g);
+        return NULL;
+    }
+    keep_parent_fds(g, spec, &f, pid);
+    if (await_exec(g, spec, name, &f, errbuf) < 0) {
         qns_guest_free(g);
         return NULL;
     }
     return g;
-
-fail:
-    close_fd(&grant[0]);
-    close_fd(&grant[1]);
-    close_fd(&reply[0]);
-    close_fd(&reply[1]);
-    close_fd(&errp[0]);
-    close_fd(&errp[1]);
-    close_fd(&info[0]);
-    close_fd(&info[1]);
-    close_fd(&console_fd);
-    for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
-        close_fd(&g->nic_fd[i]);
-        close_fd(&nic_child[i]);
-    }
-    free_fields(g);
-    return NULL;
 }
 
 const char *qns_guest_name(const qns_guest *g)
