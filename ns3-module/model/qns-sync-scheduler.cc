@@ -357,31 +357,25 @@ void QnsSyncScheduler::CheckCaptures()
     }
 }
 
-void QnsSyncScheduler::Round()
+bool QnsSyncScheduler::EndRound(uint64_t nowNs)
 {
     char err[QNS_ERRBUF_SIZE];
-    uint64_t now = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
-    if (m_inRound) {
-        m_inRound = false;
-        if (qns_sync_round_end(m_sync, err) < 0) {
-            if (qns_sync_stopped(m_sync)) {
-                m_interrupted = true;
-                StopHere(false);
-            } else {
-                Fail(err);
-            }
-            return;
+    m_inRound = false;
+    if (qns_sync_round_end(m_sync, err) < 0) {
+        if (qns_sync_stopped(m_sync)) {
+            m_interrupted = true;
+            StopHere(false);
+        } else {
+            Fail(err);
         }
-        NS_LOG_DEBUG("round " << m_rounds << " ended at " << now << " ns: every guest replied");
+        return false;
     }
-    /* Every frame stamped before now is known in both directions. */
-    FlushCaptures(now);
-    if (Failed()) {
-        return;
-    }
-    if (m_adaptive && !Sprint(err)) {
-        return;
-    }
+    NS_LOG_DEBUG("round " << m_rounds << " ended at " << nowNs << " ns: every guest replied");
+    return true;
+}
+
+bool QnsSyncScheduler::RunEnded()
+{
     if (!m_endsRun.empty()) {
         /* A guest that powered off in a long grant ended ahead of now: the
          * run ends at the round after its end, as with fixed rounds (split
@@ -396,7 +390,7 @@ void QnsSyncScheduler::Round()
         if (all && !m_rankEnd) {
             NS_LOG_INFO("every guest the run ends with has powered off at " << Simulator::Now());
             Simulator::Stop();
-            return;
+            return true;
         }
         if (all) {
             m_rankEnd->LocalEnd(lastOff);
@@ -406,8 +400,13 @@ void QnsSyncScheduler::Round()
         Simulator::Now().GetMicroSeconds() >= m_rankEnd->GetEndUs()) {
         NS_LOG_INFO("the split run ends at " << Simulator::Now());
         Simulator::Stop();
-        return;
+        return true;
     }
+    return false;
+}
+
+bool QnsSyncScheduler::ProgressStopped()
+{
     if (m_progressFn != nullptr) {
         int64_t wall = WallMs();
         if (wall - m_lastProgressMs >= static_cast<int64_t>(m_progressMs)) {
@@ -415,15 +414,21 @@ void QnsSyncScheduler::Round()
             if (m_progressFn(m_progressCtx, -1, 0.0) != 0) {
                 m_interrupted = true;
                 StopHere(false);
-                return;
+                return true;
             }
         }
     }
+    return false;
+}
+
+void QnsSyncScheduler::BeginRound(uint64_t nowNs)
+{
+    char err[QNS_ERRBUF_SIZE];
     int64_t nowUs = Simulator::Now().GetMicroSeconds();
     int64_t next = NextRoundUs(nowUs);
     m_rounds++;
     m_roundTrace(m_rounds, Simulator::Now());
-    NS_LOG_DEBUG("round " << m_rounds << " at " << now << " ns: grants to " << next
+    NS_LOG_DEBUG("round " << m_rounds << " at " << nowNs << " ns: grants to " << next
                           << " us sent to " << m_bridges.size() << " guests");
     if (qns_sync_round_begin_to(m_sync, next, err) < 0) {
         Fail(err);
@@ -431,6 +436,27 @@ void QnsSyncScheduler::Round()
     }
     m_inRound = true;
     Simulator::Schedule(MicroSeconds(next) - Simulator::Now(), &QnsSyncScheduler::Round, this);
+}
+
+void QnsSyncScheduler::Round()
+{
+    char err[QNS_ERRBUF_SIZE];
+    uint64_t now = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
+    if (m_inRound && !EndRound(now)) {
+        return;
+    }
+    /* Every frame stamped before now is known in both directions. */
+    FlushCaptures(now);
+    if (Failed()) {
+        return;
+    }
+    if (m_adaptive && !Sprint(err)) {
+        return;
+    }
+    if (RunEnded() || ProgressStopped()) {
+        return;
+    }
+    BeginRound(now);
 }
 
 /*

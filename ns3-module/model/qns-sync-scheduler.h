@@ -101,6 +101,13 @@ protected:
 
 private:
     void Round();
+    /* Round's steps: the round in flight ends (false: the run stops), the
+     * run has ended (guests with EndsRun, or across ranks), the progress
+     * callback stopped it, and the next round's grants go out. */
+    bool EndRound(uint64_t nowNs);
+    bool RunEnded();
+    bool ProgressStopped();
+    void BeginRound(uint64_t nowNs);
     int64_t NextRoundUs(int64_t nowUs) const;
     bool Sprint(char *err);
     int64_t StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) const;
