@@ -357,17 +357,22 @@ void QnsSyncScheduler::CheckCaptures()
     }
 }
 
+void QnsSyncScheduler::RoundFailed(const char *err)
+{
+    if (qns_sync_stopped(m_sync)) { /* a stop was asked for: not a failure */
+        m_interrupted = true;
+        StopHere(false);
+    } else {
+        Fail(err);
+    }
+}
+
 bool QnsSyncScheduler::EndRound(uint64_t nowNs)
 {
     char err[QNS_ERRBUF_SIZE];
     m_inRound = false;
     if (qns_sync_round_end(m_sync, err) < 0) {
-        if (qns_sync_stopped(m_sync)) {
-            m_interrupted = true;
-            StopHere(false);
-        } else {
-            Fail(err);
-        }
+        RoundFailed(err);
         return false;
     }
     NS_LOG_DEBUG("round " << m_rounds << " ended at " << nowNs << " ns: every guest replied");
@@ -500,12 +505,7 @@ bool QnsSyncScheduler::Sprint(char *err)
     }
     m_sprinting = false;
     if (r < 0) {
-        if (qns_sync_stopped(m_sync)) {
-            m_interrupted = true;
-            StopHere(false);
-        } else {
-            Fail(err);
-        }
+        RoundFailed(err);
         return false;
     }
     return !Failed();

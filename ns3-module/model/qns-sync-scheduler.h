@@ -105,6 +105,8 @@ private:
      * run has ended (guests with EndsRun, or across ranks), the progress
      * callback stopped it, and the next round's grants go out. */
     bool EndRound(uint64_t nowNs);
+    /* A round that ended in err: stopped on request, or failed. */
+    void RoundFailed(const char *err);
     bool RunEnded();
     bool ProgressStopped();
     void BeginRound(uint64_t nowNs);
