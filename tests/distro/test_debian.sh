@@ -32,8 +32,11 @@ grep -q '^kind=debian$' "$image/GUEST-INFO" || fail "$image/GUEST-INFO is not a 
 # virtual time less than the bzImage decompressing itself).
 grep -q '^kernel_boot=pvh$' "$image/GUEST-INFO" && [ -f "$image/vmlinux" ] ||
     fail "$image does not boot its kernel through PVH (vmlinux)"
-"$qns" guest list | grep -Eq "^$key  .*  \(debian: curl python3\)\$" ||
-    { "$qns" guest list >&2; fail "qns guest list does not show $key as a Debian image with curl and python3"; }
+# The whole list first: grep -q stops reading at its match, which would end
+# qns guest list with SIGPIPE (a failure under pipefail) when lines follow.
+list=$("$qns" guest list) || fail "qns guest list failed"
+grep -Eq "^$key  .*  \(debian: curl python3\)\$" <<<"$list" ||
+    { echo "$list" >&2; fail "qns guest list does not show $key as a Debian image with curl and python3"; }
 sed "s/^guest_image = .*/guest_image = $key/" "$src/scenarios/debian_http.ini" > http.ini
 
 start=$(date +%s)
