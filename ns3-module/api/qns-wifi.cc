@@ -103,32 +103,69 @@ bool QnsWifiHasAccessPoint(const qns_link_config &cfg)
     return cfg.type == QNS_LINK_WIFI && IsInfrastructure(cfg);
 }
 
+namespace
+{
+
+/* A link of another type with a Wi-Fi setting, or a Wi-Fi link with a wired
+ * one: the first such setting's name, else nullptr. */
+const char *MisplacedSetting(const qns_link_config &cfg)
+{
+    if (cfg.type != QNS_LINK_WIFI) {
+        return cfg.wifi_mode      ? "wifi_mode"
+               : cfg.standard     ? "standard"
+               : cfg.rate_manager ? "rate_manager"
+               : cfg.wifi_rate    ? "wifi_rate"
+               : cfg.distance_m   ? "distance"
+                                  : nullptr;
+    }
+    return cfg.rate_bps        ? "rate"
+           : cfg.delay_ns      ? "delay"
+           : cfg.loss != 0     ? "loss"
+           : cfg.queue_packets ? "queue"
+                               : nullptr;
+}
+
+/* wifi_rate, when given: one of the standard's rates. */
+bool WifiRateCheck(const qns_link_config &cfg, const Standard &st, const std::string &link,
+                   std::string &err)
+{
+    if (cfg.wifi_rate == nullptr) {
+        return true;
+    }
+    if (cfg.rate_manager != nullptr) {
+        err =
+            link + "wifi_rate fixes the rate; it does not go with rate_manager " + cfg.rate_manager;
+        return false;
+    }
+    bool known = false;
+    std::string list;
+    for (const auto &r : st.rates) {
+        known |= r == cfg.wifi_rate;
+        list += (list.empty() ? "" : " ") + r;
+    }
+    if (!known) {
+        err = link + "wifi_rate '" + cfg.wifi_rate + "' is not a rate of " + st.name +
+              " (one antenna): " + list;
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 bool QnsWifiCheck(const qns_link_config &cfg, const std::string &linkName, std::string &err)
 {
     std::string link = "link " + linkName + ": ";
-    if (cfg.type != QNS_LINK_WIFI) {
-        const char *set = cfg.wifi_mode      ? "wifi_mode"
-                          : cfg.standard     ? "standard"
-                          : cfg.rate_manager ? "rate_manager"
-                          : cfg.wifi_rate    ? "wifi_rate"
-                          : cfg.distance_m   ? "distance"
-                                             : nullptr;
-        if (set != nullptr) {
-            err = link + set + " is a Wi-Fi setting; this link is not type wifi";
-            return false;
-        }
-        return true;
-    }
-    const char *wired = cfg.rate_bps        ? "rate"
-                        : cfg.delay_ns      ? "delay"
-                        : cfg.loss != 0     ? "loss"
-                        : cfg.queue_packets ? "queue"
-                                            : nullptr;
-    if (wired != nullptr) {
-        err = link + wired +
-              " is a wired link's setting; a wifi link has its standard, "
-              "distance and wifi_rate or rate_manager";
+    if (const char *set = MisplacedSetting(cfg)) {
+        err = link + set +
+              (cfg.type != QNS_LINK_WIFI
+                   ? " is a Wi-Fi setting; this link is not type wifi"
+                   : " is a wired link's setting; a wifi link has its standard, distance and "
+                     "wifi_rate or rate_manager");
         return false;
+    }
+    if (cfg.type != QNS_LINK_WIFI) {
+        return true;
     }
     if (cfg.wifi_mode != nullptr && std::strcmp(cfg.wifi_mode, "adhoc") != 0 &&
         !IsInfrastructure(cfg)) {
@@ -150,25 +187,7 @@ bool QnsWifiCheck(const qns_link_config &cfg, const std::string &linkName, std::
         err = link + "unknown rate_manager '" + cfg.rate_manager + "'; expected ideal or minstrel";
         return false;
     }
-    if (cfg.wifi_rate != nullptr && cfg.rate_manager != nullptr) {
-        err =
-            link + "wifi_rate fixes the rate; it does not go with rate_manager " + cfg.rate_manager;
-        return false;
-    }
-    if (cfg.wifi_rate != nullptr) {
-        bool known = false;
-        std::string list;
-        for (const auto &r : st->rates) {
-            known |= r == cfg.wifi_rate;
-            list += (list.empty() ? "" : " ") + r;
-        }
-        if (!known) {
-            err = link + "wifi_rate '" + cfg.wifi_rate + "' is not a rate of " + st->name +
-                  " (one antenna): " + list;
-            return false;
-        }
-    }
-    return true;
+    return WifiRateCheck(cfg, *st, link, err);
 }
 
 NetDeviceContainer QnsWifiInstall(const qns_link_config &cfg, const std::string &linkName,

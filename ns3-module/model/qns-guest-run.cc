@@ -143,50 +143,68 @@ bool QnsGuestRun::CheckSimulator(std::string &err) const
     return true;
 }
 
-Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDevice> device,
-                                    const ObjectFactory &bridgeFactory, std::string &err)
+bool QnsGuestRun::InstallCheck(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDevice> device,
+                               std::string &err)
 {
-    NS_LOG_FUNCTION(this << guest << nic << device);
     if (!guest || !device || !device->GetNode()) {
         err = !guest ? "no guest to install" : "the device to bridge is not on a node";
-        return nullptr;
+        return false;
     }
     if (!CheckSimulator(err)) {
-        return nullptr;
+        return false;
     }
     m_distributed = QnsSimulatorIsDistributed();
     if (!guest->IsPrepared() && !AddGuest(guest, err)) {
-        return nullptr;
+        return false;
     }
     if (guest->GetIndex() >= static_cast<int>(m_guests.size()) ||
         m_guests[static_cast<size_t>(guest->GetIndex())] != guest) {
         err = "guest " + guest->GetName() + " belongs to another simulation";
-        return nullptr;
+        return false;
     }
     const std::string who = "guest " + guest->GetName() + " NIC " + std::to_string(nic);
     if (nic >= guest->GetNicCount()) {
         err = "guest " + guest->GetName() + " has no NIC " + std::to_string(nic) + " (it has " +
               std::to_string(guest->GetNicCount()) + "; QnsGuest::AddNic adds one)";
-        return nullptr;
+        return false;
     }
     if (GetBridge(guest->GetIndex(), nic)) {
         err = who + " is installed already";
-        return nullptr;
+        return false;
     }
-    Ptr<Node> node = device->GetNode();
     if (!GhostNodeCheck(device, err)) {
         err = who + ": " + err;
-        return nullptr;
+        return false;
     }
-    const size_t gi = static_cast<size_t>(guest->GetIndex());
-    const int32_t rank = static_cast<int32_t>(node->GetSystemId());
+    return true;
+}
+
+bool QnsGuestRun::PlaceOnRank(size_t gi, int32_t rank, const std::string &who, std::string &err)
+{
     if (m_ranks[gi] >= 0 && m_ranks[gi] != rank) {
         err = who + ": its device is on a node of rank " + std::to_string(rank) +
               ", another NIC's on one of rank " + std::to_string(m_ranks[gi]) +
               "; a guest runs on one rank";
-        return nullptr;
+        return false;
     }
     m_ranks[gi] = rank;
+    return true;
+}
+
+Ptr<QnsBridge> QnsGuestRun::Install(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDevice> device,
+                                    const ObjectFactory &bridgeFactory, std::string &err)
+{
+    NS_LOG_FUNCTION(this << guest << nic << device);
+    if (!InstallCheck(guest, nic, device, err)) {
+        return nullptr;
+    }
+    const std::string who = "guest " + guest->GetName() + " NIC " + std::to_string(nic);
+    Ptr<Node> node = device->GetNode();
+    const size_t gi = static_cast<size_t>(guest->GetIndex());
+    const int32_t rank = static_cast<int32_t>(node->GetSystemId());
+    if (!PlaceOnRank(gi, rank, who, err)) {
+        return nullptr;
+    }
     /* Every rank makes the same objects (the whole topology is built on
      * each), but only the guest's own rank connects its bridges, captures
      * its frames and runs its QEMU. */

@@ -106,6 +106,12 @@ private:
         Ptr<QnsBridge> bridge;
     };
     bool CheckSimulator(std::string &err) const;
+    /* Install's checks before it makes anything: the guest (added now if
+     * it is new) is this simulation's and has NIC nic, not installed yet,
+     * on a device whose node can be its ghost node. */
+    bool InstallCheck(Ptr<QnsGuest> guest, uint32_t nic, Ptr<NetDevice> device, std::string &err);
+    /* Guest gi runs on rank, its devices' nodes' (one rank for all its NICs). */
+    bool PlaceOnRank(size_t gi, int32_t rank, const std::string &who, std::string &err);
     void StartGuests();
     void SetUpRankEnd();
     void StopStart();
