@@ -1097,6 +1097,17 @@ static void bad_descriptions_are_refused(void **state)
     assert_string_equal(err, "guest k: kernel_args adds to the default guest's command line; "
                              "with an own kernel or append, put them in append");
 
+    /* The limits table's memory range, and a NIC count no array holds. */
+    qns_guest_config small = {.name = "m", .memory_mb = 8, .program = prog};
+    assert_int_equal(qns_sim_add_guest(sim, &small, err), -1);
+    assert_string_equal(err, "guest m: memory_mb 8 is out of range (16 .. 1048576)");
+    qns_guest_config negative = {.name = "n", .nic_count = -1, .program = prog};
+    assert_int_equal(qns_sim_add_guest(sim, &negative, err), -1);
+    assert_string_equal(err, "guest n: nic_count -1 is negative");
+    qns_guest_config many = {.name = "n", .nic_count = QNS_MAX_NICS + 1, .program = prog};
+    assert_int_equal(qns_sim_add_guest(sim, &many, err), -1);
+    assert_string_equal(err, "guest n: 9 NICs, at most 8");
+
     qns_link_config p2p = {.name = "wan", .type = QNS_LINK_P2P};
     int l = qns_sim_add_link(sim, &p2p, err);
     assert_int_equal(qns_sim_attach_guest(sim, l, gi, 0, 5000, err), -1);

@@ -245,6 +245,15 @@ void GuestInfoIsData(void **)
         std::string want = "guest image: " + info + ": " + b.why;
         assert_string_equal(err.c_str(), want.c_str());
     }
+    /* Read once, checked, then its entries: a missing one is named. */
+    std::string partial = "[guest]\nkernel=vmlinux\ninitrd=initrd.img\n" + virtio + good_nic +
+                          "qemu_args=-machine pc\n";
+    assert_true(g_file_set_contents(info.c_str(), partial.c_str(), -1, nullptr));
+    Ptr<QnsGuest> missing = CreateObjectWithAttributes<QnsGuest>(
+        "Name", StringValue("h"), "Qemu", StringValue("/opt/qemu"), "GuestDir", StringValue(dir));
+    std::string why;
+    assert_false(missing->Prepare(0, 1, 0, ".", why));
+    assert_string_equal(why.c_str(), ("guest image: " + info + " has no cmdline").c_str());
     /* What the image builders write passes: the default guest's own. */
     std::string text = "[guest]\nkernel=vmlinux\ninitrd=initrd.img\ncmdline=console=ttyS0\n" +
                        virtio + good_nic +
@@ -316,6 +325,19 @@ void GuestMistakesAreRefused(void **)
     Ptr<QnsGuest> bad = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("a b"));
     assert_false(bad->Prepare(0, 1, 0, ".", err));
     assert_string_equal(err.c_str(), "guest name 'a b' must be 1-32 letters, digits, '-' or '_'");
+
+    /* The limits table's range, which the attribute's checker alone
+     * (0 .. QNS_MEMORY_MB_MAX) would let through. */
+    Ptr<QnsGuest> small = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("m"), "MemoryMb",
+                                                               UintegerValue(8));
+    assert_false(small->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest m: memory_mb 8 is out of range (16 .. 1048576)");
+    /* A NIC address is checked on this path too, not only by the C API. */
+    Ptr<QnsGuest> net = CreateObjectWithAttributes<QnsGuest>("Name", StringValue("a"));
+    net->AddNic("10.0.0.0/24");
+    assert_false(net->Prepare(0, 1, 0, ".", err));
+    assert_string_equal(err.c_str(), "guest a NIC 0: 10.0.0.0/24 is the network address of "
+                                     "10.0.0.0/24, not a host's");
 
     Ptr<QnsGuest> quotes = CreateObjectWithAttributes<QnsGuest>(
         "Name", StringValue("q"), "ExtraArgs", StringValue("-d 'in asm"));

@@ -274,6 +274,8 @@ static const bad_case bad_cases[] = {
      "3: quantum: '1500ns' is not a whole, non-zero number of microseconds"},
     {"spin-too-long", "[scenario]\nduration = 1ms\nspin = 2s\n",
      "3: spin: '2s' is not a whole number of microseconds up to 1s"},
+    {"memory-too-small", "[scenario]\nduration = 1ms\n[guest a]\nmemory = 8M\n",
+     "4: memory: bad memory size '8M' (expected MiB from 16 to 1048576, e.g. 256, 256M or 1G)"},
     {"watchdog-not-whole-ms", "[scenario]\nduration = 1ms\nwatchdog = 1500us\n",
      "3: watchdog: '1500us' is not a wall-clock time of whole milliseconds (e.g. 10s, 500ms), or "
      "0 or off for none"},

@@ -1,6 +1,7 @@
 /* The simulator side of the time-grant protocol (DESIGN.md section 2) and of
  * the frame channel (section 3), driven against the fake guest. */
 #define _GNU_SOURCE
+#include "qns_limits.h"
 #include "qns_record.h"
 #include "qns_sync.h"
 #include "test_support.h"
@@ -1088,6 +1089,20 @@ static void pin_with_spin_is_refused(void **state)
                              "CPU, where either side's spinning holds the other off");
 }
 
+/* The spin's one check: at most QNS_SPIN_US_MAX, and never negative. */
+static void spin_out_of_range_is_refused(void **state)
+{
+    (void)state;
+    qns_sync_options o = {.spin_us = 1000001};
+    assert_null(qns_sync_new(&o, err));
+    assert_string_equal(err,
+                        "spin_us 1000001 is above 1000000 (a second of busy-waiting per round)");
+    o.spin_us = -1;
+    assert_null(qns_sync_new(&o, err));
+    assert_string_equal(err, "spin -1 us is negative");
+    assert_int_equal(qns_sync_spin_check(QNS_SPIN_US_MAX, 0, err), 0);
+}
+
 /* A CPU the guest cannot run on is reported as such, not as a failed exec. */
 static void guest_on_a_missing_cpu_is_refused(void **state)
 {
@@ -1306,6 +1321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(pinned_guests_take_cpus_in_turn, setup, teardown),
         cmocka_unit_test_setup_teardown(guest_on_a_missing_cpu_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(pin_with_spin_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(spin_out_of_range_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(last_reply_counts_when_the_sockets_close_with_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(reply_after_the_final_short_reply_is_reported, setup,
