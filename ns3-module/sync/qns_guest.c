@@ -82,10 +82,15 @@ static int asks_for_info(const char *const *argv)
 /* Added to the errno the child reports when it could not take its CPU. */
 #define CHILD_ERR_AFFINITY 0x10000
 
+/* Descriptors that go to fixed numbers above the NICs, once the rest is
+ * closed: bwrap's info pipe and the snapshot file (-1: none). */
+enum { EXTRA_INFO, EXTRA_SNAPSHOT, EXTRA_COUNT };
+static const int extra_target[EXTRA_COUNT] = {QNS_GUEST_FD_INFO, QNS_GUEST_FD_SNAPSHOT};
+
 /* Child side: moves the sources onto their fixed numbers and 0, 1 and 2 onto
- * /dev/null or the console; *info_fd and *err_fd move above them (-1: no
- * info_fd). Returns -1 with errno set. Only async-signal-safe calls. */
-static int child_move_fds(int *src, int nsrc, int console_fd, int *info_fd, int *err_fd)
+ * /dev/null or the console; extra[] and *err_fd move above them. Returns -1
+ * with errno set. Only async-signal-safe calls. */
+static int child_move_fds(int *src, int nsrc, int console_fd, int *extra, int *err_fd)
 {
     int high = QNS_GUEST_FD_NIC0 + nsrc + 16;
 
@@ -98,13 +103,16 @@ static int child_move_fds(int *src, int nsrc, int console_fd, int *info_fd, int 
         }
     }
     int tmp_console = console_fd >= 0 ? fcntl(console_fd, F_DUPFD_CLOEXEC, high) : -1;
-    int tmp_info = *info_fd >= 0 ? fcntl(*info_fd, F_DUPFD_CLOEXEC, high) : -1;
+    for (int i = 0; i < EXTRA_COUNT; i++) {
+        if (extra[i] >= 0 && (extra[i] = fcntl(extra[i], F_DUPFD_CLOEXEC, high)) < 0) {
+            return -1;
+        }
+    }
     int tmp_err = fcntl(*err_fd, F_DUPFD_CLOEXEC, high);
-    if (tmp_err < 0 || (*info_fd >= 0 && tmp_info < 0)) {
+    if (tmp_err < 0) {
         return -1;
     }
     *err_fd = tmp_err;
-    *info_fd = tmp_info;
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, 0) < 0) {
         return -1;
@@ -128,7 +136,7 @@ static int child_move_fds(int *src, int nsrc, int console_fd, int *info_fd, int 
 }
 
 /* Child side, after fork: only async-signal-safe calls until exec. */
-static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int console_fd, int info_fd,
+static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int console_fd, int *extra,
                        int err_fd, pid_t parent)
 {
     int err;
@@ -142,7 +150,7 @@ static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int conso
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (child_move_fds(src, nsrc, console_fd, &info_fd, &err_fd) < 0) {
+    if (child_move_fds(src, nsrc, console_fd, extra, &err_fd) < 0) {
         goto fail;
     }
     if (spec->pin_cpu > 0) {
@@ -163,8 +171,10 @@ static void child_exec(const qns_guest_spec *spec, int *src, int nsrc, int conso
             }
         }
     }
-    if (info_fd >= 0 && dup2(info_fd, QNS_GUEST_FD_INFO) < 0) {
-        goto fail;
+    for (int i = 0; i < EXTRA_COUNT; i++) {
+        if (extra[i] >= 0 && dup2(extra[i], extra_target[i]) < 0) {
+            goto fail;
+        }
     }
     execvp(spec->argv[0], (char *const *)spec->argv);
 fail:
@@ -236,6 +246,7 @@ typedef struct spawn_fds {
     int grant[2], reply[2], errp[2], info[2];
     int nic_child[QNS_GUEST_MAX_NICS];
     int console_fd;
+    int snapshot_fd;
 } spawn_fds;
 
 static int check_spec(const qns_guest_spec *spec, const char *name, char *errbuf)
@@ -306,6 +317,15 @@ static int open_fds(qns_guest *g, const qns_guest_spec *spec, const char *name, 
         g->nic_fd[i] = sv[0];
         f->nic_child[i] = sv[1];
     }
+    if (spec->snapshot_path) {
+        int flags = spec->snapshot_save ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY;
+        f->snapshot_fd = open(spec->snapshot_path, flags | O_CLOEXEC, 0644);
+        if (f->snapshot_fd < 0) {
+            snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: cannot open snapshot %s: %s", name,
+                     spec->snapshot_path, strerror(errno));
+            return -1;
+        }
+    }
     if (spec->console_path) {
         f->console_fd = open(spec->console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (f->console_fd < 0) {
@@ -336,7 +356,8 @@ static pid_t fork_child(const qns_guest_spec *spec, const char *name, const spaw
         return -1;
     }
     if (pid == 0) {
-        child_exec(spec, src, nsrc, f->console_fd, f->info[1], f->errp[1], parent);
+        int extra[EXTRA_COUNT] = {f->info[1], f->snapshot_fd};
+        child_exec(spec, src, nsrc, f->console_fd, extra, f->errp[1], parent);
     }
     return pid;
 }
@@ -353,6 +374,7 @@ static void keep_parent_fds(qns_guest *g, const qns_guest_spec *spec, spawn_fds 
     close_fd(&f->reply[1]);
     close_fd(&f->grant[0]);
     close_fd(&f->console_fd);
+    close_fd(&f->snapshot_fd);
     for (int i = 0; i < spec->nic_count; i++) {
         close_fd(&f->nic_child[i]);
     }
@@ -404,6 +426,7 @@ static void close_spawn_fds(qns_guest *g, spawn_fds *f)
     close_fd(&f->info[0]);
     close_fd(&f->info[1]);
     close_fd(&f->console_fd);
+    close_fd(&f->snapshot_fd);
     for (int i = 0; i < QNS_GUEST_MAX_NICS; i++) {
         close_fd(&g->nic_fd[i]);
         close_fd(&f->nic_child[i]);
@@ -412,7 +435,7 @@ static void close_spawn_fds(qns_guest *g, spawn_fds *f)
 
 qns_guest *qns_guest_spawn(const qns_guest_spec *spec, char *errbuf)
 {
-    spawn_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}, {0}, -1};
+    spawn_fds f = {{-1, -1}, {-1, -1}, {-1, -1}, {-1, -1}, {0}, -1, -1};
     const char *name = spec->name ? spec->name : "guest";
 
     if (check_spec(spec, name, errbuf) < 0) {

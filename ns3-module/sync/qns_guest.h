@@ -29,6 +29,8 @@ extern "C" {
  * qns_confine_argv's does), a pipe there tells the spawner the pid of the
  * confined process: the one qns_guest_pid names and whose CPU time counts. */
 #define QNS_GUEST_FD_INFO (QNS_GUEST_FD_NIC0 + QNS_GUEST_MAX_NICS)
+/* The snapshot file, when the spec names one (`-qqq save=22` or `restore=22`). */
+#define QNS_GUEST_FD_SNAPSHOT (QNS_GUEST_FD_INFO + 1)
 
 typedef struct qns_guest_spec {
     const char *name;          /* used in every message about this guest */
@@ -39,6 +41,8 @@ typedef struct qns_guest_spec {
                                   CPU N - 1 only; 0: on the CPUs the caller may use */
     int horizon;               /* 1: the guest was started with -qqq ...,horizon=on and
                                   follows each reply with its horizon (qns_sync.h) */
+    const char *snapshot_path; /* non-NULL: opened and passed as QNS_GUEST_FD_SNAPSHOT */
+    int snapshot_save;         /* 1: created (truncated) for writing; 0: read-only */
 } qns_guest_spec;
 
 typedef struct qns_guest qns_guest;

@@ -12,6 +12,7 @@
  * busy while the firmware runs, its next timer or a frame on its way while
  * it halts; single-int replies without it. */
 #define _GNU_SOURCE
+#include "qemu_harness.h"
 #include "qemu_wire.h"
 #include "qns_qemu_args.h"
 #include "qns_sync.h"
@@ -39,54 +40,6 @@
 
 static char err[QNS_ERRBUF_SIZE];
 
-typedef enum nic_kind {
-    NIC_NONE,
-    NIC_VIRTIO,
-    NIC_E1000
-} nic_kind;
-
-/* argv for QEMU under -qqq; `extra` (NULL-terminated) goes at the end. */
-static void qemu_argv(ts_argv *a, nic_kind nic, const char *debugcon, const char *const *extra)
-{
-    char opt[64];
-    a->n = 0;
-    ts_add(a, "%s", QNS_QEMU_BINARY);
-    const char *base[] = {"-machine",    "pc",
-                          "-accel",      "tcg",
-                          "-nodefaults", "-no-user-config",
-                          "-display",    "none",
-                          "-m",          "128M",
-                          "-icount",     "shift=1,sleep=off",
-                          "-rtc",        "clock=vm,base=2020-01-01T00:00:00",
-                          "-seed",       "1",
-                          NULL};
-    for (const char *const *p = base; *p; p++) {
-        ts_add(a, "%s", *p);
-    }
-    ts_add(a, "-qqq");
-    qns_guest_qqq_option(opt, sizeof(opt));
-    ts_add(a, "%s", opt);
-    if (nic != NIC_NONE) {
-        ts_add(a, "-netdev");
-        qns_guest_netdev_option(opt, sizeof(opt), "n0", 0);
-        ts_add(a, "%s", opt);
-        ts_add(a, "-device");
-        ts_add(a, "%s,netdev=n0,mac=52:54:00:12:34:56",
-               nic == NIC_VIRTIO ? "virtio-net-pci" : "e1000");
-        ts_add(a, "-boot");
-        ts_add(a, "n");
-    }
-    if (debugcon) {
-        ts_add(a, "-debugcon");
-        ts_add(a, "file:%s", debugcon);
-        ts_add(a, "-global");
-        ts_add(a, "isa-debugcon.iobase=0x402");
-    }
-    for (const char *const *p = extra; p && *p; p++) {
-        ts_add(a, "%s", *p);
-    }
-}
-
 typedef struct frames {
     size_t n;
     uint64_t t[4096];
@@ -97,15 +50,6 @@ typedef struct frames {
     uint64_t last;
     qns_sync *s;
 } frames;
-
-static uint32_t fnv(const uint8_t *d, uint32_t n)
-{
-    uint32_t h = 2166136261u;
-    for (uint32_t i = 0; i < n; i++) {
-        h = (h ^ d[i]) * 16777619u;
-    }
-    return h;
-}
 
 static void on_frame(void *ctx, const qns_sync_frame *f)
 {
@@ -150,11 +94,6 @@ static void grant(qns_sync *s, int32_t g)
     if (qns_sync_round(s, &g, err) < 0) {
         fail_msg("grant %d: %s", g, err);
     }
-}
-
-static char *console_name(const char *tag)
-{
-    return g_strdup_printf("qemu-%s-%d.console", tag, getpid());
 }
 
 static void replies_equal(int32_t g, int rounds, nic_kind nic)
@@ -244,15 +183,6 @@ static void barrier_answers_zero_without_running(void **state)
     g_free(con);
 }
 
-static char *slurp(const char *path)
-{
-    gchar *d = NULL;
-    if (!g_file_get_contents(path, &d, NULL, NULL)) {
-        return g_strdup("");
-    }
-    return d;
-}
-
 static void negative_grant_stops_qemu_with_status_1(void **state)
 {
     (void)state;
@@ -322,7 +252,6 @@ static void expect_refusal(const char *qqq, const char *const *extra, const char
                            const char *want)
 {
     ts_argv a, b;
-    char *con = console_name("refuse");
     qemu_argv(&a, NIC_NONE, NULL, NULL);
     b.n = 0;
     for (int i = 0; i < a.n; i++) {
@@ -339,19 +268,8 @@ static void expect_refusal(const char *qqq, const char *const *extra, const char
     for (const char *const *p = extra; p && *p; p++) {
         ts_add(&b, "%s", *p);
     }
-    qns_guest_spec spec = {.name = "qemu", .argv = b.v, .console_path = con};
-    qns_guest *g = qns_guest_spawn(&spec, err);
-    assert_non_null(g);
-    assert_int_equal(qns_guest_wait(g, 20000, err), 1);
-    int st = qns_guest_exit_status(g);
-    char *out = slurp(con);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || strstr(out, want) == NULL) {
-        fail_msg("wanted status 1 and '%s', got status 0x%x and: %s", want, st, out);
-    }
-    g_free(out);
-    qns_guest_free(g);
-    unlink(con);
-    g_free(con);
+    qns_guest_spec spec = {.name = "qemu", .argv = b.v};
+    qemu_expect_refusal(&spec, want);
 }
 
 static void refusals_name_the_problem(void **state)

@@ -602,6 +602,21 @@ static void console_file_error_is_reported(void **state)
                              "or directory");
 }
 
+static void snapshot_file_error_is_reported(void **state)
+{
+    world *w = *state;
+    ts_fake_argv(&w->argv, QNS_FAKE_GUEST, 0);
+    qns_guest_spec spec = {.name = "g0", .argv = w->argv.v, .snapshot_path = "no/such/dir/s"};
+    assert_int_equal(qns_sync_add_guest(w->s, &spec, err), -1);
+    assert_string_equal(err, "guest g0: cannot open snapshot no/such/dir/s: No such file or "
+                             "directory");
+    spec.snapshot_save = 1;
+    assert_int_equal(qns_sync_add_guest(w->s, &spec, err), -1);
+    assert_string_equal(err, "guest g0: cannot open snapshot no/such/dir/s: No such file or "
+                             "directory");
+    assert_int_equal(ts_child_count(), 0);
+}
+
 static void frames_cross_both_ways_at_exact_instants(void **state)
 {
     world *w = *state;
@@ -1279,6 +1294,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(exec_failure_is_reported, setup, teardown),
         cmocka_unit_test(a_guest_takes_its_process_group_along),
         cmocka_unit_test_setup_teardown(console_file_error_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_file_error_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(frames_cross_both_ways_at_exact_instants, setup, teardown),
         cmocka_unit_test_setup_teardown(frames_at_the_grant_boundary_belong_to_the_next_round,
                                         setup, teardown),
