@@ -3,8 +3,10 @@
  * 2 s by a grant of -2. Saved twice, the second time beside a CPU hog, it is
  * the same bytes. Restored twice, the second time beside a CPU hog, it sends
  * the same frames at the same instants, counted from the save, and those are
- * the frames a guest that was never saved sends after its first 2 s. The
- * refusals: a save or restore file that is not a regular file, a stream
+ * the frames a guest that was never saved sends after its first 2 s. Guest
+ * RAM that is a file mapped shared (memory-backend-file,share=on) stays out
+ * of the stream; restores map the file privately and never write it, with
+ * the same frames. The refusals: a save or restore file that is not a regular file, a stream
  * that cannot be loaded, frames still on their way to the guest, a grant of
  * -2 without save=. No process is left behind. */
 #define _GNU_SOURCE
@@ -50,12 +52,22 @@ typedef struct snap_qemu {
 
 /* Starts QEMU with a virtio-net NIC, `qqq` added to its -qqq option (NULL:
  * nothing) and `snapshot` passed at QNS_GUEST_FD_SNAPSHOT (NULL: none),
- * created for writing when `save`; exchanges the hello records. */
-static void start(snap_qemu *q, const char *tag, const char *qqq, const char *snapshot, int save)
+ * created for writing when `save`; with `ram`, guest RAM is that file,
+ * mapped shared when saving and privately when restoring. Exchanges the
+ * hello records. */
+static void start_ram(snap_qemu *q, const char *tag, const char *qqq, const char *snapshot,
+                      int save, const char *ram)
 {
     ts_argv a;
-    const char *extra[] = {"-qqq", qqq, NULL};
+    char *backend = g_strdup_printf("memory-backend-file,id=ram0,size=128M,mem-path=%s,%s", ram,
+                                    save ? "share=on" : "share=off,readonly=on,rom=off");
+    const char *extra[] = {"-qqq", qqq, "-object", backend, "-machine", "memory-backend=ram0",
+                           NULL};
+    if (ram == NULL) {
+        extra[2] = NULL;
+    }
     qemu_argv(&a, NIC_VIRTIO, NULL, qqq ? extra : NULL);
+    g_free(backend);
     q->con = console_name(tag);
     qns_guest_spec spec = {.name = "qemu",
                            .argv = a.v,
@@ -68,11 +80,17 @@ static void start(snap_qemu *q, const char *tag, const char *qqq, const char *sn
         fail_msg("%s", err);
     }
     q->nic = qns_guest_take_nic_fd(q->g, 0);
+    assert_true(q->nic >= 0);
     qw_record *r = malloc(sizeof(*r));
     assert_int_equal(qw_read_record(q->nic, r, 20000), 0);
     assert_int_equal(r->type, 1);
     assert_int_equal(qw_write_record(q->nic, 0, 1, 1, NULL, 0), 0);
     free(r);
+}
+
+static void start(snap_qemu *q, const char *tag, const char *qqq, const char *snapshot, int save)
+{
+    start_ram(q, tag, qqq, snapshot, save, NULL);
 }
 
 static void grant_ms(snap_qemu *q, int ms)
@@ -124,13 +142,13 @@ static void stop(snap_qemu *q)
     g_free(q->con);
 }
 
-/* Boots for BOOT_MS and saves to `path`: the grant of -2 is answered with
- * 0 and QEMU exits with status 0. */
-static void save_after_boot(const char *path, int load, recs *boot)
+/* Boots for BOOT_MS and saves to `path` (RAM in `ram`, if not NULL): the
+ * grant of -2 is answered with 0 and QEMU exits with status 0. */
+static void save_after_boot(const char *path, const char *ram, int load, recs *boot)
 {
     pid_t burner = load ? ts_start_cpu_burner() : -1;
     snap_qemu q;
-    start(&q, "save", "save=22", path, 1);
+    start_ram(&q, "save", "save=22", path, 1, ram);
     grant_ms(&q, BOOT_MS);
     int32_t reply = -1;
     assert_int_equal(qw_grant(qns_guest_grant_fd(q.g), qns_guest_reply_fd(q.g), -2, &reply, 60000),
@@ -142,12 +160,13 @@ static void save_after_boot(const char *path, int load, recs *boot)
     ts_stop_cpu_burner(burner);
 }
 
-/* Runs for `ms` from `snapshot` (NULL: a cold boot) and records the frames. */
-static void run_for(const char *snapshot, int ms, int load, recs *out)
+/* Runs for `ms` from `snapshot` (NULL: a cold boot; RAM mapped from `ram`
+ * if not NULL) and records the frames. */
+static void run_for(const char *snapshot, const char *ram, int ms, int load, recs *out)
 {
     pid_t burner = load ? ts_start_cpu_burner() : -1;
     snap_qemu q;
-    start(&q, "run", snapshot ? "restore=22" : NULL, snapshot, 0);
+    start_ram(&q, "run", snapshot ? "restore=22" : NULL, snapshot, 0, ram);
     grant_ms(&q, ms);
     read_frames(&q, out);
     stop(&q);
@@ -171,56 +190,114 @@ static char *snap_name(const char *tag)
     return g_strdup_printf("qemu-%s-%d.snapshot", tag, getpid());
 }
 
-static void a_snapshot_is_the_same_bytes_and_restores_to_the_same_frames(void **state)
-{
-    (void)state;
-    recs *boot1 = malloc(sizeof(recs)), *boot2 = malloc(sizeof(recs));
-    recs *r1 = malloc(sizeof(recs)), *r2 = malloc(sizeof(recs)), *cold = malloc(sizeof(recs));
-    char *p1 = snap_name("a"), *p2 = snap_name("b");
+/* The frames a guest never saved sends after its first BOOT_MS, and how
+ * many it sent before: what a restored guest must reproduce. */
+typedef struct cold_boot {
+    recs before, after;
+} cold_boot;
 
-    save_after_boot(p1, 0, boot1);
-    save_after_boot(p2, 1, boot2);
-    struct stat st;
-    assert_int_equal(stat(p1, &st), 0);
-    assert_true(st.st_size > 1000000); /* 128 MB of RAM, most of it zero pages */
-    if (!ts_same_bytes(p1, p2)) {
+static int cold_boot_setup(void **state)
+{
+    cold_boot *c = calloc(1, sizeof(*c));
+    recs *all = malloc(sizeof(*all));
+    run_for(NULL, NULL, BOOT_MS + AFTER_MS, 0, all);
+    for (size_t i = 0; i < all->n; i++) {
+        recs *to = all->t[i] < (uint64_t)BOOT_MS * 1000000 ? &c->before : &c->after;
+        to->t[to->n] = all->t[i];
+        to->len[to->n] = all->len[i];
+        to->sum[to->n] = all->sum[i];
+        to->n++;
+    }
+    free(all);
+    *state = c;
+    return 0;
+}
+
+static int cold_boot_teardown(void **state)
+{
+    free(*state);
+    return 0;
+}
+
+/* Saves twice (the second beside a CPU hog) with RAM in the stream or in
+ * `ram` files, checks the snapshots are the same bytes, restores twice
+ * (the second beside a CPU hog) and checks both send the cold boot's
+ * frames. Returns the stream's size. */
+static off_t save_twice_restore_twice(const cold_boot *c, const char *tag, int ram_file)
+{
+    recs *boot1 = malloc(sizeof(recs)), *boot2 = malloc(sizeof(recs));
+    recs *r1 = malloc(sizeof(recs)), *r2 = malloc(sizeof(recs));
+    char *p1 = g_strdup_printf("qemu-%s1-%d.snapshot", tag, getpid());
+    char *p2 = g_strdup_printf("qemu-%s2-%d.snapshot", tag, getpid());
+    char *m1 = ram_file ? g_strdup_printf("qemu-%s1-%d.ram", tag, getpid()) : NULL;
+    char *m2 = ram_file ? g_strdup_printf("qemu-%s2-%d.ram", tag, getpid()) : NULL;
+
+    save_after_boot(p1, m1, 0, boot1);
+    save_after_boot(p2, m2, 1, boot2);
+    if (!ts_same_bytes(p1, p2) || (ram_file && !ts_same_bytes(m1, m2))) {
         fail_msg("two snapshots of the same boot differ: %s, %s", p1, p2);
     }
-    assert_same_frames(boot1, boot2, 0);
-
-    run_for(p1, AFTER_MS, 0, r1);
-    run_for(p1, AFTER_MS, 1, r2);
-    assert_true(r1->n >= 1); /* iPXE goes on with its DHCP */
-    assert_same_frames(r1, r2, 0);
-
-    /* A guest never saved sends, after its first BOOT_MS, the same frames
-     * at the same instants. */
-    run_for(NULL, BOOT_MS + AFTER_MS, 0, cold);
-    recs *late = calloc(1, sizeof(recs));
-    for (size_t i = 0; i < cold->n; i++) {
-        if (cold->t[i] >= (uint64_t)BOOT_MS * 1000000) {
-            late->t[late->n] = cold->t[i];
-            late->len[late->n] = cold->len[i];
-            late->sum[late->n] = cold->sum[i];
-            late->n++;
-        }
+    assert_same_frames(boot1, &c->before, 0);
+    assert_same_frames(boot2, &c->before, 0);
+    struct stat st;
+    assert_int_equal(stat(p1, &st), 0);
+    off_t size = st.st_size;
+    if (ram_file) {
+        assert_int_equal(stat(m1, &st), 0);
+        assert_int_equal(st.st_size, 128 << 20);
     }
-    assert_int_equal(cold->n, boot1->n + late->n);
-    assert_same_frames(late, r1, (uint64_t)BOOT_MS * 1000000);
-    printf("snapshot %lld bytes; restored: %zu frames, first at %llu ns after the save\n",
-           (long long)st.st_size, r1->n, (unsigned long long)r1->t[0]);
+    char *ram_before = ram_file ? slurp(m1) : NULL;
 
+    run_for(p1, m1, AFTER_MS, 0, r1);
+    run_for(p1, m1, AFTER_MS, 1, r2);
+    assert_true(r1->n >= 1); /* iPXE goes on with its DHCP */
+    assert_same_frames(&c->after, r1, (uint64_t)BOOT_MS * 1000000);
+    assert_same_frames(&c->after, r2, (uint64_t)BOOT_MS * 1000000);
+    if (ram_file) {
+        /* mapped privately: the restored guests never wrote the file */
+        char *ram_after = slurp(m1);
+        assert_memory_equal(ram_before, ram_after, 128 << 20);
+        g_free(ram_after);
+    }
+
+    printf("%s: stream %lld bytes; restored: %zu frames, first at %llu ns after the save\n", tag,
+           (long long)size, r1->n, (unsigned long long)r1->t[0]);
     unlink(p1);
     unlink(p2);
+    if (ram_file) {
+        unlink(m1);
+        unlink(m2);
+    }
+    g_free(ram_before);
     g_free(p1);
     g_free(p2);
+    g_free(m1);
+    g_free(m2);
     free(boot1);
     free(boot2);
     free(r1);
     free(r2);
-    free(cold);
-    free(late);
     assert_int_equal(ts_child_count(), 0);
+    return size;
+}
+
+/* The stream's size with RAM in it, for the next test. */
+static off_t whole_stream_size;
+
+static void a_snapshot_is_the_same_bytes_and_restores_to_the_same_frames(void **state)
+{
+    whole_stream_size = save_twice_restore_twice(*state, "snap", 0);
+    assert_true(whole_stream_size > 1000000); /* the firmware's RAM, zero pages left out */
+}
+
+/* RAM that is a shared file mapping stays out of the stream: the stream is
+ * the devices only, the file holds RAM, and restores map it privately. */
+static void ram_in_a_file_stays_out_of_the_stream_and_is_mapped_privately(void **state)
+{
+    off_t size = save_twice_restore_twice(*state, "ramfile", 1);
+    /* without the guest's 128 MiB of RAM; the firmware ROMs stay in it */
+    assert_true(whole_stream_size > 0);
+    assert_true(size < whole_stream_size / 2);
 }
 
 /* QEMU started with `qqq` and `snapshot` exits 1 before any grant, saying `want`. */
@@ -293,9 +370,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_snapshot_is_the_same_bytes_and_restores_to_the_same_frames),
+        cmocka_unit_test(ram_in_a_file_stays_out_of_the_stream_and_is_mapped_privately),
         cmocka_unit_test(snapshots_that_cannot_be_refuse_to_start),
         cmocka_unit_test(frames_on_their_way_refuse_the_save),
         cmocka_unit_test(minus_two_without_save_is_a_negative_grant),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, cold_boot_setup, cold_boot_teardown);
 }
