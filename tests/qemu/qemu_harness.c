@@ -84,7 +84,7 @@ char *slurp(const char *path)
     return d;
 }
 
-void qemu_expect_refusal(qns_guest_spec *spec, const char *want)
+static void expect_exit_1(qns_guest_spec *spec, const char *want, int whole)
 {
     char errbuf[QNS_ERRBUF_SIZE];
     char *con = console_name("refuse");
@@ -94,11 +94,22 @@ void qemu_expect_refusal(qns_guest_spec *spec, const char *want)
     assert_int_equal(qns_guest_wait(g, 20000, errbuf), 1);
     int st = qns_guest_exit_status(g);
     char *out = slurp(con);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || strstr(out, want) == NULL) {
+    int said = whole ? strcmp(out, want) == 0 : strstr(out, want) != NULL;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !said) {
         fail_msg("wanted status 1 and '%s', got status 0x%x and: %s", want, st, out);
     }
     g_free(out);
     qns_guest_free(g);
     unlink(con);
     g_free(con);
+}
+
+void qemu_expect_refusal(qns_guest_spec *spec, const char *want)
+{
+    expect_exit_1(spec, want, 0);
+}
+
+void qemu_expect_refusal_line(qns_guest_spec *spec, const char *line)
+{
+    expect_exit_1(spec, line, 1);
 }

@@ -32,5 +32,7 @@ char *slurp(const char *path);
 /* Starts QEMU as `spec` says (its console is set here): it must exit with
  * status 1, `want` on its console. */
 void qemu_expect_refusal(qns_guest_spec *spec, const char *want);
+/* The same, with `line` the whole console: one line and nothing else. */
+void qemu_expect_refusal_line(qns_guest_spec *spec, const char *line);
 
 #endif

@@ -300,15 +300,19 @@ static void ram_in_a_file_stays_out_of_the_stream_and_is_mapped_privately(void *
     assert_true(size < whole_stream_size / 2);
 }
 
-/* QEMU started with `qqq` and `snapshot` exits 1 before any grant, saying `want`. */
-static void refused_at_start(const char *qqq, const char *snapshot, int save, const char *want)
+/* QEMU started with `qqq` and `snapshot` exits 1 before any grant, saying
+ * `want` (with `whole`, its console is that and nothing else). */
+static void refused_at_start(const char *qqq, const char *snapshot, int whole, const char *want)
 {
     ts_argv a;
     const char *extra[] = {"-qqq", qqq, NULL};
     qemu_argv(&a, NIC_NONE, NULL, extra);
-    qns_guest_spec spec = {
-        .name = "qemu", .argv = a.v, .snapshot_path = snapshot, .snapshot_save = save};
-    qemu_expect_refusal(&spec, want);
+    qns_guest_spec spec = {.name = "qemu", .argv = a.v, .snapshot_path = snapshot};
+    if (whole) {
+        qemu_expect_refusal_line(&spec, want);
+    } else {
+        qemu_expect_refusal(&spec, want);
+    }
 }
 
 static void snapshots_that_cannot_be_refuse_to_start(void **state)
@@ -316,9 +320,17 @@ static void snapshots_that_cannot_be_refuse_to_start(void **state)
     (void)state;
     refused_at_start("save=22", "/dev/null", 0, "-qqq: save=22 is not a regular file");
     refused_at_start("restore=22", "/dev/null", 0, "-qqq: restore=22 is not a regular file");
+    /* No snapshot at all: one line, nothing of QEMU's before it. */
     char *bad = snap_name("garbage");
     assert_true(g_file_set_contents(bad, "not a migration stream\n", -1, NULL));
-    refused_at_start("restore=22", bad, 0, "-qqq: restore: ");
+    refused_at_start("restore=22", bad, 1,
+                     "qemu-system-x86_64: -qqq: restore: not a snapshot (no QEMU migration stream "
+                     "header)\n");
+    /* A stream's header, then nothing this machine can load. */
+    assert_true(g_file_set_contents(bad, "QEVM\0\0\0\3junk", 12, NULL));
+    refused_at_start("restore=22", bad, 0,
+                     "-qqq: restore: cannot load the snapshot (error -22): it was saved from "
+                     "another machine, or is damaged\n");
     unlink(bad);
     g_free(bad);
     assert_int_equal(ts_child_count(), 0);
