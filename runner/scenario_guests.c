@@ -192,6 +192,17 @@ static void key_agent(rn_scenario *sc, rn_guest *g, const rn_key *k, char *v)
     rn_sc_parse_flag(sc, k, v, &g->cfg.agent);
 }
 
+static void key_boot(rn_scenario *sc, rn_guest *g, const rn_key *k, char *v)
+{
+    if (strcmp(v, "cold") == 0) {
+        g->cfg.boot = QNS_BOOT_COLD;
+    } else if (strcmp(v, "snapshot") == 0) {
+        g->cfg.boot = QNS_BOOT_SNAPSHOT;
+    } else {
+        rn_sc_err(sc, k->line, "boot: '%s' is neither cold nor snapshot", rn_sc_shown(sc, v));
+    }
+}
+
 static void key_rank(rn_scenario *sc, rn_guest *g, const rn_key *k, char *v)
 {
     rn_sc_parse_rank(sc, k, v, &g->cfg.rank, &g->rank_line);
@@ -237,12 +248,12 @@ static const struct {
     {"kernel", key_kernel},         {"initrd", key_initrd},     {"append", key_text},
     {"kernel_args", key_text},      {"disk", key_disk},         {"files", key_files},
     {"extra_args", key_extra_args}, {"ends_run", key_ends_run}, {"agent", key_agent},
-    {"program", key_program},       {"rank", key_rank},
+    {"program", key_program},       {"rank", key_rank},         {"boot", key_boot},
 };
 
 static const char guest_keys[] =
     "memory, command, services, kernel, initrd, append, kernel_args, disk, files, extra_args, "
-    "ends_run, agent, program, rank, "
+    "ends_run, agent, program, rank, boot, "
     "nicN.ip, nicN.mac, nicN.model, nicN.latency";
 
 static guest_key_parser *guest_key_parser_of(const char *key)

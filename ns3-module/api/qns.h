@@ -93,6 +93,15 @@ typedef struct qns_nic_config {
     qns_nic_model model;
 } qns_nic_config;
 
+typedef enum qns_boot {
+    QNS_BOOT_COLD = 0,     /* booted from its kernel */
+    QNS_BOOT_SNAPSHOT = 1, /* the default guest restored from a snapshot booted once and
+                              cached by what makes the machine (memory, NIC count and
+                              models, kernel, initrd with its files, kernel_args, QEMU);
+                              its configuration (MACs, addresses, command, services)
+                              arrives on a configuration disk after the restore */
+} qns_boot;
+
 typedef struct qns_guest_config {
     const char *name;
     uint32_t memory_mb;   /* 0: the guest image's (256 for the default guest) */
@@ -135,6 +144,7 @@ typedef struct qns_guest_config {
      * NULL-terminated: QEMU reads them too, so its confinement shows them
      * (read-only). qns run finds them itself. */
     const char *const *disk_backing;
+    qns_boot boot;
 } qns_guest_config;
 
 typedef enum qns_link_type {

@@ -133,6 +133,12 @@ static void bind_root_dirs(GPtrArray *a)
 
 char **qns_confine_argv(const char *bwrap, const char *qemu, const char *const *reads, int tell_pid)
 {
+    return qns_confine_argv_writing(bwrap, qemu, reads, NULL, tell_pid);
+}
+
+char **qns_confine_argv_writing(const char *bwrap, const char *qemu, const char *const *reads,
+                                const char *const *writes, int tell_pid)
+{
     static const char *const options[] = {
         "--die-with-parent",
         "--unshare-all",
@@ -177,6 +183,13 @@ char **qns_confine_argv(const char *bwrap, const char *qemu, const char *const *
     bind_qemu(a, qemu);
     for (const char *const *r = reads; r && *r; r++) {
         bind_read(a, *r);
+    }
+    for (const char *const *w = writes; w && *w; w++) {
+        char *abs = g_canonicalize_filename(*w, NULL);
+        add(a, "--bind");
+        add(a, abs);
+        add(a, abs);
+        g_free(abs);
     }
     add(a, "--");
     g_ptr_array_add(a, NULL);

@@ -5,7 +5,8 @@
  * capabilities and no way to gain any, in a session of its own. It sees the
  * host's /usr and its inputs read-only, an empty /tmp and /var/tmp (where
  * snapshot=on keeps a disk's overlay), its own /proc and a minimal /dev, and
- * nothing else: it can write no host file and reach no host socket. The
+ * nothing else: it can write no host file (but the folder a snapshot's boot
+ * is saved into, qns_confine_argv_writing) and reach no host socket. The
  * descriptors it inherits (the grant pipes, the NIC sockets, the console)
  * stay open.
  *
@@ -49,6 +50,11 @@ extern "C"
      * QNS_GUEST_FD_INFO, which qns_guest_spawn opens (qns_guest.h). */
     char **qns_confine_argv(const char *bwrap, const char *qemu, const char *const *reads,
                             int tell_pid);
+
+    /* The same, and each folder of writes (NULL-terminated, existing) bound
+     * writable at its place: where a snapshot's boot leaves its RAM file. */
+    char **qns_confine_argv_writing(const char *bwrap, const char *qemu, const char *const *reads,
+                                    const char *const *writes, int tell_pid);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #include "qns-guest-argv.h"
 
 #include "qns-guest-image.h"
+#include "qns-guest-snapshot.h"
 
 #include "qns_confine.h"
 #include "qns_files.h"
@@ -85,7 +86,7 @@ void ProgramArgv(const Build &b, bool horizon)
 
 /* The image's machine options (an own kernel gets qns's), its memory unless
  * the guest sets its own, and the clock: icount, the RTC and the seed. */
-void MachineArgv(Build &b, uint32_t seed)
+void MachineArgv(Build &b, const uint32_t *seed)
 {
     if (b.ownKernel) {
         b.gi.machine.clear();
@@ -107,10 +108,12 @@ void MachineArgv(Build &b, uint32_t seed)
     }
     argv.push_back("-m");
     argv.push_back(b.spec.memoryMb ? std::to_string(b.spec.memoryMb) + "M" : memory);
-    argv.insert(argv.end(),
-                {"-icount", "shift=" + std::to_string(b.spec.icountShift) + ",sleep=off", "-rtc",
-                 "base=2020-01-01T00:00:00,clock=vm", "-seed",
-                 std::to_string(seed + static_cast<uint32_t>(b.index)), "-serial", "stdio"});
+    argv.insert(argv.end(), {"-icount", "shift=" + std::to_string(b.spec.icountShift) + ",sleep=off",
+                             "-rtc", "base=2020-01-01T00:00:00,clock=vm"});
+    if (seed != nullptr) {
+        argv.insert(argv.end(), {"-seed", std::to_string(*seed + static_cast<uint32_t>(b.index))});
+    }
+    argv.insert(argv.end(), {"-serial", "stdio"});
 }
 
 /* The guest's own files in an archive after the default initramfs: initrd
@@ -159,10 +162,14 @@ bool BootArgv(Build &b, std::string &err)
 }
 
 /* The qns.* words the default guest's /init (or the qns agent) reads. */
-std::string AgentWords(const Build &b)
+std::string AgentWords(const Build &b, bool restored)
 {
     const QnsGuestSpec &s = b.spec;
     std::string words = " qns.hostname=" + b.out.name;
+    for (size_t i = 0; restored && i < s.nics.size(); i++) {
+        /* A restored NIC has the snapshot's MAC: the guest sets its own. */
+        words += " qns.mac=eth" + std::to_string(i) + "," + b.out.macs[i];
+    }
     for (size_t i = 0; i < s.nics.size(); i++) {
         if (!s.nics[i].ipv4.empty()) {
             words += " qns.net=eth" + std::to_string(i) + "," + s.nics[i].ipv4;
@@ -171,7 +178,7 @@ std::string AgentWords(const Build &b)
     if (!s.services.empty()) {
         words += " qns.services=" + s.services;
     }
-    if (!s.kernelArgs.empty()) {
+    if (!s.kernelArgs.empty() && !restored) {
         words += " " + s.kernelArgs;
     }
     if (!s.command.empty()) {
@@ -196,7 +203,7 @@ bool KernelCommandLine(Build &b, std::string &err)
     if (!s.append.empty() && !s.agent) {
         append = s.append;
     } else if (!b.ownKernel || s.agent) {
-        append = (!s.append.empty() ? s.append : b.gi.cmdline) + AgentWords(b);
+        append = (!s.append.empty() ? s.append : b.gi.cmdline) + AgentWords(b, false);
     }
     if (!b.ownKernel && append.size() > QNS_DEFAULT_GUEST_CMDLINE_MAX) {
         err = "guest " + b.out.name + ": its kernel command line is " +
@@ -257,7 +264,8 @@ void GrantAndNicArgv(Build &b, uint32_t spinUs, bool horizon)
 
 /* Runs argv (QEMU's) confined (qns_confine.h), seeing qemu and reads, unless
  * the user opted out. False with err when it cannot be. */
-bool Confine(Build &b, std::string &err)
+bool ConfineArgv(Build &b, std::vector<std::string> &argv, const std::vector<std::string> &writes,
+                 std::string &err)
 {
     char *bwrap = nullptr;
     char e[QNS_ERRBUF_SIZE];
@@ -271,8 +279,13 @@ bool Confine(Build &b, std::string &err)
             r.push_back(p.c_str());
         }
         r.push_back(nullptr);
-        char **pre = qns_confine_argv(bwrap, b.qemu.c_str(), r.data(), 1);
-        b.out.argv.insert(b.out.argv.begin(), pre, pre + g_strv_length(pre));
+        std::vector<const char *> w;
+        for (const auto &p : writes) {
+            w.push_back(p.c_str());
+        }
+        w.push_back(nullptr);
+        char **pre = qns_confine_argv_writing(bwrap, b.qemu.c_str(), r.data(), w.data(), 1);
+        argv.insert(argv.begin(), pre, pre + g_strv_length(pre));
         g_strfreev(pre);
     }
     g_free(bwrap);
@@ -280,6 +293,131 @@ bool Confine(Build &b, std::string &err)
         err = "guest " + b.out.name + ": " + e;
     }
     return c >= 0;
+}
+
+bool Confine(Build &b, std::string &err)
+{
+    return ConfineArgv(b, b.out.argv, {}, err);
+}
+
+/* -drive and -device of the configuration disk a snapshot's guest reads. */
+std::vector<std::string> ConfigDiskArgv(const std::string &file)
+{
+    return {"-drive", DriveFile(file) + ",if=none,id=qns-config,format=raw,readonly=on", "-device",
+            "virtio-blk-pci,drive=qns-config,serial=qns-config"};
+}
+
+/* Guest RAM in `file`: shared while a boot saves it, privately mapped and
+ * never written by a restore (qemu-patch/0011). */
+std::vector<std::string> RamArgv(const std::string &memory, const std::string &file, bool save)
+{
+    return {"-object",
+            "memory-backend-file,id=qns-ram,size=" + memory + ",mem-path=" + file +
+                (save ? ",share=on" : ",share=off,readonly=on,rom=off"),
+            "-machine", "memory-backend=qns-ram"};
+}
+
+std::string MemoryOf(const std::vector<std::string> &argv)
+{
+    for (size_t i = 0; i + 1 < argv.size(); i++) {
+        if (argv[i] == "-m") {
+            return argv[i + 1];
+        }
+    }
+    return std::to_string(QNS_MEMORY_MB_DEFAULT) + "M";
+}
+
+/* What a snapshot cannot carry yet, or "". */
+std::string SnapshotRefusal(const Build &b)
+{
+    const QnsGuestSpec &s = b.spec;
+    if (s.hasProgram || b.ownKernel || !s.initrd.empty() || !s.append.empty() || s.agent) {
+        return "it takes the default guest's kernel, initrd and command line";
+    }
+    if (!b.gi.disk.empty() || !s.disk.empty()) {
+        return "a disk's contents are not in a snapshot";
+    }
+    return "";
+}
+
+/* boot = snapshot: the machine without its seed, -qqq, RAM backend and
+ * configuration disk (what the snapshot's key is made of), booted once into
+ * the cache, then restored with this guest's configuration on its disk. */
+bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::string &err)
+{
+    const QnsGuestSpec &s = b.spec;
+    std::string refusal = SnapshotRefusal(b);
+    if (!refusal.empty()) {
+        err = "guest " + b.out.name + ": boot = snapshot: " + refusal + "; use boot = cold";
+        return false;
+    }
+    b.out.defaultInit = true;
+    b.out.runsCommand = !s.command.empty();
+    MachineArgv(b, nullptr);
+    if (!BootArgv(b, err)) {
+        return false;
+    }
+    auto &argv = b.out.argv;
+    argv.insert(argv.end(),
+                {"-append", b.gi.cmdline + (s.kernelArgs.empty() ? "" : " " + s.kernelArgs) +
+                                " qns.boot=snapshot",
+                 "-sandbox", QNS_QEMU_SANDBOX});
+    for (int i = 0; i < b.out.nicCount; i++) {
+        const std::string id = "n" + std::to_string(i);
+        const std::string &tmpl = s.nics[static_cast<size_t>(i)].model == QnsNicModel::E1000
+                                      ? b.gi.nicE1000
+                                      : b.gi.nicVirtio;
+        argv.insert(argv.end(), {"-netdev", NetdevOption(i), "-device",
+                                 Replace(Replace(tmpl, "netdev=ID", "netdev=" + id), "mac=MAC",
+                                         "mac=" + QnsDefaultMac(0, i))});
+    }
+    argv.insert(argv.end(), s.extraArgs.begin(), s.extraArgs.end());
+    const std::vector<std::string> machine = argv;
+    std::string key, inputs, dir, config;
+    std::vector<std::string> files(b.reads);
+    files.push_back(machine[0]);
+    if (!QnsSnapshotKey(machine, files, key, inputs, err)) {
+        err = "guest " + b.out.name + ": snapshot: " + err;
+        return false;
+    }
+    const std::string memory = MemoryOf(machine);
+    char qqq[64];
+    qns_guest_qqq_option(qqq, sizeof(qqq));
+    auto boot = [&](const std::string &into, const std::string &zeros,
+                    std::vector<std::string> &out, std::string &e) {
+        out = machine;
+        out.insert(out.end(), {"-seed", "1"});
+        for (auto &w : ConfigDiskArgv(zeros)) {
+            out.push_back(w);
+        }
+        for (auto &w : RamArgv(memory, into + "/ram", true)) {
+            out.push_back(w);
+        }
+        out.insert(out.end(),
+                   {"-qqq", std::string(qqq) + ",save=" + std::to_string(QNS_GUEST_FD_SNAPSHOT)});
+        b.reads.push_back(zeros);
+        bool ok = ConfineArgv(b, out, {into}, e);
+        b.reads.pop_back();
+        return ok;
+    };
+    if (!QnsSnapshotEnsure(b.out.name, key, inputs, b.out.nicCount, boot, dir, err) ||
+        !QnsSnapshotConfigDisk(AgentWords(b, true).substr(1) + "\n", config, err)) {
+        err = err.rfind("guest ", 0) == 0 ? err : "guest " + b.out.name + ": " + err;
+        return false;
+    }
+    argv.insert(argv.end(), {"-seed", std::to_string(seed + static_cast<uint32_t>(b.index))});
+    for (auto &w : ConfigDiskArgv(config)) {
+        argv.push_back(w);
+    }
+    for (auto &w : RamArgv(memory, dir + "/ram", false)) {
+        argv.push_back(w);
+    }
+    argv.insert(argv.end(), {"-qqq", QqqOption(spinUs, horizon) + ",restore=" +
+                                         std::to_string(QNS_GUEST_FD_SNAPSHOT)});
+    b.reads.insert(b.reads.end(), {dir + "/ram", config});
+    b.out.snapshotKey = key;
+    b.out.snapshotStream = dir + "/stream";
+    return Confine(b, err);
 }
 
 /* The name, console, NICs' MACs and addresses the run is judged by. */
@@ -319,6 +457,10 @@ bool QnsGuestDescribe(const QnsGuestSpec &spec, int index, uint32_t seed, uint32
             out};
     Identity(b, outDir);
     out.horizon = horizon;
+    if (spec.hasProgram && spec.boot == QnsBoot::Snapshot) {
+        err = "guest " + out.name + ": boot = snapshot takes QEMU and the default guest, not a program";
+        return false;
+    }
     if (spec.hasProgram) {
         ProgramArgv(b, horizon);
         return true;
@@ -334,7 +476,10 @@ bool QnsGuestDescribe(const QnsGuestSpec &spec, int index, uint32_t seed, uint32
               "boots from its disk gets them when it is built (build-debian.sh --file SRC:DST)";
         return false;
     }
-    MachineArgv(b, seed);
+    if (spec.boot == QnsBoot::Snapshot) {
+        return SnapshotArgv(b, seed, spinUs, horizon, err);
+    }
+    MachineArgv(b, &seed);
     if (!BootArgv(b, err) || !KernelCommandLine(b, err)) {
         return false;
     }

@@ -30,6 +30,9 @@ struct QnsGuestDesc {
     bool horizon = false; /* started with -qqq horizon=on */
     /* The regular files of spec.files, in the archive appended to its initrd. */
     std::vector<std::string> files;
+    /* Restored from a snapshot: its key, and the stream QEMU restores
+     * (-qqq restore=, given as QNS_GUEST_FD_SNAPSHOT); "" when booted. */
+    std::string snapshotKey, snapshotStream;
 };
 
 /* Checks spec (QnsGuestSpecCheck) and builds the command line of the

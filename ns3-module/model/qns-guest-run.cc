@@ -309,6 +309,7 @@ void QnsGuestRun::StartGuests()
         spec.nic_count = d.nicCount;
         spec.console_path = d.console.c_str();
         spec.horizon = d.horizon ? 1 : 0;
+        spec.snapshot_path = d.snapshotStream.empty() ? nullptr : d.snapshotStream.c_str();
         int gi = m_sched->AddGuest(spec);
         if (gi != m_slots[static_cast<size_t>(g->GetIndex())]) {
             NS_LOG_ERROR(m_sched->GetError());

@@ -19,6 +19,13 @@ enum class QnsNicModel {
     E1000,
 };
 
+/* How a guest starts: booted from its kernel, or restored from a snapshot
+ * of the default guest booted once (qns-guest-snapshot.h). */
+enum class QnsBoot {
+    Cold,
+    Snapshot,
+};
+
 struct QnsNicSpec {
     std::string ipv4; /* "A.B.C.D/P", a host of its subnet, set by the default guest; "" */
     std::string mac;  /* unicast "52:54:00:00:00:01"; "": QnsDefaultMac */
@@ -44,6 +51,7 @@ struct QnsGuestSpec {
     bool endsRun = false;
     bool agent = false; /* an own image whose init runs the qns agent */
     uint32_t icountShift = QNS_ICOUNT_SHIFT_DEFAULT;
+    QnsBoot boot = QnsBoot::Cold;
     std::vector<QnsNicSpec> nics;
 };
 

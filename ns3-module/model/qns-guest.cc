@@ -4,6 +4,7 @@
 #include "qns-guest.h"
 
 #include "ns3/boolean.h"
+#include "ns3/enum.h"
 #include "ns3/log.h"
 #include "ns3/string.h"
 #include "ns3/uinteger.h"
@@ -96,6 +97,15 @@ TypeId QnsGuest::GetTypeId()
                           "console is judged as the default guest's.",
                           BooleanValue(false), MakeBooleanAccessor(Field(&QnsGuestSpec::agent)),
                           MakeBooleanChecker())
+            .AddAttribute("Boot",
+                          "How the default guest starts: Cold boots it from its kernel; "
+                          "Snapshot restores it from a snapshot booted once and cached by "
+                          "what makes the machine, then delivers this guest's configuration "
+                          "(MACs, addresses, command, services) on a configuration disk.",
+                          EnumValue(static_cast<int>(QnsBoot::Cold)),
+                          MakeEnumAccessor(&QnsGuest::SetBootValue, &QnsGuest::GetBootValue),
+                          MakeEnumChecker(static_cast<int>(QnsBoot::Cold), "Cold",
+                                          static_cast<int>(QnsBoot::Snapshot), "Snapshot"))
             .AddAttribute("EndsRun",
                           "The simulation stops once every guest with EndsRun has powered "
                           "off; one that has not by the end of the run fails it.",
@@ -171,6 +181,16 @@ std::string SplitWords(const std::string &text, std::vector<std::string> &words)
 }
 
 } // namespace
+
+void QnsGuest::SetBootValue(int value)
+{
+    boot = static_cast<QnsBoot>(value);
+}
+
+int QnsGuest::GetBootValue() const
+{
+    return static_cast<int>(boot);
+}
 
 void QnsGuest::SetExtraArgsText(std::string text)
 {

@@ -96,6 +96,9 @@ private:
     std::string GetProgramText() const;
     void SetFilesText(std::string text);
     std::string GetFilesText() const;
+    /* The Boot attribute (ns-3's EnumValue holds an int). */
+    void SetBootValue(int boot);
+    int GetBootValue() const;
 
     std::string m_extraArgsError, m_programError; /* a quoting mistake, for Prepare */
     int m_index;

@@ -1,0 +1,51 @@
+/*
+ * qns-guest-snapshot.h - guests booted once: a snapshot of the default guest
+ * booted with qns.boot=snapshot until its /init waits for its configuration,
+ * cached by a key of what makes the machine, and the configuration disk a
+ * restore attaches. See qemu-patch/0011 for the save and the restore.
+ *
+ * In the cache (QnsCacheDir()):
+ *   snapshot/KEY/stream    the saved machine without its RAM (-qqq restore=)
+ *   snapshot/KEY/ram       its RAM, mapped privately by every restore
+ *   snapshot/KEY/console   the boot's console
+ *   snapshot/KEY/INPUTS    the text the key is the SHA-256 of
+ *   snapshot/config/SHA    configuration disks, by the SHA-256 of their words
+ *   snapshot/hashes/ID     SHA-256s of files (QEMU, kernel, initrd), by path,
+ *                          device, inode, size and modification time
+ */
+#ifndef QNS_GUEST_SNAPSHOT_H
+#define QNS_GUEST_SNAPSHOT_H
+
+#include <functional>
+#include <string>
+#include <vector>
+
+/* The size of a configuration disk: its words, NUL-padded. */
+#define QNS_CONFIG_DISK_SIZE 65536
+/* The line the default guest's /init prints when it waits for them. */
+#define QNS_SNAPSHOT_READY "QNS-GUEST: waiting for configuration"
+
+/* The key of a snapshot of the machine `words` (QEMU's argv without the
+ * clock seed, -qqq, the RAM backend and the configuration disk's file): the
+ * SHA-256 of its words, each word that is one of `files` replaced by that
+ * file's SHA-256. False with err when a file cannot be read. */
+bool QnsSnapshotKey(const std::vector<std::string> &words, const std::vector<std::string> &files,
+                    std::string &key, std::string &inputs, std::string &err);
+
+/* Builds a boot's argv from the folder it saves into (its RAM file goes
+ * there, as DIR/ram) and the zero-filled configuration disk it attaches. */
+using QnsSnapshotArgv = std::function<bool(const std::string &dir, const std::string &configDisk,
+                                           std::vector<std::string> &argv, std::string &err)>;
+
+/* The cached snapshot of key, made now if there is none (under a lock, so
+ * that guests and processes wanting it at once boot it once): its folder in
+ * dir. False with err (naming guest) when the boot fails. */
+bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const std::string &inputs,
+                       int nicCount, const QnsSnapshotArgv &argv, std::string &dir,
+                       std::string &err);
+
+/* The configuration disk with `words` (at most QNS_CONFIG_DISK_SIZE bytes):
+ * its path in the cache. False with err. */
+bool QnsSnapshotConfigDisk(const std::string &words, std::string &path, std::string &err);
+
+#endif
