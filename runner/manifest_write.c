@@ -180,6 +180,12 @@ static void add_guest(JsonBuilder *b, const rn_guest_settings *g, const qns_gues
     if (ranks > 1) {
         add_u64(b, "rank", g->rank);
     }
+    rn_json_add_string(b, "boot", st->snapshot_key[0] ? "snapshot" : "cold");
+    if (st->snapshot_key[0]) {
+        rn_json_add_string(b, "snapshot", st->snapshot_key);
+        rn_json_add_string(b, "snapshot_stream_sha256", st->snapshot_stream_sha256);
+        rn_json_add_string(b, "snapshot_ram_sha256", st->snapshot_ram_sha256);
+    }
     add_u64(b, "rounds", st->rounds);
     add_u64(b, "frames_from_guest", st->frames_from_guest);
     add_u64(b, "frames_to_guest", st->frames_to_guest);

@@ -14,6 +14,8 @@
  *                     names still lead to them)
  *   LEAF/qemu/        bin/qemu-system-x86_64, BUILD-INFO, share/qemu/ firmware,
  *                     run-qemu (runs it with -L share/qemu)
+ *   LEAF/snapshot/KEY/ INPUTS, stream, ram of each snapshot guests were restored
+ *                     from (boot = snapshot), so that verify restores them too
  */
 #define _GNU_SOURCE
 #include "package.h"
@@ -177,6 +179,73 @@ static int stage_guest(const char *stage, JsonObject *gi)
         g_free(info);
     }
     g_free(by_key);
+    g_free(cache);
+    return r;
+}
+
+GPtrArray *rn_manifest_snapshots(JsonObject *root, const char *doing)
+{
+    GPtrArray *out = g_ptr_array_new();
+    JsonNode *gn = json_object_get_member(root, "guests");
+    JsonArray *ga = gn && JSON_NODE_HOLDS_ARRAY(gn) ? json_node_get_array(gn) : NULL;
+    for (guint i = 0; ga && i < json_array_get_length(ga); i++) {
+        JsonNode *n = json_array_get_element(ga, i);
+        JsonObject *g = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+        const char *key = g ? rn_json_string(g, "snapshot") : NULL;
+        if (key == NULL) {
+            continue;
+        }
+        int hex = strlen(key) == 64;
+        for (const char *c = key; hex && *c; c++) {
+            hex = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f');
+        }
+        if (!hex) {
+            rn_error("%s: the manifest's guest %u has snapshot '%.80s', which is no key", doing, i,
+                     key);
+            g_ptr_array_free(out, TRUE);
+            return NULL;
+        }
+        int seen = 0;
+        for (guint k = 0; !seen && k < out->len; k++) {
+            seen = strcmp(rn_json_string(g_ptr_array_index(out, k), "snapshot"), key) == 0;
+        }
+        if (!seen) {
+            g_ptr_array_add(out, g);
+        }
+    }
+    return out;
+}
+
+/* Each snapshot the guests were restored from, out of the qns cache, its
+ * stream and RAM with the manifest's hashes. */
+static int stage_snapshots(const char *stage, JsonObject *root, int *count)
+{
+    static const char doing[] = "cannot pack a snapshot";
+    GPtrArray *snaps = rn_manifest_snapshots(root, doing);
+    size_t n = qns_cache_dir(NULL, 0);
+    char *cache = g_malloc(n + 1);
+    qns_cache_dir(cache, n + 1);
+    int r = snaps ? 0 : -1;
+    for (guint i = 0; r == 0 && i < snaps->len; i++) {
+        JsonObject *g = g_ptr_array_index(snaps, i);
+        const char *key = rn_json_string(g, "snapshot");
+        const char *files[][2] = {{"INPUTS", key},
+                                  {"stream", rn_json_string(g, "snapshot_stream_sha256")},
+                                  {"ram", rn_json_string(g, "snapshot_ram_sha256")}};
+        for (size_t f = 0; r == 0 && f < G_N_ELEMENTS(files); f++, (*count)++) {
+            char *p = g_build_filename(cache, "snapshot", key, files[f][0], NULL);
+            char *rel = g_build_filename("snapshot", key, files[f][0], NULL);
+            r = rn_check_sha(p, files[f][1], doing, f == 0 ? "its key" : "the manifest");
+            if (r == 0) {
+                r = stage_link(stage, rel, p);
+            }
+            g_free(rel);
+            g_free(p);
+        }
+    }
+    if (snaps) {
+        g_ptr_array_free(snaps, TRUE);
+    }
     g_free(cache);
     return r;
 }
@@ -529,6 +598,9 @@ static int stage_all(const char *stage, const char *dir, const char *leaf, const
     }
     if (r == 0 && with_qemu) {
         r = stage_qemu(stage, q, count);
+    }
+    if (r == 0) {
+        r = stage_snapshots(stage, m->root, count);
     }
     if (r == 0) {
         char *text = readme_text(leaf, m->root, gi != NULL, with_inputs, with_qemu);

@@ -17,6 +17,13 @@
  * through this very text. */
 extern const char rn_qemu_wrapper_text[];
 
+/* The snapshots the manifest's guests were restored from (boot = snapshot),
+ * each key once: the first guest object (borrowed) of each, whose members
+ * "snapshot" (the key: 64 lowercase hex digits), "snapshot_stream_sha256"
+ * and "snapshot_ram_sha256" name it. NULL after one line (doing: ...) when
+ * a key is not a key. In a package: snapshot/KEY/{INPUTS,stream,ram}. */
+GPtrArray *rn_manifest_snapshots(JsonObject *root, const char *doing);
+
 /* Where an input of the manifest sits in a package: inputs/ and its path
  * relative to the scenario's base folder; NULL (after one line) when it is
  * outside that folder. g_free it. */

@@ -145,6 +145,35 @@ static int check_packed_inputs(const char *dir, JsonObject *root, JsonObject *in
     return r;
 }
 
+/* Each packed snapshot (snapshot/KEY) against its key and the manifest:
+ * 1 when there is one, 0 when none, -1 when one is not what it says. */
+static int check_packed_snapshots(const char *dir, JsonObject *root, const char *doing)
+{
+    GPtrArray *snaps = rn_manifest_snapshots(root, doing);
+    int r = snaps ? 0 : -1, found = 0;
+    for (guint i = 0; r == 0 && i < snaps->len; i++) {
+        JsonObject *g = g_ptr_array_index(snaps, i);
+        const char *key = rn_json_string(g, "snapshot");
+        char *folder = g_build_filename(dir, "snapshot", key, NULL);
+        if (g_file_test(folder, G_FILE_TEST_IS_DIR)) {
+            const char *files[][2] = {{"INPUTS", key},
+                                      {"stream", rn_json_string(g, "snapshot_stream_sha256")},
+                                      {"ram", rn_json_string(g, "snapshot_ram_sha256")}};
+            for (size_t f = 0; r == 0 && f < G_N_ELEMENTS(files); f++) {
+                char *p = g_build_filename(folder, files[f][0], NULL);
+                r = rn_check_sha(p, files[f][1], doing, f == 0 ? "its key" : "the manifest");
+                g_free(p);
+            }
+            found = 1;
+        }
+        g_free(folder);
+    }
+    if (snaps) {
+        g_ptr_array_free(snaps, TRUE);
+    }
+    return r < 0 ? -1 : found;
+}
+
 /* places and *base_dir: what of package folder dir the re-run uses (the
  * inputs: the folder inputs, else NULL), said in one line. */
 static void use_packed(const char *dir, int guest, const char *inputs, int qemu, char **base_dir,
@@ -179,8 +208,10 @@ int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base
     int packed_inputs = in && g_file_test(inputs, G_FILE_TEST_IS_DIR);
     int packed_qemu = q && g_file_test(wrapper, G_FILE_TEST_IS_REGULAR);
     *base_dir = NULL;
-    places->qemu = places->guest_dir = NULL;
+    places->qemu = places->guest_dir = places->snapshot_dir = NULL;
     int r = packed_guest ? check_packed_guest(guest, gi, doing) : 0;
+    int packed_snapshots = r == 0 ? check_packed_snapshots(dir, root, doing) : 0;
+    r = packed_snapshots < 0 ? -1 : r;
     if (r == 0 && packed_inputs) {
         r = check_packed_inputs(dir, root, in, doing);
     }
@@ -190,6 +221,10 @@ int rn_package_prepare(const char *dir, JsonObject *root, int trust, char **base
     }
     if (r == 0) {
         use_packed(dir, packed_guest, packed_inputs ? inputs : NULL, packed_qemu, base_dir, places);
+    }
+    if (r == 0 && packed_snapshots > 0) {
+        places->snapshot_dir = packed_path(dir, "snapshot");
+        rn_say("verify: restoring from the packed snapshots");
     }
     g_free(wrapper);
     g_free(inputs);

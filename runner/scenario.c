@@ -297,6 +297,9 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, const rn_p
         sc->places.qemu = places->qemu ? rn_sc_own(sc, g_strdup(places->qemu)) : NULL;
         sc->places.guest_dir =
             places->guest_dir ? rn_sc_own(sc, g_strdup(places->guest_dir)) : NULL;
+        sc->places.snapshot_dir =
+            places->snapshot_dir ? rn_sc_own(sc, g_strdup(places->snapshot_dir)) : NULL;
+        sc->set.snapshot_dir = sc->places.snapshot_dir;
     }
     sc->set.qemu = sc->places.qemu ? sc->places.qemu : rn_sc_own(sc, g_strdup(rn_default_qemu()));
     if (read_and_scan(sc) < 0) {

@@ -15,6 +15,7 @@ qns_sim_config rn_settings_sim_config(const rn_settings *set, const char *out_di
                           .out_dir = out_dir,
                           .qemu = set->qemu,
                           .guest_dir = set->guest_dir,
+                          .snapshot_dir = set->snapshot_dir,
                           .spin_us = set->spin_us,
                           .pin = set->pin,
                           .flow_monitor = set->flow_monitor,

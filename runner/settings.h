@@ -40,6 +40,7 @@ typedef struct rn_app_settings {
 typedef struct rn_places {
     const char *qemu;
     const char *guest_dir;
+    const char *snapshot_dir; /* a package's snapshot/ (qns_sim_config.snapshot_dir) */
 } rn_places;
 
 typedef struct rn_settings {
@@ -55,6 +56,7 @@ typedef struct rn_settings {
     uint32_t watchdog_effective_ms; /* the bound that applies (0: none) */
     const char *guest_image;        /* [scenario] guest_image = KEY, or NULL */
     const char *guest_dir; /* the guest image folder the guests boot: KEY's, else the default */
+    const char *snapshot_dir; /* snapshots looked for before the cache's, or NULL */
     const char *qemu;      /* the QEMU the guests run */
     /* The MPI processes the scenario runs on (rank = N of its guests and
      * nodes: the highest plus one), 1 when it is not split. */

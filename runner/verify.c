@@ -285,6 +285,7 @@ static int verify_manifest(const char *dir, const rn_manifest *m, const char *ou
     g_free(packed_base);
     g_free((char *)places.qemu);
     g_free((char *)places.guest_dir);
+    g_free((char *)places.snapshot_dir);
     g_free(copy);
     g_free(new_dir);
     return status;

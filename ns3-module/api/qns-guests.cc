@@ -35,6 +35,7 @@ static bool SpecFromConfig(const qns_sim *sim, const qns_guest_config &c, const 
     spec.name = text(c.name);
     spec.qemu = sim->qemu;
     spec.guestDir = sim->guestDir;
+    spec.snapshotDir = sim->snapshotDir;
     spec.kernel = text(c.kernel);
     spec.initrd = text(c.initrd);
     spec.append = text(c.append);

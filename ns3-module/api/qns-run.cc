@@ -196,6 +196,15 @@ static void GatherResults(qns_sim *sim, bool judged)
     none.nic_started_us = -1;
     none.command_status = -1;
     sim->stats.assign(sim->guests.size(), none);
+    for (size_t i = 0; i < sim->guests.size(); i++) {
+        qns_guest_stats &st = sim->stats[i];
+        const QnsGuestDesc &d = sim->guests[i];
+        std::snprintf(st.snapshot_key, sizeof(st.snapshot_key), "%s", d.snapshotKey.c_str());
+        std::snprintf(st.snapshot_stream_sha256, sizeof(st.snapshot_stream_sha256), "%s",
+                      d.snapshotStreamSha.c_str());
+        std::snprintf(st.snapshot_ram_sha256, sizeof(st.snapshot_ram_sha256), "%s",
+                      d.snapshotRamSha.c_str());
+    }
     const qns_sync *sync = sched->GetSync();
     for (size_t i = 0; sync != nullptr && i < sim->guests.size(); i++) {
         GatherGuestStats(sim, sync, i, judged);

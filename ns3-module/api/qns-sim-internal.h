@@ -86,6 +86,7 @@ struct qns_sim {
     std::string outDir;
     std::string qemu;
     std::string guestDir;
+    std::string snapshotDir;
     ns3::QnsHelper helper;            /* its run holds the guests and the scheduler */
     std::vector<QnsGuestDesc> guests; /* what each guest was prepared as */
     std::vector<std::vector<const char *>> argvs;

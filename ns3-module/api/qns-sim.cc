@@ -101,6 +101,8 @@ static void SetConfig(qns_sim *sim, const qns_sim_config *config, const std::str
     sim->guestDir = !imageDir.empty()                           ? imageDir
                     : sim->cfg.guest_dir && *sim->cfg.guest_dir ? sim->cfg.guest_dir
                                                                 : QnsInstalledGuestDir();
+    sim->snapshotDir = sim->cfg.snapshot_dir ? sim->cfg.snapshot_dir : "";
+    sim->cfg.snapshot_dir = nullptr;
     sim->cfg.out_dir = nullptr;
     sim->cfg.qemu = nullptr;
     sim->cfg.guest_dir = nullptr;

@@ -78,6 +78,11 @@ typedef struct qns_sim_config {
                                  it however long it takes, " WATCHDOG_OFF); NULL:
                                  "set watchdog_ms to QNS_WATCHDOG_NONE in
                                  qns_sim_config" */
+    const char *snapshot_dir; /* where snapshots (boot = snapshot) are looked for
+                                 before the qns cache's: a folder KEY/ there is used
+                                 when its INPUTS is what the guest's key is made of
+                                 (qns verify names a package's snapshot/); NULL: the
+                                 cache only */
 } qns_sim_config;
 
 typedef enum qns_nic_model {
@@ -212,6 +217,10 @@ typedef struct qns_guest_stats {
                                    naming it, with its last console lines);
                                    "" when it did not */
     char console_path[256];
+    char snapshot_key[65];      /* restored from the snapshot of this key (boot =
+                                   snapshot: its SHA-256 in hex); "" when booted cold */
+    char snapshot_stream_sha256[65]; /* SHA-256s of that snapshot's stream and RAM */
+    char snapshot_ram_sha256[65];
 } qns_guest_stats;
 
 /* What a running simulation reports to a progress callback. */

@@ -400,8 +400,11 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
         b.reads.pop_back();
         return ok;
     };
-    if (!QnsSnapshotEnsure(b.out.name, key, inputs, b.out.nicCount, boot, dir, err) ||
-        !QnsSnapshotConfigDisk(AgentWords(b, true).substr(1) + "\n", config, err)) {
+    if (!QnsSnapshotConfigDisk(AgentWords(b, true).substr(1) + "\n", config, err) ||
+        !QnsSnapshotEnsure(b.out.name, key, inputs, s.snapshotDir, b.out.nicCount, boot, dir,
+                           err) ||
+        !QnsSnapshotFileSha256(dir + "/stream", b.out.snapshotStreamSha, err) ||
+        !QnsSnapshotFileSha256(dir + "/ram", b.out.snapshotRamSha, err)) {
         err = err.rfind("guest ", 0) == 0 ? err : "guest " + b.out.name + ": " + err;
         return false;
     }

@@ -33,6 +33,7 @@ struct QnsGuestDesc {
     /* Restored from a snapshot: its key, and the stream QEMU restores
      * (-qqq restore=, given as QNS_GUEST_FD_SNAPSHOT); "" when booted. */
     std::string snapshotKey, snapshotStream;
+    std::string snapshotStreamSha, snapshotRamSha; /* their SHA-256s */
 };
 
 /* Checks spec (QnsGuestSpecCheck) and builds the command line of the

@@ -178,10 +178,26 @@ bool QnsSnapshotKey(const std::vector<std::string> &words, const std::vector<std
     return true;
 }
 
-bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const std::string &inputs,
-                       int nicCount, const QnsSnapshotArgv &makeArgv, std::string &dir,
-                       std::string &err)
+bool QnsSnapshotFileSha256(const std::string &path, std::string &hex, std::string &err)
 {
+    return FileSha256(path, hex, err);
+}
+
+bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const std::string &inputs,
+                       const std::string &first, int nicCount, const QnsSnapshotArgv &makeArgv,
+                       std::string &dir, std::string &err)
+{
+    if (!first.empty()) {
+        dir = first + "/" + key;
+        gchar *text = nullptr;
+        gsize len = 0;
+        bool same = g_file_get_contents((dir + "/INPUTS").c_str(), &text, &len, nullptr) &&
+                    std::string(text, len) == inputs;
+        g_free(text);
+        if (same) {
+            return true;
+        }
+    }
     const std::string root = SnapshotRoot();
     dir = root + "/" + key;
     if (g_file_test((dir + "/INPUTS").c_str(), G_FILE_TEST_IS_REGULAR)) {

@@ -37,12 +37,16 @@ bool QnsSnapshotKey(const std::vector<std::string> &words, const std::vector<std
 using QnsSnapshotArgv = std::function<bool(const std::string &dir, const std::string &configDisk,
                                            std::vector<std::string> &argv, std::string &err)>;
 
-/* The cached snapshot of key, made now if there is none (under a lock, so
- * that guests and processes wanting it at once boot it once): its folder in
- * dir. False with err (naming guest) when the boot fails. */
+/* The snapshot of key: first/KEY when first is not "" and its INPUTS are
+ * `inputs` (a package's), else the cache's, made now if there is none (under
+ * a lock, so that guests and processes wanting it at once boot it once):
+ * its folder in dir. False with err (naming guest) when the boot fails. */
 bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const std::string &inputs,
-                       int nicCount, const QnsSnapshotArgv &argv, std::string &dir,
-                       std::string &err);
+                       const std::string &first, int nicCount, const QnsSnapshotArgv &argv,
+                       std::string &dir, std::string &err);
+
+/* The SHA-256 of a file (remembered in the cache's snapshot/hashes). */
+bool QnsSnapshotFileSha256(const std::string &path, std::string &hex, std::string &err);
 
 /* The configuration disk with `words` (at most QNS_CONFIG_DISK_SIZE bytes):
  * its path in the cache. False with err. */

@@ -52,6 +52,7 @@ struct QnsGuestSpec {
     bool agent = false; /* an own image whose init runs the qns agent */
     uint32_t icountShift = QNS_ICOUNT_SHIFT_DEFAULT;
     QnsBoot boot = QnsBoot::Cold;
+    std::string snapshotDir; /* snapshots looked for here before the cache's; "" */
     std::vector<QnsNicSpec> nics;
 };
 

@@ -127,7 +127,9 @@ static int grant(const qns_snapshot_boot_spec *spec, qns_guest *g, int32_t us, i
     int r = read_exact(qns_guest_reply_fd(g), reply, sizeof(*reply), GRANT_TIMEOUT_MS);
     if (r != 0) {
         char what[128];
-        if (r > 0 && qns_guest_wait(g, 5000, errbuf) == 1) {
+        if (r > 0 && console_says(spec->console_path, spec->ready) == 2) {
+            snprintf(what, sizeof(what), "it failed");
+        } else if (r > 0 && qns_guest_wait(g, 5000, errbuf) == 1) {
             char end[64];
             qns_guest_describe_end(g, end, sizeof(end));
             snprintf(what, sizeof(what), "QEMU %s", end);
@@ -164,20 +166,20 @@ static int64_t run_until_ready(const qns_snapshot_boot_spec *spec, qns_guest *g,
         if (grant(spec, g, spec->grant_us, &reply, errbuf) < 0) {
             return -1;
         }
-        if (reply != spec->grant_us) {
-            fail_with_tail(spec, g, "QEMU stopped short of its grant", errbuf);
-            return -1;
-        }
         t += reply;
         for (int i = 0; i < spec->nic_count; i++) {
             drop_pending(nic[i]);
         }
         int says = console_says(spec->console_path, spec->ready);
-        if (says == 1) {
+        if (says == 1 && reply == spec->grant_us) {
             return t;
         }
-        if (says != 0) {
-            fail_with_tail(spec, g, says < 0 ? "cannot read its console" : "it failed", errbuf);
+        if (says != 0 || reply != spec->grant_us) {
+            fail_with_tail(spec, g,
+                           says < 0   ? "cannot read its console"
+                           : says > 1 ? "it failed"
+                                      : "QEMU stopped short of its grant (the guest ended)",
+                           errbuf);
             return -1;
         }
         if (t >= spec->max_us) {

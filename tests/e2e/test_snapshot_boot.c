@@ -1,0 +1,300 @@
+/* boot = snapshot end to end, the way users meet it: separate `qns run` and
+ * `qns verify` processes, each with a qns cache of its own.
+ *
+ * Two default guests on a LAN, restored from one snapshot (their machines
+ * are the same): h1 prints its name, MAC and address, which only the
+ * configuration disk delivered, and pings h2. Its command prints the same
+ * lines as after a cold boot. `qns verify` of the results, beside a CPU hog
+ * and with an empty cache, boots the snapshot again and gives every output
+ * file byte for byte, and the snapshot it made is the same bytes as the
+ * first. A guest with other memory gets another snapshot; a setting a
+ * snapshot cannot carry, a configuration larger than its disk and a boot
+ * that fails are each refused with a line that says so. */
+#define _GNU_SOURCE
+#include "test_support.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#ifndef QNS_BIN
+#error "QNS_BIN must name the qns runner"
+#endif
+
+/* What h1's command prints, cold or restored. */
+static const char expected_output[] = "h1\n"
+                                      "02:00:00:00:01:01\n"
+                                      "inet 10.0.0.1/24\n"
+                                      "2 packets transmitted, 2 packets received, 0% packet loss\n";
+
+static const char h1_command[] = "hostname; cat /sys/class/net/eth0/address; "
+                                 "ip addr show eth0 | grep -o 'inet [0-9./]*'; "
+                                 "ping -c 2 -i 0.2 10.0.0.2 | grep -o '2 packets.*loss'";
+
+/* h1 boots as h1_boot with h1_extra and h1_command, unless h1_extra has a
+ * command of its own. */
+static char *scenario(const char *tag, const char *h1_boot, const char *h1_extra)
+{
+    char *path = g_strdup_printf("snap-%s-%d.ini", tag, getpid());
+    char *text = g_strdup_printf(
+        "[scenario]\nname = snap\nduration = 30s\nquantum = 100us\nseed = 1\n\n"
+        "[guest h1]\nboot = %s\n%s\nends_run = true\nnic0.ip = 10.0.0.1/24\n"
+        "nic0.mac = 02:00:00:00:01:01\n%s%s\n\n"
+        "[guest h2]\nboot = snapshot\nnic0.ip = 10.0.0.2/24\n\n"
+        "[link lan]\ntype = csma\ndelay = 50us\ncapture = true\nmembers = h1, h2\n",
+        h1_boot, h1_extra, g_str_has_prefix(h1_extra, "command") ? "" : "command = ",
+        g_str_has_prefix(h1_extra, "command") ? "" : h1_command);
+    assert_true(g_file_set_contents(path, text, -1, NULL));
+    g_free(text);
+    return path;
+}
+
+/* Runs qns with QNS_CACHE_DIR=cache; its exit status, stdout+stderr in *out. */
+static int qns(const char *cache, int load, char **out, const char *a1, const char *a2,
+               const char *a3, const char *a4)
+{
+    const char *argv[] = {QNS_BIN, a1, a2, a3, a4, NULL};
+    char **env = g_environ_setenv(g_get_environ(), "QNS_CACHE_DIR", cache, TRUE);
+    gchar *o = NULL, *e = NULL;
+    int ws;
+    GError *ge = NULL;
+    pid_t burner = load ? ts_start_cpu_burner() : -1;
+    gboolean ok = g_spawn_sync(NULL, (char **)argv, env, 0, NULL, NULL, &o, &e, &ws, &ge);
+    ts_stop_cpu_burner(burner);
+    g_strfreev(env);
+    if (!ok) {
+        fail_msg("cannot run %s: %s", QNS_BIN, ge->message);
+    }
+    *out = g_strconcat(o, e, NULL);
+    g_free(o);
+    g_free(e);
+    assert_int_equal(ts_child_count(), 0);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static void run_ok(const char *cache, int load, const char *a1, const char *a2, const char *a3,
+                   const char *a4)
+{
+    char *out = NULL;
+    int st = qns(cache, load, &out, a1, a2, a3, a4);
+    if (st != 0) {
+        fail_msg("qns %s %s: exit %d:\n%s", a1, a2, st, out);
+    }
+    g_free(out);
+}
+
+/* The lines between QNS-CMD-BEGIN and QNS-CMD-END of a console (whose
+ * lines end in CR LF, as a serial line's do), ending in LF. */
+static char *command_output(const char *console)
+{
+    char *text = NULL;
+    assert_true(g_file_get_contents(console, &text, NULL, NULL));
+    char *w = text;
+    for (const char *r = text; *r; r++) {
+        if (*r != '\r') {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    char *b = strstr(text, "QNS-CMD-BEGIN\n"), *e = b ? strstr(b, "QNS-CMD-END status=0") : NULL;
+    assert_non_null(b);
+    assert_non_null(e);
+    b += strlen("QNS-CMD-BEGIN\n");
+    char *r = g_strndup(b, (size_t)(e - b));
+    g_free(text);
+    return r;
+}
+
+/* The value of `"member" : "value"` in the manifest's index-th guest. */
+static char *manifest_guest(const char *dir, int index, const char *member)
+{
+    char *path = g_build_filename(dir, "manifest.json", NULL), *text = NULL;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    char *g = strstr(text, "\"guests\"");
+    assert_non_null(g);
+    for (int i = 0; i <= index; i++) {
+        g = strstr(g + 1, "\"name\"");
+        assert_non_null(g);
+    }
+    char *key = g_strdup_printf("\"%s\" : \"", member);
+    char *next = strstr(g + 1, "\"name\""); /* the next guest's, or a link's */
+    if (next != NULL) {
+        *next = '\0';
+    }
+    char *m = strstr(g, key);
+    char *r = NULL;
+    if (m != NULL) {
+        m += strlen(key);
+        r = g_strndup(m, strcspn(m, "\""));
+    }
+    g_free(key);
+    g_free(text);
+    g_free(path);
+    return r;
+}
+
+static char *cache_a, *cache_b, *key;
+
+static int setup(void **state)
+{
+    (void)state;
+    cache_a = g_strdup_printf("%s/snap-cache-a-%d", g_get_current_dir(), getpid());
+    cache_b = g_strdup_printf("%s/snap-cache-b-%d", g_get_current_dir(), getpid());
+    return 0;
+}
+
+static void restored_guests_do_what_cold_booted_ones_do(void **state)
+{
+    (void)state;
+    char *cold = scenario("cold", "cold", ""), *snap = scenario("snap", "snapshot", "");
+    char *cold_dir = g_strdup_printf("snap-out-cold-%d", getpid());
+    char *snap_dir = g_strdup_printf("snap-out-snap-%d", getpid());
+    run_ok(cache_a, 0, "run", cold, "-o", cold_dir);
+    run_ok(cache_a, 0, "run", snap, "-o", snap_dir);
+    char *c1 = g_build_filename(cold_dir, "h1.console", NULL);
+    char *c2 = g_build_filename(snap_dir, "h1.console", NULL);
+    char *o1 = command_output(c1), *o2 = command_output(c2);
+    assert_string_equal(o1, expected_output);
+    assert_string_equal(o2, expected_output);
+    char *b1 = manifest_guest(cold_dir, 0, "boot"), *b2 = manifest_guest(snap_dir, 0, "boot");
+    assert_string_equal(b1, "cold");
+    assert_string_equal(b2, "snapshot");
+    assert_null(manifest_guest(cold_dir, 0, "snapshot"));
+    /* One machine, one snapshot: both guests are restored from it. */
+    key = manifest_guest(snap_dir, 0, "snapshot");
+    char *key2 = manifest_guest(snap_dir, 1, "snapshot");
+    assert_non_null(key);
+    assert_int_equal(strlen(key), 64);
+    assert_string_equal(key, key2);
+    char *inputs = g_strdup_printf("%s/snapshot/%s/INPUTS", cache_a, key);
+    assert_true(g_file_test(inputs, G_FILE_TEST_IS_REGULAR));
+    g_free(inputs);
+    g_free(key2);
+    g_free(b1);
+    g_free(b2);
+    g_free(o1);
+    g_free(o2);
+    g_free(c1);
+    g_free(c2);
+    g_free(cold_dir);
+    g_free(cold);
+    g_free(snap);
+    g_free(snap_dir);
+}
+
+static void verify_on_an_empty_cache_makes_the_same_snapshot(void **state)
+{
+    (void)state;
+    assert_non_null(key);
+    char *snap_dir = g_strdup_printf("snap-out-snap-%d", getpid());
+    run_ok(cache_b, 1, "verify", snap_dir, NULL, NULL);
+    const char *files[] = {"stream", "ram", "console", "INPUTS"};
+    char *da = g_strdup_printf("%s/snapshot/%s", cache_a, key);
+    char *db = g_strdup_printf("%s/snapshot/%s", cache_b, key);
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+        char *a = g_build_filename(da, files[i], NULL), *b = g_build_filename(db, files[i], NULL);
+        if (!ts_same_bytes(a, b)) {
+            fail_msg("snapshot file %s differs between two boots", files[i]);
+        }
+        g_free(a);
+        g_free(b);
+    }
+    g_free(da);
+    g_free(db);
+    g_free(snap_dir);
+}
+
+static void other_memory_is_another_snapshot(void **state)
+{
+    (void)state;
+    assert_non_null(key);
+    char *sc = scenario("mem", "snapshot", "memory = 192");
+    char *dir = g_strdup_printf("snap-out-mem-%d", getpid());
+    run_ok(cache_a, 0, "run", sc, "-o", dir);
+    char *k1 = manifest_guest(dir, 0, "snapshot"), *k2 = manifest_guest(dir, 1, "snapshot");
+    assert_non_null(k1);
+    assert_string_equal(k2, key);
+    assert_string_not_equal(k1, key);
+    char *path = g_strdup_printf("%s/snapshot/%s/INPUTS", cache_a, k1), *text = NULL;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    assert_non_null(strstr(text, "\nword 192M\n"));
+    char *c = g_build_filename(dir, "h1.console", NULL), *o = command_output(c);
+    assert_string_equal(o, expected_output);
+    g_free(o);
+    g_free(c);
+    g_free(text);
+    g_free(path);
+    g_free(k1);
+    g_free(k2);
+    g_free(dir);
+    g_free(sc);
+}
+
+/* qns run of a scenario whose h1 has `extra`: exit 1 and `line` on stderr. */
+static void refused(const char *tag, const char *extra, const char *line)
+{
+    char *sc = scenario(tag, "snapshot", extra);
+    char *dir = g_strdup_printf("snap-out-%s-%d", tag, getpid());
+    char *out = NULL;
+    int st = qns(cache_a, 0, &out, "run", sc, "-o", dir);
+    if (st == 0 || strstr(out, line) == NULL) {
+        fail_msg("exit %d, wanted \"%s\" in:\n%s", st, line, out);
+    }
+    g_free(out);
+    g_free(dir);
+    g_free(sc);
+}
+
+static void what_a_snapshot_cannot_do_is_refused(void **state)
+{
+    (void)state;
+    refused("kernel", "append = console=ttyS0",
+            "guest h1: boot = snapshot: it takes the default guest's kernel, initrd and command "
+            "line; use boot = cold");
+    /* A 60000-byte command is 80000 bytes of base64. */
+    char *big = g_strdup_printf("command = echo %0*d", 60000 - 5, 0);
+    refused("big", big, "bytes, more than 65536 (the configuration disk)");
+    refused("big", big, "guest h1: its configuration is 80");
+    g_free(big);
+    /* The boot itself fails: /init refuses a word it does not know. */
+    refused("fails", "kernel_args = qns.bogus=1",
+            "guest h1: boot for its snapshot: it failed (console: QNS-GUEST: error: unknown "
+            "parameter 'qns.bogus'");
+    /* Nothing half-made is left in the cache. */
+    char *root = g_strdup_printf("%s/snapshot", cache_a);
+    GDir *d = g_dir_open(root, 0, NULL);
+    assert_non_null(d);
+    for (const char *n = g_dir_read_name(d); n; n = g_dir_read_name(d)) {
+        if (g_str_has_prefix(n, ".make-")) {
+            fail_msg("%s/%s was left behind", root, n);
+        }
+    }
+    g_dir_close(d);
+    g_free(root);
+    char *sc = scenario("word", "warm", ""), *out = NULL;
+    assert_int_not_equal(qns(cache_a, 0, &out, "run", sc, "-o", "snap-out-word"), 0);
+    assert_non_null(strstr(out, "boot: 'warm' is neither cold nor snapshot"));
+    g_free(out);
+    g_free(sc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(restored_guests_do_what_cold_booted_ones_do),
+        cmocka_unit_test(verify_on_an_empty_cache_makes_the_same_snapshot),
+        cmocka_unit_test(other_memory_is_another_snapshot),
+        cmocka_unit_test(what_a_snapshot_cannot_do_is_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
