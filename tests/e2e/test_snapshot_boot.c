@@ -11,6 +11,7 @@
  * snapshot cannot carry, a configuration larger than its disk and a boot
  * that fails are each refused with a line that says so. */
 #define _GNU_SOURCE
+#include "test_spawn.h"
 #include "test_support.h"
 
 #include <glib.h>
@@ -214,6 +215,73 @@ static void verify_on_an_empty_cache_makes_the_same_snapshot(void **state)
     g_free(snap_dir);
 }
 
+/* qns pack carries the snapshot; verify of the package on an empty cache
+ * restores from it and boots nothing. */
+static void a_package_verifies_from_its_snapshot_without_booting(void **state)
+{
+    (void)state;
+    assert_non_null(key);
+    char *snap_dir = g_strdup_printf("snap-out-snap-%d", getpid());
+    char *packed = g_strdup_printf("%s.tar.zst", snap_dir);
+    char *elsewhere = g_strdup_printf("snap-elsewhere-%d", getpid());
+    char *archive = g_build_filename(elsewhere, packed, NULL);
+    char *cache_c = g_strdup_printf("%s/snap-cache-c-%d", g_get_current_dir(), getpid());
+    run_ok(cache_a, 0, "pack", snap_dir, NULL, NULL);
+    assert_int_equal(g_mkdir_with_parents(elsewhere, 0755), 0);
+    assert_int_equal(rename(packed, archive), 0);
+    char *out = NULL;
+    int st = qns(cache_c, 0, &out, "verify", archive, NULL, NULL);
+    if (st != 0 || strstr(out, "verify: restoring from the packed snapshots") == NULL) {
+        fail_msg("exit %d:\n%s", st, out);
+    }
+    char *made = g_strdup_printf("%s/snapshot/%s", cache_c, key);
+    assert_false(g_file_test(made, G_FILE_TEST_EXISTS));
+    g_free(made);
+    g_free(out);
+    g_free(cache_c);
+    g_free(archive);
+    g_free(elsewhere);
+    g_free(packed);
+    g_free(snap_dir);
+}
+
+/* A results folder that carries a snapshot whose stream is not the one its
+ * manifest names: verify refuses it before QEMU reads a byte of it. */
+static void a_snapshot_that_is_not_the_manifests_is_refused(void **state)
+{
+    (void)state;
+    assert_non_null(key);
+    char *snap_dir = g_strdup_printf("snap-out-snap-%d", getpid());
+    char *hostile = g_strdup_printf("snap-hostile-%d", getpid());
+    const char *cp[] = {"cp", "-r", snap_dir, hostile, NULL};
+    char *said = NULL;
+    ts_run_ok(cp, &said);
+    g_free(said);
+    char *folder = g_strdup_printf("%s/snapshot/%s", hostile, key);
+    assert_int_equal(g_mkdir_with_parents(folder, 0755), 0);
+    const char *names[] = {"INPUTS", "ram"};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        char *from = g_strdup_printf("%s/snapshot/%s/%s", cache_a, key, names[i]);
+        const char *ln[] = {"ln", "-s", from, folder, NULL};
+        ts_run_ok(ln, &said);
+        g_free(said);
+        g_free(from);
+    }
+    char *stream = g_build_filename(folder, "stream", NULL);
+    assert_true(g_file_set_contents(stream, "QEVM not the snapshot", -1, NULL));
+    char *out = NULL;
+    int st = qns(cache_a, 0, &out, "verify", hostile, NULL, NULL);
+    if (st == 0 || strstr(out, "refusing to run: ") == NULL || strstr(out, "/stream has SHA-256 ") == NULL ||
+        strstr(out, "the manifest says") == NULL) {
+        fail_msg("exit %d:\n%s", st, out);
+    }
+    g_free(out);
+    g_free(stream);
+    g_free(folder);
+    g_free(hostile);
+    g_free(snap_dir);
+}
+
 static void other_memory_is_another_snapshot(void **state)
 {
     (void)state;
@@ -293,6 +361,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restored_guests_do_what_cold_booted_ones_do),
         cmocka_unit_test(verify_on_an_empty_cache_makes_the_same_snapshot),
+        cmocka_unit_test(a_package_verifies_from_its_snapshot_without_booting),
+        cmocka_unit_test(a_snapshot_that_is_not_the_manifests_is_refused),
         cmocka_unit_test(other_memory_is_another_snapshot),
         cmocka_unit_test(what_a_snapshot_cannot_do_is_refused),
     };

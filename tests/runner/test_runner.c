@@ -238,7 +238,7 @@ static const bad_case bad_cases[] = {
     {"unknown-key", HEAD GUEST_A "memroy = 256\n",
      "5: unknown key 'memroy' in [guest a]; expected one of: memory, command, services, kernel, "
      "initrd, append, kernel_args, disk, files, extra_args, ends_run, agent, program, rank, "
-     "nicN.ip, "
+     "boot, nicN.ip, "
      "nicN.mac, nicN.model, nicN.latency"},
     {"bad-pin", "[scenario]\nduration = 1ms\npin = sometimes\n",
      "3: pin: bad boolean 'sometimes' (expected true or false)"},
@@ -521,7 +521,8 @@ static void long_keys_and_values_are_shortened_in_messages(void **state)
     char *want =
         g_strdup_printf("%s:5: unknown key '%s...' in [guest a]; expected one of: memory, "
                         "command, services, kernel, initrd, append, kernel_args, disk, "
-                        "files, extra_args, ends_run, agent, program, rank, nicN.ip, nicN.mac, "
+                        "files, extra_args, ends_run, agent, program, rank, boot, nicN.ip, "
+                        "nicN.mac, "
                         "nicN.model, nicN.latency\n"
                         "%s:6: memory: bad memory size '%s...' (expected MiB from 16 to "
                         "1048576, e.g. 256, 256M or 1G)\n",
