@@ -26,6 +26,17 @@ const char *rn_default_guest_dir(void)
     return qns_default_guest_dir();
 }
 
+void rn_json_add_remembered_sha256(JsonBuilder *b, const char *member, const char *path)
+{
+    char sum[65], e[QNS_ERRBUF_SIZE];
+    json_builder_set_member_name(b, member);
+    if (qns_file_sha256(path, sum, e) == 0) {
+        json_builder_add_string_value(b, sum);
+    } else {
+        json_builder_add_null_value(b);
+    }
+}
+
 void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path)
 {
     char *why = NULL, *sum = rn_file_sha256(path, &why);
@@ -110,7 +121,7 @@ void rn_env_add_qemu(JsonBuilder *b, const char *path)
         json_builder_add_null_value(b);
     }
     free(version);
-    rn_json_add_sha256(b, "sha256", qemu);
+    rn_json_add_remembered_sha256(b, "sha256", qemu);
     add_qemu_build(b, qemu);
     json_builder_end_object(b);
     g_free(packed);
@@ -155,7 +166,7 @@ void rn_env_add_guest_image(JsonBuilder *b, const char *dir)
             }
             if (v) {
                 char *p = g_build_filename(dir, v, NULL);
-                rn_json_add_sha256(b, f->sha256, p);
+                rn_json_add_remembered_sha256(b, f->sha256, p);
                 g_free(p);
             }
             g_free(v);

@@ -11,6 +11,9 @@
 
 /* member: the SHA-256 of path, or null when it cannot be read. */
 void rn_json_add_sha256(JsonBuilder *b, const char *member, const char *path);
+/* The same for a file that stays as it is (QEMU, the guest image, inputs):
+ * its hash remembered in the qns cache (qns_file_sha256). */
+void rn_json_add_remembered_sha256(JsonBuilder *b, const char *member, const char *path);
 /* member: the string v, or null when v is NULL. */
 void rn_json_add_string(JsonBuilder *b, const char *member, const char *v);
 

@@ -46,7 +46,7 @@ JsonNode *rn_manifest_boot_inputs(const rn_settings *set)
     json_builder_set_member_name(b, "inputs");
     json_builder_begin_object(b);
     for (const char *const *in = set->input_files; *in; in++) {
-        rn_json_add_sha256(b, *in, *in);
+        rn_json_add_remembered_sha256(b, *in, *in);
     }
     json_builder_end_object(b);
     json_builder_end_object(b);

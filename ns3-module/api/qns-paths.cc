@@ -6,6 +6,7 @@
 #include "qns.h"
 
 #include "qns-address.h"
+#include "qns-file-hash.h"
 #include "qns-guest-image.h"
 #include "qns-guest-spec.h"
 
@@ -18,6 +19,17 @@ extern "C" size_t qns_cache_dir(char *dir, size_t size)
         std::snprintf(dir, size, "%s", d.c_str());
     }
     return d.size();
+}
+
+extern "C" int qns_file_sha256(const char *path, char out[65], char *errbuf)
+{
+    std::string hex, err;
+    if (!QnsFileSha256(path, hex, err)) {
+        std::snprintf(errbuf, QNS_ERRBUF_SIZE, "%s", err.c_str());
+        return -1;
+    }
+    std::snprintf(out, 65, "%s", hex.c_str());
+    return 0;
 }
 
 extern "C" const char *qns_default_qemu(void)

@@ -256,6 +256,12 @@ int qns_name_check(const char *kind, const char *name, char *errbuf);
  * Like snprintf: the length it has, written into dir as far as size allows. */
 size_t qns_cache_dir(char *dir, size_t size);
 
+/* The SHA-256 of a file that stays as it is (QEMU, a guest image, a disk)
+ * in lowercase hex, remembered in the cache's hashes/ by the file's path,
+ * device, inode, size, modification and change times: read once until it
+ * changes. 0, or -1 with the reason in errbuf. */
+int qns_file_sha256(const char *path, char out[65], char *errbuf);
+
 /* A default guest image's key (a folder name in the cache): 1-64 lowercase
  * hex digits. 0, or -1 with the reason in errbuf. */
 int qns_guest_key_check(const char *key, char *errbuf);

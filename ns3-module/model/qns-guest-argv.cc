@@ -3,6 +3,7 @@
  */
 #include "qns-guest-argv.h"
 
+#include "qns-file-hash.h"
 #include "qns-guest-image.h"
 #include "qns-guest-snapshot.h"
 
@@ -403,8 +404,8 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
     if (!QnsSnapshotConfigDisk(AgentWords(b, true).substr(1) + "\n", config, err) ||
         !QnsSnapshotEnsure(b.out.name, key, inputs, s.snapshotDir, b.out.nicCount, boot, dir,
                            err) ||
-        !QnsSnapshotFileSha256(dir + "/stream", b.out.snapshotStreamSha, err) ||
-        !QnsSnapshotFileSha256(dir + "/ram", b.out.snapshotRamSha, err)) {
+        !QnsFileSha256(dir + "/stream", b.out.snapshotStreamSha, err) ||
+        !QnsFileSha256(dir + "/ram", b.out.snapshotRamSha, err)) {
         err = err.rfind("guest ", 0) == 0 ? err : "guest " + b.out.name + ": " + err;
         return false;
     }

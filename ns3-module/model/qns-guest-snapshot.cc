@@ -4,6 +4,7 @@
  */
 #include "qns-guest-snapshot.h"
 
+#include "qns-file-hash.h"
 #include "qns-guest-image.h"
 
 #include "qns_snapshot.h"
@@ -25,97 +26,9 @@ namespace
 constexpr int32_t kBootGrantUs = 10000;
 constexpr int64_t kBootMaxUs = 120000000;
 
-std::string Sha256(const void *data, size_t len)
-{
-    gchar *h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, static_cast<const guchar *>(data),
-                                           len);
-    std::string r = h;
-    g_free(h);
-    return r;
-}
-
 std::string SnapshotRoot()
 {
     return QnsCacheDir() + "/snapshot";
-}
-
-bool MakeDirs(const std::string &dir, std::string &err)
-{
-    if (g_mkdir_with_parents(dir.c_str(), 0755) < 0) {
-        err = "cannot create " + dir + ": " + g_strerror(errno);
-        return false;
-    }
-    return true;
-}
-
-/* Writes data to path through a temporary file and a rename, padded with
- * NULs (a hole) to size when size is larger. */
-bool WriteFileAtomically(const std::string &path, const std::string &data, size_t size,
-                         std::string &err)
-{
-    std::string tmp = path + ".tmp-" + std::to_string(getpid());
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0;
-    for (size_t done = 0; ok && done < data.size();) {
-        ssize_t n = write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        ok = n > 0;
-        done += ok ? static_cast<size_t>(n) : 0;
-    }
-    ok = ok && (size <= data.size() || ftruncate(fd, static_cast<off_t>(size)) == 0);
-    int saved = errno;
-    if (fd >= 0 && close(fd) < 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (ok && rename(tmp.c_str(), path.c_str()) < 0) {
-        ok = false;
-        saved = errno;
-    }
-    if (!ok) {
-        unlink(tmp.c_str());
-        err = "cannot write " + path + ": " + g_strerror(saved);
-    }
-    return ok;
-}
-
-/* A file's SHA-256, remembered in snapshot/hashes by what identifies this
- * version of it, so that a run of many guests reads QEMU and the kernel once. */
-bool FileSha256(const std::string &file, std::string &hex, std::string &err)
-{
-    std::string path = file;
-    if (path.find('/') == std::string::npos) {
-        gchar *found = g_find_program_in_path(path.c_str());
-        path = found ? found : path;
-        g_free(found);
-    }
-    struct stat st;
-    if (stat(path.c_str(), &st) < 0) {
-        err = "cannot read " + path + ": " + g_strerror(errno);
-        return false;
-    }
-    std::string id = path + '\n' + std::to_string(st.st_dev) + '\n' + std::to_string(st.st_ino) +
-                     '\n' + std::to_string(st.st_size) + '\n' + std::to_string(st.st_mtim.tv_sec) +
-                     '.' + std::to_string(st.st_mtim.tv_nsec);
-    const std::string dir = SnapshotRoot() + "/hashes";
-    const std::string memo = dir + "/" + Sha256(id.data(), id.size());
-    gchar *text = nullptr;
-    if (g_file_get_contents(memo.c_str(), &text, nullptr, nullptr) && strlen(text) == 64) {
-        hex = text;
-        g_free(text);
-        return true;
-    }
-    g_free(text);
-    GMappedFile *m = g_mapped_file_new(path.c_str(), FALSE, nullptr);
-    if (m == nullptr) {
-        err = "cannot read " + path;
-        return false;
-    }
-    hex = Sha256(g_mapped_file_get_contents(m), g_mapped_file_get_length(m));
-    g_mapped_file_unref(m);
-    return MakeDirs(dir, err) && WriteFileAtomically(memo, hex, 0, err);
 }
 
 void RemoveTree(const std::string &dir)
@@ -136,7 +49,7 @@ bool Boot(const std::string &guest, const std::string &tmp, const std::string &i
 {
     const std::string zeros = tmp + "/config";
     std::vector<std::string> argv;
-    if (!WriteFileAtomically(zeros, "", QNS_CONFIG_DISK_SIZE, err) ||
+    if (!QnsWriteFileAtomically(zeros, "", QNS_CONFIG_DISK_SIZE, err) ||
         !makeArgv(tmp, zeros, argv, err)) {
         return false;
     }
@@ -154,7 +67,7 @@ bool Boot(const std::string &guest, const std::string &tmp, const std::string &i
         return false;
     }
     g_unlink(zeros.c_str());
-    return WriteFileAtomically(tmp + "/INPUTS", inputs, 0, err);
+    return QnsWriteFileAtomically(tmp + "/INPUTS", inputs, 0, err);
 }
 
 } // namespace
@@ -169,18 +82,13 @@ bool QnsSnapshotKey(const std::vector<std::string> &words, const std::vector<std
             isFile = isFile || f == w;
         }
         std::string hex;
-        if (isFile && !FileSha256(w, hex, err)) {
+        if (isFile && !QnsFileSha256(w, hex, err)) {
             return false;
         }
         inputs += (isFile ? "file sha256:" + hex : "word " + w) + "\n";
     }
-    key = Sha256(inputs.data(), inputs.size());
+    key = QnsSha256Hex(inputs.data(), inputs.size());
     return true;
-}
-
-bool QnsSnapshotFileSha256(const std::string &path, std::string &hex, std::string &err)
-{
-    return FileSha256(path, hex, err);
 }
 
 bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const std::string &inputs,
@@ -203,7 +111,7 @@ bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const s
     if (g_file_test((dir + "/INPUTS").c_str(), G_FILE_TEST_IS_REGULAR)) {
         return true;
     }
-    if (!MakeDirs(root, err)) {
+    if (!QnsMakeDirs(root, err)) {
         return false;
     }
     const std::string lockPath = root + "/.lock-" + key;
@@ -244,9 +152,9 @@ bool QnsSnapshotConfigDisk(const std::string &words, std::string &path, std::str
         return false;
     }
     const std::string dir = SnapshotRoot() + "/config";
-    path = dir + "/" + Sha256(words.data(), words.size());
+    path = dir + "/" + QnsSha256Hex(words.data(), words.size());
     if (g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) {
         return true;
     }
-    return MakeDirs(dir, err) && WriteFileAtomically(path, words, QNS_CONFIG_DISK_SIZE, err);
+    return QnsMakeDirs(dir, err) && QnsWriteFileAtomically(path, words, QNS_CONFIG_DISK_SIZE, err);
 }

@@ -10,8 +10,6 @@
  *   snapshot/KEY/console   the boot's console
  *   snapshot/KEY/INPUTS    the text the key is the SHA-256 of
  *   snapshot/config/SHA    configuration disks, by the SHA-256 of their words
- *   snapshot/hashes/ID     SHA-256s of files (QEMU, kernel, initrd), by path,
- *                          device, inode, size and modification time
  */
 #ifndef QNS_GUEST_SNAPSHOT_H
 #define QNS_GUEST_SNAPSHOT_H
@@ -45,8 +43,6 @@ bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const s
                        const std::string &first, int nicCount, const QnsSnapshotArgv &argv,
                        std::string &dir, std::string &err);
 
-/* The SHA-256 of a file (remembered in the cache's snapshot/hashes). */
-bool QnsSnapshotFileSha256(const std::string &path, std::string &hex, std::string &err);
 
 /* The configuration disk with `words` (at most QNS_CONFIG_DISK_SIZE bytes):
  * its path in the cache. False with err. */
