@@ -248,10 +248,13 @@ static void snapshot_variant(const char *ini, const char *path)
     g_key_file_free(kf);
 }
 
-/* Wall seconds of `qns run INI -o OUT -q`, or -1 when it fails. */
-static double qns_run(const char *qns, const char *ini, const char *out)
+/* Wall seconds of `qns run INI -o OUT-PID-N -q` (N: a new folder for each
+ * run), or -1 when it fails. */
+static double qns_run(const char *qns, const char *ini, const char *out, int n)
 {
-    const char *argv[] = {qns, "run", ini, "-o", out, "-q", NULL};
+    char dir[128];
+    snprintf(dir, sizeof(dir), "%s-%d-%d", out, (int)getpid(), n);
+    const char *argv[] = {qns, "run", ini, "-o", dir, "-q", NULL};
     int ws = 0;
     double t0 = bench_now_s();
     gboolean ok = g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
@@ -295,10 +298,10 @@ int main(int argc, char **argv)
     char *snap_ini = g_strdup_printf("lan_ping-snapshot-%d.ini", getpid());
     snapshot_variant(argv[2], snap_ini);
     double q[2][REPEATS];
-    double made_q = qns_run(argv[1], snap_ini, "qns-run-snapshot-made");
+    double made_q = qns_run(argv[1], snap_ini, "qns-run-snapshot-made", 0);
     for (int k = 0; k < REPEATS; k++) {
-        q[0][k] = qns_run(argv[1], argv[2], "qns-run-cold");
-        q[1][k] = qns_run(argv[1], snap_ini, "qns-run-snapshot");
+        q[0][k] = qns_run(argv[1], argv[2], "qns-run-cold", k);
+        q[1][k] = qns_run(argv[1], snap_ini, "qns-run-snapshot", k);
     }
     qsort(q[0], REPEATS, sizeof(double), cmp_double);
     qsort(q[1], REPEATS, sizeof(double), cmp_double);
