@@ -445,9 +445,18 @@ static int refuse_untrusted(const rn_run_options *opt, const rn_settings *set)
     return 0;
 }
 
+/* Whether a stop signal came (qns_sim_config.stop: a snapshot being made
+ * for a guest gives up). */
+static int stop_asked(void *ctx)
+{
+    (void)ctx;
+    return stop_signal != 0;
+}
+
 /* The stop signals are handled from the start: one that comes before the
- * run folder exists ends qns without making it, one that comes later stops
- * the run as soon as its simulation exists. */
+ * run folder exists (a snapshot being made included) ends qns without
+ * making it, one that comes later stops the run as soon as its simulation
+ * exists. */
 int rn_run(rn_run_options *opt)
 {
     struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
@@ -455,6 +464,8 @@ int rn_run(rn_run_options *opt)
     sigemptyset(&sa.sa_mask);
     stop_signal = 0;
     stop_sim = NULL;
+    opt->places.stop = stop_asked;
+    opt->places.stop_ctx = NULL;
     for (size_t i = 0; i < G_N_ELEMENTS(stop_signals); i++) {
         sigaction(stop_signals[i], &sa, &old[i]);
     }
@@ -577,6 +588,11 @@ static int run_all(rn_run_options *opt)
         return RN_EXIT_USAGE;
     }
     rn_scenario *sc = load_on_every_rank(opt);
+    if (sc == NULL && qns_ranks() == 1 && stop_signal) {
+        rn_error("stopped by %s before the run began; no run folder made",
+                 stop_signal_name(stop_signal));
+        return 128 + stop_signal;
+    }
     if (sc == NULL) {
         return RN_EXIT_USAGE;
     }

@@ -300,6 +300,8 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, const rn_p
         sc->places.snapshot_dir =
             places->snapshot_dir ? rn_sc_own(sc, g_strdup(places->snapshot_dir)) : NULL;
         sc->set.snapshot_dir = sc->places.snapshot_dir;
+        sc->set.stop = places->stop;
+        sc->set.stop_ctx = places->stop_ctx;
     }
     sc->set.qemu = sc->places.qemu ? sc->places.qemu : rn_sc_own(sc, g_strdup(rn_default_qemu()));
     if (read_and_scan(sc) < 0) {

@@ -16,6 +16,8 @@ qns_sim_config rn_settings_sim_config(const rn_settings *set, const char *out_di
                           .qemu = set->qemu,
                           .guest_dir = set->guest_dir,
                           .snapshot_dir = set->snapshot_dir,
+                          .stop = set->stop,
+                          .stop_ctx = set->stop_ctx,
                           .spin_us = set->spin_us,
                           .pin = set->pin,
                           .flow_monitor = set->flow_monitor,

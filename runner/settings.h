@@ -41,6 +41,8 @@ typedef struct rn_places {
     const char *qemu;
     const char *guest_dir;
     const char *snapshot_dir; /* a package's snapshot/ (qns_sim_config.snapshot_dir) */
+    int (*stop)(void *ctx);   /* gives up a snapshot's boot (qns_sim_config.stop) */
+    void *stop_ctx;
 } rn_places;
 
 typedef struct rn_settings {
@@ -57,6 +59,8 @@ typedef struct rn_settings {
     const char *guest_image;        /* [scenario] guest_image = KEY, or NULL */
     const char *guest_dir; /* the guest image folder the guests boot: KEY's, else the default */
     const char *snapshot_dir; /* snapshots looked for before the cache's, or NULL */
+    int (*stop)(void *ctx);   /* qns_sim_config.stop and its ctx */
+    void *stop_ctx;
     const char *qemu;      /* the QEMU the guests run */
     /* The MPI processes the scenario runs on (rank = N of its guests and
      * nodes: the highest plus one), 1 when it is not split. */

@@ -36,6 +36,8 @@ static bool SpecFromConfig(const qns_sim *sim, const qns_guest_config &c, const 
     spec.qemu = sim->qemu;
     spec.guestDir = sim->guestDir;
     spec.snapshotDir = sim->snapshotDir;
+    spec.stop = sim->stop;
+    spec.stopCtx = sim->stopCtx;
     spec.kernel = text(c.kernel);
     spec.initrd = text(c.initrd);
     spec.append = text(c.append);

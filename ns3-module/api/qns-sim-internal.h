@@ -87,6 +87,8 @@ struct qns_sim {
     std::string qemu;
     std::string guestDir;
     std::string snapshotDir;
+    int (*stop)(void *ctx) = nullptr; /* qns_sim_config's */
+    void *stopCtx = nullptr;
     ns3::QnsHelper helper;            /* its run holds the guests and the scheduler */
     std::vector<QnsGuestDesc> guests; /* what each guest was prepared as */
     std::vector<std::vector<const char *>> argvs;

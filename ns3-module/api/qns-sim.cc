@@ -102,6 +102,8 @@ static void SetConfig(qns_sim *sim, const qns_sim_config *config, const std::str
                     : sim->cfg.guest_dir && *sim->cfg.guest_dir ? sim->cfg.guest_dir
                                                                 : QnsInstalledGuestDir();
     sim->snapshotDir = sim->cfg.snapshot_dir ? sim->cfg.snapshot_dir : "";
+    sim->stop = sim->cfg.stop;
+    sim->stopCtx = sim->cfg.stop_ctx;
     sim->cfg.snapshot_dir = nullptr;
     sim->cfg.out_dir = nullptr;
     sim->cfg.qemu = nullptr;

@@ -83,6 +83,11 @@ typedef struct qns_sim_config {
                                  when its INPUTS is what the guest's key is made of
                                  (qns verify names a package's snapshot/); NULL: the
                                  cache only */
+    int (*stop)(void *ctx);   /* asked while qns_sim_add_guest makes a snapshot (between
+                                 its boot's grants): non-zero gives it up, and the
+                                 guest is refused ("... boot for its snapshot:
+                                 interrupted"); NULL: never */
+    void *stop_ctx;
 } qns_sim_config;
 
 typedef enum qns_nic_model {

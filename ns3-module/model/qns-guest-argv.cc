@@ -402,8 +402,8 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
         return ok;
     };
     if (!QnsSnapshotConfigDisk(AgentWords(b, true).substr(1) + "\n", config, err) ||
-        !QnsSnapshotEnsure(b.out.name, key, inputs, s.snapshotDir, b.out.nicCount, boot, dir,
-                           err) ||
+        !QnsSnapshotEnsure(b.out.name, key, inputs, s.snapshotDir, b.out.nicCount, boot,
+                           {s.stop, s.stopCtx}, dir, err) ||
         !QnsFileSha256(dir + "/stream", b.out.snapshotStreamSha, err) ||
         !QnsFileSha256(dir + "/ram", b.out.snapshotRamSha, err)) {
         err = err.rfind("guest ", 0) == 0 ? err : "guest " + b.out.name + ": " + err;

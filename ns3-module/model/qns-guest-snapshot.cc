@@ -45,7 +45,7 @@ void RemoveTree(const std::string &dir)
 
 /* Boots into tmp (a fresh folder) and leaves the snapshot's files there. */
 bool Boot(const std::string &guest, const std::string &tmp, const std::string &inputs,
-          int nicCount, const QnsSnapshotArgv &makeArgv, std::string &err)
+          int nicCount, const QnsSnapshotArgv &makeArgv, QnsSnapshotStop stop, std::string &err)
 {
     const std::string zeros = tmp + "/config";
     std::vector<std::string> argv;
@@ -59,8 +59,9 @@ bool Boot(const std::string &guest, const std::string &tmp, const std::string &i
     }
     av.push_back(nullptr);
     const std::string console = tmp + "/console", stream = tmp + "/stream";
-    qns_snapshot_boot_spec spec = {guest.c_str(), av.data(),      nicCount,    console.c_str(),
-                                   stream.c_str(), QNS_SNAPSHOT_READY, kBootGrantUs, kBootMaxUs};
+    qns_snapshot_boot_spec spec = {guest.c_str(),      av.data(),    nicCount,   console.c_str(),
+                                   stream.c_str(),     QNS_SNAPSHOT_READY, kBootGrantUs,
+                                   kBootMaxUs,         stop.fn,      stop.ctx};
     char e[QNS_ERRBUF_SIZE];
     if (qns_snapshot_boot(&spec, e) < 0) {
         err = e;
@@ -93,7 +94,7 @@ bool QnsSnapshotKey(const std::vector<std::string> &words, const std::vector<std
 
 bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const std::string &inputs,
                        const std::string &first, int nicCount, const QnsSnapshotArgv &makeArgv,
-                       std::string &dir, std::string &err)
+                       QnsSnapshotStop stop, std::string &dir, std::string &err)
 {
     if (!first.empty()) {
         dir = first + "/" + key;
@@ -131,7 +132,7 @@ bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const s
         const std::string tmp = t.data();
         if (!ok) {
             err = "cannot create a folder in " + root + ": " + g_strerror(errno);
-        } else if (!Boot(guest, tmp, inputs, nicCount, makeArgv, err) ||
+        } else if (!Boot(guest, tmp, inputs, nicCount, makeArgv, stop, err) ||
                    rename(tmp.c_str(), dir.c_str()) < 0) {
             if (err.empty()) {
                 err = "cannot rename " + tmp + " to " + dir + ": " + g_strerror(errno);

@@ -38,10 +38,15 @@ using QnsSnapshotArgv = std::function<bool(const std::string &dir, const std::st
 /* The snapshot of key: first/KEY when first is not "" and its INPUTS are
  * `inputs` (a package's), else the cache's, made now if there is none (under
  * a lock, so that guests and processes wanting it at once boot it once):
- * its folder in dir. False with err (naming guest) when the boot fails. */
+ * its folder in dir. False with err (naming guest) when the boot fails or
+ * stop says to give it up. */
+struct QnsSnapshotStop {
+    int (*fn)(void *ctx); /* non-zero: give the boot up; NULL: never */
+    void *ctx;
+};
 bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const std::string &inputs,
                        const std::string &first, int nicCount, const QnsSnapshotArgv &argv,
-                       std::string &dir, std::string &err);
+                       QnsSnapshotStop stop, std::string &dir, std::string &err);
 
 
 /* The configuration disk with `words` (at most QNS_CONFIG_DISK_SIZE bytes):

@@ -53,6 +53,9 @@ struct QnsGuestSpec {
     uint32_t icountShift = QNS_ICOUNT_SHIFT_DEFAULT;
     QnsBoot boot = QnsBoot::Cold;
     std::string snapshotDir; /* snapshots looked for here before the cache's; "" */
+    /* Not a setting: asked while a snapshot is made (non-zero gives up). */
+    int (*stop)(void *ctx) = nullptr;
+    void *stopCtx = nullptr;
     std::vector<QnsNicSpec> nics;
 };
 

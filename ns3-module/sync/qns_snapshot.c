@@ -106,6 +106,17 @@ static int console_says(const char *path, const char *line)
     return found;
 }
 
+/* Whether spec->stop says to give up (then errbuf says so). */
+static int interrupted(const qns_snapshot_boot_spec *spec, char *errbuf)
+{
+    if (spec->stop && spec->stop(spec->stop_ctx)) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: boot for its snapshot: interrupted",
+                 spec->name);
+        return 1;
+    }
+    return 0;
+}
+
 /* errbuf = "guest NAME: what (console: last lines)". */
 static void fail_with_tail(const qns_snapshot_boot_spec *spec, qns_guest *g, const char *what,
                            char *errbuf)
@@ -163,6 +174,9 @@ static int64_t run_until_ready(const qns_snapshot_boot_spec *spec, qns_guest *g,
     int64_t t = 0;
     for (;;) {
         int32_t reply = 0;
+        if (interrupted(spec, errbuf)) {
+            return -1;
+        }
         if (grant(spec, g, spec->grant_us, &reply, errbuf) < 0) {
             return -1;
         }
@@ -196,6 +210,9 @@ int64_t qns_snapshot_boot(const qns_snapshot_boot_spec *spec, char *errbuf)
 {
     if (spec->grant_us <= 0 || spec->nic_count < 0 || spec->nic_count > QNS_GUEST_MAX_NICS) {
         snprintf(errbuf, QNS_ERRBUF_SIZE, "guest %s: bad snapshot boot settings", spec->name);
+        return -1;
+    }
+    if (interrupted(spec, errbuf)) {
         return -1;
     }
     qns_guest_spec gs = {.name = spec->name,

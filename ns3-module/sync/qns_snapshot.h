@@ -26,12 +26,16 @@ typedef struct qns_snapshot_boot_spec {
     const char *ready;        /* the console line that says it is ready */
     int32_t grant_us;         /* > 0 */
     int64_t max_us;           /* not ready by then: an error */
+    int (*stop)(void *ctx);   /* asked before each grant: non-zero gives up
+                                 ("interrupted"); NULL: never */
+    void *stop_ctx;
 } qns_snapshot_boot_spec;
 
 /*
  * Boots and saves. Returns the virtual time of the save in us (>= 0), or -1
  * with errbuf: the guest ended, said "QNS-GUEST: error", was not ready in
- * max_us, or QEMU refused the save; the console's last lines follow.
+ * max_us, or QEMU refused the save; the console's last lines follow. Given
+ * up at spec->stop: -1 with "guest NAME: boot for its snapshot: interrupted".
  */
 int64_t qns_snapshot_boot(const qns_snapshot_boot_spec *spec, char *errbuf);
 

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Ctrl-C while qns makes a snapshot (boot = snapshot on an empty cache): qns
+# exits 130 within 500 ms, says it stopped before the run began, makes no
+# run folder, leaves no QEMU process and nothing half-made in the cache.
+# Usage: sigint_during_snapshot.sh QNS LAN_PING_INI
+set -u
+qns=$1 ini=$2
+cache=$PWD/sigint-snapshot-cache out=run-sigint-snapshot
+rm -rf "$cache" "$out" sigint-snapshot.ini sigint-snapshot.log
+sed -e '/^\[guest /a boot = snapshot' "$ini" > sigint-snapshot.ini
+QNS_CACHE_DIR=$cache "$qns" run -q sigint-snapshot.ini -o "$out" > sigint-snapshot.log 2>&1 &
+pid=$!
+n=0
+while [ -z "$(pgrep -P $pid)" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.5
+qemus=$(pgrep -P $pid)
+t0=$(date +%s%N)
+kill -INT $pid
+wait $pid
+s=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+left=
+for q in $qemus; do [ -e /proc/$q ] && left="$left $q"; done
+# (config/ holds configuration disks by their hash: whole, whatever comes)
+half=$(ls -A "$cache/snapshot" 2>/dev/null | grep -v '^\.lock-\|^config$' | tr '\n' ' ')
+echo "exit $s after $ms ms; qemu $qemus; left:$left; in the cache:$half"
+cat sigint-snapshot.log
+[ $s = 130 ] && [ $ms -lt 500 ] && [ -n "$qemus" ] && [ -z "$left" ] && [ -z "$half" ] &&
+    [ ! -e "$out" ] &&
+    grep -q "boot for its snapshot: interrupted" sigint-snapshot.log &&
+    grep -q "stopped by SIGINT before the run began; no run folder made" sigint-snapshot.log &&
+    echo stopped-in-time-OK
