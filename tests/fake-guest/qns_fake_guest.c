@@ -5,7 +5,7 @@
  * time follows a script, so protocol tests are fast, exact and repeatable.
  * It is a test instrument, not an emulator: no CPU, no devices.
  *
- * Usage: qns-fake-guest -qqq write=W,read=R[,horizon=on] [-netdev qqq,id=ID,fd=N]...
+ * Usage: qns-fake-guest -qqq write=W,read=R[,horizon=on][,save=S] [-netdev qqq,id=ID,fd=N]...
  *                       [-log FILE] [ACTION]...
  * Actions (times in virtual ns, rounds counted from 1):
  *   send:T:NIC:LEN          send a LEN-byte frame at T
@@ -49,6 +49,8 @@
  *   print:T:TEXT            print TEXT on stdout (the console) at T
  *   cpus:T                  print "cpus: LIST" at T, LIST the CPUs this process
  *                           may run on (/proc/self/status Cpus_allowed_list)
+ * With save=S, a grant of -2 writes "qns-fake-guest saved at NS" to fd S,
+ * replies 0 and exits 0, as QEMU's save does.
  * With horizon=on, each reply is followed by the horizon: the microseconds
  * (rounded down) from the reply's instant to the next scripted event or
  * frame delivery, or INT32_MAX when there is none (the fake guest has no
@@ -111,6 +113,7 @@ typedef struct queue {
 typedef struct fake {
     int reply_fd;
     int grant_fd;
+    int save_fd; /* -qqq ...,save=S, or -1 */
     int horizon; /* -qqq ...,horizon=on */
     int nic_count;
     qns_record_channel *nic[MAX_NICS];
@@ -407,14 +410,15 @@ static void parse_action(fake *g, const char *arg)
 }
 
 /* "write=W,read=R" and the options the fake guest knows: spin=US (taken,
- * no effect: it never sleeps for long) and horizon=on. */
+ * no effect: it never sleeps for long), horizon=on and save=S. */
 static void parse_qqq(fake *g, const char *opt)
 {
     char *copy = strdup(opt), *save = NULL;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         char tail;
         if (sscanf(t, "write=%d%c", &g->reply_fd, &tail) == 1 ||
-            sscanf(t, "read=%d%c", &g->grant_fd, &tail) == 1 || !strncmp(t, "spin=", 5)) {
+            sscanf(t, "read=%d%c", &g->grant_fd, &tail) == 1 ||
+            sscanf(t, "save=%d%c", &g->save_fd, &tail) == 1 || !strncmp(t, "spin=", 5)) {
             continue;
         }
         if (!strcmp(t, "horizon=on")) {
@@ -429,7 +433,7 @@ static void parse_qqq(fake *g, const char *opt)
 static void parse_args(fake *g, int argc, char **argv)
 {
     const char *log = NULL;
-    g->reply_fd = g->grant_fd = -1;
+    g->reply_fd = g->grant_fd = g->save_fd = -1;
     g->echo_ns = -1;
     g->arp_nic = -1;
     int i;
@@ -717,6 +721,15 @@ static int32_t wait_grant(fake *g)
                 die("short grant: %zu of 4 bytes", have);
             }
             have += (size_t)r;
+        }
+        if (v == -2 && g->save_fd >= 0) {
+            char text[64];
+            int n = snprintf(text, sizeof(text), "qns-fake-guest saved at %" PRIu64 "\n",
+                             g->clock_ns);
+            int32_t zero = 0;
+            write_all(g->save_fd, text, (size_t)n);
+            write_all(g->reply_fd, &zero, sizeof(zero));
+            exit(0);
         }
         if (v < 0) {
             die("negative grant %d", v);
