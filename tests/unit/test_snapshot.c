@@ -27,15 +27,9 @@ static char console[64], stream[64];
 /* The fake guest with one NIC, -qqq ...,save=22, then `actions`. */
 static void fake_saving(ts_argv *a, const char *const *actions)
 {
-    char opt[64];
-    a->n = 0;
-    ts_add(a, "%s", QNS_FAKE_GUEST);
-    ts_add(a, "-qqq");
-    qns_guest_qqq_option(opt, sizeof(opt));
-    ts_add(a, "%s,save=%d", opt, QNS_GUEST_FD_SNAPSHOT);
-    ts_add(a, "-netdev");
-    qns_guest_netdev_option(opt, sizeof(opt), "n0", 0);
-    ts_add(a, "%s", opt);
+    char save[32];
+    snprintf(save, sizeof(save), ",save=%d", QNS_GUEST_FD_SNAPSHOT);
+    ts_fake_argv_with(a, QNS_FAKE_GUEST, 1, save);
     for (const char *const *x = actions; x && *x; x++) {
         ts_add(a, "%s", *x);
     }

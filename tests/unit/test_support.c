@@ -26,7 +26,7 @@ void ts_add(ts_argv *a, const char *fmt, ...)
     a->v[a->n] = NULL;
 }
 
-static void fake_argv(ts_argv *a, const char *fake_path, int nics, const char *qqq_extra)
+void ts_fake_argv_with(ts_argv *a, const char *fake_path, int nics, const char *qqq_extra)
 {
     char opt[64];
     a->n = 0;
@@ -45,12 +45,12 @@ static void fake_argv(ts_argv *a, const char *fake_path, int nics, const char *q
 
 void ts_fake_argv(ts_argv *a, const char *fake_path, int nics)
 {
-    fake_argv(a, fake_path, nics, "");
+    ts_fake_argv_with(a, fake_path, nics, "");
 }
 
 void ts_fake_argv_horizon(ts_argv *a, const char *fake_path, int nics)
 {
-    fake_argv(a, fake_path, nics, ",horizon=on");
+    ts_fake_argv_with(a, fake_path, nics, ",horizon=on");
 }
 
 /* Processes whose /proc/PID/stat fields match: ppid if > 0, pgrp if > 0,

@@ -22,6 +22,8 @@ typedef struct ts_argv {
 void ts_fake_argv(ts_argv *a, const char *fake_path, int nics);
 /* The same, speaking the horizon extension (-qqq ...,horizon=on). */
 void ts_fake_argv_horizon(ts_argv *a, const char *fake_path, int nics);
+/* The same with qqq_extra after -qqq's "write=W,read=R" (",save=22"). */
+void ts_fake_argv_with(ts_argv *a, const char *fake_path, int nics, const char *qqq_extra);
 void ts_add(ts_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Children of this process that still exist (zombies included). */
