@@ -107,7 +107,8 @@ typedef enum qns_boot {
     QNS_BOOT_COLD = 0,     /* booted from its kernel */
     QNS_BOOT_SNAPSHOT = 1, /* the default guest restored from a snapshot booted once and
                               cached by what makes the machine (memory, NIC count and
-                              models, kernel, initrd with its files, kernel_args, QEMU);
+                              models, kernel, initrd with its files, the words of
+                              kernel_args that are not qns.* parameters, QEMU);
                               its configuration (MACs, addresses, command, services)
                               arrives on a configuration disk after the restore */
 } qns_boot;

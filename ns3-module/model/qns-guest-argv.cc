@@ -162,6 +162,21 @@ bool BootArgv(Build &b, std::string &err)
     return true;
 }
 
+/* The words of kernel_args that are qns.* parameters (for /init: restored,
+ * they are configuration) or not (for the kernel: part of the machine). */
+std::string KernelArgWords(const QnsGuestSpec &s, bool qns)
+{
+    std::string out;
+    gchar **words = g_strsplit_set(s.kernelArgs.c_str(), " \t", -1);
+    for (gchar **w = words; *w; w++) {
+        if (**w && g_str_has_prefix(*w, "qns.") == qns) {
+            out += std::string(" ") + *w;
+        }
+    }
+    g_strfreev(words);
+    return out;
+}
+
 /* The qns.* words the default guest's /init (or the qns agent) reads. */
 std::string AgentWords(const Build &b, bool restored)
 {
@@ -179,8 +194,8 @@ std::string AgentWords(const Build &b, bool restored)
     if (!s.services.empty()) {
         words += " qns.services=" + s.services;
     }
-    if (!s.kernelArgs.empty() && !restored) {
-        words += " " + s.kernelArgs;
+    if (!s.kernelArgs.empty()) {
+        words += restored ? KernelArgWords(s, true) : " " + s.kernelArgs;
     }
     if (!s.command.empty()) {
         gchar *b64 =
@@ -360,8 +375,7 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
     }
     auto &argv = b.out.argv;
     argv.insert(argv.end(),
-                {"-append", b.gi.cmdline + (s.kernelArgs.empty() ? "" : " " + s.kernelArgs) +
-                                " qns.boot=snapshot",
+                {"-append", b.gi.cmdline + KernelArgWords(s, false) + " qns.boot=snapshot",
                  "-sandbox", QNS_QEMU_SANDBOX});
     for (int i = 0; i < b.out.nicCount; i++) {
         const std::string id = "n" + std::to_string(i);

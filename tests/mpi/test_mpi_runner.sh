@@ -6,6 +6,7 @@
 #     packet sink bytes in rank 0's manifest, and qns verify of the two-rank
 #     folder (a one-process re-run) matches;
 #     the same with [scenario] ranks = 2 (qns partitions) instead of rank keys;
+#     the same with both guests restored from a snapshot;
 #  2. a guest that dies on rank 1 ends the run on rank 0 too, at once (the
 #     abort message): exit 1, the guest named, end time just after its death;
 #     likewise a guest rank 1 cannot start, and a guest image missing on
@@ -87,6 +88,28 @@ done
 [ "$(manifest "$work/auto/manifest.json" "[(g['name'], g['rank']) for g in m['guests']]")" = \
     "[('a', 0), ('b', 1)]" ] || fail "ranks = 2 put the guests on other ranks"
 echo "ranks = 2: the same $(list "$work/auto" | wc -l) files, a on rank 0, b on rank 1"
+
+# 1c. Both guests restored from a snapshot (boot = snapshot; their qns.route
+# words are configuration, so one snapshot serves both), two ranks first, on
+# an empty snapshot cache: each rank describes both guests, and the lock
+# makes the snapshot once. Then one process: the same files.
+sed -e '/^\[guest /a boot = snapshot' "$scenario" >"$work/snap.ini"
+export QNS_CACHE_DIR=$work/snapshot-cache
+timeout 600 "${mpi[@]}" -np 2 "$qns" run "$work/snap.ini" -o "$work/snap-two" >"$work/snap-two.log" 2>&1 ||
+    fail "mpirun -np 2 with boot = snapshot exited with $?: $(cat "$work/snap-two.log")"
+timeout 300 "$qns" run "$work/snap.ini" -o "$work/snap-one" >"$work/snap-one.log" 2>&1 ||
+    fail "one process with boot = snapshot exited with $?: $(cat "$work/snap-one.log")"
+unset QNS_CACHE_DIR
+for f in $(list "$work/snap-one"); do
+    cmp -s "$work/snap-one/$f" "$work/snap-two/$f" ||
+        fail "$f differs between one process and two ranks, restored from a snapshot"
+done
+keys=$(manifest "$work/snap-two/manifest.json" "sorted(set(g['snapshot'] for g in m['guests']))")
+[ "$(manifest "$work/snap-two/manifest.json" "[g['boot'] for g in m['guests']]")" = "['snapshot', 'snapshot']" ] &&
+    [ "$(echo "$keys" | tr -cd "'" | wc -c)" -eq 2 ] || fail "boot and snapshot keys: $keys"
+grep -q "^3 packets transmitted, 3 packets received, 0% packet loss" \
+    <(tr -d '\r' <"$work/snap-two/a.console") || fail "a's pings restored: $(cat "$work/snap-two/a.console")"
+echo "boot = snapshot: the same $(list "$work/snap-one" | wc -l) files in one process and on two ranks, one snapshot"
 
 # (Rank 0's error may follow its progress line on one line: mpirun forwards
 # each rank's stdout and stderr apart.)
