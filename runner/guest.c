@@ -83,8 +83,7 @@ char *rn_imported_image_key(const char *dir)
     return key;
 }
 
-/* The keys (folder names) under cache, sorted. */
-static GPtrArray *cache_keys(const char *cache)
+GPtrArray *rn_cache_keys(const char *cache)
 {
     GDir *d = g_dir_open(cache, 0, NULL);
     GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
@@ -147,7 +146,7 @@ static void list_image(const char *cache, const char *key, const char *dflt, int
 int rn_guest_list(void)
 {
     char *cache = rn_guest_cache_dir(), *imported = rn_imported_guest_dir();
-    GPtrArray *keys = cache_keys(cache), *imports = cache_keys(imported);
+    GPtrArray *keys = rn_cache_keys(cache), *imports = rn_cache_keys(imported);
     if (keys->len + imports->len == 0) {
         rn_say("qns: no guest images in %s/", cache);
     } else {

@@ -24,6 +24,8 @@ static const char commands_text[] =
     "                        an existing DIR.tar.zst only with --force\n"
     "  guest list            the default guest images in the cache (key, kernel, date)\n"
     "  guest import PACKAGE  copy a package's guest image into the cache\n"
+    "  snapshot list         the snapshots in the cache (boot = snapshot): key, date,\n"
+    "                        sizes, machine\n"
     "  report DIR            per-flow packets, bytes, throughput and RTT from DIR's\n"
     "                        pcaps; PNG plots in DIR/report/\n"
     "\n"
@@ -162,6 +164,25 @@ static int cmd_guest(int argc, char **argv)
     return RN_EXIT_USAGE;
 }
 
+static int cmd_snapshot(int argc, char **argv)
+{
+    GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
+    const char *sub = argc >= 2 ? argv[1] : "";
+    if (strcmp(sub, "list") == 0) {
+        if (parse("list - the snapshots in the cache",
+                  "Lists every snapshot of the default guest in the qns cache (QNS_CACHE_DIR,\n"
+                  "else ~/.cache/qns), made by qns run for guests with boot = snapshot: its key,\n"
+                  "when it was made, its RAM file's and stream's sizes on disk and the machine\n"
+                  "it is of (memory, NICs).",
+                  entries, &argc, &argv, 1) < 0) {
+            return RN_EXIT_USAGE;
+        }
+        return rn_snapshot_list();
+    }
+    rn_error("expected 'qns snapshot list'%s%s%s", *sub ? ", got '" : "", sub, *sub ? "'" : "");
+    return RN_EXIT_USAGE;
+}
+
 static int cmd_report(int argc, char **argv)
 {
     gboolean no_plots = FALSE;
@@ -189,7 +210,8 @@ static int dispatch(int argc, char **argv)
                 {"verify", cmd_verify},
                 {"pack", cmd_pack},
                 {"report", cmd_report},
-                {"guest", cmd_guest}};
+                {"guest", cmd_guest},
+                {"snapshot", cmd_snapshot}};
     if (argc >= 2 && argv[1][0] != '-') {
         for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
             if (strcmp(argv[1], cmds[i].name) == 0) {

@@ -174,6 +174,11 @@ char *rn_image_content_key(const char *dir);
 char *rn_imported_image_key(const char *dir);
 /* guest.c: `qns guest list`, `qns guest import PACKAGE`. */
 int rn_guest_list(void);
+/* The folder names (keys) under cache but hidden ones, sorted (g_free'd
+ * with the array). */
+GPtrArray *rn_cache_keys(const char *cache);
+/* `qns snapshot list`: the snapshots in the cache (snapshot.c). */
+int rn_snapshot_list(void);
 int rn_guest_import(const char *package);
 int rn_report(const char *dir, int plots);
 

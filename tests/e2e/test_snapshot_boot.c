@@ -7,7 +7,8 @@
  * lines as after a cold boot. `qns verify` of the results, beside a CPU hog
  * and with an empty cache, boots the snapshot again and gives every output
  * file byte for byte, and the snapshot it made is the same bytes as the
- * first. A guest with other memory gets another snapshot; a setting a
+ * first. A guest with other memory gets another snapshot (qns snapshot
+ * list shows both); a setting a
  * snapshot cannot carry, a configuration larger than its disk and a boot
  * that fails are each refused with a line that says so. */
 #define _GNU_SOURCE
@@ -299,6 +300,17 @@ static void other_memory_is_another_snapshot(void **state)
     char *c = g_build_filename(dir, "h1.console", NULL), *o = command_output(c);
     assert_string_equal(o, expected_output);
     g_free(o);
+    /* qns snapshot list shows both, with their machines. */
+    char *list = NULL;
+    assert_int_equal(qns(cache_a, 0, &list, "snapshot", "list", NULL, NULL), 0);
+    char *l1 = g_strdup_printf("%s  ", key), *l2 = g_strdup_printf("%s  ", k1);
+    if (!strstr(list, l1) || !strstr(list, l2) || !strstr(list, "  256M, 1 NIC (virtio-net-pci)\n") ||
+        !strstr(list, "  192M, 1 NIC (virtio-net-pci)\n")) {
+        fail_msg("qns snapshot list:\n%s", list);
+    }
+    g_free(l1);
+    g_free(l2);
+    g_free(list);
     g_free(c);
     g_free(text);
     g_free(path);
