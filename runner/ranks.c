@@ -13,9 +13,10 @@
 #include <string.h>
 
 /* A rank's message: its outcome (and which rank ended the run) and figures, its guests' stats
- * (each NIC's MTU and frames too long for it last), its packet sinks' bytes, its files (name,
+ * (each NIC's MTU and frames too long for it, then the key and SHA-256s of the snapshot it
+ * was restored from, or ""), its packet sinks' bytes, its files (name,
  * bytes). */
-#define RANK_GUEST "(ittttxxiiiissa(ut))"
+#define RANK_GUEST "(ittttxxiiiissa(ut)sss)"
 #define RANK_MSG "(iisttdta" RANK_GUEST "a(it)a(say))"
 
 static const char *base_name(const char *path)
@@ -44,7 +45,9 @@ GBytes *rn_rank_pack(const rn_settings *set, const rn_run_result *rr, const char
                               (guint64)st->frames_from_guest, (guint64)st->frames_to_guest,
                               (guint64)st->frames_unopened, (gint64)st->nic_started_us,
                               (gint64)st->clock_us, st->done, st->ended, st->exit_status,
-                              st->command_status, st->error, base_name(st->console_path), &nics);
+                              st->command_status, st->error, base_name(st->console_path), &nics,
+                              st->snapshot_key, st->snapshot_stream_sha256,
+                              st->snapshot_ram_sha256);
     }
     g_variant_builder_init(&apps, G_VARIANT_TYPE("a(it)"));
     for (int i = 0; i < rr->app_count; i++) {
@@ -126,11 +129,12 @@ static int take_guests(const rn_settings *set, rn_run_result *rr, const char *di
     gint32 i, done, ended, exit_status, command_status;
     guint64 grounds, from_guest, to_guest, unopened;
     gint64 started, clock;
-    const char *gerror, *console;
+    const char *gerror, *console, *key, *stream_sha, *ram_sha;
     GVariantIter *nics;
-    while (g_variant_iter_next(guests, "(ittttxxiiii&s&sa(ut))", &i, &grounds, &from_guest,
+    while (g_variant_iter_next(guests, "(ittttxxiiii&s&sa(ut)&s&s&s)", &i, &grounds, &from_guest,
                                &to_guest, &unopened, &started, &clock, &done, &ended, &exit_status,
-                               &command_status, &gerror, &console, &nics)) {
+                               &command_status, &gerror, &console, &nics, &key, &stream_sha,
+                               &ram_sha)) {
         if (i < 0 || i >= rr->guest_count || set->guests[i].rank != from) {
             rn_error("rank %u sent the figures of a guest it does not run (%d)", from, i);
             g_variant_iter_free(nics);
@@ -157,6 +161,9 @@ static int take_guests(const rn_settings *set, rn_run_result *rr, const char *di
         g_variant_iter_free(nics);
         snprintf(st->error, sizeof(st->error), "%s", gerror);
         snprintf(st->console_path, sizeof(st->console_path), "%s/%s", dir, console);
+        snprintf(st->snapshot_key, sizeof(st->snapshot_key), "%s", key);
+        snprintf(st->snapshot_stream_sha256, sizeof(st->snapshot_stream_sha256), "%s", stream_sha);
+        snprintf(st->snapshot_ram_sha256, sizeof(st->snapshot_ram_sha256), "%s", ram_sha);
     }
     return ok ? 0 : -1;
 }
