@@ -217,8 +217,8 @@ GPtrArray *rn_manifest_snapshots(JsonObject *root, const char *doing)
 }
 
 /* Each snapshot the guests were restored from, out of the qns cache, its
- * stream and RAM with the manifest's hashes. */
-static int stage_snapshots(const char *stage, JsonObject *root, int *count)
+ * stream and RAM with the manifest's hashes; *snapshots: how many. */
+static int stage_snapshots(const char *stage, JsonObject *root, int *count, int *snapshots)
 {
     static const char doing[] = "cannot pack a snapshot";
     GPtrArray *snaps = rn_manifest_snapshots(root, doing);
@@ -226,6 +226,7 @@ static int stage_snapshots(const char *stage, JsonObject *root, int *count)
     char *cache = g_malloc(n + 1);
     qns_cache_dir(cache, n + 1);
     int r = snaps ? 0 : -1;
+    *snapshots = snaps ? (int)snaps->len : 0;
     for (guint i = 0; r == 0 && i < snaps->len; i++) {
         JsonObject *g = g_ptr_array_index(snaps, i);
         const char *key = rn_json_string(g, "snapshot");
@@ -447,7 +448,8 @@ static int stage_qemu(const char *stage, JsonObject *q, int *count)
     return r;
 }
 
-static char *readme_text(const char *leaf, JsonObject *root, int guest, int inputs, int qemu)
+static char *readme_text(const char *leaf, JsonObject *root, int guest, int inputs, int qemu,
+                         int snapshots)
 {
     JsonObject *scen = rn_json_object(root, "scenario");
     const char *name = rn_json_string(scen, "name");
@@ -470,6 +472,11 @@ static char *readme_text(const char *leaf, JsonObject *root, int guest, int inpu
     if (qemu) {
         g_string_append(s, "  qemu/           the patched qemu-system-x86_64, its BUILD-INFO\n"
                            "                  and the firmware it loads (share/qemu/)\n");
+    }
+    if (snapshots) {
+        g_string_append(s, "  snapshot/KEY/   each snapshot guests were restored from (boot =\n"
+                           "                  snapshot): INPUTS (what KEY is the SHA-256 of),\n"
+                           "                  the saved machine (stream) and its RAM (ram)\n");
     }
     g_string_append_printf(s,
                            "  everything else the outputs: pcaps, guest consoles\n\n"
@@ -599,11 +606,12 @@ static int stage_all(const char *stage, const char *dir, const char *leaf, const
     if (r == 0 && with_qemu) {
         r = stage_qemu(stage, q, count);
     }
+    int snapshots = 0;
     if (r == 0) {
-        r = stage_snapshots(stage, m->root, count);
+        r = stage_snapshots(stage, m->root, count, &snapshots);
     }
     if (r == 0) {
-        char *text = readme_text(leaf, m->root, gi != NULL, with_inputs, with_qemu);
+        char *text = readme_text(leaf, m->root, gi != NULL, with_inputs, with_qemu, snapshots);
         r = stage_text(stage, "README.txt", text, 0644);
         (*count)++;
         g_free(text);
