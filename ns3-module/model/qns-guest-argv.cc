@@ -257,6 +257,26 @@ void DiskArgv(Build &b)
     }
 }
 
+/* Each NIC's -netdev qqq and -device from the image's template, with the
+ * guest's MACs (or, for a snapshot, the snapshot's: QnsDefaultMac of guest
+ * 0), then the guest's extra arguments. */
+void NicArgv(Build &b, bool snapshotMacs)
+{
+    auto &argv = b.out.argv;
+    for (int i = 0; i < b.out.nicCount; i++) {
+        const std::string id = "n" + std::to_string(i);
+        const std::string &tmpl = b.spec.nics[static_cast<size_t>(i)].model == QnsNicModel::E1000
+                                      ? b.gi.nicE1000
+                                      : b.gi.nicVirtio;
+        const std::string mac =
+            snapshotMacs ? QnsDefaultMac(0, i) : b.out.macs[static_cast<size_t>(i)];
+        argv.insert(argv.end(),
+                    {"-netdev", NetdevOption(i), "-device",
+                     Replace(Replace(tmpl, "netdev=ID", "netdev=" + id), "mac=MAC", "mac=" + mac)});
+    }
+    argv.insert(argv.end(), b.spec.extraArgs.begin(), b.spec.extraArgs.end());
+}
+
 /* The sandbox, -qqq and each NIC's -netdev qqq and -device from the image's
  * template, then the guest's extra arguments. */
 void GrantAndNicArgv(Build &b, uint32_t spinUs, bool horizon)
@@ -266,16 +286,7 @@ void GrantAndNicArgv(Build &b, uint32_t spinUs, bool horizon)
      * confines itself with seccomp before the guest runs (no exec, no
      * set*id, no scheduler or resource changes, no obsolete calls). */
     argv.insert(argv.end(), {"-sandbox", QNS_QEMU_SANDBOX, "-qqq", QqqOption(spinUs, horizon)});
-    for (int i = 0; i < b.out.nicCount; i++) {
-        const std::string id = "n" + std::to_string(i);
-        const std::string &tmpl = b.spec.nics[static_cast<size_t>(i)].model == QnsNicModel::E1000
-                                      ? b.gi.nicE1000
-                                      : b.gi.nicVirtio;
-        argv.insert(argv.end(), {"-netdev", NetdevOption(i), "-device",
-                                 Replace(Replace(tmpl, "netdev=ID", "netdev=" + id), "mac=MAC",
-                                         "mac=" + b.out.macs[static_cast<size_t>(i)])});
-    }
-    argv.insert(argv.end(), b.spec.extraArgs.begin(), b.spec.extraArgs.end());
+    NicArgv(b, false);
 }
 
 /* Runs argv (QEMU's) confined (qns_confine.h), seeing qemu and reads, unless
@@ -377,16 +388,7 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
     argv.insert(argv.end(),
                 {"-append", b.gi.cmdline + KernelArgWords(s, false) + " qns.boot=snapshot",
                  "-sandbox", QNS_QEMU_SANDBOX});
-    for (int i = 0; i < b.out.nicCount; i++) {
-        const std::string id = "n" + std::to_string(i);
-        const std::string &tmpl = s.nics[static_cast<size_t>(i)].model == QnsNicModel::E1000
-                                      ? b.gi.nicE1000
-                                      : b.gi.nicVirtio;
-        argv.insert(argv.end(), {"-netdev", NetdevOption(i), "-device",
-                                 Replace(Replace(tmpl, "netdev=ID", "netdev=" + id), "mac=MAC",
-                                         "mac=" + QnsDefaultMac(0, i))});
-    }
-    argv.insert(argv.end(), s.extraArgs.begin(), s.extraArgs.end());
+    NicArgv(b, true);
     const std::vector<std::string> machine = argv;
     std::string key, inputs, dir, config;
     std::vector<std::string> files(b.reads);
