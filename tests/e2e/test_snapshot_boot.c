@@ -147,6 +147,15 @@ static char *manifest_guest(const char *dir, int index, const char *member)
 
 static char *cache_a, *cache_b, *key;
 
+/* cp -r from to */
+static void copy_folder(const char *from, const char *to)
+{
+    const char *cp[] = {"cp", "-r", from, to, NULL};
+    char *said = NULL;
+    ts_run_ok(cp, &said);
+    g_free(said);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -254,16 +263,14 @@ static void a_snapshot_that_is_not_the_manifests_is_refused(void **state)
     assert_non_null(key);
     char *snap_dir = g_strdup_printf("snap-out-snap-%d", getpid());
     char *hostile = g_strdup_printf("snap-hostile-%d", getpid());
-    const char *cp[] = {"cp", "-r", snap_dir, hostile, NULL};
-    char *said = NULL;
-    ts_run_ok(cp, &said);
-    g_free(said);
+    copy_folder(snap_dir, hostile);
     char *folder = g_strdup_printf("%s/snapshot/%s", hostile, key);
     assert_int_equal(g_mkdir_with_parents(folder, 0755), 0);
     const char *names[] = {"INPUTS", "ram"};
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
         char *from = g_strdup_printf("%s/snapshot/%s/%s", cache_a, key, names[i]);
         const char *ln[] = {"ln", "-s", from, folder, NULL};
+        char *said = NULL;
         ts_run_ok(ln, &said);
         g_free(said);
         g_free(from);
@@ -279,6 +286,46 @@ static void a_snapshot_that_is_not_the_manifests_is_refused(void **state)
     g_free(out);
     g_free(stream);
     g_free(folder);
+    g_free(hostile);
+    g_free(snap_dir);
+}
+
+/* A manifest (a stranger's) whose snapshot key is a path out of the cache
+ * and the package: verify and pack refuse it before they read a file
+ * there, and pack writes no archive. */
+static void a_snapshot_key_that_is_a_path_is_refused(void **state)
+{
+    (void)state;
+    assert_non_null(key);
+    char *snap_dir = g_strdup_printf("snap-out-snap-%d", getpid());
+    char *hostile = g_strdup_printf("snap-hostile-key-%d", getpid());
+    copy_folder(snap_dir, hostile);
+    char *manifest = g_build_filename(hostile, "manifest.json", NULL), *text = NULL;
+    assert_true(g_file_get_contents(manifest, &text, NULL, NULL));
+    char *quoted = g_strdup_printf("\"%s\"", key);
+    char *at = strstr(text, quoted);
+    assert_non_null(at);
+    *at = '\0';
+    char *bad = g_strdup_printf("%s\"../../../../../../tmp/qns-escape\"%s", text,
+                                at + strlen(quoted));
+    assert_true(g_file_set_contents(manifest, bad, -1, NULL));
+    const char *cmds[] = {"verify", "pack"};
+    for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
+        char *out = NULL;
+        int st = qns(cache_a, 0, &out, cmds[i], hostile, NULL, NULL);
+        if (st == 0 || strstr(out, "the manifest's guest 0 has snapshot '../../../../../../tmp/"
+                                   "qns-escape', which is no key") == NULL) {
+            fail_msg("qns %s: exit %d:\n%s", cmds[i], st, out);
+        }
+        g_free(out);
+    }
+    char *archive = g_strdup_printf("%s.tar.zst", hostile);
+    assert_false(g_file_test(archive, G_FILE_TEST_EXISTS));
+    g_free(archive);
+    g_free(bad);
+    g_free(quoted);
+    g_free(text);
+    g_free(manifest);
     g_free(hostile);
     g_free(snap_dir);
 }
@@ -381,6 +428,7 @@ int main(void)
         cmocka_unit_test(verify_on_an_empty_cache_makes_the_same_snapshot),
         cmocka_unit_test(a_package_verifies_from_its_snapshot_without_booting),
         cmocka_unit_test(a_snapshot_that_is_not_the_manifests_is_refused),
+        cmocka_unit_test(a_snapshot_key_that_is_a_path_is_refused),
         cmocka_unit_test(other_memory_is_another_snapshot),
         cmocka_unit_test(what_a_snapshot_cannot_do_is_refused),
     };
