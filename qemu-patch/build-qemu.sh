@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build-qemu.sh LINK
 #
-# Builds qemu-system-x86_64 from Debian's QEMU 10.0 source package (trixie's
+# Builds qemu-system-x86_64 and qemu-img (which makes a snapshot's disk
+# overlay) from Debian's QEMU 10.0 source package (trixie's
 # `qemu`, fetched as deb-src through the private apt configuration of
 # scripts/private-apt.sh), with Debian's patches and then every *.patch in this
 # folder applied in order, installs it into $(qns_cache_dir)/qemu/<key> and
@@ -39,14 +40,16 @@ readonly PIXMAN_MIN=0.21.8
 readonly FIRMWARE_PATH=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
 
 # Only what a simulated x86_64 PC with a network card and a watchable screen
-# needs, and seccomp, which confines every QEMU qns starts (-sandbox). --prefix is added per build (the install folder).
+# needs, seccomp, which confines every QEMU qns starts (-sandbox), and the
+# tools (qemu-img makes the qcow2 overlay of a snapshot's disk). --prefix is
+# added per build (the install folder).
 readonly CONFIGURE_FLAGS=(
     --target-list=x86_64-softmmu
     --without-default-features
     --enable-system
     --disable-user
     --disable-docs
-    --disable-tools
+    --enable-tools
     --disable-guest-agent
     --enable-tcg
     --disable-kvm
@@ -126,7 +129,7 @@ compute_key() {
     } | sha256sum | cut -d' ' -f1
 }
 
-installed() { [ -x "$1/bin/qemu-system-x86_64" ] && [ -f "$1/BUILD-INFO" ]; }
+installed() { [ -x "$1/bin/qemu-system-x86_64" ] && [ -x "$1/bin/qemu-img" ] && [ -f "$1/BUILD-INFO" ]; }
 
 version=$(resolve_version)
 check_series "$version"
@@ -212,14 +215,24 @@ mkdir "$work/src/build"
 (cd "$work/src/build" &&
     PYTHONPATH="$meson_path" ../configure --prefix="$dest" "${CONFIGURE_FLAGS[@]}") >>"$log" 2>&1
 say "building with ${QNS_JOBS:-$(nproc)} jobs (takes a few minutes)"
-# Only what gets installed: the whole tree would also build QEMU's tests.
+# Only what gets installed (the tools beside qemu-img come with
+# --enable-tools): the whole tree would also build QEMU's tests.
+installed_targets=$(PYTHONPATH="$meson_path" "$work/src/build/pyvenv/bin/meson" introspect \
+    --installed "$work/src/build" | python3 -c '
+import json, os, sys
+build = sys.argv[1]
+for f in json.load(sys.stdin):
+    if f.startswith(build + "/"):
+        print(os.path.relpath(f, build))' "$work/src/build")
+# shellcheck disable=SC2086
 PYTHONPATH="$meson_path" ninja -C "$work/src/build" -j "${QNS_JOBS:-$(nproc)}" \
-    qemu-system-x86_64 trace/trace-events-all >>"$log" 2>&1
+    $installed_targets >>"$log" 2>&1
 PYTHONPATH="$meson_path" "$work/src/build/pyvenv/bin/meson" install \
     -C "$work/src/build" --no-rebuild --destdir "$work/destdir" >>"$log" 2>&1
 staged="$work/destdir$dest"
 "$staged/bin/qemu-system-x86_64" --version >>"$log" 2>&1 ||
     die "the built qemu-system-x86_64 does not run"
+"$staged/bin/qemu-img" --version >>"$log" 2>&1 || die "the built qemu-img does not run"
 finished=$(date +%s)
 
 {

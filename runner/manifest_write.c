@@ -185,6 +185,9 @@ static void add_guest(JsonBuilder *b, const rn_guest_settings *g, const qns_gues
         rn_json_add_string(b, "snapshot", st->snapshot_key);
         rn_json_add_string(b, "snapshot_stream_sha256", st->snapshot_stream_sha256);
         rn_json_add_string(b, "snapshot_ram_sha256", st->snapshot_ram_sha256);
+        if (st->snapshot_disk_sha256[0]) {
+            rn_json_add_string(b, "snapshot_disk_sha256", st->snapshot_disk_sha256);
+        }
     }
     add_u64(b, "rounds", st->rounds);
     add_u64(b, "frames_from_guest", st->frames_from_guest);

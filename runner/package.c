@@ -232,8 +232,9 @@ static int stage_snapshots(const char *stage, JsonObject *root, int *count, int 
         const char *key = rn_json_string(g, "snapshot");
         const char *files[][2] = {{"INPUTS", key},
                                   {"stream", rn_json_string(g, "snapshot_stream_sha256")},
-                                  {"ram", rn_json_string(g, "snapshot_ram_sha256")}};
-        for (size_t f = 0; r == 0 && f < G_N_ELEMENTS(files); f++, (*count)++) {
+                                  {"ram", rn_json_string(g, "snapshot_ram_sha256")},
+                                  {"disk.qcow2", rn_json_string(g, "snapshot_disk_sha256")}};
+        for (size_t f = 0; r == 0 && f < G_N_ELEMENTS(files) - (files[3][1] ? 0 : 1); f++, (*count)++) {
             char *p = g_build_filename(cache, "snapshot", key, files[f][0], NULL);
             char *rel = g_build_filename("snapshot", key, files[f][0], NULL);
             r = rn_check_sha(p, files[f][1], doing, f == 0 ? "its key" : "the manifest");

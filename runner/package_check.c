@@ -145,7 +145,8 @@ static int check_packed_inputs(const char *dir, JsonObject *root, JsonObject *in
     return r;
 }
 
-/* Each packed snapshot (snapshot/KEY) against its key and the manifest:
+/* Each packed snapshot (snapshot/KEY) against its key and the manifest
+ * (its disk overlay too, when it has one):
  * 1 when there is one, 0 when none, -1 when one is not what it says. */
 static int check_packed_snapshots(const char *dir, JsonObject *root, const char *doing)
 {
@@ -156,14 +157,24 @@ static int check_packed_snapshots(const char *dir, JsonObject *root, const char 
         const char *key = rn_json_string(g, "snapshot");
         char *folder = g_build_filename(dir, "snapshot", key, NULL);
         if (g_file_test(folder, G_FILE_TEST_IS_DIR)) {
-            const char *files[][2] = {{"INPUTS", key},
-                                      {"stream", rn_json_string(g, "snapshot_stream_sha256")},
-                                      {"ram", rn_json_string(g, "snapshot_ram_sha256")}};
-            for (size_t f = 0; r == 0 && f < G_N_ELEMENTS(files); f++) {
+            const char *files[][2] = {
+                {"INPUTS", key},
+                {"stream", rn_json_string(g, "snapshot_stream_sha256")},
+                {"ram", rn_json_string(g, "snapshot_ram_sha256")},
+                {"disk.qcow2", rn_json_string(g, "snapshot_disk_sha256")}};
+            for (size_t f = 0; r == 0 && f < G_N_ELEMENTS(files) - (files[3][1] ? 0 : 1); f++) {
                 char *p = g_build_filename(folder, files[f][0], NULL);
                 r = rn_check_sha(p, files[f][1], doing, f == 0 ? "its key" : "the manifest");
                 g_free(p);
             }
+            char *disk = g_build_filename(folder, "disk.qcow2", NULL);
+            if (r == 0 && !files[3][1] && g_file_test(disk, G_FILE_TEST_EXISTS)) {
+                rn_error("%s: %s is in the package, but the manifest names no "
+                         "snapshot_disk_sha256 for it",
+                         doing, disk);
+                r = -1;
+            }
+            g_free(disk);
             found = 1;
         }
         g_free(folder);

@@ -16,7 +16,7 @@
  * (each NIC's MTU and frames too long for it, then the key and SHA-256s of the snapshot it
  * was restored from, or ""), its packet sinks' bytes, its files (name,
  * bytes). */
-#define RANK_GUEST "(ittttxxiiiissa(ut)sss)"
+#define RANK_GUEST "(ittttxxiiiissa(ut)ssss)"
 #define RANK_MSG "(iisttdta" RANK_GUEST "a(it)a(say))"
 
 static const char *base_name(const char *path)
@@ -47,7 +47,7 @@ GBytes *rn_rank_pack(const rn_settings *set, const rn_run_result *rr, const char
                               (gint64)st->clock_us, st->done, st->ended, st->exit_status,
                               st->command_status, st->error, base_name(st->console_path), &nics,
                               st->snapshot_key, st->snapshot_stream_sha256,
-                              st->snapshot_ram_sha256);
+                              st->snapshot_ram_sha256, st->snapshot_disk_sha256);
     }
     g_variant_builder_init(&apps, G_VARIANT_TYPE("a(it)"));
     for (int i = 0; i < rr->app_count; i++) {
@@ -129,12 +129,12 @@ static int take_guests(const rn_settings *set, rn_run_result *rr, const char *di
     gint32 i, done, ended, exit_status, command_status;
     guint64 grounds, from_guest, to_guest, unopened;
     gint64 started, clock;
-    const char *gerror, *console, *key, *stream_sha, *ram_sha;
+    const char *gerror, *console, *key, *stream_sha, *ram_sha, *disk_sha;
     GVariantIter *nics;
-    while (g_variant_iter_next(guests, "(ittttxxiiii&s&sa(ut)&s&s&s)", &i, &grounds, &from_guest,
+    while (g_variant_iter_next(guests, "(ittttxxiiii&s&sa(ut)&s&s&s&s)", &i, &grounds, &from_guest,
                                &to_guest, &unopened, &started, &clock, &done, &ended, &exit_status,
                                &command_status, &gerror, &console, &nics, &key, &stream_sha,
-                               &ram_sha)) {
+                               &ram_sha, &disk_sha)) {
         if (i < 0 || i >= rr->guest_count || set->guests[i].rank != from) {
             rn_error("rank %u sent the figures of a guest it does not run (%d)", from, i);
             g_variant_iter_free(nics);
@@ -164,6 +164,7 @@ static int take_guests(const rn_settings *set, rn_run_result *rr, const char *di
         snprintf(st->snapshot_key, sizeof(st->snapshot_key), "%s", key);
         snprintf(st->snapshot_stream_sha256, sizeof(st->snapshot_stream_sha256), "%s", stream_sha);
         snprintf(st->snapshot_ram_sha256, sizeof(st->snapshot_ram_sha256), "%s", ram_sha);
+        snprintf(st->snapshot_disk_sha256, sizeof(st->snapshot_disk_sha256), "%s", disk_sha);
     }
     return ok ? 0 : -1;
 }

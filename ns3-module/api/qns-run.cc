@@ -204,6 +204,8 @@ static void GatherResults(qns_sim *sim, bool judged)
                       d.snapshotStreamSha.c_str());
         std::snprintf(st.snapshot_ram_sha256, sizeof(st.snapshot_ram_sha256), "%s",
                       d.snapshotRamSha.c_str());
+        std::snprintf(st.snapshot_disk_sha256, sizeof(st.snapshot_disk_sha256), "%s",
+                      d.snapshotDiskSha.c_str());
     }
     const qns_sync *sync = sched->GetSync();
     for (size_t i = 0; sync != nullptr && i < sim->guests.size(); i++) {

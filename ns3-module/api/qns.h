@@ -227,6 +227,8 @@ typedef struct qns_guest_stats {
                                    snapshot: its SHA-256 in hex); "" when booted cold */
     char snapshot_stream_sha256[65]; /* SHA-256s of that snapshot's stream and RAM */
     char snapshot_ram_sha256[65];
+    char snapshot_disk_sha256[65]; /* and of its root disk's overlay; "" when the
+                                      guest has no root disk (the default guest) */
 } qns_guest_stats;
 
 /* What a running simulation reports to a progress callback. */

@@ -11,6 +11,7 @@
 #include "qns_files.h"
 #include "qns_guest.h"
 #include "qns_qemu_args.h"
+#include "qns_snapshot.h"
 
 #include <glib.h>
 
@@ -361,10 +362,23 @@ std::string SnapshotRefusal(const Build &b)
     if (s.hasProgram || b.ownKernel || !s.initrd.empty() || !s.append.empty() || s.agent) {
         return "it takes the default guest's kernel, initrd and command line";
     }
-    if (!b.gi.disk.empty() || !s.disk.empty()) {
-        return "a disk's contents are not in a snapshot";
+    if (!s.disk.empty()) {
+        return "a guest's own disk is not in a snapshot (an image's root disk is)";
     }
     return "";
+}
+
+/* -drive and -device of an image's root disk in a snapshot: the overlay
+ * the boot wrote (qns-guest-snapshot.h) over the image's disk; a restore
+ * writes to a throw-away overlay of its own (snapshot=on). */
+std::vector<std::string> RootDiskArgv(const std::string &overlay, const std::string &base,
+                                      bool restore)
+{
+    return {"-drive",
+            DriveFile(overlay) + ",if=none,id=qns-root,format=qcow2,backing.driver=raw,"
+                                 "backing.file.filename=" +
+                Replace(base, ",", ",,") + (restore ? ",snapshot=on" : ""),
+            "-device", "virtio-blk-pci,drive=qns-root"};
 }
 
 /* boot = snapshot: the machine without its seed, -qqq, RAM backend and
@@ -391,9 +405,16 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
     NicArgv(b, true);
     const std::vector<std::string> machine = argv;
     std::string key, inputs, dir, config;
+    /* An image's root disk: /dev/vda, before the configuration disk. */
+    const std::string root = b.gi.disk.empty() ? "" : b.guestDir + "/" + b.gi.disk;
+    std::vector<std::string> keyWords(machine);
+    if (!root.empty()) {
+        keyWords.insert(keyWords.end(), {"root-disk", root});
+        b.reads.push_back(root);
+    }
     std::vector<std::string> files(b.reads);
     files.push_back(machine[0]);
-    if (!QnsSnapshotKey(machine, files, key, inputs, err)) {
+    if (!QnsSnapshotKey(keyWords, files, key, inputs, err)) {
         err = "guest " + b.out.name + ": snapshot: " + err;
         return false;
     }
@@ -404,6 +425,14 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
                     std::vector<std::string> &out, std::string &e) {
         out = machine;
         out.insert(out.end(), {"-seed", "1"});
+        if (!root.empty()) {
+            if (!QnsSnapshotDiskOverlay(b.qemu, root, into, e)) {
+                return false;
+            }
+            for (auto &w : RootDiskArgv(into + "/" QNS_SNAPSHOT_DISK, root, false)) {
+                out.push_back(w);
+            }
+        }
         for (auto &w : ConfigDiskArgv(zeros)) {
             out.push_back(w);
         }
@@ -421,11 +450,24 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
         !QnsSnapshotEnsure(b.out.name, key, inputs, s.snapshotDir, b.out.nicCount, boot,
                            {s.stop, s.stopCtx}, dir, err) ||
         !QnsFileSha256(dir + "/stream", b.out.snapshotStreamSha, err) ||
-        !QnsFileSha256(dir + "/ram", b.out.snapshotRamSha, err)) {
+        !QnsFileSha256(dir + "/ram", b.out.snapshotRamSha, err) ||
+        (!root.empty() &&
+         !QnsFileSha256(dir + "/" QNS_SNAPSHOT_DISK, b.out.snapshotDiskSha, err))) {
         err = err.rfind("guest ", 0) == 0 ? err : "guest " + b.out.name + ": " + err;
         return false;
     }
     argv.insert(argv.end(), {"-seed", std::to_string(seed + static_cast<uint32_t>(b.index))});
+    if (!root.empty()) {
+        char e[QNS_ERRBUF_SIZE];
+        if (qns_snapshot_disk_check((dir + "/" QNS_SNAPSHOT_DISK).c_str(), e) < 0) {
+            err = "guest " + b.out.name + ": snapshot: " + e;
+            return false;
+        }
+        for (auto &w : RootDiskArgv(dir + "/" QNS_SNAPSHOT_DISK, root, true)) {
+            argv.push_back(w);
+        }
+        b.reads.push_back(dir + "/" QNS_SNAPSHOT_DISK);
+    }
     for (auto &w : ConfigDiskArgv(config)) {
         argv.push_back(w);
     }

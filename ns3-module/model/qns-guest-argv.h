@@ -34,6 +34,7 @@ struct QnsGuestDesc {
      * (-qqq restore=, given as QNS_GUEST_FD_SNAPSHOT); "" when booted. */
     std::string snapshotKey, snapshotStream;
     std::string snapshotStreamSha, snapshotRamSha; /* their SHA-256s */
+    std::string snapshotDiskSha; /* its root disk overlay's, "" without one */
 };
 
 /* Checks spec (QnsGuestSpecCheck) and builds the command line of the

@@ -145,6 +145,41 @@ bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const s
     return ok;
 }
 
+bool QnsSnapshotDiskOverlay(const std::string &qemu, const std::string &base,
+                            const std::string &dir, std::string &err)
+{
+    gchar *qemuPath = g_find_program_in_path(qemu.c_str());
+    gchar *qemuDir = qemuPath ? g_path_get_dirname(qemuPath) : nullptr;
+    const std::string img = std::string(qemuDir ? qemuDir : ".") + "/qemu-img";
+    g_free(qemuDir);
+    g_free(qemuPath);
+    GStatBuf st;
+    if (g_stat(base.c_str(), &st) < 0) {
+        err = "cannot read " + base + ": " + g_strerror(errno);
+        return false;
+    }
+    if (!g_file_test(img.c_str(), G_FILE_TEST_IS_EXECUTABLE)) {
+        err = "no qemu-img beside " + qemu + " (it makes the snapshot's disk overlay)";
+        return false;
+    }
+    const std::string out = dir + "/" QNS_SNAPSHOT_DISK, size = std::to_string(st.st_size);
+    const gchar *argv[] = {img.c_str(), "create", "-q", "-f", "qcow2", "-u", "-b", "disk.img",
+                           "-F", "raw", out.c_str(), size.c_str(), nullptr};
+    gchar *errText = nullptr;
+    gint status = 0;
+    GError *gerr = nullptr;
+    bool ok = g_spawn_sync(nullptr, const_cast<gchar **>(argv), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL,
+                           nullptr, nullptr, nullptr, &errText, &status, &gerr) &&
+              g_spawn_check_wait_status(status, nullptr);
+    if (!ok) {
+        std::string why = gerr ? gerr->message : errText ? g_strstrip(errText) : "";
+        err = "qemu-img cannot make " + out + (why.empty() ? "" : ": " + why);
+    }
+    g_clear_error(&gerr);
+    g_free(errText);
+    return ok;
+}
+
 bool QnsSnapshotConfigDisk(const std::string &words, std::string &path, std::string &err)
 {
     if (words.size() > QNS_CONFIG_DISK_SIZE) {

@@ -9,6 +9,9 @@
  *   snapshot/KEY/ram       its RAM, mapped privately by every restore
  *   snapshot/KEY/console   the boot's console
  *   snapshot/KEY/INPUTS    the text the key is the SHA-256 of
+ *   snapshot/KEY/disk.qcow2  an image's root disk as the boot left it: a
+ *                          qcow2 overlay of the image's disk.img, which every
+ *                          restore attaches with snapshot=on
  *   snapshot/config/SHA    configuration disks, by the SHA-256 of their words
  */
 #ifndef QNS_GUEST_SNAPSHOT_H
@@ -48,6 +51,14 @@ bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const s
                        const std::string &first, int nicCount, const QnsSnapshotArgv &argv,
                        QnsSnapshotStop stop, std::string &dir, std::string &err);
 
+
+/* The overlay of a snapshot's root disk, QNS_SNAPSHOT_DISK in dir: an
+ * empty qcow2 image over `base` (raw), which it names "disk.img" (restores
+ * give the backing file's path on QEMU's command line), made with the
+ * qemu-img beside `qemu`. False with err. */
+#define QNS_SNAPSHOT_DISK "disk.qcow2"
+bool QnsSnapshotDiskOverlay(const std::string &qemu, const std::string &base,
+                            const std::string &dir, std::string &err);
 
 /* The configuration disk with `words` (at most QNS_CONFIG_DISK_SIZE bytes):
  * its path in the cache. False with err. */

@@ -253,3 +253,52 @@ int64_t qns_snapshot_boot(const qns_snapshot_boot_spec *spec, char *errbuf)
     qns_guest_free(g);
     return t;
 }
+
+/* qcow2's header (docs/interop/qcow2.txt), big-endian. */
+#define QCOW2_MAGIC 0x514649fbu
+#define QCOW2_INCOMPAT_DIRTY 1u
+
+static uint32_t be32_at(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int qns_snapshot_disk_check(const char *path, char *errbuf)
+{
+    unsigned char h[104];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t got = 0;
+    while (got < sizeof(h)) {
+        ssize_t n = read(fd, h + got, sizeof(h) - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    uint32_t version = got >= 8 ? be32_at(h + 4) : 0;
+    if (got < 72 || be32_at(h) != QCOW2_MAGIC || (version != 2 && version != 3)) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "%s is not a qcow2 image", path);
+        return -1;
+    }
+    if (be32_at(h + 32) != 0) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE, "%s is an encrypted qcow2 image", path);
+        return -1;
+    }
+    if (version == 3 && (got < sizeof(h) || be32_at(h + 72) != 0 ||
+                         (be32_at(h + 76) & ~QCOW2_INCOMPAT_DIRTY) != 0)) {
+        snprintf(errbuf, QNS_ERRBUF_SIZE,
+                 "%s has qcow2 features qns does not take (an external data file, or "
+                 "unknown ones)",
+                 path);
+        return -1;
+    }
+    return 0;
+}

@@ -39,6 +39,16 @@ typedef struct qns_snapshot_boot_spec {
  */
 int64_t qns_snapshot_boot(const qns_snapshot_boot_spec *spec, char *errbuf);
 
+/*
+ * A snapshot's root disk overlay, which may come from a package: 0 when
+ * path is a qcow2 image (version 2 or 3) that keeps its data in itself,
+ * unencrypted, with no incompatible feature but a dirty bit. Its backing
+ * file is given on QEMU's command line, so the name in it is not read.
+ * -1 with errbuf naming path otherwise: an external data file would have
+ * QEMU open a file the image names.
+ */
+int qns_snapshot_disk_check(const char *path, char *errbuf);
+
 #ifdef __cplusplus
 }
 #endif

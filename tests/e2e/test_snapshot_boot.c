@@ -284,6 +284,24 @@ static void a_snapshot_that_is_not_the_manifests_is_refused(void **state)
         fail_msg("exit %d:\n%s", st, out);
     }
     g_free(out);
+    /* The right stream, and a disk overlay the manifest does not name (the
+     * default guest has no root disk): refused too. */
+    g_unlink(stream);
+    char *real = g_strdup_printf("%s/snapshot/%s/stream", cache_a, key);
+    assert_int_equal(symlink(real, stream), 0);
+    g_free(real);
+    char *disk = g_build_filename(folder, "disk.qcow2", NULL);
+    assert_true(g_file_set_contents(disk, "QFI\xfb not named", -1, NULL));
+    out = NULL;
+    st = qns(cache_a, 0, &out, "verify", hostile, NULL, NULL);
+    char *line = g_strdup_printf("%s is in the package, but the manifest names no "
+                                 "snapshot_disk_sha256 for it", disk);
+    if (st == 0 || strstr(out, line) == NULL) {
+        fail_msg("exit %d, wanted \"%s\" in:\n%s", st, line, out);
+    }
+    g_free(line);
+    g_free(disk);
+    g_free(out);
     g_free(stream);
     g_free(folder);
     g_free(hostile);
@@ -390,6 +408,11 @@ static void what_a_snapshot_cannot_do_is_refused(void **state)
             "line; use boot = cold");
     /* A 60000-byte command is 80000 bytes of base64. */
     char *big = g_strdup_printf("command = echo %0*d", 60000 - 5, 0);
+    /* A guest's own disk (an image's root disk is carried as an overlay). */
+    assert_true(g_file_set_contents("snap-own-disk.img", "not in a snapshot", -1, NULL));
+    refused("disk", "disk = snap-own-disk.img",
+            "guest h1: boot = snapshot: a guest's own disk is not in a snapshot (an image's root "
+            "disk is); use boot = cold");
     refused("big", big, "bytes, more than 65536 (the configuration disk)");
     refused("big", big, "guest h1: its configuration is 80");
     g_free(big);

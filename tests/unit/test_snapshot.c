@@ -2,7 +2,9 @@
  * save=: a grant of -2 writes a line, replies 0, exits 0): the save comes
  * at the first grant after the console's ready line, and each way a boot
  * fails is said: not ready in time, the guest's own error, a guest that
- * ends, and a boot given up. No process is left in any case. */
+ * ends, and a boot given up. No process is left in any case. A snapshot's
+ * disk overlay is checked before QEMU opens it: only a plain qcow2 image
+ * passes (qns_snapshot_disk_check). */
 #define _GNU_SOURCE
 #include "qns_guest.h"
 #include "qns_snapshot.h"
@@ -119,6 +121,64 @@ static void a_boot_is_given_up_when_stop_says_so(void **state)
     assert_int_equal(access(console, F_OK), 0); /* from the run before */
 }
 
+/* A qcow2 header: version, crypt method, incompatible features, then
+ * 104 bytes in all (version 3) or `size`. */
+static const char *qcow2(const char *name, uint32_t version, uint32_t crypt, uint32_t incompat,
+                         size_t size)
+{
+    static char path[64];
+    unsigned char h[512] = {0x51, 0x46, 0x49, 0xfb};
+    uint32_t words[][2] = {{4, version}, {32, crypt}, {76, incompat}, {100, 104}};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        for (int b = 0; b < 4; b++) {
+            h[words[i][0] + (uint32_t)b] = (unsigned char)(words[i][1] >> (24 - 8 * b));
+        }
+    }
+    snprintf(path, sizeof(path), "%s-%d.qcow2", name, getpid());
+    FILE *f = fopen(path, "we");
+    assert_non_null(f);
+    assert_int_equal(fwrite(h, 1, size, f), size);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+static void only_a_plain_qcow2_image_passes_as_a_snapshot_disk(void **state)
+{
+    (void)state;
+    const char *p = qcow2("plain", 3, 0, 0, 512);
+    assert_int_equal(qns_snapshot_disk_check(p, err), 0);
+    unlink(p);
+    p = qcow2("dirty", 3, 0, 1, 512);
+    assert_int_equal(qns_snapshot_disk_check(p, err), 0);
+    unlink(p);
+    p = qcow2("v2", 2, 0, 0, 72);
+    assert_int_equal(qns_snapshot_disk_check(p, err), 0);
+    unlink(p);
+    char want[160];
+    p = qcow2("datafile", 3, 0, 4, 512); /* an external data file */
+    assert_int_equal(qns_snapshot_disk_check(p, err), -1);
+    snprintf(want, sizeof(want),
+             "%s has qcow2 features qns does not take (an external data file, or unknown ones)", p);
+    assert_string_equal(err, want);
+    unlink(p);
+    p = qcow2("aes", 3, 1, 0, 512);
+    assert_int_equal(qns_snapshot_disk_check(p, err), -1);
+    snprintf(want, sizeof(want), "%s is an encrypted qcow2 image", p);
+    assert_string_equal(err, want);
+    unlink(p);
+    p = qcow2("short", 3, 0, 0, 40); /* cut in its header */
+    assert_int_equal(qns_snapshot_disk_check(p, err), -1);
+    snprintf(want, sizeof(want), "%s is not a qcow2 image", p);
+    assert_string_equal(err, want);
+    unlink(p);
+    p = qcow2("v4", 4, 0, 0, 512);
+    assert_int_equal(qns_snapshot_disk_check(p, err), -1);
+    assert_string_equal(err, (snprintf(want, sizeof(want), "%s is not a qcow2 image", p), want));
+    unlink(p);
+    assert_int_equal(qns_snapshot_disk_check("no-such.qcow2", err), -1);
+    assert_string_equal(err, "cannot open no-such.qcow2: No such file or directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -127,6 +187,7 @@ int main(void)
         cmocka_unit_test(the_guests_own_error_fails_the_boot),
         cmocka_unit_test(a_guest_that_ends_fails_the_boot),
         cmocka_unit_test(a_boot_is_given_up_when_stop_says_so),
+        cmocka_unit_test(only_a_plain_qcow2_image_passes_as_a_snapshot_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
