@@ -10,11 +10,14 @@
  *     creation (guests described, the snapshot looked up) to h1's first
  *     frame and to the end;
  *   - a LAN of N guests, each pinging its neighbour: RSS and PSS per QEMU
- *     process (smaps_rollup), sampled once every guest is configured.
+ *     process (smaps_rollup), sampled once every guest is configured;
+ *   - with a Debian image (DEBIAN_IMAGE, build-debian.sh's folder): two
+ *     guests with systemd, the first sending five UDP datagrams to the
+ *     second: wall time to the first frame and to the end.
  *
- * Usage: bench_snapshot QNS LAN_PING_INI [GUESTS]   (QNS: the qns runner;
- * QNS_QEMU and QNS_GUEST_DIR name QEMU and the image; GUESTS: the largest
- * LAN, default 100)
+ * Usage: bench_snapshot QNS LAN_PING_INI [GUESTS [DEBIAN_IMAGE]]   (QNS: the
+ * qns runner; QNS_QEMU and QNS_GUEST_DIR name QEMU and the default image;
+ * GUESTS: the largest LAN, default 100)
  */
 #define _GNU_SOURCE
 #include "bench_util.h"
@@ -147,7 +150,8 @@ static int on_progress(void *vctx, const qns_progress *p)
  * guest 0 pings guest 1 five times and ends the run. Otherwise guest i
  * pings guest i + 1 (the last the first) three times, then idles a second,
  * and every guest ends the run. */
-static qns_sim *lan(const char *out, int n, qns_boot boot, int pairs, char *e)
+static qns_sim *lan(const char *out, int n, qns_boot boot, int pairs, const char *first_cmd,
+                    char *e)
 {
     qns_sim_config sc = {.quantum_us = 10, .seed = 1, .out_dir = out};
     qns_sim *sim = qns_sim_new(&sc, e);
@@ -163,7 +167,7 @@ static qns_sim *lan(const char *out, int n, qns_boot boot, int pairs, char *e)
             snprintf(cmd, sizeof(cmd), "ping -c 3 -i 0.2 10.0.%d.%d; sleep 1", next / 250,
                      next % 250 + 1);
         } else {
-            snprintf(cmd, sizeof(cmd), "ping -c 5 -i 0.2 10.0.0.3");
+            snprintf(cmd, sizeof(cmd), "%s", first_cmd ? first_cmd : "ping -c 5 -i 0.2 10.0.0.3");
         }
         qns_guest_config g = {.name = name, .nic_count = 1, .boot = boot};
         g.nics[0].ipv4 = ip;
@@ -184,8 +188,10 @@ static qns_sim *lan(const char *out, int n, qns_boot boot, int pairs, char *e)
 }
 
 /* One run in a child process (one simulation per process); memory sampled
- * at sample_at_ns of virtual time (0: not sampled). */
-static lan_result run_lan(const char *out, int n, qns_boot boot, int pairs, uint64_t sample_at_ns)
+ * at sample_at_ns of virtual time (0: not sampled). image: the guests'
+ * image folder (NULL: QNS_GUEST_DIR's), with first_cmd for guest 0. */
+static lan_result run_lan_of(const char *out, int n, qns_boot boot, int pairs,
+                             uint64_t sample_at_ns, const char *image, const char *first_cmd)
 {
     int fds[2];
     lan_result r = {0};
@@ -197,8 +203,11 @@ static lan_result run_lan(const char *out, int n, qns_boot boot, int pairs, uint
         close(fds[0]);
         char e[QNS_ERRBUF_SIZE];
         g_mkdir_with_parents(out, 0755);
+        if (image) {
+            setenv("QNS_GUEST_DIR", image, 1);
+        }
         progress_ctx c = {bench_now_s(), sample_at_ns, &r};
-        qns_sim *sim = lan(out, n, boot, pairs, e);
+        qns_sim *sim = lan(out, n, boot, pairs, first_cmd, e);
         if (sim != NULL) {
             qns_sim_set_progress(sim, on_progress, &c, 2);
             r.ok = qns_sim_run(sim, 60000000000ull, e) == 0;
@@ -223,6 +232,11 @@ static lan_result run_lan(const char *out, int n, qns_boot boot, int pairs, uint
         memset(&r, 0, sizeof(r));
     }
     return r;
+}
+
+static lan_result run_lan(const char *out, int n, qns_boot boot, int pairs, uint64_t sample_at_ns)
+{
+    return run_lan_of(out, n, boot, pairs, sample_at_ns, NULL, NULL);
 }
 
 /* lan_ping.ini with boot = snapshot for each of its guests, written to path. */
@@ -351,6 +365,30 @@ int main(int argc, char **argv)
                                    i ? 400000000ull : 1700000000ull);
             row(what, sizes[s], &m, m.wall_s, m.first_frame_s);
         }
+    }
+    if (argc > 4) {
+        /* A Debian image: bash sends the datagrams (dash has no /dev/udp). */
+        const char *udp = "bash -c 'for i in 1 2 3 4 5; do echo qns > /dev/udp/10.0.0.3/9; "
+                          "sleep 0.2; done'";
+        lan_result made = run_lan_of("snap-debian-made", 2, QNS_BOOT_SNAPSHOT, 0, 0, argv[4], udp);
+        row("debian, snapshot made (once)", 2, &made, made.wall_s, made.first_frame_s);
+        lan_result d[2] = {{0}, {0}};
+        for (int k = 0; k < REPEATS; k++) {
+            for (int i = 0; i < 2; i++) {
+                d[i] = run_lan_of(i ? "snap-debian" : "cold-debian", 2,
+                                  i ? QNS_BOOT_SNAPSHOT : QNS_BOOT_COLD, 0, 0, argv[4], udp);
+                w[i][k] = d[i].wall_s;
+                f[i][k] = d[i].first_frame_s;
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            qsort(w[i], REPEATS, sizeof(double), cmp_double);
+            qsort(f[i], REPEATS, sizeof(double), cmp_double);
+        }
+        row("debian (systemd), cold (median of 3)", 2, &d[0], w[0][REPEATS / 2],
+            f[0][REPEATS / 2]);
+        row("debian (systemd), snapshot (median of 3)", 2, &d[1], w[1][REPEATS / 2],
+            f[1][REPEATS / 2]);
     }
     printf("wall s and first frame s from the simulation's creation (the snapshot looked up) "
            "in this process; RSS and PSS of the QEMU processes, per guest and in all\n");

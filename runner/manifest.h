@@ -43,6 +43,11 @@ JsonObject *rn_json_object(JsonObject *o, const char *member);
 /* A string member of o, NULL when absent or not a string. */
 const char *rn_json_string(JsonObject *o, const char *member);
 
+/* The manifest's guests: how many (0 when "guests" is not an array), and
+ * the i-th's object (NULL when it is not an object). */
+guint rn_manifest_guest_count(JsonObject *root);
+JsonObject *rn_manifest_guest(JsonObject *root, guint i);
+
 /* ---- manifest_write.c */
 
 /* What the guests boot from (QEMU, the default guest image, own kernels,

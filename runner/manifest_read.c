@@ -87,6 +87,22 @@ const char *rn_json_string(JsonObject *o, const char *member)
                : NULL;
 }
 
+guint rn_manifest_guest_count(JsonObject *root)
+{
+    JsonNode *gn = root ? json_object_get_member(root, "guests") : NULL;
+    return gn && JSON_NODE_HOLDS_ARRAY(gn) ? json_array_get_length(json_node_get_array(gn)) : 0;
+}
+
+JsonObject *rn_manifest_guest(JsonObject *root, guint i)
+{
+    if (i >= rn_manifest_guest_count(root)) {
+        return NULL;
+    }
+    JsonArray *guests = json_node_get_array(json_object_get_member(root, "guests"));
+    JsonNode *n = json_array_get_element(guests, i);
+    return JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
 JsonObject *rn_json_object(JsonObject *o, const char *member)
 {
     if (o == NULL || !json_object_has_member(o, member)) {

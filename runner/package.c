@@ -186,11 +186,8 @@ static int stage_guest(const char *stage, JsonObject *gi)
 GPtrArray *rn_manifest_snapshots(JsonObject *root, const char *doing)
 {
     GPtrArray *out = g_ptr_array_new();
-    JsonNode *gn = json_object_get_member(root, "guests");
-    JsonArray *ga = gn && JSON_NODE_HOLDS_ARRAY(gn) ? json_node_get_array(gn) : NULL;
-    for (guint i = 0; ga && i < json_array_get_length(ga); i++) {
-        JsonNode *n = json_array_get_element(ga, i);
-        JsonObject *g = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    for (guint i = 0; i < rn_manifest_guest_count(root); i++) {
+        JsonObject *g = rn_manifest_guest(root, i);
         const char *key = g ? rn_json_string(g, "snapshot") : NULL;
         if (key == NULL) {
             continue;

@@ -302,6 +302,7 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, const rn_p
         sc->set.snapshot_dir = sc->places.snapshot_dir;
         sc->set.stop = places->stop;
         sc->set.stop_ctx = places->stop_ctx;
+        sc->places.boots = places->boots;
     }
     sc->set.qemu = sc->places.qemu ? sc->places.qemu : rn_sc_own(sc, g_strdup(rn_default_qemu()));
     if (read_and_scan(sc) < 0) {
@@ -309,6 +310,11 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, const rn_p
         return NULL;
     }
     parse_sections(sc);
+    for (guint i = 0; sc->places.boots && i < sc->guests->len; i++) {
+        rn_guest *g = g_ptr_array_index(sc->guests, i);
+        const char *boot = g->cfg.name ? g_hash_table_lookup(sc->places.boots, g->cfg.name) : NULL;
+        g->cfg.boot = boot && strcmp(boot, "snapshot") == 0 ? QNS_BOOT_SNAPSHOT : QNS_BOOT_COLD;
+    }
     if (sc->error_count == 0) {
         check_environment(sc);
     }

@@ -198,8 +198,10 @@ static void key_boot(rn_scenario *sc, rn_guest *g, const rn_key *k, char *v)
         g->cfg.boot = QNS_BOOT_COLD;
     } else if (strcmp(v, "snapshot") == 0) {
         g->cfg.boot = QNS_BOOT_SNAPSHOT;
+    } else if (strcmp(v, "auto") == 0) {
+        g->cfg.boot = QNS_BOOT_AUTO;
     } else {
-        rn_sc_err(sc, k->line, "boot: '%s' is neither cold nor snapshot", rn_sc_shown(sc, v));
+        rn_sc_err(sc, k->line, "boot: '%s' is not auto, cold or snapshot", rn_sc_shown(sc, v));
     }
 }
 

@@ -43,6 +43,10 @@ typedef struct rn_places {
     const char *snapshot_dir; /* a package's snapshot/ (qns_sim_config.snapshot_dir) */
     int (*stop)(void *ctx);   /* gives up a snapshot's boot (qns_sim_config.stop) */
     void *stop_ctx;
+    /* verify: how each guest booted, by name ("snapshot" or "cold"), as its
+     * manifest says: the re-run boots each so (a guest it does not name,
+     * cold: runs from before boot = auto). NULL: as the scenario says. */
+    GHashTable *boots;
 } rn_places;
 
 typedef struct rn_settings {

@@ -255,16 +255,33 @@ static int say_verdict(int failures, guint count, const GString *bad, const char
     return RN_EXIT_OK;
 }
 
+/* How each guest of the manifest booted, by name: its "boot" ("cold" in
+ * manifests from before snapshots, which have none). */
+static GHashTable *manifest_boots(JsonObject *root)
+{
+    GHashTable *boots = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (guint i = 0; i < rn_manifest_guest_count(root); i++) {
+        JsonObject *g = rn_manifest_guest(root, i);
+        const char *name = g ? rn_json_string(g, "name") : NULL;
+        const char *boot = g ? rn_json_string(g, "boot") : NULL;
+        if (name) {
+            g_hash_table_replace(boots, g_strdup(name), g_strdup(boot ? boot : "cold"));
+        }
+    }
+    return boots;
+}
+
 /* The manifest checked, the run again, its outputs compared: the exit
  * status (m: loaded from dir). */
 static int verify_manifest(const char *dir, const rn_manifest *m, const char *out_dir,
                            int trust_package)
 {
     char *packed_base = NULL; /* the packed inputs, when there are */
-    rn_places places;         /* the packed QEMU and guest image, when there are */
+    rn_places places = {0};   /* the packed QEMU and guest image, when there are */
     if (rn_package_prepare(dir, m->root, trust_package, &packed_base, &places) < 0) {
         return RN_EXIT_FAIL;
     }
+    places.boots = manifest_boots(m->root);
     char *env_diff = say_environment(dir, m, packed_base, &places);
     char *copy = g_build_filename(dir, RN_SCENARIO_COPY, NULL);
     int copy_bad = check_copy(copy, m) < 0;
@@ -286,6 +303,7 @@ static int verify_manifest(const char *dir, const rn_manifest *m, const char *ou
     g_free((char *)places.qemu);
     g_free((char *)places.guest_dir);
     g_free((char *)places.snapshot_dir);
+    g_hash_table_destroy(places.boots);
     g_free(copy);
     g_free(new_dir);
     return status;

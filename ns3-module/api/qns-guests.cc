@@ -53,12 +53,14 @@ static bool SpecFromConfig(const qns_sim *sim, const qns_guest_config &c, const 
     spec.program = words(c.program);
     spec.endsRun = c.ends_run != 0;
     spec.agent = c.agent != 0;
-    if (c.boot != QNS_BOOT_COLD && c.boot != QNS_BOOT_SNAPSHOT) {
+    if (c.boot != QNS_BOOT_AUTO && c.boot != QNS_BOOT_COLD && c.boot != QNS_BOOT_SNAPSHOT) {
         err = "guest " + name + ": boot " + std::to_string(static_cast<int>(c.boot)) +
-              " is neither QNS_BOOT_COLD nor QNS_BOOT_SNAPSHOT";
+              " is not QNS_BOOT_AUTO, QNS_BOOT_COLD or QNS_BOOT_SNAPSHOT";
         return false;
     }
-    spec.boot = c.boot == QNS_BOOT_SNAPSHOT ? QnsBoot::Snapshot : QnsBoot::Cold;
+    spec.boot = c.boot == QNS_BOOT_SNAPSHOT ? QnsBoot::Snapshot
+                : c.boot == QNS_BOOT_COLD   ? QnsBoot::Cold
+                                            : QnsBoot::Auto;
     /* More than the array holds: as many default NICs, which the check refuses. */
     spec.nics.assign(static_cast<size_t>(c.nic_count), QnsNicSpec());
     for (int i = 0; i < c.nic_count && i < QNS_MAX_NICS; i++) {

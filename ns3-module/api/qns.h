@@ -104,13 +104,18 @@ typedef struct qns_nic_config {
 } qns_nic_config;
 
 typedef enum qns_boot {
-    QNS_BOOT_COLD = 0,     /* booted from its kernel */
-    QNS_BOOT_SNAPSHOT = 1, /* the default guest restored from a snapshot booted once and
+    QNS_BOOT_AUTO = 0,     /* QNS_BOOT_SNAPSHOT when the guest can be restored (its image's
+                              GUEST-INFO says snapshot=yes, as the default guest's and
+                              build-debian.sh's do; no program, own kernel, initrd,
+                              append, agent or disk), else QNS_BOOT_COLD */
+    QNS_BOOT_COLD = 1,     /* booted from its kernel */
+    QNS_BOOT_SNAPSHOT = 2, /* restored from a snapshot of its machine booted once and
                               cached by what makes the machine (memory, NIC count and
-                              models, kernel, initrd with its files, the words of
-                              kernel_args that are not qns.* parameters, QEMU);
-                              its configuration (MACs, addresses, command, services)
-                              arrives on a configuration disk after the restore */
+                              models, kernel, initrd with its files, an image's root disk,
+                              the words of kernel_args that are not qns.* parameters,
+                              QEMU); its configuration (MACs, addresses, command,
+                              services) arrives on a configuration disk after the
+                              restore */
 } qns_boot;
 
 typedef struct qns_guest_config {

@@ -240,6 +240,7 @@ static const char *const known_keys[] = {"key",
                                          "nic_e1000",
                                          "nic_virtio",
                                          "agent",
+                                         "snapshot",
                                          "packages_requested",
                                          "build_seconds",
                                          NULL};
@@ -465,6 +466,9 @@ int qns_guest_info_read(const char *path, qns_guest_info *out, char *errbuf)
     out->nic_e1000 = v[4];
     out->nic_virtio = v[5];
     out->disk = g_key_file_get_string(kf, "guest", "disk", NULL);
+    char *snap = g_key_file_get_string(kf, "guest", "snapshot", NULL);
+    out->snapshot = snap && strcmp(snap, "yes") == 0;
+    g_free(snap);
     g_key_file_free(kf);
     if (r < 0) {
         qns_guest_info_clear(out);

@@ -60,6 +60,8 @@ extern "C"
         char *kernel, *initrd, *cmdline; /* file names in the image's folder; its command line */
         char *nic_e1000, *nic_virtio;    /* -device templates with netdev=ID and mac=MAC */
         char *disk;                      /* a distribution image's root file system, or NULL */
+        int snapshot; /* snapshot=yes: its init (or agent) booted with qns.boot=snapshot
+                         waits for its configuration disk, so it can be saved there */
         char **machine; /* qemu_args' words (-m included) without -kernel and -initrd and
                            their values, NULL-terminated */
     } qns_guest_info;

@@ -15,7 +15,9 @@
 
 #include <glib.h>
 
+#include <cerrno>
 #include <cstring>
+#include <unistd.h>
 
 namespace
 {
@@ -360,7 +362,11 @@ std::string SnapshotRefusal(const Build &b)
 {
     const QnsGuestSpec &s = b.spec;
     if (s.hasProgram || b.ownKernel || !s.initrd.empty() || !s.append.empty() || s.agent) {
-        return "it takes the default guest's kernel, initrd and command line";
+        return "it takes an image's kernel, initrd and command line";
+    }
+    if (!b.gi.snapshot) {
+        return "the image's init cannot wait for its configuration (its GUEST-INFO has no "
+               "snapshot=yes; an image built before snapshots were: build it again)";
     }
     if (!s.disk.empty()) {
         return "a guest's own disk is not in a snapshot (an image's root disk is)";
@@ -390,6 +396,10 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
     std::string refusal = SnapshotRefusal(b);
     if (!refusal.empty()) {
         err = "guest " + b.out.name + ": boot = snapshot: " + refusal + "; use boot = cold";
+        return false;
+    }
+    if (b.qemu.find('/') != std::string::npos && access(b.qemu.c_str(), X_OK) < 0) {
+        err = "guest " + b.out.name + ": cannot execute " + b.qemu + ": " + g_strerror(errno);
         return false;
     }
     b.out.defaultInit = true;
@@ -538,7 +548,8 @@ bool QnsGuestDescribe(const QnsGuestSpec &spec, int index, uint32_t seed, uint32
               "boots from its disk gets them when it is built (build-debian.sh --file SRC:DST)";
         return false;
     }
-    if (spec.boot == QnsBoot::Snapshot) {
+    if (spec.boot == QnsBoot::Snapshot ||
+        (spec.boot == QnsBoot::Auto && SnapshotRefusal(b).empty())) {
         return SnapshotArgv(b, seed, spinUs, horizon, err);
     }
     MachineArgv(b, &seed);

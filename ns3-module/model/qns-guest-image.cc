@@ -104,6 +104,7 @@ bool QnsReadGuestInfo(const std::string &dir, QnsGuestInfo &gi, std::string &err
     gi.nicE1000 = info.nic_e1000;
     gi.nicVirtio = info.nic_virtio;
     gi.disk = info.disk ? info.disk : "";
+    gi.snapshot = info.snapshot != 0;
     gi.machine.assign(info.machine, info.machine + g_strv_length(info.machine));
     qns_guest_info_clear(&info);
     return true;

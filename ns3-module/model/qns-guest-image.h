@@ -29,6 +29,7 @@ bool QnsGuestImageDir(const char *key, const std::string &first, std::string &di
 struct QnsGuestInfo {
     std::string kernel, initrd, cmdline, nicE1000, nicVirtio;
     std::string disk;                 /* a distribution image's root file system, or "" */
+    bool snapshot = false;            /* its init can be saved waiting for its configuration */
     std::vector<std::string> machine; /* QEMU's machine options (-m included),
                                          without -kernel and -initrd */
 };

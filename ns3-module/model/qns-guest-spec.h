@@ -20,8 +20,11 @@ enum class QnsNicModel {
 };
 
 /* How a guest starts: booted from its kernel, or restored from a snapshot
- * of the default guest booted once (qns-guest-snapshot.h). */
+ * of its machine booted once (qns-guest-snapshot.h); Auto: restored when
+ * it can be (its image says snapshot=yes, and nothing of the guest's is
+ * outside the snapshot), else booted. */
 enum class QnsBoot {
+    Auto,
     Cold,
     Snapshot,
 };
@@ -51,7 +54,7 @@ struct QnsGuestSpec {
     bool endsRun = false;
     bool agent = false; /* an own image whose init runs the qns agent */
     uint32_t icountShift = QNS_ICOUNT_SHIFT_DEFAULT;
-    QnsBoot boot = QnsBoot::Cold;
+    QnsBoot boot = QnsBoot::Auto;
     std::string snapshotDir; /* snapshots looked for here before the cache's; "" */
     /* Not a setting: asked while a snapshot is made (non-zero gives up). */
     int (*stop)(void *ctx) = nullptr;

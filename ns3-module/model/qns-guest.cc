@@ -98,13 +98,17 @@ TypeId QnsGuest::GetTypeId()
                           BooleanValue(false), MakeBooleanAccessor(Field(&QnsGuestSpec::agent)),
                           MakeBooleanChecker())
             .AddAttribute("Boot",
-                          "How the default guest starts: Cold boots it from its kernel; "
+                          "How the guest starts: Cold boots it from its kernel; "
                           "Snapshot restores it from a snapshot booted once and cached by "
                           "what makes the machine, then delivers this guest's configuration "
-                          "(MACs, addresses, command, services) on a configuration disk.",
-                          EnumValue(static_cast<int>(QnsBoot::Cold)),
+                          "(MACs, addresses, command, services) on a configuration disk; "
+                          "Auto is Snapshot when the guest can be restored (its image says "
+                          "snapshot=yes; no program, own kernel, initrd, append or disk), "
+                          "else Cold.",
+                          EnumValue(static_cast<int>(QnsBoot::Auto)),
                           MakeEnumAccessor(&QnsGuest::SetBootValue, &QnsGuest::GetBootValue),
-                          MakeEnumChecker(static_cast<int>(QnsBoot::Cold), "Cold",
+                          MakeEnumChecker(static_cast<int>(QnsBoot::Auto), "Auto",
+                                          static_cast<int>(QnsBoot::Cold), "Cold",
                                           static_cast<int>(QnsBoot::Snapshot), "Snapshot"))
             .AddAttribute("EndsRun",
                           "The simulation stops once every guest with EndsRun has powered "

@@ -13,8 +13,8 @@
 # be HTTP 200 with the file's exact SHA-256 (computed here the way srv makes
 # the file), and the guests' boot must be the recipe's systemd boot.
 #
-# Then the same scenario with boot = snapshot, each process with a cache of
-# its own (the image linked in): the first run boots the image once, until
+# Then the same scenario as it is (boot = auto: restored), each process with
+# a cache of its own (the image linked in): the first run boots the image once, until
 # its agent waits for its configuration, and saves it (RAM, devices and the
 # root disk's qcow2 overlay); both guests restore that one snapshot and fetch
 # the same file. `qns verify` of that run, under load and with an empty
@@ -47,9 +47,11 @@ list=$("$qns" guest list) || fail "qns guest list failed"
 grep -Eq "^$key  .*  \(debian: curl python3\)\$" <<<"$list" ||
     { echo "$list" >&2; fail "qns guest list does not show $key as a Debian image with curl and python3"; }
 sed "s/^guest_image = .*/guest_image = $key/" "$src/scenarios/debian_http.ini" > http.ini
+# The cold boot first: boot = cold in each guest (the default restores them).
+sed '/^\[guest /a boot = cold' http.ini > cold.ini
 
 start=$(date +%s)
-"$qns" run -q http.ini -o a > a.log 2>&1 || { cat a.log >&2; fail "the run failed"; }
+"$qns" run -q cold.ini -o a > a.log 2>&1 || { cat a.log >&2; fail "the run failed"; }
 echo "first run: $(( $(date +%s) - start )) s wall"
 
 want=$(python3 -c 'import random, hashlib, sys; random.seed(1); print(hashlib.sha256(random.randbytes(1300000)).hexdigest())')
@@ -75,8 +77,8 @@ done
 sha256sum a/*.pcap a/*.console
 echo "debian runs identical: $n files match, fetched $want"
 
-# --- boot = snapshot -----------------------------------------------------------------
-sed '/^\[guest /a boot = snapshot' http.ini > snap.ini
+# --- boot = auto: restored from a snapshot --------------------------------------------
+cp http.ini snap.ini
 own_cache() {
     rm -rf "$1"
     mkdir -p "$1/guest"

@@ -1,7 +1,8 @@
 /* A package carries everything its run booted from: two default guests and
  * one ping at a 1 ms quantum run through `qns run`, the pinging guest first
- * reading its disk, a qcow2 overlay on a qcow2 overlay on a raw image, are
- * packed with `qns pack --with-qemu`, and the package alone, moved to a
+ * reading its disk, a qcow2 overlay on a qcow2 overlay on a raw image (so
+ * it boots cold; the other is restored from a snapshot, which the package
+ * carries), are packed with `qns pack --with-qemu`, and the package alone, moved to a
  * fresh folder with an empty qns cache, QNS_QEMU / QNS_GUEST_DIR pointing at
  * nothing and the disk's images moved away, verifies with --trust-package:
  * every output byte-identical, run from the packed guest image, disk chain
@@ -125,8 +126,9 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
     g_free(console);
     const char *pack[] = {"pack", "--with-qemu", "run", NULL};
     assert_int_equal(qns(dir, NULL, &out, pack), 0);
-    /* 22 files and the disk's three images */
-    assert_true(g_str_has_prefix(out, "qns: packed 25 files of run into run.tar.zst ("));
+    /* 22 files, the disk's three images and h2's snapshot (INPUTS, stream,
+     * RAM; h1, with a disk of its own, boots cold) */
+    assert_true(g_str_has_prefix(out, "qns: packed 28 files of run into run.tar.zst ("));
     assert_non_null(strstr(out, " MiB), with the guest image and QEMU\n"));
     g_free(out);
     char *from = g_build_filename(dir, "run.tar.zst", NULL);
@@ -168,6 +170,7 @@ static void package_verifies_from_its_own_guest_and_qemu_only(void **state)
                                     "machine's own and compares the builds (--trust-package "
                                     "runs the packed one)\n"
                                     "verify: running from the packed guest image, inputs\n"
+                                    "verify: restoring from the packed snapshots\n"
                                     "verify: the environment matches the manifest\n",
                                     packed_sha);
     assert_non_null(strstr(out, carries));

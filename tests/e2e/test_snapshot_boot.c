@@ -10,7 +10,9 @@
  * first. A guest with other memory gets another snapshot (qns snapshot
  * list shows both); a setting a
  * snapshot cannot carry, a configuration larger than its disk and a boot
- * that fails are each refused with a line that says so. */
+ * that fails are each refused with a line that says so. Without a boot
+ * key guests are restored, and verify boots each guest as its manifest
+ * says (cold when it says nothing, as manifests from before snapshots). */
 #define _GNU_SOURCE
 #include "test_spawn.h"
 #include "test_support.h"
@@ -404,8 +406,8 @@ static void what_a_snapshot_cannot_do_is_refused(void **state)
 {
     (void)state;
     refused("kernel", "append = console=ttyS0",
-            "guest h1: boot = snapshot: it takes the default guest's kernel, initrd and command "
-            "line; use boot = cold");
+            "guest h1: boot = snapshot: it takes an image's kernel, initrd and command line; use "
+            "boot = cold");
     /* A 60000-byte command is 80000 bytes of base64. */
     char *big = g_strdup_printf("command = echo %0*d", 60000 - 5, 0);
     /* A guest's own disk (an image's root disk is carried as an overlay). */
@@ -439,9 +441,89 @@ static void what_a_snapshot_cannot_do_is_refused(void **state)
     g_free(root);
     char *sc = scenario("word", "warm", ""), *out = NULL;
     assert_int_not_equal(qns(cache_a, 0, &out, "run", sc, "-o", "snap-out-word"), 0);
-    assert_non_null(strstr(out, "boot: 'warm' is neither cold nor snapshot"));
+    assert_non_null(strstr(out, "boot: 'warm' is not auto, cold or snapshot"));
     g_free(out);
     g_free(sc);
+}
+
+/* The manifest of folder dir without its guests' boot members (as qns
+ * wrote them before snapshots): `members` lines. */
+static void forget_boots(const char *dir, int members)
+{
+    char *path = g_build_filename(dir, "manifest.json", NULL), *text = NULL;
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    gchar **lines = g_strsplit(text, "\n", -1);
+    GString *kept = g_string_new(NULL);
+    int dropped = 0;
+    for (gchar **l = lines; *l; l++) {
+        const char *t = *l + strspn(*l, " ");
+        if (g_str_has_prefix(t, "\"boot\" :") || g_str_has_prefix(t, "\"snapshot")) {
+            dropped++;
+            continue;
+        }
+        g_string_append_printf(kept, "%s%s", kept->len ? "\n" : "", *l);
+    }
+    assert_int_equal(dropped, members);
+    assert_true(g_file_set_contents(path, kept->str, -1, NULL));
+    g_string_free(kept, TRUE);
+    g_strfreev(lines);
+    g_free(text);
+    g_free(path);
+}
+
+/* boot = auto, the default, restores both guests; verify boots each guest as
+ * its manifest says: one whose manifest names no boot (qns's before
+ * snapshots) is booted cold, so the restored run's outputs differ, while
+ * a cold run's folder with such a manifest verifies. */
+static void verify_boots_each_guest_as_its_manifest_says(void **state)
+{
+    (void)state;
+    char *ini = g_strdup_printf("snap-auto-%d.ini", getpid());
+    char *text = g_strdup_printf(
+        "[scenario]\nname = snap\nduration = 30s\nquantum = 100us\nseed = 1\n\n"
+        "[guest h1]\nends_run = true\nnic0.ip = 10.0.0.1/24\nnic0.mac = 02:00:00:00:01:01\n"
+        "command = %s\n\n[guest h2]\nnic0.ip = 10.0.0.2/24\n\n"
+        "[link lan]\ntype = csma\ndelay = 50us\ncapture = true\nmembers = h1, h2\n",
+        h1_command);
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    char *dir = g_strdup_printf("snap-out-auto-%d", getpid());
+    run_ok(cache_a, 0, "run", ini, "-o", dir);
+    for (int i = 0; i < 2; i++) {
+        char *b = manifest_guest(dir, i, "boot");
+        assert_string_equal(b, "snapshot");
+        g_free(b);
+    }
+    char *old = g_strdup_printf("%s-old", dir), *cold = g_strdup_printf("%s-cold", dir);
+    copy_folder(dir, old);
+    forget_boots(old, 8); /* two guests: boot, snapshot and its two hashes */
+    char *out = NULL;
+    int st = qns(cache_a, 0, &out, "verify", old, "-o", cold);
+    if (st == 0 || strstr(out, "h1.console") == NULL) {
+        fail_msg("a restored run verified cold: exit %d:\n%s", st, out);
+    }
+    g_free(out);
+    for (int i = 0; i < 2; i++) {
+        char *b = manifest_guest(cold, i, "boot");
+        assert_string_equal(b, "cold");
+        g_free(b);
+    }
+    /* The same experiment either way. */
+    char *c1 = g_build_filename(dir, "h1.console", NULL), *c2 = g_build_filename(cold, "h1.console", NULL);
+    char *o1 = command_output(c1), *o2 = command_output(c2);
+    assert_string_equal(o1, o2);
+    forget_boots(cold, 2);
+    char *again = g_strdup_printf("%s-again", cold);
+    run_ok(cache_a, 0, "verify", cold, "-o", again);
+    g_free(again);
+    g_free(o1);
+    g_free(o2);
+    g_free(c1);
+    g_free(c2);
+    g_free(old);
+    g_free(cold);
+    g_free(dir);
+    g_free(text);
+    g_free(ini);
 }
 
 int main(void)
@@ -454,6 +536,7 @@ int main(void)
         cmocka_unit_test(a_snapshot_key_that_is_a_path_is_refused),
         cmocka_unit_test(other_memory_is_another_snapshot),
         cmocka_unit_test(what_a_snapshot_cannot_do_is_refused),
+        cmocka_unit_test(verify_boots_each_guest_as_its_manifest_says),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -41,15 +41,15 @@ static void set_confined(int confined)
     }
 }
 
-/* The command line qns runs the default guest with, no NIC, disk and
- * extra_args as given (NULL: none); g_strfreev. */
+/* The command line qns runs the default guest with (booted cold), no NIC,
+ * disk and extra_args as given (NULL: none); g_strfreev. */
 static char **guest_argv(const char *disk, const char *const *extra)
 {
     char err[QNS_ERRBUF_SIZE];
     qns_sim_config sc = {.quantum_us = 1000};
     qns_sim *sim = qns_sim_new(&sc, err);
     assert_non_null(sim);
-    qns_guest_config g = {.name = "g", .disk = disk, .extra_args = extra};
+    qns_guest_config g = {.name = "g", .disk = disk, .extra_args = extra, .boot = QNS_BOOT_COLD};
     if (qns_sim_add_guest(sim, &g, err) < 0) {
         fail_msg("add_guest: %s", err);
     }

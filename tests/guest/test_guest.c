@@ -7,7 +7,8 @@
  * kernel panic, a command's exit status, a command cut off by the duration
  * and a guest that did not boot each fail the run with the guest's name, the
  * reason and its last console lines; the longest kernel command line the API
- * takes boots, one byte more is refused. */
+ * takes boots, one byte more is refused. Every guest here boots cold
+ * (boot = cold: from its kernel); test_snapshot_boot restores them. */
 #define _GNU_SOURCE
 #include "qns.h"
 #include "test_support.h"
@@ -53,7 +54,8 @@ static qns_guest_config boot_guest(const boot *b)
                           .command = b->command,
                           .kernel_args = b->kernel_args,
                           .ends_run = 1,
-                          .nic_count = 1};
+                          .nic_count = 1,
+                          .boot = QNS_BOOT_COLD};
     g.nics[0].ipv4 = "10.0.0.1/24";
     g.nics[0].model = b->model;
     return g;
@@ -236,15 +238,21 @@ static void spin_is_passed_to_qemu(void **state)
     char err[QNS_ERRBUF_SIZE];
     qns_sim_config sc = {.spin_us = 2000};
     qns_sim *sim = qns_sim_new(&sc, err);
-    qns_guest_config g = {.name = "g", .command = "true"};
+    qns_guest_config g = {.name = "g", .command = "true", .boot = QNS_BOOT_COLD};
+    qns_guest_config r = {.name = "r", .command = "true"}; /* restored */
     assert_int_equal(qns_sim_add_guest(sim, &g, err), 0);
-    const char *const *a = qns_sim_guest_argv(sim, 0);
-    int i = 0;
-    while (a[i] && strcmp(a[i], "-qqq")) {
-        i++;
+    assert_int_equal(qns_sim_add_guest(sim, &r, err), 1);
+    const char *want[] = {"write=3,read=4,spin=2000,horizon=on",
+                          "write=3,read=4,spin=2000,horizon=on,restore=22"};
+    for (int k = 0; k < 2; k++) {
+        const char *const *a = qns_sim_guest_argv(sim, k);
+        int i = 0;
+        while (a[i] && strcmp(a[i], "-qqq")) {
+            i++;
+        }
+        assert_non_null(a[i]);
+        assert_string_equal(a[i + 1], want[k]);
     }
-    assert_non_null(a[i]);
-    assert_string_equal(a[i + 1], "write=3,read=4,spin=2000,horizon=on");
     qns_sim_free(sim);
 }
 

@@ -291,6 +291,9 @@ sha() { sha256sum < "$1" | cut -d' ' -f1; }
     echo "packages_requested=${user_packages[*]}"
     echo "# Kernel command line: append the qns.* parameters (see README.md)."
     echo "cmdline=$CMDLINE"
+    echo "# Booted with qns.boot=snapshot, its init waits for its configuration disk"
+    echo "# (serial qns-config): qns restores it from a snapshot (boot = snapshot)."
+    echo "snapshot=yes"
     echo "# QEMU arguments, kernel and initrd relative to this folder; the disk is"
     echo "# attached as -drive file=disk.img,if=virtio,format=raw,snapshot=on."
     echo "qemu_args=$("$here/../default/qemu-args.sh" --base "$kernel_file" initrd.img | sed 's/^256M$/512M/' |
