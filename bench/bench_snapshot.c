@@ -3,9 +3,10 @@
  * restored from a snapshot (boot = snapshot), side by side in one run, each
  * run a simulation of its own in a child process:
  *
- *   - `qns run scenarios/lan_ping.ini`, as a user runs it, end to end, and
- *     the same file with boot = snapshot for both guests, the first time
- *     with an empty snapshot cache (the snapshot is made then);
+ *   - `qns run scenarios/lan_ping.ini`, as a user runs it, end to end, with
+ *     boot = cold and boot = snapshot (the default, boot = auto, restores
+ *     them) for both guests, the first time with an empty snapshot cache
+ *     (the snapshot is made then);
  *   - lan_ping (h1 pings h2 five times): wall time from the simulation's
  *     creation (guests described, the snapshot looked up) to h1's first
  *     frame and to the end;
@@ -239,8 +240,8 @@ static lan_result run_lan(const char *out, int n, qns_boot boot, int pairs, uint
     return run_lan_of(out, n, boot, pairs, sample_at_ns, NULL, NULL);
 }
 
-/* lan_ping.ini with boot = snapshot for each of its guests, written to path. */
-static void snapshot_variant(const char *ini, const char *path)
+/* lan_ping.ini with boot = `boot` for each of its guests, written to path. */
+static void boot_variant(const char *ini, const char *boot, const char *path)
 {
     GKeyFile *kf = g_key_file_new();
     GError *ge = NULL;
@@ -251,7 +252,7 @@ static void snapshot_variant(const char *ini, const char *path)
     gchar **groups = g_key_file_get_groups(kf, NULL);
     for (gchar **g = groups; *g; g++) {
         if (g_str_has_prefix(*g, "guest ")) {
-            g_key_file_set_string(kf, *g, "boot", "snapshot");
+            g_key_file_set_string(kf, *g, "boot", boot);
         }
     }
     if (!g_key_file_save_to_file(kf, path, &ge)) {
@@ -310,11 +311,13 @@ int main(int argc, char **argv)
     char *cache = g_strdup_printf("%s/bench-snapshot-cache-%d", g_get_current_dir(), getpid());
     setenv("QNS_CACHE_DIR", cache, 1);
     char *snap_ini = g_strdup_printf("lan_ping-snapshot-%d.ini", getpid());
-    snapshot_variant(argv[2], snap_ini);
+    char *cold_ini = g_strdup_printf("lan_ping-cold-%d.ini", getpid());
+    boot_variant(argv[2], "snapshot", snap_ini);
+    boot_variant(argv[2], "cold", cold_ini);
     double q[2][REPEATS];
     double made_q = qns_run(argv[1], snap_ini, "qns-run-snapshot-made", 0);
     for (int k = 0; k < REPEATS; k++) {
-        q[0][k] = qns_run(argv[1], argv[2], "qns-run-cold", k);
+        q[0][k] = qns_run(argv[1], cold_ini, "qns-run-cold", k);
         q[1][k] = qns_run(argv[1], snap_ini, "qns-run-snapshot", k);
     }
     qsort(q[0], REPEATS, sizeof(double), cmp_double);
@@ -393,6 +396,7 @@ int main(int argc, char **argv)
     printf("wall s and first frame s from the simulation's creation (the snapshot looked up) "
            "in this process; RSS and PSS of the QEMU processes, per guest and in all\n");
     g_free(snap_ini);
+    g_free(cold_ini);
     g_free(cache);
     return 0;
 }

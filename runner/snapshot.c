@@ -14,14 +14,16 @@
 #include <time.h>
 
 /* "256M, 2 NICs (virtio-net-pci, e1000)" from an INPUTS text: -m's word and
- * each -device that follows a -netdev. */
+ * each -device that follows a -netdev; ", root disk" when an image's disk
+ * is in it (its overlay is then in the snapshot). */
 static char *machine_of(const char *inputs)
 {
     gchar **lines = g_strsplit(inputs, "\n", -1);
     GString *nics = g_string_new(NULL);
     const char *memory = "?";
-    int count = 0;
+    int count = 0, disk = 0;
     for (int i = 0; lines[i] && lines[i + 1]; i++) {
+        disk = disk || strcmp(lines[i], "word root-disk") == 0;
         if (strcmp(lines[i], "word -m") == 0 && g_str_has_prefix(lines[i + 1], "word ")) {
             memory = lines[i + 1] + 5;
         }
@@ -32,8 +34,9 @@ static char *machine_of(const char *inputs)
                                    dev);
         }
     }
-    char *r = g_strdup_printf("%s, %d NIC%s%s%s%s", memory, count, count == 1 ? "" : "s",
-                              count ? " (" : "", nics->str, count ? ")" : "");
+    char *r = g_strdup_printf("%s, %d NIC%s%s%s%s%s", memory, count, count == 1 ? "" : "s",
+                              count ? " (" : "", nics->str, count ? ")" : "",
+                              disk ? ", root disk" : "");
     g_string_free(nics, TRUE);
     g_strfreev(lines);
     return r;

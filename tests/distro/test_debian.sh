@@ -108,6 +108,9 @@ sdir=c1/snapshot/$skey
 [ "$(sha256sum < "$sdir/disk.qcow2" | cut -d' ' -f1)" = "$(cut -d: -f3 <<<"$g1")" ] ||
     fail "$sdir/disk.qcow2 is not the manifest's"
 grep -qx 'word root-disk' "$sdir/INPUTS" || fail "$sdir/INPUTS does not name the root disk"
+list=$(QNS_CACHE_DIR=$PWD/c1 "$qns" snapshot list) || fail "qns snapshot list failed"
+grep -Eq "^$skey  .*  512M, 1 NIC \(virtio-net-pci\), root disk\$" <<<"$list" ||
+    { echo "$list" >&2; fail "qns snapshot list does not show $skey with its root disk"; }
 start=$(date +%s)
 QNS_CACHE_DIR=$PWD/c1 "$qns" run -q snap.ini -o s2 > s2.log 2>&1 || { cat s2.log >&2; fail "the second run from the snapshot failed"; }
 echo "restored from the cached snapshot: $(( $(date +%s) - start )) s wall"
