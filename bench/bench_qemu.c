@@ -61,7 +61,7 @@ static char **guest_argv_spin(const char *command, uint32_t spin_us)
 {
     qns_sim_config sc = {.spin_us = spin_us};
     qns_sim *sim = qns_sim_new(&sc, err);
-    qns_guest_config g = {.name = "bench", .command = command};
+    qns_guest_config g = {.name = "bench", .command = command, .boot = QNS_BOOT_COLD};
     if (qns_sim_add_guest(sim, &g, err) < 0) {
         die("guest");
     }
@@ -442,7 +442,8 @@ static qns_sim *boot_lan(const char *out, uint32_t quantum_us, qns_round_mode ro
     if (sim == NULL) {
         return NULL;
     }
-    qns_guest_config g = {.name = "boot", .command = "true", .ends_run = 1, .nic_count = 1};
+    qns_guest_config g = {
+        .name = "boot", .command = "true", .ends_run = 1, .nic_count = 1, .boot = QNS_BOOT_COLD};
     g.nics[0].ipv4 = "10.0.0.1/24";
     qns_link_config lan = {.name = "lan", .type = QNS_LINK_CSMA};
     int gi = qns_sim_add_guest(sim, &g, e);
@@ -562,7 +563,7 @@ static qns_sim *cpu_bound_sim(const char *out, uint32_t quantum_us, qns_round_mo
 {
     qns_sim_config sc = {.quantum_us = quantum_us, .out_dir = out, .rounds = mode};
     qns_sim *sim = qns_sim_new(&sc, errbuf);
-    qns_guest_config g = {.name = "busy", .command = cpu_loop, .ends_run = 1};
+    qns_guest_config g = {.name = "busy", .command = cpu_loop, .ends_run = 1, .boot = QNS_BOOT_COLD};
     if (sim == NULL || qns_sim_add_guest(sim, &g, errbuf) < 0) {
         qns_sim_free(sim);
         return NULL;
