@@ -453,6 +453,20 @@ static int stop_asked(void *ctx)
     return stop_signal != 0;
 }
 
+/* qns_sim_config.snapshot_boot: a guest's machine is booted once, which
+ * takes a while the first time; said on this rank's behalf. */
+static void snapshot_booting(void *ctx, const char *guest, const char *key)
+{
+    (void)ctx;
+    char rank[32] = "";
+    if (qns_ranks() > 1) {
+        snprintf(rank, sizeof(rank), "rank %" PRIu32 ": ", qns_rank());
+    }
+    rn_say("qns: %sguest %s: booting its machine once for snapshot %.12s… (runs restore it "
+           "from now on)",
+           rank, guest, key);
+}
+
 /* The stop signals are handled from the start: one that comes before the
  * run folder exists (a snapshot being made included) ends qns without
  * making it, one that comes later stops the run as soon as its simulation
@@ -466,6 +480,7 @@ int rn_run(rn_run_options *opt)
     stop_sim = NULL;
     opt->places.stop = stop_asked;
     opt->places.stop_ctx = NULL;
+    opt->places.snapshot_boot = snapshot_booting;
     for (size_t i = 0; i < G_N_ELEMENTS(stop_signals); i++) {
         sigaction(stop_signals[i], &sa, &old[i]);
     }

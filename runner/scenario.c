@@ -302,6 +302,7 @@ rn_scenario *rn_scenario_load(const char *path, const char *base_dir, const rn_p
         sc->set.snapshot_dir = sc->places.snapshot_dir;
         sc->set.stop = places->stop;
         sc->set.stop_ctx = places->stop_ctx;
+        sc->set.snapshot_boot = places->snapshot_boot;
         sc->places.boots = places->boots;
     }
     sc->set.qemu = sc->places.qemu ? sc->places.qemu : rn_sc_own(sc, g_strdup(rn_default_qemu()));

@@ -18,6 +18,7 @@ qns_sim_config rn_settings_sim_config(const rn_settings *set, const char *out_di
                           .snapshot_dir = set->snapshot_dir,
                           .stop = set->stop,
                           .stop_ctx = set->stop_ctx,
+                          .snapshot_boot = set->snapshot_boot,
                           .spin_us = set->spin_us,
                           .pin = set->pin,
                           .flow_monitor = set->flow_monitor,

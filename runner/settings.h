@@ -43,6 +43,8 @@ typedef struct rn_places {
     const char *snapshot_dir; /* a package's snapshot/ (qns_sim_config.snapshot_dir) */
     int (*stop)(void *ctx);   /* gives up a snapshot's boot (qns_sim_config.stop) */
     void *stop_ctx;
+    /* says that a snapshot's boot begins (qns_sim_config.snapshot_boot) */
+    void (*snapshot_boot)(void *ctx, const char *guest, const char *key);
     /* verify: how each guest booted, by name ("snapshot" or "cold"), as its
      * manifest says: the re-run boots each so (a guest it does not name,
      * cold: runs from before boot = auto). NULL: as the scenario says. */
@@ -65,6 +67,7 @@ typedef struct rn_settings {
     const char *snapshot_dir; /* snapshots looked for before the cache's, or NULL */
     int (*stop)(void *ctx);   /* qns_sim_config.stop and its ctx */
     void *stop_ctx;
+    void (*snapshot_boot)(void *ctx, const char *guest, const char *key); /* and this */
     const char *qemu;      /* the QEMU the guests run */
     /* The MPI processes the scenario runs on (rank = N of its guests and
      * nodes: the highest plus one), 1 when it is not split. */

@@ -38,6 +38,7 @@ static bool SpecFromConfig(const qns_sim *sim, const qns_guest_config &c, const 
     spec.snapshotDir = sim->snapshotDir;
     spec.stop = sim->stop;
     spec.stopCtx = sim->stopCtx;
+    spec.snapshotBoot = sim->snapshotBoot;
     spec.kernel = text(c.kernel);
     spec.initrd = text(c.initrd);
     spec.append = text(c.append);

@@ -89,6 +89,7 @@ struct qns_sim {
     std::string snapshotDir;
     int (*stop)(void *ctx) = nullptr; /* qns_sim_config's */
     void *stopCtx = nullptr;
+    void (*snapshotBoot)(void *ctx, const char *guest, const char *key) = nullptr;
     ns3::QnsHelper helper;            /* its run holds the guests and the scheduler */
     std::vector<QnsGuestDesc> guests; /* what each guest was prepared as */
     std::vector<std::vector<const char *>> argvs;

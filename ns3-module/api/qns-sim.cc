@@ -104,6 +104,7 @@ static void SetConfig(qns_sim *sim, const qns_sim_config *config, const std::str
     sim->snapshotDir = sim->cfg.snapshot_dir ? sim->cfg.snapshot_dir : "";
     sim->stop = sim->cfg.stop;
     sim->stopCtx = sim->cfg.stop_ctx;
+    sim->snapshotBoot = sim->cfg.snapshot_boot;
     sim->cfg.snapshot_dir = nullptr;
     sim->cfg.out_dir = nullptr;
     sim->cfg.qemu = nullptr;

@@ -88,6 +88,10 @@ typedef struct qns_sim_config {
                                  guest is refused ("... boot for its snapshot:
                                  interrupted"); NULL: never */
     void *stop_ctx;
+    /* Called (with stop_ctx) when qns_sim_add_guest is about to boot the guest's
+       machine once for its snapshot (none in the cache yet): seconds, for a
+       Debian image half a minute, before it returns; NULL: not told */
+    void (*snapshot_boot)(void *ctx, const char *guest, const char *key);
 } qns_sim_config;
 
 typedef enum qns_nic_model {

@@ -458,7 +458,7 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
     };
     if (!QnsSnapshotConfigDisk(AgentWords(b, true).substr(1) + "\n", config, err) ||
         !QnsSnapshotEnsure(b.out.name, key, inputs, s.snapshotDir, b.out.nicCount, boot,
-                           {s.stop, s.stopCtx}, dir, err) ||
+                           {s.stop, s.stopCtx, s.snapshotBoot}, dir, err) ||
         !QnsFileSha256(dir + "/stream", b.out.snapshotStreamSha, err) ||
         !QnsFileSha256(dir + "/ram", b.out.snapshotRamSha, err) ||
         (!root.empty() &&

@@ -130,6 +130,9 @@ bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const s
         t.push_back('\0');
         ok = g_mkdtemp(t.data()) != nullptr;
         const std::string tmp = t.data();
+        if (ok && stop.booting != nullptr) {
+            stop.booting(stop.ctx, guest.c_str(), key.c_str());
+        }
         if (!ok) {
             err = "cannot create a folder in " + root + ": " + g_strerror(errno);
         } else if (!Boot(guest, tmp, inputs, nicCount, makeArgv, stop, err) ||

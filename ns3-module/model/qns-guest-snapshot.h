@@ -46,6 +46,8 @@ using QnsSnapshotArgv = std::function<bool(const std::string &dir, const std::st
 struct QnsSnapshotStop {
     int (*fn)(void *ctx); /* non-zero: give the boot up; NULL: never */
     void *ctx;
+    /* told before the boot begins (with ctx); NULL: not told */
+    void (*booting)(void *ctx, const char *guest, const char *key);
 };
 bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const std::string &inputs,
                        const std::string &first, int nicCount, const QnsSnapshotArgv &argv,

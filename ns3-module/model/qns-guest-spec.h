@@ -59,6 +59,8 @@ struct QnsGuestSpec {
     /* Not a setting: asked while a snapshot is made (non-zero gives up). */
     int (*stop)(void *ctx) = nullptr;
     void *stopCtx = nullptr;
+    /* Not a setting: told (with stopCtx) before a snapshot's boot. */
+    void (*snapshotBoot)(void *ctx, const char *guest, const char *key) = nullptr;
     std::vector<QnsNicSpec> nics;
 };
 
