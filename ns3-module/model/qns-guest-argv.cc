@@ -436,7 +436,7 @@ bool SnapshotArgv(Build &b, uint32_t seed, uint32_t spinUs, bool horizon, std::s
         out = machine;
         out.insert(out.end(), {"-seed", "1"});
         if (!root.empty()) {
-            if (!QnsSnapshotDiskOverlay(b.qemu, root, into, e)) {
+            if (!QnsSnapshotDiskOverlay(root, into, e)) {
                 return false;
             }
             for (auto &w : RootDiskArgv(into + "/" QNS_SNAPSHOT_DISK, root, false)) {

@@ -148,9 +148,9 @@ bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const s
     return ok;
 }
 
-bool QnsSnapshotDiskOverlay(const std::string &qemu, const std::string &base,
-                            const std::string &dir, std::string &err)
+bool QnsSnapshotDiskOverlay(const std::string &base, const std::string &dir, std::string &err)
 {
+    const std::string qemu = QnsInstalledQemu();
     gchar *qemuPath = g_find_program_in_path(qemu.c_str());
     gchar *qemuDir = qemuPath ? g_path_get_dirname(qemuPath) : nullptr;
     const std::string img = std::string(qemuDir ? qemuDir : ".") + "/qemu-img";

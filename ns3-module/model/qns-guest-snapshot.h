@@ -57,10 +57,11 @@ bool QnsSnapshotEnsure(const std::string &guest, const std::string &key, const s
 /* The overlay of a snapshot's root disk, QNS_SNAPSHOT_DISK in dir: an
  * empty qcow2 image over `base` (raw), which it names "disk.img" (restores
  * give the backing file's path on QEMU's command line), made with the
- * qemu-img beside `qemu`. False with err. */
+ * qemu-img beside the installed QEMU (QnsInstalledQemu: the build's, or
+ * $QNS_QEMU's), never one beside a QEMU a package brought: qemu-img runs
+ * unconfined. False with err. */
 #define QNS_SNAPSHOT_DISK "disk.qcow2"
-bool QnsSnapshotDiskOverlay(const std::string &qemu, const std::string &base,
-                            const std::string &dir, std::string &err);
+bool QnsSnapshotDiskOverlay(const std::string &base, const std::string &dir, std::string &err);
 
 /* The configuration disk with `words` (at most QNS_CONFIG_DISK_SIZE bytes):
  * its path in the cache. False with err. */

@@ -4,7 +4,9 @@
  * capabilities as uid 65534 of a user namespace of its own, under seccomp.
  * Each check also runs unconfined (QNS_QEMU_UNCONFINED=1), where it comes
  * out the other way, so it can fail. Without bwrap on PATH qns refuses to
- * start a QEMU, in one line that names the package. */
+ * start a QEMU, in one line that names the package. The qemu-img that makes
+ * a snapshot's disk overlay, which runs unconfined, is the installed QEMU's,
+ * never one beside a QEMU the simulation was given (a package's). */
 #define _GNU_SOURCE
 #include "qns.h"
 #include "qns_confine.h"
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -311,6 +314,88 @@ static void without_bwrap_qemu_is_refused(void **state)
     g_free(dir);
 }
 
+/* An image with a root disk (the default guest's files, its GUEST-INFO
+ * naming disk.img too) restored from a snapshot, with QEMU given as a
+ * folder's qemu-system-x86_64 beside a qemu-img that leaves a mark: the
+ * snapshot is made with its overlay, by the installed qemu-img; the mark
+ * is never left. */
+static void a_given_qemus_qemu_img_never_runs(void **state)
+{
+    (void)state;
+    set_confined(0);
+    char *dir = fresh_dir("qemu-img");
+    char *img = g_build_filename(dir, "img", NULL), *q = g_build_filename(dir, "q", NULL);
+    char *cache = g_build_filename(dir, "cache", NULL), *mark = g_build_filename(dir, "MARK", NULL);
+    assert_int_equal(g_mkdir_with_parents(img, 0755), 0);
+    assert_int_equal(g_mkdir_with_parents(q, 0755), 0);
+    const char *guest = qns_default_guest_dir();
+    gchar *info = NULL;
+    char *from = g_build_filename(guest, "GUEST-INFO", NULL);
+    assert_true(g_file_get_contents(from, &info, NULL, NULL));
+    gchar **parts = g_strsplit(info, "[guest]\n", 2); /* disk= goes under [guest] */
+    assert_non_null(parts[1]);
+    char *with_disk = g_strconcat(parts[0], "[guest]\ndisk=disk.img\n", parts[1], NULL);
+    g_strfreev(parts);
+    char *to = g_build_filename(img, "GUEST-INFO", NULL);
+    assert_true(g_file_set_contents(to, with_disk, -1, NULL));
+    const char *names[] = {"vmlinux", "initramfs.cpio"};
+    for (size_t i = 0; i < 2; i++) {
+        char *a = g_build_filename(guest, names[i], NULL), *b = g_build_filename(img, names[i], NULL);
+        assert_int_equal(symlink(a, b), 0);
+        g_free(a);
+        g_free(b);
+    }
+    char *disk = g_build_filename(img, "disk.img", NULL);
+    char *zeros = g_malloc0(1 << 20);
+    assert_true(g_file_set_contents(disk, zeros, 1 << 20, NULL));
+    g_free(zeros);
+    char *qemu = g_build_filename(q, "qemu-system-x86_64", NULL);
+    assert_int_equal(symlink(qns_default_qemu(), qemu), 0);
+    char *fake = g_build_filename(q, "qemu-img", NULL);
+    char *script = g_strdup_printf("#!/bin/sh\ntouch '%s'\nexit 1\n", mark);
+    assert_true(g_file_set_contents(fake, script, -1, NULL));
+    assert_int_equal(chmod(fake, 0755), 0);
+    assert_int_equal(setenv("QNS_CACHE_DIR", cache, 1), 0);
+    char err[QNS_ERRBUF_SIZE];
+    qns_sim_config sc = {.quantum_us = 1000, .qemu = qemu, .guest_dir = img};
+    qns_sim *sim = qns_sim_new(&sc, err);
+    assert_non_null(sim);
+    qns_guest_config g = {.name = "g", .boot = QNS_BOOT_SNAPSHOT};
+    if (qns_sim_add_guest(sim, &g, err) < 0) {
+        fail_msg("add_guest: %s", err);
+    }
+    qns_sim_free(sim);
+    assert_int_equal(unsetenv("QNS_CACHE_DIR"), 0);
+    assert_false(g_file_test(mark, G_FILE_TEST_EXISTS));
+    /* The one snapshot made (beside config/ and its lock) has the overlay. */
+    char *root = g_build_filename(cache, "snapshot", NULL);
+    GDir *d = g_dir_open(root, 0, NULL);
+    assert_non_null(d);
+    int overlays = 0;
+    for (const char *n = g_dir_read_name(d); n; n = g_dir_read_name(d)) {
+        char *overlay = g_strdup_printf("%s/%s/disk.qcow2", root, n);
+        overlays += strlen(n) == 64 && g_file_test(overlay, G_FILE_TEST_IS_REGULAR);
+        g_free(overlay);
+    }
+    g_dir_close(d);
+    assert_int_equal(overlays, 1);
+    set_confined(1);
+    g_free(root);
+    g_free(script);
+    g_free(fake);
+    g_free(qemu);
+    g_free(disk);
+    g_free(to);
+    g_free(with_disk);
+    g_free(from);
+    g_free(info);
+    g_free(mark);
+    g_free(cache);
+    g_free(q);
+    g_free(img);
+    g_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +403,7 @@ int main(void)
         cmocka_unit_test(qemu_reads_only_its_inputs),
         cmocka_unit_test(qemu_runs_without_privileges),
         cmocka_unit_test(without_bwrap_qemu_is_refused),
+        cmocka_unit_test(a_given_qemus_qemu_img_never_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
