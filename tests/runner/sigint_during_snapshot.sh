@@ -11,19 +11,27 @@ qns=$1 ini=$2
 cache=$PWD/sigint-snapshot-cache out=run-sigint-snapshot
 rm -rf "$cache" "$out" sigint-snapshot.ini sigint-snapshot.log
 sed -e '/^\[guest /a boot = snapshot' "$ini" > sigint-snapshot.ini
-QNS_CACHE_DIR=$cache "$qns" run -q sigint-snapshot.ini -o "$out" > sigint-snapshot.log 2>&1 &
-pid=$!
-n=0
-while [ -z "$(pgrep -P $pid)" ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-sleep 0.5
-qemus=$(pgrep -P $pid)
-t0=$(date +%s%N)
-kill -INT $pid
-wait $pid
-s=$?
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-left=
-for q in $qemus; do [ -e /proc/$q ] && left="$left $q"; done
+# interrupt INI LOG READY: qns run INI (output to LOG) in the background,
+# SIGINT to it 0.5 s after READY (a shell test) holds; sets s (its exit
+# status), ms (how long it took to exit), qemus (its children when signalled)
+# and left (those still there after it exited).
+interrupt() {
+    QNS_CACHE_DIR=$cache "$qns" run -q "$1" -o "$out" > "$2" 2>&1 &
+    pid=$!
+    n=0
+    until eval "$3" || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done
+    sleep 0.5
+    qemus=$(pgrep -P $pid)
+    t0=$(date +%s%N)
+    kill -INT $pid
+    wait $pid
+    s=$?
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    left=
+    for q in $qemus; do [ -e /proc/$q ] && left="$left $q"; done
+}
+
+interrupt sigint-snapshot.ini sigint-snapshot.log '[ -n "$(pgrep -P $pid)" ]'
 # (config/ holds configuration disks by their hash: whole, whatever comes)
 half=$(ls -A "$cache/snapshot" 2>/dev/null | grep -v '^\.lock-\|^config$' | tr '\n' ' ')
 echo "exit $s after $ms ms; qemu $qemus; left:$left; in the cache:$half"
@@ -36,19 +44,7 @@ cat sigint-snapshot.log
 
 # Restored guests, h1 sleeping: interrupted once the run is going.
 sed -e 's/^command = .*/command = sleep 30/' sigint-snapshot.ini > sigint-restored.ini
-QNS_CACHE_DIR=$cache "$qns" run -q sigint-restored.ini -o "$out" > sigint-restored.log 2>&1 &
-pid=$!
-n=0
-until grep -q '^qns: running' sigint-restored.log || [ $n -ge 600 ]; do sleep 0.1; n=$((n + 1)); done
-sleep 0.5
-qemus=$(pgrep -P $pid)
-t0=$(date +%s%N)
-kill -INT $pid
-wait $pid
-s=$?
-ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-left=
-for q in $qemus; do [ -e /proc/$q ] && left="$left $q"; done
+interrupt sigint-restored.ini sigint-restored.log "grep -q '^qns: running' sigint-restored.log"
 echo "restored: exit $s after $ms ms; qemu $qemus; left:$left"
 cat sigint-restored.log
 [ $s = 130 ] && [ $ms -lt 500 ] && [ -n "$qemus" ] && [ -z "$left" ] &&
