@@ -6,11 +6,13 @@
  * out the other way, so it can fail. Without bwrap on PATH qns refuses to
  * start a QEMU, in one line that names the package. The qemu-img that makes
  * a snapshot's disk overlay, which runs unconfined, is the installed QEMU's,
- * never one beside a QEMU the simulation was given (a package's). */
+ * never one beside a QEMU the simulation was given (a package's); without
+ * it, the guest is refused in one line. */
 #define _GNU_SOURCE
 #include "qns.h"
 #include "qns_confine.h"
 #include "qns_sync.h"
+#include "test_support.h"
 
 #include <glib.h>
 #include <setjmp.h>
@@ -379,6 +381,42 @@ static void a_given_qemus_qemu_img_never_runs(void **state)
     }
     g_dir_close(d);
     assert_int_equal(overlays, 1);
+    /* An installed QEMU (QNS_QEMU) without its qemu-img: one line, before
+     * any QEMU starts, and nothing half-made in the cache. */
+    char *bare = g_build_filename(dir, "bare", NULL);
+    char *bare_qemu = g_build_filename(bare, "qemu-system-x86_64", NULL);
+    char *cache2 = g_build_filename(dir, "cache2", NULL);
+    assert_int_equal(g_mkdir_with_parents(bare, 0755), 0);
+    assert_int_equal(symlink(qns_default_qemu(), bare_qemu), 0);
+    assert_int_equal(setenv("QNS_QEMU", bare_qemu, 1), 0);
+    assert_int_equal(setenv("QNS_CACHE_DIR", cache2, 1), 0);
+    sc.qemu = NULL;
+    sim = qns_sim_new(&sc, err);
+    assert_non_null(sim);
+    assert_int_equal(qns_sim_add_guest(sim, &g, err), -1);
+    char *want = g_strdup_printf("guest g: no qemu-img beside %s (it makes the snapshot's disk "
+                                 "overlay)",
+                                 bare_qemu);
+    assert_string_equal(err, want);
+    qns_sim_free(sim);
+    assert_int_equal(unsetenv("QNS_QEMU"), 0);
+    assert_int_equal(unsetenv("QNS_CACHE_DIR"), 0);
+    assert_int_equal(ts_child_count(), 0);
+    char *root2 = g_build_filename(cache2, "snapshot", NULL);
+    d = g_dir_open(root2, 0, NULL);
+    for (const char *n = d ? g_dir_read_name(d) : NULL; n; n = g_dir_read_name(d)) {
+        if (g_str_has_prefix(n, ".make-")) {
+            fail_msg("%s/%s was left behind", root2, n);
+        }
+    }
+    if (d) {
+        g_dir_close(d);
+    }
+    g_free(root2);
+    g_free(want);
+    g_free(cache2);
+    g_free(bare_qemu);
+    g_free(bare);
     set_confined(1);
     g_free(root);
     g_free(script);
