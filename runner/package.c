@@ -213,6 +213,24 @@ GPtrArray *rn_manifest_snapshots(JsonObject *root, const char *doing)
     return out;
 }
 
+size_t rn_snapshot_files(JsonObject *g, const char *names[RN_SNAPSHOT_FILES_MAX],
+                         const char *shas[RN_SNAPSHOT_FILES_MAX])
+{
+    static const char *const all[][2] = {{"INPUTS", "snapshot"},
+                                         {"stream", "snapshot_stream_sha256"},
+                                         {"ram", "snapshot_ram_sha256"},
+                                         {"disk.qcow2", "snapshot_disk_sha256"}};
+    size_t n = 0;
+    for (size_t f = 0; f < G_N_ELEMENTS(all); f++) {
+        const char *sha = rn_json_string(g, all[f][1]);
+        if (f < 3 || sha != NULL) {
+            names[n] = all[f][0];
+            shas[n++] = sha;
+        }
+    }
+    return n;
+}
+
 /* Each snapshot the guests were restored from, out of the qns cache, its
  * stream and RAM with the manifest's hashes; *snapshots: how many. */
 static int stage_snapshots(const char *stage, JsonObject *root, int *count, int *snapshots)
@@ -227,14 +245,12 @@ static int stage_snapshots(const char *stage, JsonObject *root, int *count, int 
     for (guint i = 0; r == 0 && i < snaps->len; i++) {
         JsonObject *g = g_ptr_array_index(snaps, i);
         const char *key = rn_json_string(g, "snapshot");
-        const char *files[][2] = {{"INPUTS", key},
-                                  {"stream", rn_json_string(g, "snapshot_stream_sha256")},
-                                  {"ram", rn_json_string(g, "snapshot_ram_sha256")},
-                                  {"disk.qcow2", rn_json_string(g, "snapshot_disk_sha256")}};
-        for (size_t f = 0; r == 0 && f < G_N_ELEMENTS(files) - (files[3][1] ? 0 : 1); f++, (*count)++) {
-            char *p = g_build_filename(cache, "snapshot", key, files[f][0], NULL);
-            char *rel = g_build_filename("snapshot", key, files[f][0], NULL);
-            r = rn_check_sha(p, files[f][1], doing, f == 0 ? "its key" : "the manifest");
+        const char *names[RN_SNAPSHOT_FILES_MAX], *shas[RN_SNAPSHOT_FILES_MAX];
+        size_t files = rn_snapshot_files(g, names, shas);
+        for (size_t f = 0; r == 0 && f < files; f++, (*count)++) {
+            char *p = g_build_filename(cache, "snapshot", key, names[f], NULL);
+            char *rel = g_build_filename("snapshot", key, names[f], NULL);
+            r = rn_check_sha(p, shas[f], doing, f == 0 ? "its key" : "the manifest");
             if (r == 0) {
                 r = stage_link(stage, rel, p);
             }

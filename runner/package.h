@@ -24,6 +24,14 @@ extern const char rn_qemu_wrapper_text[];
  * a key is not a key. In a package: snapshot/KEY/{INPUTS,stream,ram}. */
 GPtrArray *rn_manifest_snapshots(JsonObject *root, const char *doing);
 
+/* The files of such a guest's snapshot, each with the SHA-256 it must have
+ * (names[k], shas[k]; NULL when the manifest names none): INPUTS (the key),
+ * stream, ram, and disk.qcow2 when the manifest names its overlay
+ * ("snapshot_disk_sha256"). How many. */
+#define RN_SNAPSHOT_FILES_MAX 4
+size_t rn_snapshot_files(JsonObject *g, const char *names[RN_SNAPSHOT_FILES_MAX],
+                         const char *shas[RN_SNAPSHOT_FILES_MAX]);
+
 /* Where an input of the manifest sits in a package: inputs/ and its path
  * relative to the scenario's base folder; NULL (after one line) when it is
  * outside that folder. g_free it. */

@@ -157,18 +157,15 @@ static int check_packed_snapshots(const char *dir, JsonObject *root, const char 
         const char *key = rn_json_string(g, "snapshot");
         char *folder = g_build_filename(dir, "snapshot", key, NULL);
         if (g_file_test(folder, G_FILE_TEST_IS_DIR)) {
-            const char *files[][2] = {
-                {"INPUTS", key},
-                {"stream", rn_json_string(g, "snapshot_stream_sha256")},
-                {"ram", rn_json_string(g, "snapshot_ram_sha256")},
-                {"disk.qcow2", rn_json_string(g, "snapshot_disk_sha256")}};
-            for (size_t f = 0; r == 0 && f < G_N_ELEMENTS(files) - (files[3][1] ? 0 : 1); f++) {
-                char *p = g_build_filename(folder, files[f][0], NULL);
-                r = rn_check_sha(p, files[f][1], doing, f == 0 ? "its key" : "the manifest");
+            const char *names[RN_SNAPSHOT_FILES_MAX], *shas[RN_SNAPSHOT_FILES_MAX];
+            size_t n = rn_snapshot_files(g, names, shas);
+            for (size_t f = 0; r == 0 && f < n; f++) {
+                char *p = g_build_filename(folder, names[f], NULL);
+                r = rn_check_sha(p, shas[f], doing, f == 0 ? "its key" : "the manifest");
                 g_free(p);
             }
             char *disk = g_build_filename(folder, "disk.qcow2", NULL);
-            if (r == 0 && !files[3][1] && g_file_test(disk, G_FILE_TEST_EXISTS)) {
+            if (r == 0 && n < RN_SNAPSHOT_FILES_MAX && g_file_test(disk, G_FILE_TEST_EXISTS)) {
                 rn_error("%s: %s is in the package, but the manifest names no "
                          "snapshot_disk_sha256 for it",
                          doing, disk);
