@@ -19,8 +19,9 @@
 # root disk's qcow2 overlay); both guests restore that one snapshot and fetch
 # the same file. `qns verify` of that run, under load and with an empty
 # cache, makes the snapshot again: every file of it is the same bytes, and so
-# is every output. An overlay that asks for an external data file is refused
-# before QEMU opens it.
+# is every output. `qns pack` carries the snapshot, overlay included, and
+# its package verifies on an empty cache without booting. An overlay that
+# asks for an external data file is refused before QEMU opens it.
 set -euo pipefail
 qns=$1
 src=$2
@@ -131,6 +132,20 @@ for f in s/*.pcap s/*.console; do
 done
 [ "$n" -eq 6 ] || fail "expected 6 pcaps and consoles from the snapshot run, found $n"
 echo "debian snapshot runs identical: $n files match, snapshot $skey made twice the same"
+
+# The package carries the snapshot with its overlay; verify on an empty
+# cache restores from it without booting the image.
+QNS_CACHE_DIR=$PWD/c1 "$qns" pack s > pack.log 2>&1 || { cat pack.log >&2; fail "qns pack of the snapshot run failed"; }
+packed=$(tar --zstd -tf s.tar.zst) || fail "cannot list s.tar.zst"
+grep -qx "s/snapshot/$skey/disk.qcow2" <<<"$packed" ||
+    fail "the package does not carry snapshot/$skey/disk.qcow2"
+rm -rf pk c3 && mkdir pk c3 && mv s.tar.zst pk/
+(cd pk && QNS_CACHE_DIR=$PWD/../c3 "$qns" verify s.tar.zst -o pv > ../pv.log 2>&1) ||
+    { cat pv.log >&2; fail "verify of the package on an empty cache failed"; }
+grep -qx "verify: restoring from the packed snapshots" pv.log &&
+    grep -q "^verify: OK" pv.log || { cat pv.log >&2; fail "the package did not verify from its snapshot"; }
+[ ! -e "c3/snapshot/$skey" ] || fail "verify booted the image although the package carries its snapshot"
+echo "the package verifies from its snapshot: $(grep '^verify: OK' pv.log)"
 
 # An overlay that names an external data file (qcow2 incompatible feature
 # bit 2) would have QEMU open a file of the image's choosing: refused.
