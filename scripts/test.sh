@@ -23,7 +23,7 @@ ctest --test-dir build-asan --output-on-failure
 # The fuzz targets (clang, libFuzzer): 50 s each on a copy of their corpus.
 tests/fuzz/run-fuzz.sh 50
 
-# Its configure shows what the MPI ns-3 build script does (27 minutes cold).
+# Its configure shows what the MPI ns-3 build script does (under a minute cold).
 cmake -S . -B build-mpi -G Ninja -Wno-dev -DQNS_WITH_MPI=ON | { grep -v '^-- ' || true; }
 cmake --build build-mpi --target mpi_p2p mpi_guests qns-runner qns-fake-guest
 ctest --test-dir build-mpi -R '^mpi_' --output-on-failure
