@@ -3,6 +3,7 @@
 #include "bench_util.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,22 @@ static int xfer(int fd, void *p, int out)
 
 double bench_raw_pipe(long rounds)
 {
+    return bench_raw_pipe_on(rounds, -1);
+}
+
+double bench_raw_pipe_on(long rounds, int cpu)
+{
+    cpu_set_t saved;
+    if (cpu >= 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (sched_getaffinity(0, sizeof(saved), &saved) < 0 ||
+            sched_setaffinity(0, sizeof(one), &one) < 0) {
+            perror("sched_setaffinity");
+            exit(1);
+        }
+    }
     int a[2], b[2];
     if (pipe2(a, O_CLOEXEC) < 0 || pipe2(b, O_CLOEXEC) < 0) {
         perror("pipe");
@@ -61,5 +78,9 @@ double bench_raw_pipe(long rounds)
     close(a[1]);
     close(b[0]);
     waitpid(pid, NULL, 0);
+    if (cpu >= 0 && sched_setaffinity(0, sizeof(saved), &saved) < 0) {
+        perror("sched_setaffinity");
+        exit(1);
+    }
     return (double)rounds / dt;
 }

@@ -59,6 +59,8 @@ typedef struct sync_guest {
     uint8_t reply_buf[2 * sizeof(int32_t)]; /* the reply, and the horizon if spoken */
     size_t reply_have;
     int32_t horizon_us; /* from the last reply; QNS_HORIZON_BUSY */
+    int records_taken;  /* the poll that found the reply looked at its sockets
+                           after the reply pipe, and they were drained */
     uint64_t queued_ns; /* earliest frame queued for its next grant */
 } sync_guest;
 

@@ -207,6 +207,9 @@ int round_wait_poll(qns_sync *s, const round_wait *w, size_t n)
     }
     /* A sleeping simulator is woken by every reply; spinning spends a
      * core to save that (see qns_sync_options.spin_us). */
+    if (w->spin_until == 0) {
+        return poll(s->pfd, n, timeout);
+    }
     int r = poll(s->pfd, n, 0);
     while (r == 0 && now_us() < w->spin_until) {
         r = poll(s->pfd, n, 0);
