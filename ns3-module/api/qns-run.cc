@@ -121,6 +121,7 @@ static bool Simulate(qns_sim *sim, uint64_t duration_ns, FlowMonitorHelper &flow
         flows = flowHelper.InstallAll();
     }
     Simulator::Stop(NanoSeconds(static_cast<int64_t>(duration_ns)));
+    sched->SetRunEnd(NanoSeconds(static_cast<int64_t>(duration_ns)));
     Simulator::Run();
     std::string guestErr;
     bool guestsOk = run->Finish(guestErr);

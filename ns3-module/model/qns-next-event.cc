@@ -3,6 +3,8 @@
  */
 #include "qns-next-event.h"
 
+#include "qns-bridge.h"
+
 #include "ns3/global-value.h"
 #include "ns3/log.h"
 #include "ns3/map-scheduler.h"
@@ -58,6 +60,30 @@ bool QnsNextEvent::Peek(uint64_t &ts) const
     }
     ts = m_scheduler->PeekNext().key.m_ts;
     return true;
+}
+
+void QnsNextEvent::ForEachContext(
+    const std::function<void(uint32_t context, uint64_t ts)> &fn) const
+{
+    NS_LOG_FUNCTION(this);
+    if (m_scheduler == nullptr) {
+        return;
+    }
+    for (const auto &c : m_scheduler->m_contexts) {
+        fn(c.first, *c.second.begin());
+    }
+}
+
+void QnsNextEvent::ForEachEntry(
+    const std::function<void(const QnsBridge *bridge, bool answered, uint64_t ts)> &fn) const
+{
+    NS_LOG_FUNCTION(this);
+    if (m_scheduler == nullptr) {
+        return;
+    }
+    for (const auto &e : m_scheduler->m_entries) {
+        fn(e.first.first, e.first.second, *e.second.begin());
+    }
 }
 
 TypeId QnsPeekScheduler::GetTypeId()
@@ -126,10 +152,40 @@ Ptr<QnsNextEvent> QnsPeekScheduler::GetProbe() const
     return m_probe;
 }
 
+/* Keeps the index of queued time stamps (emptied sets are dropped, so
+ * that each set's first element is its earliest). */
+void QnsPeekScheduler::Track(const Event &ev, bool queued)
+{
+    const auto *entry = dynamic_cast<const QnsBridgeEntry *>(ev.impl);
+    std::multiset<uint64_t> *set;
+    if (entry != nullptr) {
+        auto key = std::make_pair(entry->GetBridge(), entry->IsAnswered());
+        set = &m_entries[key];
+        if (!queued) {
+            set->erase(set->find(ev.key.m_ts));
+            if (set->empty()) {
+                m_entries.erase(key);
+            }
+            return;
+        }
+    } else {
+        set = &m_contexts[ev.key.m_context];
+        if (!queued) {
+            set->erase(set->find(ev.key.m_ts));
+            if (set->empty()) {
+                m_contexts.erase(ev.key.m_context);
+            }
+            return;
+        }
+    }
+    set->insert(ev.key.m_ts);
+}
+
 void QnsPeekScheduler::Insert(const Event &ev)
 {
     NS_LOG_FUNCTION(this << ev.key.m_ts);
     m_inner->Insert(ev);
+    Track(ev, true);
 }
 
 bool QnsPeekScheduler::IsEmpty() const
@@ -147,13 +203,16 @@ Scheduler::Event QnsPeekScheduler::PeekNext() const
 Scheduler::Event QnsPeekScheduler::RemoveNext()
 {
     NS_LOG_FUNCTION(this);
-    return m_inner->RemoveNext();
+    Event ev = m_inner->RemoveNext();
+    Track(ev, false);
+    return ev;
 }
 
 void QnsPeekScheduler::Remove(const Event &ev)
 {
     NS_LOG_FUNCTION(this << ev.key.m_ts);
     m_inner->Remove(ev);
+    Track(ev, false);
 }
 
 } // namespace ns3

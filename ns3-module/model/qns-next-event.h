@@ -14,10 +14,15 @@
 #include "ns3/scheduler.h"
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <utility>
 
 namespace ns3
 {
 
+class QnsBridge;
 class QnsPeekScheduler;
 
 /* Where the round scheduler reads ns-3's next event time. */
@@ -34,6 +39,14 @@ class QnsNextEvent : public Object
     /* The time stamp (ns) of the earliest event in the queue; false when the
      * queue is empty or the scheduler was replaced since Install. */
     bool Peek(uint64_t &ts) const;
+
+    /* For the lookahead: the earliest event (ns) of each context (a node's
+     * id, or none) among the queued events that are not QnsBridgeEntry
+     * events, and the earliest QnsBridgeEntry of each bridge, answered by it
+     * or not. Cancelled events still count until ns-3 removes them. */
+    void ForEachContext(const std::function<void(uint32_t context, uint64_t ts)> &fn) const;
+    void ForEachEntry(
+        const std::function<void(const QnsBridge *bridge, bool answered, uint64_t ts)> &fn) const;
 
   private:
     friend class QnsPeekScheduler;
@@ -54,13 +67,19 @@ class QnsPeekScheduler : public Scheduler
     void Remove(const Event &ev) override;
 
   private:
+    friend class QnsNextEvent;
     void SetInner(TypeId tid);
     TypeId GetInner() const;
     void SetProbe(Ptr<QnsNextEvent> probe);
     Ptr<QnsNextEvent> GetProbe() const;
 
+    void Track(const Event &ev, bool queued);
+
     Ptr<Scheduler> m_inner;
     Ptr<QnsNextEvent> m_probe;
+    /* The time stamps of the queued events, by context and by bridge. */
+    std::map<uint32_t, std::multiset<uint64_t>> m_contexts;
+    std::map<std::pair<const QnsBridge *, bool>, std::multiset<uint64_t>> m_entries;
 };
 
 } // namespace ns3

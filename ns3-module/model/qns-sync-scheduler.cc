@@ -77,6 +77,21 @@ TypeId QnsSyncScheduler::GetTypeId()
                           "next multiple of the quantum. Outputs are those of fixed rounds.",
                           BooleanValue(true), MakeBooleanAccessor(&QnsSyncScheduler::m_adaptive),
                           MakeBooleanChecker())
+            .AddAttribute("Lookahead",
+                          "With adaptive rounds and a known RunEnd (not across MPI ranks, "
+                          "not split with SplitLookahead): grant each guest as far as "
+                          "nothing can reach it, from the delays of the topology's "
+                          "point-to-point and CSMA channels, however busy it is. Outputs "
+                          "are those of fixed rounds.",
+                          BooleanValue(true), MakeBooleanAccessor(&QnsSyncScheduler::m_useLookahead),
+                          MakeBooleanChecker())
+            .AddAttribute("RunEnd",
+                          "The instant Simulator::Stop ends the run at, when nothing else "
+                          "but the guests that end the run stops it (0: unknown; grants "
+                          "then end where a fixed-round run could stop, at ns-3's next "
+                          "event).",
+                          TimeValue(Time(0)), MakeTimeAccessor(&QnsSyncScheduler::m_runEnd),
+                          MakeTimeChecker(Time(0)))
             .AddAttribute("MaxStep", "The longest adaptive round (whole microseconds).",
                           TimeValue(Seconds(10)), MakeTimeAccessor(&QnsSyncScheduler::m_maxStep),
                           MakeTimeChecker(MicroSeconds(1), Seconds(2000)))
@@ -115,7 +130,9 @@ QnsSyncScheduler::QnsSyncScheduler()
     : m_quantum(MicroSeconds(QNS_QUANTUM_US_DEFAULT)), m_watchdogMs(QNS_WATCHDOG_DEFAULT_MS),
       m_spinUs(0), m_pin(false), m_adaptive(true), m_remote(false), m_finished(false),
       m_maxStep(Seconds(10)), m_sealedStep(MilliSeconds(100)), m_sprinting(false),
-      m_shutdownMs(2000), m_minLatencyNs(0), m_sync(nullptr), m_inRound(false), m_started(false),
+      m_shutdownMs(2000), m_useLookahead(true), m_runEnd(Time(0)), m_longGrants(false),
+      m_lastNextUs(0),
+      m_minLatencyNs(0), m_sync(nullptr), m_inRound(false), m_started(false),
       m_rounds(0), m_sprints(0), m_late(0), m_progressFn(nullptr), m_progressCtx(nullptr),
       m_progressMs(0), m_lastProgressMs(0), m_interrupted(false), m_stopFd(0)
 {
@@ -219,7 +236,7 @@ int QnsSyncScheduler::OnWait(void *ctx, int guest, int64_t waitedMs)
         return 0;
     }
     self->m_lastProgressMs = WallMs();
-    if (self->m_sprinting) {
+    if (self->m_sprinting || self->m_longGrants) {
         /* Guests running a long grant are not late: plain progress. */
         return self->m_progressFn(self->m_progressCtx, -1, 0.0);
     }
@@ -268,6 +285,7 @@ void QnsSyncScheduler::Start()
     if (m_adaptive) {
         m_nextEvent = CreateObject<QnsNextEvent>();
         m_nextEvent->Install();
+        m_lookahead.Build(m_bridges);
     }
     NS_LOG_INFO("rounds start at " << Simulator::Now().As(Time::US) << ": " << m_bridges.size()
                                    << " guests, quantum " << m_quantum.As(Time::US) << ", "
@@ -431,11 +449,33 @@ void QnsSyncScheduler::BeginRound(uint64_t nowNs)
     char err[QNS_ERRBUF_SIZE];
     int64_t nowUs = Simulator::Now().GetMicroSeconds();
     int64_t next = NextRoundUs(nowUs);
+    m_lastNextUs = next;
     m_rounds++;
     m_roundTrace(m_rounds, Simulator::Now());
     NS_LOG_DEBUG("round " << m_rounds << " at " << nowNs << " ns: grants to " << next
                           << " us sent to " << m_bridges.size() << " guests");
-    if (qns_sync_round_begin_to(m_sync, next, err) < 0) {
+    int r;
+    m_longGrants = false;
+    if (LookaheadOn()) {
+        std::vector<int64_t> targets;
+        LookaheadTargets(nowUs, next, targets);
+        const int64_t q = m_quantum.GetMicroSeconds();
+        for (int g = 0, n = GetGuestCount(); g < n; g++) {
+            int64_t t = targets[static_cast<size_t>(g)];
+            m_longGrants = m_longGrants || t > next;
+            if (t > next && std::find(m_endsRun.begin(), m_endsRun.end(), g) != m_endsRun.end()) {
+                /* It may power off anywhere in its grant, and the run then
+                 * ends at the round after: the next round comes no later
+                 * than the first that may be that one. */
+                next = std::min(next, (qns_sync_clock_us(m_sync, g) / q + 1) * q);
+            }
+        }
+        m_lastNextUs = next;
+        r = qns_sync_round_begin_targets(m_sync, targets.data(), err);
+    } else {
+        r = qns_sync_round_begin_to(m_sync, next, err);
+    }
+    if (r < 0) {
         Fail(err);
         return;
     }
@@ -556,6 +596,107 @@ int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
 }
 
 /*
+ * At the end of a run with the lookahead, guests whose grants waited
+ * (halted past the last round) are granted where the others were: the last
+ * round's instant (the round in flight's, or the one that ended the run).
+ * Nothing happens in them on the way but what fixed rounds would run too.
+ */
+bool QnsSyncScheduler::CatchUp(char *err)
+{
+    if (!LookaheadOn() || !m_started) {
+        return true;
+    }
+    const int64_t end = m_lastNextUs;
+    const int n = GetGuestCount();
+    std::vector<int64_t> targets(static_cast<size_t>(n));
+    bool any = false;
+    for (int g = 0; g < n; g++) {
+        int64_t clock = qns_sync_clock_us(m_sync, g);
+        targets[static_cast<size_t>(g)] = std::max(clock, end);
+        any = any || (clock < end && !qns_sync_guest_done(m_sync, g));
+    }
+    if (!any) {
+        return true;
+    }
+    NS_LOG_DEBUG("the run ended at " << end << " us: guests whose grants waited catch up");
+    return qns_sync_round_begin_targets(m_sync, targets.data(), err) == 0 &&
+           qns_sync_round_end(m_sync, err) == 0;
+}
+
+void QnsSyncScheduler::SetRunEnd(Time end)
+{
+    NS_LOG_FUNCTION(this << end);
+    m_runEnd = end;
+}
+
+/* The earliest instant the guests that end the run can end it at: the
+ * round after the latest clock among them (they may power off there);
+ * INT64_MAX when no guest ends the run. */
+int64_t QnsSyncScheduler::EndsNoEarlierUs() const
+{
+    const int64_t q = m_quantum.GetMicroSeconds();
+    int64_t end = m_endsRun.empty() ? INT64_MAX : INT64_MIN;
+    for (int g : m_endsRun) {
+        end = std::max(end, (qns_sync_clock_us(m_sync, g) / q + 1) * q);
+    }
+    return end;
+}
+
+/* Whether guests may be granted past the next round (see Lookahead). */
+bool QnsSyncScheduler::LookaheadOn() const
+{
+    return m_adaptive && m_useLookahead && !m_remote && !m_rankEnd && m_runEnd.IsStrictlyPositive();
+}
+
+/*
+ * Each guest's target with the lookahead: as far as nothing can reach it
+ * (QnsLookahead), and never past where a fixed-round run could end: the
+ * multiple of the quantum at or after RunEnd and, for a guest that does
+ * not end the run itself, the round after the latest instant the guests
+ * that end it have reached (they may power off there: the run then ends at
+ * the round after). A guest that ends the run stops where it powers off,
+ * whatever it was granted. Never short of `next`, which every guest may
+ * reach (NextRoundUs); guests without a started NIC run in sprints.
+ */
+void QnsSyncScheduler::LookaheadTargets(int64_t nowUs, int64_t next,
+                                        std::vector<int64_t> &targets) const
+{
+    const int64_t q = m_quantum.GetMicroSeconds();
+    const int n = GetGuestCount();
+    std::vector<int64_t> sendNs(static_cast<size_t>(n));
+    for (int g = 0; g < n; g++) {
+        int64_t h = qns_sync_horizon_us(m_sync, g);
+        sendNs[static_cast<size_t>(g)] = h >= INT64_MAX / 1000 ? INT64_MAX : h * 1000;
+    }
+    std::vector<int64_t> limitNs;
+    m_lookahead.Limits(*m_nextEvent, sendNs, limitNs);
+    const int64_t endUs = (m_runEnd.GetMicroSeconds() + q - 1) / q * q;
+    const int64_t cap = std::min(endUs, nowUs + m_maxStep.GetMicroSeconds());
+    const int64_t endsNoEarlier = EndsNoEarlierUs();
+    targets.assign(static_cast<size_t>(n), next);
+    for (int g = 0; g < n; g++) {
+        if (qns_sync_guest_sealed(m_sync, g)) {
+            continue;
+        }
+        int64_t clock = qns_sync_clock_us(m_sync, g);
+        int64_t send = qns_sync_horizon_us(m_sync, g);
+        if (send > clock && send >= next) {
+            /* Halted until after the next round, with no frame queued
+             * before then: nothing happens in it until then, and its
+             * grant can wait (ns-3 waits for it: NextRoundUs). */
+            targets[static_cast<size_t>(g)] = clock;
+            continue;
+        }
+        int64_t limit = limitNs[static_cast<size_t>(g)];
+        int64_t t = std::min(limit == INT64_MAX ? INT64_MAX : limit / 1000, cap);
+        if (std::find(m_endsRun.begin(), m_endsRun.end(), g) == m_endsRun.end()) {
+            t = std::min(t, endsNoEarlier);
+        }
+        targets[static_cast<size_t>(g)] = std::max(t, next);
+    }
+}
+
+/*
  * Where a fixed-round run would next stop guests for ns-3: the multiple of
  * the quantum at or after ns-3's next event (its instant in eNs), and after
  * now; INT64_MAX, and eNs INT64_MAX, when ns-3 has no event left.
@@ -617,6 +758,9 @@ void QnsSyncScheduler::Finish()
         }
     }
     uint64_t endNs = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
+    if (m_sync != nullptr && !qns_sync_failed(m_sync) && !m_interrupted && !CatchUp(err)) {
+        Fail(err);
+    }
     if (m_sync != nullptr && !qns_sync_failed(m_sync) && !m_interrupted &&
         qns_sync_check_end(m_sync, endNs, err) < 0) {
         Fail(err);

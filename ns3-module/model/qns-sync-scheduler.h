@@ -9,6 +9,7 @@
 #ifndef QNS_SYNC_SCHEDULER_H
 #define QNS_SYNC_SCHEDULER_H
 
+#include "qns-lookahead.h"
 #include "qns-rank-end.h"
 #include "qns_sync.h"
 
@@ -68,6 +69,12 @@ public:
     /* Queues a frame for delivery to the guest NIC at time_ns (virtual). */
     void SendToGuest(int guest, int nic, uint64_t timeNs, const uint8_t *data, uint32_t length);
 
+    /* The instant Simulator::Stop ends the run at, when nothing but it and
+     * the guests that end the run (EndRunWithGuest) stop the simulation
+     * (attribute RunEnd). With it, adaptive rounds may grant a guest past
+     * ns-3's next event, as far as the topology's lookahead allows. */
+    void SetRunEnd(Time end);
+
     /* After Simulator::Run: ends the round in flight and flushes captures. */
     void Finish();
 
@@ -111,6 +118,10 @@ private:
     bool ProgressStopped();
     void BeginRound(uint64_t nowNs);
     int64_t NextRoundUs(int64_t nowUs) const;
+    bool LookaheadOn() const;
+    int64_t EndsNoEarlierUs() const;
+    bool CatchUp(char *err);
+    void LookaheadTargets(int64_t nowUs, int64_t next, std::vector<int64_t> &targets) const;
     bool Sprint(char *err);
     int64_t StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) const;
     void Fail(const std::string &why);
@@ -135,6 +146,11 @@ private:
     bool m_sprinting;
     uint32_t m_shutdownMs;
     Ptr<QnsNextEvent> m_nextEvent;
+    bool m_useLookahead;
+    Time m_runEnd;
+    QnsLookahead m_lookahead;
+    bool m_longGrants;    /* the round in flight granted past its next round */
+    int64_t m_lastNextUs; /* where the last round's grants went (its next round) */
     int64_t m_minLatencyNs;
     qns_sync *m_sync;
     bool m_inRound;

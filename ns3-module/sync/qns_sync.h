@@ -152,6 +152,9 @@ int qns_sync_round_end(qns_sync *s, char *errbuf);
  */
 int qns_sync_round_to(qns_sync *s, int64_t target_us, char *errbuf);
 int qns_sync_round_begin_to(qns_sync *s, int64_t target_us, char *errbuf);
+/* As qns_sync_round_begin_to, with a target of each guest's own
+ * (targets_us[i] for guest i: a lookahead may let guests run apart). */
+int qns_sync_round_begin_targets(qns_sync *s, const int64_t *targets_us, char *errbuf);
 
 /*
  * After the last round, the run having ended at end_ns: fails (naming the

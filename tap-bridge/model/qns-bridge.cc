@@ -207,8 +207,36 @@ bool QnsBridge::FromGuest(uint64_t timeNs, const uint8_t *data, uint32_t length)
         CaptureFailed(e);
     }
     Ptr<Packet> frame = Create<Packet>(data, length);
-    Simulator::Schedule(at - Simulator::Now(), &QnsBridge::ForwardToBridgedDevice, this, frame);
+    /* An ARP request (type 0x0806) is what AnswerArp answers. */
+    bool answered = AnswersGuest() && length >= 14 && data[12] == 0x08 && data[13] == 0x06;
+    Simulator::ScheduleWithContext(m_node->GetId(), at - Simulator::Now(),
+                                   new QnsBridgeEntry(this, frame, answered));
     return true;
+}
+
+bool QnsBridge::AnswersGuest() const
+{
+    return m_p2p;
+}
+
+QnsBridgeEntry::QnsBridgeEntry(QnsBridge *bridge, Ptr<Packet> frame, bool answered)
+    : m_bridge(bridge), m_frame(frame), m_answered(answered)
+{
+}
+
+const QnsBridge *QnsBridgeEntry::GetBridge() const
+{
+    return m_bridge;
+}
+
+bool QnsBridgeEntry::IsAnswered() const
+{
+    return m_answered;
+}
+
+void QnsBridgeEntry::Notify()
+{
+    m_bridge->ForwardToBridgedDevice(m_frame);
 }
 
 void QnsBridge::ForwardToBridgedDevice(Ptr<Packet> frame)
@@ -271,7 +299,11 @@ void QnsBridge::AnswerArp(Ptr<Packet> arpPayload)
     if (arpPayload->GetSize() < req.GetSerializedSize()) {
         return;
     }
-    arpPayload->RemoveHeader(req);
+    if (arpPayload->RemoveHeader(req) == 0) {
+        /* Not Ethernet/IPv4 ARP: ArpHeader reads no further (and leaves
+         * its fields unset). */
+        return;
+    }
     Ipv4Address sender = req.GetSourceIpv4Address();
     Ipv4Address target = req.GetDestinationIpv4Address();
     /* Probes and announcements (RFC 5227) ask about the guest itself. */

@@ -44,6 +44,7 @@
 
 #include "qns_capture.h"
 
+#include "ns3/event-impl.h"
 #include "ns3/mac48-address.h"
 #include "ns3/net-device.h"
 #include "ns3/node.h"
@@ -102,6 +103,9 @@ public:
 
     Ptr<NetDevice> GetBridgedNetDevice() const;
     Time GetLatency() const;
+    /* Whether the bridge itself answers some guest frames (ARP requests on
+     * point-to-point): such an answer reaches the guest 2L after the frame. */
+    bool AnswersGuest() const;
     uint64_t GetFramesFromGuest() const;
     uint64_t GetFramesToGuest() const;
     /* Guest frames dropped because they were longer than the bridged device
@@ -142,6 +146,7 @@ protected:
     void DoDispose() override;
 
 private:
+    friend class QnsBridgeEntry;
     bool ReceiveFromBridgedDevice(Ptr<NetDevice> device, Ptr<const Packet> packet,
                                   uint16_t protocol, const Address &src, const Address &dst,
                                   NetDevice::PacketType packetType);
@@ -170,6 +175,29 @@ private:
     TracedCallback<Ptr<const Packet>> m_fromGuestTrace;
     TracedCallback<Ptr<const Packet>> m_toGuestTrace;
     TracedCallback<Ptr<const Packet>> m_dropTrace;
+};
+
+/*
+ * The event by which a guest frame enters ns-3 at its bridge, at s + L,
+ * scheduled in the context of the bridge's node. Its own type lets the
+ * round scheduler's lookahead (QnsPeekScheduler) tell it from the node's
+ * other events: it reaches its own guest again only if the bridge answers
+ * it (IsAnswered) or through the bridged device's link and back.
+ */
+class QnsBridgeEntry : public EventImpl
+{
+public:
+    QnsBridgeEntry(QnsBridge *bridge, Ptr<Packet> frame, bool answered);
+    const QnsBridge *GetBridge() const;
+    bool IsAnswered() const;
+
+protected:
+    void Notify() override;
+
+private:
+    QnsBridge *m_bridge;
+    Ptr<Packet> m_frame;
+    bool m_answered;
 };
 
 } // namespace ns3

@@ -7,6 +7,7 @@
 #include <qns-guest-run.h>
 #include <qns-guest.h>
 #include <qns-helper.h>
+#include <qns-lookahead.h>
 #include <qns-next-event.h>
 #include <qns-sync-scheduler.h>
 

@@ -28,7 +28,7 @@ cmake --install "$build" --prefix "$prefix" >"$work/install.log" ||
 for f in lib/libqns.so lib/libqns_ns3.so lib/libqns_bridge.so lib/libqns_sync.so lib/libqns_capture.so \
     lib/libqns_record.so include/qns/qns.h include/qns/qns-sync-scheduler.h \
     include/qns/qns-helper.h include/qns/qns-guest.h include/qns/qns-guest-run.h include/qns/qns-rank-end.h \
-    include/qns/qns-next-event.h include/qns/qns-bridge.h include/qns/qns_sync.h \
+    include/qns/qns-next-event.h include/qns/qns-lookahead.h include/qns/qns-bridge.h include/qns/qns_sync.h \
     include/qns/qns_guest.h include/qns/qns_capture.h bin/qns \
     lib/cmake/qns/qnsConfig.cmake lib/cmake/qns/qnsConfigVersion.cmake lib/pkgconfig/qns.pc \
     libexec/qns/qemu/bin/qemu-system-x86_64 share/qns/guest/GUEST-INFO \
