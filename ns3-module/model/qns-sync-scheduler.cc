@@ -471,6 +471,15 @@ void QnsSyncScheduler::BeginRound(uint64_t nowNs)
             }
         }
         m_lastNextUs = next;
+        if (g_log.IsEnabled(LOG_DEBUG)) {
+            std::string t;
+            for (int g = 0, n = GetGuestCount(); g < n; g++) {
+                t += " " + std::to_string(qns_sync_clock_us(m_sync, g)) + "->" +
+                     std::to_string(targets[static_cast<size_t>(g)]);
+            }
+            NS_LOG_DEBUG("round " << m_rounds << ": next round at " << next
+                                  << " us; guests' clocks and targets (us):" << t);
+        }
         r = qns_sync_round_begin_targets(m_sync, targets.data(), err);
     } else {
         r = qns_sync_round_begin_to(m_sync, next, err);
@@ -630,14 +639,25 @@ void QnsSyncScheduler::SetRunEnd(Time end)
 }
 
 /* The earliest instant the guests that end the run can end it at: the
- * round after the latest clock among them (they may power off there);
- * INT64_MAX when no guest ends the run. */
-int64_t QnsSyncScheduler::EndsNoEarlierUs() const
+ * round after the latest instant any of them may power off at (its clock
+ * once it has; else no earlier than it can do anything: its clock while it
+ * runs, its horizon or the first frame that can reach it, limitNs, while
+ * it is halted); INT64_MAX when no guest ends the run, or one never can. */
+int64_t QnsSyncScheduler::EndsNoEarlierUs(const std::vector<int64_t> &limitNs) const
 {
     const int64_t q = m_quantum.GetMicroSeconds();
     int64_t end = m_endsRun.empty() ? INT64_MAX : INT64_MIN;
     for (int g : m_endsRun) {
-        end = std::max(end, (qns_sync_clock_us(m_sync, g) / q + 1) * q);
+        int64_t at = qns_sync_clock_us(m_sync, g);
+        if (!qns_sync_guest_done(m_sync, g)) {
+            int64_t limit = limitNs[static_cast<size_t>(g)];
+            at = std::max(at, std::min(qns_sync_horizon_us(m_sync, g),
+                                       limit == INT64_MAX ? INT64_MAX : limit / 1000));
+        }
+        if (at >= INT64_MAX - q) {
+            return INT64_MAX;
+        }
+        end = std::max(end, (at / q + 1) * q);
     }
     return end;
 }
@@ -652,9 +672,8 @@ bool QnsSyncScheduler::LookaheadOn() const
  * Each guest's target with the lookahead: as far as nothing can reach it
  * (QnsLookahead), and never past where a fixed-round run could end: the
  * multiple of the quantum at or after RunEnd and, for a guest that does
- * not end the run itself, the round after the latest instant the guests
- * that end it have reached (they may power off there: the run then ends at
- * the round after). A guest that ends the run stops where it powers off,
+ * not end the run itself, the earliest instant the guests that end it can
+ * end it at (EndsNoEarlierUs). A guest that ends the run stops where it powers off,
  * whatever it was granted. Never short of `next`, which every guest may
  * reach (NextRoundUs); guests without a started NIC run in sprints.
  */
@@ -672,7 +691,7 @@ void QnsSyncScheduler::LookaheadTargets(int64_t nowUs, int64_t next,
     m_lookahead.Limits(*m_nextEvent, sendNs, limitNs);
     const int64_t endUs = (m_runEnd.GetMicroSeconds() + q - 1) / q * q;
     const int64_t cap = std::min(endUs, nowUs + m_maxStep.GetMicroSeconds());
-    const int64_t endsNoEarlier = EndsNoEarlierUs();
+    const int64_t endsNoEarlier = EndsNoEarlierUs(limitNs);
     targets.assign(static_cast<size_t>(n), next);
     for (int g = 0; g < n; g++) {
         if (qns_sync_guest_sealed(m_sync, g)) {
@@ -693,6 +712,23 @@ void QnsSyncScheduler::LookaheadTargets(int64_t nowUs, int64_t next,
             t = std::min(t, endsNoEarlier);
         }
         targets[static_cast<size_t>(g)] = std::max(t, next);
+    }
+    /* Guests busy at their last reply are granted alike, the least of
+     * their grants: a round lasts as long as its longest grant, and a busy
+     * guest granted less than another would leave its core idle meanwhile
+     * (two guests that bound each other would otherwise leapfrog). */
+    int64_t grant = INT64_MAX;
+    for (int g = 0; g < n; g++) {
+        int64_t t = targets[static_cast<size_t>(g)], clock = qns_sync_clock_us(m_sync, g);
+        if (t > clock && qns_sync_horizon_us(m_sync, g) <= clock) {
+            grant = std::min(grant, t - clock);
+        }
+    }
+    for (int g = 0; g < n; g++) {
+        int64_t &t = targets[static_cast<size_t>(g)], clock = qns_sync_clock_us(m_sync, g);
+        if (t > clock && qns_sync_horizon_us(m_sync, g) <= clock && t - clock > grant) {
+            t = std::max(clock + grant, next);
+        }
     }
 }
 

@@ -119,7 +119,7 @@ private:
     void BeginRound(uint64_t nowNs);
     int64_t NextRoundUs(int64_t nowUs) const;
     bool LookaheadOn() const;
-    int64_t EndsNoEarlierUs() const;
+    int64_t EndsNoEarlierUs(const std::vector<int64_t> &limitNs) const;
     bool CatchUp(char *err);
     void LookaheadTargets(int64_t nowUs, int64_t next, std::vector<int64_t> &targets) const;
     bool Sprint(char *err);

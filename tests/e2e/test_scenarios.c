@@ -544,10 +544,11 @@ static void ping_30_answers_every_echo(void **state)
 }
 
 /* Two busy guests 40 ms apart: with a 1 ms quantum (and 1 ms bridges) a
- * busy guest is granted 2 ms at a time (nothing comes back to it sooner:
- * its bridge answers ARP 2 bridge latencies after a request), and a guest
- * waiting for an echo sleeps through the link's delay. Fixed rounds give
- * the same bytes in at least 1.5 times the grants. */
+ * busy guest alone may be granted 2 ms at a time (nothing comes back to it
+ * sooner: its bridge answers ARP 2 bridge latencies after a request), busy
+ * guests are granted alike, and a guest waiting for an echo sleeps through
+ * the link's delay. Fixed rounds give the same bytes in over 1.25 times the
+ * grants. */
 static void far_busy_guests_run_apart(void **state)
 {
     (void)state;
@@ -556,7 +557,7 @@ static void far_busy_guests_run_apart(void **state)
     char *d = adaptive_run_equals_fixed("far_busy", "1ms", files);
     char *f = g_strdup_printf("%s-fixed", d);
     uint64_t ga = manifest_grants(d), gf = manifest_grants(f);
-    if (ga * 3 > gf * 2) {
+    if (ga * 5 > gf * 4) {
         fail_msg("far_busy: %" PRIu64 " adaptive grants against %" PRIu64 " fixed: the lookahead "
                  "did not lengthen busy guests' grants",
                  ga, gf);
