@@ -311,6 +311,22 @@ static uint64_t manifest_grants(const char *dir)
     return sum;
 }
 
+/* The instant a run ended at (its manifest's first "end_ns"). */
+static uint64_t manifest_end_ns(const char *dir)
+{
+    char *m = read_text(dir, "manifest.json");
+    const char *r = strstr(m, "\"end_ns\"");
+    if (r == NULL) {
+        fail_msg("%s/manifest.json has no \"end_ns\"", dir);
+    }
+    r += strlen("\"end_ns\"");
+    r += strspn(r, " \t");
+    assert_true(*r == ':');
+    uint64_t n = g_ascii_strtoull(r + 1, NULL, 10);
+    g_free(m);
+    return n;
+}
+
 /* Whether a run's output file is one the round mode must not change. */
 static int is_capture_or_console(const char *f)
 {
@@ -350,6 +366,11 @@ static char *adaptive_run_equals_fixed(const char *name, const char *quantum,
      * ahead (the lookahead) cost ns-3 an event, and may outnumber fixed
      * ones where guests run ahead by less than a quantum. */
     assert_true(ga < gf);
+    /* and the run ends where fixed rounds end it (the guests' clocks too) */
+    if (manifest_end_ns(d) != manifest_end_ns(f)) {
+        fail_msg("%s: adaptive rounds ended at %" PRIu64 " ns, fixed ones at %" PRIu64 " ns", name,
+                 manifest_end_ns(d), manifest_end_ns(f));
+    }
     assert_int_equal(ts_child_count(), 0);
     g_free(f);
     g_free(file);
