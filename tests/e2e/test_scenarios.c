@@ -276,20 +276,41 @@ static int find(const icmp_seen *s, uint8_t type, uint16_t seq)
 }
 
 /* The manifest's round count of a run's output folder. */
-static uint64_t manifest_rounds(const char *dir)
+/* The values of KEY in a run's manifest, in order (the run's before its
+ * guests'); fails the test when there is none. */
+static GArray *manifest_values(const char *dir, const char *key)
 {
     char *m = read_text(dir, "manifest.json");
-    /* the run's, which comes before the guests' */
-    const char *r = strstr(m, "\"rounds\"");
-    if (r == NULL) {
-        fail_msg("%s/manifest.json has no \"rounds\"", dir);
+    char *quoted = g_strdup_printf("\"%s\"", key);
+    GArray *v = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    for (const char *r = strstr(m, quoted); r != NULL; r = strstr(r + 1, quoted)) {
+        const char *p = r + strlen(quoted);
+        p += strspn(p, " \t");
+        assert_true(*p == ':');
+        uint64_t n = g_ascii_strtoull(p + 1, NULL, 10);
+        g_array_append_val(v, n);
     }
-    r += strlen("\"rounds\"");
-    r += strspn(r, " \t");
-    assert_true(*r == ':');
-    uint64_t n = g_ascii_strtoull(r + 1, NULL, 10);
-    assert_true(n > 0);
+    if (v->len == 0) {
+        fail_msg("%s/manifest.json has no %s", dir, quoted);
+    }
+    g_free(quoted);
     g_free(m);
+    return v;
+}
+
+/* The first value of KEY (the run's). */
+static uint64_t manifest_first(const char *dir, const char *key)
+{
+    GArray *v = manifest_values(dir, key);
+    uint64_t n = g_array_index(v, uint64_t, 0);
+    g_array_free(v, TRUE);
+    return n;
+}
+
+static uint64_t manifest_rounds(const char *dir)
+{
+    uint64_t n = manifest_first(dir, "rounds");
+    assert_true(n > 0);
     return n;
 }
 
@@ -297,34 +318,25 @@ static uint64_t manifest_rounds(const char *dir)
  * (those after the run's), each a round trip through a QEMU's pipes. */
 static uint64_t manifest_grants(const char *dir)
 {
-    char *m = read_text(dir, "manifest.json");
-    const char *r = strstr(m, "\"rounds\"");
-    assert_non_null(r);
+    GArray *v = manifest_values(dir, "rounds");
     uint64_t sum = 0;
-    while ((r = strstr(r + 1, "\"rounds\"")) != NULL) {
-        const char *v = r + strlen("\"rounds\"");
-        v += strspn(v, " \t");
-        assert_true(*v == ':');
-        sum += g_ascii_strtoull(v + 1, NULL, 10);
+    for (guint i = 1; i < v->len; i++) {
+        sum += g_array_index(v, uint64_t, i);
     }
-    g_free(m);
+    g_array_free(v, TRUE);
     return sum;
 }
 
-/* The instant a run ended at (its manifest's first "end_ns"). */
-static uint64_t manifest_end_ns(const char *dir)
+/* The guests' clocks at the end, joined ("a,b,..."). */
+static char *manifest_clocks(const char *dir)
 {
-    char *m = read_text(dir, "manifest.json");
-    const char *r = strstr(m, "\"end_ns\"");
-    if (r == NULL) {
-        fail_msg("%s/manifest.json has no \"end_ns\"", dir);
+    GArray *v = manifest_values(dir, "clock_us");
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < v->len; i++) {
+        g_string_append_printf(s, "%s%" PRIu64, i ? "," : "", g_array_index(v, uint64_t, i));
     }
-    r += strlen("\"end_ns\"");
-    r += strspn(r, " \t");
-    assert_true(*r == ':');
-    uint64_t n = g_ascii_strtoull(r + 1, NULL, 10);
-    g_free(m);
-    return n;
+    g_array_free(v, TRUE);
+    return g_string_free(s, FALSE);
 }
 
 /* Whether a run's output file is one the round mode must not change. */
@@ -366,11 +378,18 @@ static char *adaptive_run_equals_fixed(const char *name, const char *quantum,
      * ahead (the lookahead) cost ns-3 an event, and may outnumber fixed
      * ones where guests run ahead by less than a quantum. */
     assert_true(ga < gf);
-    /* and the run ends where fixed rounds end it (the guests' clocks too) */
-    if (manifest_end_ns(d) != manifest_end_ns(f)) {
+    /* and the run ends where fixed rounds end it, the guests' clocks too */
+    if (manifest_first(d, "end_ns") != manifest_first(f, "end_ns")) {
         fail_msg("%s: adaptive rounds ended at %" PRIu64 " ns, fixed ones at %" PRIu64 " ns", name,
-                 manifest_end_ns(d), manifest_end_ns(f));
+                 manifest_first(d, "end_ns"), manifest_first(f, "end_ns"));
     }
+    char *ca = manifest_clocks(d), *cf = manifest_clocks(f);
+    if (strcmp(ca, cf) != 0) {
+        fail_msg("%s: the guests' clocks at the end are %s us with adaptive rounds, %s with fixed",
+                 name, ca, cf);
+    }
+    g_free(ca);
+    g_free(cf);
     assert_int_equal(ts_child_count(), 0);
     g_free(f);
     g_free(file);
