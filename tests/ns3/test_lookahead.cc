@@ -10,7 +10,9 @@
 #include "qns-lookahead.h"
 #include "qns-next-event.h"
 
+#include "ns3/arp-header.h"
 #include "ns3/core-module.h"
+#include "ns3/ethernet-header.h"
 #include "ns3/csma-module.h"
 #include "ns3/network-module.h"
 #include "ns3/point-to-point-module.h"
@@ -43,8 +45,12 @@ struct Net {
     QnsLookahead look;
 };
 
+/* Frames the bridges handed their guests. */
+int g_toGuest = 0;
+
 void Drop(uint64_t, const uint8_t *, uint32_t)
 {
+    g_toGuest++;
 }
 
 Ptr<QnsBridge> BridgeOn(Ptr<NetDevice> dev)
@@ -182,9 +188,29 @@ void frames_entering_ns3_come_back_only_over_the_link(void **state)
     n.look.Limits(*n.events, {kNever, kNever}, limits);
     assert_int_equal(limits[0], 2 * kMs + 10 * kUs + 10 * kUs);
     assert_int_equal(limits[1], 1 * kMs + 10 * kUs + 21 * kMs + 10 * kUs);
-    /* Once ns-3 has taken them, they are no longer pending. */
+    /* Once ns-3 has taken them, they are no longer pending; the "ARP
+     * request" of zeros is no Ethernet/IPv4 ARP, and gets no answer. */
+    g_toGuest = 0;
     Simulator::Stop(MilliSeconds(3));
     Simulator::Run();
+    assert_int_equal(g_toGuest, 0);
+    /* A real ARP request for the far end is answered, 2L after it. */
+    ArpHeader req;
+    req.SetRequest(Mac48Address("02:00:00:00:00:01"), Ipv4Address("10.0.0.1"),
+                   Mac48Address::GetBroadcast(), Ipv4Address("10.0.0.2"));
+    Ptr<Packet> p = Create<Packet>();
+    p->AddHeader(req);
+    EthernetHeader eth(false);
+    eth.SetSource(Mac48Address("02:00:00:00:00:01"));
+    eth.SetDestination(Mac48Address::GetBroadcast());
+    eth.SetLengthType(0x0806);
+    p->AddHeader(eth);
+    std::vector<uint8_t> bytes(p->GetSize());
+    p->CopyData(bytes.data(), bytes.size());
+    assert_true(n.bridges[0][0]->FromGuest(4 * kMs, bytes.data(), bytes.size()));
+    Simulator::Stop(MilliSeconds(2));
+    Simulator::Run();
+    assert_int_equal(g_toGuest, 1);
     n.look.Limits(*n.events, {kNever, kNever}, limits);
     assert_true(limits[1] > 3 * kMs);
     Teardown();
