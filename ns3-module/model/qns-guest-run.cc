@@ -332,11 +332,16 @@ void QnsGuestRun::StartGuests()
     m_sched->Start();
 }
 
-/* The guests could not start here: this rank stops, and the others soon. */
+/* The guests could not start here: this rank stops, and the others soon
+ * (with rounds agreed across ranks, all at the end they agree on). */
 void QnsGuestRun::StopStart()
 {
     if (m_sched->GetRankEnd()) {
         m_sched->GetRankEnd()->Abort(true);
+    }
+    if (m_distributed && m_sched->RoundsAgreed()) {
+        m_sched->StartHalted();
+        return;
     }
     Simulator::Stop();
 }

@@ -5,6 +5,7 @@
 
 #include "qns-bridge.h"
 #include "qns-next-event.h"
+#include "qns-rank-rounds.h"
 
 #include "qns_limits.h"
 
@@ -128,7 +129,8 @@ TypeId QnsSyncScheduler::GetTypeId()
 
 QnsSyncScheduler::QnsSyncScheduler()
     : m_quantum(MicroSeconds(QNS_QUANTUM_US_DEFAULT)), m_watchdogMs(QNS_WATCHDOG_DEFAULT_MS),
-      m_spinUs(0), m_pin(false), m_adaptive(true), m_remote(false), m_finished(false),
+      m_spinUs(0), m_pin(false), m_adaptive(true), m_remote(false), m_halted(false),
+      m_finished(false),
       m_maxStep(Seconds(10)), m_sealedStep(MilliSeconds(100)), m_sprinting(false),
       m_shutdownMs(2000), m_useLookahead(true), m_runEnd(Time(0)), m_longGrants(false),
       m_lastNextUs(0),
@@ -287,14 +289,35 @@ void QnsSyncScheduler::Start()
         m_nextEvent->Install();
         m_lookahead.Build(m_bridges);
     }
-    NS_LOG_INFO("rounds start at " << Simulator::Now().As(Time::US) << ": " << m_bridges.size()
-                                   << " guests, quantum " << m_quantum.As(Time::US) << ", "
-                                   << (m_adaptive ? "adaptive" : "fixed") << " rounds"
-                                   << (m_remote ? " (across MPI ranks: every quantum)" : "")
-                                   << ", least bridge latency " << m_minLatencyNs << " ns");
-    if (m_sync != nullptr) {
+    if (m_remote && RoundsAgreed()) {
+        /* Every rank is here, in its first event: the ranks agree on the
+         * latency too, the least of every rank's bridges. */
+        m_rankRounds = CreateObject<QnsRankRounds>();
+        m_rankRounds->Setup();
+        m_minLatencyNs = m_rankRounds->Least(m_minLatencyNs);
+    }
+    NS_LOG_INFO("rounds start at "
+                << Simulator::Now().As(Time::US) << ": " << m_bridges.size() << " guests, quantum "
+                << m_quantum.As(Time::US) << ", " << (m_adaptive ? "adaptive" : "fixed")
+                << " rounds"
+                << (m_rankRounds ? " (agreed across MPI ranks)"
+                                 : m_remote ? " (across MPI ranks: every quantum)" : "")
+                << ", least bridge latency " << m_minLatencyNs << " ns");
+    if (m_sync != nullptr || m_rankRounds) {
         Simulator::ScheduleNow(&QnsSyncScheduler::Round, this);
     }
+}
+
+void QnsSyncScheduler::StartHalted()
+{
+    NS_LOG_FUNCTION(this);
+    m_halted = true;
+    Start();
+}
+
+bool QnsSyncScheduler::RoundsAgreed() const
+{
+    return m_adaptive && QnsRankRounds::Applies();
 }
 
 void QnsSyncScheduler::Fail(const std::string &why)
@@ -306,14 +329,21 @@ void QnsSyncScheduler::Fail(const std::string &why)
     StopHere(true);
 }
 
-/* Stops this rank's run now (it failed, or was stopped); the other ranks,
- * if any, soon after. */
-void QnsSyncScheduler::StopHere(bool failed)
+/* This rank's run stops (it failed, or was stopped), the other ranks', if
+ * any, soon after. Whether it stopped now: where rounds are agreed across
+ * ranks it grants nothing more but takes part in the rounds up to the end
+ * the ranks agree on (false). */
+bool QnsSyncScheduler::StopHere(bool failed)
 {
     if (m_rankEnd && m_started && !m_finished) {
         m_rankEnd->Abort(failed);
     }
+    if (m_rankRounds && m_started && !m_finished) {
+        m_halted = true;
+        return false;
+    }
     Simulator::Stop();
+    return true;
 }
 
 void QnsSyncScheduler::SetRankEnd(Ptr<QnsRankEnd> rankEnd)
@@ -436,8 +466,7 @@ bool QnsSyncScheduler::ProgressStopped()
             m_lastProgressMs = wall;
             if (m_progressFn(m_progressCtx, -1, 0.0) != 0) {
                 m_interrupted = true;
-                StopHere(false);
-                return true;
+                return StopHere(false);
             }
         }
     }
@@ -449,9 +478,18 @@ void QnsSyncScheduler::BeginRound(uint64_t nowNs)
     char err[QNS_ERRBUF_SIZE];
     int64_t nowUs = Simulator::Now().GetMicroSeconds();
     int64_t next = NextRoundUs(nowUs);
+    if (m_rankRounds) {
+        next = m_rankRounds->Least(next);
+    }
     m_lastNextUs = next;
     m_rounds++;
     m_roundTrace(m_rounds, Simulator::Now());
+    if (m_halted || GetGuestCount() == 0) {
+        NS_LOG_DEBUG("round " << m_rounds << " at " << nowNs << " ns: no grants, next round at "
+                              << next << " us");
+        Simulator::Schedule(MicroSeconds(next) - Simulator::Now(), &QnsSyncScheduler::Round, this);
+        return;
+    }
     NS_LOG_DEBUG("round " << m_rounds << " at " << nowNs << " ns: grants to " << next
                           << " us sent to " << m_bridges.size() << " guests");
     int r;
@@ -496,18 +534,16 @@ void QnsSyncScheduler::Round()
 {
     char err[QNS_ERRBUF_SIZE];
     uint64_t now = static_cast<uint64_t>(Simulator::Now().GetNanoSeconds());
-    if (m_inRound && !EndRound(now)) {
-        return;
+    bool going = !m_inRound || EndRound(now);
+    if (going && !m_halted) {
+        /* Every frame stamped before now is known in both directions. */
+        FlushCaptures(now);
+        going = !Failed() && (!m_adaptive || Sprint(err));
     }
-    /* Every frame stamped before now is known in both directions. */
-    FlushCaptures(now);
-    if (Failed()) {
-        return;
+    if (!going && !m_halted) {
+        return; /* this rank stopped here */
     }
-    if (m_adaptive && !Sprint(err)) {
-        return;
-    }
-    if (RunEnded() || ProgressStopped()) {
+    if (RunEnded() || (!m_halted && ProgressStopped())) {
         return;
     }
     BeginRound(now);
@@ -570,13 +606,16 @@ bool QnsSyncScheduler::Sprint(char *err)
  * (rounded down to whole microseconds); but no later than the multiple of
  * the quantum at or after E, so that guests are never granted past the
  * instant a fixed-round run would stop them at (the end of the run is an
- * ns-3 event). Always after now: h >= now, E >= now, L >= quantum.
+ * ns-3 event). Always after now: h >= now, E >= now, L >= quantum. Across
+ * ranks with agreed rounds, E and h are this rank's (E also counts its
+ * frames on their way to other ranks) and BeginRound takes the least of
+ * the ranks' instants: the one-process instant (QnsRankRounds).
  */
 int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
 {
     int64_t q = m_quantum.GetMicroSeconds();
     int64_t grid = (nowUs / q + 1) * q;
-    if (!m_adaptive || m_remote) {
+    if (!m_adaptive || (m_remote && !m_rankRounds)) {
         /* Another rank may send at any instant from now on (its frames reach
          * this rank's devices no earlier than now): a round every quantum. */
         return nowUs + q;
@@ -586,7 +625,7 @@ int64_t QnsSyncScheduler::NextRoundUs(int64_t nowUs) const
     if (m_rankEnd && m_rankEnd->GetEndUs() > nowUs) {
         cap = std::min(cap, m_rankEnd->GetEndUs());
     }
-    for (int g = 0, n = GetGuestCount(); g < n; g++) {
+    for (int g = 0, n = m_halted ? 0 : GetGuestCount(); g < n; g++) {
         h = std::min(h, qns_sync_horizon_us(m_sync, g));
         int64_t clock = qns_sync_clock_us(m_sync, g);
         if (qns_sync_guest_done(m_sync, g) && clock >= nowUs) {
@@ -741,11 +780,15 @@ int64_t QnsSyncScheduler::StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) co
 {
     int64_t q = m_quantum.GetMicroSeconds();
     uint64_t e;
-    if (!m_nextEvent->Peek(e)) {
-        eNs = INT64_MAX;
+    eNs = m_nextEvent->Peek(e) ? static_cast<int64_t>(e) : INT64_MAX;
+    if (m_rankRounds) {
+        /* Frames sent to other ranks are events of theirs that their
+         * queues may not hold yet. */
+        eNs = std::min(eNs, m_rankRounds->InFlightNs(nowUs * 1000));
+    }
+    if (eNs == INT64_MAX) {
         return INT64_MAX;
     }
-    eNs = static_cast<int64_t>(e);
     return std::max((nowUs / q + 1) * q, (eNs + q * 1000 - 1) / (q * 1000) * q);
 }
 
@@ -754,7 +797,7 @@ void QnsSyncScheduler::SendToGuest(int guest, int nic, uint64_t timeNs, const ui
 {
     NS_LOG_FUNCTION(this << guest << nic << timeNs << length);
     char err[QNS_ERRBUF_SIZE];
-    if (m_sync == nullptr || qns_sync_failed(m_sync)) {
+    if (m_sync == nullptr || qns_sync_failed(m_sync) || m_halted) {
         return;
     }
     if (qns_sync_drop_unopened(m_sync, guest, timeNs)) {

@@ -25,12 +25,15 @@ namespace ns3
 
 class QnsBridge;
 class QnsNextEvent;
+class QnsRankRounds;
 
 /* Whether the simulation runs across MPI ranks (SimulatorImplementationType
  * is ns-3's DistributedSimulatorImpl or NullMessageSimulatorImpl): each
- * rank then runs the guests of its own nodes, and frames from other ranks
- * may reach this one's devices at any instant from now on, so adaptive
- * rounds fall every quantum but while guests boot. */
+ * rank then runs the guests of its own nodes. Under DistributedSimulatorImpl
+ * adaptive rounds fall where the ranks agree (QnsRankRounds), the instants
+ * one process would pick; under NullMessageSimulatorImpl frames from other
+ * ranks may reach this one's devices at any instant from now on, so they
+ * fall every quantum but while guests boot. */
 bool QnsSimulatorIsDistributed();
 
 class QnsSyncScheduler : public Object
@@ -65,6 +68,13 @@ public:
 
     /* Schedules the first round at the current simulation time (normally 0). */
     void Start();
+    /* Start for a rank whose guests could not start (the error is set):
+     * where rounds are agreed across ranks it takes part in them, granting
+     * nothing, until the end the ranks agree on (QnsRankEnd). */
+    void StartHalted();
+    /* Whether adaptive rounds are agreed across MPI ranks (QnsRankRounds):
+     * then every rank runs every round event until the run's end. */
+    bool RoundsAgreed() const;
 
     /* Queues a frame for delivery to the guest NIC at time_ns (virtual). */
     void SendToGuest(int guest, int nic, uint64_t timeNs, const uint8_t *data, uint32_t length);
@@ -125,7 +135,7 @@ private:
     bool Sprint(char *err);
     int64_t StopAtOrAfterNextEvent(int64_t nowUs, int64_t &eNs) const;
     void Fail(const std::string &why);
-    void StopHere(bool failed);
+    bool StopHere(bool failed);
     void FlushCaptures(uint64_t beforeNs);
     void CheckCaptures();
     static void OnFrame(void *ctx, const qns_sync_frame *frame);
@@ -138,6 +148,8 @@ private:
     bool m_pin;
     bool m_adaptive;
     bool m_remote; /* ns-3 runs across MPI ranks */
+    Ptr<QnsRankRounds> m_rankRounds; /* rounds agreed across ranks, or none */
+    bool m_halted; /* agreed rounds: this rank grants nothing more, until the end */
     bool m_finished;
     Time m_splitLookahead;
     Ptr<QnsRankEnd> m_rankEnd;

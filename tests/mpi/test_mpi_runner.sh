@@ -4,9 +4,11 @@
 #     CPU load): every output file byte-identical, both ended at the same
 #     instant (the power-off of a at its end rule, QnsRankEnd), rank 1's
 #     packet sink bytes in rank 0's manifest, and qns verify of the two-rank
-#     folder (a one-process re-run) matches;
+#     folder (a one-process re-run) matches; the ranks' rounds fall at the
+#     same instants, no more than 1.5 times as many as one process's;
 #     the same with [scenario] ranks = 2 (qns partitions) instead of rank keys;
-#     the same with both guests restored from a snapshot;
+#     the same with both guests restored from a snapshot; a frame between
+#     ranks that are otherwise idle reaches its guest in time;
 #  2. a guest that dies on rank 1 ends the run on rank 0 too, at once (the
 #     abort message): exit 1, the guest named, end time just after its death;
 #     likewise a guest rank 1 cannot start, and a guest image missing on
@@ -71,6 +73,16 @@ done
     fail "the applications' figures differ"
 [ "$(manifest "$work/two/manifest.json" "[r['end_ns'] for r in m['ranks']]")" = "[$end, $end]" ] ||
     fail "the ranks ended apart: $(manifest "$work/two/manifest.json" "m['ranks']")"
+# Adaptive rounds across ranks fall where the ranks agree: the same instants
+# on both, where one process puts them but for frames on their way between
+# the ranks (counted from when they leave, a bound): at most 1.5 times as
+# many. (A round every quantum across ranks made 4.8 times as many.)
+one_rounds=$(manifest "$work/one/manifest.json" "m['rounds']")
+rank_rounds=$(manifest "$work/two/manifest.json" "' '.join(str(r['rounds']) for r in m['ranks'])")
+read -r r0 r1 <<<"$rank_rounds"
+[ "$r0" -eq "$r1" ] && [ $((2 * r0)) -le $((3 * one_rounds)) ] ||
+    fail "rounds per rank $rank_rounds against $one_rounds in one process"
+echo "rounds: $one_rounds in one process, $r0 on each rank"
 timeout 300 "$qns" verify "$work/two" >"$work/verify.log" 2>&1 ||
     fail "qns verify of the two-rank run: $(cat "$work/verify.log")"
 tail -1 "$work/verify.log"
@@ -112,6 +124,48 @@ grep -q "^3 packets transmitted, 3 packets received, 0% packet loss" \
     <(tr -d '\r' <"$work/snap-two/a.console") || fail "a's pings restored: $(cat "$work/snap-two/a.console")"
 echo "boot = snapshot: the same $(list "$work/snap-one" | wc -l) files in one process and on two ranks, one snapshot"
 
+# 1d. A frame between ranks while nothing else happens: fake guest a sends
+# one frame at 100 ms over the point-to-point link to b, on rank 1; then no
+# guest has anything to do until the end at 2 s. Rank 1's queue holds the
+# frame only once ns-3 hands it over at the end of its time window: the
+# agreed rounds must still put a round before it reaches b (rank 0 counts it
+# in flight), or b runs past it (a late frame, exit 1). b's capture is one
+# process's, the frame in it at 100 ms + the 1 ms latency + 5 ms + 29.6 us
+# (its 35-byte IPv4 packet and 2 bytes of PPP at 10 Mbit/s).
+# (Broadcast, IPv4, 10.0.0.1 to 10.0.0.2, UDP port 7 to 7, 8 bytes.)
+udp=ffffffffffff020000000001080045000024000000004011000a0000010a000002
+udp+=000700070010000071736e7371736e73
+cat >"$work/crossing.ini" <<INI
+[scenario]
+duration = 2s
+quantum = 1ms
+[guest a]
+program = $fake sendhex:100000000:0:$udp
+[guest b]
+rank = 1
+program = $fake
+[link wan]
+type = p2p
+rate = 10Mbps
+delay = 5ms
+capture = true
+members = a, b
+INI
+timeout 120 "$qns" run "$work/crossing.ini" -o "$work/crossing-one" >"$work/crossing-one.log" 2>&1 ||
+    fail "one process of crossing.ini exited with $?: $(cat "$work/crossing-one.log")"
+rc=0
+timeout 120 "${mpi[@]}" -np 2 "$qns" run "$work/crossing.ini" -o "$work/crossing-two" \
+    >"$work/crossing-two.log" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || fail "a frame between idle ranks: exit $rc: $(cat "$work/crossing-two.log")"
+for f in $(list "$work/crossing-one"); do
+    cmp -s "$work/crossing-one/$f" "$work/crossing-two/$f" ||
+        fail "$f differs between one process and two ranks (a frame between idle ranks)"
+done
+at=$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(); s,u,n,l=struct.unpack('<IIII',d[24:40]); print(s*10**9+u, n, len(d))" \
+    "$work/crossing-two/b-nic0.pcap")
+[ "$at" = "107029600 49 89" ] || fail "b's capture: frame at ns, length, file size: $at"
+echo "crossing: b received the frame at 107029600 ns on both; rounds $(manifest "$work/crossing-two/manifest.json" "[r['rounds'] for r in m['ranks']]")"
+
 # (Rank 0's error may follow its progress line on one line: mpirun forwards
 # each rank's stdout and stderr apart.)
 # 2. A guest dying on rank 1 stops rank 0 (whose guest would run 1000 s).
@@ -150,9 +204,10 @@ grep -o "qns: guest b.*" "$work/dies.log"
 echo "dies: ended at $end ns ($(manifest "$work/dies/manifest.json" "[r['end_ns'] for r in m['ranks']]"))"
 
 # 2b. Rank 1 cannot start its guest (32 file descriptors on its machine):
-# it stops at 0 and tells rank 0, which ends at 0 + 5 ms rounded + 1 ms;
-# the reason given is rank 1's. (Rank 1 used to stop without telling, and
-# then crash on rank 0's end message for a control node it never made.)
+# it fails at 0 and tells rank 0; both end at 0 + 5 ms rounded + 1 ms (rank 1
+# grants nothing meanwhile, but takes part in the rounds the ranks agree
+# on); the reason given is rank 1's. (Rank 1 used to stop without telling,
+# and then crash on rank 0's end message for a control node it never made.)
 rc=0
 timeout 120 "${mpi[@]}" -np 1 "$qns" run "$scenario" -o "$work/nofds" : \
     -np 1 bash -c "ulimit -n 32 && exec '$qns' run '$scenario' -o '$work/nofds'" \
@@ -161,7 +216,7 @@ timeout 120 "${mpi[@]}" -np 1 "$qns" run "$scenario" -o "$work/nofds" : \
 grep -q "qns: guest b: .*: Too many open files$" "$work/nofds.log" ||
     fail "rank 1's reason is not given: $(cat "$work/nofds.log")"
 ! grep -q "Segmentation fault" "$work/nofds.log" || fail "a rank crashed: $(cat "$work/nofds.log")"
-[ "$(manifest "$work/nofds/manifest.json" "[r['end_ns'] for r in m['ranks']]")" = "[6000000, 0]" ] ||
+[ "$(manifest "$work/nofds/manifest.json" "[r['end_ns'] for r in m['ranks']]")" = "[6000000, 6000000]" ] ||
     fail "the ranks ended at $(manifest "$work/nofds/manifest.json" "[r['end_ns'] for r in m['ranks']]")"
 ! pgrep -f "qemu-system.*$work/nofds" >/dev/null || fail "a QEMU of the failed run is still running"
 grep -o "qns: guest b.*" "$work/nofds.log"
