@@ -60,23 +60,31 @@ int64_t QnsRankEnd::EndAfterUs(int64_t offUs, int64_t qUs, int64_t lookaheadNs)
     return (offUs / qUs + 1) * qUs + CeilTo(CeilTo(lookaheadNs, 1000) / 1000, qUs) + qUs;
 }
 
-Time QnsRankEnd::CrossRankDelay()
+void QnsRankEnd::ForEachCrossRankDevice(const std::function<void(Ptr<NetDevice>, Time)> &fn)
 {
-    NS_LOG_FUNCTION_NOARGS();
-    Time least;
     for (auto it = NodeList::Begin(); it != NodeList::End(); ++it) {
         for (uint32_t d = 0; d < (*it)->GetNDevices(); d++) {
-            Ptr<Channel> ch = (*it)->GetDevice(d)->GetChannel();
+            Ptr<NetDevice> dev = (*it)->GetDevice(d);
+            Ptr<Channel> ch = dev->GetChannel();
             if (!ch || ch->GetInstanceTypeId().GetName() != "ns3::PointToPointRemoteChannel") {
                 continue;
             }
             TimeValue delay;
             ch->GetAttribute("Delay", delay);
-            if (least.IsZero() || delay.Get() < least) {
-                least = delay.Get();
-            }
+            fn(dev, delay.Get());
         }
     }
+}
+
+Time QnsRankEnd::CrossRankDelay()
+{
+    NS_LOG_FUNCTION_NOARGS();
+    Time least;
+    ForEachCrossRankDevice([&least](Ptr<NetDevice>, Time delay) {
+        if (least.IsZero() || delay < least) {
+            least = delay;
+        }
+    });
     return least;
 }
 

@@ -20,12 +20,14 @@
 #ifndef QNS_RANK_END_H
 #define QNS_RANK_END_H
 
+#include "ns3/net-device.h"
 #include "ns3/node.h"
 #include "ns3/nstime.h"
 #include "ns3/object.h"
 #include "ns3/packet.h"
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <vector>
 
@@ -44,6 +46,9 @@ public:
     /* The smallest delay of a point-to-point link between two ranks
      * (ns-3's lookahead), zero when there is none. */
     static Time CrossRankDelay();
+    /* Calls fn for every device on a link between two ranks (a
+     * PointToPointRemoteChannel), with the link's delay. */
+    static void ForEachCrossRankDevice(const std::function<void(Ptr<NetDevice>, Time)> &fn);
 
     /* At the start of the run: the quantum, the lookahead, the ranks that
      * have guests with EndsRun, and whether the run is across MPI ranks

@@ -3,12 +3,12 @@
  */
 #include "qns-rank-rounds.h"
 
-#include "ns3/channel.h"
+#include "qns-rank-end.h"
+
 #include "ns3/global-value.h"
 #include "ns3/log.h"
 #include "ns3/net-device.h"
 #include "ns3/node.h"
-#include "ns3/node-list.h"
 #include "ns3/nstime.h"
 #include "ns3/simulator.h"
 #include "ns3/string.h"
@@ -64,25 +64,16 @@ void QnsRankRounds::Setup()
     }
 #endif
     const uint32_t rank = Simulator::GetSystemId();
-    for (auto it = NodeList::Begin(); it != NodeList::End(); ++it) {
-        if ((*it)->GetSystemId() != rank) {
-            continue;
+    QnsRankEnd::ForEachCrossRankDevice([this, rank](Ptr<NetDevice> dev, Time delay) {
+        if (dev->GetNode()->GetSystemId() != rank) {
+            return;
         }
-        for (uint32_t d = 0; d < (*it)->GetNDevices(); d++) {
-            Ptr<NetDevice> dev = (*it)->GetDevice(d);
-            Ptr<Channel> ch = dev->GetChannel();
-            if (!ch || ch->GetInstanceTypeId().GetName() != "ns3::PointToPointRemoteChannel") {
-                continue;
-            }
-            TimeValue delay;
-            ch->GetAttribute("Delay", delay);
-            dev->TraceConnectWithoutContext(
-                "PhyTxBegin", MakeBoundCallback(&QnsRankRounds::OnRemoteTx, this,
-                                                delay.Get().GetNanoSeconds()));
-            NS_LOG_INFO("node " << (*it)->GetId() << " device " << d
-                                << " sends to another rank with a delay of " << delay.Get());
-        }
-    }
+        dev->TraceConnectWithoutContext(
+            "PhyTxBegin",
+            MakeBoundCallback(&QnsRankRounds::OnRemoteTx, this, delay.GetNanoSeconds()));
+        NS_LOG_INFO("node " << dev->GetNode()->GetId() << " device " << dev->GetIfIndex()
+                            << " sends to another rank with a delay of " << delay);
+    });
 }
 
 void QnsRankRounds::OnRemoteTx(QnsRankRounds *self, int64_t delayNs, Ptr<const Packet> p)
