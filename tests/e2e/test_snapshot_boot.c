@@ -14,7 +14,8 @@
  * key guests are restored, and verify boots each guest as its manifest
  * says (cold when it says nothing, as manifests from before snapshots). A
  * restored guest's first read of /dev/urandom returns at once (a cold one's
- * spins for about a second of virtual time). */
+ * spins for about a second of virtual time); guests restored from one
+ * snapshot draw the same first random bytes, and other ones after a reseed. */
 #define _GNU_SOURCE
 #include "test_spawn.h"
 #include "test_support.h"
@@ -251,6 +252,45 @@ static void a_restored_guest_reads_urandom_at_once(void **state)
     printf("first read of /dev/urandom: %.2f s cold, %.2f s restored (virtual)\n", cold, restored);
     assert_true(cold >= 0.9);
     assert_true(restored >= 0 && restored < 0.05);
+}
+
+/* Guests restored from one snapshot start from one generator state: their
+ * first random bytes are the same; once the kernel reseeds (about a second
+ * later), they are not. */
+static void restored_guests_draw_apart_after_a_reseed(void **state)
+{
+    (void)state;
+    static const char draw[] = "head -c 8 /dev/urandom | od -An -tx1; sleep 2; "
+                               "head -c 8 /dev/urandom | od -An -tx1";
+    char *ini = g_strdup_printf("draw-%d.ini", getpid());
+    char *text = g_strdup_printf(
+        "[scenario]\nname = draw\nduration = 30s\nquantum = 100us\nseed = 1\n\n"
+        "[guest h1]\nboot = snapshot\ncommand = %s\nends_run = true\nnic0.ip = 10.0.0.1/24\n"
+        "nic0.mac = 02:00:00:00:01:01\n\n"
+        "[guest h2]\nboot = snapshot\ncommand = %s\nnic0.ip = 10.0.0.2/24\n\n"
+        "[link lan]\ntype = csma\ndelay = 50us\nmembers = h1, h2\n",
+        draw, draw);
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    char *dir = g_strdup_printf("snap-out-draw-%d", getpid());
+    run_ok(cache_a, 0, "run", ini, "-o", dir);
+    char *c1 = g_build_filename(dir, "h1.console", NULL), *c2 = g_build_filename(dir, "h2.console", NULL);
+    char *o1 = command_output(c1), *o2 = command_output(c2);
+    char **l1 = g_strsplit(o1, "\n", -1), **l2 = g_strsplit(o2, "\n", -1);
+    if (g_strv_length(l1) != 3 || g_strv_length(l2) != 3 || strlen(l1[0]) != 24) {
+        fail_msg("h1 printed:\n%s\nh2 printed:\n%s", o1, o2);
+    }
+    printf("h1 drew %s then %s; h2 %s then %s\n", l1[0], l1[1], l2[0], l2[1]);
+    assert_string_equal(l1[0], l2[0]);
+    assert_string_not_equal(l1[1], l2[1]);
+    g_strfreev(l1);
+    g_strfreev(l2);
+    g_free(o1);
+    g_free(o2);
+    g_free(c1);
+    g_free(c2);
+    g_free(dir);
+    g_free(text);
+    g_free(ini);
 }
 
 static void verify_on_an_empty_cache_makes_the_same_snapshot(void **state)
@@ -579,6 +619,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restored_guests_do_what_cold_booted_ones_do),
         cmocka_unit_test(a_restored_guest_reads_urandom_at_once),
+        cmocka_unit_test(restored_guests_draw_apart_after_a_reseed),
         cmocka_unit_test(verify_on_an_empty_cache_makes_the_same_snapshot),
         cmocka_unit_test(a_package_verifies_from_its_snapshot_without_booting),
         cmocka_unit_test(a_snapshot_that_is_not_the_manifests_is_refused),
